@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Installs everything bench-dist needs to build, test and run its demo on
+# Debian 12. Idempotent: a second run finds everything installed and only
+# checks. Uses sudo when not run as root.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(
+  build-essential cmake ninja-build pkg-config git
+  libboost1.81-dev libboost-url1.81-dev
+  nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
+  zlib1g-dev libbrotli-dev libssl-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  nodejs npm
+  curl ca-certificates iproute2 procps python3
+)
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+missing=()
+for p in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+  [ "$status" = "install ok installed" ] || missing+=("$p")
+done
+# A machine may already carry Node from elsewhere (e.g. nodesource); do not
+# fight it with Debian's nodejs/npm.
+if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
+  filtered=()
+  for p in "${missing[@]}"; do
+    case "$p" in nodejs|npm) ;; *) filtered+=("$p") ;; esac
+  done
+  missing=("${filtered[@]}")
+fi
+
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+else
+  echo "setup: all Debian packages present"
+fi
+
+# Node dependencies of the conformance suite (the official SpacetimeDB SDK),
+# pinned by its lockfile.
+if [ -f tests/conformance/package-lock.json ]; then
+  if [ ! -d tests/conformance/node_modules ] || \
+     [ tests/conformance/package-lock.json -nt tests/conformance/node_modules/.package-lock.json ]; then
+    echo "setup: npm ci in tests/conformance"
+    (cd tests/conformance && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+fi
