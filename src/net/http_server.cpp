@@ -1,0 +1,249 @@
+#include "benchdist/net/http_server.hpp"
+
+#include <atomic>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#include "benchdist/net/websocket_upgrade.hpp"
+
+namespace benchdist::net {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+HttpResponse server_error(bool json, unsigned status, const std::string& message) {
+    if (json) return HttpResponse::json_text(status, nlohmann::json{{"error", message}}.dump());
+    return HttpResponse::text(status, message);
+}
+
+HttpRequest to_request(const http::request<http::string_body>& req, const std::string& remote) {
+    HttpRequest out;
+    out.method = std::string(req.method_string());
+    out.target = std::string(req.target());
+    const auto q = out.target.find('?');
+    out.path = out.target.substr(0, q);
+    if (q != std::string::npos) out.query = out.target.substr(q + 1);
+    for (const auto& field : req) out.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+    out.body = req.body();
+    out.remote = remote;
+    return out;
+}
+
+}  // namespace
+
+struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
+    HttpServerOptions options;
+    RequestHandler handler;
+    UpgradeHandler upgrade;
+    // Held by pointer so stop() can destroy them (and with them every pending
+    // handler and the sessions those own) while the Impl itself lives on.
+    std::unique_ptr<asio::io_context> ioc;
+    std::unique_ptr<tcp::acceptor> acceptor;
+    std::vector<std::thread> threads;
+    std::atomic<std::size_t> connections{0};
+    std::uint16_t bound_port = 0;
+    std::once_flag stopped;
+    // Responses may arrive from other threads after stop(); they are dropped
+    // instead of being posted to an io_context that is going away.
+    std::mutex post_mutex;
+    bool stopping = false;
+
+    Impl(HttpServerOptions o, RequestHandler h, UpgradeHandler u)
+        : options(std::move(o)),
+          handler(std::move(h)),
+          upgrade(std::move(u)),
+          ioc(std::make_unique<asio::io_context>(static_cast<int>(std::max(1u, options.threads)))),
+          acceptor(std::make_unique<tcp::acceptor>(*ioc)) {}
+
+    void do_accept();
+};
+
+namespace {
+
+class Session : public std::enable_shared_from_this<Session> {
+public:
+    Session(tcp::socket socket, std::shared_ptr<HttpServer::Impl> server)
+        : stream_(std::move(socket)), server_(std::move(server)) {
+        beast::error_code ec;
+        const auto ep = stream_.socket().remote_endpoint(ec);
+        if (!ec) remote_ = ep.address().to_string() + ":" + std::to_string(ep.port());
+    }
+    ~Session() { server_->connections.fetch_sub(1); }
+
+    void start() {
+        asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->do_read(); });
+    }
+
+    // Refuses a connection over the cap: answer once, then close.
+    void refuse_busy() {
+        asio::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+            self->write(server_error(self->server_->options.json_errors, 503,
+                                     "too many concurrent connections; retry later"),
+                        false, 11);
+        });
+    }
+
+private:
+    void do_read() {
+        parser_.emplace();
+        parser_->body_limit(server_->options.max_body_bytes);
+        parser_->header_limit(static_cast<std::uint32_t>(server_->options.max_header_bytes));
+        stream_.expires_after(server_->options.read_timeout);
+        http::async_read(stream_, buffer_, *parser_,
+                         [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+    }
+
+    void on_read(beast::error_code ec) {
+        const bool json = server_->options.json_errors;
+        if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::operation_aborted ||
+            ec == asio::error::connection_reset || ec == asio::error::eof) {
+            return close();
+        }
+        if (ec == http::error::body_limit) {
+            return write(server_error(json, 413,
+                                      "request body exceeds the limit of " +
+                                          std::to_string(server_->options.max_body_bytes) + " bytes"),
+                         false, 11);
+        }
+        if (ec == http::error::header_limit) {
+            return write(server_error(json, 431,
+                                      "request headers exceed the limit of " +
+                                          std::to_string(server_->options.max_header_bytes) + " bytes"),
+                         false, 11);
+        }
+        if (ec) {
+            return write(server_error(json, 400, "malformed HTTP request: " + ec.message()), false, 11);
+        }
+
+        auto req = parser_->release();
+        if (server_->upgrade && beast::websocket::is_upgrade(req)) {
+            stream_.expires_never();
+            server_->upgrade(UpgradeRequest(std::move(stream_), std::move(req), std::move(buffer_)));
+            return;
+        }
+
+        const bool keep_alive = req.keep_alive();
+        const unsigned version = req.version();
+        Respond respond = [self = shared_from_this(), keep_alive, version](HttpResponse response) {
+            std::lock_guard lock(self->server_->post_mutex);
+            if (self->server_->stopping) return;
+            asio::post(self->stream_.get_executor(), [self, keep_alive, version, response = std::move(response)]() mutable {
+                self->write(std::move(response), keep_alive, version);
+            });
+        };
+        try {
+            server_->handler(to_request(req, remote_), std::move(respond));
+        } catch (const std::exception& e) {
+            // The Respond was moved into the handler; answer through a fresh one.
+            write(server_error(json, 500, std::string("internal error: ") + e.what()), false, version);
+        }
+    }
+
+    void write(HttpResponse response, bool keep_alive, unsigned version) {
+        auto res = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(response.status), version);
+        res->set(http::field::server, "bench-dist");
+        res->set(http::field::content_type, response.content_type);
+        for (auto& [k, v] : response.headers) res->insert(k, v);
+        res->body() = std::move(response.body);
+        res->keep_alive(keep_alive);
+        res->prepare_payload();
+        stream_.expires_after(server_->options.read_timeout);
+        http::async_write(stream_, *res, [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
+            if (ec || !res->keep_alive()) return self->close();
+            self->do_read();
+        });
+    }
+
+    void close() {
+        beast::error_code ignored;
+        stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+        stream_.socket().close(ignored);
+    }
+
+    beast::tcp_stream stream_;
+    beast::flat_buffer buffer_;
+    std::optional<http::request_parser<http::string_body>> parser_;
+    std::shared_ptr<HttpServer::Impl> server_;
+    std::string remote_;
+};
+
+}  // namespace
+
+void HttpServer::Impl::do_accept() {
+    acceptor->async_accept(asio::make_strand(*ioc), [this](beast::error_code ec, tcp::socket socket) {
+        if (ec == asio::error::operation_aborted || !acceptor->is_open()) return;
+        if (!ec) {
+            const std::size_t now_open = connections.fetch_add(1) + 1;
+            auto session = std::make_shared<Session>(std::move(socket), shared_from_this());
+            if (now_open > options.max_connections) {
+                session->refuse_busy();
+            } else {
+                session->start();
+            }
+        }
+        // Accept errors such as EMFILE are transient: keep accepting.
+        do_accept();
+    });
+}
+
+HttpServer::HttpServer(HttpServerOptions options, RequestHandler handler, UpgradeHandler upgrade)
+    : impl_(std::make_shared<Impl>(std::move(options), std::move(handler), std::move(upgrade))) {}
+
+HttpServer::~HttpServer() { stop(); }
+
+void HttpServer::start() {
+    auto& o = impl_->options;
+    beast::error_code ec;
+    const auto address = asio::ip::make_address(o.bind_address, ec);
+    if (ec) {
+        throw std::runtime_error("cannot listen on \"" + o.bind_address + "\": not an IP address (use e.g. 127.0.0.1 or 0.0.0.0)");
+    }
+    const tcp::endpoint endpoint(address, o.port);
+    const std::string where = o.bind_address + ":" + std::to_string(o.port);
+    auto& acceptor = *impl_->acceptor;
+    acceptor.open(endpoint.protocol(), ec);
+    if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor.bind(endpoint, ec);
+    if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+        throw std::runtime_error("cannot listen on " + where + ": " + ec.message() +
+                                 " (is another process using the port? pick another with --port/--listen)");
+    }
+    impl_->bound_port = acceptor.local_endpoint().port();
+    impl_->do_accept();
+    const unsigned n = std::max(1u, o.threads);
+    for (unsigned i = 0; i < n; ++i) impl_->threads.emplace_back([impl = impl_.get()] { impl->ioc->run(); });
+}
+
+std::uint16_t HttpServer::port() const { return impl_->bound_port; }
+
+void HttpServer::stop() {
+    std::call_once(impl_->stopped, [this] {
+        {
+            std::lock_guard lock(impl_->post_mutex);
+            impl_->stopping = true;
+        }
+        impl_->ioc->stop();
+        for (auto& t : impl_->threads) {
+            if (t.joinable()) t.join();
+        }
+        // Destroying the acceptor and the io_context frees every session and
+        // pending handler; they refer to the Impl, which is still alive.
+        impl_->acceptor.reset();
+        impl_->ioc.reset();
+    });
+}
+
+}  // namespace benchdist::net
