@@ -1,0 +1,75 @@
+// DatabaseHost: one stand-in database and the single thread that runs all of
+// its work (reducers, SQL, subscription bookkeeping) in order, as a
+// SpacetimeDB database runs its reducers one at a time. Network threads post
+// work here and get results posted back, so the Database itself needs no
+// locks. The subscriber registry lives here too, touched only on this thread.
+#pragma once
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <memory>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "benchdist/standin/database.hpp"
+#include "benchdist/standin/sql_subset.hpp"
+#include "benchdist/stdb/messages.hpp"
+
+namespace benchdist::standin {
+
+class WsSession;
+
+struct Subscription {
+    stdb::QuerySetId query_set_id;
+    std::vector<AccountsQuery> queries;
+};
+
+struct Subscriber {
+    std::weak_ptr<WsSession> session;
+    std::vector<Subscription> subscriptions;
+};
+
+class DatabaseHost {
+public:
+    explicit DatabaseHost(DatabaseConfig config) : db_(std::move(config)) {}
+    ~DatabaseHost() { stop(); }
+
+    void start() {
+        thread_ = std::thread([this] { ioc_.run(); });
+    }
+    // Finishes queued work, then joins.
+    void stop() {
+        work_.reset();
+        if (thread_.joinable()) thread_.join();
+    }
+
+    template <typename F>
+    void post(F&& f) {
+        boost::asio::post(ioc_, std::forward<F>(f));
+    }
+
+    // Only on the host thread (inside post()).
+    Database& db() { return db_; }
+    std::unordered_map<const WsSession*, Subscriber>& subscribers() { return subscribers_; }
+
+    // Identity and name never change, so they may be read from any thread.
+    const std::string& name() const { return db_.name(); }
+    const std::string& identity_hex() const { return db_.identity_hex(); }
+
+    // The query sets of one subscriber affected by a committed change, as a
+    // TransactionUpdate (empty query_sets when nothing it watches changed).
+    stdb::TransactionUpdate update_for(const Subscriber& subscriber, const AccountsChange& change) const;
+    // All rows matching the queries, as the rows of one table.
+    stdb::QueryRows rows_for(const std::vector<AccountsQuery>& queries) const;
+
+private:
+    Database db_;
+    boost::asio::io_context ioc_{1};
+    boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_{ioc_.get_executor()};
+    std::thread thread_;
+    std::unordered_map<const WsSession*, Subscriber> subscribers_;
+};
+
+}  // namespace benchdist::standin

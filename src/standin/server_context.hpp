@@ -1,0 +1,53 @@
+// What every part of a running stdb-standin shares: its options, its
+// databases (each with its reducer thread), metrics, the commit log and the
+// identity mint. Owned by StandinServer; sessions and routes hold a reference.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string_view>
+#include <vector>
+
+#include "benchdist/standin/commit_log.hpp"
+#include "benchdist/standin/identity_source.hpp"
+#include "benchdist/standin/metrics_registry.hpp"
+#include "benchdist/standin/standin_server.hpp"
+#include "database_host.hpp"
+
+namespace benchdist::standin {
+
+struct ServerContext {
+    StandinOptions options;
+    MetricsRegistry metrics;
+    std::unique_ptr<CommitLog> commit_log;
+    std::vector<std::unique_ptr<DatabaseHost>> hosts;
+
+    // A database by name, or by identity as hex (optional 0x), as SpacetimeDB
+    // resolves the {name_or_identity} path segment. nullptr if unknown.
+    DatabaseHost* find(std::string_view name_or_identity) const;
+
+    bsatn::U256 mint_identity() {
+        std::lock_guard lock(id_mutex_);
+        return ids_.next();
+    }
+
+private:
+    std::mutex id_mutex_;
+    IdentitySource ids_ = IdentitySource::from_entropy();
+};
+
+// The outcome of reading the caller's credentials: an identity and the token
+// to hand back (minted for anonymous callers), or an HTTP error.
+struct CallerAuth {
+    bsatn::U256 identity;
+    std::string token;
+    unsigned error_status = 0;  // 0 = ok
+    std::string error;
+};
+
+// Authorization: Bearer <token> wins over ?token=; neither mints a new
+// identity. Malformed header -> 400, foreign token -> 401 (the real texts).
+CallerAuth authenticate(ServerContext& ctx, std::optional<std::string_view> authorization_header,
+                        std::optional<std::string> token_query);
+
+}  // namespace benchdist::standin
