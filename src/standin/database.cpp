@@ -236,8 +236,8 @@ void Database::run_transfer(const TransferArgs& args, ReducerOutcome& out) {
 void Database::run_seed(const SeedArgs& args, ReducerOutcome& out) {
     if (args.n > kMaxSeedRows) {
         out.status = CallStatus::Failed;
-        out.internal_error = "stdb-standin: seed of " + std::to_string(args.n) + " rows exceeds the stand-in's limit of " +
-                             std::to_string(kMaxSeedRows) + " rows";
+        out.internal_error = "stdb-standin: seed of " + std::to_string(args.n) +
+                             " rows exceeds the stand-in's limit of " + std::to_string(kMaxSeedRows) + " rows";
         return;
     }
     std::vector<std::int64_t> fresh;

@@ -48,7 +48,8 @@ std::string signature(std::span<const Param> params) {
 std::string unexpected(const nlohmann::json& v) {
     switch (v.type()) {
         case nlohmann::json::value_t::null: return "null";
-        case nlohmann::json::value_t::boolean: return std::string("boolean `") + (v.get<bool>() ? "true" : "false") + "`";
+        case nlohmann::json::value_t::boolean:
+            return std::string("boolean `") + (v.get<bool>() ? "true" : "false") + "`";
         case nlohmann::json::value_t::string: return "string " + v.dump();
         case nlohmann::json::value_t::array: return "sequence";
         case nlohmann::json::value_t::object: return "map";
@@ -69,8 +70,9 @@ std::string decode_value(const nlohmann::json& v, ParamType type, std::int64_t& 
     const std::string expected = std::string(type_name(type));
     if (v.is_number_unsigned()) {
         const auto u = v.get<std::uint64_t>();
-        const std::uint64_t max = type == ParamType::U32 ? std::numeric_limits<std::uint32_t>::max()
-                                                         : static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+        constexpr auto max_u32 = std::uint64_t{std::numeric_limits<std::uint32_t>::max()};
+        constexpr auto max_i64 = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+        const std::uint64_t max = type == ParamType::U32 ? max_u32 : max_i64;
         if (u > max) return "invalid value: " + unexpected(v) + ", expected " + expected;
         out = static_cast<std::int64_t>(u);
         return {};

@@ -89,7 +89,8 @@ MetricsRegistry::Counter MetricsRegistry::txn_counter(TxnType type, std::string_
                                                       bool committed) {
     std::lock_guard lock(mu_);
     for (auto& s : counters_) {
-        if (s->type == type && s->committed == committed && s->db == db && s->reducer == reducer) return Counter(s.get());
+        if (s->type == type && s->committed == committed && s->db == db && s->reducer == reducer)
+            return Counter(s.get());
     }
     counters_.push_back(std::make_unique<CounterSeries>(type, db, reducer, committed));
     return Counter(counters_.back().get());

@@ -35,7 +35,9 @@ bool is_ident_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) 
 bool iequals(std::string_view a, std::string_view b) {
     if (a.size() != b.size()) return false;
     for (std::size_t i = 0; i < a.size(); ++i) {
-        if (std::toupper(static_cast<unsigned char>(a[i])) != std::toupper(static_cast<unsigned char>(b[i]))) return false;
+        const auto ca = static_cast<unsigned char>(a[i]);
+        const auto cb = static_cast<unsigned char>(b[i]);
+        if (std::toupper(ca) != std::toupper(cb)) return false;
     }
     return true;
 }
@@ -108,8 +110,10 @@ public:
             std::string projection;
             while (peek().kind != Tok::End && !is_word("FROM")) {
                 const Token t = next();
-                if (!projection.empty() && t.text != "," && t.text != ")" && t.text != "." && projection.back() != '(' &&
-                    projection.back() != '.')
+                // Re-spaced the usual way: "a, b", "f(*)", "t.c".
+                const bool tight_before =
+                    t.kind == Tok::Symbol && std::string_view(",().").find(t.text) != std::string_view::npos;
+                if (!projection.empty() && !tight_before && projection.back() != '(' && projection.back() != '.')
                     projection += ' ';
                 projection += t.shown();
             }

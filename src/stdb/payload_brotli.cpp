@@ -49,9 +49,6 @@ void decode_all(std::span<const std::uint8_t> in, std::vector<std::uint8_t>& out
     std::size_t avail_in = in.size();
     while (true) {
         const std::size_t produced = out.size() - start;
-        if (produced >= cap)
-            throw PayloadError("brotli: decompressed payload exceeds the limit of " + std::to_string(max_output) +
-                               " bytes");
         const std::size_t room = std::min(kChunk, cap - produced);
         const std::size_t before = out.size();
         out.resize(before + room);
@@ -60,6 +57,9 @@ void decode_all(std::span<const std::uint8_t> in, std::vector<std::uint8_t>& out
         const BrotliDecoderResult rc =
             BrotliDecoderDecompressStream(decoder.get(), &avail_in, &next_in, &avail_out, &next_out, nullptr);
         out.resize(before + (room - avail_out));
+        if (out.size() - start > max_output)
+            throw PayloadError("brotli: decompressed payload exceeds the limit of " + std::to_string(max_output) +
+                               " bytes");
         switch (rc) {
             case BROTLI_DECODER_RESULT_SUCCESS:
                 if (avail_in != 0)

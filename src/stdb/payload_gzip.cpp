@@ -65,9 +65,6 @@ void inflate_all(std::span<const std::uint8_t> in, std::vector<std::uint8_t>& ou
             in_pos += n;
         }
         const std::size_t produced = out.size() - start;
-        if (produced >= cap)
-            throw PayloadError("gzip: decompressed payload exceeds the limit of " + std::to_string(max_output) +
-                               " bytes");
         const std::size_t room = std::min(kChunk, cap - produced);
         const std::size_t before = out.size();
         out.resize(before + room);
@@ -76,6 +73,9 @@ void inflate_all(std::span<const std::uint8_t> in, std::vector<std::uint8_t>& ou
         const uInt avail_in_before = s->avail_in;
         const int rc = inflate(s, Z_NO_FLUSH);
         out.resize(before + (clamp_uint(room) - s->avail_out));
+        if (out.size() - start > max_output)
+            throw PayloadError("gzip: decompressed payload exceeds the limit of " + std::to_string(max_output) +
+                               " bytes");
         if (rc == Z_STREAM_END) {
             if (s->avail_in == 0 && in_pos == in.size()) return;
             // Another gzip member follows (RFC 1952 allows several).

@@ -176,7 +176,9 @@ TEST(MetricsRegistry, CountersComeBeforeHistogramsAndEveryLineParses) {
         }
         EXPECT_TRUE(std::regex_match(line, sample_line)) << line;
         if (line.starts_with("spacetime_txn_elapsed_time_sec")) seen_histogram = true;
-        if (line.starts_with("spacetime_num_txns_total")) EXPECT_FALSE(seen_histogram) << "family order";
+        if (line.starts_with("spacetime_num_txns_total")) {
+            EXPECT_FALSE(seen_histogram) << "family order";
+        }
     }
     EXPECT_TRUE(seen_histogram);
     // The suite's own reader finds each database's committed transfers.

@@ -1,0 +1,143 @@
+// The control-plane JSON of bench-dist: what the coordinator, generators and
+// bench-dist-control exchange over HTTP. Keys, value types, phases and states
+// are those of the original TypeScript harness (camelCase, same key order) so
+// scripts written against it keep working; our additions are new, optional
+// keys. Parsing is strict about types and names the offending key, because a
+// 400 that says `"openedConnections" must be a non-negative integer` is what
+// an operator can act on.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace benchdist::control {
+
+using Json = nlohmann::ordered_json;
+
+// A request body that does not have the expected shape.
+class ProtocolError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+enum class Phase { Idle, Starting, Warmup, Measure, Stop };
+std::string_view phase_name(Phase p);  // "idle", "starting", "warmup", "measure", "stop"
+std::optional<Phase> phase_from_name(std::string_view name);
+
+// The coordinator's view of a generator. "lost" is ours: silent past its lease.
+enum class GeneratorState { Registered, Ready, Starting, Running, Lost };
+std::string_view generator_state_name(GeneratorState s);
+std::optional<GeneratorState> generator_state_from_name(std::string_view name);
+
+struct GeneratorSnapshot {
+    std::string id;
+    std::string hostname;
+    std::uint64_t desired_connections = 0;
+    std::uint64_t opened_connections = 0;
+    GeneratorState local_state = GeneratorState::Registered;
+    std::optional<std::uint64_t> active_epoch;
+    // Additions: whether it takes part in the next epochs (include/exclude),
+    // and when the coordinator last heard from it (ISO-8601 UTC).
+    bool included = true;
+    std::string last_seen_at;
+};
+
+struct EpochResult {
+    std::uint64_t epoch = 0;
+    std::optional<std::string> label;
+    std::string test = "test-1";
+    std::string connector = "spacetimedb";
+    double window_seconds = 0;
+    double actual_window_seconds = 0;
+    std::vector<std::string> participant_ids;
+    std::uint64_t participant_connections = 0;
+    std::string measured_at;  // ISO-8601 UTC with milliseconds
+    std::string finished_at;
+    // Decimal strings, as the original (bigint).
+    std::string committed_before = "0";
+    std::string committed_after = "0";
+    std::string committed_delta = "0";
+    double tps = 0;
+    std::string verification = "skipped";  // skipped | passed | failed
+    std::optional<std::string> verification_error;
+    std::optional<std::string> error;
+    // Additions: fields a later stage fills (latency, timeline, manifest...)
+    // are merged in as extra keys after the original ones.
+    Json extra = Json::object();
+};
+
+struct CoordinatorState {
+    Phase phase = Phase::Idle;
+    std::optional<std::uint64_t> current_epoch;
+    std::optional<std::string> current_label;
+    std::vector<std::string> participants;
+    std::string test = "test-1";
+    std::string connector = "spacetimedb";
+    std::vector<GeneratorSnapshot> generators;  // sorted by id
+    std::optional<EpochResult> last_result;
+    // Addition: bumped on every change; long-polling clients wait on it.
+    std::uint64_t version = 0;
+};
+
+struct StartEpochResponse {
+    bool started = false;
+    std::string message;
+    CoordinatorState state;
+};
+
+// Requests.
+struct RegisterRequest {
+    std::string id;
+    std::string hostname;
+    std::uint64_t desired_connections = 0;
+};
+struct ReadyRequest {
+    std::string id;
+    std::uint64_t opened_connections = 0;
+};
+struct EpochAckRequest {  // /started and /stopped
+    std::string id;
+    std::uint64_t epoch = 0;
+    Json extra = Json::object();  // optional additions (e.g. per-interval stats)
+};
+struct StartEpochRequest {
+    std::optional<std::string> label;
+    std::optional<std::vector<std::string>> generator_ids;
+};
+
+Json to_json(const GeneratorSnapshot& g);
+Json to_json(const EpochResult& r);
+Json to_json(const CoordinatorState& s);
+Json to_json(const StartEpochResponse& r);
+Json to_json(const RegisterRequest& r);
+Json to_json(const ReadyRequest& r);
+Json to_json(const EpochAckRequest& r);
+Json to_json(const StartEpochRequest& r);
+
+// Parsers throw ProtocolError naming the key and the expected type.
+GeneratorSnapshot generator_snapshot_from_json(const Json& j);
+EpochResult epoch_result_from_json(const Json& j);
+CoordinatorState coordinator_state_from_json(const Json& j);
+StartEpochResponse start_epoch_response_from_json(const Json& j);
+RegisterRequest register_request_from_json(const Json& j);
+ReadyRequest ready_request_from_json(const Json& j);
+EpochAckRequest epoch_ack_request_from_json(const Json& j);
+StartEpochRequest start_epoch_request_from_json(const Json& j);
+
+// Parses a request body: trimmed, must be a JSON object. An empty body is
+// "Request body is empty" (the original's text); malformed JSON names the
+// position.
+Json parse_body(std::string_view body);
+
+// What the original wrote: JSON.stringify(body, null, 2) + "\n".
+std::string pretty(const Json& j);
+
+// ISO-8601 UTC with milliseconds ("2026-04-10T12:00:33.224Z").
+std::string iso8601_millis(std::int64_t unix_millis);
+
+}  // namespace benchdist::control

@@ -1,0 +1,315 @@
+#include "benchdist/control/protocol.hpp"
+
+#include <array>
+#include <cctype>
+#include <ctime>
+
+namespace benchdist::control {
+
+namespace {
+
+constexpr std::array<std::string_view, 5> kPhaseNames{"idle", "starting", "warmup", "measure", "stop"};
+constexpr std::array<std::string_view, 5> kStateNames{"registered", "ready", "starting", "running", "lost"};
+
+const Json& require(const Json& j, const char* key) {
+    if (!j.is_object()) throw ProtocolError("expected a JSON object");
+    auto it = j.find(key);
+    if (it == j.end()) throw ProtocolError(std::string("missing required key \"") + key + "\"");
+    return *it;
+}
+
+std::string get_string(const Json& j, const char* key) {
+    const auto& v = require(j, key);
+    if (!v.is_string()) throw ProtocolError(std::string("\"") + key + "\" must be a string");
+    return v.get<std::string>();
+}
+
+std::string get_nonempty_string(const Json& j, const char* key) {
+    auto s = get_string(j, key);
+    if (s.empty()) throw ProtocolError(std::string("\"") + key + "\" must not be empty");
+    return s;
+}
+
+std::uint64_t get_count(const Json& j, const char* key) {
+    const auto& v = require(j, key);
+    if (v.is_number_unsigned()) return v.get<std::uint64_t>();
+    if (v.is_number_integer() && v.get<std::int64_t>() >= 0) return static_cast<std::uint64_t>(v.get<std::int64_t>());
+    // JavaScript clients send whole numbers as floats sometimes (1e3).
+    if (v.is_number_float()) {
+        const double d = v.get<double>();
+        if (d >= 0 && d <= 9007199254740992.0 && d == static_cast<double>(static_cast<std::uint64_t>(d)))
+            return static_cast<std::uint64_t>(d);
+    }
+    throw ProtocolError(std::string("\"") + key + "\" must be a non-negative integer");
+}
+
+double get_number(const Json& j, const char* key) {
+    const auto& v = require(j, key);
+    if (!v.is_number()) throw ProtocolError(std::string("\"") + key + "\" must be a number");
+    return v.get<double>();
+}
+
+std::optional<std::string> get_optional_string(const Json& j, const char* key) {
+    auto it = j.find(key);
+    if (it == j.end() || it->is_null()) return std::nullopt;
+    if (!it->is_string()) throw ProtocolError(std::string("\"") + key + "\" must be a string or null");
+    return it->get<std::string>();
+}
+
+std::optional<std::uint64_t> get_optional_count(const Json& j, const char* key) {
+    auto it = j.find(key);
+    if (it == j.end() || it->is_null()) return std::nullopt;
+    return get_count(j, key);
+}
+
+std::vector<std::string> get_string_list(const Json& j, const char* key) {
+    const auto& v = require(j, key);
+    if (!v.is_array()) throw ProtocolError(std::string("\"") + key + "\" must be an array of strings");
+    std::vector<std::string> out;
+    for (const auto& e : v) {
+        if (!e.is_string()) throw ProtocolError(std::string("\"") + key + "\" must be an array of strings");
+        out.push_back(e.get<std::string>());
+    }
+    return out;
+}
+
+// JavaScript prints 30.0 as 30; scripts comparing text expect that.
+Json js_number(double d) {
+    if (d == static_cast<double>(static_cast<std::int64_t>(d)) && d >= -9007199254740992.0 && d <= 9007199254740992.0)
+        return Json(static_cast<std::int64_t>(d));
+    return Json(d);
+}
+
+Json optional_to_json(const std::optional<std::string>& v) { return v ? Json(*v) : Json(nullptr); }
+Json optional_to_json(const std::optional<std::uint64_t>& v) { return v ? Json(*v) : Json(nullptr); }
+
+}  // namespace
+
+std::string_view phase_name(Phase p) { return kPhaseNames[static_cast<std::size_t>(p)]; }
+std::optional<Phase> phase_from_name(std::string_view name) {
+    for (std::size_t i = 0; i < kPhaseNames.size(); ++i)
+        if (kPhaseNames[i] == name) return static_cast<Phase>(i);
+    return std::nullopt;
+}
+std::string_view generator_state_name(GeneratorState s) { return kStateNames[static_cast<std::size_t>(s)]; }
+std::optional<GeneratorState> generator_state_from_name(std::string_view name) {
+    for (std::size_t i = 0; i < kStateNames.size(); ++i)
+        if (kStateNames[i] == name) return static_cast<GeneratorState>(i);
+    return std::nullopt;
+}
+
+Json to_json(const GeneratorSnapshot& g) {
+    Json j;
+    j["id"] = g.id;
+    j["hostname"] = g.hostname;
+    j["desiredConnections"] = g.desired_connections;
+    j["openedConnections"] = g.opened_connections;
+    j["localState"] = generator_state_name(g.local_state);
+    j["activeEpoch"] = optional_to_json(g.active_epoch);
+    j["included"] = g.included;
+    j["lastSeenAt"] = g.last_seen_at;
+    return j;
+}
+
+Json to_json(const EpochResult& r) {
+    Json j;
+    j["epoch"] = r.epoch;
+    j["label"] = optional_to_json(r.label);
+    j["test"] = r.test;
+    j["connector"] = r.connector;
+    j["windowSeconds"] = js_number(r.window_seconds);
+    j["actualWindowSeconds"] = js_number(r.actual_window_seconds);
+    j["participantIds"] = r.participant_ids;
+    j["participantConnections"] = r.participant_connections;
+    j["measuredAt"] = r.measured_at;
+    j["finishedAt"] = r.finished_at;
+    j["committedBefore"] = r.committed_before;
+    j["committedAfter"] = r.committed_after;
+    j["committedDelta"] = r.committed_delta;
+    j["tps"] = js_number(r.tps);
+    j["verification"] = r.verification;
+    if (r.verification_error) j["verificationError"] = *r.verification_error;
+    if (r.error) j["error"] = *r.error;
+    for (const auto& [k, v] : r.extra.items()) {
+        if (!j.contains(k)) j[k] = v;
+    }
+    return j;
+}
+
+Json to_json(const CoordinatorState& s) {
+    Json j;
+    j["phase"] = phase_name(s.phase);
+    j["currentEpoch"] = optional_to_json(s.current_epoch);
+    j["currentLabel"] = optional_to_json(s.current_label);
+    j["participants"] = s.participants;
+    j["test"] = s.test;
+    j["connector"] = s.connector;
+    j["generators"] = Json::array();
+    for (const auto& g : s.generators) j["generators"].push_back(to_json(g));
+    j["lastResult"] = s.last_result ? to_json(*s.last_result) : Json(nullptr);
+    j["version"] = s.version;
+    return j;
+}
+
+Json to_json(const StartEpochResponse& r) {
+    Json j;
+    j["started"] = r.started;
+    j["message"] = r.message;
+    j["state"] = to_json(r.state);
+    return j;
+}
+
+Json to_json(const RegisterRequest& r) {
+    return Json{{"id", r.id}, {"hostname", r.hostname}, {"desiredConnections", r.desired_connections}};
+}
+Json to_json(const ReadyRequest& r) { return Json{{"id", r.id}, {"openedConnections", r.opened_connections}}; }
+Json to_json(const EpochAckRequest& r) {
+    Json j{{"id", r.id}, {"epoch", r.epoch}};
+    for (const auto& [k, v] : r.extra.items()) {
+        if (!j.contains(k)) j[k] = v;
+    }
+    return j;
+}
+Json to_json(const StartEpochRequest& r) {
+    Json j = Json::object();
+    if (r.label) j["label"] = *r.label;
+    if (r.generator_ids) j["generatorIds"] = *r.generator_ids;
+    return j;
+}
+
+GeneratorSnapshot generator_snapshot_from_json(const Json& j) {
+    GeneratorSnapshot g;
+    g.id = get_string(j, "id");
+    g.hostname = get_string(j, "hostname");
+    g.desired_connections = get_count(j, "desiredConnections");
+    g.opened_connections = get_count(j, "openedConnections");
+    const auto state = get_string(j, "localState");
+    const auto parsed = generator_state_from_name(state);
+    if (!parsed) throw ProtocolError("\"localState\" has unknown value \"" + state + "\"");
+    g.local_state = *parsed;
+    g.active_epoch = get_optional_count(j, "activeEpoch");
+    if (auto it = j.find("included"); it != j.end() && it->is_boolean()) g.included = it->get<bool>();
+    if (auto s = get_optional_string(j, "lastSeenAt")) g.last_seen_at = *s;
+    return g;
+}
+
+EpochResult epoch_result_from_json(const Json& j) {
+    EpochResult r;
+    r.epoch = get_count(j, "epoch");
+    r.label = get_optional_string(j, "label");
+    r.test = get_string(j, "test");
+    r.connector = get_string(j, "connector");
+    r.window_seconds = get_number(j, "windowSeconds");
+    r.actual_window_seconds = get_number(j, "actualWindowSeconds");
+    r.participant_ids = get_string_list(j, "participantIds");
+    r.participant_connections = get_count(j, "participantConnections");
+    r.measured_at = get_string(j, "measuredAt");
+    r.finished_at = get_string(j, "finishedAt");
+    r.committed_before = get_string(j, "committedBefore");
+    r.committed_after = get_string(j, "committedAfter");
+    r.committed_delta = get_string(j, "committedDelta");
+    r.tps = get_number(j, "tps");
+    r.verification = get_string(j, "verification");
+    r.verification_error = get_optional_string(j, "verificationError");
+    r.error = get_optional_string(j, "error");
+    static constexpr std::array<std::string_view, 17> known{
+        "epoch", "label", "test", "connector", "windowSeconds", "actualWindowSeconds", "participantIds",
+        "participantConnections", "measuredAt", "finishedAt", "committedBefore", "committedAfter", "committedDelta",
+        "tps", "verification", "verificationError", "error"};
+    for (const auto& [k, v] : j.items()) {
+        bool is_known = false;
+        for (auto name : known) is_known = is_known || name == k;
+        if (!is_known) r.extra[k] = v;
+    }
+    return r;
+}
+
+CoordinatorState coordinator_state_from_json(const Json& j) {
+    CoordinatorState s;
+    const auto phase = get_string(j, "phase");
+    const auto parsed = phase_from_name(phase);
+    if (!parsed) throw ProtocolError("\"phase\" has unknown value \"" + phase + "\"");
+    s.phase = *parsed;
+    s.current_epoch = get_optional_count(j, "currentEpoch");
+    s.current_label = get_optional_string(j, "currentLabel");
+    s.participants = get_string_list(j, "participants");
+    s.test = get_string(j, "test");
+    s.connector = get_string(j, "connector");
+    const auto& gens = require(j, "generators");
+    if (!gens.is_array()) throw ProtocolError("\"generators\" must be an array");
+    for (const auto& g : gens) s.generators.push_back(generator_snapshot_from_json(g));
+    if (auto it = j.find("lastResult"); it != j.end() && !it->is_null()) s.last_result = epoch_result_from_json(*it);
+    if (auto v = get_optional_count(j, "version")) s.version = *v;
+    return s;
+}
+
+StartEpochResponse start_epoch_response_from_json(const Json& j) {
+    StartEpochResponse r;
+    const auto& started = require(j, "started");
+    if (!started.is_boolean()) throw ProtocolError("\"started\" must be a boolean");
+    r.started = started.get<bool>();
+    r.message = get_string(j, "message");
+    r.state = coordinator_state_from_json(require(j, "state"));
+    return r;
+}
+
+RegisterRequest register_request_from_json(const Json& j) {
+    RegisterRequest r;
+    r.id = get_nonempty_string(j, "id");
+    r.hostname = get_string(j, "hostname");
+    r.desired_connections = get_count(j, "desiredConnections");
+    return r;
+}
+
+ReadyRequest ready_request_from_json(const Json& j) {
+    ReadyRequest r;
+    r.id = get_nonempty_string(j, "id");
+    r.opened_connections = get_count(j, "openedConnections");
+    return r;
+}
+
+EpochAckRequest epoch_ack_request_from_json(const Json& j) {
+    EpochAckRequest r;
+    r.id = get_nonempty_string(j, "id");
+    r.epoch = get_count(j, "epoch");
+    for (const auto& [k, v] : j.items()) {
+        if (k != "id" && k != "epoch") r.extra[k] = v;
+    }
+    return r;
+}
+
+StartEpochRequest start_epoch_request_from_json(const Json& j) {
+    if (!j.is_object()) throw ProtocolError("expected a JSON object");
+    StartEpochRequest r;
+    r.label = get_optional_string(j, "label");
+    if (auto it = j.find("generatorIds"); it != j.end() && !it->is_null()) r.generator_ids = get_string_list(j, "generatorIds");
+    return r;
+}
+
+Json parse_body(std::string_view body) {
+    while (!body.empty() && std::isspace(static_cast<unsigned char>(body.front()))) body.remove_prefix(1);
+    while (!body.empty() && std::isspace(static_cast<unsigned char>(body.back()))) body.remove_suffix(1);
+    if (body.empty()) throw ProtocolError("Request body is empty");
+    try {
+        auto j = Json::parse(body);
+        if (!j.is_object()) throw ProtocolError("request body must be a JSON object");
+        return j;
+    } catch (const Json::parse_error& e) {
+        throw ProtocolError(std::string("request body is not valid JSON: ") + e.what());
+    }
+}
+
+std::string pretty(const Json& j) { return j.dump(2) + "\n"; }
+
+std::string iso8601_millis(std::int64_t unix_millis) {
+    const std::time_t secs = static_cast<std::time_t>(unix_millis / 1000);
+    const int millis = static_cast<int>(unix_millis % 1000);
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    char buf[96];
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                  tm.tm_hour, tm.tm_min, tm.tm_sec, millis);
+    return buf;
+}
+
+}  // namespace benchdist::control

@@ -1,0 +1,133 @@
+#include "benchdist/control/protocol.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace benchdist::control;
+
+namespace {
+std::string error_of(const std::function<void()>& f) {
+    try {
+        f();
+    } catch (const ProtocolError& e) {
+        return e.what();
+    }
+    return "(no error)";
+}
+}  // namespace
+
+TEST(ControlProtocol, OriginalEpochResultExampleRoundTripsWithKeyOrder) {
+    // The @eb0645ced^ example from the wire reference, key order included.
+    const std::string original = R"({
+  "epoch": 1,
+  "label": "run-1",
+  "test": "test-1",
+  "connector": "spacetimedb",
+  "windowSeconds": 30,
+  "actualWindowSeconds": 30.014,
+  "participantIds": ["gen-a", "gen-b"],
+  "participantConnections": 5000,
+  "measuredAt": "2026-04-10T12:00:03.210Z",
+  "finishedAt": "2026-04-10T12:00:33.224Z",
+  "committedBefore": "619241",
+  "committedAfter": "1219241",
+  "committedDelta": "600000",
+  "tps": 19990.671020190577,
+  "verification": "passed"
+})";
+    const auto parsed = epoch_result_from_json(Json::parse(original));
+    EXPECT_EQ(parsed.epoch, 1u);
+    EXPECT_EQ(parsed.label.value(), "run-1");
+    EXPECT_EQ(parsed.participant_ids, (std::vector<std::string>{"gen-a", "gen-b"}));
+    EXPECT_EQ(parsed.committed_delta, "600000");
+    EXPECT_DOUBLE_EQ(parsed.tps, 19990.671020190577);
+    EXPECT_FALSE(parsed.error.has_value());
+    EXPECT_EQ(to_json(parsed), Json::parse(original));
+    EXPECT_EQ(to_json(parsed).dump(), Json::parse(original).dump()) << "key order must match the original";
+}
+
+TEST(ControlProtocol, OptionalResultKeysAreAbsentNotNull) {
+    EpochResult r;
+    const auto j = to_json(r);
+    EXPECT_FALSE(j.contains("error"));
+    EXPECT_FALSE(j.contains("verificationError"));
+    r.error = "Missing stop acknowledgements from: a";
+    r.extra["aborted"] = true;
+    const auto j2 = to_json(r);
+    EXPECT_EQ(j2["error"], "Missing stop acknowledgements from: a");
+    EXPECT_EQ(j2["aborted"], true);
+    const auto back = epoch_result_from_json(j2);
+    EXPECT_EQ(back.error, r.error);
+    EXPECT_EQ(back.extra["aborted"], true);
+}
+
+TEST(ControlProtocol, StateRoundTrips) {
+    CoordinatorState s;
+    s.phase = Phase::Measure;
+    s.current_epoch = 3;
+    s.participants = {"a"};
+    GeneratorSnapshot g;
+    g.id = "a";
+    g.hostname = "h";
+    g.desired_connections = 10;
+    g.opened_connections = 10;
+    g.local_state = GeneratorState::Running;
+    g.active_epoch = 3;
+    s.generators.push_back(g);
+    s.version = 42;
+    const auto j = to_json(s);
+    EXPECT_EQ(j["phase"], "measure");
+    EXPECT_EQ(j["currentLabel"], nullptr);
+    EXPECT_EQ(j["generators"][0]["localState"], "running");
+    const auto back = coordinator_state_from_json(j);
+    EXPECT_EQ(back.phase, Phase::Measure);
+    EXPECT_EQ(back.current_epoch, 3u);
+    EXPECT_EQ(back.generators.at(0).active_epoch, 3u);
+    EXPECT_EQ(back.version, 42u);
+}
+
+TEST(ControlProtocol, RequestsNameTheBadKey) {
+    EXPECT_EQ(error_of([] { register_request_from_json(Json::parse(R"({"hostname":"h","desiredConnections":1})")); }),
+              "missing required key \"id\"");
+    EXPECT_EQ(error_of([] { ready_request_from_json(Json::parse(R"({"id":"a","openedConnections":-1})")); }),
+              "\"openedConnections\" must be a non-negative integer");
+    EXPECT_EQ(error_of([] { ready_request_from_json(Json::parse(R"({"id":"a","openedConnections":"5"})")); }),
+              "\"openedConnections\" must be a non-negative integer");
+    EXPECT_EQ(error_of([] { epoch_ack_request_from_json(Json::parse(R"({"id":"","epoch":1})")); }),
+              "\"id\" must not be empty");
+    EXPECT_EQ(error_of([] { start_epoch_request_from_json(Json::parse(R"({"generatorIds":"a,b"})")); }),
+              "\"generatorIds\" must be an array of strings");
+    // Whole floats from JavaScript clients are accepted.
+    EXPECT_EQ(ready_request_from_json(Json::parse(R"({"id":"a","openedConnections":1e3})")).opened_connections, 1000u);
+}
+
+TEST(ControlProtocol, StartEpochRequestFieldsAreOptional) {
+    const auto empty = start_epoch_request_from_json(Json::object());
+    EXPECT_FALSE(empty.label);
+    EXPECT_FALSE(empty.generator_ids);
+    const auto full = start_epoch_request_from_json(Json::parse(R"({"label":null,"generatorIds":["a","b"]})"));
+    EXPECT_FALSE(full.label);
+    EXPECT_EQ(full.generator_ids->size(), 2u);
+}
+
+TEST(ControlProtocol, BodiesAreTrimmedAndChecked) {
+    EXPECT_EQ(error_of([] { parse_body("  \n "); }), "Request body is empty");
+    EXPECT_NE(error_of([] { parse_body("{\"id\": "); }).find("not valid JSON"), std::string::npos);
+    EXPECT_EQ(error_of([] { parse_body("[1,2]"); }), "request body must be a JSON object");
+    EXPECT_EQ(parse_body(" {\"id\":\"a\"}\n")["id"], "a");
+}
+
+TEST(ControlProtocol, AcksKeepExtraFields) {
+    const auto ack = epoch_ack_request_from_json(Json::parse(R"({"id":"a","epoch":2,"intervals":[1,2]})"));
+    EXPECT_EQ(ack.epoch, 2u);
+    EXPECT_EQ(ack.extra["intervals"].size(), 2u);
+    EXPECT_EQ(to_json(ack)["intervals"].size(), 2u);
+}
+
+TEST(ControlProtocol, Iso8601Millis) {
+    EXPECT_EQ(iso8601_millis(1775822433224), "2026-04-10T12:00:33.224Z");
+    EXPECT_EQ(iso8601_millis(0), "1970-01-01T00:00:00.000Z");
+}
+
+TEST(ControlProtocol, PrettyMatchesTheOriginalFormatting) {
+    EXPECT_EQ(pretty(Json{{"ok", true}}), "{\n  \"ok\": true\n}\n");
+}
