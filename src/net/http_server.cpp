@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -136,19 +137,39 @@ private:
 
         const bool keep_alive = req.keep_alive();
         const unsigned version = req.version();
-        Respond respond = [self = shared_from_this(), keep_alive, version](HttpResponse response) {
-            std::lock_guard lock(self->server_->post_mutex);
-            if (self->server_->stopping) return;
-            asio::post(self->stream_.get_executor(), [self, keep_alive, version, response = std::move(response)]() mutable {
-                self->write(std::move(response), keep_alive, version);
-            });
+        const std::uint64_t seq = ++request_seq_;
+        awaiting_ = true;
+        // The pending timer is also what keeps this session alive while a
+        // handler works: Respond holds only a weak reference, so a handler
+        // that keeps a Respond past stop() cannot keep a socket alive past
+        // its io_context.
+        answer_timer_.expires_after(server_->options.handler_timeout);
+        answer_timer_.async_wait([self = shared_from_this(), seq, json, version](beast::error_code ec) {
+            if (ec) return;
+            self->answer(seq, server_error(json, 504, "the request handler did not answer in time"), false, version);
+        });
+        Respond respond = [weak = weak_from_this(), server = server_, seq, keep_alive, version](HttpResponse response) {
+            std::lock_guard lock(server->post_mutex);
+            if (server->stopping) return;
+            if (auto self = weak.lock()) {
+                asio::post(self->stream_.get_executor(), [self, seq, keep_alive, version, response = std::move(response)]() mutable {
+                    self->answer(seq, std::move(response), keep_alive, version);
+                });
+            }
         };
         try {
             server_->handler(to_request(req, remote_), std::move(respond));
         } catch (const std::exception& e) {
-            // The Respond was moved into the handler; answer through a fresh one.
-            write(server_error(json, 500, std::string("internal error: ") + e.what()), false, version);
+            answer(seq, server_error(json, 500, std::string("internal error: ") + e.what()), false, version);
         }
+    }
+
+    // The one answer to request `seq`; later or duplicate answers are dropped.
+    void answer(std::uint64_t seq, HttpResponse response, bool keep_alive, unsigned version) {
+        if (!awaiting_ || seq != request_seq_) return;
+        awaiting_ = false;
+        answer_timer_.cancel();
+        write(std::move(response), keep_alive, version);
     }
 
     void write(HttpResponse response, bool keep_alive, unsigned version) {
@@ -173,6 +194,9 @@ private:
     }
 
     beast::tcp_stream stream_;
+    asio::steady_timer answer_timer_{stream_.get_executor()};
+    std::uint64_t request_seq_ = 0;
+    bool awaiting_ = false;
     beast::flat_buffer buffer_;
     std::optional<http::request_parser<http::string_body>> parser_;
     std::shared_ptr<HttpServer::Impl> server_;

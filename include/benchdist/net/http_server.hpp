@@ -30,6 +30,9 @@ struct HttpServerOptions {
     // idle keep-alive connection to send its next one.
     std::chrono::milliseconds read_timeout{15000};
     std::size_t max_connections = 1024;
+    // A handler that has not answered by then gets a 504 sent for it
+    // (long-polls must stay below this).
+    std::chrono::milliseconds handler_timeout{120000};
     // Errors the server itself produces (413, 431, 400, 503) as
     // {"error": "..."} JSON (the coordinator's convention) or plain text (the
     // real SpacetimeDB's, which stdb-standin copies).

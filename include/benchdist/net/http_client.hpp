@@ -1,0 +1,60 @@
+// The project's one HTTP client helper: a blocking HTTP/1.1 request with a
+// deadline that covers resolve, connect, write and read, so a dead peer costs
+// at most the timeout. Used for control-plane calls (generator and control
+// to coordinator) and for SpacetimeDB's HTTP API (metrics, identity, call).
+// One connection per request: these calls are rare (a few per second), and
+// a fresh connection cannot be poisoned by a previous failure. Plain http://
+// only for now; https:// is refused with a clear error.
+#pragma once
+
+#include <chrono>
+#include <stdexcept>
+#include <string>
+
+#include "benchdist/net/http_message.hpp"
+
+namespace benchdist::net {
+
+struct ClientRequest {
+    std::string method = "GET";
+    std::string url;  // http://host[:port]/path[?query]
+    std::string body;
+    std::string content_type;  // sent when non-empty
+    HeaderList headers;
+    std::chrono::milliseconds timeout{10000};
+    std::size_t max_response_bytes = 64u << 20;
+};
+
+struct ClientResponse {
+    unsigned status = 0;
+    std::string body;
+    HeaderList headers;
+    // Case-insensitive header lookup.
+    std::optional<std::string_view> header(std::string_view name) const;
+};
+
+class HttpClientError : public std::runtime_error {
+public:
+    enum class Kind { BadUrl, Unreachable, Timeout, Protocol };
+    HttpClientError(Kind kind, const std::string& message) : std::runtime_error(message), kind_(kind) {}
+    Kind kind() const noexcept { return kind_; }
+
+private:
+    Kind kind_;
+};
+
+// Sends the request and returns whatever status the server answered. Throws
+// HttpClientError for everything that is not an HTTP answer; the message
+// names the method, URL and cause, e.g.
+// "POST http://10.0.0.5:8080/ready: connection refused".
+ClientResponse http_request(const ClientRequest& request);
+
+// Splits "http://host:port/path?q" into parts; false if not an http URL.
+struct ParsedHttpUrl {
+    std::string host;
+    std::string port;
+    std::string target;  // path + query, "/" when empty
+};
+bool parse_http_url(std::string_view url, ParsedHttpUrl& out, std::string& error);
+
+}  // namespace benchdist::net

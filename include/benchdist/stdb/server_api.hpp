@@ -1,0 +1,51 @@
+// Blocking calls to a SpacetimeDB server's HTTP API that the coordinator and
+// bench-dist-control need: the database identity (to pick its series out of
+// /v1/metrics), the committed-transfer counter, and calling a reducer with
+// JSON arguments (seeding). Every error names the server URL, what failed and
+// what to check.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
+#include "benchdist/stdb/endpoint.hpp"
+
+namespace benchdist::stdb {
+
+class ServerApiError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// GET /v1/database/{db}/identity: 64 lowercase hex digits.
+// Unknown database -> ServerApiError "database `x` not found on http://...".
+std::string fetch_database_identity(const Endpoint& server, const std::string& database,
+                                    std::chrono::milliseconds timeout);
+
+struct CounterRead {
+    std::uint64_t committed = 0;
+    // No spacetime_num_txns_total series for this db and transfer yet: the
+    // server has committed no transfer, which reads as zero once the database
+    // is known to exist (the original harness failed the epoch instead).
+    bool series_absent = false;
+    // Wall-clock time (unix ms) when the request was sent and when the answer
+    // arrived: the read happened somewhere in between, which bounds the
+    // uncertainty of a window's edges.
+    std::int64_t sent_at_ms = 0;
+    std::int64_t received_at_ms = 0;
+};
+
+// Committed `transfer` reducer transactions of one database, selected by the
+// db label = identity. Throws ServerApiError on HTTP failures, a malformed
+// series, or a non-integer value.
+CounterRead read_committed_transfers(const Endpoint& server, const std::string& database_identity_hex,
+                                     std::chrono::milliseconds timeout);
+
+// POST /v1/database/{db}/call/{reducer} with a JSON array of arguments.
+// Throws ServerApiError with the server's message on a non-200 answer.
+void call_reducer_json(const Endpoint& server, const std::string& database, const std::string& reducer,
+                       const std::string& json_args, std::chrono::milliseconds timeout);
+
+}  // namespace benchdist::stdb

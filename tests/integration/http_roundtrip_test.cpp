@@ -1,0 +1,185 @@
+// The HTTP server and client helpers against each other over loopback: limits,
+// deadlines, asynchronous answers and clear client errors.
+#include <gtest/gtest.h>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+#include <chrono>
+#include <thread>
+
+#include "benchdist/net/http_client.hpp"
+#include "benchdist/net/http_server.hpp"
+
+using namespace benchdist::net;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string url(std::uint16_t port, const std::string& path) { return "http://127.0.0.1:" + std::to_string(port) + path; }
+
+struct Fixture {
+    explicit Fixture(HttpServerOptions o = {}) : server(std::move(o), [this](HttpRequest r, Respond respond) { handle(std::move(r), std::move(respond)); }) {
+        server.start();
+    }
+    ~Fixture() {
+        for (auto& t : workers) t.join();
+        server.stop();
+    }
+
+    void handle(HttpRequest r, Respond respond) {
+        if (r.path == "/echo") {
+            HttpResponse res = HttpResponse::text(200, r.method + " " + r.body + " " + r.query_param("q").value_or("-"));
+            res.headers.emplace_back("X-Test", "yes");
+            return respond(res);
+        }
+        if (r.path == "/later") {
+            // Answer from another thread, as the stand-in's database thread does.
+            workers.emplace_back([respond] { respond(HttpResponse::text(202, "later")); });
+            return;
+        }
+        if (r.path == "/never") {
+            parked.push_back(std::move(respond));  // never answered: the client must time out
+            return;
+        }
+        if (r.path == "/throw") throw std::runtime_error("handler exploded");
+        respond(HttpResponse::json_text(404, R"({"error":"Unknown route"})"));
+    }
+
+    HttpServer server;
+    std::vector<std::thread> workers;
+    std::vector<Respond> parked;
+};
+
+}  // namespace
+
+TEST(HttpRoundTrip, GetAndPostWithQueryAndHeaders) {
+    Fixture f;
+    auto get = http_request({.method = "GET", .url = url(f.server.port(), "/echo?q=a%20b")});
+    EXPECT_EQ(get.status, 200u);
+    EXPECT_EQ(get.body, "GET  a b");
+    EXPECT_EQ(get.header("x-test").value_or(""), "yes");
+    auto post = http_request({.method = "POST", .url = url(f.server.port(), "/echo"), .body = "{\"a\":1}",
+                              .content_type = "application/json"});
+    EXPECT_EQ(post.body, "POST {\"a\":1} -");
+}
+
+TEST(HttpRoundTrip, AsynchronousAnswerFromAnotherThread) {
+    Fixture f;
+    auto r = http_request({.url = url(f.server.port(), "/later")});
+    EXPECT_EQ(r.status, 202u);
+    EXPECT_EQ(r.body, "later");
+}
+
+TEST(HttpRoundTrip, HandlerExceptionBecomes500Json) {
+    Fixture f;
+    auto r = http_request({.url = url(f.server.port(), "/throw")});
+    EXPECT_EQ(r.status, 500u);
+    EXPECT_NE(r.body.find("handler exploded"), std::string::npos) << r.body;
+    // The server keeps serving.
+    EXPECT_EQ(http_request({.url = url(f.server.port(), "/echo")}).status, 200u);
+}
+
+TEST(HttpRoundTrip, OversizedBodyGets413AndServerSurvives) {
+    HttpServerOptions o;
+    o.max_body_bytes = 1024;
+    Fixture f(o);
+    auto r = http_request({.method = "POST", .url = url(f.server.port(), "/echo"), .body = std::string(4096, 'x')});
+    EXPECT_EQ(r.status, 413u);
+    EXPECT_NE(r.body.find("\"error\""), std::string::npos) << r.body;
+    EXPECT_EQ(http_request({.url = url(f.server.port(), "/echo")}).status, 200u);
+}
+
+TEST(HttpRoundTrip, MalformedRequestGets400) {
+    Fixture f;
+    boost::asio::io_context ioc;
+    boost::asio::ip::tcp::socket s(ioc);
+    s.connect({boost::asio::ip::make_address("127.0.0.1"), f.server.port()});
+    const std::string junk = "NOT HTTP AT ALL\r\n\r\n";
+    boost::asio::write(s, boost::asio::buffer(junk));
+    std::string reply;
+    boost::system::error_code ec;
+    char buf[512];
+    for (;;) {
+        const auto n = s.read_some(boost::asio::buffer(buf), ec);
+        reply.append(buf, n);
+        if (ec) break;
+    }
+    EXPECT_EQ(reply.rfind("HTTP/1.1 400", 0), 0u) << reply;
+}
+
+TEST(HttpRoundTrip, TrickledHeadersAreCutOffAtTheReadDeadline) {
+    HttpServerOptions o;
+    o.read_timeout = 300ms;
+    Fixture f(o);
+    boost::asio::io_context ioc;
+    boost::asio::ip::tcp::socket s(ioc);
+    s.connect({boost::asio::ip::make_address("127.0.0.1"), f.server.port()});
+    const std::string partial = "GET /echo HTTP/1.1\r\nHost: x\r\n";  // never finished
+    boost::asio::write(s, boost::asio::buffer(partial));
+    const auto start = std::chrono::steady_clock::now();
+    char buf[64];
+    boost::system::error_code ec;
+    s.read_some(boost::asio::buffer(buf), ec);  // returns when the server closes
+    const auto waited = std::chrono::steady_clock::now() - start;
+    EXPECT_TRUE(ec) << "the server should close the connection";
+    EXPECT_LT(waited, 5s);
+}
+
+TEST(HttpRoundTrip, ConnectionCapAnswers503) {
+    HttpServerOptions o;
+    o.max_connections = 1;
+    Fixture f(o);
+    boost::asio::io_context ioc;
+    boost::asio::ip::tcp::socket hog(ioc);
+    hog.connect({boost::asio::ip::make_address("127.0.0.1"), f.server.port()});
+    // The hog holds the only slot (accepted but idle); the next caller is refused politely.
+    const auto deadline = std::chrono::steady_clock::now() + 5s;
+    unsigned status = 0;
+    while (std::chrono::steady_clock::now() < deadline) {
+        status = http_request({.url = url(f.server.port(), "/echo"), .timeout = 2000ms}).status;
+        if (status == 503) break;
+    }
+    EXPECT_EQ(status, 503u);
+}
+
+TEST(HttpRoundTrip, ClientReportsRefusedConnectionsClearly) {
+    std::uint16_t port;
+    {
+        boost::asio::io_context ioc;
+        boost::asio::ip::tcp::acceptor a(ioc, {boost::asio::ip::make_address("127.0.0.1"), 0});
+        port = a.local_endpoint().port();
+    }  // closed: nothing listens there now
+    try {
+        http_request({.method = "POST", .url = url(port, "/ready"), .timeout = 2000ms});
+        FAIL() << "expected HttpClientError";
+    } catch (const HttpClientError& e) {
+        EXPECT_EQ(e.kind(), HttpClientError::Kind::Unreachable);
+        EXPECT_NE(std::string(e.what()).find("POST " + url(port, "/ready")), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("refused"), std::string::npos) << e.what();
+    }
+}
+
+TEST(HttpRoundTrip, ClientTimesOutOnASilentServer) {
+    Fixture f;
+    const auto start = std::chrono::steady_clock::now();
+    try {
+        http_request({.url = url(f.server.port(), "/never"), .timeout = 300ms});
+        FAIL() << "expected a timeout";
+    } catch (const HttpClientError& e) {
+        EXPECT_EQ(e.kind(), HttpClientError::Kind::Timeout) << e.what();
+    }
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 3s);
+}
+
+TEST(HttpRoundTrip, BadUrlsAreRejectedWithTheReason) {
+    for (const char* bad : {"ftp://x/", "http://", "http://h:0/", "http://h:99999/", "localhost:8080", "https://h/"}) {
+        try {
+            http_request({.url = bad});
+            FAIL() << bad;
+        } catch (const HttpClientError& e) {
+            EXPECT_EQ(e.kind(), HttpClientError::Kind::BadUrl) << bad << ": " << e.what();
+            EXPECT_NE(std::string(e.what()).find(bad), std::string::npos) << e.what();
+        }
+    }
+}
