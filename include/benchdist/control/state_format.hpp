@@ -1,0 +1,22 @@
+// Text rendering of the coordinator's state for bench-dist-control, in the
+// original harness's line format (so scripts that grep `phase=` or
+// `tps=` keep working), plus a generators table.
+#pragma once
+
+#include <string>
+
+#include "benchdist/control/protocol.hpp"
+
+namespace benchdist::control {
+
+// phase=... epoch=... label=... / test=... connector=... participants=N /
+// generators: ... / last_result: ...
+std::string format_state(const CoordinatorState& state);
+
+// One line per generator with state, connections and last contact.
+std::string format_generators(const CoordinatorState& state);
+
+// "epoch=3 tps=19990.67 delta=600000 verification=passed[ error=...]"
+std::string format_result_line(const EpochResult& result);
+
+}  // namespace benchdist::control

@@ -1,0 +1,260 @@
+// bench-dist-control: a thin client of the coordinator's admin routes, for
+// people and scripts. Exit codes: 0 ok, 1 failure (an epoch with an error or
+// failed verification, an unreachable coordinator), 2 usage error.
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <iostream>
+#include <thread>
+
+#include "benchdist/control/protocol.hpp"
+#include "benchdist/control/state_format.hpp"
+#include "benchdist/net/http_client.hpp"
+#include "benchdist/stdb/endpoint.hpp"
+#include "benchdist/stdb/server_api.hpp"
+
+namespace bc = benchdist::control;
+namespace bn = benchdist::net;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::atomic<bool> interrupted{false};
+void on_sigint(int) { interrupted = true; }
+
+struct Failure : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+struct Coordinator {
+    std::string url;
+
+    bc::Json call(const std::string& method, const std::string& path, const std::string& body = {},
+                  std::chrono::milliseconds timeout = 10s) const {
+        bn::ClientResponse res;
+        try {
+            res = bn::http_request({.method = method, .url = url + path, .body = body,
+                                    .content_type = body.empty() ? "" : "application/json", .timeout = timeout});
+        } catch (const bn::HttpClientError& e) {
+            throw Failure(std::string("cannot reach coordinator at ") + url + ": " + e.what() +
+                          " — is bench-dist-coordinator running and bound to a reachable address (--bind)?");
+        }
+        bc::Json j;
+        try {
+            j = bc::Json::parse(res.body);
+        } catch (const std::exception&) {
+            throw Failure(method + " " + url + path + " answered " + std::to_string(res.status) +
+                          " with a body that is not JSON: " + res.body.substr(0, 200));
+        }
+        if (res.status >= 400) {
+            const std::string msg = j.is_object() && j.contains("error") ? j["error"].dump() : res.body;
+            throw Failure(method + " " + url + path + " failed: " + std::to_string(res.status) + " " + msg);
+        }
+        return j;
+    }
+
+    bc::CoordinatorState state() const { return bc::coordinator_state_from_json(call("GET", "/admin/status")); }
+
+    // Long-polls for a change after `version` (answers at once on an old coordinator).
+    bc::CoordinatorState wait_change(std::uint64_t version, std::chrono::milliseconds wait) const {
+        const auto j = call("GET", "/state?since=" + std::to_string(version) + "&waitMs=" + std::to_string(wait.count()),
+                            {}, wait + 10s);
+        return bc::coordinator_state_from_json(j);
+    }
+};
+
+std::vector<std::string> split_ids(const std::string& csv) {
+    std::vector<std::string> ids;
+    std::string cur;
+    for (char c : csv + ",") {
+        if (c == ',') {
+            while (!cur.empty() && cur.back() == ' ') cur.pop_back();
+            std::size_t start = cur.find_first_not_of(' ');
+            if (start != std::string::npos) ids.push_back(cur.substr(start));
+            cur.clear();
+        } else {
+            cur.push_back(c);
+        }
+    }
+    return ids;
+}
+
+bool result_failed(const bc::EpochResult& r) { return r.error.has_value() || r.verification == "failed"; }
+
+int run_start_epoch(const Coordinator& c, const std::optional<std::string>& label, const std::string& ids,
+                    std::chrono::milliseconds poll, double timeout_s, bool json) {
+    bc::StartEpochRequest req;
+    req.label = label;
+    if (!ids.empty()) req.generator_ids = split_ids(ids);
+    const auto resp = bc::start_epoch_response_from_json(c.call("POST", "/admin/start-epoch", bc::to_json(req).dump()));
+    if (!json) {
+        std::cout << resp.message << "\n" << bc::format_state(resp.state);
+    }
+    if (!resp.started) {
+        if (json) std::cout << bc::pretty(bc::to_json(resp));
+        return 1;
+    }
+    const auto epoch = resp.state.current_epoch.value_or(0);
+    if (!json) std::cout << "waiting for epoch " << epoch << " to complete...\n" << std::flush;
+
+    std::signal(SIGINT, on_sigint);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
+    auto state = resp.state;
+    for (;;) {
+        if (state.last_result && state.last_result->epoch == epoch && state.current_epoch != epoch) break;
+        if (interrupted) {
+            if (isatty(STDIN_FILENO) && isatty(STDOUT_FILENO)) {
+                std::cout << "\nstop epoch " << epoch << " now? Its result is still written, marked aborted. [y/N] "
+                          << std::flush;
+                std::string answer;
+                std::getline(std::cin, answer);
+                if (answer == "y" || answer == "Y" || answer == "yes") {
+                    c.call("POST", "/admin/stop-epoch", "{}");
+                    interrupted = false;
+                    continue;  // wait for the aborted epoch's result
+                }
+            }
+            std::cerr << "detached; epoch " << epoch << " keeps running on the coordinator\n";
+            return 130;
+        }
+        if (timeout_s > 0 && std::chrono::steady_clock::now() >= deadline) {
+            std::cerr << "epoch " << epoch << " did not finish within " << timeout_s
+                      << " s; it keeps running (bench-dist-control stop-epoch ends it)\n";
+            return 1;
+        }
+        state = c.wait_change(state.version, poll);
+    }
+    const auto& result = *state.last_result;
+    if (json) {
+        std::cout << bc::pretty(bc::to_json(result));
+    } else {
+        std::cout << bc::format_state(state);
+    }
+    return result_failed(result) ? 1 : 0;
+}
+
+int run_wait_ready(const Coordinator& c, std::size_t want, double timeout_s) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
+    auto state = c.state();
+    for (;;) {
+        std::size_t ready = 0;
+        for (const auto& g : state.generators) ready += g.local_state == bc::GeneratorState::Ready ? 1 : 0;
+        if (ready >= want) {
+            std::cout << ready << " generators ready\n";
+            return 0;
+        }
+        const auto left = deadline - std::chrono::steady_clock::now();
+        if (left <= 0s) {
+            std::cerr << "only " << ready << " of " << want << " generators ready after " << timeout_s << " s\n"
+                      << bc::format_state(state);
+            return 1;
+        }
+        const auto wait = std::min<std::chrono::milliseconds>(std::chrono::duration_cast<std::chrono::milliseconds>(left), 5s);
+        state = c.wait_change(state.version, std::max(wait, 1ms));
+    }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"bench-dist-control: start and watch bench-dist epochs, list and choose generators"};
+    app.require_subcommand(0, 1);
+    Coordinator c;
+    c.url = "http://127.0.0.1:8080";
+    if (const char* env = std::getenv("BENCH_DIST_COORDINATOR_URL")) c.url = env;
+    app.add_option("--coordinator-url", c.url, "Coordinator base URL (env BENCH_DIST_COORDINATOR_URL)")->capture_default_str();
+    bool json = false;
+    app.add_flag("--json", json, "Print JSON instead of text");
+
+    auto* status = app.add_subcommand("status", "Print the coordinator's state (the default command)");
+    status->add_flag("--json", json, "Print JSON");
+
+    auto* start = app.add_subcommand("start-epoch", "Start an epoch, wait for it and print its result");
+    std::string label_value, ids;
+    int poll_ms = 1000;
+    double timeout_s = 0;
+    start->add_option("--label", label_value, "Label stored in the result");
+    start->add_option("--generator-ids", ids, "Comma-separated generators to use (default: all ready and included)");
+    start->add_option("--poll-ms", poll_ms, "Longest wait between state checks")->capture_default_str()->check(CLI::Range(10, 600000));
+    start->add_option("--timeout", timeout_s, "Give up waiting after S seconds (0 = wait until the epoch ends)")->capture_default_str();
+    start->add_flag("--json", json, "Print the result as JSON");
+
+    auto* stop = app.add_subcommand("stop-epoch", "End the running epoch now: load stops, the window closes, the result is written (aborted)");
+    auto* gens = app.add_subcommand("generators", "List generators with state, connections and last contact");
+    gens->add_flag("--json", json, "Print JSON");
+    auto* include = app.add_subcommand("include", "Let these generators take part in the next epochs");
+    auto* exclude = app.add_subcommand("exclude", "Leave these generators out of the next epochs (they stay connected)");
+    for (auto* sub : {include, exclude}) sub->add_option("--generator-ids", ids, "Comma-separated generator ids")->required();
+
+    auto* seed = app.add_subcommand("seed", "Call the module's seed reducer over HTTP (creates accounts 0..N-1)");
+    std::string stdb_url = std::getenv("STDB_URL") ? std::getenv("STDB_URL") : "ws://127.0.0.1:3000";
+    std::string module = std::getenv("STDB_MODULE") ? std::getenv("STDB_MODULE") : "test-1";
+    std::uint32_t accounts = 100000;
+    std::int64_t initial_balance = 10000000;
+    if (const char* env = std::getenv("SEED_ACCOUNTS")) accounts = static_cast<std::uint32_t>(std::strtoul(env, nullptr, 10));
+    if (const char* env = std::getenv("SEED_INITIAL_BALANCE")) initial_balance = std::strtoll(env, nullptr, 10);
+    seed->add_option("--stdb-url", stdb_url, "SpacetimeDB server (env STDB_URL)")->capture_default_str();
+    seed->add_option("--stdb-module", module, "Database name (env STDB_MODULE)")->capture_default_str();
+    seed->add_option("--accounts", accounts, "Number of accounts (env SEED_ACCOUNTS)")->capture_default_str();
+    seed->add_option("--initial-balance", initial_balance, "Balance of each account (env SEED_INITIAL_BALANCE)")->capture_default_str();
+
+    auto* wait_ready = app.add_subcommand("wait-ready", "Wait until N generators are ready (for scripts)");
+    std::size_t want = 1;
+    double wait_timeout = 60;
+    wait_ready->add_option("--generators", want, "How many ready generators to wait for")->required();
+    wait_ready->add_option("--timeout", wait_timeout, "Seconds before giving up (exit 1)")->capture_default_str();
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        const int rc = app.exit(e);
+        return rc == 0 ? 0 : 2;
+    }
+    while (!c.url.empty() && c.url.back() == '/') c.url.pop_back();
+
+    try {
+        if (*start) {
+            std::optional<std::string> label;
+            if (start->count("--label")) label = label_value;
+            return run_start_epoch(c, label, ids, std::chrono::milliseconds(poll_ms), timeout_s, json);
+        }
+        if (*stop) {
+            const auto j = c.call("POST", "/admin/stop-epoch", "{}");
+            std::cout << (j.contains("message") ? j["message"].get<std::string>() : j.dump()) << "\n";
+            return 0;
+        }
+        if (*gens) {
+            const auto state = c.state();
+            if (json) std::cout << bc::pretty(bc::to_json(state)["generators"]);
+            else std::cout << bc::format_generators(state);
+            return 0;
+        }
+        if (*include || *exclude) {
+            const bc::Json body{{"generatorIds", split_ids(ids)}};
+            const auto j = c.call("POST", *include ? "/admin/include" : "/admin/exclude", body.dump());
+            std::cout << bc::format_generators(bc::coordinator_state_from_json(j.contains("state") ? j["state"] : j));
+            return 0;
+        }
+        if (*seed) {
+            const auto server = benchdist::stdb::parse_endpoint(stdb_url);
+            benchdist::stdb::call_reducer_json(server, module, "seed",
+                                               "[" + std::to_string(accounts) + "," + std::to_string(initial_balance) + "]",
+                                               120s);
+            std::cout << "seeded " << module << " on " << server.display() << ": " << accounts
+                      << " accounts with balance " << initial_balance << "\n";
+            return 0;
+        }
+        if (*wait_ready) return run_wait_ready(c, want, wait_timeout);
+        const auto state = c.state();
+        if (json) std::cout << bc::pretty(bc::to_json(state));
+        else std::cout << bc::format_state(state);
+        return 0;
+    } catch (const std::exception& e) {
+        std::cerr << "bench-dist-control: " << e.what() << "\n";
+        return 1;
+    }
+}
