@@ -1,0 +1,31 @@
+// The coordinator's verification read: one short-lived WebSocket connection
+// that subscribes to the keynote `accounts` table, tallies every row of the
+// initial SubscribeApplied, and leaves. It is what the original harness did
+// with the SDK after an epoch (`runVerification`), done with our own codec so
+// the coordinator needs no SDK. Blocking, with one deadline for the whole
+// exchange, so a silent server fails verification instead of hanging it.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "benchdist/stdb/compression.hpp"
+#include "benchdist/stdb/endpoint.hpp"
+#include "benchdist/stdb/server_api.hpp"
+#include "benchdist/stdb/transfer_module.hpp"
+
+namespace benchdist::stdb {
+
+// Connects to {server}/v1/database/{database}/subscribe offering v3 then v2,
+// subscribes to "SELECT * FROM accounts" and returns the tally of its rows
+// (feed it to transfer::verify). `timeout` bounds everything from resolving
+// the host to the SubscribeApplied. Throws ServerApiError naming the URL for:
+// wss:// endpoints (not supported yet), an unreachable server, a refused
+// upgrade (status and body), a SubscriptionError (its text), a connection
+// closed before the rows arrived, a malformed message, or the timeout.
+transfer::BalanceTally fetch_account_balances(const Endpoint& server, const std::string& database,
+                                              std::int64_t initial_balance, Compression compression,
+                                              std::chrono::milliseconds timeout);
+
+}  // namespace benchdist::stdb
