@@ -1,0 +1,124 @@
+// The coordinator process's core: the epoch state machine behind one lock,
+// the epoch runner (one thread per epoch that opens and closes the measured
+// window, reads the server's counter, waits for acknowledgements, verifies
+// and writes the result), and long-poll watchers that are answered when the
+// state changes. Every wait is a timed wait on one condition variable, so an
+// acknowledgement, an abort or shutdown ends it at once. No HTTP in here:
+// routes.hpp maps requests onto these methods.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "benchdist/control/protocol.hpp"
+#include "benchdist/coordinator/epoch_sources.hpp"
+#include "benchdist/coordinator/epoch_state.hpp"
+#include "benchdist/coordinator/result_store.hpp"
+
+namespace benchdist::coordinator {
+
+struct CoordinatorOptions {
+    std::string test = "test-1";
+    std::string connector = "spacetimedb";
+    std::filesystem::path results_dir = "runs/distributed";
+    // Seconds; fractions are honoured (tests use milliseconds).
+    double warmup_seconds = 0;
+    double start_ack_timeout_seconds = 60;
+    double window_seconds = 60;
+    double stop_ack_timeout_seconds = 60;
+    bool verify = false;
+    std::vector<std::string> default_generator_ids;  // --generator-ids
+};
+
+struct StopEpochOutcome {
+    bool stopping = false;
+    std::string message;
+};
+
+// Wall-clock time in unix milliseconds, for timestamps only (waits use the
+// steady clock).
+using WallClock = std::function<std::int64_t()>;
+std::int64_t system_wall_clock_ms();
+
+using EventLog = std::function<void(const std::string& message)>;
+
+class Coordinator {
+public:
+    // `verifier` may be null when options.verify is false.
+    Coordinator(CoordinatorOptions options, std::shared_ptr<CounterSource> counter, std::shared_ptr<Verifier> verifier,
+                WallClock clock = system_wall_clock_ms, EventLog log = {});
+    ~Coordinator();
+    Coordinator(const Coordinator&) = delete;
+    Coordinator& operator=(const Coordinator&) = delete;
+
+    // Generator routes; throw CoordinatorError for a 400.
+    control::CoordinatorState register_generator(const control::RegisterRequest& request);
+    control::CoordinatorState ready(const control::ReadyRequest& request);
+    control::CoordinatorState started(const control::EpochAckRequest& request);
+    control::CoordinatorState stopped(const control::EpochAckRequest& request);
+    // GET /state; a known `touch_id` records contact.
+    control::CoordinatorState state(const std::optional<std::string>& touch_id = std::nullopt);
+
+    // Admin routes.
+    control::StartEpochResponse start_epoch(const control::StartEpochRequest& request);
+    StopEpochOutcome stop_epoch();
+    control::CoordinatorState set_included(const std::vector<std::string>& ids, bool included);
+    std::vector<control::GeneratorSnapshot> generators() const;
+
+    // Long-poll: `on_state` gets the state at once when its version differs
+    // from `since`, otherwise on the next change or after `wait` (on another
+    // thread, never under the coordinator's lock).
+    void watch(std::uint64_t since, std::chrono::milliseconds wait,
+               std::function<void(const control::CoordinatorState&)> on_state);
+
+    // Blocks until `pred` holds for the state or the timeout passes; returns
+    // whether it held. For tests and for the executable's shutdown.
+    bool wait_until(const std::function<bool(const control::CoordinatorState&)>& pred,
+                    std::chrono::milliseconds timeout);
+
+    // Aborts a running epoch (its result is still written), cuts the stop-ack
+    // wait short, joins the runner, answers pending watchers. Idempotent.
+    void shutdown();
+
+    const CoordinatorOptions& options() const { return options_; }
+
+private:
+    struct Watcher {
+        std::uint64_t since;
+        std::chrono::steady_clock::time_point deadline;
+        std::function<void(const control::CoordinatorState&)> on_state;
+    };
+
+    void run_epoch(std::uint64_t epoch);
+    void notifier_loop();
+    // Timed wait on cv_ that also ends on abort (and shutdown).
+    template <typename Pred>
+    bool wait_or_abort(std::unique_lock<std::mutex>& lock, std::chrono::steady_clock::time_point deadline, Pred pred);
+    void log(const std::string& message) const;
+
+    CoordinatorOptions options_;
+    std::shared_ptr<CounterSource> counter_;
+    std::shared_ptr<Verifier> verifier_;
+    WallClock clock_;
+    EventLog log_;
+    ResultStore store_;
+
+    mutable std::mutex mu_;
+    std::condition_variable cv_;
+    EpochStateMachine sm_;
+    std::vector<Watcher> watchers_;
+    bool shutting_down_ = false;
+    std::thread runner_;
+    std::thread notifier_;
+};
+
+}  // namespace benchdist::coordinator

@@ -1,0 +1,52 @@
+// The two things an epoch needs from the SpacetimeDB server -- its committed
+// transfer counter at both window edges, and the accounts verification
+// afterwards -- behind small interfaces, so the epoch runner can be tested
+// with fakes and the real implementations (HTTP metrics, a WebSocket
+// subscription) stay at the edge.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "benchdist/stdb/compression.hpp"
+#include "benchdist/stdb/endpoint.hpp"
+#include "benchdist/stdb/server_api.hpp"
+#include "benchdist/stdb/transfer_module.hpp"
+
+namespace benchdist::coordinator {
+
+class CounterSource {
+public:
+    virtual ~CounterSource() = default;
+    // Called once when an epoch starts, before any read: resolve whatever a
+    // read needs (the database identity). Throws with a message naming the
+    // database when it does not exist.
+    virtual void begin_epoch() {}
+    // The committed `transfer` counter now. Throws on failure.
+    virtual stdb::CounterRead read() = 0;
+};
+
+class Verifier {
+public:
+    virtual ~Verifier() = default;
+    // Throws when the check could not be made (server unreachable, ...);
+    // the runner records that as a failed verification with the message.
+    virtual stdb::transfer::VerificationOutcome verify() = 0;
+};
+
+// Real implementations against a SpacetimeDB server (or stdb-standin).
+struct StdbTarget {
+    stdb::Endpoint endpoint;
+    std::string database;  // --stdb-module
+    stdb::Compression compression = stdb::Compression::None;
+    std::chrono::milliseconds timeout{10000};
+};
+
+// Reads /v1/metrics for the database's identity, resolved in begin_epoch().
+std::unique_ptr<CounterSource> make_stdb_counter_source(StdbTarget target);
+// Subscribes to the accounts table and applies transfer::verify.
+std::unique_ptr<Verifier> make_stdb_verifier(StdbTarget target, std::int64_t initial_balance);
+
+}  // namespace benchdist::coordinator

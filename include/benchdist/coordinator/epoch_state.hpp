@@ -1,0 +1,105 @@
+// The coordinator's epoch state machine: which generators exist and in what
+// state, who takes part in the current epoch, its phase, and which start and
+// stop acknowledgements have arrived. Pure logic with no sockets, threads or
+// clocks (the caller passes the time in), so every rule of the original
+// TypeScript harness -- including its exact error and start-epoch messages --
+// can be tested directly. The EpochRunner drives the phases and the HTTP
+// routes feed the generator requests; both hold the Coordinator's lock while
+// they call in here.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "benchdist/control/protocol.hpp"
+
+namespace benchdist::coordinator {
+
+// A request the state machine refuses; the routes answer it with 400 and the
+// message as {"error": ...}.
+class CoordinatorError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// The epoch in progress, as fixed when it was started.
+struct ActiveEpoch {
+    std::uint64_t epoch = 0;
+    std::optional<std::string> label;
+    std::vector<std::string> participants;  // sorted
+    std::uint64_t participant_connections = 0;
+    std::set<std::string> start_acks;
+    std::set<std::string> stop_acks;
+    bool abort_requested = false;
+};
+
+struct StartOutcome {
+    bool started = false;
+    std::string message;
+    std::uint64_t epoch = 0;  // when started
+};
+
+class EpochStateMachine {
+public:
+    EpochStateMachine(std::string test, std::string connector);
+
+    // Generator requests. Unknown ids throw CoordinatorError
+    // `Unknown generator "<id>"` (except register, which creates them).
+    void register_generator(const control::RegisterRequest& request, std::int64_t now_ms);
+    void mark_ready(const control::ReadyRequest& request, std::int64_t now_ms);
+    void acknowledge_started(const control::EpochAckRequest& request, std::int64_t now_ms);
+    void acknowledge_stopped(const control::EpochAckRequest& request, std::int64_t now_ms);
+    // Records contact from a known id (GET /state?id=...). It deliberately
+    // does not bump the version: every poll would otherwise wake every other
+    // long-polling generator, which would then poll and wake the rest.
+    void touch(std::string_view id, std::int64_t now_ms);
+    // Include or exclude generators from the default choice of participants.
+    // All ids are checked before any is changed.
+    void set_included(const std::vector<std::string>& ids, bool included);
+
+    // The admin request. `default_ids` (--generator-ids) applies when the
+    // request names none. Refusals come back as started=false, not as errors,
+    // as in the original.
+    StartOutcome start_epoch(const control::StartEpochRequest& request, const std::vector<std::string>& default_ids);
+
+    // Runner side.
+    void set_phase(control::Phase phase);
+    // Asks the runner to close the window now; false when no epoch runs.
+    bool request_abort();
+    // Records the result, clears the epoch and goes back to idle.
+    void finish_epoch(control::EpochResult result);
+
+    control::Phase phase() const { return phase_; }
+    const std::optional<ActiveEpoch>& active() const { return active_; }
+    std::vector<std::string> missing_start_acks() const;
+    std::vector<std::string> missing_stop_acks() const;
+    std::uint64_t version() const { return version_; }
+    bool is_known(std::string_view id) const { return generators_.find(std::string(id)) != generators_.end(); }
+
+    control::CoordinatorState snapshot() const;
+    std::vector<control::GeneratorSnapshot> generators() const;
+
+private:
+    control::GeneratorSnapshot& find(const std::string& id);
+    void bump() { ++version_; }
+
+    std::string test_;
+    std::string connector_;
+    control::Phase phase_ = control::Phase::Idle;
+    std::map<std::string, control::GeneratorSnapshot, std::less<>> generators_;
+    std::optional<ActiveEpoch> active_;
+    std::optional<control::EpochResult> last_result_;
+    std::uint64_t next_epoch_ = 1;
+    std::uint64_t version_ = 1;
+};
+
+// "a, b" -- how the original lists ids in its messages.
+std::string join_ids(const std::vector<std::string>& ids);
+
+}  // namespace benchdist::coordinator

@@ -1,0 +1,33 @@
+// The coordinator's HTTP API: the original harness's routes and JSON (so its
+// generators and scripts keep working) plus our additions -- long-polling on
+// GET /state, stop-epoch, include/exclude and a generator listing. It maps
+// each request onto a Coordinator call and its errors onto JSON 4xx answers;
+// it is a plain net::RequestHandler so tests can call it without a socket.
+#pragma once
+
+#include <chrono>
+
+#include "benchdist/coordinator/coordinator.hpp"
+#include "benchdist/net/http_server.hpp"
+
+namespace benchdist::coordinator {
+
+// Upper bound for `GET /state?since=<v>&waitMs=<n>`; also the wait when
+// waitMs is absent.
+inline constexpr std::chrono::milliseconds kMaxLongPoll{30000};
+
+// Routes (JSON bodies, pretty-printed like the original):
+//   GET  /healthz                      {"ok": true}
+//   GET  /state, /admin/status         CoordinatorState; ?id=<gen> records contact;
+//                                      ?since=<version>[&waitMs=<n>] long-polls
+//   POST /register /ready /started /stopped
+//   POST /admin/start-epoch            optional {"label", "generatorIds"}
+//   POST /admin/stop-epoch             {"stopping", "message", "state"}
+//   GET  /admin/generators             {"generators": [...]}
+//   POST /admin/include, /admin/exclude {"generatorIds": [...]} -> CoordinatorState
+// Unknown path -> 404 "Unknown route: <METHOD> <path>"; known path with the
+// wrong method -> 405; a refused or malformed request -> 400 {"error": ...}.
+// The Coordinator must outlive the handler.
+net::RequestHandler make_http_handler(Coordinator& coordinator);
+
+}  // namespace benchdist::coordinator

@@ -1,0 +1,362 @@
+#include "benchdist/coordinator/coordinator.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <stdexcept>
+
+namespace benchdist::coordinator {
+
+using control::Phase;
+using Steady = std::chrono::steady_clock;
+
+namespace {
+
+Steady::duration seconds_to_duration(double seconds) {
+    if (!(seconds > 0)) return Steady::duration::zero();
+    // Cap absurd values instead of overflowing the clock (a year is plenty).
+    seconds = std::min(seconds, 365.0 * 24 * 3600);
+    return std::chrono::duration_cast<Steady::duration>(std::chrono::duration<double>(seconds));
+}
+
+std::string append_error(const std::optional<std::string>& existing, const std::string& more) {
+    return existing ? *existing + "; " + more : more;
+}
+
+// Thrown inside the runner when an abort arrives before the window opened.
+class EpochAborted : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+}  // namespace
+
+std::int64_t system_wall_clock_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+Coordinator::Coordinator(CoordinatorOptions options, std::shared_ptr<CounterSource> counter,
+                         std::shared_ptr<Verifier> verifier, WallClock clock, EventLog log)
+    : options_(std::move(options)),
+      counter_(std::move(counter)),
+      verifier_(std::move(verifier)),
+      clock_(std::move(clock)),
+      log_(std::move(log)),
+      store_(options_.results_dir),
+      sm_(options_.test, options_.connector) {
+    if (!counter_) throw std::invalid_argument("Coordinator needs a CounterSource");
+    if (options_.verify && !verifier_) throw std::invalid_argument("Coordinator: verify is on but no Verifier was given");
+    notifier_ = std::thread([this] { notifier_loop(); });
+}
+
+Coordinator::~Coordinator() { shutdown(); }
+
+void Coordinator::log(const std::string& message) const {
+    if (log_) log_(message);
+}
+
+control::CoordinatorState Coordinator::register_generator(const control::RegisterRequest& request) {
+    std::lock_guard lock(mu_);
+    sm_.register_generator(request, clock_());
+    cv_.notify_all();
+    return sm_.snapshot();
+}
+
+control::CoordinatorState Coordinator::ready(const control::ReadyRequest& request) {
+    std::lock_guard lock(mu_);
+    sm_.mark_ready(request, clock_());
+    cv_.notify_all();
+    return sm_.snapshot();
+}
+
+control::CoordinatorState Coordinator::started(const control::EpochAckRequest& request) {
+    std::lock_guard lock(mu_);
+    sm_.touch(request.id, clock_());
+    sm_.acknowledge_started(request, clock_());
+    cv_.notify_all();
+    return sm_.snapshot();
+}
+
+control::CoordinatorState Coordinator::stopped(const control::EpochAckRequest& request) {
+    std::lock_guard lock(mu_);
+    sm_.acknowledge_stopped(request, clock_());
+    cv_.notify_all();
+    return sm_.snapshot();
+}
+
+control::CoordinatorState Coordinator::state(const std::optional<std::string>& touch_id) {
+    std::lock_guard lock(mu_);
+    if (touch_id) sm_.touch(*touch_id, clock_());
+    return sm_.snapshot();
+}
+
+control::StartEpochResponse Coordinator::start_epoch(const control::StartEpochRequest& request) {
+    control::StartEpochResponse response;
+    std::thread finished_runner;
+    {
+        std::lock_guard lock(mu_);
+        if (shutting_down_) {
+            response.message = "Coordinator is shutting down";
+        } else {
+            const auto outcome = sm_.start_epoch(request, options_.default_generator_ids);
+            response.started = outcome.started;
+            response.message = outcome.message;
+            if (outcome.started) {
+                // The previous runner already recorded its result (the
+                // machine is idle only after that); join it outside the lock.
+                finished_runner = std::move(runner_);
+                runner_ = std::thread([this, epoch = outcome.epoch] { run_epoch(epoch); });
+                cv_.notify_all();
+            }
+        }
+        response.state = sm_.snapshot();
+    }
+    if (finished_runner.joinable()) finished_runner.join();
+    if (response.started) {
+        log(response.message + " with " + join_ids(response.state.participants) +
+            (response.state.current_label ? " label=" + *response.state.current_label : std::string()));
+    }
+    return response;
+}
+
+StopEpochOutcome Coordinator::stop_epoch() {
+    std::lock_guard lock(mu_);
+    const auto& active = sm_.active();
+    if (!active) return {false, "No epoch is running"};
+    const auto epoch = active->epoch;
+    if (!sm_.request_abort()) return {true, "Epoch " + std::to_string(epoch) + " is already stopping"};
+    cv_.notify_all();
+    return {true, "Epoch " + std::to_string(epoch) + " stop requested"};
+}
+
+control::CoordinatorState Coordinator::set_included(const std::vector<std::string>& ids, bool included) {
+    std::lock_guard lock(mu_);
+    sm_.set_included(ids, included);
+    cv_.notify_all();
+    return sm_.snapshot();
+}
+
+std::vector<control::GeneratorSnapshot> Coordinator::generators() const {
+    std::lock_guard lock(mu_);
+    return sm_.generators();
+}
+
+void Coordinator::watch(std::uint64_t since, std::chrono::milliseconds wait,
+                        std::function<void(const control::CoordinatorState&)> on_state) {
+    std::unique_lock lock(mu_);
+    if (since != sm_.version() || shutting_down_ || wait.count() <= 0) {
+        auto snapshot = sm_.snapshot();
+        lock.unlock();
+        on_state(snapshot);
+        return;
+    }
+    watchers_.push_back(Watcher{since, Steady::now() + wait, std::move(on_state)});
+    cv_.notify_all();
+}
+
+void Coordinator::notifier_loop() {
+    std::unique_lock lock(mu_);
+    for (;;) {
+        const auto now = Steady::now();
+        const auto version = sm_.version();
+        std::vector<std::function<void(const control::CoordinatorState&)>> due;
+        auto next_deadline = Steady::time_point::max();
+        for (auto it = watchers_.begin(); it != watchers_.end();) {
+            if (shutting_down_ || it->since != version || it->deadline <= now) {
+                due.push_back(std::move(it->on_state));
+                it = watchers_.erase(it);
+            } else {
+                next_deadline = std::min(next_deadline, it->deadline);
+                ++it;
+            }
+        }
+        if (!due.empty()) {
+            const auto snapshot = sm_.snapshot();
+            lock.unlock();
+            for (auto& f : due) f(snapshot);
+            lock.lock();
+            continue;
+        }
+        if (shutting_down_) return;
+        if (next_deadline == Steady::time_point::max()) {
+            cv_.wait(lock);
+        } else {
+            cv_.wait_until(lock, next_deadline);
+        }
+    }
+}
+
+bool Coordinator::wait_until(const std::function<bool(const control::CoordinatorState&)>& pred,
+                             std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, timeout, [&] { return pred(sm_.snapshot()); });
+}
+
+template <typename Pred>
+bool Coordinator::wait_or_abort(std::unique_lock<std::mutex>& lock, Steady::time_point deadline, Pred pred) {
+    return cv_.wait_until(lock, deadline, [&] {
+        return shutting_down_ || (sm_.active() && sm_.active()->abort_requested) || pred();
+    });
+}
+
+void Coordinator::run_epoch(std::uint64_t epoch) {
+    control::EpochResult r;
+    r.epoch = epoch;
+    r.test = options_.test;
+    r.connector = options_.connector;
+    r.window_seconds = options_.window_seconds;
+    {
+        std::lock_guard lock(mu_);
+        const auto& a = *sm_.active();
+        r.label = a.label;
+        r.participant_ids = a.participants;
+        r.participant_connections = a.participant_connections;
+    }
+    if (options_.warmup_seconds > 0) r.extra["warmupSeconds"] = options_.warmup_seconds;
+
+    std::optional<stdb::CounterRead> before;
+    std::optional<stdb::CounterRead> after;
+    std::optional<std::int64_t> measured_ms;
+    std::optional<std::int64_t> finished_ms;
+    bool stop_phase_entered = false;
+    bool window_aborted = false;
+
+    auto aborted = [this] { return sm_.active() && sm_.active()->abort_requested; };
+    auto enter_stop_and_wait_acks = [&] {
+        std::unique_lock lock(mu_);
+        sm_.set_phase(Phase::Stop);
+        cv_.notify_all();
+        stop_phase_entered = true;
+        const auto deadline = Steady::now() + seconds_to_duration(options_.stop_ack_timeout_seconds);
+        // Only shutdown cuts this wait: verification must not race writers.
+        cv_.wait_until(lock, deadline, [&] { return shutting_down_ || sm_.missing_stop_acks().empty(); });
+        return sm_.missing_stop_acks();
+    };
+    auto read_time = [this](const stdb::CounterRead& read) {
+        return read.received_at_ms != 0 ? read.received_at_ms : clock_();
+    };
+
+    try {
+        counter_->begin_epoch();
+        {
+            std::unique_lock lock(mu_);
+            const auto deadline = Steady::now() + seconds_to_duration(options_.start_ack_timeout_seconds);
+            wait_or_abort(lock, deadline, [&] { return sm_.missing_start_acks().empty(); });
+            if (aborted() || shutting_down_) throw EpochAborted("Epoch aborted before the measurement window opened");
+            const auto missing = sm_.missing_start_acks();
+            if (!missing.empty()) throw std::runtime_error("Missing start acknowledgements from: " + join_ids(missing));
+            if (options_.warmup_seconds > 0) {
+                sm_.set_phase(Phase::Warmup);
+                cv_.notify_all();
+                const auto warm_until = Steady::now() + seconds_to_duration(options_.warmup_seconds);
+                wait_or_abort(lock, warm_until, [] { return false; });
+                if (aborted() || shutting_down_)
+                    throw EpochAborted("Epoch aborted before the measurement window opened");
+            }
+        }
+
+        before = counter_->read();
+        measured_ms = read_time(*before);
+        {
+            std::unique_lock lock(mu_);
+            sm_.set_phase(Phase::Measure);
+            cv_.notify_all();
+            // The window runs from the moment the first read returned; an
+            // abort closes it early.
+            const auto window_end = Steady::now() + seconds_to_duration(options_.window_seconds);
+            wait_or_abort(lock, window_end, [] { return false; });
+            window_aborted = aborted();
+        }
+        log("epoch " + std::to_string(epoch) + ": measurement window " + (window_aborted ? "cut short by stop-epoch" : "closed"));
+        after = counter_->read();
+        finished_ms = read_time(*after);
+
+        const auto missing = enter_stop_and_wait_acks();
+        if (!missing.empty()) {
+            r.error = "Missing stop acknowledgements from: " + join_ids(missing);
+            log("epoch " + std::to_string(epoch) + ": " + *r.error);
+        }
+
+        if (options_.verify) {
+            try {
+                const auto outcome = verifier_->verify();
+                r.verification = outcome.passed ? "passed" : "failed";
+                if (!outcome.passed) r.verification_error = outcome.reason;
+            } catch (const std::exception& e) {
+                r.verification = "failed";
+                r.verification_error = std::string("verification could not run: ") + e.what();
+            }
+        }
+    } catch (const std::exception& e) {
+        r.error = append_error(r.error, e.what());
+        if (!finished_ms) finished_ms = clock_();
+        if (!stop_phase_entered) {
+            const auto missing = enter_stop_and_wait_acks();
+            if (!missing.empty()) r.error = *r.error + "; missing stop acknowledgements from: " + join_ids(missing);
+        }
+    }
+
+    // Numbers: only from two successful reads, and never a silent zero for
+    // a counter that went backwards.
+    if (measured_ms) {
+        r.measured_at = control::iso8601_millis(*measured_ms);
+        r.actual_window_seconds =
+            (finished_ms && *finished_ms >= *measured_ms) ? static_cast<double>(*finished_ms - *measured_ms) / 1000.0 : 0;
+    } else {
+        r.measured_at = control::iso8601_millis(*finished_ms);
+        r.actual_window_seconds = 0;
+    }
+    r.finished_at = control::iso8601_millis(*finished_ms);
+    if (before) r.committed_before = std::to_string(before->committed);
+    if (after) r.committed_after = std::to_string(after->committed);
+    if (before && after) {
+        if (after->committed >= before->committed) {
+            const std::uint64_t delta = after->committed - before->committed;
+            r.committed_delta = std::to_string(delta);
+            r.tps = r.actual_window_seconds > 0 ? static_cast<double>(delta) / r.actual_window_seconds : 0;
+        } else {
+            r.error = append_error(r.error, "committed transfer counter went backwards from " +
+                                                std::to_string(before->committed) + " to " +
+                                                std::to_string(after->committed) +
+                                                " during the window: the server probably restarted; this epoch has "
+                                                "no valid throughput");
+        }
+        // How long each read took bounds how uncertain the window edges are.
+        r.extra["counterReadMs"] = control::Json::array(
+            {before->received_at_ms - before->sent_at_ms, after->received_at_ms - after->sent_at_ms});
+        if (before->series_absent) r.extra["counterSeriesAbsentAtStart"] = true;
+    }
+    {
+        std::lock_guard lock(mu_);
+        if (sm_.active() && sm_.active()->abort_requested) r.extra["aborted"] = true;
+    }
+
+    try {
+        const auto path = store_.write(r);
+        log("epoch " + std::to_string(epoch) + ": delta=" + r.committed_delta + " tps=" + std::to_string(r.tps) +
+            " verification=" + r.verification + (r.error ? " error=" + *r.error : std::string()) + " -> " +
+            path.string());
+    } catch (const std::exception& e) {
+        r.error = append_error(r.error, std::string("result file not written: ") + e.what());
+        log("epoch " + std::to_string(epoch) + ": " + *r.error);
+    }
+
+    std::lock_guard lock(mu_);
+    sm_.finish_epoch(std::move(r));
+    cv_.notify_all();
+}
+
+void Coordinator::shutdown() {
+    std::thread runner;
+    {
+        std::lock_guard lock(mu_);
+        shutting_down_ = true;
+        sm_.request_abort();
+        cv_.notify_all();
+        runner = std::move(runner_);
+    }
+    if (runner.joinable()) runner.join();
+    if (notifier_.joinable()) notifier_.join();
+}
+
+}  // namespace benchdist::coordinator

@@ -1,0 +1,157 @@
+#include "benchdist/coordinator/routes.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <charconv>
+#include <memory>
+#include <string_view>
+
+namespace benchdist::coordinator {
+
+namespace {
+
+using control::Json;
+
+struct Route {
+    std::string_view path;
+    std::string_view method;
+};
+
+constexpr std::array<Route, 12> kRoutes{{
+    {"/healthz", "GET"},
+    {"/state", "GET"},
+    {"/admin/status", "GET"},
+    {"/register", "POST"},
+    {"/ready", "POST"},
+    {"/started", "POST"},
+    {"/stopped", "POST"},
+    {"/admin/start-epoch", "POST"},
+    {"/admin/stop-epoch", "POST"},
+    {"/admin/generators", "GET"},
+    {"/admin/include", "POST"},
+    {"/admin/exclude", "POST"},
+}};
+
+net::HttpResponse json_response(unsigned status, const Json& body) {
+    return net::HttpResponse::json_text(status, control::pretty(body));
+}
+
+net::HttpResponse error_response(unsigned status, const std::string& message) {
+    return json_response(status, Json{{"error", message}});
+}
+
+std::uint64_t parse_query_count(const net::HttpRequest& req, std::string_view name) {
+    const auto raw = req.query_param(name);
+    std::uint64_t value = 0;
+    const char* begin = raw->data();
+    const char* end = begin + raw->size();
+    const auto [ptr, ec] = std::from_chars(begin, end, value);
+    if (raw->empty() || ec != std::errc() || ptr != end) {
+        throw control::ProtocolError("query parameter \"" + std::string(name) +
+                                     "\" must be a non-negative integer, got \"" + *raw + "\"");
+    }
+    return value;
+}
+
+bool body_is_blank(std::string_view body) {
+    return std::all_of(body.begin(), body.end(), [](char c) { return std::isspace(static_cast<unsigned char>(c)); });
+}
+
+std::vector<std::string> generator_ids_of(const Json& body) {
+    const auto it = body.find("generatorIds");
+    if (it == body.end() || !it->is_array()) throw control::ProtocolError("\"generatorIds\" must be an array of strings");
+    std::vector<std::string> ids;
+    for (const auto& e : *it) {
+        if (!e.is_string()) throw control::ProtocolError("\"generatorIds\" must be an array of strings");
+        ids.push_back(e.get<std::string>());
+    }
+    return ids;
+}
+
+void handle(Coordinator& c, const net::HttpRequest& req, net::Respond& respond) {
+    const std::string& path = req.path;
+    const std::string& method = req.method;
+    const auto known = std::find_if(kRoutes.begin(), kRoutes.end(),
+                                    [&](const Route& r) { return r.path == path; });
+    if (known == kRoutes.end()) {
+        respond(error_response(404, "Unknown route: " + method + " " + path));
+        return;
+    }
+    if (known->method != method) {
+        auto res = error_response(405, "Method " + method + " not allowed on " + path + "; use " +
+                                           std::string(known->method));
+        res.headers.emplace_back("Allow", std::string(known->method));
+        respond(std::move(res));
+        return;
+    }
+
+    if (path == "/healthz") {
+        respond(json_response(200, Json{{"ok", true}}));
+    } else if (path == "/state" || path == "/admin/status") {
+        const auto id = req.query_param("id");
+        if (!req.query_param("since")) {
+            respond(json_response(200, control::to_json(c.state(id))));
+            return;
+        }
+        const std::uint64_t since = parse_query_count(req, "since");
+        auto wait = kMaxLongPoll;
+        if (req.query_param("waitMs")) {
+            const auto ms = parse_query_count(req, "waitMs");
+            wait = std::chrono::milliseconds(std::min<std::uint64_t>(ms, kMaxLongPoll.count()));
+        }
+        if (id) c.state(id);  // records contact before the wait
+        // The I/O thread is released here; the Coordinator answers later.
+        c.watch(since, wait, [respond = std::move(respond)](const control::CoordinatorState& s) {
+            respond(json_response(200, control::to_json(s)));
+        });
+    } else if (path == "/register") {
+        const auto r = control::register_request_from_json(control::parse_body(req.body));
+        respond(json_response(200, control::to_json(c.register_generator(r))));
+    } else if (path == "/ready") {
+        const auto r = control::ready_request_from_json(control::parse_body(req.body));
+        respond(json_response(200, control::to_json(c.ready(r))));
+    } else if (path == "/started") {
+        const auto r = control::epoch_ack_request_from_json(control::parse_body(req.body));
+        respond(json_response(200, control::to_json(c.started(r))));
+    } else if (path == "/stopped") {
+        const auto r = control::epoch_ack_request_from_json(control::parse_body(req.body));
+        respond(json_response(200, control::to_json(c.stopped(r))));
+    } else if (path == "/admin/start-epoch") {
+        // Unlike the original, a chunked body is read too; an empty one
+        // means "no label, default generators".
+        control::StartEpochRequest r;
+        if (!body_is_blank(req.body)) r = control::start_epoch_request_from_json(control::parse_body(req.body));
+        respond(json_response(200, control::to_json(c.start_epoch(r))));
+    } else if (path == "/admin/stop-epoch") {
+        const auto outcome = c.stop_epoch();
+        Json body;
+        body["stopping"] = outcome.stopping;
+        body["message"] = outcome.message;
+        body["state"] = control::to_json(c.state());
+        respond(json_response(200, body));
+    } else if (path == "/admin/generators") {
+        Json list = Json::array();
+        for (const auto& g : c.generators()) list.push_back(control::to_json(g));
+        respond(json_response(200, Json{{"generators", list}}));
+    } else if (path == "/admin/include" || path == "/admin/exclude") {
+        const auto ids = generator_ids_of(control::parse_body(req.body));
+        respond(json_response(200, control::to_json(c.set_included(ids, path == "/admin/include"))));
+    }
+}
+
+}  // namespace
+
+net::RequestHandler make_http_handler(Coordinator& coordinator) {
+    return [&coordinator](net::HttpRequest req, net::Respond respond) {
+        // The long-poll path moves the Respond away and throws nothing after
+        // that, so an empty Respond here means the request is answered.
+        try {
+            handle(coordinator, req, respond);
+        } catch (const std::exception& e) {
+            if (respond) respond(error_response(400, e.what()));
+        }
+    };
+}
+
+}  // namespace benchdist::coordinator

@@ -1,0 +1,65 @@
+// Kept in its own translation unit: only the executable references it, so
+// tests of the runner link without the HTTP and WebSocket client code.
+#include "benchdist/coordinator/epoch_sources.hpp"
+
+#include <stdexcept>
+
+#include "benchdist/stdb/accounts_snapshot.hpp"
+
+namespace benchdist::coordinator {
+
+namespace {
+
+class StdbCounterSource final : public CounterSource {
+public:
+    explicit StdbCounterSource(StdbTarget target) : target_(std::move(target)) {}
+
+    void begin_epoch() override {
+        // Resolved per epoch: a database republished between epochs gets a
+        // new identity, and its old series would no longer move.
+        identity_.clear();
+        try {
+            identity_ = stdb::fetch_database_identity(target_.endpoint, target_.database, target_.timeout);
+        } catch (const std::exception& e) {
+            // The inner message names the URL and says what to check.
+            throw std::runtime_error("cannot resolve database \"" + target_.database + "\": " + e.what());
+        }
+    }
+
+    stdb::CounterRead read() override {
+        if (identity_.empty()) begin_epoch();
+        return stdb::read_committed_transfers(target_.endpoint, identity_, target_.timeout);
+    }
+
+private:
+    StdbTarget target_;
+    std::string identity_;
+};
+
+class StdbVerifier final : public Verifier {
+public:
+    StdbVerifier(StdbTarget target, std::int64_t initial_balance)
+        : target_(std::move(target)), initial_balance_(initial_balance) {}
+
+    stdb::transfer::VerificationOutcome verify() override {
+        const auto tally = stdb::fetch_account_balances(target_.endpoint, target_.database, initial_balance_,
+                                                        target_.compression, target_.timeout);
+        return stdb::transfer::verify(tally);
+    }
+
+private:
+    StdbTarget target_;
+    std::int64_t initial_balance_;
+};
+
+}  // namespace
+
+std::unique_ptr<CounterSource> make_stdb_counter_source(StdbTarget target) {
+    return std::make_unique<StdbCounterSource>(std::move(target));
+}
+
+std::unique_ptr<Verifier> make_stdb_verifier(StdbTarget target, std::int64_t initial_balance) {
+    return std::make_unique<StdbVerifier>(std::move(target), initial_balance);
+}
+
+}  // namespace benchdist::coordinator

@@ -1,0 +1,552 @@
+// The epoch runner, long-polling and the HTTP routes, with a fake counter
+// and verifier and millisecond windows. Waits are on the coordinator's own
+// condition variable (wait_until), never sleeps.
+#include "benchdist/coordinator/coordinator.hpp"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <deque>
+#include <fstream>
+#include <future>
+#include <sstream>
+
+#include "benchdist/coordinator/routes.hpp"
+
+using namespace benchdist;
+using namespace benchdist::coordinator;
+using namespace std::chrono_literals;
+using control::Phase;
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr std::int64_t kT0 = 1775822400000;  // 2026-04-10T12:00:00.000Z
+
+class FakeCounter : public CounterSource {
+public:
+    void begin_epoch() override {
+        std::lock_guard lock(mu_);
+        ++begins_;
+        if (begin_error_) throw std::runtime_error(*begin_error_);
+    }
+    stdb::CounterRead read() override {
+        std::lock_guard lock(mu_);
+        ++reads_;
+        if (reads_queue_.empty()) throw std::runtime_error("fake counter: no value queued");
+        auto r = reads_queue_.front();
+        reads_queue_.pop_front();
+        return r;
+    }
+    void push(std::uint64_t committed, std::int64_t received_at_ms, bool absent = false) {
+        std::lock_guard lock(mu_);
+        stdb::CounterRead r;
+        r.committed = committed;
+        r.series_absent = absent;
+        r.sent_at_ms = received_at_ms - 3;
+        r.received_at_ms = received_at_ms;
+        reads_queue_.push_back(r);
+    }
+    void fail_begin(std::string message) {
+        std::lock_guard lock(mu_);
+        begin_error_ = std::move(message);
+    }
+    int reads() const {
+        std::lock_guard lock(mu_);
+        return reads_;
+    }
+
+private:
+    mutable std::mutex mu_;
+    std::deque<stdb::CounterRead> reads_queue_;
+    std::optional<std::string> begin_error_;
+    int reads_ = 0;
+    int begins_ = 0;
+};
+
+class FakeVerifier : public Verifier {
+public:
+    stdb::transfer::VerificationOutcome outcome{true, ""};
+    std::optional<std::string> throw_message;
+    stdb::transfer::VerificationOutcome verify() override {
+        if (throw_message) throw std::runtime_error(*throw_message);
+        return outcome;
+    }
+};
+
+bool idle_with_result(const control::CoordinatorState& s, std::uint64_t epoch) {
+    return !s.current_epoch && s.last_result && s.last_result->epoch == epoch;
+}
+
+class CoordinatorTest : public ::testing::Test {
+protected:
+    fs::path dir;
+    std::shared_ptr<FakeCounter> counter = std::make_shared<FakeCounter>();
+    std::shared_ptr<FakeVerifier> verifier = std::make_shared<FakeVerifier>();
+    CoordinatorOptions options;
+    std::unique_ptr<Coordinator> c;
+
+    void SetUp() override {
+        dir = fs::temp_directory_path() / ("benchdist-coordinator-" + std::to_string(::getpid()) + "-" +
+                                           ::testing::UnitTest::GetInstance()->current_test_info()->name());
+        fs::remove_all(dir);
+        options.results_dir = dir;
+        options.window_seconds = 0.005;
+        options.start_ack_timeout_seconds = 5;
+        options.stop_ack_timeout_seconds = 5;
+    }
+    void TearDown() override {
+        c.reset();
+        fs::remove_all(dir);
+    }
+    void make() { c = std::make_unique<Coordinator>(options, counter, verifier, [] { return kT0; }); }
+    void add(const std::string& id, std::uint64_t opened) {
+        c->register_generator({id, id + "-host", opened});
+        c->ready({id, opened});
+    }
+    bool wait_phase(Phase p) {
+        return c->wait_until([p](const control::CoordinatorState& s) { return s.phase == p; }, 2000ms);
+    }
+    control::EpochResult wait_result(std::uint64_t epoch) {
+        EXPECT_TRUE(c->wait_until([epoch](const control::CoordinatorState& s) { return idle_with_result(s, epoch); },
+                                  2000ms));
+        return *c->state().last_result;
+    }
+    std::vector<fs::path> result_files() const {
+        std::vector<fs::path> out;
+        if (!fs::exists(dir)) return out;
+        for (const auto& e : fs::directory_iterator(dir))
+            if (e.path().extension() == ".json") out.push_back(e.path());
+        return out;
+    }
+    // Runs one epoch with both acks from every participant.
+    control::EpochResult run_acked_epoch(const std::vector<std::string>& ids, std::uint64_t epoch) {
+        const auto r = c->start_epoch({});
+        EXPECT_TRUE(r.started) << r.message;
+        for (const auto& id : ids) c->started({id, epoch, {}});
+        EXPECT_TRUE(wait_phase(Phase::Stop));
+        for (const auto& id : ids) c->stopped({id, epoch, {}});
+        return wait_result(epoch);
+    }
+};
+
+}  // namespace
+
+TEST_F(CoordinatorTest, NormalEpochComputesDeltaAndTpsFromTheReads) {
+    make();
+    add("a", 30);
+    add("b", 20);
+    counter->push(1000, kT0 + 10);
+    counter->push(21000, kT0 + 2010);
+    const auto r = run_acked_epoch({"a", "b"}, 1);
+    EXPECT_FALSE(r.error) << *r.error;
+    EXPECT_EQ(r.committed_before, "1000");
+    EXPECT_EQ(r.committed_after, "21000");
+    EXPECT_EQ(r.committed_delta, "20000");
+    EXPECT_DOUBLE_EQ(r.actual_window_seconds, 2.0);
+    EXPECT_DOUBLE_EQ(r.tps, 10000.0);
+    EXPECT_EQ(r.measured_at, "2026-04-10T12:00:00.010Z");
+    EXPECT_EQ(r.finished_at, "2026-04-10T12:00:02.010Z");
+    EXPECT_EQ(r.participant_ids, (std::vector<std::string>{"a", "b"}));
+    EXPECT_EQ(r.participant_connections, 50u);
+    EXPECT_EQ(r.verification, "skipped");
+    EXPECT_FALSE(r.extra.contains("aborted"));
+    EXPECT_EQ(r.extra["counterReadMs"], control::Json::array({3, 3}));
+
+    const auto files = result_files();
+    ASSERT_EQ(files.size(), 1u);
+    EXPECT_EQ(files[0].filename(), "test-1-spacetimedb-epoch-001-2026-04-10T12-00-02-010Z.json");
+    std::ifstream in(files[0]);
+    std::stringstream text;
+    text << in.rdbuf();
+    EXPECT_EQ(control::epoch_result_from_json(control::Json::parse(text.str())).committed_delta, "20000");
+    // Generators went back to ready and can run the next epoch.
+    for (const auto& g : c->generators()) EXPECT_EQ(g.local_state, control::GeneratorState::Ready);
+}
+
+TEST_F(CoordinatorTest, PhasesGoThroughWarmupWhenConfigured) {
+    options.warmup_seconds = 0.002;
+    make();
+    add("a", 1);
+    counter->push(0, kT0 + 1);
+    counter->push(10, kT0 + 1001);
+    std::vector<Phase> seen;
+    ASSERT_TRUE(c->start_epoch({}).started);
+    seen.push_back(c->state().phase);
+    c->started({"a", 1, {}});
+    // Collect every phase the state passes through via long-poll.
+    std::uint64_t version = c->state().version;
+    while (seen.back() != Phase::Stop) {
+        std::promise<control::CoordinatorState> p;
+        c->watch(version, 2000ms, [&p](const control::CoordinatorState& s) { p.set_value(s); });
+        auto f = p.get_future();
+        ASSERT_EQ(f.wait_for(3s), std::future_status::ready);
+        const auto s = f.get();
+        ASSERT_NE(s.version, version) << "timed out waiting for a change";
+        version = s.version;
+        if (s.phase != seen.back()) seen.push_back(s.phase);
+    }
+    c->stopped({"a", 1, {}});
+    const auto r = wait_result(1);
+    EXPECT_EQ(seen, (std::vector<Phase>{Phase::Starting, Phase::Warmup, Phase::Measure, Phase::Stop}));
+    EXPECT_EQ(r.extra["warmupSeconds"], 0.002);
+    EXPECT_EQ(r.committed_delta, "10");
+    EXPECT_EQ(c->state().phase, Phase::Idle);
+}
+
+TEST_F(CoordinatorTest, MissingStartAckIsAnErrorResultThatIsStillWritten) {
+    options.start_ack_timeout_seconds = 0.01;
+    options.stop_ack_timeout_seconds = 0.01;
+    make();
+    add("a", 1);
+    add("b", 1);
+    ASSERT_TRUE(c->start_epoch({}).started);
+    c->started({"a", 1, {}});
+    const auto r = wait_result(1);
+    ASSERT_TRUE(r.error);
+    EXPECT_EQ(r.error->rfind("Missing start acknowledgements from: b", 0), 0u) << *r.error;
+    EXPECT_NE(r.error->find("; missing stop acknowledgements from: a, b"), std::string::npos) << *r.error;
+    EXPECT_EQ(counter->reads(), 0) << "no measurement without every generator running";
+    EXPECT_EQ(r.committed_delta, "0");
+    EXPECT_EQ(r.tps, 0);
+    EXPECT_EQ(r.actual_window_seconds, 0);
+    EXPECT_EQ(result_files().size(), 1u);
+}
+
+TEST_F(CoordinatorTest, MissingStopAckIsReportedAndVerificationStillRuns) {
+    options.stop_ack_timeout_seconds = 0.01;
+    options.verify = true;
+    make();
+    add("a", 1);
+    add("b", 1);
+    counter->push(5, kT0);
+    counter->push(15, kT0 + 1000);
+    ASSERT_TRUE(c->start_epoch({}).started);
+    c->started({"a", 1, {}});
+    c->started({"b", 1, {}});
+    ASSERT_TRUE(wait_phase(Phase::Stop));
+    c->stopped({"b", 1, {}});
+    c->stopped({"a", 99, {}});  // another epoch's ack does not count
+    const auto r = wait_result(1);
+    EXPECT_EQ(r.error, "Missing stop acknowledgements from: a");
+    EXPECT_EQ(r.verification, "passed");
+    EXPECT_EQ(r.committed_delta, "10");
+}
+
+TEST_F(CoordinatorTest, CounterGoingBackwardsIsAnErrorNotZero) {
+    make();
+    add("a", 1);
+    counter->push(500, kT0);
+    counter->push(100, kT0 + 1000);
+    const auto r = run_acked_epoch({"a"}, 1);
+    ASSERT_TRUE(r.error);
+    EXPECT_NE(r.error->find("went backwards from 500 to 100"), std::string::npos) << *r.error;
+    EXPECT_NE(r.error->find("restarted"), std::string::npos) << *r.error;
+    EXPECT_EQ(r.committed_before, "500");
+    EXPECT_EQ(r.committed_after, "100");
+    EXPECT_EQ(r.committed_delta, "0");
+    EXPECT_EQ(r.tps, 0);
+}
+
+TEST_F(CoordinatorTest, AbsentSeriesReadsAsZero) {
+    make();
+    add("a", 1);
+    counter->push(0, kT0, /*absent=*/true);
+    counter->push(300, kT0 + 500);
+    const auto r = run_acked_epoch({"a"}, 1);
+    EXPECT_FALSE(r.error);
+    EXPECT_EQ(r.committed_before, "0");
+    EXPECT_EQ(r.committed_delta, "300");
+    EXPECT_DOUBLE_EQ(r.tps, 600.0);
+    EXPECT_EQ(r.extra["counterSeriesAbsentAtStart"], true);
+}
+
+TEST_F(CoordinatorTest, VerificationFailureAndVerifierException) {
+    options.verify = true;
+    make();
+    add("a", 1);
+    verifier->outcome = {false, "spacetimedb verification failed: total_balance mismatch"};
+    counter->push(0, kT0);
+    counter->push(1, kT0 + 1000);
+    auto r = run_acked_epoch({"a"}, 1);
+    EXPECT_EQ(r.verification, "failed");
+    EXPECT_EQ(r.verification_error, "spacetimedb verification failed: total_balance mismatch");
+    EXPECT_FALSE(r.error);
+
+    verifier->throw_message = "cannot reach ws://127.0.0.1:3000";
+    counter->push(1, kT0 + 2000);
+    counter->push(2, kT0 + 3000);
+    r = run_acked_epoch({"a"}, 2);
+    EXPECT_EQ(r.verification, "failed");
+    ASSERT_TRUE(r.verification_error);
+    EXPECT_NE(r.verification_error->find("cannot reach ws://127.0.0.1:3000"), std::string::npos);
+}
+
+TEST_F(CoordinatorTest, UnknownDatabaseAtEpochStartIsAnEpochError) {
+    options.stop_ack_timeout_seconds = 0.01;
+    make();
+    add("a", 1);
+    counter->fail_begin("cannot resolve database \"nope\" on ws://127.0.0.1:3000: not found");
+    ASSERT_TRUE(c->start_epoch({}).started);
+    const auto r = wait_result(1);
+    ASSERT_TRUE(r.error);
+    EXPECT_EQ(r.error->rfind("cannot resolve database \"nope\"", 0), 0u) << *r.error;
+    EXPECT_EQ(result_files().size(), 1u);
+}
+
+TEST_F(CoordinatorTest, CounterReadFailureIsAnEpochError) {
+    make();
+    add("a", 1);
+    counter->push(7, kT0);  // the second read has nothing queued and throws
+    const auto r = run_acked_epoch({"a"}, 1);
+    EXPECT_EQ(r.error, "fake counter: no value queued");
+    EXPECT_EQ(r.committed_before, "7");
+    EXPECT_EQ(r.committed_delta, "0");
+}
+
+TEST_F(CoordinatorTest, StopEpochClosesTheWindowEarlyAndMarksTheResult) {
+    options.window_seconds = 600;  // only the abort can end this test quickly
+    make();
+    add("a", 1);
+    counter->push(100, kT0);
+    counter->push(160, kT0 + 3000);
+    EXPECT_FALSE(c->stop_epoch().stopping);
+    EXPECT_EQ(c->stop_epoch().message, "No epoch is running");
+    ASSERT_TRUE(c->start_epoch({}).started);
+    c->started({"a", 1, {}});
+    ASSERT_TRUE(wait_phase(Phase::Measure));
+    const auto stop = c->stop_epoch();
+    EXPECT_TRUE(stop.stopping);
+    EXPECT_EQ(stop.message, "Epoch 1 stop requested");
+    ASSERT_TRUE(wait_phase(Phase::Stop));
+    c->stopped({"a", 1, {}});
+    const auto r = wait_result(1);
+    EXPECT_FALSE(r.error);
+    EXPECT_EQ(r.extra["aborted"], true);
+    EXPECT_EQ(r.committed_delta, "60");
+    EXPECT_DOUBLE_EQ(r.tps, 20.0);
+}
+
+TEST_F(CoordinatorTest, StopEpochBeforeTheWindowOpensIsAnError) {
+    options.stop_ack_timeout_seconds = 0.01;
+    make();
+    add("a", 1);
+    ASSERT_TRUE(c->start_epoch({}).started);
+    EXPECT_TRUE(c->stop_epoch().stopping);
+    const auto r = wait_result(1);
+    ASSERT_TRUE(r.error);
+    EXPECT_EQ(r.error->rfind("Epoch aborted before the measurement window opened", 0), 0u) << *r.error;
+    EXPECT_EQ(r.extra["aborted"], true);
+    EXPECT_EQ(counter->reads(), 0);
+}
+
+TEST_F(CoordinatorTest, ShutdownDuringAnEpochStillWritesTheResult) {
+    options.window_seconds = 600;
+    make();
+    add("a", 1);
+    counter->push(1, kT0);
+    counter->push(2, kT0 + 1000);
+    ASSERT_TRUE(c->start_epoch({}).started);
+    c->started({"a", 1, {}});
+    ASSERT_TRUE(wait_phase(Phase::Measure));
+    c->shutdown();
+    const auto s = c->state();
+    EXPECT_FALSE(s.current_epoch);
+    ASSERT_TRUE(s.last_result);
+    EXPECT_EQ(s.last_result->extra["aborted"], true);
+    EXPECT_EQ(s.last_result->committed_delta, "1");
+    EXPECT_EQ(result_files().size(), 1u);
+    EXPECT_EQ(c->start_epoch({}).message, "Coordinator is shutting down");
+}
+
+TEST_F(CoordinatorTest, LateGeneratorJoinsTheNextEpoch) {
+    make();
+    add("a", 1);
+    counter->push(0, kT0);
+    counter->push(1, kT0 + 1000);
+    ASSERT_TRUE(c->start_epoch({}).started);
+    add("late", 9);
+    c->started({"a", 1, {}});
+    ASSERT_TRUE(wait_phase(Phase::Stop));
+    c->stopped({"a", 1, {}});
+    EXPECT_EQ(wait_result(1).participant_ids, (std::vector<std::string>{"a"}));
+    counter->push(1, kT0 + 2000);
+    counter->push(2, kT0 + 3000);
+    const auto r = run_acked_epoch({"a", "late"}, 2);
+    EXPECT_EQ(r.participant_ids, (std::vector<std::string>{"a", "late"}));
+    EXPECT_EQ(r.participant_connections, 10u);
+}
+
+TEST_F(CoordinatorTest, WatchAnswersAtOnceOnChangeOrAtTheDeadline) {
+    make();
+    const auto v = c->state().version;
+    // Different version: immediate, on this thread.
+    bool immediate = false;
+    c->watch(v - 1, 30000ms, [&](const control::CoordinatorState& s) {
+        immediate = true;
+        EXPECT_EQ(s.version, v);
+    });
+    EXPECT_TRUE(immediate);
+
+    // Same version: answered when something changes.
+    std::promise<control::CoordinatorState> changed;
+    c->watch(v, 30000ms, [&](const control::CoordinatorState& s) { changed.set_value(s); });
+    auto f = changed.get_future();
+    EXPECT_EQ(f.wait_for(0ms), std::future_status::timeout);
+    c->register_generator({"g", "h", 1});
+    ASSERT_EQ(f.wait_for(2s), std::future_status::ready);
+    EXPECT_GT(f.get().version, v);
+
+    // Nothing changes: answered at the deadline with the same version.
+    const auto v2 = c->state().version;
+    std::promise<control::CoordinatorState> timed_out;
+    c->watch(v2, 5ms, [&](const control::CoordinatorState& s) { timed_out.set_value(s); });
+    auto f2 = timed_out.get_future();
+    ASSERT_EQ(f2.wait_for(2s), std::future_status::ready);
+    EXPECT_EQ(f2.get().version, v2);
+
+    // A touch (GET /state?id=) records contact without waking pollers.
+    c->state(std::string("g"));
+    EXPECT_EQ(c->state().version, v2);
+}
+
+// ---- HTTP routes, called without a socket ---------------------------------
+
+namespace {
+
+struct Answer {
+    unsigned status = 0;
+    control::Json body;
+    net::HttpResponse raw;
+};
+
+net::HttpRequest request(std::string method, std::string target, std::string body = "") {
+    net::HttpRequest r;
+    r.method = std::move(method);
+    r.target = target;
+    const auto q = target.find('?');
+    r.path = target.substr(0, q);
+    if (q != std::string::npos) r.query = target.substr(q + 1);
+    r.body = std::move(body);
+    return r;
+}
+
+std::future<Answer> call_async(const net::RequestHandler& h, net::HttpRequest req) {
+    auto p = std::make_shared<std::promise<Answer>>();
+    auto f = p->get_future();
+    h(std::move(req), [p](net::HttpResponse res) {
+        Answer a;
+        a.status = res.status;
+        a.body = control::Json::parse(res.body);
+        a.raw = std::move(res);
+        p->set_value(std::move(a));
+    });
+    return f;
+}
+
+Answer call(const net::RequestHandler& h, std::string method, std::string target, std::string body = "") {
+    auto f = call_async(h, request(std::move(method), std::move(target), std::move(body)));
+    EXPECT_EQ(f.wait_for(2s), std::future_status::ready);
+    return f.get();
+}
+
+}  // namespace
+
+TEST_F(CoordinatorTest, RoutesAnswerLikeTheOriginal) {
+    make();
+    const auto h = make_http_handler(*c);
+    auto a = call(h, "GET", "/healthz");
+    EXPECT_EQ(a.status, 200u);
+    EXPECT_EQ(a.body, control::Json({{"ok", true}}));
+    EXPECT_EQ(a.raw.content_type, "application/json; charset=utf-8");
+    EXPECT_EQ(a.raw.body, "{\n  \"ok\": true\n}\n");
+
+    a = call(h, "GET", "/nope");
+    EXPECT_EQ(a.status, 404u);
+    EXPECT_EQ(a.body["error"], "Unknown route: GET /nope");
+    a = call(h, "GET", "/register");
+    EXPECT_EQ(a.status, 405u);
+    EXPECT_EQ(a.body["error"], "Method GET not allowed on /register; use POST");
+
+    a = call(h, "POST", "/register", "");
+    EXPECT_EQ(a.status, 400u);
+    EXPECT_EQ(a.body["error"], "Request body is empty");
+    a = call(h, "POST", "/ready", R"({"id":"ghost","openedConnections":1})");
+    EXPECT_EQ(a.status, 400u);
+    EXPECT_EQ(a.body["error"], "Unknown generator \"ghost\"");
+
+    a = call(h, "POST", "/register", R"({"id":"g1","hostname":"h1","desiredConnections":4})");
+    EXPECT_EQ(a.status, 200u);
+    EXPECT_EQ(a.body["generators"][0]["localState"], "registered");
+    a = call(h, "POST", "/admin/start-epoch");
+    EXPECT_EQ(a.status, 200u);
+    EXPECT_EQ(a.body["started"], false);
+    EXPECT_EQ(a.body["message"], "No ready generators available for the next epoch");
+    call(h, "POST", "/ready", R"({"id":"g1","openedConnections":4})");
+
+    a = call(h, "POST", "/admin/exclude", R"({"generatorIds":["g1"]})");
+    EXPECT_EQ(a.body["generators"][0]["included"], false);
+    a = call(h, "POST", "/admin/include", R"({"generatorIds":["g2"]})");
+    EXPECT_EQ(a.status, 400u);
+    EXPECT_EQ(a.body["error"], "Unknown generator \"g2\"");
+    call(h, "POST", "/admin/include", R"({"generatorIds":["g1"]})");
+    a = call(h, "GET", "/admin/generators");
+    EXPECT_EQ(a.body["generators"][0]["id"], "g1");
+    EXPECT_EQ(a.body["generators"][0]["included"], true);
+
+    a = call(h, "POST", "/started", R"({"id":"g1","epoch":1})");
+    EXPECT_EQ(a.status, 400u);
+    EXPECT_EQ(a.body["error"], "Generator \"g1\" acknowledged unexpected epoch 1");
+
+    a = call(h, "POST", "/admin/start-epoch", R"({"label":"x","generatorIds":["zz"]})");
+    EXPECT_EQ(a.body["message"], "Requested generators are not ready: zz");
+    a = call(h, "POST", "/admin/start-epoch", R"({"label":5})");
+    EXPECT_EQ(a.status, 400u);
+    // Stop the runner quickly: abort before the window opens.
+    a = call(h, "POST", "/admin/start-epoch", "  ");
+    EXPECT_EQ(a.body["started"], true);
+    EXPECT_EQ(a.body["message"], "Epoch 1 started");
+    EXPECT_EQ(a.body["state"]["phase"], "starting");
+    EXPECT_EQ(a.body["state"]["participants"], control::Json::array({"g1"}));
+    a = call(h, "POST", "/admin/start-epoch");
+    EXPECT_EQ(a.body["message"], "Coordinator is busy in phase starting");
+    a = call(h, "POST", "/admin/stop-epoch");
+    EXPECT_EQ(a.body["stopping"], true);
+    EXPECT_EQ(a.body["message"], "Epoch 1 stop requested");
+    ASSERT_TRUE(wait_phase(Phase::Stop));
+    a = call(h, "POST", "/stopped", R"({"id":"g1","epoch":1})");
+    EXPECT_EQ(a.status, 200u);
+    wait_result(1);
+    a = call(h, "GET", "/admin/status");
+    EXPECT_EQ(a.body["phase"], "idle");
+    EXPECT_EQ(a.body["lastResult"]["epoch"], 1);
+    EXPECT_EQ(a.body["lastResult"]["aborted"], true);
+}
+
+TEST_F(CoordinatorTest, StateRouteLongPolls) {
+    make();
+    const auto h = make_http_handler(*c);
+    const auto v = call(h, "GET", "/state").body["version"].get<std::uint64_t>();
+
+    // Different version: answered at once.
+    auto a = call(h, "GET", "/state?since=0&waitMs=30000");
+    EXPECT_EQ(a.body["version"], v);
+
+    // Same version: held until a change, without holding the caller.
+    auto pending = call_async(h, request("GET", "/state?since=" + std::to_string(v) + "&waitMs=30000"));
+    EXPECT_EQ(pending.wait_for(0ms), std::future_status::timeout);
+    call(h, "POST", "/register", R"({"id":"g1","hostname":"h1","desiredConnections":4})");
+    ASSERT_EQ(pending.wait_for(2s), std::future_status::ready);
+    const auto changed = pending.get();
+    EXPECT_EQ(changed.status, 200u);
+    EXPECT_GT(changed.body["version"].get<std::uint64_t>(), v);
+
+    // Deadline.
+    const auto v2 = changed.body["version"].get<std::uint64_t>();
+    a = call(h, "GET", "/state?since=" + std::to_string(v2) + "&waitMs=5&id=g1");
+    EXPECT_EQ(a.body["version"], v2);
+
+    a = call(h, "GET", "/state?since=abc");
+    EXPECT_EQ(a.status, 400u);
+    EXPECT_EQ(a.body["error"], "query parameter \"since\" must be a non-negative integer, got \"abc\"");
+}

@@ -1,0 +1,288 @@
+#include "benchdist/coordinator/epoch_state.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace benchdist;
+using namespace benchdist::coordinator;
+using control::GeneratorState;
+using control::Phase;
+
+namespace {
+
+constexpr std::int64_t kT0 = 1775822400000;  // 2026-04-10T12:00:00.000Z
+
+std::string error_of(const std::function<void()>& f) {
+    try {
+        f();
+    } catch (const CoordinatorError& e) {
+        return e.what();
+    }
+    return "(no error)";
+}
+
+class EpochStateTest : public ::testing::Test {
+protected:
+    EpochStateMachine sm{"test-1", "spacetimedb"};
+
+    void add(const std::string& id, std::uint64_t opened, bool ready = true) {
+        sm.register_generator({id, id + "-host", opened}, kT0);
+        if (ready) sm.mark_ready({id, opened}, kT0);
+    }
+    StartOutcome start(std::optional<std::vector<std::string>> ids = std::nullopt,
+                       std::vector<std::string> defaults = {}) {
+        control::StartEpochRequest r;
+        r.label = "run";
+        r.generator_ids = std::move(ids);
+        return sm.start_epoch(r, defaults);
+    }
+    const control::GeneratorSnapshot& gen(const std::string& id) {
+        static control::GeneratorSnapshot found;
+        for (const auto& g : sm.generators())
+            if (g.id == id) found = g;
+        return found;
+    }
+};
+
+}  // namespace
+
+TEST_F(EpochStateTest, RegisterThenReadyTracksStateAndConnections) {
+    sm.register_generator({"g1", "host-1", 100}, kT0);
+    EXPECT_EQ(gen("g1").local_state, GeneratorState::Registered);
+    EXPECT_EQ(gen("g1").opened_connections, 0u);
+    EXPECT_EQ(gen("g1").desired_connections, 100u);
+    EXPECT_EQ(gen("g1").last_seen_at, "2026-04-10T12:00:00.000Z");
+    sm.mark_ready({"g1", 98}, kT0 + 1500);
+    EXPECT_EQ(gen("g1").local_state, GeneratorState::Ready);
+    EXPECT_EQ(gen("g1").opened_connections, 98u);
+    EXPECT_FALSE(gen("g1").active_epoch);
+    EXPECT_EQ(gen("g1").last_seen_at, "2026-04-10T12:00:01.500Z");
+}
+
+TEST_F(EpochStateTest, UnknownGeneratorMessages) {
+    EXPECT_EQ(error_of([&] { sm.mark_ready({"ghost", 1}, kT0); }), "Unknown generator \"ghost\"");
+    EXPECT_EQ(error_of([&] { sm.acknowledge_stopped({"ghost", 1, {}}, kT0); }), "Unknown generator \"ghost\"");
+    EXPECT_EQ(error_of([&] { sm.set_included({"ghost"}, false); }), "Unknown generator \"ghost\"");
+}
+
+TEST_F(EpochStateTest, StartRefusalsInOriginalOrderAndWording) {
+    EXPECT_EQ(start().message, "No ready generators available for the next epoch");
+    add("b", 10);
+    add("a", 5);
+    add("c", 7, /*ready=*/false);
+    const auto refused = start(std::vector<std::string>{"c", "a", "zz"});
+    EXPECT_FALSE(refused.started);
+    EXPECT_EQ(refused.message, "Requested generators are not ready: c, zz");
+
+    const auto ok = start();
+    ASSERT_TRUE(ok.started);
+    EXPECT_EQ(ok.message, "Epoch 1 started");
+    EXPECT_EQ(sm.phase(), Phase::Starting);
+    EXPECT_EQ(sm.active()->participants, (std::vector<std::string>{"a", "b"}));
+    EXPECT_EQ(sm.active()->participant_connections, 15u);
+    EXPECT_EQ(gen("a").local_state, GeneratorState::Starting);
+    EXPECT_EQ(gen("a").active_epoch, 1u);
+    EXPECT_EQ(gen("c").local_state, GeneratorState::Registered);
+
+    const auto busy = start();
+    EXPECT_FALSE(busy.started);
+    EXPECT_EQ(busy.message, "Coordinator is busy in phase starting");
+    sm.set_phase(Phase::Measure);
+    EXPECT_EQ(start().message, "Coordinator is busy in phase measure");
+}
+
+TEST_F(EpochStateTest, RequestedSubsetAndDefaultIds) {
+    add("a", 1);
+    add("b", 2);
+    add("c", 3);
+    auto r = start(std::vector<std::string>{"c", "a"});
+    ASSERT_TRUE(r.started);
+    EXPECT_EQ(sm.active()->participants, (std::vector<std::string>{"a", "c"}));
+    EXPECT_EQ(sm.active()->participant_connections, 4u);
+    sm.finish_epoch({});
+
+    // --generator-ids applies when the request names none.
+    sm.mark_ready({"a", 1}, kT0);
+    sm.mark_ready({"c", 3}, kT0);
+    r = start(std::nullopt, {"b"});
+    ASSERT_TRUE(r.started);
+    EXPECT_EQ(r.message, "Epoch 2 started");
+    EXPECT_EQ(sm.active()->participants, (std::vector<std::string>{"b"}));
+}
+
+TEST_F(EpochStateTest, StartedAckValidation) {
+    add("a", 1);
+    add("b", 1);
+    EXPECT_EQ(error_of([&] { sm.acknowledge_started({"a", 1, {}}, kT0); }),
+              "Generator \"a\" acknowledged unexpected epoch 1");
+    ASSERT_TRUE(start(std::vector<std::string>{"a"}).started);
+    EXPECT_EQ(error_of([&] { sm.acknowledge_started({"a", 2, {}}, kT0); }),
+              "Generator \"a\" acknowledged unexpected epoch 2");
+    EXPECT_EQ(error_of([&] { sm.acknowledge_started({"b", 1, {}}, kT0); }), "Generator \"b\" is not assigned to epoch 1");
+    EXPECT_EQ(sm.missing_start_acks(), (std::vector<std::string>{"a"}));
+    sm.acknowledge_started({"a", 1, {}}, kT0);
+    EXPECT_TRUE(sm.missing_start_acks().empty());
+    EXPECT_EQ(gen("a").local_state, GeneratorState::Running);
+}
+
+TEST_F(EpochStateTest, StopAcksCountOnlyForTheCurrentEpoch) {
+    add("a", 1);
+    add("b", 1);
+    ASSERT_TRUE(start().started);
+    sm.acknowledge_started({"a", 1, {}}, kT0);
+    sm.acknowledge_started({"b", 1, {}}, kT0);
+    sm.set_phase(Phase::Stop);
+    sm.acknowledge_stopped({"a", 7, {}}, kT0);  // some other epoch: accepted, not counted
+    EXPECT_EQ(sm.missing_stop_acks(), (std::vector<std::string>{"a", "b"}));
+    EXPECT_EQ(gen("a").local_state, GeneratorState::Running) << "a stale ack must not stop the current run";
+    sm.acknowledge_stopped({"a", 1, {}}, kT0);
+    EXPECT_EQ(sm.missing_stop_acks(), (std::vector<std::string>{"b"}));
+    EXPECT_EQ(gen("a").local_state, GeneratorState::Ready);
+    EXPECT_FALSE(gen("a").active_epoch);
+}
+
+TEST_F(EpochStateTest, LateJoinersTakePartFromTheNextEpoch) {
+    add("a", 1);
+    ASSERT_TRUE(start().started);
+    add("late", 50);
+    EXPECT_EQ(sm.active()->participants, (std::vector<std::string>{"a"}));
+    EXPECT_EQ(sm.active()->participant_connections, 1u);
+    EXPECT_EQ(error_of([&] { sm.acknowledge_started({"late", 1, {}}, kT0); }),
+              "Generator \"late\" is not assigned to epoch 1");
+    sm.acknowledge_stopped({"a", 1, {}}, kT0);
+    sm.finish_epoch({});
+    const auto next = start();
+    ASSERT_TRUE(next.started);
+    EXPECT_EQ(sm.active()->participants, (std::vector<std::string>{"a", "late"}));
+    EXPECT_EQ(sm.active()->participant_connections, 51u);
+}
+
+TEST_F(EpochStateTest, ReRegisterMidEpochResetsTheGenerator) {
+    add("a", 10);
+    ASSERT_TRUE(start().started);
+    sm.acknowledge_started({"a", 1, {}}, kT0);
+    sm.register_generator({"a", "new-host", 20}, kT0);
+    EXPECT_EQ(gen("a").local_state, GeneratorState::Registered);
+    EXPECT_EQ(gen("a").opened_connections, 0u);
+    EXPECT_FALSE(gen("a").active_epoch);
+    EXPECT_EQ(gen("a").hostname, "new-host");
+    // Still listed as a participant of the epoch that was fixed at start.
+    EXPECT_EQ(sm.active()->participants, (std::vector<std::string>{"a"}));
+}
+
+TEST_F(EpochStateTest, ExcludedGeneratorsAreNotChosenByDefault) {
+    add("a", 1);
+    add("b", 2);
+    sm.set_included({"b"}, false);
+    EXPECT_FALSE(gen("b").included);
+    auto r = start();
+    ASSERT_TRUE(r.started);
+    EXPECT_EQ(sm.active()->participants, (std::vector<std::string>{"a"}));
+    sm.finish_epoch({});
+    sm.mark_ready({"a", 1}, kT0);
+    // Named explicitly, an excluded generator still takes part.
+    r = start(std::vector<std::string>{"b"});
+    ASSERT_TRUE(r.started);
+    EXPECT_EQ(sm.active()->participants, (std::vector<std::string>{"b"}));
+    sm.finish_epoch({});
+    sm.mark_ready({"b", 2}, kT0);
+    // Exclusion survives re-registration; include brings it back.
+    sm.register_generator({"b", "h", 2}, kT0);
+    EXPECT_FALSE(gen("b").included);
+    sm.mark_ready({"b", 2}, kT0);
+    sm.set_included({"a"}, false);
+    EXPECT_EQ(start().message, "No ready generators available for the next epoch");
+    sm.set_included({"a", "b"}, true);
+    ASSERT_TRUE(start().started);
+    EXPECT_EQ(sm.active()->participants, (std::vector<std::string>{"a", "b"}));
+}
+
+TEST_F(EpochStateTest, IncludeWithAnUnknownIdChangesNothing) {
+    add("a", 1);
+    const auto v = sm.version();
+    EXPECT_EQ(error_of([&] { sm.set_included({"a", "ghost"}, false); }), "Unknown generator \"ghost\"");
+    EXPECT_TRUE(gen("a").included);
+    EXPECT_EQ(sm.version(), v);
+}
+
+TEST_F(EpochStateTest, VersionBumpsOnEveryChangeButNotOnTouch) {
+    auto v = sm.version();
+    auto bumped = [&] {
+        const bool changed = sm.version() > v;
+        v = sm.version();
+        return changed;
+    };
+    sm.register_generator({"a", "h", 1}, kT0);
+    EXPECT_TRUE(bumped());
+    sm.mark_ready({"a", 1}, kT0);
+    EXPECT_TRUE(bumped());
+    sm.touch("a", kT0 + 5000);
+    EXPECT_FALSE(bumped());
+    EXPECT_EQ(gen("a").last_seen_at, "2026-04-10T12:00:05.000Z");
+    sm.touch("ghost", kT0);  // unknown ids are ignored
+    EXPECT_FALSE(bumped());
+    sm.set_included({"a"}, true);
+    EXPECT_TRUE(bumped());
+    EXPECT_FALSE(start(std::vector<std::string>{"zz"}).started);
+    EXPECT_FALSE(bumped()) << "a refused start changes nothing";
+    ASSERT_TRUE(start().started);
+    EXPECT_TRUE(bumped());
+    sm.acknowledge_started({"a", 1, {}}, kT0);
+    EXPECT_TRUE(bumped());
+    sm.set_phase(Phase::Measure);
+    EXPECT_TRUE(bumped());
+    sm.set_phase(Phase::Measure);
+    EXPECT_FALSE(bumped());
+    EXPECT_TRUE(sm.request_abort());
+    EXPECT_TRUE(bumped());
+    sm.set_phase(Phase::Stop);
+    EXPECT_TRUE(bumped());
+    sm.acknowledge_stopped({"a", 1, {}}, kT0);
+    EXPECT_TRUE(bumped());
+    sm.finish_epoch({});
+    EXPECT_TRUE(bumped());
+    EXPECT_EQ(sm.snapshot().version, sm.version());
+}
+
+TEST_F(EpochStateTest, AbortOnlyWhenAnEpochRuns) {
+    EXPECT_FALSE(sm.request_abort());
+    add("a", 1);
+    ASSERT_TRUE(start().started);
+    EXPECT_TRUE(sm.request_abort());
+    EXPECT_TRUE(sm.active()->abort_requested);
+    EXPECT_FALSE(sm.request_abort()) << "second abort is a no-op";
+}
+
+TEST_F(EpochStateTest, FinishRecordsResultAndReturnsToIdle) {
+    add("a", 1);
+    ASSERT_TRUE(start().started);
+    control::EpochResult r;
+    r.epoch = 1;
+    r.committed_delta = "42";
+    sm.finish_epoch(r);
+    const auto s = sm.snapshot();
+    EXPECT_EQ(s.phase, Phase::Idle);
+    EXPECT_FALSE(s.current_epoch);
+    EXPECT_FALSE(s.current_label);
+    EXPECT_TRUE(s.participants.empty());
+    ASSERT_TRUE(s.last_result);
+    EXPECT_EQ(s.last_result->committed_delta, "42");
+    EXPECT_TRUE(sm.missing_stop_acks().empty());
+}
+
+TEST_F(EpochStateTest, SnapshotMatchesOriginalShape) {
+    add("b", 2);
+    add("a", 1);
+    ASSERT_TRUE(start().started);
+    const auto j = control::to_json(sm.snapshot());
+    EXPECT_EQ(j["phase"], "starting");
+    EXPECT_EQ(j["currentEpoch"], 1);
+    EXPECT_EQ(j["currentLabel"], "run");
+    EXPECT_EQ(j["participants"], control::Json::array({"a", "b"}));
+    EXPECT_EQ(j["test"], "test-1");
+    EXPECT_EQ(j["connector"], "spacetimedb");
+    ASSERT_EQ(j["generators"].size(), 2u);
+    EXPECT_EQ(j["generators"][0]["id"], "a");
+    EXPECT_EQ(j["generators"][0]["localState"], "starting");
+    EXPECT_EQ(j["generators"][0]["activeEpoch"], 1);
+    EXPECT_TRUE(j["lastResult"].is_null());
+}

@@ -1,0 +1,194 @@
+// bench-dist-coordinator: the control plane of a distributed benchmark run.
+// Generators register and report ready here; an operator (bench-dist-control)
+// starts epochs; the coordinator opens and closes the measured window, reads
+// the server's committed-transfer counter at both edges, optionally verifies
+// the accounts table, and writes one result file per epoch.
+//
+// Differences from the original TypeScript harness that an operator will
+// notice: --bind defaults to 127.0.0.1 (the control plane has no
+// authentication, so exposing it is an explicit choice), --warmup-seconds
+// defaults to 0 (the start barrier replaced it), and a counter that went
+// backwards is an error rather than zero.
+#include <CLI/CLI.hpp>
+#include <csignal>
+#include <cstdio>
+#include <ctime>
+#include <limits>
+#include <memory>
+#include <spdlog/spdlog.h>
+#include <sstream>
+
+#include "benchdist/coordinator/coordinator.hpp"
+#include "benchdist/coordinator/routes.hpp"
+#include "benchdist/net/http_server.hpp"
+#include "benchdist/stdb/compression.hpp"
+#include "benchdist/stdb/endpoint.hpp"
+#include "benchdist/stdb/transfer_module.hpp"
+
+namespace {
+
+namespace coord = benchdist::coordinator;
+namespace stdb = benchdist::stdb;
+
+// A year: long enough for any run, short enough to print readably.
+constexpr double kMaxSeconds = 31536000.0;
+
+std::string format_seconds(double s) {
+    std::ostringstream out;
+    out << s;
+    return out.str();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"bench-dist-coordinator: runs measured epochs across bench-dist generators and records the "
+                 "SpacetimeDB server's committed transfers per epoch."};
+    std::string bind = "127.0.0.1";
+    std::uint16_t port = 8080;
+    coord::CoordinatorOptions o;
+    std::string results_dir = "runs/distributed";
+    std::int64_t initial_balance = stdb::transfer::kDefaultInitialBalance;
+    std::string stdb_url = "ws://127.0.0.1:3000";
+    std::string stdb_module = "test-1";
+    std::string stdb_compression = "none";
+    std::vector<std::string> generator_ids;
+
+    app.add_option("--bind", bind,
+                   "Address to listen on. The API has no authentication: use 0.0.0.0 only on a trusted network "
+                   "(the original harness defaulted to 0.0.0.0)")
+        ->capture_default_str();
+    app.add_option("--port", port, "Port to listen on (0 picks a free one; the startup line shows it)")
+        ->capture_default_str();
+    app.add_option("--test", o.test, "Test name, recorded in results and file names")->capture_default_str();
+    app.add_option("--connector", o.connector, "Connector (only spacetimedb)")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"spacetimedb"}));
+    app.add_option("--results-dir", results_dir, "Directory for result files and index.jsonl (created if missing)")
+        ->capture_default_str();
+    app.add_option("--warmup-seconds", o.warmup_seconds,
+                   "Load before the window opens, after every generator acknowledged the start")
+        ->capture_default_str()
+        ->check(CLI::Range(0.0, kMaxSeconds));
+    app.add_option("--start-ack-timeout-seconds", o.start_ack_timeout_seconds,
+                   "How long to wait for every participant's /started")
+        ->capture_default_str()
+        ->check(CLI::Range(0.0, kMaxSeconds));
+    app.add_option("--window-seconds", o.window_seconds, "Length of the measured window")
+        ->capture_default_str()
+        ->check(CLI::Range(0.001, kMaxSeconds));
+    app.add_option("--stop-ack-timeout-seconds", o.stop_ack_timeout_seconds,
+                   "How long to wait for every participant's /stopped")
+        ->capture_default_str()
+        ->check(CLI::Range(0.0, kMaxSeconds));
+    app.add_flag("--verify", o.verify,
+                 "After each epoch, subscribe to the accounts table and check the total balance is conserved "
+                 "(--verify=false turns it off)");
+    app.add_option("--initial-balance", initial_balance, "Seeded balance per account, for verification")
+        ->envname("SEED_INITIAL_BALANCE")
+        ->capture_default_str()
+        ->check(CLI::Range(std::int64_t{1}, std::numeric_limits<std::int64_t>::max()));
+    app.add_option("--stdb-url", stdb_url, "SpacetimeDB server (ws://, http://, wss://, https:// or HOST:PORT)")
+        ->envname("STDB_URL")
+        ->capture_default_str();
+    app.add_option("--stdb-module", stdb_module, "Database name of the transfer module")
+        ->envname("STDB_MODULE")
+        ->capture_default_str();
+    app.add_option("--stdb-compression", stdb_compression, "Compression of the verification connection")
+        ->envname("STDB_COMPRESSION")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"none", "gzip", "brotli"}, CLI::ignore_case));
+    app.add_option("--generator-ids", generator_ids,
+                   "Comma-separated generators used when a start-epoch request names none")
+        ->delimiter(',');
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        const int code = app.exit(e);
+        return code == 0 ? 0 : 2;
+    }
+
+    stdb::Endpoint endpoint;
+    try {
+        endpoint = stdb::parse_endpoint(stdb_url);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "--stdb-url: %s\n", e.what());
+        return 2;
+    }
+    const auto compression = stdb::compression_from_flag(stdb_compression);
+    if (!compression) {
+        std::fprintf(stderr, "--stdb-compression: expected none, gzip or brotli, got \"%s\"\n", stdb_compression.c_str());
+        return 2;
+    }
+    for (auto& id : generator_ids) {
+        // The original trimmed list items and dropped empty ones.
+        id.erase(0, id.find_first_not_of(" \t"));
+        id.erase(id.find_last_not_of(" \t") + 1);
+    }
+    std::erase_if(generator_ids, [](const std::string& id) { return id.empty(); });
+    o.default_generator_ids = generator_ids;
+    o.results_dir = results_dir;
+
+    spdlog::set_pattern("[coordinator] %v");
+    spdlog::flush_on(spdlog::level::info);
+
+    // Stop signals are handled by the main thread only; block them before
+    // any other thread exists so every thread inherits the mask.
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+    try {
+        const coord::StdbTarget target{endpoint, stdb_module, *compression, std::chrono::milliseconds(30000)};
+        std::shared_ptr<coord::Verifier> verifier;
+        if (o.verify) verifier = coord::make_stdb_verifier(target, initial_balance);
+        coord::Coordinator coordinator(o, coord::make_stdb_counter_source(target), verifier,
+                                       coord::system_wall_clock_ms,
+                                       [](const std::string& message) { spdlog::info("{}", message); });
+
+        benchdist::net::HttpServerOptions server_options;
+        server_options.bind_address = bind;
+        server_options.port = port;
+        server_options.threads = 2;
+        server_options.json_errors = true;
+        // Long-polls hold a connection for up to 30 s; the read deadline only
+        // covers reading a request, so it does not cut them.
+        benchdist::net::HttpServer server(server_options, coord::make_http_handler(coordinator));
+        server.start();
+
+        spdlog::info("listening on http://{}:{} test={} connector={} start_ack_timeout={}s warmup={}s window={}s "
+                     "verify={} stdb={} module={} compression={} results={}",
+                     bind, server.port(), o.test, o.connector, format_seconds(o.start_ack_timeout_seconds),
+                     format_seconds(o.warmup_seconds), format_seconds(o.window_seconds), o.verify ? "on" : "off",
+                     endpoint.display(), stdb_module, stdb::compression_flag_name(*compression), results_dir);
+        if (bind != "127.0.0.1" && bind != "::1") {
+            spdlog::warn("warning: --bind {} exposes an unauthenticated control API; anyone who can reach it can "
+                         "register generators and start epochs",
+                         bind);
+        }
+
+        int sig = 0;
+        sigwait(&signals, &sig);
+        spdlog::info("{} received, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+        // An epoch in progress is stopped, still waits for its generators'
+        // stop acknowledgements, and writes its result; a second signal cuts
+        // the waiting short (the result is still written).
+        if (coordinator.stop_epoch().stopping) {
+            spdlog::info("stopping the running epoch; send the signal again to skip waiting for generators");
+            const auto idle = [](const benchdist::control::CoordinatorState& s) { return !s.current_epoch; };
+            while (!coordinator.wait_until(idle, std::chrono::milliseconds(200))) {
+                const timespec zero{0, 0};
+                if (sigtimedwait(&signals, nullptr, &zero) > 0) break;
+            }
+        }
+        coordinator.shutdown();
+        server.stop();
+    } catch (const std::exception& e) {
+        spdlog::error("error: {}", e.what());
+        return 1;
+    }
+    return 0;
+}
