@@ -50,8 +50,9 @@ std::uint32_t Reader::read_length(std::string_view what, std::size_t min_element
     const std::size_t at = pos_;
     const std::uint32_t n = read_u32(std::string(what) + " length");
     if (min_element_size > 0 && static_cast<std::uint64_t>(n) * min_element_size > remaining()) {
+        const std::size_t after_prefix = remaining();
         pos_ = at;
-        fail(std::string(what) + " length " + std::to_string(n) + " exceeds the " + std::to_string(remaining()) +
+        fail(std::string(what) + " length " + std::to_string(n) + " exceeds the " + std::to_string(after_prefix) +
              " bytes that remain");
     }
     return n;
