@@ -1,0 +1,58 @@
+// The generator's side of the control plane: the five coordinator routes it
+// calls (/register, /ready, /state, /started, /stopped), each one blocking
+// HTTP request with a deadline, answered with the coordinator's state.
+// Failures carry what kind they are, because the generator reacts
+// differently to each: an unreachable coordinator (retry, then stop the
+// load and exit), "Unknown generator" (the coordinator restarted:
+// re-register), and any other refusal.
+#pragma once
+
+#include <chrono>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#include "benchdist/control/protocol.hpp"
+
+namespace benchdist::generator {
+
+class CoordinatorError : public std::runtime_error {
+public:
+    enum class Kind {
+        Unreachable,       // connection refused, timeout, bad URL: no HTTP answer
+        UnknownGenerator,  // 400 {"error": "Unknown generator \"<id>\""}
+        Rejected,          // any other non-2xx answer
+        BadResponse,       // 2xx whose body is not a CoordinatorState
+    };
+    CoordinatorError(Kind kind, const std::string& message, unsigned status = 0)
+        : std::runtime_error(message), kind_(kind), status_(status) {}
+    Kind kind() const noexcept { return kind_; }
+    unsigned status() const noexcept { return status_; }
+
+private:
+    Kind kind_;
+    unsigned status_;
+};
+
+class CoordinatorClient {
+public:
+    // base_url: http://host:port (a trailing slash is ignored).
+    explicit CoordinatorClient(std::string base_url,
+                               std::chrono::milliseconds timeout = std::chrono::milliseconds(10000));
+
+    control::CoordinatorState register_generator(const control::RegisterRequest& request);
+    control::CoordinatorState ready(const control::ReadyRequest& request);
+    control::CoordinatorState state(std::string_view generator_id);  // GET /state?id=<id>
+    control::CoordinatorState started(const control::EpochAckRequest& request);
+    control::CoordinatorState stopped(const control::EpochAckRequest& request);
+
+    const std::string& base_url() const { return base_url_; }
+
+private:
+    control::CoordinatorState call(std::string_view method, const std::string& path, const control::Json* body);
+
+    std::string base_url_;
+    std::chrono::milliseconds timeout_;
+};
+
+}  // namespace benchdist::generator

@@ -1,0 +1,37 @@
+// LoadCounters: what a generator's closed-loop workers saw during one epoch,
+// as plain values. Each worker thread keeps its own copy (touched only by
+// that thread, so the hot path takes no lock) and the session combines them
+// when someone asks -- the /stopped report, a progress line, a test. Every
+// attempted call ends in exactly one of committed / module error / internal
+// error / timeout / disconnect, so attempted == committed + errors() once
+// the workers are idle.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+
+namespace benchdist::generator {
+
+struct LoadCounters {
+    std::uint64_t attempted = 0;         // CallReducer transfer sent
+    std::uint64_t committed = 0;         // ReducerResult Ok / OkEmpty
+    std::uint64_t module_errors = 0;     // Err(string), e.g. insufficient_funds
+    std::uint64_t internal_errors = 0;   // InternalError(string)
+    std::uint64_t timeouts = 0;          // no result within the op timeout
+    std::uint64_t disconnects = 0;       // connection ended with the call in flight
+    std::uint64_t skipped_same_account = 0;  // from == to pairs, never sent (as the harness)
+    std::uint64_t reopened = 0;          // connections replaced after a timeout or disconnect
+    std::uint64_t reopen_failures = 0;   // replacements that failed: the worker is dead
+    // Module errors by their text (few distinct strings: the module's own).
+    std::map<std::string, std::uint64_t, std::less<>> module_errors_by_message;
+
+    std::uint64_t errors() const { return module_errors + internal_errors + timeouts + disconnects; }
+
+    void combine(const LoadCounters& other);
+
+    friend bool operator==(const LoadCounters&, const LoadCounters&) = default;
+};
+
+}  // namespace benchdist::generator

@@ -1,0 +1,116 @@
+// LoadSession: a generator's connections and closed-loop workers. It opens
+// `concurrency` SpacetimeDB connections with at most `open_parallelism`
+// handshakes in flight (lanes, as the original harness: lane L opens
+// connections L, L+lanes, ... one after another), shards them over
+// `threads` worker threads that each run their own io_context, and on
+// start(epoch) turns every connection into a worker with exactly one
+// transfer in flight, walking the shared precomputed pairs from the
+// harness's per-worker offset. Counters are per thread and merged on demand,
+// so the hot path takes no lock.
+//
+// Op timeouts (a deliberate change from the original, which let a second
+// request fly on a connection whose first one timed out): a call without a
+// result within op_timeout counts as a timeout, the connection is closed
+// and the worker opens a fresh one and continues; a failed reopen marks the
+// worker dead for the rest of the session (counted in reopen_failures).
+// A connection that dropped with a call in flight is handled the same way.
+//
+// The public functions are for one controlling thread (the generator's main
+// loop or a test) and must not be called from a worker thread.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+#include "benchdist/generator/load_counters.hpp"
+#include "benchdist/generator/transfer_pairs.hpp"
+#include "benchdist/stdb/compression.hpp"
+#include "benchdist/stdb/endpoint.hpp"
+#include "benchdist/stdb/subprotocol.hpp"
+
+namespace benchdist::generator {
+
+// Opening failed (with how many had opened and the first error), or the
+// session was used out of order.
+class LoadSessionError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+inline constexpr std::size_t kDefaultOpenParallelism = 128;
+inline constexpr std::chrono::milliseconds kDefaultOpTimeout{15000};
+
+struct LoadSessionOptions {
+    stdb::Endpoint endpoint;
+    std::string database = "test-1";
+    std::size_t concurrency = 0;  // connections = workers; must be >= 1
+    std::size_t open_parallelism = kDefaultOpenParallelism;  // 0 counts as 1
+    std::size_t threads = 0;      // 0: hardware threads; never more than concurrency
+    std::chrono::milliseconds op_timeout = kDefaultOpTimeout;
+    std::chrono::milliseconds connect_timeout{10000};
+    std::chrono::milliseconds handshake_timeout{10000};
+    std::chrono::milliseconds close_timeout{2000};
+    stdb::Compression compression = stdb::Compression::None;  // always sent
+    std::optional<bool> confirmed;                            // sent only when set
+    std::optional<stdb::ProtocolVersion> protocol;            // nullopt: offer v3 and v2
+    std::string token;
+    std::int64_t amount = 1;
+};
+
+class LoadSession {
+public:
+    // Called on the controlling thread whenever the number of open connections grew.
+    using Progress = std::function<void(std::size_t opened, std::size_t total)>;
+
+    // Starts the worker threads. Throws LoadSessionError for concurrency 0,
+    // std::runtime_error if the server's host cannot be resolved. The pairs
+    // are shared read-only by every worker.
+    LoadSession(LoadSessionOptions options, std::shared_ptr<const TransferPairs> pairs);
+    // Closes what is still open (bounded by close_timeout) and joins the threads.
+    ~LoadSession();
+    LoadSession(const LoadSession&) = delete;
+    LoadSession& operator=(const LoadSession&) = delete;
+
+    // Opens every connection. On any failure closes everything and throws
+    // LoadSessionError: "opened 3 of 20 connections to ws://...; first error: ...".
+    void open_all(const Progress& progress = {});
+
+    // Resets the counters and starts every live worker at its initial pair
+    // index. Returns once every thread has started its workers.
+    void start(std::uint64_t epoch);
+
+    // Stops issuing and waits until every worker's current operation has
+    // finished, at most op_timeout + connect_timeout (a worker may be
+    // reopening a connection). False if some were still busy at the deadline.
+    bool stop();
+
+    // Waits until the current epoch's merged committed count reaches target
+    // (true) or the timeout passes (false). For tests and progress lines.
+    bool wait_for_committed(std::uint64_t target, std::chrono::milliseconds timeout);
+
+    // The current (or last) epoch's counters, merged over threads.
+    LoadCounters counters() const;
+
+    // Close frames on every connection, waiting at most `bound` in total.
+    void close_all(std::chrono::milliseconds bound = std::chrono::milliseconds(5000));
+
+    std::optional<std::uint64_t> running_epoch() const;
+    std::size_t opened() const;        // connections that completed open_all
+    std::size_t live_connections() const;  // open right now
+    std::size_t thread_count() const;
+    std::size_t concurrency() const;
+    // "ws://127.0.0.1:3000/v1/database/test-1/subscribe?compression=None", for logs.
+    std::string url() const;
+
+private:
+    class Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace benchdist::generator

@@ -1,0 +1,99 @@
+#include "benchdist/generator/coordinator_client.hpp"
+
+#include "benchdist/net/http_client.hpp"
+
+namespace benchdist::generator {
+
+namespace {
+
+std::string percent_encode(std::string_view s) {
+    static constexpr char kHex[] = "0123456789ABCDEF";
+    std::string out;
+    for (const char ch : s) {
+        const auto c = static_cast<unsigned char>(ch);
+        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+            c == '.' || c == '~') {
+            out.push_back(ch);
+        } else {
+            out.push_back('%');
+            out.push_back(kHex[c >> 4]);
+            out.push_back(kHex[c & 15]);
+        }
+    }
+    return out;
+}
+
+// The coordinator's {"error": "..."} text, or the raw body.
+std::string error_text(const std::string& body) {
+    try {
+        const auto j = control::Json::parse(body);
+        if (j.is_object() && j.contains("error") && j["error"].is_string()) return j["error"].get<std::string>();
+    } catch (const std::exception&) {
+    }
+    return body;
+}
+
+}  // namespace
+
+CoordinatorClient::CoordinatorClient(std::string base_url, std::chrono::milliseconds timeout)
+    : base_url_(std::move(base_url)), timeout_(timeout) {
+    while (!base_url_.empty() && base_url_.back() == '/') base_url_.pop_back();
+}
+
+control::CoordinatorState CoordinatorClient::register_generator(const control::RegisterRequest& request) {
+    const auto body = control::to_json(request);
+    return call("POST", "/register", &body);
+}
+
+control::CoordinatorState CoordinatorClient::ready(const control::ReadyRequest& request) {
+    const auto body = control::to_json(request);
+    return call("POST", "/ready", &body);
+}
+
+control::CoordinatorState CoordinatorClient::state(std::string_view generator_id) {
+    return call("GET", "/state?id=" + percent_encode(generator_id), nullptr);
+}
+
+control::CoordinatorState CoordinatorClient::started(const control::EpochAckRequest& request) {
+    const auto body = control::to_json(request);
+    return call("POST", "/started", &body);
+}
+
+control::CoordinatorState CoordinatorClient::stopped(const control::EpochAckRequest& request) {
+    const auto body = control::to_json(request);
+    return call("POST", "/stopped", &body);
+}
+
+control::CoordinatorState CoordinatorClient::call(std::string_view method, const std::string& path,
+                                                  const control::Json* body) {
+    net::ClientRequest req;
+    req.method = std::string(method);
+    req.url = base_url_ + path;
+    req.timeout = timeout_;
+    if (body) {
+        req.body = body->dump();
+        req.content_type = "application/json";
+    }
+    net::ClientResponse res;
+    try {
+        res = net::http_request(req);
+    } catch (const net::HttpClientError& e) {
+        throw CoordinatorError(CoordinatorError::Kind::Unreachable, e.what());
+    }
+    if (res.status < 200 || res.status >= 300) {
+        const std::string text = error_text(res.body);
+        const auto kind = res.status == 400 && text.find("Unknown generator") != std::string::npos
+                              ? CoordinatorError::Kind::UnknownGenerator
+                              : CoordinatorError::Kind::Rejected;
+        throw CoordinatorError(kind, req.method + " " + req.url + " failed: " + std::to_string(res.status) + " " + text,
+                               res.status);
+    }
+    try {
+        return control::coordinator_state_from_json(control::Json::parse(res.body));
+    } catch (const std::exception& e) {
+        throw CoordinatorError(CoordinatorError::Kind::BadResponse,
+                               req.method + " " + req.url + " answered with an unexpected body: " + e.what());
+    }
+}
+
+}  // namespace benchdist::generator

@@ -1,0 +1,191 @@
+// LoadSession against a real stdb-standin process: opening with bounded
+// parallelism over several threads, closed-loop load, exact agreement of the
+// session's committed count with the server's counter, and the errors an
+// operator sees for a wrong database and a wrong port.
+#include "benchdist/generator/load_session.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "benchdist/net/http_client.hpp"
+#include "benchdist/stdb/prometheus.hpp"
+#include "subprocess.hpp"
+
+namespace benchdist::generator {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::Subprocess;
+
+class Standin {
+public:
+    Standin() : proc_({testing::bin_path("stdb-standin"), "--listen", "127.0.0.1:0", "--database", "test-1"}) {
+        const auto line = proc_.wait_for_line(
+            [](const std::string& l) { return l.find("listening on") != std::string::npos; }, 20s);
+        if (!line) throw std::runtime_error("stdb-standin did not start: " + proc_.output());
+        port_ = testing::port_from_listening_line(*line).value();
+    }
+    int port() const { return port_; }
+    std::string http_base() const { return "http://127.0.0.1:" + std::to_string(port_); }
+
+    net::ClientResponse post_json(const std::string& path, const std::string& body) const {
+        net::ClientRequest req;
+        req.method = "POST";
+        req.url = http_base() + path;
+        req.body = body;
+        req.content_type = "application/json";
+        return net::http_request(req);
+    }
+
+    std::uint64_t committed_transfers() const {
+        net::ClientRequest req;
+        req.url = http_base() + "/v1/metrics";
+        const auto res = net::http_request(req);
+        if (res.status != 200) throw std::runtime_error("metrics: " + std::to_string(res.status));
+        stdb::CounterQuery q;
+        q.name = std::string(stdb::kNumTxnsMetric);
+        q.labels = {{"committed", "true"}, {"reducer", "transfer"}, {"txn_type", "Reducer"}};
+        q.select = stdb::CounterSelect::Sum;
+        const auto result = stdb::find_counter(stdb::parse_prometheus_text(res.body), q);
+        if (result.status == stdb::CounterStatus::NameAbsent || result.status == stdb::CounterStatus::NoMatchingSeries)
+            return 0;
+        return result.value().exact.value();
+    }
+
+private:
+    Subprocess proc_;
+    int port_ = 0;
+};
+
+std::shared_ptr<const TransferPairs> small_pairs() {
+    TransferPairsOptions o;
+    o.accounts = 1000;
+    o.count = 10000;
+    return std::make_shared<TransferPairs>(o);
+}
+
+LoadSessionOptions options_for(int port, const std::string& database) {
+    LoadSessionOptions o;
+    o.endpoint = stdb::parse_endpoint("ws://127.0.0.1:" + std::to_string(port));
+    o.database = database;
+    o.concurrency = 20;
+    o.open_parallelism = 4;
+    o.threads = 2;
+    o.op_timeout = 10s;
+    o.connect_timeout = 5s;
+    o.handshake_timeout = 5s;
+    return o;
+}
+
+TEST(LoadSession, ClosedLoopCountsMatchServerCounter) {
+    Standin server;
+    const auto seeded = server.post_json("/v1/database/test-1/call/seed", "[1000,10000000]");
+    ASSERT_EQ(seeded.status, 200u) << seeded.body;
+
+    LoadSession session(options_for(server.port(), "test-1"), small_pairs());
+    EXPECT_EQ(session.thread_count(), 2u);
+    std::size_t last_progress = 0;
+    std::size_t progress_calls = 0;
+    session.open_all([&](std::size_t opened, std::size_t total) {
+        EXPECT_EQ(total, 20u);
+        EXPECT_GT(opened, last_progress);
+        last_progress = opened;
+        ++progress_calls;
+    });
+    EXPECT_EQ(session.opened(), 20u);
+    EXPECT_EQ(last_progress, 20u);
+    EXPECT_GE(progress_calls, 1u);
+    EXPECT_EQ(session.live_connections(), 20u);
+
+    const std::uint64_t before = server.committed_transfers();
+    EXPECT_EQ(before, 0u);
+
+    std::uint64_t total_committed = 0;
+    for (std::uint64_t epoch = 1; epoch <= 2; ++epoch) {
+        session.start(epoch);
+        EXPECT_EQ(session.running_epoch(), epoch);
+        ASSERT_TRUE(session.wait_for_committed(500, 30s)) << "committed only " << session.counters().committed;
+        ASSERT_TRUE(session.stop());
+        EXPECT_FALSE(session.running_epoch().has_value());
+
+        const LoadCounters c = session.counters();
+        EXPECT_GE(c.committed, 500u);
+        EXPECT_EQ(c.attempted, c.committed + c.errors());
+        EXPECT_EQ(c.timeouts, 0u);
+        EXPECT_EQ(c.disconnects, 0u);
+        EXPECT_EQ(c.internal_errors, 0u);
+        EXPECT_EQ(c.reopen_failures, 0u);
+        // Balances of 10,000,000 never run out at amount 1.
+        EXPECT_EQ(c.module_errors, 0u);
+        // Idle after stop: nothing is in flight, so the server saw exactly our commits.
+        total_committed += c.committed;
+        EXPECT_EQ(server.committed_transfers(), total_committed);
+    }
+    session.close_all(5s);
+    EXPECT_EQ(session.live_connections(), 0u);
+}
+
+TEST(LoadSession, ServerCounterEqualsSessionCommittedAfterStop) {
+    Standin server;
+    ASSERT_EQ(server.post_json("/v1/database/test-1/call/seed", "[1000,10000000]").status, 200u);
+    LoadSession session(options_for(server.port(), "test-1"), small_pairs());
+    session.open_all();
+    session.start(1);
+    ASSERT_TRUE(session.wait_for_committed(300, 30s));
+    ASSERT_TRUE(session.stop());
+    const LoadCounters c = session.counters();
+    EXPECT_GT(c.committed, 0u);
+    EXPECT_EQ(c.attempted, c.committed + c.errors());
+    EXPECT_EQ(c.timeouts, 0u);
+    EXPECT_EQ(server.committed_transfers(), c.committed);
+    session.close_all(5s);
+}
+
+TEST(LoadSession, UnknownDatabaseGivesClearUpgradeError) {
+    Standin server;
+    LoadSession session(options_for(server.port(), "test-9"), small_pairs());
+    try {
+        session.open_all();
+        FAIL() << "expected LoadSessionError";
+    } catch (const LoadSessionError& e) {
+        const std::string msg = e.what();
+        EXPECT_NE(msg.find("opened 0 of 20 connections"), std::string::npos) << msg;
+        EXPECT_NE(msg.find("server refused the WebSocket upgrade: 404"), std::string::npos) << msg;
+        EXPECT_NE(msg.find("`test-9` not found"), std::string::npos) << msg;
+        EXPECT_NE(msg.find("--stdb-module"), std::string::npos) << msg;
+    }
+}
+
+TEST(LoadSession, NothingListeningGivesClearErrorQuickly) {
+    // A port that was free a moment ago: bind an ephemeral port, then release it.
+    int port = 0;
+    {
+        boost::asio::io_context io;
+        boost::asio::ip::tcp::acceptor acceptor(
+            io, boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0));
+        port = acceptor.local_endpoint().port();
+    }
+    auto o = options_for(port, "test-1");
+    LoadSession session(o, small_pairs());
+    const auto t0 = std::chrono::steady_clock::now();
+    try {
+        session.open_all();
+        FAIL() << "expected LoadSessionError";
+    } catch (const LoadSessionError& e) {
+        const std::string msg = e.what();
+        EXPECT_NE(msg.find("opened 0 of 20"), std::string::npos) << msg;
+        EXPECT_NE(msg.find("cannot connect to ws://127.0.0.1:" + std::to_string(port)), std::string::npos) << msg;
+        EXPECT_NE(msg.find("refused"), std::string::npos) << msg;
+        EXPECT_NE(msg.find("--stdb-url"), std::string::npos) << msg;
+    }
+    // Refused at once, not after the 5 s connect timeout.
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 4s);
+}
+
+}  // namespace
+}  // namespace benchdist::generator

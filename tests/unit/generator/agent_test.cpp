@@ -1,0 +1,144 @@
+#include "benchdist/generator/agent.hpp"
+
+#include <gtest/gtest.h>
+
+#include <stdexcept>
+#include <vector>
+
+namespace benchdist::generator {
+namespace {
+
+using control::CoordinatorState;
+using control::Phase;
+
+CoordinatorState state(Phase phase, std::optional<std::uint64_t> epoch, std::vector<std::string> participants) {
+    CoordinatorState s;
+    s.phase = phase;
+    s.current_epoch = epoch;
+    s.participants = std::move(participants);
+    return s;
+}
+
+TEST(AgentDecide, StartsWhenStartingOrWarmupAndParticipant) {
+    EXPECT_EQ(decide(state(Phase::Starting, 4, {"a", "me"}), "me", std::nullopt),
+              (AgentDecision{AgentAction::Start, 4}));
+    EXPECT_EQ(decide(state(Phase::Warmup, 2, {"me"}), "me", std::nullopt), (AgentDecision{AgentAction::Start, 2}));
+}
+
+TEST(AgentDecide, DoesNotStartWhenNotParticipantOrWrongPhaseOrNoEpoch) {
+    EXPECT_EQ(decide(state(Phase::Starting, 4, {"a", "b"}), "me", std::nullopt).action, AgentAction::None);
+    EXPECT_EQ(decide(state(Phase::Idle, std::nullopt, {}), "me", std::nullopt).action, AgentAction::None);
+    // The original never joins an epoch that is already measuring.
+    EXPECT_EQ(decide(state(Phase::Measure, 4, {"me"}), "me", std::nullopt).action, AgentAction::None);
+    EXPECT_EQ(decide(state(Phase::Stop, 4, {"me"}), "me", std::nullopt).action, AgentAction::None);
+    EXPECT_EQ(decide(state(Phase::Starting, std::nullopt, {"me"}), "me", std::nullopt).action, AgentAction::None);
+}
+
+TEST(AgentDecide, KeepsRunningThroughStartingWarmupAndMeasure) {
+    for (Phase p : {Phase::Starting, Phase::Warmup, Phase::Measure}) {
+        EXPECT_EQ(decide(state(p, 7, {"me"}), "me", 7).action, AgentAction::None) << control::phase_name(p);
+    }
+}
+
+TEST(AgentDecide, StopsOnStopPhaseIdleOtherEpochOrRemoval) {
+    EXPECT_EQ(decide(state(Phase::Stop, 7, {"me"}), "me", 7), (AgentDecision{AgentAction::Stop, 7}));
+    EXPECT_EQ(decide(state(Phase::Idle, std::nullopt, {}), "me", 7), (AgentDecision{AgentAction::Stop, 7}));
+    EXPECT_EQ(decide(state(Phase::Measure, 7, {"other"}), "me", 7), (AgentDecision{AgentAction::Stop, 7}));
+    // A newer epoch that includes us: stop the old one first; the next poll starts the new one.
+    EXPECT_EQ(decide(state(Phase::Starting, 8, {"me"}), "me", 7), (AgentDecision{AgentAction::Stop, 7}));
+    EXPECT_EQ(decide(state(Phase::Starting, 8, {"me"}), "me", std::nullopt), (AgentDecision{AgentAction::Start, 8}));
+}
+
+struct Recorder {
+    std::vector<std::chrono::milliseconds> waits;
+    std::vector<std::string> logs;
+    bool allow_wait = true;
+    std::function<bool(std::chrono::milliseconds)> wait() {
+        return [this](std::chrono::milliseconds d) {
+            waits.push_back(d);
+            return allow_wait;
+        };
+    }
+    std::function<void(const std::string&)> log() {
+        return [this](const std::string& s) { logs.push_back(s); };
+    }
+};
+
+TEST(RetryPolicy, ReturnsFirstSuccessWithoutWaiting) {
+    Recorder r;
+    int calls = 0;
+    const int v = retry_until_success(RetryPolicy{3, std::chrono::milliseconds(1000)}, "GET /state",
+                                      [&] { return ++calls * 10; }, r.wait(), r.log());
+    EXPECT_EQ(v, 10);
+    EXPECT_EQ(calls, 1);
+    EXPECT_TRUE(r.waits.empty());
+    EXPECT_TRUE(r.logs.empty());
+}
+
+TEST(RetryPolicy, RetriesWithDelayThenSucceeds) {
+    Recorder r;
+    int calls = 0;
+    const int v = retry_until_success(
+        RetryPolicy{3, std::chrono::milliseconds(250)}, "POST /ready",
+        [&] {
+            if (++calls < 3) throw std::runtime_error("refused " + std::to_string(calls));
+            return 42;
+        },
+        r.wait(), r.log());
+    EXPECT_EQ(v, 42);
+    EXPECT_EQ(calls, 3);
+    EXPECT_EQ(r.waits, (std::vector<std::chrono::milliseconds>{std::chrono::milliseconds(250),
+                                                                std::chrono::milliseconds(250)}));
+    EXPECT_EQ(r.logs, (std::vector<std::string>{"POST /ready: refused 1", "POST /ready: refused 2"}));
+}
+
+TEST(RetryPolicy, GivesUpAfterAttemptsWithLastError) {
+    Recorder r;
+    int calls = 0;
+    try {
+        retry_until_success(
+            RetryPolicy{3, std::chrono::milliseconds(5)}, "x",
+            [&]() -> int { throw std::runtime_error("fail " + std::to_string(++calls)); }, r.wait(), r.log());
+        FAIL() << "expected an exception";
+    } catch (const std::runtime_error& e) {
+        EXPECT_STREQ(e.what(), "fail 3");
+    }
+    EXPECT_EQ(calls, 3);
+    EXPECT_EQ(r.waits.size(), 2u);  // no wait after the last attempt
+}
+
+TEST(RetryPolicy, StopRequestEndsRetriesAtOnce) {
+    Recorder r;
+    r.allow_wait = false;
+    int calls = 0;
+    EXPECT_THROW(retry_until_success(
+                     RetryPolicy{5, std::chrono::milliseconds(5)}, "x",
+                     [&]() -> int { ++calls; throw std::runtime_error("down"); }, r.wait(), r.log()),
+                 std::runtime_error);
+    EXPECT_EQ(calls, 1);
+}
+
+TEST(RetryPolicy, NonRetryableErrorIsRethrownWithoutRetry) {
+    Recorder r;
+    int calls = 0;
+    EXPECT_THROW(retry_until_success(
+                     RetryPolicy{5, std::chrono::milliseconds(5)}, "x",
+                     [&]() -> int { ++calls; throw std::logic_error("unknown generator"); }, r.wait(), r.log(),
+                     [](const std::exception& e) { return dynamic_cast<const std::logic_error*>(&e) == nullptr; }),
+                 std::logic_error);
+    EXPECT_EQ(calls, 1);
+    EXPECT_TRUE(r.waits.empty());
+}
+
+TEST(RetryPolicy, ZeroAttemptsMeansOne) {
+    Recorder r;
+    int calls = 0;
+    EXPECT_THROW(retry_until_success(
+                     RetryPolicy{0, std::chrono::milliseconds(5)}, "x",
+                     [&]() -> int { ++calls; throw std::runtime_error("down"); }, r.wait(), r.log()),
+                 std::runtime_error);
+    EXPECT_EQ(calls, 1);
+}
+
+}  // namespace
+}  // namespace benchdist::generator

@@ -1,0 +1,383 @@
+// bench-dist-generator: opens --concurrency SpacetimeDB connections, reports
+// ready to the coordinator, and runs closed-loop transfer load whenever the
+// coordinator's epoch includes it. Never keeps loading a server that no
+// coordinator controls: a control-plane failure after the retries stops the
+// load, closes the connections and exits 1.
+#include <CLI/CLI.hpp>
+#include <pthread.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "benchdist/generator/agent.hpp"
+#include "benchdist/generator/coordinator_client.hpp"
+#include "benchdist/generator/load_session.hpp"
+#include "benchdist/generator/transfer_pairs.hpp"
+#include "benchdist/stdb/compression.hpp"
+#include "benchdist/stdb/endpoint.hpp"
+
+namespace {
+
+using namespace benchdist;
+using generator::CoordinatorError;
+
+// Set by the signal thread; every wait in the main loop wakes up on it.
+class StopFlag {
+public:
+    void request() {
+        {
+            std::lock_guard lock(m_);
+            stop_ = true;
+        }
+        cv_.notify_all();
+    }
+    bool requested() {
+        std::lock_guard lock(m_);
+        return stop_;
+    }
+    // False when a stop was requested (before or during the wait).
+    bool wait_for(std::chrono::milliseconds d) {
+        std::unique_lock lock(m_);
+        return !cv_.wait_for(lock, d, [this] { return stop_; });
+    }
+
+private:
+    std::mutex m_;
+    std::condition_variable cv_;
+    bool stop_ = false;
+};
+
+void log_line(const std::string& id, const std::string& text) {
+    std::cerr << "[generator " << id << "] " << text << std::endl;
+}
+
+std::string host_name() {
+    char buf[256] = {};
+    if (gethostname(buf, sizeof buf - 1) != 0) return "localhost";
+    return buf;
+}
+
+// "POST http://h:p/ready: connection refused" -> "connection refused".
+std::string cause_of(const std::string& message) {
+    const auto pos = message.rfind(": ");
+    return pos == std::string::npos ? message : message.substr(pos + 2);
+}
+
+int usage_error(const std::string& flag, const std::string& what) {
+    std::cerr << "error: " << flag << ": " << what << "\nRun with --help for usage." << std::endl;
+    return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    // Signals go to a dedicated thread (sigwait), so every other thread --
+    // including the load session's workers -- must block them from the start.
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+    CLI::App app{
+        "bench-dist-generator: opens --concurrency SpacetimeDB WebSocket connections and runs closed-loop "
+        "`transfer` load (one request in flight per connection) whenever bench-dist-coordinator starts an "
+        "epoch that includes it."};
+    std::string coordinator_url = "http://127.0.0.1:8080";
+    std::string test = "test-1";
+    std::string connector = "spacetimedb";
+    const std::string hostname_default = host_name();
+    std::string id = hostname_default + "-" + std::to_string(getpid());
+    std::string hostname = hostname_default;
+    std::size_t concurrency = 0;
+    std::uint32_t accounts = 100000;
+    double alpha = 1.5;
+    std::size_t open_parallelism = generator::kDefaultOpenParallelism;
+    std::uint64_t poll_ms = 1000;
+    int control_retries = 3;
+    std::string stdb_url = "ws://127.0.0.1:3000";
+    std::string stdb_module = "test-1";
+    std::string compression_flag = "none";
+    std::string confirmed_flag;
+    std::string protocol_flag;
+    std::string token;
+    std::size_t threads = 0;
+    std::uint64_t op_timeout_ms = 15000;
+    std::size_t pairs_count = generator::kDefaultPrecomputedTransferPairs;
+    std::string pair_mode_flag = "zipf";
+    std::uint64_t seed = 0;
+
+    app.add_option("--coordinator-url", coordinator_url, "bench-dist-coordinator's base URL")->capture_default_str();
+    app.add_option("--test", test, "Test case (only test-1 exists)")->capture_default_str();
+    app.add_option("--connector", connector, "Connector (only spacetimedb)")->capture_default_str();
+    app.add_option("--id", id, "Generator id [default: <hostname>-<pid>]");
+    app.add_option("--hostname", hostname, "Hostname reported to the coordinator [default: this host's name]");
+    app.add_option("--concurrency", concurrency, "Connections = closed-loop workers")->required();
+    app.add_option("--accounts", accounts, "Number of seeded accounts to draw from")
+        ->envname("SEED_ACCOUNTS")
+        ->capture_default_str();
+    app.add_option("--alpha", alpha, "Zipf exponent of the account distribution")->capture_default_str();
+    app.add_option("--open-parallelism", open_parallelism, "At most this many connections opening at once")
+        ->capture_default_str();
+    app.add_option("--poll-ms", poll_ms, "Coordinator poll interval, also the delay between control retries")
+        ->capture_default_str();
+    app.add_option("--control-retries", control_retries, "Attempts per control-plane call before giving up (exit 1)")
+        ->capture_default_str();
+    app.add_option("--stdb-url", stdb_url, "SpacetimeDB server (ws://HOST:PORT)")
+        ->envname("STDB_URL")
+        ->capture_default_str();
+    app.add_option("--stdb-module", stdb_module, "Database name or identity")
+        ->envname("STDB_MODULE")
+        ->capture_default_str();
+    app.add_option("--stdb-compression", compression_flag,
+                   "none|gzip|brotli; always sent as the `compression` query parameter, because the server "
+                   "compresses with Brotli when it is absent")
+        ->envname("STDB_COMPRESSION")
+        ->capture_default_str();
+    app.add_option("--confirmed-reads", confirmed_flag,
+                   "true|false; sent only when given. v2/v3 servers default to true, which holds every reply "
+                   "until the transaction is durable (adds the fsync wait to every closed-loop call)")
+        ->envname("STDB_CONFIRMED_READS");
+    app.add_option("--stdb-protocol", protocol_flag, "v3|v2: offer only this protocol [default: offer both, server "
+                                                     "picks v3]");
+    app.add_option("--stdb-token", token, "Token sent as Authorization: Bearer on the upgrade [default: anonymous]")
+        ->envname("STDB_TOKEN");
+    app.add_option("--threads", threads, "Worker threads, one io_context each [default: hardware threads]");
+    app.add_option("--op-timeout-ms", op_timeout_ms,
+                   "A call without a result in this time counts as a timeout; its connection is closed and reopened")
+        ->envname("BENCH_OP_TIMEOUT_MS")
+        ->capture_default_str();
+    app.add_option("--pairs", pairs_count, "Precomputed transfer pairs")
+        ->envname("BENCH_PRECOMPUTED_TRANSFER_PAIRS")
+        ->capture_default_str();
+    app.add_option("--pair-mode", pair_mode_flag,
+                   "zipf: correct Zipf distribution; harness: the original TypeScript harness's exact sequence")
+        ->capture_default_str();
+    auto* seed_opt = app.add_option("--seed", seed, "Seed of the pair sampler [default: the mode's fixed default]");
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForAllHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        app.exit(e);
+        return 2;
+    }
+
+    if (connector != "spacetimedb") return usage_error("--connector", "only `spacetimedb` is supported, got `" + connector + "`");
+    if (test != "test-1") return usage_error("--test", "only `test-1` is supported, got `" + test + "`");
+    if (concurrency == 0) return usage_error("--concurrency", "must be at least 1");
+    if (control_retries < 1) return usage_error("--control-retries", "must be at least 1");
+    if (pairs_count == 0) pairs_count = 1;
+    const auto compression = stdb::compression_from_flag(compression_flag);
+    if (!compression) return usage_error("--stdb-compression", "expected none|gzip|brotli, got `" + compression_flag + "`");
+    std::optional<bool> confirmed;
+    if (!confirmed_flag.empty()) {
+        if (confirmed_flag == "true" || confirmed_flag == "1") confirmed = true;
+        else if (confirmed_flag == "false" || confirmed_flag == "0") confirmed = false;
+        else return usage_error("--confirmed-reads", "expected true|false, got `" + confirmed_flag + "`");
+    }
+    std::optional<stdb::ProtocolVersion> protocol;
+    if (protocol_flag == "v3") protocol = stdb::ProtocolVersion::V3;
+    else if (protocol_flag == "v2") protocol = stdb::ProtocolVersion::V2;
+    else if (!protocol_flag.empty()) return usage_error("--stdb-protocol", "expected v3|v2, got `" + protocol_flag + "`");
+    const auto pair_mode = generator::parse_pair_mode(pair_mode_flag);
+    if (!pair_mode) return usage_error("--pair-mode", "expected zipf|harness, got `" + pair_mode_flag + "`");
+    stdb::Endpoint endpoint;
+    try {
+        endpoint = stdb::parse_endpoint(stdb_url);
+    } catch (const stdb::EndpointError& e) {
+        return usage_error("--stdb-url", e.what());
+    }
+
+    StopFlag stop;
+    std::thread([&stop, signals] {
+        int sig = 0;
+        sigwait(&signals, &sig);
+        stop.request();
+    }).detach();
+
+    const auto log = [&id](const std::string& text) { log_line(id, text); };
+
+    // Pairs and connections.
+    std::shared_ptr<const generator::TransferPairs> pairs;
+    try {
+        generator::TransferPairsOptions po;
+        po.accounts = accounts;
+        po.alpha = alpha;
+        po.count = pairs_count;
+        po.mode = *pair_mode;
+        if (seed_opt->count() > 0) po.seed = seed;
+        log("precomputing " + std::to_string(pairs_count) + " transfer pairs (" +
+            std::string(generator::pair_mode_name(*pair_mode)) + ", accounts=" + std::to_string(accounts) + ")");
+        pairs = std::make_shared<generator::TransferPairs>(po);
+    } catch (const std::invalid_argument& e) {
+        return usage_error("--accounts/--alpha/--pairs", e.what());
+    }
+
+    generator::LoadSessionOptions so;
+    so.endpoint = endpoint;
+    so.database = stdb_module;
+    so.concurrency = concurrency;
+    so.open_parallelism = open_parallelism;
+    so.threads = threads;
+    so.op_timeout = std::chrono::milliseconds(op_timeout_ms);
+    so.compression = *compression;
+    so.confirmed = confirmed;
+    so.protocol = protocol;
+    so.token = token;
+
+    std::unique_ptr<generator::LoadSession> session;
+    try {
+        session = std::make_unique<generator::LoadSession>(so, pairs);
+    } catch (const std::exception& e) {
+        std::cerr << "error: " << e.what() << std::endl;
+        return 1;
+    }
+
+    generator::CoordinatorClient client(coordinator_url);
+    const generator::RetryPolicy policy{control_retries, std::chrono::milliseconds(poll_ms)};
+    const std::function<bool(std::chrono::milliseconds)> wait = [&stop](std::chrono::milliseconds d) {
+        return stop.wait_for(d);
+    };
+    const std::function<void(const std::string&)> retry_log = log;
+    // Retrying helps only when the coordinator did not answer (or answered 5xx).
+    const std::function<bool(const std::exception&)> retryable = [](const std::exception& e) {
+        const auto* ce = dynamic_cast<const CoordinatorError*>(&e);
+        if (!ce) return true;
+        return ce->kind() == CoordinatorError::Kind::Unreachable || ce->kind() == CoordinatorError::Kind::BadResponse ||
+               ce->status() >= 500;
+    };
+    auto call_control = [&](const std::string& label, auto&& fn) {
+        return generator::retry_until_success(policy, label, fn, wait, retry_log, retryable);
+    };
+
+    std::optional<std::uint64_t> running;
+    auto stop_load = [&]() -> generator::LoadCounters {
+        const bool all_idle = session->stop();
+        if (!all_idle) log("some workers were still busy after the op timeout");
+        running.reset();
+        return session->counters();
+    };
+    auto stopped_request = [&](std::uint64_t epoch, const generator::LoadCounters& c) {
+        control::EpochAckRequest req{id, epoch, control::Json::object()};
+        control::Json counters = control::Json::object();
+        counters["attempted"] = c.attempted;
+        counters["committed"] = c.committed;
+        counters["errors"] = c.errors();
+        counters["moduleErrors"] = c.module_errors;
+        counters["internalErrors"] = c.internal_errors;
+        counters["timeouts"] = c.timeouts;
+        counters["disconnects"] = c.disconnects;
+        req.extra["counters"] = counters;
+        return req;
+    };
+    auto register_and_ready = [&](bool open) {
+        call_control("POST /register", [&] {
+            return client.register_generator({id, hostname, static_cast<std::uint64_t>(concurrency)});
+        });
+        if (open) {
+            const std::size_t step = std::max<std::size_t>(1, concurrency / 10);
+            std::size_t next_report = step;
+            log("opening " + std::to_string(concurrency) + " connections to " + session->url() + " (at most " +
+                std::to_string(open_parallelism) + " at once, " + std::to_string(session->thread_count()) +
+                " threads)");
+            session->open_all([&](std::size_t opened, std::size_t total) {
+                if (opened >= next_report || opened == total) {
+                    log("opened " + std::to_string(opened) + "/" + std::to_string(total));
+                    while (next_report <= opened) next_report += step;
+                }
+            });
+        }
+        call_control("POST /ready", [&] {
+            return client.ready({id, static_cast<std::uint64_t>(session->live_connections())});
+        });
+        log("ready with " + std::to_string(session->live_connections()) + " connections to " + endpoint.display() +
+            "/" + stdb_module);
+    };
+
+    int exit_code = 0;
+    try {
+        register_and_ready(true);
+        while (!stop.requested()) {
+            control::CoordinatorState state;
+            try {
+                state = call_control("GET /state", [&] { return client.state(id); });
+            } catch (const CoordinatorError& e) {
+                if (e.kind() != CoordinatorError::Kind::UnknownGenerator) throw;
+                log("the coordinator does not know this generator (restarted?): registering again");
+                if (running) stop_load();
+                register_and_ready(false);
+                continue;
+            }
+            const auto decision = generator::decide(state, id, running);
+            if (decision.action == generator::AgentAction::Start) {
+                log("starting epoch " + std::to_string(decision.epoch));
+                session->start(decision.epoch);
+                running = decision.epoch;
+                try {
+                    call_control("POST /started", [&] {
+                        return client.started({id, decision.epoch, control::Json::object()});
+                    });
+                } catch (const CoordinatorError& e) {
+                    if (e.kind() == CoordinatorError::Kind::Unreachable) throw;
+                    // The epoch ended or moved on before we acknowledged: stop and keep polling.
+                    log(std::string(e.what()) + " -- stopping this epoch's load");
+                    stop_load();
+                }
+                continue;  // poll again at once: the coordinator moves on when everyone started
+            }
+            if (decision.action == generator::AgentAction::Stop) {
+                const auto c = stop_load();
+                log("stopped epoch " + std::to_string(decision.epoch) + ": attempted=" + std::to_string(c.attempted) +
+                    " committed=" + std::to_string(c.committed) + " errors=" + std::to_string(c.errors()) +
+                    " timeouts=" + std::to_string(c.timeouts));
+                call_control("POST /stopped", [&] { return client.stopped(stopped_request(decision.epoch, c)); });
+                continue;
+            }
+            stop.wait_for(std::chrono::milliseconds(poll_ms));
+        }
+        // SIGINT/SIGTERM.
+        log("stop requested");
+        if (running) {
+            const std::uint64_t epoch = *running;
+            const auto c = stop_load();
+            try {
+                client.stopped(stopped_request(epoch, c));
+            } catch (const std::exception& e) {
+                log(std::string("could not report the stop: ") + e.what());
+            }
+        }
+    } catch (const CoordinatorError& e) {
+        if (running) stop_load();
+        if (e.kind() == CoordinatorError::Kind::Unreachable) {
+            std::cerr << "error: cannot reach coordinator at " << client.base_url() << ": " << cause_of(e.what())
+                      << " -- is bench-dist-coordinator running and reachable?" << std::endl;
+        } else {
+            std::cerr << "error: " << e.what() << std::endl;
+        }
+        exit_code = stop.requested() ? 0 : 1;
+    } catch (const generator::LoadSessionError& e) {
+        std::cerr << "error: " << e.what() << std::endl;
+        exit_code = 1;
+    } catch (const std::exception& e) {
+        std::cerr << "error: " << e.what() << std::endl;
+        exit_code = 1;
+    }
+    if (running) stop_load();
+    session->close_all();
+    session.reset();
+    log("connections closed");
+    return exit_code;
+}
