@@ -166,8 +166,6 @@ TEST(Epoch, TwoGeneratorsMatchGroundTruthAndAnotherDatabaseDoesNotLeak) {
     EXPECT_NEAR(r.tps, static_cast<double>(delta) / r.actual_window_seconds, 1e-6 * r.tps);
 
     // Ground truth: the stand-in's commit log, test-1 only, over the window.
-    benchdist::testing::Subprocess* none = nullptr;
-    (void)none;
     std::vector<benchdist::standin::CommitRecord> records;
     const auto deadline = std::chrono::steady_clock::now() + 10s;
     const auto window_end = iso_to_micros(r.finished_at);
@@ -182,6 +180,9 @@ TEST(Epoch, TwoGeneratorsMatchGroundTruthAndAnotherDatabaseDoesNotLeak) {
     const auto truth = benchdist::standin::count_commits(records, "test-1", iso_to_micros(r.measured_at), window_end);
     EXPECT_NEAR(static_cast<double>(delta), static_cast<double>(truth), 0.01 * static_cast<double>(truth))
         << "coordinator delta " << delta << " vs commit log " << truth;
+    std::printf("epoch 1: committedDelta %llu, commit log %llu over [%s, %s), tps %.1f\n",
+                static_cast<unsigned long long>(delta), static_cast<unsigned long long>(truth), r.measured_at.c_str(),
+                r.finished_at.c_str(), r.tps);
 
     // Result file written with the original name pattern, and parseable.
     bool found = false;
