@@ -329,6 +329,11 @@ void Coordinator::run_epoch(std::uint64_t epoch) {
     {
         std::lock_guard lock(mu_);
         if (sm_.active() && sm_.active()->abort_requested) r.extra["aborted"] = true;
+        if (sm_.active() && !sm_.active()->stop_reports.empty()) {
+            control::Json reports = control::Json::object();
+            for (const auto& [id, report] : sm_.active()->stop_reports) reports[id] = report;
+            r.extra["generatorReports"] = reports;
+        }
     }
 
     try {

@@ -72,7 +72,10 @@ void EpochStateMachine::acknowledge_stopped(const control::EpochAckRequest& requ
     }
     if (active_ && active_->epoch == request.epoch) {
         const auto& p = active_->participants;
-        if (std::binary_search(p.begin(), p.end(), request.id)) active_->stop_acks.insert(request.id);
+        if (std::binary_search(p.begin(), p.end(), request.id)) {
+            active_->stop_acks.insert(request.id);
+            if (!request.extra.empty()) active_->stop_reports[request.id] = request.extra;
+        }
     }
     bump();
 }

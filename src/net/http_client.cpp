@@ -15,30 +15,20 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
-namespace {
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
-    }
-    return true;
-}
-}  // namespace
-
 std::optional<std::string_view> ClientResponse::header(std::string_view name) const {
     for (const auto& [k, v] : headers) {
-        if (iequals(k, name)) return std::string_view(v);
+        if (iequals_ascii(k, name)) return std::string_view(v);
     }
     return std::nullopt;
 }
 
 bool parse_http_url(std::string_view url, ParsedHttpUrl& out, std::string& error) {
     constexpr std::string_view http_scheme = "http://";
-    if (url.size() >= 8 && iequals(url.substr(0, 8), "https://")) {
+    if (url.size() >= 8 && iequals_ascii(url.substr(0, 8), "https://")) {
         error = "https is not supported by this build yet; use http://";
         return false;
     }
-    if (url.size() < http_scheme.size() || !iequals(url.substr(0, http_scheme.size()), http_scheme)) {
+    if (url.size() < http_scheme.size() || !iequals_ascii(url.substr(0, http_scheme.size()), http_scheme)) {
         error = "expected a URL of the form http://HOST[:PORT][/PATH]";
         return false;
     }

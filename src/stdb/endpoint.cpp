@@ -223,7 +223,10 @@ std::string HttpTarget::to_string() const {
 
 std::string Endpoint::authority() const {
     std::string out = host_for_url(*this);
-    if (port != default_port()) out += ":" + std::to_string(port);
+    if (port != default_port()) {
+        out += ':';
+        out += std::to_string(port);
+    }
     return out;
 }
 
@@ -275,7 +278,10 @@ HttpTarget subscribe_target(const Endpoint& endpoint, std::string_view database,
                             std::optional<bool> confirmed) {
     std::string query = "compression=";
     query += compression_query_value(compression);
-    if (confirmed) query += "&" + confirmed_param(*confirmed);
+    if (confirmed) {
+        query += '&';
+        query += confirmed_param(*confirmed);
+    }
     return make_target(endpoint, true, database_route(database) + "/subscribe", query);
 }
 

@@ -165,6 +165,18 @@ TEST(Epoch, TwoGeneratorsMatchGroundTruthAndAnotherDatabaseDoesNotLeak) {
     ASSERT_GT(delta, 100u);
     EXPECT_NEAR(r.tps, static_cast<double>(delta) / r.actual_window_seconds, 1e-6 * r.tps);
 
+    // Each generator's own report rides along: counters and settings.
+    ASSERT_TRUE(r.extra.contains("generatorReports")) << bc::pretty(bc::to_json(r));
+    std::uint64_t client_committed = 0;
+    for (const char* id : {"gen-a", "gen-b"}) {
+        const auto& report = r.extra["generatorReports"][id];
+        client_committed += report["counters"]["committed"].get<std::uint64_t>();
+        EXPECT_EQ(report["settings"]["confirmedReads"], "server default (true on v2/v3)");
+        EXPECT_EQ(report["settings"]["compression"], "none");
+    }
+    // Generators load a little before and after the window too.
+    EXPECT_GE(client_committed, delta);
+
     // Ground truth: the stand-in's commit log, test-1 only, over the window.
     std::vector<benchdist::standin::CommitRecord> records;
     const auto deadline = std::chrono::steady_clock::now() + 10s;
@@ -263,4 +275,65 @@ TEST(Epoch, VerificationFailsAfterTheBalancesAreCorrupted) {
     const auto r = c.wait_result(1);
     EXPECT_EQ(r.verification, "failed");
     EXPECT_TRUE(contains(r.verification_error.value_or(""), "total_balance mismatch")) << r.verification_error.value_or("");
+}
+
+TEST(Epoch, GeneratorStopsLoadingWhenItsCoordinatorDies) {
+    Cluster c;
+    auto& gen = c.start_generator("gen-a");
+    c.wait_ready(1);
+    ASSERT_TRUE(c.start_epoch().started);
+    c.wait_state([](const bc::CoordinatorState& s) { return s.phase == bc::Phase::Measure; }, 30s);
+    c.coordinator().signal(SIGKILL);
+    // --poll-ms 100 and 3 control retries: it must give up within seconds.
+    const auto code = gen.wait_exit(20s);
+    ASSERT_TRUE(code.has_value()) << "generator still running after its coordinator died:\n" << gen.output();
+    EXPECT_EQ(*code, 1);
+    EXPECT_TRUE(contains(gen.output(), "cannot reach coordinator")) << gen.output();
+    // And the server sees no more transfers from it.
+    auto committed = [&] {
+        const auto body = bn::http_request({.url = "http://127.0.0.1:" + c.stdb_url().substr(c.stdb_url().rfind(':') + 1) + "/v1/metrics"}).body;
+        return body;
+    };
+    const auto before = committed();
+    const auto after = committed();
+    EXPECT_EQ(before, after);
+}
+
+TEST(Epoch, ControlCliRunsAnEpochAndStopEpochAbortsOne) {
+    Cluster c;
+    c.start_generator("gen-a");
+    {
+        Subprocess wait({bin_path("bench-dist-control"), "--coordinator-url", c.coord_url(), "wait-ready", "--generators",
+                         "1", "--timeout", "60"});
+        ASSERT_EQ(wait.wait_exit(70s), 0) << wait.output();
+    }
+    {
+        Subprocess run({bin_path("bench-dist-control"), "--coordinator-url", c.coord_url(), "start-epoch", "--label",
+                        "cli", "--poll-ms", "200", "--timeout", "60"});
+        ASSERT_EQ(run.wait_exit(70s), 0) << run.output();
+        EXPECT_TRUE(contains(run.output(), "Epoch 1 started")) << run.output();
+        EXPECT_TRUE(contains(run.output(), "waiting for epoch 1 to complete...")) << run.output();
+        EXPECT_TRUE(contains(run.output(), "epoch=1 tps=")) << run.output();
+        EXPECT_TRUE(contains(run.output(), "verification=passed")) << run.output();
+    }
+    {
+        // A long epoch, ended early with stop-epoch: the result is still written, marked aborted.
+        ASSERT_TRUE(c.start_epoch().started);
+        c.wait_state([](const bc::CoordinatorState& s) { return s.phase == bc::Phase::Measure; }, 30s);
+        Subprocess stop({bin_path("bench-dist-control"), "--coordinator-url", c.coord_url(), "stop-epoch"});
+        ASSERT_EQ(stop.wait_exit(30s), 0) << stop.output();
+        const auto r = c.wait_result(2);
+        EXPECT_EQ(r.extra.value("aborted", false), true) << bc::pretty(bc::to_json(r));
+        EXPECT_LT(r.actual_window_seconds, 2.0);
+    }
+    {
+        Subprocess status({bin_path("bench-dist-control"), "--coordinator-url", c.coord_url(), "status"});
+        ASSERT_EQ(status.wait_exit(30s), 0) << status.output();
+        EXPECT_TRUE(contains(status.output(), "phase=idle epoch=- label=-")) << status.output();
+        EXPECT_TRUE(contains(status.output(), "gen-a host=")) << status.output();
+    }
+    {
+        Subprocess bad({bin_path("bench-dist-control"), "--coordinator-url", c.coord_url(), "frobnicate"});
+        EXPECT_EQ(bad.wait_exit(30s), 2) << bad.output();
+    }
 }

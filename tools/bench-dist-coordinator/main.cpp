@@ -24,6 +24,7 @@
 #include "benchdist/stdb/compression.hpp"
 #include "benchdist/stdb/endpoint.hpp"
 #include "benchdist/stdb/transfer_module.hpp"
+#include "benchdist/net/stop_signals.hpp"
 
 namespace {
 
@@ -135,11 +136,7 @@ int main(int argc, char** argv) {
 
     // Stop signals are handled by the main thread only; block them before
     // any other thread exists so every thread inherits the mask.
-    sigset_t signals;
-    sigemptyset(&signals);
-    sigaddset(&signals, SIGINT);
-    sigaddset(&signals, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    const sigset_t signals = benchdist::net::block_stop_signals();
 
     try {
         const coord::StdbTarget target{endpoint, stdb_module, *compression, std::chrono::milliseconds(30000)};
@@ -170,8 +167,7 @@ int main(int argc, char** argv) {
                          bind);
         }
 
-        int sig = 0;
-        sigwait(&signals, &sig);
+        const int sig = benchdist::net::wait_for_stop_signal(signals);
         spdlog::info("{} received, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
         // An epoch in progress is stopped, still waits for its generators'
         // stop acknowledgements, and writes its result; a second signal cuts

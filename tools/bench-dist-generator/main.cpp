@@ -24,6 +24,7 @@
 #include "benchdist/generator/transfer_pairs.hpp"
 #include "benchdist/stdb/compression.hpp"
 #include "benchdist/stdb/endpoint.hpp"
+#include "benchdist/net/stop_signals.hpp"
 
 namespace {
 
@@ -82,11 +83,7 @@ int usage_error(const std::string& flag, const std::string& what) {
 int main(int argc, char** argv) {
     // Signals go to a dedicated thread (sigwait), so every other thread --
     // including the load session's workers -- must block them from the start.
-    sigset_t signals;
-    sigemptyset(&signals);
-    sigaddset(&signals, SIGINT);
-    sigaddset(&signals, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    const sigset_t signals = benchdist::net::block_stop_signals();
 
     CLI::App app{
         "bench-dist-generator: opens --concurrency SpacetimeDB WebSocket connections and runs closed-loop "
@@ -203,8 +200,7 @@ int main(int argc, char** argv) {
 
     StopFlag stop;
     std::thread([&stop, signals] {
-        int sig = 0;
-        sigwait(&signals, &sig);
+        benchdist::net::wait_for_stop_signal(signals);
         stop.request();
     }).detach();
 
@@ -281,6 +277,18 @@ int main(int argc, char** argv) {
         counters["timeouts"] = c.timeouts;
         counters["disconnects"] = c.disconnects;
         req.extra["counters"] = counters;
+        // What this generator ran with, so a result says e.g. whether every
+        // reply waited for durability (confirmed reads).
+        control::Json settings = control::Json::object();
+        settings["connections"] = concurrency;
+        settings["compression"] = std::string(stdb::compression_flag_name(*compression));
+        settings["confirmedReads"] = confirmed ? control::Json(*confirmed) : control::Json("server default (true on v2/v3)");
+        settings["protocol"] = protocol ? std::string(stdb::subprotocol_name(*protocol)) : std::string("v3 or v2, server's choice");
+        settings["accounts"] = accounts;
+        settings["alpha"] = alpha;
+        settings["pairMode"] = std::string(generator::pair_mode_name(*pair_mode));
+        settings["opTimeoutMs"] = op_timeout_ms;
+        req.extra["settings"] = settings;
         return req;
     };
     auto register_and_ready = [&](bool open) {

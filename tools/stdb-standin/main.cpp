@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "benchdist/standin/standin_server.hpp"
+#include "benchdist/net/stop_signals.hpp"
 
 namespace {
 
@@ -66,11 +67,7 @@ int main(int argc, char** argv) {
     }
 
     // Block the stop signals in every thread; the main thread waits for them.
-    sigset_t signals;
-    sigemptyset(&signals);
-    sigaddset(&signals, SIGINT);
-    sigaddset(&signals, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    const sigset_t signals = benchdist::net::block_stop_signals();
 
     try {
         benchdist::standin::StandinServer server(o);
@@ -81,8 +78,7 @@ int main(int argc, char** argv) {
             std::printf("database %s identity %s\n", name.c_str(), server.database_identity(name).c_str());
         }
         std::fflush(stdout);
-        int sig = 0;
-        sigwait(&signals, &sig);
+        const int sig = benchdist::net::wait_for_stop_signal(signals);
         std::printf("stdb-standin: %s received, shutting down\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
         std::fflush(stdout);
         server.stop();

@@ -36,6 +36,9 @@ struct ActiveEpoch {
     std::uint64_t participant_connections = 0;
     std::set<std::string> start_acks;
     std::set<std::string> stop_acks;
+    // The optional extra fields each participant sent with /stopped
+    // (counters, settings), copied into the result as generatorReports.
+    std::map<std::string, control::Json> stop_reports;
     bool abort_requested = false;
 };
 

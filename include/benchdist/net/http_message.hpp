@@ -41,6 +41,9 @@ struct HttpResponse {
     static HttpResponse json_text(unsigned status, std::string json);
 };
 
+// ASCII case-insensitive equality (header names, URL schemes).
+bool iequals_ascii(std::string_view a, std::string_view b);
+
 // Percent-decodes a URL component; returns nullopt on a malformed escape.
 std::optional<std::string> percent_decode(std::string_view s);
 
