@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <chrono>
@@ -24,11 +26,16 @@ using testing::Subprocess;
 
 class Standin {
 public:
-    Standin() : proc_({testing::bin_path("stdb-standin"), "--listen", "127.0.0.1:0", "--database", "test-1"}) {
+    explicit Standin(std::vector<std::string> extra = {}) : proc_(with_args(std::move(extra))) {
         const auto line = proc_.wait_for_line(
             [](const std::string& l) { return l.find("listening on") != std::string::npos; }, 20s);
         if (!line) throw std::runtime_error("stdb-standin did not start: " + proc_.output());
         port_ = testing::port_from_listening_line(*line).value();
+    }
+    static std::vector<std::string> with_args(std::vector<std::string> extra) {
+        std::vector<std::string> argv{testing::bin_path("stdb-standin"), "--listen", "127.0.0.1:0", "--database", "test-1"};
+        argv.insert(argv.end(), extra.begin(), extra.end());
+        return argv;
     }
     int port() const { return port_; }
     std::string http_base() const { return "http://127.0.0.1:" + std::to_string(port_); }
@@ -189,3 +196,31 @@ TEST(LoadSession, NothingListeningGivesClearErrorQuickly) {
 
 }  // namespace
 }  // namespace benchdist::generator
+
+TEST(LoadSession, OpTimeoutCountsAndReplacesTheConnectionWithoutASecondRequestInFlight) {
+    // Every reply is held back 400 ms; the op timeout is 100 ms.
+    Standin server({"--reply-delay-us", "400000"});
+    ASSERT_EQ(server.post_json("/v1/database/test-1/call/seed", "[1000,10000000]").status, 200u);
+    auto o = options_for(server.port(), "test-1");
+    o.concurrency = 4;
+    o.op_timeout = 100ms;
+    LoadSession session(o, small_pairs());
+    session.open_all();
+    session.start(1);
+    // Wait (bounded) until every connection has timed out at least twice.
+    const auto deadline = std::chrono::steady_clock::now() + 20s;
+    LoadCounters c;
+    do {
+        c = session.counters();
+        if (c.timeouts < 8) std::this_thread::sleep_for(20ms);  // polling a condition, bounded by the deadline
+    } while (c.timeouts < 8 && std::chrono::steady_clock::now() < deadline);
+    session.stop();
+    c = session.counters();
+    EXPECT_GE(c.timeouts, 8u);
+    EXPECT_EQ(c.committed, 0u) << "no reply can arrive within the op timeout";
+    EXPECT_GE(c.reopened, 1u) << "a timed-out connection is closed and replaced";
+    // Closed loop: one request per connection at a time, so the server saw at
+    // most one call per timeout (plus one per connection still in flight).
+    EXPECT_LE(server.committed_transfers(), c.attempted);
+    session.close_all();
+}
