@@ -194,9 +194,6 @@ TEST(LoadSession, NothingListeningGivesClearErrorQuickly) {
     EXPECT_LT(std::chrono::steady_clock::now() - t0, 4s);
 }
 
-}  // namespace
-}  // namespace benchdist::generator
-
 TEST(LoadSession, OpTimeoutCountsAndReplacesTheConnectionWithoutASecondRequestInFlight) {
     // Every reply is held back 400 ms; the op timeout is 100 ms.
     Standin server({"--reply-delay-us", "400000"});
@@ -224,3 +221,6 @@ TEST(LoadSession, OpTimeoutCountsAndReplacesTheConnectionWithoutASecondRequestIn
     EXPECT_LE(server.committed_transfers(), c.attempted);
     session.close_all();
 }
+
+}  // namespace
+}  // namespace benchdist::generator
