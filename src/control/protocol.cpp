@@ -148,6 +148,7 @@ Json to_json(const CoordinatorState& s) {
     for (const auto& g : s.generators) j["generators"].push_back(to_json(g));
     j["lastResult"] = s.last_result ? to_json(*s.last_result) : Json(nullptr);
     j["version"] = s.version;
+    if (s.server_time_ms) j["serverTimeMs"] = *s.server_time_ms;
     return j;
 }
 
@@ -240,6 +241,10 @@ CoordinatorState coordinator_state_from_json(const Json& j) {
     for (const auto& g : gens) s.generators.push_back(generator_snapshot_from_json(g));
     if (auto it = j.find("lastResult"); it != j.end() && !it->is_null()) s.last_result = epoch_result_from_json(*it);
     if (auto v = get_optional_count(j, "version")) s.version = *v;
+    if (auto it = j.find("serverTimeMs"); it != j.end() && !it->is_null()) {
+        if (!it->is_number_integer()) throw ProtocolError("\"serverTimeMs\" must be an integer");
+        s.server_time_ms = it->get<std::int64_t>();
+    }
     return s;
 }
 

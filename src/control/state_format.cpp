@@ -19,6 +19,78 @@ std::string format_result_line(const EpochResult& r) {
     return line;
 }
 
+namespace {
+
+std::string ms_from_us(const Json& v) {
+    if (!v.is_number()) return "-";
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.3f", v.get<double>() / 1000.0);
+    return buf;
+}
+
+std::string count_of(const Json& object, const char* key) {
+    const auto it = object.find(key);
+    if (it == object.end() || !it->is_number()) return "-";
+    if (it->is_number_unsigned()) return std::to_string(it->get<std::uint64_t>());
+    if (it->is_number_integer()) return std::to_string(it->get<std::int64_t>());
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%g", it->get<double>());
+    return buf;
+}
+
+const Json& at_or_null(const Json& object, const char* key) {
+    static const Json null_json;
+    if (!object.is_object()) return null_json;
+    const auto it = object.find(key);
+    return it == object.end() ? null_json : *it;
+}
+
+}  // namespace
+
+std::string format_result_details(const EpochResult& r) {
+    std::string out;
+    char line[512];
+    const auto& latency = at_or_null(r.extra, "latency");
+    if (latency.is_object()) {
+        const auto& kind = at_or_null(latency, "kind");
+        out += "latency (ms";
+        if (kind.is_string()) out += ", " + kind.get<std::string>();
+        out += "):\n";
+        std::snprintf(line, sizeof line, "  %10s %10s %10s %10s %10s %10s %10s\n", "count", "mean", "p50", "p90", "p99",
+                      "p99.9", "max");
+        out += line;
+        std::snprintf(line, sizeof line, "  %10s %10s %10s %10s %10s %10s %10s\n", count_of(latency, "count").c_str(),
+                      ms_from_us(at_or_null(latency, "mean")).c_str(), ms_from_us(at_or_null(latency, "p50")).c_str(),
+                      ms_from_us(at_or_null(latency, "p90")).c_str(), ms_from_us(at_or_null(latency, "p99")).c_str(),
+                      ms_from_us(at_or_null(latency, "p999")).c_str(), ms_from_us(at_or_null(latency, "max")).c_str());
+        out += line;
+    }
+    const auto& errors = at_or_null(r.extra, "errors");
+    if (errors.is_object()) {
+        const auto& module = at_or_null(errors, "moduleErrors");
+        std::uint64_t module_total = 0;
+        if (module.is_object())
+            for (const auto& [message, n] : module.items())
+                if (n.is_number_integer() && n.get<std::int64_t>() > 0) module_total += n.get<std::uint64_t>();
+        out += "errors: module=" + std::to_string(module_total) + " internal=" + count_of(errors, "internalErrors") +
+               " timeouts=" + count_of(errors, "timeouts") + " disconnects=" + count_of(errors, "disconnects") + "\n";
+        if (module.is_object())
+            for (const auto& [message, n] : module.items()) out += "  module error \"" + message + "\": " + n.dump() + "\n";
+    }
+    const auto& ratio = at_or_null(r.extra, "clientServerRatio");
+    if (ratio.is_number()) {
+        std::snprintf(line, sizeof line, "client/server committed ratio: %.4f (client %s, server %s)\n",
+                      ratio.get<double>(), count_of(r.extra, "clientCommitted").c_str(), r.committed_delta.c_str());
+        out += line;
+    }
+    const auto& warnings = at_or_null(r.extra, "warnings");
+    if (warnings.is_array() && !warnings.empty()) {
+        out += "warnings:\n";
+        for (const auto& w : warnings) out += "  - " + (w.is_string() ? w.get<std::string>() : w.dump()) + "\n";
+    }
+    return out;
+}
+
 std::string format_state(const CoordinatorState& s) {
     std::string out;
     out += "phase=" + std::string(phase_name(s.phase)) + " epoch=" + or_dash(s.current_epoch) +

@@ -1,8 +1,11 @@
 #include "benchdist/coordinator/coordinator.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <stdexcept>
+
+#include "benchdist/coordinator/result_summary.hpp"
 
 namespace benchdist::coordinator {
 
@@ -51,6 +54,12 @@ Coordinator::Coordinator(CoordinatorOptions options, std::shared_ptr<CounterSour
 
 Coordinator::~Coordinator() { shutdown(); }
 
+control::CoordinatorState Coordinator::snapshot_now() const {
+    auto s = sm_.snapshot();
+    s.server_time_ms = clock_();
+    return s;
+}
+
 void Coordinator::log(const std::string& message) const {
     if (log_) log_(message);
 }
@@ -59,14 +68,14 @@ control::CoordinatorState Coordinator::register_generator(const control::Registe
     std::lock_guard lock(mu_);
     sm_.register_generator(request, clock_());
     cv_.notify_all();
-    return sm_.snapshot();
+    return snapshot_now();
 }
 
 control::CoordinatorState Coordinator::ready(const control::ReadyRequest& request) {
     std::lock_guard lock(mu_);
     sm_.mark_ready(request, clock_());
     cv_.notify_all();
-    return sm_.snapshot();
+    return snapshot_now();
 }
 
 control::CoordinatorState Coordinator::started(const control::EpochAckRequest& request) {
@@ -74,20 +83,20 @@ control::CoordinatorState Coordinator::started(const control::EpochAckRequest& r
     sm_.touch(request.id, clock_());
     sm_.acknowledge_started(request, clock_());
     cv_.notify_all();
-    return sm_.snapshot();
+    return snapshot_now();
 }
 
 control::CoordinatorState Coordinator::stopped(const control::EpochAckRequest& request) {
     std::lock_guard lock(mu_);
     sm_.acknowledge_stopped(request, clock_());
     cv_.notify_all();
-    return sm_.snapshot();
+    return snapshot_now();
 }
 
 control::CoordinatorState Coordinator::state(const std::optional<std::string>& touch_id) {
     std::lock_guard lock(mu_);
     if (touch_id) sm_.touch(*touch_id, clock_());
-    return sm_.snapshot();
+    return snapshot_now();
 }
 
 control::StartEpochResponse Coordinator::start_epoch(const control::StartEpochRequest& request) {
@@ -109,7 +118,7 @@ control::StartEpochResponse Coordinator::start_epoch(const control::StartEpochRe
                 cv_.notify_all();
             }
         }
-        response.state = sm_.snapshot();
+        response.state = snapshot_now();
     }
     if (finished_runner.joinable()) finished_runner.join();
     if (response.started) {
@@ -133,7 +142,7 @@ control::CoordinatorState Coordinator::set_included(const std::vector<std::strin
     std::lock_guard lock(mu_);
     sm_.set_included(ids, included);
     cv_.notify_all();
-    return sm_.snapshot();
+    return snapshot_now();
 }
 
 std::vector<control::GeneratorSnapshot> Coordinator::generators() const {
@@ -145,7 +154,7 @@ void Coordinator::watch(std::uint64_t since, std::chrono::milliseconds wait,
                         std::function<void(const control::CoordinatorState&)> on_state) {
     std::unique_lock lock(mu_);
     if (since != sm_.version() || shutting_down_ || wait.count() <= 0) {
-        auto snapshot = sm_.snapshot();
+        auto snapshot = snapshot_now();
         lock.unlock();
         on_state(snapshot);
         return;
@@ -171,7 +180,7 @@ void Coordinator::notifier_loop() {
             }
         }
         if (!due.empty()) {
-            const auto snapshot = sm_.snapshot();
+            const auto snapshot = snapshot_now();
             lock.unlock();
             for (auto& f : due) f(snapshot);
             lock.lock();
@@ -190,6 +199,33 @@ bool Coordinator::wait_until(const std::function<bool(const control::Coordinator
                              std::chrono::milliseconds timeout) {
     std::unique_lock lock(mu_);
     return cv_.wait_for(lock, timeout, [&] { return pred(sm_.snapshot()); });
+}
+
+void Coordinator::sample_counter(Sampling& sampling, Steady::time_point window_start, Steady::time_point window_end) {
+    const auto period = std::chrono::duration_cast<Steady::duration>(std::chrono::milliseconds(options_.sample_ms));
+    auto next = window_start + period;
+    std::unique_lock lock(mu_);
+    for (;;) {
+        // A sample at the window's end would only repeat the end read.
+        if (next >= window_end) return;
+        wait_or_abort(lock, next, [&] { return sampling.window_closed; });
+        if (sampling.window_closed || shutting_down_ || (sm_.active() && sm_.active()->abort_requested)) return;
+        lock.unlock();
+        std::optional<stdb::CounterRead> read;
+        try {
+            read = counter_->read();
+        } catch (const std::exception&) {
+            // A failed sample leaves a longer step in the timeline; the
+            // window's own reads decide whether the epoch has numbers.
+        }
+        lock.lock();
+        if (read) sampling.reads.push_back(*read);
+        // Keep the samples on the grid of the window's start; a read slower
+        // than the period skips the slots it overran.
+        const auto now = Steady::now();
+        next += period;
+        while (next <= now) next += period;
+    }
 }
 
 template <typename Pred>
@@ -220,6 +256,8 @@ void Coordinator::run_epoch(std::uint64_t epoch) {
     std::optional<std::int64_t> finished_ms;
     bool stop_phase_entered = false;
     bool window_aborted = false;
+    Sampling sampling;
+    std::thread sampler;
 
     auto aborted = [this] { return sm_.active() && sm_.active()->abort_requested; };
     auto enter_stop_and_wait_acks = [&] {
@@ -263,9 +301,17 @@ void Coordinator::run_epoch(std::uint64_t epoch) {
             cv_.notify_all();
             // The window runs from the moment the first read returned; an
             // abort closes it early.
-            const auto window_end = Steady::now() + seconds_to_duration(options_.window_seconds);
+            const auto window_start = Steady::now();
+            const auto window_end = window_start + seconds_to_duration(options_.window_seconds);
+            if (options_.sample_ms > 0) {
+                sampler = std::thread([this, &sampling, window_start, window_end] {
+                    sample_counter(sampling, window_start, window_end);
+                });
+            }
             wait_or_abort(lock, window_end, [] { return false; });
             window_aborted = aborted();
+            sampling.window_closed = true;
+            cv_.notify_all();
         }
         log("epoch " + std::to_string(epoch) + ": measurement window " + (window_aborted ? "cut short by stop-epoch" : "closed"));
         after = counter_->read();
@@ -296,8 +342,20 @@ void Coordinator::run_epoch(std::uint64_t epoch) {
         }
     }
 
+    // The sampler ends at once when the window closed, unless a read is in
+    // flight; by now the stop-ack wait has usually outlasted that.
+    if (sampler.joinable()) {
+        {
+            std::lock_guard lock(mu_);
+            sampling.window_closed = true;
+            cv_.notify_all();
+        }
+        sampler.join();
+    }
+
     // Numbers: only from two successful reads, and never a silent zero for
     // a counter that went backwards.
+    std::optional<std::uint64_t> server_delta;
     if (measured_ms) {
         r.measured_at = control::iso8601_millis(*measured_ms);
         r.actual_window_seconds =
@@ -312,6 +370,7 @@ void Coordinator::run_epoch(std::uint64_t epoch) {
     if (before && after) {
         if (after->committed >= before->committed) {
             const std::uint64_t delta = after->committed - before->committed;
+            server_delta = delta;
             r.committed_delta = std::to_string(delta);
             r.tps = r.actual_window_seconds > 0 ? static_cast<double>(delta) / r.actual_window_seconds : 0;
         } else {
@@ -326,14 +385,52 @@ void Coordinator::run_epoch(std::uint64_t epoch) {
             {before->received_at_ms - before->sent_at_ms, after->received_at_ms - after->sent_at_ms});
         if (before->series_absent) r.extra["counterSeriesAbsentAtStart"] = true;
     }
+    control::Json reports = control::Json::object();
     {
         std::lock_guard lock(mu_);
         if (sm_.active() && sm_.active()->abort_requested) r.extra["aborted"] = true;
-        if (sm_.active() && !sm_.active()->stop_reports.empty()) {
-            control::Json reports = control::Json::object();
+        if (sm_.active())
             for (const auto& [id, report] : sm_.active()->stop_reports) reports[id] = report;
-            r.extra["generatorReports"] = reports;
+    }
+    // The per-interval arrays are merged into the summary and left out of
+    // the file: hours of per-second histograms per generator would dwarf
+    // everything else in it.
+    if (!reports.empty()) r.extra["generatorReports"] = strip_intervals(reports);
+    {
+        std::optional<SummaryWindow> window;
+        if (measured_ms && finished_ms && *finished_ms > *measured_ms) window = SummaryWindow{*measured_ms, *finished_ms};
+        SummaryOptions summary_options;
+        summary_options.max_clock_offset_ms = options_.max_clock_offset_ms;
+        const auto summary =
+            summarize_generator_reports(reports, r.participant_ids, window, server_delta, summary_options);
+        for (const auto& [key, value] : summary.items()) r.extra[key] = value;
+    }
+    if (options_.sample_ms > 0 && before && after && measured_ms) {
+        // Each point: ms since measuredAt, committed since the window's
+        // first read, and the rate since the previous point (the window's
+        // end read is the last point, so the last step is not lost).
+        control::Json timeline = control::Json::array();
+        std::int64_t prev_t = 0;
+        std::int64_t prev_committed = 0;
+        const auto add_point = [&](const stdb::CounterRead& read) {
+            const std::int64_t t = read_time(read) - *measured_ms;
+            const std::int64_t committed =
+                static_cast<std::int64_t>(read.committed) - static_cast<std::int64_t>(before->committed);
+            const double tps = t > prev_t ? static_cast<double>(committed - prev_committed) * 1000.0 /
+                                                static_cast<double>(t - prev_t)
+                                          : 0.0;
+            timeline.push_back({{"t", t}, {"committed", committed}, {"tps", std::round(tps * 100.0) / 100.0}});
+            prev_t = t;
+            prev_committed = committed;
+        };
+        const std::int64_t end_ms = read_time(*after);
+        for (const auto& read : sampling.reads) {
+            const auto t = read_time(read);
+            // A read that answered after the window closed belongs to no step.
+            if (t > *measured_ms && t < end_ms) add_point(read);
         }
+        add_point(*after);
+        r.extra["timeline"] = std::move(timeline);
     }
 
     try {

@@ -1,5 +1,7 @@
 #include "benchdist/generator/coordinator_client.hpp"
 
+#include <chrono>
+
 #include "benchdist/net/http_client.hpp"
 
 namespace benchdist::generator {
@@ -54,6 +56,14 @@ control::CoordinatorState CoordinatorClient::state(std::string_view generator_id
     return call("GET", "/state?id=" + percent_encode(generator_id), nullptr);
 }
 
+control::CoordinatorState CoordinatorClient::state(std::string_view generator_id, std::uint64_t since,
+                                                   std::chrono::milliseconds wait) {
+    return call("GET",
+                "/state?id=" + percent_encode(generator_id) + "&since=" + std::to_string(since) +
+                    "&waitMs=" + std::to_string(wait.count()),
+                nullptr, wait);
+}
+
 control::CoordinatorState CoordinatorClient::started(const control::EpochAckRequest& request) {
     const auto body = control::to_json(request);
     return call("POST", "/started", &body);
@@ -65,21 +75,29 @@ control::CoordinatorState CoordinatorClient::stopped(const control::EpochAckRequ
 }
 
 control::CoordinatorState CoordinatorClient::call(std::string_view method, const std::string& path,
-                                                  const control::Json* body) {
+                                                  const control::Json* body, std::chrono::milliseconds extra_wait) {
     net::ClientRequest req;
     req.method = std::string(method);
     req.url = base_url_ + path;
-    req.timeout = timeout_;
+    req.timeout = timeout_ + extra_wait;
     if (body) {
         req.body = body->dump();
         req.content_type = "application/json";
     }
     net::ClientResponse res;
+    const double sent_unix_ms =
+        std::chrono::duration<double, std::milli>(std::chrono::system_clock::now().time_since_epoch()).count();
+    const auto sent = std::chrono::steady_clock::now();
     try {
         res = net::http_request(req);
     } catch (const net::HttpClientError& e) {
         throw CoordinatorError(CoordinatorError::Kind::Unreachable, e.what());
     }
+    ControlExchange exchange;
+    exchange.sent_unix_ms = sent_unix_ms;
+    exchange.received_unix_ms =
+        sent_unix_ms + std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - sent).count();
+    last_exchange_ = exchange;
     if (res.status < 200 || res.status >= 300) {
         const std::string text = error_text(res.body);
         const auto kind = res.status == 400 && text.find("Unknown generator") != std::string::npos
@@ -89,7 +107,9 @@ control::CoordinatorState CoordinatorClient::call(std::string_view method, const
                                res.status);
     }
     try {
-        return control::coordinator_state_from_json(control::Json::parse(res.body));
+        auto state = control::coordinator_state_from_json(control::Json::parse(res.body));
+        if (state.server_time_ms) last_exchange_->server_time_ms = static_cast<double>(*state.server_time_ms);
+        return state;
     } catch (const std::exception& e) {
         throw CoordinatorError(CoordinatorError::Kind::BadResponse,
                                req.method + " " + req.url + " answered with an unexpected body: " + e.what());

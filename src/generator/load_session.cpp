@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <cstdint>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
@@ -11,6 +13,7 @@
 #include <vector>
 
 #include "benchdist/generator/ws_connection.hpp"
+#include "benchdist/stats/interval_recorder.hpp"
 
 namespace benchdist::generator {
 
@@ -18,12 +21,23 @@ namespace asio = boost::asio;
 
 namespace {
 
-// One worker thread: its io_context, and the counters only it writes.
+std::int64_t wall_now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+// One worker thread: its io_context, and the counters and timeline only it writes.
 struct ThreadCtx {
+    explicit ThreadCtx(const stats::IntervalOptions& interval_options) : recorder(interval_options) {}
+
     asio::io_context io{1};
     asio::executor_work_guard<asio::io_context::executor_type> guard{io.get_executor()};
     std::thread thread;
     LoadCounters counters;
+    stats::IntervalRecorder recorder;
+    // Wall-clock ms from which the recorder holds a finished interval worth
+    // handing over; checked per call, so the check is one compare.
+    std::int64_t flush_at_ms = 0;
     // Mirror of counters.committed readable from the controlling thread.
     std::atomic<std::uint64_t> committed{0};
 };
@@ -38,6 +52,7 @@ public:
         std::size_t index = 0;
         PairCursor cursor;
         std::unique_ptr<StdbConnection> conn;
+        std::chrono::steady_clock::time_point sent_at;  // of the call in flight
         bool running = false;  // issue the next op after this one
         bool busy = false;     // an op or a reopen is under way
         bool dead = false;     // a reopen failed; never used again
@@ -66,7 +81,7 @@ public:
         std::size_t threads = opt_.threads;
         if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
         threads = std::min(threads, opt_.concurrency);
-        for (std::size_t t = 0; t < threads; ++t) threads_.push_back(std::make_unique<ThreadCtx>());
+        for (std::size_t t = 0; t < threads; ++t) threads_.push_back(std::make_unique<ThreadCtx>(opt_.intervals));
         for (std::size_t w = 0; w < opt_.concurrency; ++w) {
             workers_.push_back(std::make_unique<Worker>(this, threads_[w % threads].get(), w, *pairs_,
                                                         opt_.concurrency));
@@ -189,8 +204,14 @@ public:
         if (!open_started_ || closed_.load()) throw LoadSessionError("start() needs open connections (call open_all first)");
         if (running_epoch_) throw LoadSessionError("epoch " + std::to_string(*running_epoch_) + " is still running");
         running_epoch_ = epoch;
+        {
+            std::lock_guard lock(timeline_mutex_);
+            timeline_.clear();
+        }
         on_all_threads([this](ThreadCtx& ctx) {
             ctx.counters = LoadCounters{};
+            ctx.recorder.clear();
+            ctx.flush_at_ms = 0;
             ctx.committed.store(0, std::memory_order_relaxed);
             for (auto& wp : workers_) {
                 Worker& w = *wp;
@@ -266,6 +287,33 @@ public:
         return total;
     }
 
+    // On a worker thread, after recording at now_ms: once the recorder holds
+    // an interval that ended, move the finished ones to the session timeline.
+    void maybe_flush(ThreadCtx& ctx, std::int64_t now_ms) {
+        if (now_ms < ctx.flush_at_ms) return;
+        std::vector<stats::Interval> done = ctx.recorder.take_completed(now_ms);
+        if (!done.empty()) {
+            std::lock_guard lock(timeline_mutex_);
+            stats::merge_into(timeline_, done);
+        }
+        ctx.flush_at_ms = ctx.recorder.interval_start(now_ms) + opt_.intervals.length_ms;
+    }
+
+    std::vector<stats::Interval> take_intervals() {
+        on_all_threads([this](ThreadCtx& ctx) {
+            const auto rest = ctx.recorder.intervals();
+            if (!rest.empty()) {
+                std::lock_guard lock(timeline_mutex_);
+                stats::merge_into(timeline_, rest);
+            }
+            ctx.recorder.clear();
+        });
+        std::lock_guard lock(timeline_mutex_);
+        std::vector<stats::Interval> out = std::move(timeline_);
+        timeline_.clear();
+        return out;
+    }
+
     void close_all(std::chrono::milliseconds bound) {
         closed_.store(true);
         // Shared with the close handlers, which may run after we stopped waiting.
@@ -334,6 +382,10 @@ public:
     std::mutex idle_mutex_;
     std::condition_variable idle_cv_;
 
+    // Finished intervals of every thread, merged by start.
+    std::mutex timeline_mutex_;
+    std::vector<stats::Interval> timeline_;
+
     std::atomic<std::uint64_t> watch_target_{0};
     std::mutex watch_mutex_;
     std::condition_variable watch_cv_;
@@ -354,6 +406,7 @@ void LoadSession::Impl::Worker::issue() {
             continue;
         }
         ++ctx->counters.attempted;
+        sent_at = std::chrono::steady_clock::now();
         // The lambda holds one pointer, which std::function stores inline.
         conn->async_call_transfer(pair.from, pair.to, session->opt_.amount, session->opt_.op_timeout,
                                   [this](const CallOutcome& outcome) { on_done(outcome); });
@@ -364,9 +417,32 @@ void LoadSession::Impl::Worker::issue() {
 
 void LoadSession::Impl::Worker::on_done(const CallOutcome& outcome) {
     LoadCounters& c = ctx->counters;
+    stats::IntervalRecorder& r = ctx->recorder;
+    // Service time of this closed-loop call; the wall clock only says which
+    // interval the outcome belongs to.
+    const auto latency = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - sent_at);
+    const std::int64_t now_ms = wall_now_ms();
     switch (outcome.status) {
         case CallStatus::Committed:
             ++c.committed;
+            r.record_success(now_ms, static_cast<std::uint64_t>(latency.count()));  // steady: never negative
+            break;
+        case CallStatus::ModuleError:
+            r.record_failure(now_ms, stats::FailureKind::ModuleError, outcome.text);
+            break;
+        case CallStatus::InternalError:
+            r.record_failure(now_ms, stats::FailureKind::InternalError);
+            break;
+        case CallStatus::Timeout:
+            r.record_failure(now_ms, stats::FailureKind::Timeout);
+            break;
+        case CallStatus::Disconnected:
+            r.record_failure(now_ms, stats::FailureKind::Disconnect);
+            break;
+    }
+    session->maybe_flush(*ctx, now_ms);
+    switch (outcome.status) {
+        case CallStatus::Committed:
             session->note_committed(*ctx);
             issue();
             return;
@@ -435,6 +511,7 @@ bool LoadSession::wait_for_committed(std::uint64_t target, std::chrono::millisec
     return impl_->wait_for_committed(target, timeout);
 }
 LoadCounters LoadSession::counters() const { return impl_->counters(); }
+std::vector<stats::Interval> LoadSession::take_intervals() { return impl_->take_intervals(); }
 void LoadSession::close_all(std::chrono::milliseconds bound) { impl_->close_all(bound); }
 std::optional<std::uint64_t> LoadSession::running_epoch() const { return impl_->running_epoch_; }
 std::size_t LoadSession::opened() const {

@@ -132,7 +132,7 @@ int run_start_epoch(const Coordinator& c, const std::optional<std::string>& labe
     if (json) {
         std::cout << bc::pretty(bc::to_json(result));
     } else {
-        std::cout << bc::format_state(state);
+        std::cout << bc::format_state(state) << bc::format_result_details(result);
     }
     return result_failed(result) ? 1 : 0;
 }

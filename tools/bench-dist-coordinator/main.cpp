@@ -99,6 +99,14 @@ int main(int argc, char** argv) {
         ->envname("STDB_COMPRESSION")
         ->capture_default_str()
         ->check(CLI::IsMember({"none", "gzip", "brotli"}, CLI::ignore_case));
+    app.add_option("--sample-ms", o.sample_ms,
+                   "Read the server's counter every N ms during the window for the result's timeline (0 = off)")
+        ->capture_default_str()
+        ->check(CLI::Range(std::int64_t{0}, std::int64_t{3600000}));
+    app.add_option("--max-clock-offset-ms", o.max_clock_offset_ms,
+                   "Warn in the result when a generator's estimated clock offset is larger than this")
+        ->capture_default_str()
+        ->check(CLI::Range(0.0, 3600000.0));
     app.add_option("--generator-ids", generator_ids,
                    "Comma-separated generators used when a start-epoch request names none")
         ->delimiter(',');
@@ -151,15 +159,20 @@ int main(int argc, char** argv) {
         server_options.port = port;
         server_options.threads = 2;
         server_options.json_errors = true;
+        // A /stopped report carries a latency histogram per second of the
+        // epoch (up to ~10 KB each): a ten-minute epoch is several MB, far
+        // above the server's 1 MiB default.
+        server_options.max_body_bytes = std::size_t{64} << 20;
         // Long-polls hold a connection for up to 30 s; the read deadline only
         // covers reading a request, so it does not cut them.
         benchdist::net::HttpServer server(server_options, coord::make_http_handler(coordinator));
         server.start();
 
         spdlog::info("listening on http://{}:{} test={} connector={} start_ack_timeout={}s warmup={}s window={}s "
-                     "verify={} stdb={} module={} compression={} results={}",
+                     "verify={} sample={}ms max_clock_offset={}ms stdb={} module={} compression={} results={}",
                      bind, server.port(), o.test, o.connector, format_seconds(o.start_ack_timeout_seconds),
-                     format_seconds(o.warmup_seconds), format_seconds(o.window_seconds), o.verify ? "on" : "off",
+                     format_seconds(o.warmup_seconds), format_seconds(o.window_seconds), o.verify ? "on" : "off", o.sample_ms,
+                     format_seconds(o.max_clock_offset_ms),
                      endpoint.display(), stdb_module, stdb::compression_flag_name(*compression), results_dir);
         if (bind != "127.0.0.1" && bind != "::1") {
             spdlog::warn("warning: --bind {} exposes an unauthenticated control API; anyone who can reach it can "

@@ -3,6 +3,20 @@
 // coordinator's epoch includes it. Never keeps loading a server that no
 // coordinator controls: a control-plane failure after the retries stops the
 // load, closes the connections and exits 1.
+//
+// Control loop: /state is long-polled (since=<last version>, waitMs=
+// --long-poll-ms), so a phase change reaches the generator as soon as the
+// coordinator makes it. The wait is kept short (1 s by default) rather
+// than tens of seconds because the blocking HTTP request cannot be
+// interrupted: SIGINT is noticed when the poll returns, so the wait bounds
+// how long an interrupted generator lingers. A coordinator without
+// long-polling answers at once with an unchanged version; then the loop
+// falls back to waiting --poll-ms between polls.
+//
+// The /stopped report carries the epoch's per-second intervals (latency
+// histogram and outcomes per wall-clock second) and an estimate of this
+// host's clock offset to the coordinator, since the intervals are stamped
+// with this host's clock.
 #include <CLI/CLI.hpp>
 #include <pthread.h>
 #include <unistd.h>
@@ -17,14 +31,17 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "benchdist/generator/agent.hpp"
+#include "benchdist/generator/clock_offset.hpp"
 #include "benchdist/generator/coordinator_client.hpp"
 #include "benchdist/generator/load_session.hpp"
 #include "benchdist/generator/transfer_pairs.hpp"
 #include "benchdist/stdb/compression.hpp"
 #include "benchdist/stdb/endpoint.hpp"
 #include "benchdist/net/stop_signals.hpp"
+#include "benchdist/stats/interval_series.hpp"
 
 namespace {
 
@@ -100,6 +117,7 @@ int main(int argc, char** argv) {
     double alpha = 1.5;
     std::size_t open_parallelism = generator::kDefaultOpenParallelism;
     std::uint64_t poll_ms = 1000;
+    std::uint64_t long_poll_ms = 1000;
     int control_retries = 3;
     std::string stdb_url = "ws://127.0.0.1:3000";
     std::string stdb_module = "test-1";
@@ -126,6 +144,11 @@ int main(int argc, char** argv) {
     app.add_option("--open-parallelism", open_parallelism, "At most this many connections opening at once")
         ->capture_default_str();
     app.add_option("--poll-ms", poll_ms, "Coordinator poll interval, also the delay between control retries")
+        ->capture_default_str();
+    app.add_option("--long-poll-ms", long_poll_ms,
+                   "Longest a /state request waits at the coordinator for a change (long-polling); also the "
+                   "longest SIGINT waits for it. 0: plain polls every --poll-ms")
+        ->check(CLI::Range(std::uint64_t{0}, std::uint64_t{30000}))
         ->capture_default_str();
     app.add_option("--control-retries", control_retries, "Attempts per control-plane call before giving up (exit 1)")
         ->capture_default_str();
@@ -259,14 +282,33 @@ int main(int argc, char** argv) {
         return generator::retry_until_success(policy, label, fn, wait, retry_log, retryable);
     };
 
+    // Samples only from answers the coordinator did not sit on: a long-poll
+    // that waited has a round trip of the wait, which would only crowd the
+    // estimator's window (it keeps the smallest round trip anyway).
+    generator::ClockOffsetEstimator clock;
+    auto note_clock = [&](bool immediate_answer) {
+        const auto& ex = client.last_exchange();
+        if (!immediate_answer || !ex || !ex->server_time_ms) return;
+        clock.add({ex->sent_unix_ms, ex->received_unix_ms, *ex->server_time_ms});
+    };
+    auto last_rtt_ms = [&]() -> double {
+        const auto& ex = client.last_exchange();
+        return ex ? ex->received_unix_ms - ex->sent_unix_ms : 0.0;
+    };
+
+    struct EpochReport {
+        generator::LoadCounters counters;
+        std::vector<stats::Interval> intervals;
+    };
     std::optional<std::uint64_t> running;
-    auto stop_load = [&]() -> generator::LoadCounters {
+    auto stop_load = [&]() -> EpochReport {
         const bool all_idle = session->stop();
         if (!all_idle) log("some workers were still busy after the op timeout");
         running.reset();
-        return session->counters();
+        return {session->counters(), session->take_intervals()};
     };
-    auto stopped_request = [&](std::uint64_t epoch, const generator::LoadCounters& c) {
+    auto stopped_request = [&](std::uint64_t epoch, const EpochReport& report, bool with_intervals) {
+        const generator::LoadCounters& c = report.counters;
         control::EpochAckRequest req{id, epoch, control::Json::object()};
         control::Json counters = control::Json::object();
         counters["attempted"] = c.attempted;
@@ -289,12 +331,33 @@ int main(int argc, char** argv) {
         settings["pairMode"] = std::string(generator::pair_mode_name(*pair_mode));
         settings["opTimeoutMs"] = op_timeout_ms;
         req.extra["settings"] = settings;
+        if (with_intervals) req.extra["intervals"] = stats::intervals_to_json(report.intervals);
+        if (const auto est = clock.estimate()) {
+            control::Json cj = control::Json::object();
+            cj["offsetMs"] = est->offset_ms;
+            cj["rttMs"] = est->rtt_ms;
+            cj["samples"] = est->samples;
+            req.extra["clock"] = cj;
+        }
         return req;
+    };
+    // A coordinator that refuses the body as too large (413) still gets the
+    // epoch's end and counters: the intervals are dropped, with a log line.
+    auto post_stopped = [&](std::uint64_t epoch, const EpochReport& report) {
+        try {
+            call_control("POST /stopped", [&] { return client.stopped(stopped_request(epoch, report, true)); });
+        } catch (const CoordinatorError& e) {
+            if (e.status() != 413) throw;
+            log(std::string(e.what()) + " -- sending the report again without per-second intervals");
+            call_control("POST /stopped", [&] { return client.stopped(stopped_request(epoch, report, false)); });
+        }
+        note_clock(true);
     };
     auto register_and_ready = [&](bool open) {
         call_control("POST /register", [&] {
             return client.register_generator({id, hostname, static_cast<std::uint64_t>(concurrency)});
         });
+        note_clock(true);
         if (open) {
             const std::size_t step = std::max<std::size_t>(1, concurrency / 10);
             std::size_t next_report = step;
@@ -311,6 +374,7 @@ int main(int argc, char** argv) {
         call_control("POST /ready", [&] {
             return client.ready({id, static_cast<std::uint64_t>(session->live_connections())});
         });
+        note_clock(true);
         log("ready with " + std::to_string(session->live_connections()) + " connections to " + endpoint.display() +
             "/" + stdb_module);
     };
@@ -318,17 +382,29 @@ int main(int argc, char** argv) {
     int exit_code = 0;
     try {
         register_and_ready(true);
+        // Version of the last /state answer acted on; the next poll waits for a newer one.
+        std::optional<std::uint64_t> seen_version;
+        const auto long_poll = std::chrono::milliseconds(long_poll_ms);
         while (!stop.requested()) {
             control::CoordinatorState state;
+            const bool waiting = seen_version.has_value() && long_poll_ms > 0;
             try {
-                state = call_control("GET /state", [&] { return client.state(id); });
+                state = call_control("GET /state", [&] {
+                    return waiting ? client.state(id, *seen_version, long_poll) : client.state(id);
+                });
             } catch (const CoordinatorError& e) {
                 if (e.kind() != CoordinatorError::Kind::UnknownGenerator) throw;
                 log("the coordinator does not know this generator (restarted?): registering again");
                 if (running) stop_load();
                 register_and_ready(false);
+                seen_version.reset();
                 continue;
             }
+            // Answered well inside the wait: the coordinator did not hold it.
+            const bool immediate = !waiting || last_rtt_ms() < static_cast<double>(long_poll_ms) / 2;
+            note_clock(immediate);
+            const bool changed = !seen_version || state.version != *seen_version;
+            seen_version = state.version;
             const auto decision = generator::decide(state, id, running);
             if (decision.action == generator::AgentAction::Start) {
                 log("starting epoch " + std::to_string(decision.epoch));
@@ -338,6 +414,7 @@ int main(int argc, char** argv) {
                     call_control("POST /started", [&] {
                         return client.started({id, decision.epoch, control::Json::object()});
                     });
+                    note_clock(true);
                 } catch (const CoordinatorError& e) {
                     if (e.kind() == CoordinatorError::Kind::Unreachable) throw;
                     // The epoch ended or moved on before we acknowledged: stop and keep polling.
@@ -347,22 +424,28 @@ int main(int argc, char** argv) {
                 continue;  // poll again at once: the coordinator moves on when everyone started
             }
             if (decision.action == generator::AgentAction::Stop) {
-                const auto c = stop_load();
+                const auto report = stop_load();
+                const auto& c = report.counters;
                 log("stopped epoch " + std::to_string(decision.epoch) + ": attempted=" + std::to_string(c.attempted) +
                     " committed=" + std::to_string(c.committed) + " errors=" + std::to_string(c.errors()) +
-                    " timeouts=" + std::to_string(c.timeouts));
-                call_control("POST /stopped", [&] { return client.stopped(stopped_request(decision.epoch, c)); });
+                    " timeouts=" + std::to_string(c.timeouts) + " intervals=" + std::to_string(report.intervals.size()));
+                post_stopped(decision.epoch, report);
                 continue;
             }
-            stop.wait_for(std::chrono::milliseconds(poll_ms));
+            // Nothing to do. A long-poll that came back after its wait, or
+            // with news, is followed by the next one at once. Plain polling
+            // (--long-poll-ms 0), or an unchanged answer that came at once
+            // (a coordinator without long-polling), waits --poll-ms first so
+            // the coordinator is not hammered.
+            if (long_poll_ms == 0 || (waiting && !changed && immediate)) stop.wait_for(std::chrono::milliseconds(poll_ms));
         }
         // SIGINT/SIGTERM.
         log("stop requested");
         if (running) {
             const std::uint64_t epoch = *running;
-            const auto c = stop_load();
+            const auto report = stop_load();
             try {
-                client.stopped(stopped_request(epoch, c));
+                client.stopped(stopped_request(epoch, report, true));
             } catch (const std::exception& e) {
                 log(std::string("could not report the stop: ") + e.what());
             }

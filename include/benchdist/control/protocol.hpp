@@ -82,6 +82,10 @@ struct CoordinatorState {
     std::optional<EpochResult> last_result;
     // Addition: bumped on every change; long-polling clients wait on it.
     std::uint64_t version = 0;
+    // Addition: the coordinator's wall clock (unix ms) when it answered, so
+    // generators can estimate their clock offset from it; absent from old
+    // coordinators.
+    std::optional<std::int64_t> server_time_ms;
 };
 
 struct StartEpochResponse {

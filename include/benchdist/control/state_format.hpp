@@ -19,4 +19,10 @@ std::string format_generators(const CoordinatorState& state);
 // "epoch=3 tps=19990.67 delta=600000 verification=passed[ error=...]"
 std::string format_result_line(const EpochResult& result);
 
+// The client-side details of a result, from its extra keys: a latency table
+// (ms, 3 decimals), error counts, the client/server commit ratio and the
+// warnings -- each part only when the result has it; "" for a result
+// without any (an old coordinator, or generators that sent no intervals).
+std::string format_result_details(const EpochResult& result);
+
 }  // namespace benchdist::control

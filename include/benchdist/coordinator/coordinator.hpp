@@ -37,6 +37,11 @@ struct CoordinatorOptions {
     double stop_ack_timeout_seconds = 60;
     bool verify = false;
     std::vector<std::string> default_generator_ids;  // --generator-ids
+    // Counter samples during the measured window for the result's timeline,
+    // every this many ms; 0 turns the timeline off.
+    std::int64_t sample_ms = 1000;
+    // Generators whose clock offset is larger get a warning in the result.
+    double max_clock_offset_ms = 50;
 };
 
 struct StopEpochOutcome {
@@ -98,7 +103,20 @@ private:
         std::function<void(const control::CoordinatorState&)> on_state;
     };
 
+    // What the timeline sampler shares with the runner, under mu_.
+    struct Sampling {
+        bool window_closed = false;
+        std::vector<stdb::CounterRead> reads;
+    };
+
+    // sm_.snapshot() stamped with the wall clock; callers hold mu_.
+    control::CoordinatorState snapshot_now() const;
     void run_epoch(std::uint64_t epoch);
+    // Reads the counter every options_.sample_ms from `window_start` until
+    // the window closes (or is aborted); runs on its own thread so a slow
+    // read never delays the window's end.
+    void sample_counter(Sampling& sampling, std::chrono::steady_clock::time_point window_start,
+                        std::chrono::steady_clock::time_point window_end);
     void notifier_loop();
     // Timed wait on cv_ that also ends on abort (and shutdown).
     template <typename Pred>

@@ -24,7 +24,10 @@ public:
     // read needs (the database identity). Throws with a message naming the
     // database when it does not exist.
     virtual void begin_epoch() {}
-    // The committed `transfer` counter now. Throws on failure.
+    // The committed `transfer` counter now. Throws on failure. During the
+    // measured window the timeline sampler calls this from its own thread,
+    // possibly while the runner reads the window's end: it must be safe to
+    // call concurrently (after begin_epoch()).
     virtual stdb::CounterRead read() = 0;
 };
 

@@ -4,10 +4,16 @@
 // Failures carry what kind they are, because the generator reacts
 // differently to each: an unreachable coordinator (retry, then stop the
 // load and exit), "Unknown generator" (the coordinator restarted:
-// re-register), and any other refusal.
+// re-register), and any other refusal. /state can be long-polled: the
+// coordinator holds the request until its state version moves past `since`
+// or the wait ends, so phase changes arrive at once without fast polling.
+// Every answered request also records its timing and the coordinator's
+// clock (when it sends one), for the generator's clock-offset estimate.
 #pragma once
 
 #include <chrono>
+#include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -34,6 +40,13 @@ private:
     unsigned status_;
 };
 
+// One answered control request, for ClockOffsetEstimator.
+struct ControlExchange {
+    double sent_unix_ms = 0;      // system clock just before connecting
+    double received_unix_ms = 0;  // sent_unix_ms + the steady-clock duration (immune to clock steps)
+    std::optional<double> server_time_ms;  // the state's "serverTimeMs", if the coordinator sent it
+};
+
 class CoordinatorClient {
 public:
     // base_url: http://host:port (a trailing slash is ignored).
@@ -43,16 +56,26 @@ public:
     control::CoordinatorState register_generator(const control::RegisterRequest& request);
     control::CoordinatorState ready(const control::ReadyRequest& request);
     control::CoordinatorState state(std::string_view generator_id);  // GET /state?id=<id>
+    // GET /state?id=<id>&since=<since>&waitMs=<wait>: answered when the
+    // version differs from since or after wait (the HTTP deadline is the
+    // client timeout plus wait). A coordinator without long-polling answers
+    // at once, like a plain poll.
+    control::CoordinatorState state(std::string_view generator_id, std::uint64_t since,
+                                    std::chrono::milliseconds wait);
     control::CoordinatorState started(const control::EpochAckRequest& request);
     control::CoordinatorState stopped(const control::EpochAckRequest& request);
 
     const std::string& base_url() const { return base_url_; }
+    // The last request that got an HTTP answer (any status); nullopt before.
+    const std::optional<ControlExchange>& last_exchange() const { return last_exchange_; }
 
 private:
-    control::CoordinatorState call(std::string_view method, const std::string& path, const control::Json* body);
+    control::CoordinatorState call(std::string_view method, const std::string& path, const control::Json* body,
+                                   std::chrono::milliseconds extra_wait = std::chrono::milliseconds(0));
 
     std::string base_url_;
     std::chrono::milliseconds timeout_;
+    std::optional<ControlExchange> last_exchange_;
 };
 
 }  // namespace benchdist::generator

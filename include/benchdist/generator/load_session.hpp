@@ -6,7 +6,13 @@
 // start(epoch) turns every connection into a worker with exactly one
 // transfer in flight, walking the shared precomputed pairs from the
 // harness's per-worker offset. Counters are per thread and merged on demand,
-// so the hot path takes no lock.
+// so the hot path takes no lock. Each thread also keeps a per-second timeline
+// (stats::IntervalRecorder): every call's service time -- steady clock from
+// just before its request is written to its ReducerResult -- in the interval
+// of the wall-clock time at which it completed, and each failure by kind.
+// Once a second a thread hands its finished intervals to a session-wide
+// timeline (one short lock, off the per-call path), so memory grows with
+// the run's seconds, not with seconds x threads.
 //
 // Op timeouts (a deliberate change from the original, which let a second
 // request fly on a connection whose first one timed out): a call without a
@@ -27,9 +33,11 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "benchdist/generator/load_counters.hpp"
 #include "benchdist/generator/transfer_pairs.hpp"
+#include "benchdist/stats/interval_series.hpp"
 #include "benchdist/stdb/compression.hpp"
 #include "benchdist/stdb/endpoint.hpp"
 #include "benchdist/stdb/subprotocol.hpp"
@@ -61,6 +69,7 @@ struct LoadSessionOptions {
     std::optional<stdb::ProtocolVersion> protocol;            // nullopt: offer v3 and v2
     std::string token;
     std::int64_t amount = 1;
+    stats::IntervalOptions intervals;  // 1000 ms, 3 significant digits
 };
 
 class LoadSession {
@@ -96,6 +105,15 @@ public:
 
     // The current (or last) epoch's counters, merged over threads.
     LoadCounters counters() const;
+
+    // The current (or last) epoch's per-interval outcomes and latencies,
+    // merged over threads (sorted by start), and forgets them. Called after
+    // stop() it is the whole epoch; called while running it returns what
+    // was recorded so far, and the interval in progress may show up again
+    // in a later call with the rest of its outcomes (merge by start).
+    // Its totals agree with counters() except skipped same-account pairs,
+    // which were never attempted. start() clears it too.
+    std::vector<stats::Interval> take_intervals();
 
     // Close frames on every connection, waiting at most `bound` in total.
     void close_all(std::chrono::milliseconds bound = std::chrono::milliseconds(5000));

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <iterator>
+
 using namespace benchdist::control;
 
 namespace {
@@ -83,6 +85,22 @@ TEST(ControlProtocol, StateRoundTrips) {
     EXPECT_EQ(back.current_epoch, 3u);
     EXPECT_EQ(back.generators.at(0).active_epoch, 3u);
     EXPECT_EQ(back.version, 42u);
+}
+
+TEST(ControlProtocol, ServerTimeIsAnOptionalAddition) {
+    CoordinatorState s;
+    EXPECT_FALSE(to_json(s).contains("serverTimeMs"));
+    EXPECT_FALSE(coordinator_state_from_json(to_json(s)).server_time_ms);
+    s.server_time_ms = 1775822400123;
+    const auto j = to_json(s);
+    EXPECT_EQ(j["serverTimeMs"], 1775822400123);
+    // After the original keys, so the original's order is kept.
+    EXPECT_EQ(j.items().begin().key(), "phase");
+    EXPECT_EQ(std::prev(j.end()).key(), "serverTimeMs");
+    EXPECT_EQ(coordinator_state_from_json(j).server_time_ms, 1775822400123);
+    auto bad = j;
+    bad["serverTimeMs"] = "soon";
+    EXPECT_EQ(error_of([&] { coordinator_state_from_json(bad); }), "\"serverTimeMs\" must be an integer");
 }
 
 TEST(ControlProtocol, RequestsNameTheBadKey) {

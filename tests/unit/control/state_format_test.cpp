@@ -65,3 +65,35 @@ TEST(StateFormat, GeneratorsTableShowsInclusionAndContact) {
     EXPECT_NE(t.find("2026-01-01T00:00:00.000Z"), std::string::npos) << t;
     EXPECT_EQ(format_generators(CoordinatorState{}), "no generators registered\n");
 }
+
+TEST(StateFormat, ResultDetailsShowLatencyErrorsRatioAndWarnings) {
+    EpochResult r;
+    r.committed_delta = "1000";
+    r.extra["latency"] = Json{{"kind", "service time (closed loop)"}, {"unit", "us"}, {"count", 990},
+                              {"mean", 1234.5}, {"p50", 1100},  {"p90", 2000}, {"p99", 3500},
+                              {"p999", 4999},  {"max", 12000}, {"coverage", 1.0}};
+    r.extra["clientCommitted"] = 990;
+    r.extra["errors"] = Json{{"moduleErrors", {{"insufficient funds", 3}}},
+                             {"internalErrors", 0},
+                             {"timeouts", 1},
+                             {"disconnects", 2},
+                             {"total", 6}};
+    r.extra["clientServerRatio"] = 0.99;
+    r.extra["warnings"] = Json::array({"generator \"b\" sent no intervals"});
+    EXPECT_EQ(format_result_details(r),
+              "latency (ms, service time (closed loop)):\n"
+              "       count       mean        p50        p90        p99      p99.9        max\n"
+              "         990      1.234      1.100      2.000      3.500      4.999     12.000\n"
+              "errors: module=3 internal=0 timeouts=1 disconnects=2\n"
+              "  module error \"insufficient funds\": 3\n"
+              "client/server committed ratio: 0.9900 (client 990, server 1000)\n"
+              "warnings:\n"
+              "  - generator \"b\" sent no intervals\n");
+}
+
+TEST(StateFormat, ResultDetailsAreEmptyWithoutClientStats) {
+    EXPECT_EQ(format_result_details(EpochResult{}), "");
+    EpochResult r;
+    r.extra["warnings"] = Json::array();
+    EXPECT_EQ(format_result_details(r), "");
+}

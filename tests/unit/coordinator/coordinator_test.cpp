@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "benchdist/coordinator/routes.hpp"
+#include "benchdist/stats/interval_recorder.hpp"
 
 using namespace benchdist;
 using namespace benchdist::coordinator;
@@ -23,29 +24,49 @@ namespace {
 
 constexpr std::int64_t kT0 = 1775822400000;  // 2026-04-10T12:00:00.000Z
 
+// Reads from the epoch runner (the thread that called begin_epoch) take
+// the window-edge values pushed with push(); reads from any other thread --
+// the timeline sampler -- take those pushed with push_sample(), so a test
+// decides exactly which value each side sees.
 class FakeCounter : public CounterSource {
 public:
     void begin_epoch() override {
         std::lock_guard lock(mu_);
         ++begins_;
+        runner_ = std::this_thread::get_id();
         if (begin_error_) throw std::runtime_error(*begin_error_);
     }
     stdb::CounterRead read() override {
         std::lock_guard lock(mu_);
-        ++reads_;
-        if (reads_queue_.empty()) throw std::runtime_error("fake counter: no value queued");
-        auto r = reads_queue_.front();
-        reads_queue_.pop_front();
+        const bool sample = std::this_thread::get_id() != runner_;
+        auto& queue = sample ? samples_queue_ : reads_queue_;
+        ++(sample ? sample_reads_ : reads_);
+        cv_.notify_all();
+        if (queue.empty()) throw std::runtime_error("fake counter: no value queued");
+        auto r = queue.front();
+        queue.pop_front();
         return r;
     }
     void push(std::uint64_t committed, std::int64_t received_at_ms, bool absent = false) {
         std::lock_guard lock(mu_);
+        reads_queue_.push_back(make_read(committed, received_at_ms, absent));
+    }
+    void push_sample(std::uint64_t committed, std::int64_t received_at_ms) {
+        std::lock_guard lock(mu_);
+        samples_queue_.push_back(make_read(committed, received_at_ms, false));
+    }
+    // Waits until the sampler tried at least n reads.
+    bool wait_sample_reads(int n) {
+        std::unique_lock lock(mu_);
+        return cv_.wait_for(lock, 2s, [&] { return sample_reads_ >= n; });
+    }
+    static stdb::CounterRead make_read(std::uint64_t committed, std::int64_t received_at_ms, bool absent) {
         stdb::CounterRead r;
         r.committed = committed;
         r.series_absent = absent;
         r.sent_at_ms = received_at_ms - 3;
         r.received_at_ms = received_at_ms;
-        reads_queue_.push_back(r);
+        return r;
     }
     void fail_begin(std::string message) {
         std::lock_guard lock(mu_);
@@ -58,9 +79,13 @@ public:
 
 private:
     mutable std::mutex mu_;
+    std::condition_variable cv_;
     std::deque<stdb::CounterRead> reads_queue_;
+    std::deque<stdb::CounterRead> samples_queue_;
+    std::thread::id runner_;
     std::optional<std::string> begin_error_;
     int reads_ = 0;
+    int sample_reads_ = 0;
     int begins_ = 0;
 };
 
@@ -164,8 +189,92 @@ TEST_F(CoordinatorTest, NormalEpochComputesDeltaAndTpsFromTheReads) {
     for (const auto& g : c->generators()) EXPECT_EQ(g.local_state, control::GeneratorState::Ready);
 }
 
+TEST_F(CoordinatorTest, TimelineSamplesTheCounterDuringTheWindow) {
+    options.window_seconds = 60;  // closed by stop-epoch once the samples are in
+    options.sample_ms = 1;
+    make();
+    add("a", 10);
+    counter->push(1000, kT0 + 10);
+    counter->push_sample(1500, kT0 + 1010);
+    counter->push_sample(3500, kT0 + 2010);
+    counter->push(4000, kT0 + 3010);
+    ASSERT_TRUE(c->start_epoch({}).started);
+    c->started({"a", 1, {}});
+    // A third attempt means both queued samples were taken and recorded.
+    ASSERT_TRUE(counter->wait_sample_reads(3));
+    EXPECT_TRUE(c->stop_epoch().stopping);
+    ASSERT_TRUE(wait_phase(Phase::Stop));
+    c->stopped({"a", 1, {}});
+    const auto r = wait_result(1);
+    EXPECT_FALSE(r.error) << *r.error;
+    EXPECT_EQ(r.committed_delta, "3000");
+    // t since measuredAt; committed since the first read; tps since the
+    // previous point; the window's end read closes the timeline.
+    EXPECT_EQ(r.extra["timeline"], control::Json::parse(R"([
+        {"t": 1000, "committed": 500, "tps": 500.0},
+        {"t": 2000, "committed": 2500, "tps": 2000.0},
+        {"t": 3000, "committed": 3000, "tps": 500.0}])"));
+}
+
+TEST_F(CoordinatorTest, TimelineIsOffWithSampleMsZero) {
+    options.sample_ms = 0;
+    make();
+    add("a", 10);
+    counter->push(1000, kT0 + 10);
+    counter->push(2000, kT0 + 1010);
+    const auto r = run_acked_epoch({"a"}, 1);
+    EXPECT_FALSE(r.extra.contains("timeline"));
+}
+
+TEST_F(CoordinatorTest, ResultCarriesTheClientSummaryWithoutTheIntervals) {
+    options.max_clock_offset_ms = 5;
+    make();
+    add("a", 10);
+    add("b", 10);
+    counter->push(1000, kT0);
+    counter->push(1100, kT0 + 1000);
+    stats::IntervalRecorder rec;
+    for (int i = 0; i < 100; ++i) rec.record_success(kT0 + 500, 1000 + static_cast<std::uint64_t>(i));
+    control::Json report{{"intervals", rec.to_json()},
+                         {"clock", {{"offsetMs", 7.5}, {"rttMs", 0.4}, {"samples", 8}}},
+                         {"counters", {{"committed", 100}}}};
+    ASSERT_TRUE(c->start_epoch({}).started);
+    c->started({"a", 1, {}});
+    c->started({"b", 1, {}});
+    ASSERT_TRUE(wait_phase(Phase::Stop));
+    c->stopped({"a", 1, report});
+    c->stopped({"b", 1, {}});
+    const auto r = wait_result(1);
+    EXPECT_EQ(r.extra["generatorReports"],
+              (control::Json{{"a", {{"clock", report["clock"]}, {"counters", report["counters"]}}}}));
+    EXPECT_EQ(r.extra["clientCommitted"], 100);
+    EXPECT_EQ(r.extra["clientServerRatio"], 1.0);
+    EXPECT_EQ(r.extra["latency"]["count"], 100);
+    EXPECT_EQ(r.extra["latency"]["p50"], 1049);
+    EXPECT_EQ(r.extra["perGenerator"]["a"]["clockOffsetMs"], 7.5);
+    ASSERT_EQ(r.extra["warnings"].size(), 2u) << r.extra["warnings"];
+    EXPECT_NE(r.extra["warnings"][0].get<std::string>().find("\"a\" clock offset 7.5 ms"), std::string::npos);
+    EXPECT_NE(r.extra["warnings"][1].get<std::string>().find("\"b\" sent no intervals"), std::string::npos);
+    // The written file has the summary too.
+    const auto files = result_files();
+    ASSERT_EQ(files.size(), 1u);
+    std::ifstream in(files[0]);
+    const auto written = control::Json::parse(in);
+    EXPECT_EQ(written["latency"], r.extra["latency"]);
+    EXPECT_FALSE(written["generatorReports"]["a"].contains("intervals"));
+}
+
+TEST_F(CoordinatorTest, StateAnswersCarryTheServerTime) {
+    make();
+    EXPECT_EQ(c->state().server_time_ms, kT0);
+    add("a", 1);
+    EXPECT_EQ(c->start_epoch({}).state.server_time_ms, kT0);
+}
+
 TEST_F(CoordinatorTest, PhasesGoThroughWarmupWhenConfigured) {
-    options.warmup_seconds = 0.002;
+    // Long enough that the long-poll sees the warmup phase even on a loaded
+    // machine (at 2 ms the notifier sometimes answered only after measure).
+    options.warmup_seconds = 0.25;
     make();
     add("a", 1);
     counter->push(0, kT0 + 1);
@@ -189,7 +298,7 @@ TEST_F(CoordinatorTest, PhasesGoThroughWarmupWhenConfigured) {
     c->stopped({"a", 1, {}});
     const auto r = wait_result(1);
     EXPECT_EQ(seen, (std::vector<Phase>{Phase::Starting, Phase::Warmup, Phase::Measure, Phase::Stop}));
-    EXPECT_EQ(r.extra["warmupSeconds"], 0.002);
+    EXPECT_EQ(r.extra["warmupSeconds"], 0.25);
     EXPECT_EQ(r.committed_delta, "10");
     EXPECT_EQ(c->state().phase, Phase::Idle);
 }
