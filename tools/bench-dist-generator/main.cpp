@@ -383,28 +383,32 @@ int main(int argc, char** argv) {
     try {
         register_and_ready(true);
         // Version of the last /state answer acted on; the next poll waits for a newer one.
-        std::optional<std::uint64_t> seen_version;
+        // A plain pair rather than std::optional: GCC 12 at -O2 reports a
+        // bogus maybe-uninitialized read of the optional's payload here.
+        std::uint64_t seen_version = 0;
+        bool have_version = false;
         const auto long_poll = std::chrono::milliseconds(long_poll_ms);
         while (!stop.requested()) {
             control::CoordinatorState state;
-            const bool waiting = seen_version.has_value() && long_poll_ms > 0;
+            const bool waiting = have_version && long_poll_ms > 0;
             try {
                 state = call_control("GET /state", [&] {
-                    return waiting ? client.state(id, *seen_version, long_poll) : client.state(id);
+                    return waiting ? client.state(id, seen_version, long_poll) : client.state(id);
                 });
             } catch (const CoordinatorError& e) {
                 if (e.kind() != CoordinatorError::Kind::UnknownGenerator) throw;
                 log("the coordinator does not know this generator (restarted?): registering again");
                 if (running) stop_load();
                 register_and_ready(false);
-                seen_version.reset();
+                have_version = false;
                 continue;
             }
             // Answered well inside the wait: the coordinator did not hold it.
             const bool immediate = !waiting || last_rtt_ms() < static_cast<double>(long_poll_ms) / 2;
             note_clock(immediate);
-            const bool changed = !seen_version || state.version != *seen_version;
+            const bool changed = !have_version || state.version != seen_version;
             seen_version = state.version;
+            have_version = true;
             const auto decision = generator::decide(state, id, running);
             if (decision.action == generator::AgentAction::Start) {
                 log("starting epoch " + std::to_string(decision.epoch));
