@@ -22,27 +22,15 @@
 
 #include "benchdist/generator/zipf.hpp"
 
+#include "test_data.hpp"
+
 namespace benchdist::generator {
 namespace {
 
 using nlohmann::json;
 
-json load_json(const std::string& name) {
-    std::ifstream in(std::string(BENCHDIST_TEST_DATA_DIR) + "/" + name);
-    if (!in) {
-        throw std::runtime_error("cannot open test data " + name);
-    }
-    return json::parse(in);
-}
-
-const json& vector_named(const json& vectors, const std::string& name) {
-    for (const auto& entry : vectors) {
-        if (entry.at("name") == name) {
-            return entry;
-        }
-    }
-    throw std::runtime_error("no vector named " + name);
-}
+using test_data::load_json;
+using test_data::vector_named;
 
 TransferPair pair_from_json(const json& j) { return {j.at(0).get<std::uint32_t>(), j.at(1).get<std::uint32_t>()}; }
 

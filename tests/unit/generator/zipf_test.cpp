@@ -20,27 +20,15 @@
 #include "benchdist/generator/harness_rng.hpp"
 #include "benchdist/generator/xoshiro256.hpp"
 
+#include "test_data.hpp"
+
 namespace benchdist::generator {
 namespace {
 
 using nlohmann::json;
 
-json load_json(const std::string& name) {
-    std::ifstream in(std::string(BENCHDIST_TEST_DATA_DIR) + "/" + name);
-    if (!in) {
-        throw std::runtime_error("cannot open test data " + name);
-    }
-    return json::parse(in);
-}
-
-const json& vector_named(const json& vectors, const std::string& name) {
-    for (const auto& entry : vectors) {
-        if (entry.at("name") == name) {
-            return entry;
-        }
-    }
-    throw std::runtime_error("no vector named " + name);
-}
+using test_data::load_json;
+using test_data::vector_named;
 
 template <typename Sampler>
 std::vector<std::uint32_t> draw(Sampler& sampler, std::size_t count) {
