@@ -42,6 +42,13 @@ else
   echo "setup: all Debian packages present"
 fi
 
+# The conformance suite needs Node 20 or newer (Debian 12's own nodejs is 18).
+node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if [ "$node_major" -lt 20 ]; then
+  echo "setup: warning: Node $(node --version 2>/dev/null || echo missing) found; the SDK conformance test needs Node >= 20" >&2
+  echo "setup:          (install Node 20 from your distribution's backports or nodejs.org packages)" >&2
+fi
+
 # Node dependencies of the conformance suite (the official SpacetimeDB SDK),
 # pinned by its lockfile.
 if [ -f tests/conformance/package-lock.json ]; then
