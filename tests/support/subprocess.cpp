@@ -120,6 +120,11 @@ std::optional<int> Subprocess::wait_exit(std::chrono::milliseconds timeout) {
         const pid_t r = waitpid(pid_, &status, WNOHANG);
         if (r == pid_) {
             exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+            // The child is gone but its last output may still sit in the
+            // pipe: let the reader drain it so output() is complete. Bounded,
+            // in case something the child started keeps the pipe open.
+            std::unique_lock lock(mutex_);
+            changed_.wait_for(lock, std::chrono::seconds(5), [this] { return eof_; });
             return exit_code_;
         }
         if (r < 0 && errno != EINTR) return std::nullopt;
