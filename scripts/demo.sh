@@ -67,7 +67,7 @@ echo "== seeding 10000 accounts with balance 10000000"
 
 echo "== starting bench-dist-coordinator"
 "$bin/bench-dist-coordinator" --bind 127.0.0.1 --port 0 --stdb-url "$stdb_url" --stdb-module test-1 \
-  --window-seconds "$window" --start-ack-timeout-seconds 30 --stop-ack-timeout-seconds 30 \
+  --window-seconds "$window" --warmup-seconds 2 --start-ack-timeout-seconds 30 --stop-ack-timeout-seconds 30 \
   --verify --initial-balance 10000000 --results-dir "$results" >"$work/coordinator.log" 2>&1 &
 pids+=($!)
 coord_port=$(wait_for_line "$work/coordinator.log" 'listening on http://127\.0\.0\.1:[0-9]+' coordinator | sed 's/.*://')
@@ -84,7 +84,7 @@ done
 
 "$bin/bench-dist-control" --coordinator-url "$coord_url" wait-ready --generators 2 --timeout 60
 
-echo "== running one epoch: ${window}s measured window, verification on"
+echo "== running one epoch: 2s warmup, then a ${window}s measured window, verification on"
 set +e
 "$bin/bench-dist-control" --coordinator-url "$coord_url" start-epoch --label demo --timeout $((window + 120))
 rc=$?
