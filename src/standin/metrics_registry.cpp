@@ -107,6 +107,19 @@ MetricsRegistry::Histogram MetricsRegistry::txn_elapsed(TxnType type, std::strin
 
 namespace {
 
+// "# HELP name help" and "# TYPE name type" lines that open a metric family.
+void append_family_header(std::string& out, std::string_view name, std::string_view help, std::string_view type) {
+    out += "# HELP ";
+    out += name;
+    out += ' ';
+    out += help;
+    out += "\n# TYPE ";
+    out += name;
+    out += ' ';
+    out += type;
+    out += '\n';
+}
+
 void append_label(std::string& out, std::string_view name, std::string_view value, bool first) {
     out += first ? "{" : ",";
     out += name;
@@ -169,13 +182,7 @@ std::string MetricsRegistry::render() const {
 
     std::string out;
     if (!counters.empty()) {
-        out += "# HELP ";
-        out += kNumTxnsMetric;
-        out += ' ';
-        out += kNumTxnsHelp;
-        out += "\n# TYPE ";
-        out += kNumTxnsMetric;
-        out += " counter\n";
+        append_family_header(out, kNumTxnsMetric, kNumTxnsHelp, "counter");
         for (const auto& c : counters) {
             out += kNumTxnsMetric;
             append_label(out, "committed", c.committed, true);
@@ -188,13 +195,7 @@ std::string MetricsRegistry::render() const {
         }
     }
     if (!histograms.empty()) {
-        out += "# HELP ";
-        out += kTxnElapsedMetric;
-        out += ' ';
-        out += kTxnElapsedHelp;
-        out += "\n# TYPE ";
-        out += kTxnElapsedMetric;
-        out += " histogram\n";
+        append_family_header(out, kTxnElapsedMetric, kTxnElapsedHelp, "histogram");
         for (const auto& h : histograms) {
             std::string labels;
             append_label(labels, "db", h.db, true);
