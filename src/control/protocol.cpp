@@ -3,6 +3,7 @@
 #include <array>
 #include <cctype>
 #include <ctime>
+#include <initializer_list>
 
 namespace benchdist::control {
 
@@ -83,6 +84,42 @@ Json js_number(double d) {
 Json optional_to_json(const std::optional<std::string>& v) { return v ? Json(*v) : Json(nullptr); }
 Json optional_to_json(const std::optional<std::uint64_t>& v) { return v ? Json(*v) : Json(nullptr); }
 
+// Additions go after the original keys and never replace one of them.
+void append_extra(Json& j, const Json& extra) {
+    for (const auto& [k, v] : extra.items()) {
+        if (!j.contains(k)) j[k] = v;
+    }
+}
+
+// Every key of `j` not in `known`, in the order received.
+Json extra_keys(const Json& j, std::initializer_list<std::string_view> known) {
+    Json extra = Json::object();
+    for (const auto& [k, v] : j.items()) {
+        bool is_known = false;
+        for (auto name : known) is_known = is_known || name == k;
+        if (!is_known) extra[k] = v;
+    }
+    return extra;
+}
+
+// The manifest is only copied around, but a wrong type here would surface
+// much later as a puzzling result; refuse it at the door instead.
+void check_manifest(const Json& extra) {
+    const auto it = extra.find("manifest");
+    if (it == extra.end() || it->is_null()) return;
+    if (!it->is_object()) throw ProtocolError("\"manifest\" must be an object");
+    for (const char* key : {"options", "workload"}) {
+        const auto sub = it->find(key);
+        if (sub != it->end() && !sub->is_null() && !sub->is_object())
+            throw ProtocolError(std::string("\"manifest.") + key + "\" must be an object");
+    }
+    for (const char* key : {"toolVersion", "hostname", "startedAt"}) {
+        const auto sub = it->find(key);
+        if (sub != it->end() && !sub->is_null() && !sub->is_string())
+            throw ProtocolError(std::string("\"manifest.") + key + "\" must be a string");
+    }
+}
+
 }  // namespace
 
 std::string_view phase_name(Phase p) { return kPhaseNames[static_cast<std::size_t>(p)]; }
@@ -130,9 +167,7 @@ Json to_json(const EpochResult& r) {
     j["verification"] = r.verification;
     if (r.verification_error) j["verificationError"] = *r.verification_error;
     if (r.error) j["error"] = *r.error;
-    for (const auto& [k, v] : r.extra.items()) {
-        if (!j.contains(k)) j[k] = v;
-    }
+    append_extra(j, r.extra);
     return j;
 }
 
@@ -157,18 +192,23 @@ Json to_json(const StartEpochResponse& r) {
     j["started"] = r.started;
     j["message"] = r.message;
     j["state"] = to_json(r.state);
+    append_extra(j, r.extra);
     return j;
 }
 
 Json to_json(const RegisterRequest& r) {
-    return Json{{"id", r.id}, {"hostname", r.hostname}, {"desiredConnections", r.desired_connections}};
+    Json j{{"id", r.id}, {"hostname", r.hostname}, {"desiredConnections", r.desired_connections}};
+    append_extra(j, r.extra);
+    return j;
 }
-Json to_json(const ReadyRequest& r) { return Json{{"id", r.id}, {"openedConnections", r.opened_connections}}; }
+Json to_json(const ReadyRequest& r) {
+    Json j{{"id", r.id}, {"openedConnections", r.opened_connections}};
+    append_extra(j, r.extra);
+    return j;
+}
 Json to_json(const EpochAckRequest& r) {
     Json j{{"id", r.id}, {"epoch", r.epoch}};
-    for (const auto& [k, v] : r.extra.items()) {
-        if (!j.contains(k)) j[k] = v;
-    }
+    append_extra(j, r.extra);
     return j;
 }
 Json to_json(const StartEpochRequest& r) {
@@ -213,15 +253,10 @@ EpochResult epoch_result_from_json(const Json& j) {
     r.verification = get_string(j, "verification");
     r.verification_error = get_optional_string(j, "verificationError");
     r.error = get_optional_string(j, "error");
-    static constexpr std::array<std::string_view, 17> known{
-        "epoch", "label", "test", "connector", "windowSeconds", "actualWindowSeconds", "participantIds",
-        "participantConnections", "measuredAt", "finishedAt", "committedBefore", "committedAfter", "committedDelta",
-        "tps", "verification", "verificationError", "error"};
-    for (const auto& [k, v] : j.items()) {
-        bool is_known = false;
-        for (auto name : known) is_known = is_known || name == k;
-        if (!is_known) r.extra[k] = v;
-    }
+    r.extra = extra_keys(j, {"epoch", "label", "test", "connector", "windowSeconds", "actualWindowSeconds",
+                             "participantIds", "participantConnections", "measuredAt", "finishedAt",
+                             "committedBefore", "committedAfter", "committedDelta", "tps", "verification",
+                             "verificationError", "error"});
     return r;
 }
 
@@ -255,6 +290,7 @@ StartEpochResponse start_epoch_response_from_json(const Json& j) {
     r.started = started.get<bool>();
     r.message = get_string(j, "message");
     r.state = coordinator_state_from_json(require(j, "state"));
+    r.extra = extra_keys(j, {"started", "message", "state"});
     return r;
 }
 
@@ -263,6 +299,8 @@ RegisterRequest register_request_from_json(const Json& j) {
     r.id = get_nonempty_string(j, "id");
     r.hostname = get_string(j, "hostname");
     r.desired_connections = get_count(j, "desiredConnections");
+    r.extra = extra_keys(j, {"id", "hostname", "desiredConnections"});
+    check_manifest(r.extra);
     return r;
 }
 
@@ -270,6 +308,9 @@ ReadyRequest ready_request_from_json(const Json& j) {
     ReadyRequest r;
     r.id = get_nonempty_string(j, "id");
     r.opened_connections = get_count(j, "openedConnections");
+    r.extra = extra_keys(j, {"id", "openedConnections"});
+    if (auto p = get_optional_string(j, "negotiatedProtocol"); p && p->empty())
+        throw ProtocolError("\"negotiatedProtocol\" must not be empty");
     return r;
 }
 
@@ -277,9 +318,7 @@ EpochAckRequest epoch_ack_request_from_json(const Json& j) {
     EpochAckRequest r;
     r.id = get_nonempty_string(j, "id");
     r.epoch = get_count(j, "epoch");
-    for (const auto& [k, v] : j.items()) {
-        if (k != "id" && k != "epoch") r.extra[k] = v;
-    }
+    r.extra = extra_keys(j, {"id", "epoch"});
     return r;
 }
 

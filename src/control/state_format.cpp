@@ -45,6 +45,67 @@ const Json& at_or_null(const Json& object, const char* key) {
     return it == object.end() ? null_json : *it;
 }
 
+// "<title> (ms[, <kind>]):\n" then the row of a latency object.
+std::string latency_heading(const char* title, const Json& latency) {
+    const auto& kind = at_or_null(latency, "kind");
+    return std::string(title) + " (ms" + (kind.is_string() ? ", " + kind.get<std::string>() : std::string()) + "):\n";
+}
+
+std::string latency_row(const Json& latency) {
+    char line[512];
+    std::snprintf(line, sizeof line, "  %10s %10s %10s %10s %10s %10s %10s\n", count_of(latency, "count").c_str(),
+                  ms_from_us(at_or_null(latency, "mean")).c_str(), ms_from_us(at_or_null(latency, "p50")).c_str(),
+                  ms_from_us(at_or_null(latency, "p90")).c_str(), ms_from_us(at_or_null(latency, "p99")).c_str(),
+                  ms_from_us(at_or_null(latency, "p999")).c_str(), ms_from_us(at_or_null(latency, "max")).c_str());
+    return line;
+}
+
+std::string per_second(const Json& v) {
+    if (!v.is_number()) return "-";
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.2f/s", v.get<double>());
+    return buf;
+}
+
+// "schedule: target 1000.00/s achieved 990.00/s (99.0%) send lag p50 ...
+// ms p99 ... ms max ... ms, kept"
+std::string schedule_line(const Json& schedule) {
+    const auto& target = at_or_null(schedule, "targetPerSecond");
+    const auto& achieved = at_or_null(schedule, "achievedPerSecond");
+    std::string out = "schedule: target " + per_second(target) + " achieved " + per_second(achieved);
+    if (target.is_number() && achieved.is_number() && target.get<double>() > 0) {
+        char buf[64];
+        std::snprintf(buf, sizeof buf, " (%.1f%%)", achieved.get<double>() / target.get<double>() * 100.0);
+        out += buf;
+    }
+    const auto& lag = at_or_null(schedule, "sendLagUs");
+    out += " send lag p50 " + ms_from_us(at_or_null(lag, "p50")) + " ms p99 " + ms_from_us(at_or_null(lag, "p99")) +
+           " ms max " + ms_from_us(at_or_null(lag, "max")) + " ms";
+    const auto& kept = at_or_null(schedule, "kept");
+    if (kept.is_boolean()) out += kept.get<bool>() ? ", kept" : ", NOT kept";
+    return out + "\n";
+}
+
+// "little's law: 7.90 of 8 in-flight slots busy (utilization 98.8%)"
+std::string littles_law_line(const Json& law) {
+    const auto& busy = at_or_null(law, "busy");
+    const auto& utilization = at_or_null(law, "utilization");
+    char buf[64];
+    std::string out = "little's law: ";
+    if (busy.is_number()) {
+        std::snprintf(buf, sizeof buf, "%.2f", busy.get<double>());
+        out += buf;
+    } else {
+        out += "-";
+    }
+    out += " of " + count_of(law, "inflightCapacity") + " in-flight slots busy";
+    if (utilization.is_number()) {
+        std::snprintf(buf, sizeof buf, " (utilization %.1f%%)", utilization.get<double>() * 100.0);
+        out += buf;
+    }
+    return out + "\n";
+}
+
 }  // namespace
 
 std::string format_result_details(const EpochResult& r) {
@@ -52,19 +113,18 @@ std::string format_result_details(const EpochResult& r) {
     char line[512];
     const auto& latency = at_or_null(r.extra, "latency");
     if (latency.is_object()) {
-        const auto& kind = at_or_null(latency, "kind");
-        out += "latency (ms";
-        if (kind.is_string()) out += ", " + kind.get<std::string>();
-        out += "):\n";
+        out += latency_heading("latency", latency);
         std::snprintf(line, sizeof line, "  %10s %10s %10s %10s %10s %10s %10s\n", "count", "mean", "p50", "p90", "p99",
                       "p99.9", "max");
         out += line;
-        std::snprintf(line, sizeof line, "  %10s %10s %10s %10s %10s %10s %10s\n", count_of(latency, "count").c_str(),
-                      ms_from_us(at_or_null(latency, "mean")).c_str(), ms_from_us(at_or_null(latency, "p50")).c_str(),
-                      ms_from_us(at_or_null(latency, "p90")).c_str(), ms_from_us(at_or_null(latency, "p99")).c_str(),
-                      ms_from_us(at_or_null(latency, "p999")).c_str(), ms_from_us(at_or_null(latency, "max")).c_str());
-        out += line;
+        out += latency_row(latency);
     }
+    // Open loop: the same operations from their actual send, so a reader
+    // sees how much of the corrected figure was the generator's own delay.
+    const auto& uncorrected = at_or_null(r.extra, "latencyUncorrected");
+    if (uncorrected.is_object()) out += latency_heading("latency uncorrected", uncorrected) + latency_row(uncorrected);
+    const auto& schedule = at_or_null(r.extra, "schedule");
+    if (schedule.is_object()) out += schedule_line(schedule);
     const auto& errors = at_or_null(r.extra, "errors");
     if (errors.is_object()) {
         const auto& module = at_or_null(errors, "moduleErrors");
@@ -83,6 +143,8 @@ std::string format_result_details(const EpochResult& r) {
                       ratio.get<double>(), count_of(r.extra, "clientCommitted").c_str(), r.committed_delta.c_str());
         out += line;
     }
+    const auto& law = at_or_null(r.extra, "littlesLaw");
+    if (law.is_object()) out += littles_law_line(law);
     const auto& warnings = at_or_null(r.extra, "warnings");
     if (warnings.is_array() && !warnings.empty()) {
         out += "warnings:\n";

@@ -4,7 +4,10 @@
 #include <cmath>
 #include <cstdio>
 #include <stdexcept>
+#include <unistd.h>
 
+#include "benchdist/control/version.hpp"
+#include "benchdist/coordinator/manifest.hpp"
 #include "benchdist/coordinator/result_summary.hpp"
 
 namespace benchdist::coordinator {
@@ -31,7 +34,43 @@ public:
     using std::runtime_error::runtime_error;
 };
 
+std::string system_hostname() {
+    char name[256] = {};
+    if (::gethostname(name, sizeof name - 1) != 0) return "unknown";
+    return name;
+}
+
+// Summary warnings first (they are about the numbers), then ours.
+void append_warnings(control::Json& extra, const std::vector<std::string>& warnings) {
+    if (warnings.empty()) return;
+    auto& list = extra["warnings"];
+    if (!list.is_array()) list = control::Json::array();
+    for (const auto& w : warnings) list.push_back(w);
+}
+
+control::Json string_or_null(const std::string& s) { return s.empty() ? control::Json(nullptr) : control::Json(s); }
+
 }  // namespace
+
+control::Json coordinator_options_json(const CoordinatorOptions& o) {
+    control::Json j;
+    j["test"] = o.test;
+    j["connector"] = o.connector;
+    j["resultsDir"] = o.results_dir.string();
+    j["warmupSeconds"] = o.warmup_seconds;
+    j["startAckTimeoutSeconds"] = o.start_ack_timeout_seconds;
+    j["windowSeconds"] = o.window_seconds;
+    j["stopAckTimeoutSeconds"] = o.stop_ack_timeout_seconds;
+    j["verify"] = o.verify;
+    j["generatorIds"] = o.default_generator_ids;
+    j["sampleMs"] = o.sample_ms;
+    j["maxClockOffsetMs"] = o.max_clock_offset_ms;
+    j["allowMixed"] = o.allow_mixed;
+    j["alignWindowMs"] = o.align_window_ms;
+    for (const auto& [k, v] : o.other_options.items())
+        if (!j.contains(k)) j[k] = v;
+    return j;
+}
 
 std::int64_t system_wall_clock_ms() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -49,6 +88,7 @@ Coordinator::Coordinator(CoordinatorOptions options, std::shared_ptr<CounterSour
       sm_(options_.test, options_.connector) {
     if (!counter_) throw std::invalid_argument("Coordinator needs a CounterSource");
     if (options_.verify && !verifier_) throw std::invalid_argument("Coordinator: verify is on but no Verifier was given");
+    if (options_.hostname.empty()) options_.hostname = system_hostname();
     notifier_ = std::thread([this] { notifier_loop(); });
 }
 
@@ -107,14 +147,17 @@ control::StartEpochResponse Coordinator::start_epoch(const control::StartEpochRe
         if (shutting_down_) {
             response.message = "Coordinator is shutting down";
         } else {
-            const auto outcome = sm_.start_epoch(request, options_.default_generator_ids);
+            const auto outcome = sm_.start_epoch(request, options_.default_generator_ids, options_.allow_mixed);
             response.started = outcome.started;
             response.message = outcome.message;
+            if (!outcome.workload_differences.empty())
+                response.extra["workloadDifferences"] = differences_to_json(outcome.workload_differences);
             if (outcome.started) {
                 // The previous runner already recorded its result (the
                 // machine is idle only after that); join it outside the lock.
                 finished_runner = std::move(runner_);
-                runner_ = std::thread([this, epoch = outcome.epoch] { run_epoch(epoch); });
+                runner_ = std::thread(
+                    [this, epoch = outcome.epoch, started_ms = clock_()] { run_epoch(epoch, started_ms); });
                 cv_.notify_all();
             }
         }
@@ -124,6 +167,8 @@ control::StartEpochResponse Coordinator::start_epoch(const control::StartEpochRe
     if (response.started) {
         log(response.message + " with " + join_ids(response.state.participants) +
             (response.state.current_label ? " label=" + *response.state.current_label : std::string()));
+    } else if (response.extra.contains("workloadDifferences")) {
+        log(response.message);
     }
     return response;
 }
@@ -235,18 +280,22 @@ bool Coordinator::wait_or_abort(std::unique_lock<std::mutex>& lock, Steady::time
     });
 }
 
-void Coordinator::run_epoch(std::uint64_t epoch) {
+void Coordinator::run_epoch(std::uint64_t epoch, std::int64_t started_ms) {
     control::EpochResult r;
     r.epoch = epoch;
     r.test = options_.test;
     r.connector = options_.connector;
     r.window_seconds = options_.window_seconds;
+    ManifestsById manifests;
+    WorkloadComparison workload;
     {
         std::lock_guard lock(mu_);
         const auto& a = *sm_.active();
         r.label = a.label;
         r.participant_ids = a.participants;
         r.participant_connections = a.participant_connections;
+        manifests = a.manifests;
+        workload = a.workload;
     }
     if (options_.warmup_seconds > 0) r.extra["warmupSeconds"] = options_.warmup_seconds;
 
@@ -288,6 +337,14 @@ void Coordinator::run_epoch(std::uint64_t epoch) {
                 cv_.notify_all();
                 const auto warm_until = Steady::now() + seconds_to_duration(options_.warmup_seconds);
                 wait_or_abort(lock, warm_until, [] { return false; });
+                if (aborted() || shutting_down_)
+                    throw EpochAborted("Epoch aborted before the measurement window opened");
+            }
+            if (options_.align_window_ms > 0) {
+                const std::int64_t now_ms = clock_();
+                const std::int64_t step = options_.align_window_ms;
+                const std::int64_t wait_ms = (step - now_ms % step) % step;
+                wait_or_abort(lock, Steady::now() + std::chrono::milliseconds(wait_ms), [] { return false; });
                 if (aborted() || shutting_down_)
                     throw EpochAborted("Epoch aborted before the measurement window opened");
             }
@@ -431,6 +488,24 @@ void Coordinator::run_epoch(std::uint64_t epoch) {
         }
         add_point(*after);
         r.extra["timeline"] = std::move(timeline);
+    }
+    append_warnings(r.extra, manifest_warnings(workload, manifests, control::tool_version()));
+    {
+        control::Json coordinator{{"hostname", options_.hostname}};
+        const auto coordinator_options = coordinator_options_json(options_);
+        for (const auto& [k, v] : coordinator_options.items()) coordinator[k] = v;
+        // The identity begin_epoch() resolved; null when it failed.
+        const auto identity = counter_->database_identity();
+        control::Json manifest;
+        manifest["toolVersion"] = std::string(control::tool_version());
+        manifest["coordinator"] = std::move(coordinator);
+        manifest["server"] = {{"url", string_or_null(options_.server_url)},
+                              {"database", string_or_null(options_.database)},
+                              {"databaseIdentity", identity ? control::Json(*identity) : control::Json(nullptr)}};
+        manifest["startedAt"] = control::iso8601_millis(started_ms);
+        manifest["generators"] = generator_entries(manifests);
+        manifest["workload"] = workload.common;
+        r.extra["manifest"] = std::move(manifest);
     }
 
     try {

@@ -34,11 +34,14 @@ void EpochStateMachine::register_generator(const control::RegisterRequest& reque
     g.desired_connections = request.desired_connections;
     g.included = included;
     g.last_seen_at = control::iso8601_millis(now_ms);
+    // A restarted generator may run other options: forget the old ones.
+    manifests_[request.id] = manifest_from_register(request);
     bump();
 }
 
 void EpochStateMachine::mark_ready(const control::ReadyRequest& request, std::int64_t now_ms) {
     auto& g = find(request.id);
+    update_from_ready(manifests_[request.id], request);
     g.local_state = GeneratorState::Ready;
     g.opened_connections = request.opened_connections;
     g.active_epoch.reset();
@@ -92,7 +95,7 @@ void EpochStateMachine::set_included(const std::vector<std::string>& ids, bool i
 }
 
 StartOutcome EpochStateMachine::start_epoch(const control::StartEpochRequest& request,
-                                            const std::vector<std::string>& default_ids) {
+                                            const std::vector<std::string>& default_ids, bool allow_mixed) {
     if (phase_ != Phase::Idle || active_) {
         return {false, "Coordinator is busy in phase " + std::string(control::phase_name(phase_)), 0};
     }
@@ -123,7 +126,16 @@ StartOutcome EpochStateMachine::start_epoch(const control::StartEpochRequest& re
     }
     if (eligible.empty()) return {false, "No ready generators available for the next epoch", 0};
 
+    ManifestsById manifests;
+    for (const auto& id : eligible) manifests[id] = manifests_[id];
+    auto workload = compare_workloads(manifests);
+    if (!workload.differences.empty() && !allow_mixed) {
+        return {false, mixed_workload_refusal(workload.differences), 0, std::move(workload.differences)};
+    }
+
     ActiveEpoch a;
+    a.manifests = std::move(manifests);
+    a.workload = std::move(workload);
     a.epoch = next_epoch_++;
     a.label = request.label;
     a.participants = eligible;  // std::map iteration: already sorted
@@ -157,6 +169,11 @@ void EpochStateMachine::finish_epoch(control::EpochResult result) {
     active_.reset();
     phase_ = Phase::Idle;
     bump();
+}
+
+const GeneratorManifest* EpochStateMachine::manifest(std::string_view id) const {
+    const auto it = manifests_.find(id);
+    return it == manifests_.end() ? nullptr : &it->second;
 }
 
 std::vector<std::string> EpochStateMachine::missing_start_acks() const {

@@ -1,8 +1,10 @@
 #include "benchdist/coordinator/result_summary.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <exception>
+#include <limits>
 #include <set>
 
 #include "benchdist/stats/interval_series.hpp"
@@ -13,12 +15,48 @@ namespace {
 
 using control::Json;
 
+// What a generator said about how it issued load ("load" in /stopped).
+struct LoadInfo {
+    bool open = false;
+    std::uint64_t max_inflight = 1;
+    std::optional<std::uint64_t> connections;
+    std::optional<double> rate_per_second;
+    std::optional<double> started_at_ms;  // generator clock
+    std::optional<double> stopped_at_ms;
+};
+
 struct GeneratorInput {
     std::string id;
     std::optional<double> clock_offset_ms;
     std::optional<double> clock_rtt_ms;
+    // Absent for generators older than "load": they ran a closed loop with
+    // one request in flight per connection.
+    std::optional<LoadInfo> load;
+    std::optional<std::uint64_t> settings_connections;
     std::vector<stats::Interval> intervals;
     bool usable = false;  // has intervals that merge with the others'
+
+    bool open() const { return load && load->open; }
+    std::uint64_t max_inflight() const { return load ? load->max_inflight : 1; }
+    std::optional<std::uint64_t> connections() const {
+        if (load && load->connections) return load->connections;
+        return settings_connections;
+    }
+    std::string latency_kind() const {
+        return open() ? std::string(kOpenLoopLatencyKind) : closed_loop_latency_kind(max_inflight());
+    }
+    // In coordinator time: coordinator = generator + offset.
+    double offset() const { return clock_offset_ms.value_or(0.0); }
+};
+
+// One generator's outcomes counted against the window, and the time they
+// are spread over, so that count / seconds is its rate.
+struct WindowCounts {
+    double committed = 0;
+    double attempted = 0;
+    double failures = 0;
+    double seconds = 0;
+    stats::WindowSelection selection;  // the whole seconds (midpoint rule), for histograms and errors
 };
 
 std::string quote_id(const std::string& id) { return "\"" + id + "\""; }
@@ -31,11 +69,79 @@ std::string format_double(double v, const char* spec) {
 
 double round_to(double v, double step) { return std::round(v / step) * step; }
 
+std::uint64_t round_count(double v) { return v <= 0 ? 0 : static_cast<std::uint64_t>(std::llround(v)); }
+
 std::optional<double> number_at(const Json& object, const char* key) {
     if (!object.is_object()) return std::nullopt;
     const auto it = object.find(key);
     if (it == object.end() || !it->is_number()) return std::nullopt;
     return it->get<double>();
+}
+
+// Non-negative integer (JSON numbers arriving as 32.0 are accepted).
+std::optional<std::uint64_t> count_value(const Json& v) {
+    if (v.is_number_unsigned()) return v.get<std::uint64_t>();
+    if (v.is_number_integer()) {
+        const auto i = v.get<std::int64_t>();
+        if (i >= 0) return static_cast<std::uint64_t>(i);
+        return std::nullopt;
+    }
+    if (v.is_number_float()) {
+        const double d = v.get<double>();
+        if (std::isfinite(d) && d >= 0 && d == std::floor(d) && d < 9.0e15) return static_cast<std::uint64_t>(d);
+    }
+    return std::nullopt;
+}
+
+// Reads "load"; a shape it cannot use sets `problem` instead.
+std::optional<LoadInfo> read_load(const Json& j, std::string& problem) {
+    if (!j.is_object()) {
+        problem = "it is not an object";
+        return std::nullopt;
+    }
+    LoadInfo l;
+    const auto mode = j.find("mode");
+    if (mode == j.end() || !mode->is_string() || (*mode != "closed" && *mode != "open")) {
+        problem = "\"mode\" must be \"closed\" or \"open\"";
+        return std::nullopt;
+    }
+    l.open = *mode == "open";
+    if (const auto it = j.find("maxInflight"); it != j.end() && !it->is_null()) {
+        const auto k = count_value(*it);
+        if (!k || *k == 0) {
+            problem = "\"maxInflight\" must be a positive integer";
+            return std::nullopt;
+        }
+        l.max_inflight = *k;
+    }
+    if (const auto it = j.find("connections"); it != j.end() && !it->is_null()) {
+        l.connections = count_value(*it);
+        if (!l.connections) {
+            problem = "\"connections\" must be a non-negative integer";
+            return std::nullopt;
+        }
+    }
+    if (const auto it = j.find("ratePerSecond"); it != j.end() && !it->is_null()) {
+        if (!it->is_number() || !std::isfinite(it->get<double>()) || it->get<double>() <= 0) {
+            problem = "\"ratePerSecond\" must be a positive number or null";
+            return std::nullopt;
+        }
+        l.rate_per_second = it->get<double>();
+    }
+    for (const auto& [key, into] : {std::pair{"startedAtMs", &l.started_at_ms}, std::pair{"stoppedAtMs", &l.stopped_at_ms}}) {
+        const auto it = j.find(key);
+        if (it == j.end() || it->is_null()) continue;
+        if (!it->is_number() || !std::isfinite(it->get<double>())) {
+            problem = "\"" + std::string(key) + "\" must be a number (unix ms)";
+            return std::nullopt;
+        }
+        *into = it->get<double>();
+    }
+    if (l.started_at_ms && l.stopped_at_ms && *l.stopped_at_ms < *l.started_at_ms) {
+        problem = "\"stoppedAtMs\" is before \"startedAtMs\"";
+        return std::nullopt;
+    }
+    return l;
 }
 
 Json errors_json(const stats::FailureCounts& f) {
@@ -48,9 +154,8 @@ Json errors_json(const stats::FailureCounts& f) {
                 {"total", f.total()}};
 }
 
-Json latency_json(const stats::WindowSelection& sel) {
-    const auto& h = sel.totals.latency;
-    return Json{{"kind", kLatencyKind},
+Json latency_json(const std::string& kind, const stats::LatencyHistogram& h, const stats::WindowSelection& sel) {
+    return Json{{"kind", kind},
                 {"unit", "us"},
                 {"count", h.count()},
                 {"mean", round_to(h.mean(), 0.1)},
@@ -62,6 +167,76 @@ Json latency_json(const stats::WindowSelection& sel) {
                 {"coverage", round_to(sel.coverage(), 0.0001)}};
 }
 
+double overlap(double a0, double a1, double b0, double b1) { return std::max(0.0, std::min(a1, b1) - std::max(a0, b0)); }
+
+// The window's share of each second is what the server's counter saw of it.
+// With the load span known, a second is weighted by the part of its loaded
+// time inside the window, |I ∩ W ∩ S| / |I ∩ S|: a second in which load
+// started 400 ms in holds 600 ms of transfers, all of them in a window that
+// opened with the load. Seconds outside the span (answers trailing the stop)
+// fall back to |I ∩ W| / |I|. Without a span, whole seconds by the midpoint
+// rule, as the selection has them.
+WindowCounts count_in_window(const GeneratorInput& in, const SummaryWindow& window, const stats::IntervalOptions& shape) {
+    WindowCounts c;
+    c.selection = stats::select_window(in.intervals, window.start_ms, window.end_ms, shape);
+    if (!in.load || !in.load->started_at_ms) {
+        c.committed = static_cast<double>(c.selection.totals.committed);
+        c.attempted = static_cast<double>(c.selection.totals.attempted);
+        c.failures = static_cast<double>(c.selection.totals.failures.total());
+        c.seconds = static_cast<double>(c.selection.span_ms()) / 1000.0;
+        return c;
+    }
+    const double offset = in.offset();
+    const double s0 = *in.load->started_at_ms + offset;
+    const double s1 = in.load->stopped_at_ms ? *in.load->stopped_at_ms + offset : std::numeric_limits<double>::infinity();
+    const auto w0 = static_cast<double>(window.start_ms);
+    const auto w1 = static_cast<double>(window.end_ms);
+    for (const auto& iv : in.intervals) {
+        const double i0 = static_cast<double>(iv.start_ms) + offset;
+        const double i1 = i0 + static_cast<double>(iv.length_ms);
+        if (i1 <= w0 || i0 >= w1) continue;
+        const double loaded = overlap(i0, i1, s0, s1);
+        const double weight = loaded > 0 ? overlap(std::max(i0, w0), std::min(i1, w1), s0, s1) / loaded
+                                         : overlap(i0, i1, w0, w1) / (i1 - i0);
+        c.committed += weight * static_cast<double>(iv.totals.committed);
+        c.attempted += weight * static_cast<double>(iv.totals.attempted);
+        c.failures += weight * static_cast<double>(iv.totals.failures.total());
+    }
+    c.seconds = (w1 - w0) / 1000.0;
+    return c;
+}
+
+double rate_of(double count, double seconds) { return seconds > 0 ? count / seconds : 0.0; }
+
+// An open-loop schedule judged against its target and send lag.
+struct ScheduleCheck {
+    Json json;
+    bool rate_short = false;
+    bool lag_high = false;
+    bool kept() const { return !rate_short && !lag_high; }
+};
+
+ScheduleCheck check_schedule(std::optional<double> target, double achieved, const stats::LatencyHistogram& lag,
+                             const SummaryOptions& options) {
+    ScheduleCheck c;
+    c.rate_short = target && achieved < options.min_schedule_ratio * *target;
+    c.lag_high = static_cast<double>(lag.value_at_percentile(99)) > options.max_send_lag_p99_ms * 1000.0;
+    c.json = Json{{"targetPerSecond", target ? Json(*target) : Json(nullptr)},
+                  {"achievedPerSecond", round_to(achieved, 0.01)},
+                  {"sendLagUs", {{"p50", lag.value_at_percentile(50)}, {"p99", lag.value_at_percentile(99)}, {"max", lag.max()}}},
+                  {"kept", c.kept()}};
+    return c;
+}
+
+std::string describe_mode(const GeneratorInput& in) {
+    if (in.open()) {
+        return quote_id(in.id) + " open loop" +
+               (in.load->rate_per_second ? " at " + format_double(*in.load->rate_per_second, "%g") + "/s" : std::string());
+    }
+    return quote_id(in.id) + " closed loop with " + std::to_string(in.max_inflight()) + " in flight per connection" +
+           (in.load ? "" : " (no \"load\" sent)");
+}
+
 // Reads one generator's report; every problem becomes a warning.
 GeneratorInput read_report(const std::string& id, const Json* report, const SummaryOptions& options,
                            std::vector<std::string>& warnings) {
@@ -71,6 +246,16 @@ GeneratorInput read_report(const std::string& id, const Json* report, const Summ
         if (const auto clock = report->find("clock"); clock != report->end()) {
             in.clock_offset_ms = number_at(*clock, "offsetMs");
             in.clock_rtt_ms = number_at(*clock, "rttMs");
+        }
+        if (const auto settings = report->find("settings"); settings != report->end() && settings->is_object()) {
+            if (const auto c = settings->find("connections"); c != settings->end()) in.settings_connections = count_value(*c);
+        }
+        if (const auto load = report->find("load"); load != report->end()) {
+            std::string problem;
+            in.load = read_load(*load, problem);
+            if (!in.load)
+                warnings.push_back("generator " + quote_id(id) + " sent a \"load\" that could not be read (" + problem +
+                                   "): taken as a closed loop with one in flight, its window edges counted in whole seconds");
         }
     }
     if (in.clock_offset_ms && std::fabs(*in.clock_offset_ms) > options.max_clock_offset_ms) {
@@ -97,7 +282,38 @@ GeneratorInput read_report(const std::string& id, const Json* report, const Summ
     return in;
 }
 
+Json clock_entry(const GeneratorInput& in) {
+    Json entry = Json::object();
+    if (in.clock_offset_ms) entry["clockOffsetMs"] = *in.clock_offset_ms;
+    if (in.clock_rtt_ms) entry["clockRttMs"] = *in.clock_rtt_ms;
+    return entry;
+}
+
+std::string schedule_warning(const std::string& subject, const ScheduleCheck& c, const SummaryOptions& options) {
+    const Json& j = c.json;
+    std::string text = subject + " did not keep the open-loop schedule:";
+    if (c.rate_short) {
+        const double target = j["targetPerSecond"].get<double>();
+        const double achieved = j["achievedPerSecond"].get<double>();
+        text += " achieved " + format_double(achieved, "%.1f") + "/s is " +
+                format_double(target > 0 ? achieved / target * 100.0 : 0.0, "%.1f") + "% of the target " +
+                format_double(target, "%.1f") + "/s (below " + format_double(options.min_schedule_ratio * 100.0, "%g") +
+                "%)";
+    }
+    if (c.lag_high) {
+        if (c.rate_short) text += " and";
+        text += " send lag p99 " + format_double(j["sendLagUs"]["p99"].get<double>() / 1000.0, "%.1f") +
+                " ms exceeds " + format_double(options.max_send_lag_p99_ms, "%g") + " ms";
+    }
+    return text;
+}
+
 }  // namespace
+
+std::string closed_loop_latency_kind(std::uint64_t max_inflight) {
+    if (max_inflight <= 1) return kLatencyKind;
+    return "service time (closed loop, " + std::to_string(max_inflight) + " in flight per connection)";
+}
 
 Json summarize_generator_reports(const Json& reports, const std::vector<std::string>& participants,
                                  const std::optional<SummaryWindow>& window,
@@ -141,52 +357,158 @@ Json summarize_generator_reports(const Json& reports, const std::vector<std::str
     Json out = Json::object();
     const bool have_window = window && window->end_ms > window->start_ms;
     Json per_generator = Json::object();
-    if (have_window && shape) {
-        std::vector<stats::Interval> merged;
-        for (const auto& in : inputs) {
-            Json entry = Json::object();
-            if (in.usable) {
-                const auto sel = stats::select_window(in.intervals, window->start_ms, window->end_ms, *shape);
-                entry["committed"] = sel.totals.committed;
-                entry["attempted"] = sel.totals.attempted;
-                entry["p50"] = sel.totals.latency.value_at_percentile(50);
-                entry["p99"] = sel.totals.latency.value_at_percentile(99);
-                entry["errors"] = sel.totals.failures.total();
-                stats::merge_into(merged, in.intervals);
-            }
-            if (in.clock_offset_ms) entry["clockOffsetMs"] = *in.clock_offset_ms;
-            if (in.clock_rtt_ms) entry["clockRttMs"] = *in.clock_rtt_ms;
-            per_generator[in.id] = std::move(entry);
-        }
-        const auto sel = stats::select_window(merged, window->start_ms, window->end_ms, *shape);
-        out["latency"] = latency_json(sel);
-        out["clientCommitted"] = sel.totals.committed;
-        out["errors"] = errors_json(sel.totals.failures);
-        out["perGenerator"] = std::move(per_generator);
-        if (server_committed_delta && *server_committed_delta > 0) {
-            const double ratio =
-                static_cast<double>(sel.totals.committed) / static_cast<double>(*server_committed_delta);
-            out["clientServerRatio"] = round_to(ratio, 1e-6);
-            if (std::fabs(ratio - 1.0) > options.ratio_tolerance) {
-                warnings.push_back("client-observed commits in the window (" + std::to_string(sel.totals.committed) +
-                                   ") differ from the server's committed delta (" +
-                                   std::to_string(*server_committed_delta) + ") by " +
-                                   format_double((ratio - 1.0) * 100.0, "%+.1f") + "% (clientServerRatio " +
-                                   format_double(ratio, "%.4f") + ", tolerance " +
-                                   format_double(options.ratio_tolerance * 100.0, "%g") +
-                                   "%): another client wrote, a generator's report is missing, or clocks disagree");
-            }
-        }
-    } else {
+    if (!(have_window && shape)) {
         // No merged numbers, but the clock offsets are still worth listing.
         for (const auto& in : inputs) {
-            if (!in.clock_offset_ms && !in.clock_rtt_ms) continue;
-            Json entry = Json::object();
-            if (in.clock_offset_ms) entry["clockOffsetMs"] = *in.clock_offset_ms;
-            if (in.clock_rtt_ms) entry["clockRttMs"] = *in.clock_rtt_ms;
-            per_generator[in.id] = std::move(entry);
+            Json entry = clock_entry(in);
+            if (!entry.empty()) per_generator[in.id] = std::move(entry);
         }
         if (!per_generator.empty()) out["perGenerator"] = std::move(per_generator);
+        out["warnings"] = warnings;
+        return out;
+    }
+
+    // What was measured: one label when every merged generator ran the same
+    // way, "mixed" (and a warning) otherwise.
+    std::set<std::string> kinds;
+    bool all_open = true;
+    bool all_closed = true;
+    std::string modes;
+    for (const auto& in : inputs) {
+        if (!in.usable) continue;
+        kinds.insert(in.latency_kind());
+        if (in.open()) {
+            all_closed = false;
+        } else {
+            all_open = false;
+        }
+        modes += (modes.empty() ? "" : ", ") + describe_mode(in);
+    }
+    const std::string kind = kinds.size() == 1 ? *kinds.begin() : std::string(kMixedLatencyKind);
+    if (kinds.size() > 1)
+        warnings.push_back("generators ran different load modes (" + modes +
+                           "): their latencies measure different things and are merged anyway, so latency.kind is \"" +
+                           kMixedLatencyKind + "\"; run every generator with the same --rate and --max-inflight");
+
+    std::vector<stats::Interval> merged;
+    double client_committed = 0;
+    double client_tps = 0;
+    double open_attempted = 0;
+    std::optional<double> open_target = 0.0;
+    std::vector<std::string> behind;  // generators that did not keep their schedule
+    for (const auto& in : inputs) {
+        Json entry = Json::object();
+        if (in.usable) {
+            const WindowCounts c = count_in_window(in, *window, *shape);
+            const auto& sel = c.selection;
+            entry["committed"] = round_count(c.committed);
+            entry["attempted"] = round_count(c.attempted);
+            entry["p50"] = sel.totals.latency.value_at_percentile(50);
+            entry["p99"] = sel.totals.latency.value_at_percentile(99);
+            entry["errors"] = round_count(c.failures);
+            if (in.load && in.load->started_at_ms)
+                entry["startSkewMs"] = round_to(*in.load->started_at_ms + in.offset() - static_cast<double>(window->start_ms), 0.1);
+            if (in.load && in.load->stopped_at_ms)
+                entry["stopSkewMs"] = round_to(*in.load->stopped_at_ms + in.offset() - static_cast<double>(window->end_ms), 0.1);
+            if (in.open()) {
+                const ScheduleCheck check = check_schedule(in.load->rate_per_second, rate_of(c.attempted, c.seconds),
+                                                           sel.totals.send_lag, options);
+                entry["schedule"] = check.json;
+                if (!check.kept()) behind.push_back(quote_id(in.id));
+                open_attempted += c.attempted;
+                if (open_target && in.load->rate_per_second) {
+                    *open_target += *in.load->rate_per_second;
+                } else {
+                    open_target.reset();  // one unknown rate makes the sum unknown
+                }
+            }
+            client_committed += c.committed;
+            client_tps += rate_of(c.committed, c.seconds);
+            stats::merge_into(merged, in.intervals);
+        }
+        const Json clock = clock_entry(in);  // named: items() would outlive a temporary
+        for (const auto& [key, value] : clock.items()) entry[key] = value;
+        per_generator[in.id] = std::move(entry);
+    }
+
+    const auto sel = stats::select_window(merged, window->start_ms, window->end_ms, *shape);
+    out["latency"] = latency_json(kind, sel.totals.latency, sel);
+    std::optional<ScheduleCheck> schedule;
+    if (all_open) {
+        out["latencyUncorrected"] = latency_json(kUncorrectedLatencyKind, sel.totals.latency_uncorrected, sel);
+        const double window_s = static_cast<double>(window->end_ms - window->start_ms) / 1000.0;
+        schedule = check_schedule(open_target, rate_of(open_attempted, window_s), sel.totals.send_lag, options);
+        out["schedule"] = schedule->json;
+    }
+    if ((schedule && !schedule->kept()) || !behind.empty()) {
+        // One warning for the whole epoch, naming the generators that fell
+        // behind, rather than one per generator.
+        std::string text;
+        if (schedule && !schedule->kept()) {
+            text = schedule_warning("the generators", *schedule, options) + ";";
+        } else if (schedule) {
+            text = "the open-loop schedule was kept overall, but";
+        }
+        text += std::string(text.empty() ? "" : " ") + "generators behind their own schedule:";
+        if (behind.empty()) text += " none alone";
+        for (std::size_t i = 0; i < behind.size(); ++i) text += (i ? ", " : " ") + behind[i];
+        text += " (see perGenerator.<id>.schedule); the load was lower or later than asked, so the latency is not "
+                "that of the target rate: add generator threads or machines, or lower --rate";
+        warnings.push_back(std::move(text));
+    }
+    const std::uint64_t committed_total = round_count(client_committed);
+    out["clientCommitted"] = committed_total;
+    out["errors"] = errors_json(sel.totals.failures);
+    out["perGenerator"] = std::move(per_generator);
+    if (server_committed_delta && *server_committed_delta > 0) {
+        const double ratio = client_committed / static_cast<double>(*server_committed_delta);
+        out["clientServerRatio"] = round_to(ratio, 1e-6);
+        if (std::fabs(ratio - 1.0) > options.ratio_tolerance) {
+            warnings.push_back("client-observed commits in the window (" + std::to_string(committed_total) +
+                               ") differ from the server's committed delta (" +
+                               std::to_string(*server_committed_delta) + ") by " +
+                               format_double((ratio - 1.0) * 100.0, "%+.1f") + "% (clientServerRatio " +
+                               format_double(ratio, "%.4f") + ", tolerance " +
+                               format_double(options.ratio_tolerance * 100.0, "%g") +
+                               "%): another client wrote, a generator's report is missing, or clocks disagree");
+        }
+    }
+
+    // Little's law in closed loop: each in-flight slot is either waiting for
+    // the server or waiting for its generator to send the next request. busy
+    // = throughput x mean latency is the average number waiting for the
+    // server; well below the slots means the generators were the bottleneck.
+    if (all_closed && sel.totals.latency.count() > 0) {
+        std::uint64_t capacity = 0;
+        bool known = true;
+        for (const auto& in : inputs) {
+            if (!in.usable) continue;
+            const auto connections = in.connections();
+            if (!connections) {
+                known = false;
+                break;
+            }
+            capacity += *connections * in.max_inflight();
+        }
+        if (known && capacity > 0) {
+            const double mean_s = sel.totals.latency.mean() / 1e6;
+            const double busy = client_tps * mean_s;
+            const double utilization = busy / static_cast<double>(capacity);
+            out["littlesLaw"] = Json{{"inflightCapacity", capacity},
+                                     {"busy", round_to(busy, 0.01)},
+                                     {"utilization", round_to(utilization, 0.0001)}};
+            if (utilization < options.min_inflight_utilization) {
+                warnings.push_back(
+                    "Little's law: only " + format_double(busy, "%.1f") + " of " + std::to_string(capacity) +
+                    " in-flight slots were waiting for the server on average (client " + format_double(client_tps, "%.1f") +
+                    " transfers/s x mean latency " + format_double(mean_s * 1000.0, "%.3f") + " ms, utilization " +
+                    format_double(utilization * 100.0, "%.1f") + "%, below " +
+                    format_double(options.min_inflight_utilization * 100.0, "%g") +
+                    "%): the generators, not the server, were the bottleneck -- the time between a reply and the next "
+                    "request was spent in the generator; give them more --threads, fewer connections per generator, or "
+                    "more machines");
+            }
+        }
     }
     out["warnings"] = warnings;
     return out;

@@ -122,7 +122,17 @@ void handle(Coordinator& c, const net::HttpRequest& req, net::Respond& respond) 
         // means "no label, default generators".
         control::StartEpochRequest r;
         if (!body_is_blank(req.body)) r = control::start_epoch_request_from_json(control::parse_body(req.body));
-        respond(json_response(200, control::to_json(c.start_epoch(r))));
+        const auto response = c.start_epoch(r);
+        // The original's refusals are 200 with started=false; a workload
+        // mix is ours and is a conflict the operator must resolve. "error"
+        // repeats the message for clients that only read it from a 4xx.
+        if (!response.started && response.extra.contains("workloadDifferences")) {
+            auto body = control::to_json(response);
+            body["error"] = response.message;
+            respond(json_response(409, body));
+        } else {
+            respond(json_response(200, control::to_json(response)));
+        }
     } else if (path == "/admin/stop-epoch") {
         const auto outcome = c.stop_epoch();
         Json body;

@@ -2,6 +2,7 @@
 // tests of the runner link without the HTTP and WebSocket client code.
 #include "benchdist/coordinator/epoch_sources.hpp"
 
+#include <mutex>
 #include <stdexcept>
 
 #include "benchdist/stdb/accounts_snapshot.hpp"
@@ -17,9 +18,9 @@ public:
     void begin_epoch() override {
         // Resolved per epoch: a database republished between epochs gets a
         // new identity, and its old series would no longer move.
-        identity_.clear();
+        set_identity({});
         try {
-            identity_ = stdb::fetch_database_identity(target_.endpoint, target_.database, target_.timeout);
+            set_identity(stdb::fetch_database_identity(target_.endpoint, target_.database, target_.timeout));
         } catch (const std::exception& e) {
             // The inner message names the URL and says what to check.
             throw std::runtime_error("cannot resolve database \"" + target_.database + "\": " + e.what());
@@ -27,12 +28,34 @@ public:
     }
 
     stdb::CounterRead read() override {
-        if (identity_.empty()) begin_epoch();
-        return stdb::read_committed_transfers(target_.endpoint, identity_, target_.timeout);
+        auto identity = current_identity();
+        if (identity.empty()) {
+            begin_epoch();
+            identity = current_identity();
+        }
+        return stdb::read_committed_transfers(target_.endpoint, identity, target_.timeout);
+    }
+
+    std::optional<std::string> database_identity() const override {
+        auto identity = current_identity();
+        if (identity.empty()) return std::nullopt;
+        return identity;
     }
 
 private:
+    // The timeline sampler reads from its own thread; the identity is the
+    // only state it shares with the runner.
+    std::string current_identity() const {
+        std::lock_guard lock(mu_);
+        return identity_;
+    }
+    void set_identity(std::string identity) {
+        std::lock_guard lock(mu_);
+        identity_ = std::move(identity);
+    }
+
     StdbTarget target_;
+    mutable std::mutex mu_;
     std::string identity_;
 };
 

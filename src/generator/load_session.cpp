@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -46,24 +48,53 @@ struct ThreadCtx {
 
 class LoadSession::Impl {
 public:
+    // One connection and the load it carries. Closed loop: keeps
+    // max_inflight calls in flight, each answer making room for the next
+    // call. Open loop: calls fall due on the worker's own schedule (rate /
+    // connections per second, phases staggered across workers) and go out
+    // when due if fewer than max_inflight are in flight; one that has to
+    // wait for room is late, and its latency still counts from when it was
+    // due (coordinated omission corrected, as wrk2).
     struct Worker {
+        // What the worker remembers of one call in flight.
+        struct Call {
+            bool used = false;
+            std::chrono::steady_clock::time_point intended;  // when it fell due (open loop)
+            std::chrono::steady_clock::time_point sent;      // when it was handed to the connection
+        };
+
         Impl* session = nullptr;
         ThreadCtx* ctx = nullptr;
         std::size_t index = 0;
         PairCursor cursor;
         std::unique_ptr<StdbConnection> conn;
-        std::chrono::steady_clock::time_point sent_at;  // of the call in flight
-        bool running = false;  // issue the next op after this one
-        bool busy = false;     // an op or a reopen is under way
-        bool dead = false;     // a reopen failed; never used again
+        std::vector<Call> calls;  // max_inflight entries, reused
+        std::size_t in_flight = 0;
+        asio::steady_timer schedule_timer;
+        std::chrono::steady_clock::time_point next_due;  // open loop
+        std::chrono::nanoseconds period{0};              // open loop: time between this worker's calls
+        bool timer_armed = false;
+        bool running = false;    // issue more calls
+        bool busy = false;       // counted in busy_workers_: running, calls in flight or reopening
+        bool reopening = false;
+        bool dead = false;       // a reopen failed; never used again
 
-        Worker(Impl* s, ThreadCtx* c, std::size_t i, const TransferPairs& pairs, std::size_t concurrency)
-            : session(s), ctx(c), index(i), cursor(pairs, i, concurrency) {}
+        Worker(Impl* s, ThreadCtx* c, std::size_t i, const TransferPairs& pairs, std::size_t concurrency,
+               std::size_t max_inflight)
+            : session(s), ctx(c), index(i), cursor(pairs, i, concurrency), calls(max_inflight),
+              schedule_timer(c->io) {}
 
-        void issue();
-        void on_done(const CallOutcome& outcome);
+        void begin(std::chrono::steady_clock::time_point now);
+        void halt();
+        void fill();  // closed loop
+        void pump();  // open loop
+        bool send(std::chrono::steady_clock::time_point intended);
+        void arm_schedule();
+        void on_done(std::size_t slot, const CallOutcome& outcome);
+        void after_call();
         void reopen();
-        void go_idle();
+        void maybe_idle();
+        bool open_loop() const { return period.count() > 0; }
     };
 
     Impl(LoadSessionOptions options, std::shared_ptr<const TransferPairs> pairs)
@@ -76,6 +107,10 @@ public:
         conn_opt_.connect_timeout = opt_.connect_timeout;
         conn_opt_.handshake_timeout = opt_.handshake_timeout;
         conn_opt_.close_timeout = opt_.close_timeout;
+        conn_opt_.max_inflight = std::max<std::size_t>(1, opt_.max_inflight);
+        if (!(opt_.rate_per_second >= 0) || !std::isfinite(opt_.rate_per_second)) {
+            throw LoadSessionError("rate must be a finite number >= 0 (0: closed loop)");
+        }
         server_ = resolve_server(conn_opt_.target);
 
         std::size_t threads = opt_.threads;
@@ -84,7 +119,7 @@ public:
         for (std::size_t t = 0; t < threads; ++t) threads_.push_back(std::make_unique<ThreadCtx>(opt_.intervals));
         for (std::size_t w = 0; w < opt_.concurrency; ++w) {
             workers_.push_back(std::make_unique<Worker>(this, threads_[w % threads].get(), w, *pairs_,
-                                                        opt_.concurrency));
+                                                        opt_.concurrency, conn_opt_.max_inflight));
         }
         for (auto& t : threads_) {
             ThreadCtx* ctx = t.get();
@@ -181,6 +216,7 @@ public:
             {
                 std::lock_guard lock(open_mutex_);
                 ++opened_;
+                if (!negotiated_) negotiated_ = workers_[i]->conn->protocol();
             }
             open_cv_.notify_all();
             const std::size_t next = i + lanes;
@@ -204,6 +240,8 @@ public:
         if (!open_started_ || closed_.load()) throw LoadSessionError("start() needs open connections (call open_all first)");
         if (running_epoch_) throw LoadSessionError("epoch " + std::to_string(*running_epoch_) + " is still running");
         running_epoch_ = epoch;
+        load_started_ms_ = wall_now_ms();
+        load_stopped_ms_.reset();
         {
             std::lock_guard lock(timeline_mutex_);
             timeline_.clear();
@@ -213,34 +251,34 @@ public:
             ctx.recorder.clear();
             ctx.flush_at_ms = 0;
             ctx.committed.store(0, std::memory_order_relaxed);
+            const auto now = std::chrono::steady_clock::now();
             for (auto& wp : workers_) {
                 Worker& w = *wp;
                 if (w.ctx != &ctx || w.dead || !w.conn) continue;
-                w.cursor.reset();
-                w.running = true;
-                if (w.busy) continue;  // still finishing the previous epoch's op: it will continue
-                w.busy = true;
-                busy_workers_.fetch_add(1, std::memory_order_relaxed);
-                if (w.conn->is_open()) {
-                    w.issue();
-                } else {
-                    w.reopen();  // dropped while idle between epochs
+                if (!w.busy) {
+                    w.busy = true;
+                    busy_workers_.fetch_add(1, std::memory_order_relaxed);
                 }
+                w.begin(now);
             }
         });
+        return;
     }
 
     bool stop() {
         if (!running_epoch_) return true;
         on_all_threads([this](ThreadCtx& ctx) {
             for (auto& wp : workers_) {
-                if (wp->ctx == &ctx) wp->running = false;
+                if (wp->ctx == &ctx) wp->halt();
             }
         });
         std::unique_lock lock(idle_mutex_);
         const bool all = idle_cv_.wait_for(lock, opt_.op_timeout + opt_.connect_timeout, [this] {
             return busy_workers_.load(std::memory_order_acquire) == 0;
         });
+        // After the last answer, not at the halt: calls in flight at the halt
+        // still commit, and their outcomes land in the intervals up to here.
+        load_stopped_ms_ = wall_now_ms();
         running_epoch_.reset();
         return all;
     }
@@ -326,8 +364,9 @@ public:
         on_all_threads([&](ThreadCtx& ctx) {
             for (auto& wp : workers_) {
                 Worker& w = *wp;
-                if (w.ctx != &ctx || !w.conn) continue;
-                w.running = false;
+                if (w.ctx != &ctx) continue;
+                w.halt();
+                if (!w.conn) continue;
                 {
                     std::lock_guard lock(pending->m);
                     ++pending->count;
@@ -350,6 +389,20 @@ public:
         });
     }
 
+    WriteStats write_stats() {
+        std::mutex m;
+        WriteStats total;
+        on_all_threads([&](ThreadCtx& ctx) {
+            for (auto& wp : workers_) {
+                if (wp->ctx != &ctx || !wp->conn) continue;
+                std::lock_guard lock(m);
+                total.messages += wp->conn->frames_sent();
+                total.calls += wp->conn->calls_sent();
+            }
+        });
+        return total;
+    }
+
     std::size_t live_connections() {
         std::atomic<std::size_t> live{0};
         on_all_threads([&](ThreadCtx& ctx) {
@@ -370,10 +423,13 @@ public:
     bool open_started_ = false;
     std::atomic<bool> closed_{false};
     std::optional<std::uint64_t> running_epoch_;
+    std::optional<std::int64_t> load_started_ms_;
+    std::optional<std::int64_t> load_stopped_ms_;
 
     std::mutex open_mutex_;
     std::condition_variable open_cv_;
     std::size_t opened_ = 0;
+    std::optional<stdb::ProtocolVersion> negotiated_;
     std::size_t lanes_left_ = 0;
     std::string first_error_;
     std::atomic<bool> open_abort_{false};
@@ -391,11 +447,78 @@ public:
     std::condition_variable watch_cv_;
 };
 
-void LoadSession::Impl::Worker::issue() {
+void LoadSession::Impl::Worker::begin(std::chrono::steady_clock::time_point now) {
+    cursor.reset();
+    running = true;
+    const double rate = session->opt_.rate_per_second;
+    if (rate > 0) {
+        // Each worker carries an equal share of the rate; phases are spread
+        // over one period so the session's calls do not leave in bursts.
+        const double per_worker = rate / static_cast<double>(session->opt_.concurrency);
+        period = std::chrono::nanoseconds(static_cast<std::int64_t>(1e9 / per_worker));
+        next_due = now + std::chrono::nanoseconds(period.count() * static_cast<std::int64_t>(index) /
+                                                  static_cast<std::int64_t>(session->opt_.concurrency));
+    } else {
+        period = std::chrono::nanoseconds(0);
+    }
+    if (conn && conn->is_open()) {
+        open_loop() ? pump() : fill();
+    } else if (in_flight == 0 && !reopening) {
+        reopen();  // dropped while idle between epochs
+    }
+}
+
+void LoadSession::Impl::Worker::halt() {
+    running = false;
+    if (timer_armed) {
+        schedule_timer.cancel();
+        timer_armed = false;
+    }
+    maybe_idle();
+}
+
+void LoadSession::Impl::Worker::fill() {
+    while (running && conn && conn->is_open() && in_flight < calls.size()) {
+        if (!send(std::chrono::steady_clock::now())) break;
+    }
+    maybe_idle();
+}
+
+void LoadSession::Impl::Worker::pump() {
     if (!running) {
-        go_idle();
+        maybe_idle();
         return;
     }
+    if (!conn || !conn->is_open()) {
+        // Open loop can find its connection gone between calls (nothing in
+        // flight noticed): replace it; the calls that fall due meanwhile go
+        // out late, and their latency shows it.
+        if (in_flight == 0 && !reopening) reopen();
+        return;
+    }
+    const auto now = std::chrono::steady_clock::now();
+    while (running && next_due <= now && in_flight < calls.size()) {
+        if (!send(next_due)) break;
+        next_due += period;
+    }
+    // Due but no room: the next answer calls pump() again; arming the timer
+    // for a time already past would only spin.
+    if (running && next_due > now) arm_schedule();
+    maybe_idle();
+}
+
+void LoadSession::Impl::Worker::arm_schedule() {
+    if (timer_armed) return;
+    timer_armed = true;
+    schedule_timer.expires_at(next_due);
+    schedule_timer.async_wait([this](const boost::system::error_code& ec) {
+        if (ec) return;
+        timer_armed = false;
+        pump();
+    });
+}
+
+bool LoadSession::Impl::Worker::send(std::chrono::steady_clock::time_point intended) {
     // Same-account pairs are skipped without a call, as the harness did; the
     // bound keeps a degenerate pair set from spinning forever.
     const std::size_t limit = session->pairs_->size();
@@ -405,48 +528,51 @@ void LoadSession::Impl::Worker::issue() {
             ++ctx->counters.skipped_same_account;
             continue;
         }
+        std::size_t slot = 0;
+        while (calls[slot].used) ++slot;  // in_flight < calls.size(): a free one exists
+        Call& call = calls[slot];
+        call.used = true;
+        call.intended = intended;
+        call.sent = std::chrono::steady_clock::now();
+        ++in_flight;
         ++ctx->counters.attempted;
-        sent_at = std::chrono::steady_clock::now();
-        // The lambda holds one pointer, which std::function stores inline.
+        if (open_loop()) {
+            const auto lag = std::chrono::duration_cast<std::chrono::microseconds>(call.sent - intended).count();
+            ctx->recorder.record_send_lag(wall_now_ms(), static_cast<std::uint64_t>(std::max<std::int64_t>(0, lag)));
+        }
+        // The lambda holds a pointer and an index, which std::function stores inline.
         conn->async_call_transfer(pair.from, pair.to, session->opt_.amount, session->opt_.op_timeout,
-                                  [this](const CallOutcome& outcome) { on_done(outcome); });
-        return;
+                                  [this, slot](const CallOutcome& outcome) { on_done(slot, outcome); });
+        return true;
     }
-    go_idle();
+    running = false;  // nothing but same-account pairs
+    return false;
 }
 
-void LoadSession::Impl::Worker::on_done(const CallOutcome& outcome) {
+void LoadSession::Impl::Worker::on_done(std::size_t slot, const CallOutcome& outcome) {
+    Call& call = calls[slot];
+    call.used = false;
+    --in_flight;
     LoadCounters& c = ctx->counters;
     stats::IntervalRecorder& r = ctx->recorder;
-    // Service time of this closed-loop call; the wall clock only says which
-    // interval the outcome belongs to.
-    const auto latency = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - sent_at);
+    // Steady clock for durations; the wall clock only says which interval
+    // the outcome belongs to.
+    const auto now = std::chrono::steady_clock::now();
+    const auto service = std::chrono::duration_cast<std::chrono::microseconds>(now - call.sent).count();
     const std::int64_t now_ms = wall_now_ms();
     switch (outcome.status) {
         case CallStatus::Committed:
             ++c.committed;
-            r.record_success(now_ms, static_cast<std::uint64_t>(latency.count()));  // steady: never negative
-            break;
-        case CallStatus::ModuleError:
-            r.record_failure(now_ms, stats::FailureKind::ModuleError, outcome.text);
-            break;
-        case CallStatus::InternalError:
-            r.record_failure(now_ms, stats::FailureKind::InternalError);
-            break;
-        case CallStatus::Timeout:
-            r.record_failure(now_ms, stats::FailureKind::Timeout);
-            break;
-        case CallStatus::Disconnected:
-            r.record_failure(now_ms, stats::FailureKind::Disconnect);
-            break;
-    }
-    session->maybe_flush(*ctx, now_ms);
-    switch (outcome.status) {
-        case CallStatus::Committed:
+            if (open_loop()) {
+                const auto response = std::chrono::duration_cast<std::chrono::microseconds>(now - call.intended).count();
+                r.record_success(now_ms, static_cast<std::uint64_t>(response), static_cast<std::uint64_t>(service));
+            } else {
+                r.record_success(now_ms, static_cast<std::uint64_t>(service));
+            }
             session->note_committed(*ctx);
-            issue();
-            return;
+            break;
         case CallStatus::ModuleError: {
+            r.record_failure(now_ms, stats::FailureKind::ModuleError, outcome.text);
             ++c.module_errors;
             auto it = c.module_errors_by_message.find(outcome.text);
             if (it == c.module_errors_by_message.end()) {
@@ -454,46 +580,65 @@ void LoadSession::Impl::Worker::on_done(const CallOutcome& outcome) {
             } else {
                 ++it->second;
             }
-            issue();
-            return;
+            break;
         }
         case CallStatus::InternalError:
+            r.record_failure(now_ms, stats::FailureKind::InternalError);
             ++c.internal_errors;
-            issue();
-            return;
+            break;
         case CallStatus::Timeout:
+            r.record_failure(now_ms, stats::FailureKind::Timeout);
             ++c.timeouts;
             break;
         case CallStatus::Disconnected:
+            r.record_failure(now_ms, stats::FailureKind::Disconnect);
             ++c.disconnects;
             break;
     }
-    if (session->closed_.load(std::memory_order_relaxed)) {
-        go_idle();
+    session->maybe_flush(*ctx, now_ms);
+    after_call();
+}
+
+void LoadSession::Impl::Worker::after_call() {
+    if (!conn || !conn->is_open()) {
+        // A timeout or a lost connection fails every call in flight on it;
+        // the connection is replaced once the last of them is accounted for.
+        if (in_flight == 0 && running && !reopening && !session->closed_.load(std::memory_order_relaxed)) {
+            reopen();
+            return;
+        }
+        maybe_idle();
         return;
     }
-    reopen();
+    open_loop() ? pump() : fill();
 }
 
 void LoadSession::Impl::Worker::reopen() {
     // The old connection finishes its close on its own (its state outlives
     // the handle); this worker continues on a fresh one.
+    reopening = true;
     conn = std::make_unique<StdbConnection>(ctx->io, session->server_, session->conn_opt_);
     conn->async_open([this](const std::string& error) {
+        reopening = false;
         if (!error.empty()) {
             ++ctx->counters.reopen_failures;
             dead = true;
+            running = false;
             conn.reset();
-            go_idle();
+            maybe_idle();
             return;
         }
         ++ctx->counters.reopened;
-        issue();
+        if (!running) {
+            maybe_idle();
+            return;
+        }
+        open_loop() ? pump() : fill();
     });
 }
 
-void LoadSession::Impl::Worker::go_idle() {
-    running = false;
+void LoadSession::Impl::Worker::maybe_idle() {
+    if (running || in_flight > 0 || reopening) return;
     if (busy) {
         busy = false;
         session->worker_idle();
@@ -514,11 +659,18 @@ LoadCounters LoadSession::counters() const { return impl_->counters(); }
 std::vector<stats::Interval> LoadSession::take_intervals() { return impl_->take_intervals(); }
 void LoadSession::close_all(std::chrono::milliseconds bound) { impl_->close_all(bound); }
 std::optional<std::uint64_t> LoadSession::running_epoch() const { return impl_->running_epoch_; }
+std::optional<std::int64_t> LoadSession::load_started_unix_ms() const { return impl_->load_started_ms_; }
+std::optional<std::int64_t> LoadSession::load_stopped_unix_ms() const { return impl_->load_stopped_ms_; }
 std::size_t LoadSession::opened() const {
     std::lock_guard lock(impl_->open_mutex_);
     return impl_->opened_;
 }
+std::optional<stdb::ProtocolVersion> LoadSession::negotiated_protocol() const {
+    std::lock_guard lock(impl_->open_mutex_);
+    return impl_->negotiated_;
+}
 std::size_t LoadSession::live_connections() const { return impl_->live_connections(); }
+LoadSession::WriteStats LoadSession::write_stats() const { return impl_->write_stats(); }
 std::size_t LoadSession::thread_count() const { return impl_->threads_.size(); }
 std::size_t LoadSession::concurrency() const { return impl_->opt_.concurrency; }
 std::string LoadSession::url() const { return impl_->conn_opt_.target.to_string(); }

@@ -7,6 +7,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket.hpp>
+#include <algorithm>
+#include <optional>
 #include <span>
 #include <stdexcept>
 #include <vector>
@@ -77,7 +79,8 @@ class StdbConnection::Impl : public std::enable_shared_from_this<Impl> {
 public:
     Impl(asio::io_context& io, std::shared_ptr<const ResolvedServer> server, ConnectionOptions options)
         : ws_(io), timer_(io), close_timer_(io), server_(std::move(server)), opt_(std::move(options)),
-          url_(opt_.target.to_string()) {}
+          url_(opt_.target.to_string()), max_inflight_(std::max<std::size_t>(1, opt_.max_inflight)),
+          calls_(max_inflight_) {}
 
     enum class State { Idle, Connecting, Handshaking, AwaitInitial, Open, Closing, Closed };
 
@@ -97,30 +100,37 @@ public:
 
     void call(std::uint32_t from, std::uint32_t to, std::int64_t amount, std::chrono::milliseconds op_timeout,
               CallHandler done) {
-        if (state_ != State::Open || call_pending_) {
-            const CallStatus status = call_pending_ ? CallStatus::InternalError : CallStatus::Disconnected;
-            asio::post(ws_.get_executor(), [done = std::move(done), status, open = state_ == State::Open] {
-                done(CallOutcome{status, open ? "a call is already in flight on this connection"
-                                              : "connection is not open"});
+        if (state_ != State::Open || in_flight_ >= max_inflight_) {
+            const bool open = state_ == State::Open;
+            asio::post(ws_.get_executor(), [done = std::move(done), open, limit = max_inflight_] {
+                const std::string text = open ? "already " + std::to_string(limit) +
+                                                    " calls in flight on this connection (--max-inflight)"
+                                              : std::string("connection is not open");
+                done(CallOutcome{open ? CallStatus::InternalError : CallStatus::Disconnected, text});
             });
             return;
         }
-        pending_id_ = next_request_id_++;
-        call_pending_ = true;
-        call_done_ = std::move(done);
-        wbuf_.clear();
-        bsatn::Writer w(wbuf_);
-        const auto args = stdb::transfer::transfer_args_bytes({from, to, amount});
-        stdb::encode_call_reducer(w, pending_id_, stdb::transfer::kTransferReducer, args);
+        const std::uint32_t id = next_request_id_++;
+        const auto deadline = std::chrono::steady_clock::now() + op_timeout;
+        for (auto& slot : calls_) {
+            if (slot.active) continue;
+            slot.active = true;
+            slot.request_id = id;
+            slot.deadline = deadline;
+            slot.timeout = op_timeout;
+            slot.done = std::move(done);
+            break;
+        }
+        ++in_flight_;
 
-        op_timeout_ = op_timeout;
-        timer_.expires_after(op_timeout);
-        timer_.async_wait([self = shared_from_this(), id = pending_id_](beast::error_code ec) {
-            if (!ec) self->on_op_timer(id);
-        });
-        ws_.async_write(asio::buffer(wbuf_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
-            if (ec) self->lost("sending to " + self->url_ + " failed: " + ec.message());
-        });
+        const std::size_t before = outbox_.size();
+        bsatn::Writer w(outbox_);
+        const auto args = stdb::transfer::transfer_args_bytes({from, to, amount});
+        stdb::encode_call_reducer(w, id, stdb::transfer::kTransferReducer, args);
+        outbox_sizes_.push_back(outbox_.size() - before);
+
+        if (!timer_armed_) arm_op_timer(deadline);
+        if (dispatching_ == 0) flush();
     }
 
     void close(CloseHandler done) {
@@ -165,9 +175,12 @@ public:
     // The owner went away: no callback may run any more.
     void release() {
         open_done_ = nullptr;
-        call_done_ = nullptr;
+        for (auto& slot : calls_) {
+            slot.active = false;
+            slot.done = nullptr;
+        }
+        in_flight_ = 0;
         close_done_ = nullptr;
-        call_pending_ = false;
         if (state_ != State::Closing) {
             state_ = State::Closed;
             drop_socket();
@@ -175,6 +188,9 @@ public:
     }
 
     bool is_open() const { return state_ == State::Open; }
+    std::size_t in_flight() const { return in_flight_; }
+    std::uint64_t frames_sent() const { return frames_sent_; }
+    std::uint64_t calls_sent() const { return calls_sent_; }
     stdb::ProtocolVersion protocol() const { return protocol_; }
     const std::string& url() const { return url_; }
 
@@ -286,6 +302,10 @@ private:
         // Keep this object alive across the user callbacks below (they may
         // destroy the owning StdbConnection).
         auto self = shared_from_this();
+        // Calls made by the handlers below wait in the outbox and leave in
+        // one write afterwards: results that arrived together are answered
+        // together.
+        ++dispatching_;
         try {
             const auto body = stdb::open_server_payload(payload, scratch_);
             stdb::ServerBodyCursor cursor(body, protocol_);
@@ -299,45 +319,131 @@ private:
                         if (done) done(std::string());
                     }
                 } else if (const auto* r = cursor.reducer_result()) {
-                    if (call_pending_ && r->request_id == pending_id_) {
+                    if (CallSlot* slot = find_call(r->request_id)) {
                         switch (r->outcome) {
                             case stdb::ReducerOutcomeKind::Ok:
                             case stdb::ReducerOutcomeKind::OkEmpty:
-                                complete_call(CallStatus::Committed, {});
+                                complete_call(*slot, CallStatus::Committed, {});
                                 break;
                             case stdb::ReducerOutcomeKind::Err:
-                                complete_call(CallStatus::ModuleError, r->error_text);
+                                complete_call(*slot, CallStatus::ModuleError, r->error_text);
                                 break;
                             case stdb::ReducerOutcomeKind::InternalError:
-                                complete_call(CallStatus::InternalError, r->error_text);
+                                complete_call(*slot, CallStatus::InternalError, r->error_text);
                                 break;
                         }
                     }
                 }
-                if (state_ == State::Closed) return;
+                if (state_ == State::Closed) {
+                    --dispatching_;
+                    return;
+                }
             }
         } catch (const std::exception& e) {
+            --dispatching_;
             protocol_error(std::string("undecodable server message: ") + e.what());
             return;
         }
+        --dispatching_;
+        if (state_ == State::Open) flush();
         rbuf_.consume(rbuf_.size());
         if (state_ == State::Open || state_ == State::AwaitInitial || state_ == State::Closing) read();
     }
 
-    void on_op_timer(std::uint32_t id) {
-        if (!call_pending_ || pending_id_ != id || state_ != State::Open) return;
-        // Close first, so the handler sees a connection that is no longer open
-        // and never sends a second request on it.
-        start_close();
-        complete_call(CallStatus::Timeout, "no ReducerResult within " + std::to_string(op_timeout_.count()) + " ms");
+    // One timer per connection, armed lazily for the oldest call's deadline:
+    // results that arrive in time cost no timer operation at all, and the
+    // timer wakes at most once per op timeout to look again.
+    void arm_op_timer(std::chrono::steady_clock::time_point deadline) {
+        timer_armed_ = true;
+        timer_.expires_at(deadline);
+        timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+            if (!ec) self->on_op_timer();
+        });
     }
 
-    void complete_call(CallStatus status, std::string_view text) {
-        call_pending_ = false;
-        if (state_ == State::Open) timer_.cancel();
-        auto done = std::move(call_done_);
-        call_done_ = nullptr;
+    void on_op_timer() {
+        timer_armed_ = false;
+        if (state_ != State::Open || in_flight_ == 0) return;
+        const auto now = std::chrono::steady_clock::now();
+        std::optional<std::chrono::steady_clock::time_point> next;
+        bool expired = false;
+        for (const auto& slot : calls_) {
+            if (!slot.active) continue;
+            if (slot.deadline <= now) {
+                expired = true;
+            } else if (!next || slot.deadline < *next) {
+                next = slot.deadline;
+            }
+        }
+        if (!expired) {
+            if (next) arm_op_timer(*next);
+            return;
+        }
+        // Close first, so the handlers see a connection that is no longer
+        // open and never send another request on it.
+        auto self = shared_from_this();
+        start_close();
+        for (auto& slot : calls_) {
+            if (!slot.active || slot.deadline > now) continue;
+            complete_call(slot, CallStatus::Timeout,
+                          "no ReducerResult within " + std::to_string(slot.timeout.count()) + " ms");
+        }
+        fail_all_calls("connection closed because another call on it timed out");
+    }
+
+    struct CallSlot;
+
+    CallSlot* find_call(std::uint32_t request_id) {
+        for (auto& slot : calls_) {
+            if (slot.active && slot.request_id == request_id) return &slot;
+        }
+        return nullptr;
+    }
+
+    void complete_call(CallSlot& slot, CallStatus status, std::string_view text) {
+        slot.active = false;
+        --in_flight_;
+        auto done = std::move(slot.done);
+        slot.done = nullptr;
         if (done) done(CallOutcome{status, text});
+    }
+
+    // Every call still in flight ends as Disconnected. A handler may make new
+    // calls (refused: not open) or release this connection; both are safe
+    // while walking the fixed slots.
+    void fail_all_calls(std::string_view why) {
+        for (auto& slot : calls_) {
+            if (slot.active) complete_call(slot, CallStatus::Disconnected, why);
+        }
+    }
+
+    // Writes what the outbox holds unless a write is under way: on v3 every
+    // queued call up to the SDK's 256 KiB frame cap in one message, on v2
+    // the oldest call alone.
+    void flush() {
+        if (writing_ || outbox_sizes_.empty() || state_ != State::Open) return;
+        std::size_t take_bytes = 0;
+        std::size_t take_calls = 0;
+        while (take_calls < outbox_sizes_.size()) {
+            const std::size_t next = outbox_sizes_[take_calls];
+            if (take_calls > 0 && (protocol_ == stdb::ProtocolVersion::V2 || take_bytes + next > kMaxV3FrameBytes)) break;
+            take_bytes += next;
+            ++take_calls;
+        }
+        wbuf_.assign(outbox_.begin(), outbox_.begin() + static_cast<std::ptrdiff_t>(take_bytes));
+        outbox_.erase(outbox_.begin(), outbox_.begin() + static_cast<std::ptrdiff_t>(take_bytes));
+        outbox_sizes_.erase(outbox_sizes_.begin(), outbox_sizes_.begin() + static_cast<std::ptrdiff_t>(take_calls));
+        ++frames_sent_;
+        calls_sent_ += take_calls;
+        writing_ = true;
+        ws_.async_write(asio::buffer(wbuf_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+            self->writing_ = false;
+            if (ec) {
+                self->lost("sending to " + self->url_ + " failed: " + ec.message());
+                return;
+            }
+            self->flush();
+        });
     }
 
     void protocol_error(const std::string& what) {
@@ -348,7 +454,7 @@ private:
         }
         auto self = shared_from_this();
         if (state_ == State::Open) start_close();
-        if (call_pending_) complete_call(CallStatus::Disconnected, msg);
+        fail_all_calls(msg);
     }
 
     // The connection ended without our close.
@@ -362,7 +468,7 @@ private:
         const bool was_closing = state_ == State::Closing;
         state_ = State::Closed;
         drop_socket();
-        if (call_pending_) complete_call(CallStatus::Disconnected, why);
+        fail_all_calls(why);
         if (was_closing) finish_close();
     }
 
@@ -381,6 +487,9 @@ private:
     void start_close() {
         state_ = State::Closing;
         timer_.cancel();
+        timer_armed_ = false;
+        outbox_.clear();
+        outbox_sizes_.clear();
         close_timer_.expires_after(opt_.close_timeout);
         close_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
             if (!ec && self->state_ == State::Closing) self->on_close();
@@ -395,7 +504,7 @@ private:
         close_timer_.cancel();
         drop_socket();
         auto self = shared_from_this();
-        if (call_pending_) complete_call(CallStatus::Disconnected, "connection closed");
+        fail_all_calls("connection closed");
         finish_close();
     }
 
@@ -407,6 +516,7 @@ private:
 
     void drop_socket() {
         timer_.cancel();
+        timer_armed_ = false;
         beast::error_code ignored;
         auto& socket = beast::get_lowest_layer(ws_).socket();
         if (socket.is_open()) {
@@ -429,13 +539,31 @@ private:
     std::vector<std::uint8_t> wbuf_;
     std::vector<std::uint8_t> scratch_;
 
+    struct CallSlot {
+        bool active = false;
+        std::uint32_t request_id = 0;
+        std::chrono::steady_clock::time_point deadline;
+        std::chrono::milliseconds timeout{0};
+        CallHandler done;
+    };
+    // The SDK's cap on one outgoing v3 message.
+    static constexpr std::size_t kMaxV3FrameBytes = 256 * 1024;
+
     OpenHandler open_done_;
-    CallHandler call_done_;
     CloseHandler close_done_;
+    std::size_t max_inflight_ = 1;
+    std::vector<CallSlot> calls_;  // max_inflight_ slots, reused
+    std::size_t in_flight_ = 0;
     std::uint32_t next_request_id_ = 1;
-    std::uint32_t pending_id_ = 0;
-    bool call_pending_ = false;
-    std::chrono::milliseconds op_timeout_{0};
+    bool timer_armed_ = false;
+    // Encoded calls not yet written, and each one's size (for v2's one
+    // message per frame and v3's frame cap).
+    std::vector<std::uint8_t> outbox_;
+    std::vector<std::size_t> outbox_sizes_;
+    bool writing_ = false;
+    int dispatching_ = 0;  // > 0 while results of a server message are handed out
+    std::uint64_t frames_sent_ = 0;
+    std::uint64_t calls_sent_ = 0;
 };
 
 StdbConnection::StdbConnection(asio::io_context& io, std::shared_ptr<const ResolvedServer> server,
@@ -456,6 +584,9 @@ void StdbConnection::async_call_transfer(std::uint32_t from, std::uint32_t to, s
 void StdbConnection::async_close(CloseHandler done) { impl_->close(std::move(done)); }
 
 bool StdbConnection::is_open() const { return impl_->is_open(); }
+std::size_t StdbConnection::in_flight() const { return impl_->in_flight(); }
+std::uint64_t StdbConnection::frames_sent() const { return impl_->frames_sent(); }
+std::uint64_t StdbConnection::calls_sent() const { return impl_->calls_sent(); }
 stdb::ProtocolVersion StdbConnection::protocol() const { return impl_->protocol(); }
 std::string StdbConnection::url() const { return impl_->url(); }
 

@@ -1,6 +1,8 @@
 #include "http_api.hpp"
 
+#include <atomic>
 #include <chrono>
+#include <memory>
 #include <nlohmann/json.hpp>
 
 #include "auth_token.hpp"
@@ -128,14 +130,72 @@ void database_route(ServerContext& ctx, const HttpRequest& req, const std::vecto
     return reply(HttpResponse::text(404, "no route " + req.method + " " + req.path));
 }
 
-void debug_route(ServerContext& ctx, const HttpRequest& req, const std::vector<std::string>& seg, Respond respond) {
+// The longest delay the debug route accepts. Longer ones would outlast the
+// WebSocket idle timeout and every client's op timeout, which is never what
+// a test means.
+constexpr std::uint64_t kMaxDebugDelayUs = 60'000'000;
+
+// A delay query parameter: absent -> nullopt; decimal digits up to
+// kMaxDebugDelayUs -> the value; anything else -> a 400 text naming it.
+struct DelayParam {
+    std::optional<std::uint64_t> value;
+    std::string error;
+};
+
+DelayParam delay_param(const HttpRequest& req, const char* name) {
+    DelayParam out;
+    const auto text = req.query_param(name);
+    if (!text) return out;
+    std::uint64_t v = 0;
+    bool ok = !text->empty() && text->size() <= 9;  // 9 digits cannot overflow and cover the limit
+    for (const char c : *text) ok = ok && c >= '0' && c <= '9';
+    if (ok) {
+        for (const char c : *text) v = v * 10 + static_cast<std::uint64_t>(c - '0');
+        ok = v <= kMaxDebugDelayUs;
+    }
+    if (!ok) {
+        out.error = std::string(name) + " must be a whole number of microseconds from 0 to " +
+                    std::to_string(kMaxDebugDelayUs) + ", got \"" + *text + "\"";
+        return out;
+    }
+    out.value = v;
+    return out;
+}
+
+// POST /v1/debug/delays?replyUs=N&reducerUs=M: changes the simulated delays
+// of a running server, so a test can slow it down in the middle of a window.
+void delays_route(ServerContext& ctx, const HttpRequest& req, Respond respond) {
+    if (req.method != "POST") return respond(method_not_allowed(req));
+    const auto reply = delay_param(req, "replyUs");
+    if (!reply.error.empty()) return respond(HttpResponse::text(400, reply.error));
+    const auto reducer = delay_param(req, "reducerUs");
+    if (!reducer.error.empty()) return respond(HttpResponse::text(400, reducer.error));
+
+    if (reply.value) ctx.reply_delay_us.store(*reply.value);
+    const std::uint64_t reply_now = ctx.reply_delay_us.load();
+    if (!reducer.value) {
+        ctx.hosts.front()->post([host = ctx.hosts.front().get(), reply_now, respond] {
+            respond(json_response(200, {{"replyDelayUs", reply_now},
+                                        {"reducerDelayUs", host->db().reducer_delay().count()}}));
+        });
+        return;
+    }
+    // The Database is touched only on its own thread, so the new delay is set
+    // there, between two reducers; the answer waits until every database has
+    // it, so a caller that got 200 knows the next transfer runs at the new cost.
+    const auto delay = std::chrono::microseconds(*reducer.value);
+    auto remaining = std::make_shared<std::atomic<std::size_t>>(ctx.hosts.size());
+    for (auto& h : ctx.hosts) {
+        h->post([host = h.get(), delay, remaining, reply_now, respond] {
+            host->db().set_reducer_delay(delay);
+            if (remaining->fetch_sub(1) != 1) return;
+            respond(json_response(200, {{"replyDelayUs", reply_now}, {"reducerDelayUs", delay.count()}}));
+        });
+    }
+}
+
+void corrupt_route(ServerContext& ctx, const HttpRequest& req, const std::vector<std::string>& seg, Respond respond) {
     // POST /v1/debug/database/{name}/corrupt?id=N&delta=D
-    if (!ctx.options.debug_routes) {
-        return respond(HttpResponse::text(404, "debug routes are disabled; start stdb-standin with --debug-routes"));
-    }
-    if (seg.size() != 5 || seg[2] != "database" || seg[4] != "corrupt") {
-        return respond(HttpResponse::text(404, "unknown debug route; use POST /v1/debug/database/{name}/corrupt?id=N&delta=D"));
-    }
     if (req.method != "POST") return respond(method_not_allowed(req));
     DatabaseHost* host = ctx.find(seg[3]);
     if (host == nullptr) return respond(HttpResponse::text(404, "`" + seg[3] + "` not found"));
@@ -153,6 +213,18 @@ void debug_route(ServerContext& ctx, const HttpRequest& req, const std::vector<s
         }
         respond(json_response(200, {{"corrupted", true}, {"id", id}, {"delta", delta}}));
     });
+}
+
+void debug_route(ServerContext& ctx, const HttpRequest& req, const std::vector<std::string>& seg, Respond respond) {
+    if (!ctx.options.debug_routes) {
+        return respond(HttpResponse::text(404, "debug routes are disabled; start stdb-standin with --debug-routes"));
+    }
+    if (seg.size() == 3 && seg[2] == "delays") return delays_route(ctx, req, std::move(respond));
+    if (seg.size() == 5 && seg[2] == "database" && seg[4] == "corrupt") {
+        return corrupt_route(ctx, req, seg, std::move(respond));
+    }
+    return respond(HttpResponse::text(404, "unknown debug route; use POST /v1/debug/database/{name}/corrupt?id=N&delta=D "
+                                           "or POST /v1/debug/delays?replyUs=N&reducerUs=M"));
 }
 
 }  // namespace

@@ -3,6 +3,8 @@
 // identity mint. Owned by StandinServer; sessions and routes hold a reference.
 #pragma once
 
+#include <atomic>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string_view>
@@ -21,6 +23,10 @@ struct ServerContext {
     MetricsRegistry metrics;
     std::unique_ptr<CommitLog> commit_log;
     std::vector<std::unique_ptr<DatabaseHost>> hosts;
+    // The reply delay in force. Starts at options.reply_delay_us; the debug
+    // route changes it while sessions run, so every reply reads it afresh
+    // (options.reply_delay_us stays the value the server was started with).
+    std::atomic<std::uint64_t> reply_delay_us{0};
 
     // A database by name, or by identity as hex (optional 0x), as SpacetimeDB
     // resolves the {name_or_identity} path segment. nullptr if unknown.

@@ -19,6 +19,7 @@ StandinServer::StandinServer(StandinOptions options) : impl_(std::make_unique<Im
     auto& ctx = impl_->ctx;
     if (options.databases.empty()) throw std::invalid_argument("stdb-standin needs at least one --database");
     ctx.options = std::move(options);
+    ctx.reply_delay_us.store(ctx.options.reply_delay_us);
     if (!ctx.options.commit_log_path.empty()) ctx.commit_log = std::make_unique<CommitLog>(ctx.options.commit_log_path);
     for (const auto& name : ctx.options.databases) {
         if (ctx.find(name) != nullptr) throw std::invalid_argument("database \"" + name + "\" is listed twice");

@@ -265,8 +265,11 @@ private:
     // --- Outgoing path (on the strand).
 
     void queue_delayed(stdb::ServerMessage&& m) {
-        const auto delay = std::chrono::microseconds(ctx_.options.reply_delay_us);
-        if (delay.count() == 0) return queue_now(std::move(m));
+        // Read per reply: the debug route may change it at any moment.
+        const auto delay = std::chrono::microseconds(ctx_.reply_delay_us.load(std::memory_order_relaxed));
+        // Replies still held back from an earlier, longer delay go first:
+        // answers leave in the order they were produced.
+        if (delay.count() == 0 && delayed_.empty()) return queue_now(std::move(m));
         delayed_.emplace_back(std::chrono::steady_clock::now() + delay, std::move(m));
         if (delayed_.size() == 1) arm_delay_timer();
     }

@@ -1,6 +1,7 @@
 #include "benchdist/stats/interval.hpp"
 
 #include <stdexcept>
+#include <string>
 
 #include "json_read.hpp"
 
@@ -71,7 +72,17 @@ void FailureCounts::merge(const FailureCounts& other) {
 }
 
 void OutcomeTotals::merge(const OutcomeTotals& other) {
-    latency.merge(other.latency);  // first: it is the step that can throw
+    // Checked up front so that a mismatch leaves *this untouched.
+    const int digits = latency.significant_digits();
+    if (other.latency.significant_digits() != digits || latency_uncorrected.significant_digits() != digits ||
+        send_lag.significant_digits() != digits || other.latency_uncorrected.significant_digits() != digits ||
+        other.send_lag.significant_digits() != digits)
+        throw std::invalid_argument("interval: cannot merge histograms of " +
+                                    std::to_string(other.latency.significant_digits()) + " significant digits into " +
+                                    std::to_string(digits));
+    latency.merge(other.latency);
+    latency_uncorrected.merge(other.latency_uncorrected);
+    send_lag.merge(other.send_lag);
     attempted += other.attempted;
     committed += other.committed;
     failures.merge(other.failures);
@@ -85,8 +96,11 @@ Json interval_to_json(const Interval& interval) {
                   {"internalErrors", t.failures.internal_errors},
                   {"timeouts", t.failures.timeouts},
                   {"disconnects", t.failures.disconnects}};
-    return Json{{"startMs", interval.start_ms}, {"lengthMs", interval.length_ms}, {"attempted", t.attempted},
-                {"committed", t.committed},     {"failures", std::move(failures)},  {"latency", t.latency.to_json()}};
+    Json out{{"startMs", interval.start_ms}, {"lengthMs", interval.length_ms}, {"attempted", t.attempted},
+             {"committed", t.committed},     {"failures", std::move(failures)},  {"latency", t.latency.to_json()}};
+    if (!t.latency_uncorrected.empty()) out["latencyUncorrected"] = t.latency_uncorrected.to_json();
+    if (!t.send_lag.empty()) out["sendLag"] = t.send_lag.to_json();
+    return out;
 }
 
 Interval interval_from_json(const Json& j) {
@@ -98,6 +112,18 @@ Interval interval_from_json(const Json& j) {
     if (out.start_ms % out.length_ms != 0) bad_field(kWhere, "startMs", "is not a multiple of \"lengthMs\"");
 
     out.totals.latency = LatencyHistogram::from_json(field(j, kWhere, "latency"));
+    const int digits = out.totals.latency.significant_digits();
+    out.totals.latency_uncorrected = LatencyHistogram(digits);
+    out.totals.send_lag = LatencyHistogram(digits);
+    const auto optional_histogram = [&](std::string_view key, LatencyHistogram& into) {
+        const auto it = j.find(key);
+        if (it == j.end()) return;
+        into = LatencyHistogram::from_json(*it);
+        if (into.significant_digits() != digits)
+            bad_field(kWhere, key, "has other significant digits than \"latency\"");
+    };
+    optional_histogram("latencyUncorrected", out.totals.latency_uncorrected);
+    optional_histogram("sendLag", out.totals.send_lag);
     out.totals.attempted = u64_field(j, kWhere, "attempted");
     out.totals.committed = u64_field(j, kWhere, "committed");
 
@@ -113,6 +139,8 @@ Interval interval_from_json(const Json& j) {
 
     if (out.totals.latency.count() != out.totals.committed)
         bad_field(kWhere, "committed", "does not equal the latency histogram's count");
+    if (out.totals.latency_uncorrected.count() > out.totals.committed)
+        bad_field(kWhere, "latencyUncorrected", "counts more operations than \"committed\"");
     if (out.totals.attempted != out.totals.committed + out.totals.failures.total())
         bad_field(kWhere, "attempted", "does not equal committed plus failures");
     return out;

@@ -30,7 +30,23 @@ LatencyHistogram::LatencyHistogram(int significant_digits) : digits_(significant
                                     std::to_string(significant_digits));
     sub_bucket_magnitude_ = sub_bucket_magnitude_for(significant_digits);
     sub_bucket_mask_ = (std::uint64_t{1} << sub_bucket_magnitude_) - 1;
-    counts_.assign(index_of(kMaxValueUs) + 1, 0);
+    bucket_count_ = index_of(kMaxValueUs) + 1;
+}
+
+std::uint64_t LatencyHistogram::count_at_index(std::size_t index) const {
+    if (index >= bucket_count_)
+        throw std::out_of_range("latency histogram: bucket index " + std::to_string(index) + " is beyond " +
+                                std::to_string(bucket_count_) + " buckets");
+    return counts_.empty() ? 0 : counts_[index];
+}
+
+bool LatencyHistogram::operator==(const LatencyHistogram& other) const noexcept {
+    if (digits_ != other.digits_ || count_ != other.count_ || sum_ != other.sum_ || overflow_ != other.overflow_ ||
+        max_ != other.max_ || min() != other.min())
+        return false;
+    // Equal totals with count 0 means both are empty, allocated or not.
+    if (count_ == 0) return true;
+    return counts_ == other.counts_;  // both non-empty, so both allocated with the same layout
 }
 
 std::uint64_t LatencyHistogram::lowest_equivalent(std::size_t index) const noexcept {
@@ -52,7 +68,11 @@ void LatencyHistogram::merge(const LatencyHistogram& other) {
         throw std::invalid_argument("latency histogram: cannot merge " + std::to_string(other.digits_) +
                                     " significant digits into " + std::to_string(digits_));
     if (other.count_ == 0) return;
-    for (std::size_t i = 0; i < counts_.size(); ++i) counts_[i] += other.counts_[i];
+    if (counts_.empty()) {
+        counts_ = other.counts_;
+    } else {
+        for (std::size_t i = 0; i < counts_.size(); ++i) counts_[i] += other.counts_[i];
+    }
     count_ += other.count_;
     sum_ += other.sum_;
     overflow_ += other.overflow_;
@@ -90,7 +110,7 @@ std::uint64_t LatencyHistogram::value_at_percentile(double p) const {
 
 Json LatencyHistogram::to_json() const {
     Json buckets = Json::array();
-    for (std::size_t i = 0; i < counts_.size(); ++i)
+    for (std::size_t i = 0; i < counts_.size(); ++i)  // nothing to list when unallocated
         if (counts_[i] != 0) buckets.push_back(Json::array({i, counts_[i]}));
     return Json{{"sigDigits", digits_}, {"unit", "us"},     {"count", count_},         {"sum", sum_},
                 {"min", min()},         {"max", max_},      {"overflow", overflow_},   {"buckets", std::move(buckets)}};
@@ -122,14 +142,15 @@ LatencyHistogram LatencyHistogram::from_json(const Json& j) {
             bad_field(kWhere, "buckets", "must be an array of [index, count] pairs");
         const std::uint64_t index = as_u64(pair[0], kWhere, "buckets");
         const std::uint64_t n = as_u64(pair[1], kWhere, "buckets");
-        if (index >= h.counts_.size())
+        if (index >= h.bucket_count_)
             bad_field(kWhere, "buckets",
                       "has index " + std::to_string(index) + " beyond the layout of " + std::to_string(digits) +
-                          " significant digits (" + std::to_string(h.counts_.size()) + " buckets)");
+                          " significant digits (" + std::to_string(h.bucket_count_) + " buckets)");
         if (any && index <= last) bad_field(kWhere, "buckets", "indices must be strictly increasing");
         if (n == 0) bad_field(kWhere, "buckets", "must list only non-empty buckets");
         if (total + n < total) bad_field(kWhere, "buckets", "counts overflow");
         total += n;
+        if (h.counts_.empty()) h.allocate();  // an empty histogram stays unallocated
         h.counts_[index] = n;
         if (!any) first = index;
         last = index;

@@ -316,5 +316,162 @@ TEST(LoadSession, OpTimeoutCountsAndReplacesTheConnectionWithoutASecondRequestIn
     session.close_all();
 }
 
+// The summed latency of every committed call over the wall time of the run:
+// by Little's law, how many calls were in flight on average.
+double mean_in_flight(const stats::OutcomeTotals& t, std::chrono::steady_clock::duration elapsed) {
+    const double busy_us = t.latency.mean() * static_cast<double>(t.latency.count());
+    return busy_us / static_cast<double>(std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count());
+}
+
+TEST(LoadSession, PipelinedClosedLoopKeepsSeveralCallsInFlightAndSharesV3Frames) {
+    // Replies are held back 5 ms: one call per connection could keep at most
+    // 4 in flight on average; 8 per connection keep about 32.
+    Standin server({"--reply-delay-us", "5000"});
+    ASSERT_EQ(server.post_json("/v1/database/test-1/call/seed", "[1000,10000000]").status, 200u);
+    auto o = options_for(server.port(), "test-1");
+    o.concurrency = 4;
+    o.max_inflight = 8;
+    LoadSession session(o, small_pairs());
+    session.open_all();
+    const auto t0 = std::chrono::steady_clock::now();
+    session.start(1);
+    ASSERT_TRUE(session.wait_for_committed(4000, 30s));
+    ASSERT_TRUE(session.stop());
+    const auto elapsed = std::chrono::steady_clock::now() - t0;
+    const LoadCounters c = session.counters();
+    EXPECT_EQ(c.errors(), 0u);
+    EXPECT_EQ(server.committed_transfers(), c.committed) << "every pipelined call is accounted for exactly once";
+    const auto t = total_of(session.take_intervals());
+    EXPECT_EQ(t.committed, c.committed);
+    EXPECT_GE(t.latency.min(), 5000u);
+    const double in_flight = mean_in_flight(t, elapsed);
+    std::cout << "[ measured ] 4 connections x 8 in flight, reply delay 5 ms: " << in_flight
+              << " calls in flight on average, p50 " << t.latency.value_at_percentile(50) << " us" << std::endl;
+    EXPECT_GT(in_flight, 12.0) << "more than one call per connection must have been in flight";
+    EXPECT_LE(in_flight, 32.5);
+    const auto w = session.write_stats();
+    EXPECT_EQ(w.calls, c.attempted);
+    EXPECT_LT(w.messages, w.calls) << "on v3, calls queued together go out in one WebSocket message";
+    session.close_all(5s);
+}
+
+TEST(LoadSession, PipelinedV2SendsOneMessagePerCall) {
+    Standin server({"--reply-delay-us", "2000"});
+    ASSERT_EQ(server.post_json("/v1/database/test-1/call/seed", "[1000,10000000]").status, 200u);
+    auto o = options_for(server.port(), "test-1");
+    o.concurrency = 2;
+    o.max_inflight = 4;
+    o.protocol = stdb::ProtocolVersion::V2;
+    LoadSession session(o, small_pairs());
+    session.open_all();
+    session.start(1);
+    ASSERT_TRUE(session.wait_for_committed(500, 30s));
+    ASSERT_TRUE(session.stop());
+    const LoadCounters c = session.counters();
+    EXPECT_EQ(c.errors(), 0u);
+    EXPECT_EQ(server.committed_transfers(), c.committed);
+    const auto w = session.write_stats();
+    EXPECT_EQ(w.messages, w.calls) << "v2 carries exactly one ClientMessage per WebSocket message";
+    EXPECT_EQ(w.calls, c.attempted);
+    session.close_all(5s);
+}
+
+TEST(LoadSession, PipelinedTimeoutFailsEveryCallOnTheConnectionAndReopens) {
+    Standin server({"--reply-delay-us", "400000"});
+    ASSERT_EQ(server.post_json("/v1/database/test-1/call/seed", "[1000,10000000]").status, 200u);
+    auto o = options_for(server.port(), "test-1");
+    o.concurrency = 2;
+    o.max_inflight = 4;
+    o.op_timeout = 100ms;
+    LoadSession session(o, small_pairs());
+    session.open_all();
+    session.start(1);
+    const auto deadline = std::chrono::steady_clock::now() + 20s;
+    LoadCounters c;
+    do {
+        c = session.counters();
+        if (c.reopened < 4) std::this_thread::sleep_for(20ms);  // polling a condition, bounded by the deadline
+    } while (c.reopened < 4 && std::chrono::steady_clock::now() < deadline);
+    ASSERT_TRUE(session.stop());
+    c = session.counters();
+    EXPECT_GE(c.reopened, 4u);
+    EXPECT_EQ(c.committed, 0u);
+    EXPECT_GE(c.timeouts, 4u);
+    EXPECT_EQ(c.attempted, c.errors()) << "every call ends as exactly one outcome";
+    session.close_all();
+}
+
+// Attempted calls per second over the intervals strictly inside the run (the
+// first and last are partial).
+double steady_rate(const std::vector<stats::Interval>& intervals) {
+    if (intervals.size() < 3) return 0;
+    std::uint64_t attempted = 0;
+    for (std::size_t i = 1; i + 1 < intervals.size(); ++i) attempted += intervals[i].totals.attempted;
+    return static_cast<double>(attempted) * 1000.0 /
+           static_cast<double>((intervals.size() - 2) * static_cast<std::size_t>(intervals[0].length_ms));
+}
+
+TEST(LoadSession, OpenLoopKeepsItsScheduleWhenTheServerKeepsUp) {
+    Standin server;
+    ASSERT_EQ(server.post_json("/v1/database/test-1/call/seed", "[1000,10000000]").status, 200u);
+    auto o = options_for(server.port(), "test-1");
+    o.concurrency = 8;
+    o.rate_per_second = 2000;
+    LoadSession session(o, small_pairs());
+    session.open_all();
+    session.start(1);
+    // Four seconds of load give at least two whole intervals in the middle.
+    ASSERT_TRUE(session.wait_for_committed(8000, 30s));
+    ASSERT_TRUE(session.stop());
+    const LoadCounters c = session.counters();
+    EXPECT_EQ(c.errors(), 0u);
+    EXPECT_EQ(server.committed_transfers(), c.committed);
+    const auto intervals = session.take_intervals();
+    const double rate = steady_rate(intervals);
+    const auto t = total_of(intervals);
+    std::cout << "[ measured ] open loop target 2000/s: " << rate << "/s in whole intervals; corrected p50 "
+              << t.latency.value_at_percentile(50) << " us p99 " << t.latency.value_at_percentile(99)
+              << " us, uncorrected p99 " << t.latency_uncorrected.value_at_percentile(99) << " us, send lag p99 "
+              << t.send_lag.value_at_percentile(99) << " us" << std::endl;
+    EXPECT_NEAR(rate, 2000.0, 40.0) << "achieved rate within 2% of the target";
+    EXPECT_EQ(t.latency_uncorrected.count(), t.latency.count());
+    EXPECT_EQ(t.send_lag.count(), c.attempted);
+    // Measured from the due time, a call can only look slower than from its send.
+    EXPECT_GE(t.latency.value_at_percentile(50), t.latency_uncorrected.value_at_percentile(50));
+    session.close_all(5s);
+}
+
+TEST(LoadSession, OpenLoopStallShowsInCorrectedLatencyNotInUncorrected) {
+    Standin server({"--debug-routes"});
+    ASSERT_EQ(server.post_json("/v1/database/test-1/call/seed", "[1000,10000000]").status, 200u);
+    auto o = options_for(server.port(), "test-1");
+    o.concurrency = 4;
+    o.rate_per_second = 1000;  // one call every 4 ms per connection
+    LoadSession session(o, small_pairs());
+    session.open_all();
+    session.start(1);
+    ASSERT_TRUE(session.wait_for_committed(500, 30s));
+    // Each reply now takes 100 ms: a connection with one call in flight can
+    // do 10 a second while its schedule asks for 250, so calls queue up
+    // behind the slow ones. A closed-loop or uncorrected figure sees 100 ms;
+    // the corrected one sees the queue.
+    ASSERT_EQ(server.post_json("/v1/debug/delays?replyUs=100000", "").status, 200u);
+    const std::uint64_t before = session.counters().committed;
+    ASSERT_TRUE(session.wait_for_committed(before + 40, 30s));  // ten slow answers per connection: about 1 s
+    ASSERT_EQ(server.post_json("/v1/debug/delays?replyUs=0", "").status, 200u);
+    ASSERT_TRUE(session.wait_for_committed(session.counters().committed + 500, 30s));
+    ASSERT_TRUE(session.stop());
+    const auto t = total_of(session.take_intervals());
+    const auto corrected_p99 = t.latency.value_at_percentile(99);
+    const auto uncorrected_p99 = t.latency_uncorrected.value_at_percentile(99);
+    std::cout << "[ measured ] open loop 1000/s with a 100 ms stall: corrected p99 " << corrected_p99
+              << " us, uncorrected p99 " << uncorrected_p99 << " us, corrected max " << t.latency.max()
+              << " us, send lag max " << t.send_lag.max() << " us" << std::endl;
+    EXPECT_GE(t.latency_uncorrected.max(), 100000u) << "the slow replies themselves";
+    EXPECT_GT(corrected_p99, 2 * uncorrected_p99) << "the queue behind the stall must show";
+    EXPECT_GT(t.send_lag.max(), 200000u) << "calls went out late while the server was slow";
+    session.close_all(5s);
+}
+
 }  // namespace
 }  // namespace benchdist::generator

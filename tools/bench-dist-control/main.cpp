@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "benchdist/control/protocol.hpp"
+#include "benchdist/control/version.hpp"
 #include "benchdist/control/state_format.hpp"
 #include "benchdist/net/http_client.hpp"
 #include "benchdist/stdb/endpoint.hpp"
@@ -33,8 +34,10 @@ struct Failure : std::runtime_error {
 struct Coordinator {
     std::string url;
 
+    // conflict_is_answer: a 409 carries a regular answer (start-epoch's
+    // refusal of a mixed workload), not a failure of the request.
     bc::Json call(const std::string& method, const std::string& path, const std::string& body = {},
-                  std::chrono::milliseconds timeout = 10s) const {
+                  std::chrono::milliseconds timeout = 10s, bool conflict_is_answer = false) const {
         bn::ClientResponse res;
         try {
             res = bn::http_request({.method = method, .url = url + path, .body = body,
@@ -50,7 +53,7 @@ struct Coordinator {
             throw Failure(method + " " + url + path + " answered " + std::to_string(res.status) +
                           " with a body that is not JSON: " + res.body.substr(0, 200));
         }
-        if (res.status >= 400) {
+        if (res.status >= 400 && !(conflict_is_answer && res.status == 409)) {
             const std::string msg = j.is_object() && j.contains("error") ? j["error"].dump() : res.body;
             throw Failure(method + " " + url + path + " failed: " + std::to_string(res.status) + " " + msg);
         }
@@ -90,7 +93,7 @@ int run_start_epoch(const Coordinator& c, const std::optional<std::string>& labe
     bc::StartEpochRequest req;
     req.label = label;
     if (!ids.empty()) req.generator_ids = split_ids(ids);
-    const auto resp = bc::start_epoch_response_from_json(c.call("POST", "/admin/start-epoch", bc::to_json(req).dump()));
+    const auto resp = bc::start_epoch_response_from_json(c.call("POST", "/admin/start-epoch", bc::to_json(req).dump(), 10s, true));
     if (!json) {
         std::cout << resp.message << "\n" << bc::format_state(resp.state);
     }
@@ -162,6 +165,7 @@ int run_wait_ready(const Coordinator& c, std::size_t want, double timeout_s) {
 
 int main(int argc, char** argv) {
     CLI::App app{"bench-dist-control: start and watch bench-dist epochs, list and choose generators"};
+    app.set_version_flag("--version", std::string(bc::tool_version()));
     app.require_subcommand(0, 1);
     Coordinator c;
     c.url = "http://127.0.0.1:8080";

@@ -18,6 +18,7 @@
 #include <spdlog/spdlog.h>
 #include <sstream>
 
+#include "benchdist/control/version.hpp"
 #include "benchdist/coordinator/coordinator.hpp"
 #include "benchdist/coordinator/routes.hpp"
 #include "benchdist/net/http_server.hpp"
@@ -107,9 +108,21 @@ int main(int argc, char** argv) {
                    "Warn in the result when a generator's estimated clock offset is larger than this")
         ->capture_default_str()
         ->check(CLI::Range(0.0, 3600000.0));
+    o.align_window_ms = 1000;
+    app.add_option("--align-window-ms", o.align_window_ms,
+                   "Open the measured window on the next multiple of N ms of this host's clock, the edges of the "
+                   "generators' per-second intervals, so the client/server cross-check compares the same span "
+                   "(0 = open at once)")
+        ->capture_default_str()
+        ->check(CLI::Range(std::int64_t{0}, std::int64_t{60000}));
     app.add_option("--generator-ids", generator_ids,
                    "Comma-separated generators used when a start-epoch request names none")
         ->delimiter(',');
+    app.add_flag("--allow-mixed", o.allow_mixed,
+                 "Start epochs whose participants run different workload options (alpha, accounts, pair mode, "
+                 "max in-flight, rate mode, compression, confirmed reads, protocol); the result warns. Without "
+                 "it such a start-epoch is refused");
+    app.set_version_flag("--version", std::string(benchdist::control::tool_version()));
 
     try {
         app.parse(argc, argv);
@@ -138,6 +151,14 @@ int main(int argc, char** argv) {
     std::erase_if(generator_ids, [](const std::string& id) { return id.empty(); });
     o.default_generator_ids = generator_ids;
     o.results_dir = results_dir;
+    o.server_url = endpoint.display();
+    o.database = stdb_module;
+    o.other_options = {{"bind", bind},
+                       {"port", port},
+                       {"initialBalance", initial_balance},
+                       {"stdbUrl", stdb_url},
+                       {"stdbModule", stdb_module},
+                       {"stdbCompression", stdb::compression_flag_name(*compression)}};
 
     spdlog::set_pattern("[coordinator] %v");
     spdlog::flush_on(spdlog::level::info);
@@ -168,12 +189,14 @@ int main(int argc, char** argv) {
         benchdist::net::HttpServer server(server_options, coord::make_http_handler(coordinator));
         server.start();
 
-        spdlog::info("listening on http://{}:{} test={} connector={} start_ack_timeout={}s warmup={}s window={}s "
-                     "verify={} sample={}ms max_clock_offset={}ms stdb={} module={} compression={} results={}",
-                     bind, server.port(), o.test, o.connector, format_seconds(o.start_ack_timeout_seconds),
-                     format_seconds(o.warmup_seconds), format_seconds(o.window_seconds), o.verify ? "on" : "off", o.sample_ms,
-                     format_seconds(o.max_clock_offset_ms),
-                     endpoint.display(), stdb_module, stdb::compression_flag_name(*compression), results_dir);
+        spdlog::info("bench-dist-coordinator {} listening on http://{}:{} test={} connector={} start_ack_timeout={}s "
+                     "warmup={}s window={}s verify={} sample={}ms max_clock_offset={}ms allow_mixed={} stdb={} "
+                     "module={} compression={} results={}",
+                     benchdist::control::tool_version(), bind, server.port(), o.test, o.connector,
+                     format_seconds(o.start_ack_timeout_seconds), format_seconds(o.warmup_seconds),
+                     format_seconds(o.window_seconds), o.verify ? "on" : "off", o.sample_ms,
+                     format_seconds(o.max_clock_offset_ms), o.allow_mixed ? "on" : "off", endpoint.display(),
+                     stdb_module, stdb::compression_flag_name(*compression), results_dir);
         if (bind != "127.0.0.1" && bind != "::1") {
             spdlog::warn("warning: --bind {} exposes an unauthenticated control API; anyone who can reach it can "
                          "register generators and start epochs",

@@ -1,6 +1,7 @@
 // bench-dist-generator: opens --concurrency SpacetimeDB connections, reports
-// ready to the coordinator, and runs closed-loop transfer load whenever the
-// coordinator's epoch includes it. Never keeps loading a server that no
+// ready to the coordinator, and runs transfer load -- closed loop with
+// --max-inflight calls per connection, or open loop at --rate calls per
+// second -- whenever the coordinator's epoch includes it. Never keeps loading a server that no
 // coordinator controls: a control-plane failure after the retries stops the
 // load, closes the connections and exits 1.
 //
@@ -13,7 +14,10 @@
 // long-polling answers at once with an unchanged version; then the loop
 // falls back to waiting --poll-ms between polls.
 //
-// The /stopped report carries the epoch's per-second intervals (latency
+// /register carries a manifest (tool version, every option, and the workload
+// options that must match across generators for one result to make sense);
+// /ready names the protocol the server chose. The /stopped report carries
+// when the load started and stopped, the epoch's per-second intervals (latency
 // histogram and outcomes per wall-clock second) and an estimate of this
 // host's clock offset to the coordinator, since the intervals are stamped
 // with this host's clock.
@@ -33,6 +37,7 @@
 #include <thread>
 #include <vector>
 
+#include "benchdist/control/version.hpp"
 #include "benchdist/generator/agent.hpp"
 #include "benchdist/generator/clock_offset.hpp"
 #include "benchdist/generator/coordinator_client.hpp"
@@ -95,6 +100,29 @@ int usage_error(const std::string& flag, const std::string& what) {
     return 2;
 }
 
+// One line on whether open-loop load kept its schedule, so an operator
+// sees it on the load machine, not only in the result.
+std::string schedule_line(double rate, std::uint64_t attempted, std::optional<std::int64_t> started_ms,
+                          std::optional<std::int64_t> stopped_ms, const std::vector<stats::Interval>& intervals) {
+    stats::LatencyHistogram lag;
+    for (const auto& interval : intervals) lag.merge(interval.totals.send_lag);
+    const double seconds = started_ms && stopped_ms && *stopped_ms > *started_ms
+                               ? static_cast<double>(*stopped_ms - *started_ms) / 1000.0
+                               : 0.0;
+    const double achieved = seconds > 0 ? static_cast<double>(attempted) / seconds : 0.0;
+    const double lag_p99_ms = static_cast<double>(lag.value_at_percentile(99)) / 1000.0;
+    // The same thresholds as the coordinator's schedule check.
+    const bool kept = achieved >= 0.98 * rate && lag_p99_ms <= 10.0;
+    char line[256];
+    std::snprintf(line, sizeof line,
+                  "open loop: target %.0f/s, sent %.0f/s over %.1f s, send lag p99 %.1f ms max %.1f ms -- %s", rate,
+                  achieved, seconds, lag_p99_ms, static_cast<double>(lag.max()) / 1000.0,
+                  kept ? "schedule kept"
+                       : "schedule NOT kept (server too slow for this rate at this --max-inflight, or this "
+                         "generator short of CPU: add --threads or machines, or lower --rate)");
+    return line;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -103,9 +131,10 @@ int main(int argc, char** argv) {
     const sigset_t signals = benchdist::net::block_stop_signals();
 
     CLI::App app{
-        "bench-dist-generator: opens --concurrency SpacetimeDB WebSocket connections and runs closed-loop "
-        "`transfer` load (one request in flight per connection) whenever bench-dist-coordinator starts an "
-        "epoch that includes it."};
+        "bench-dist-generator: opens --concurrency SpacetimeDB WebSocket connections and runs `transfer` load "
+        "whenever bench-dist-coordinator starts an epoch that includes it: closed loop (--max-inflight calls "
+        "in flight per connection, 1 by default as the original harness) or open loop (--rate calls per "
+        "second on a fixed schedule, latency counted from when each call was due)."};
     std::string coordinator_url = "http://127.0.0.1:8080";
     std::string test = "test-1";
     std::string connector = "spacetimedb";
@@ -130,13 +159,26 @@ int main(int argc, char** argv) {
     std::size_t pairs_count = generator::kDefaultPrecomputedTransferPairs;
     std::string pair_mode_flag = "zipf";
     std::uint64_t seed = 0;
+    std::size_t max_inflight = 1;
+    double rate = 0;
 
     app.add_option("--coordinator-url", coordinator_url, "bench-dist-coordinator's base URL")->capture_default_str();
     app.add_option("--test", test, "Test case (only test-1 exists)")->capture_default_str();
     app.add_option("--connector", connector, "Connector (only spacetimedb)")->capture_default_str();
     app.add_option("--id", id, "Generator id [default: <hostname>-<pid>]");
     app.add_option("--hostname", hostname, "Hostname reported to the coordinator [default: this host's name]");
-    app.add_option("--concurrency", concurrency, "Connections = closed-loop workers")->required();
+    app.add_option("--concurrency", concurrency, "Connections (one worker each)")->required();
+    app.add_option("--max-inflight", max_inflight,
+                   "Calls in flight per connection; on v3 calls queued together share a WebSocket message")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{4096}))
+        ->capture_default_str();
+    app.add_option("--rate", rate,
+                   "Open loop: transfers per second for this generator, spread evenly over its connections and "
+                   "sent on schedule whatever the answers do; latency counts from each call's due time "
+                   "(coordinated omission corrected). 0: closed loop")
+        ->check(CLI::NonNegativeNumber)
+        ->capture_default_str();
+    app.set_version_flag("--version", std::string(control::tool_version()));
     app.add_option("--accounts", accounts, "Number of seeded accounts to draw from")
         ->envname("SEED_ACCOUNTS")
         ->capture_default_str();
@@ -256,6 +298,58 @@ int main(int argc, char** argv) {
     so.confirmed = confirmed;
     so.protocol = protocol;
     so.token = token;
+    so.max_inflight = max_inflight;
+    so.rate_per_second = rate;
+
+    // What this generator is and runs with, sent with /register. `workload`
+    // holds the options that change what a transfer costs or how load is
+    // offered; the coordinator refuses to mix generators whose workloads
+    // differ (concurrency and rate may differ: they only scale the load).
+    const std::string protocol_offer = protocol ? std::string(protocol == stdb::ProtocolVersion::V3 ? "v3" : "v2")
+                                                : std::string("auto");
+    control::Json workload = control::Json::object();
+    workload["alpha"] = alpha;
+    workload["accounts"] = accounts;
+    workload["pairMode"] = std::string(generator::pair_mode_name(*pair_mode));
+    workload["amount"] = so.amount;
+    workload["maxInflight"] = max_inflight;
+    workload["rateMode"] = rate > 0 ? "open" : "closed";
+    workload["compression"] = std::string(stdb::compression_flag_name(*compression));
+    workload["confirmedReads"] = confirmed ? control::Json(*confirmed) : control::Json(nullptr);
+    workload["protocol"] = protocol_offer;
+    control::Json options = control::Json::object();
+    options["coordinatorUrl"] = coordinator_url;
+    options["test"] = test;
+    options["connector"] = connector;
+    options["id"] = id;
+    options["hostname"] = hostname;
+    options["concurrency"] = concurrency;
+    options["maxInflight"] = max_inflight;
+    options["rate"] = rate > 0 ? control::Json(rate) : control::Json(nullptr);
+    options["accounts"] = accounts;
+    options["alpha"] = alpha;
+    options["pairMode"] = std::string(generator::pair_mode_name(*pair_mode));
+    options["pairs"] = pairs_count;
+    options["seed"] = seed_opt->count() > 0 ? control::Json(seed) : control::Json(nullptr);
+    options["openParallelism"] = open_parallelism;
+    options["opTimeoutMs"] = op_timeout_ms;
+    options["pollMs"] = poll_ms;
+    options["longPollMs"] = long_poll_ms;
+    options["controlRetries"] = control_retries;
+    options["stdbUrl"] = stdb_url;
+    options["stdbModule"] = stdb_module;
+    options["stdbCompression"] = std::string(stdb::compression_flag_name(*compression));
+    options["confirmedReads"] = confirmed ? control::Json(*confirmed) : control::Json(nullptr);
+    options["stdbProtocol"] = protocol_offer;
+    options["stdbToken"] = token.empty() ? "none" : "set (not shown)";
+    control::Json manifest = control::Json::object();
+    manifest["toolVersion"] = std::string(control::tool_version());
+    manifest["hostname"] = hostname;
+    manifest["pid"] = static_cast<std::int64_t>(getpid());
+    manifest["startedAt"] = control::iso8601_millis(
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count());
+    manifest["workload"] = workload;
 
     std::unique_ptr<generator::LoadSession> session;
     try {
@@ -264,6 +358,8 @@ int main(int argc, char** argv) {
         std::cerr << "error: " << e.what() << std::endl;
         return 1;
     }
+    options["threads"] = session->thread_count();
+    manifest["options"] = options;
 
     generator::CoordinatorClient client(coordinator_url);
     const generator::RetryPolicy policy{control_retries, std::chrono::milliseconds(poll_ms)};
@@ -299,13 +395,19 @@ int main(int argc, char** argv) {
     struct EpochReport {
         generator::LoadCounters counters;
         std::vector<stats::Interval> intervals;
+        std::optional<std::int64_t> started_ms;
+        std::optional<std::int64_t> stopped_ms;
     };
     std::optional<std::uint64_t> running;
     auto stop_load = [&]() -> EpochReport {
         const bool all_idle = session->stop();
         if (!all_idle) log("some workers were still busy after the op timeout");
         running.reset();
-        return {session->counters(), session->take_intervals()};
+        EpochReport report{session->counters(), session->take_intervals(), session->load_started_unix_ms(),
+                           session->load_stopped_unix_ms()};
+        if (rate > 0) log(schedule_line(rate, report.counters.attempted, report.started_ms, report.stopped_ms,
+                                        report.intervals));
+        return report;
     };
     auto stopped_request = [&](std::uint64_t epoch, const EpochReport& report, bool with_intervals) {
         const generator::LoadCounters& c = report.counters;
@@ -330,7 +432,19 @@ int main(int argc, char** argv) {
         settings["alpha"] = alpha;
         settings["pairMode"] = std::string(generator::pair_mode_name(*pair_mode));
         settings["opTimeoutMs"] = op_timeout_ms;
+        settings["maxInflight"] = max_inflight;
+        settings["rate"] = rate > 0 ? control::Json(rate) : control::Json(nullptr);
         req.extra["settings"] = settings;
+        // How the load was offered and when it ran, by this host's clock:
+        // the coordinator weighs the intervals at the window's edges by it.
+        control::Json load = control::Json::object();
+        load["mode"] = rate > 0 ? "open" : "closed";
+        load["maxInflight"] = max_inflight;
+        load["connections"] = concurrency;
+        load["ratePerSecond"] = rate > 0 ? control::Json(rate) : control::Json(nullptr);
+        if (report.started_ms) load["startedAtMs"] = *report.started_ms;
+        if (report.stopped_ms) load["stoppedAtMs"] = *report.stopped_ms;
+        req.extra["load"] = load;
         if (with_intervals) req.extra["intervals"] = stats::intervals_to_json(report.intervals);
         if (const auto est = clock.estimate()) {
             control::Json cj = control::Json::object();
@@ -355,7 +469,9 @@ int main(int argc, char** argv) {
     };
     auto register_and_ready = [&](bool open) {
         call_control("POST /register", [&] {
-            return client.register_generator({id, hostname, static_cast<std::uint64_t>(concurrency)});
+            control::RegisterRequest req{id, hostname, static_cast<std::uint64_t>(concurrency)};
+            req.extra["manifest"] = manifest;
+            return client.register_generator(req);
         });
         note_clock(true);
         if (open) {
@@ -372,7 +488,11 @@ int main(int argc, char** argv) {
             });
         }
         call_control("POST /ready", [&] {
-            return client.ready({id, static_cast<std::uint64_t>(session->live_connections())});
+            control::ReadyRequest req{id, static_cast<std::uint64_t>(session->live_connections())};
+            if (const auto chosen = session->negotiated_protocol()) {
+                req.extra["negotiatedProtocol"] = std::string(stdb::subprotocol_name(*chosen));
+            }
+            return client.ready(req);
         });
         note_clock(true);
         log("ready with " + std::to_string(session->live_connections()) + " connections to " + endpoint.display() +

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "benchdist/control/version.hpp"
 #include "benchdist/standin/standin_server.hpp"
 #include "benchdist/net/stop_signals.hpp"
 
@@ -33,6 +34,7 @@ int main(int argc, char** argv) {
     CLI::App app{
         "stdb-standin: SpacetimeDB's HTTP + WebSocket API (v3/v2 BSATN) for the keynote transfer module only.\n"
         "In-memory, no durability, one reducer thread per database. For demos, tests and benchmarks of bench-dist."};
+    app.set_version_flag("--version", std::string(benchdist::control::tool_version()));
     std::string listen = "127.0.0.1:3000";
     benchdist::standin::StandinOptions o;
     std::vector<std::string> databases;

@@ -92,17 +92,26 @@ struct StartEpochResponse {
     bool started = false;
     std::string message;
     CoordinatorState state;
+    // Additions after the original keys, e.g. "workloadDifferences" when the
+    // coordinator refused participants whose workloads differ.
+    Json extra = Json::object();
 };
 
 // Requests.
+// Newer generators add "manifest" (an object: toolVersion, hostname, pid,
+// startedAt, options, workload) to /register and "negotiatedProtocol" (a
+// string) to /ready; they and any other unknown keys are kept in `extra`.
+// Older generators send neither and keep working.
 struct RegisterRequest {
     std::string id;
     std::string hostname;
     std::uint64_t desired_connections = 0;
+    Json extra = Json::object();
 };
 struct ReadyRequest {
     std::string id;
     std::uint64_t opened_connections = 0;
+    Json extra = Json::object();
 };
 struct EpochAckRequest {  // /started and /stopped
     std::string id;

@@ -20,9 +20,11 @@ std::string format_generators(const CoordinatorState& state);
 std::string format_result_line(const EpochResult& result);
 
 // The client-side details of a result, from its extra keys: a latency table
-// (ms, 3 decimals), error counts, the client/server commit ratio and the
-// warnings -- each part only when the result has it; "" for a result
-// without any (an old coordinator, or generators that sent no intervals).
+// (ms, 3 decimals) with, in open loop, the uncorrected row and the schedule
+// line, error counts, the client/server commit ratio, the Little's-law line
+// (closed loop) and the warnings -- each part only when the result has it;
+// "" for a result without any (an old coordinator, or generators that sent
+// no intervals).
 std::string format_result_details(const EpochResult& result);
 
 }  // namespace benchdist::control

@@ -42,7 +42,29 @@ struct CoordinatorOptions {
     std::int64_t sample_ms = 1000;
     // Generators whose clock offset is larger get a warning in the result.
     double max_clock_offset_ms = 50;
+    // Opens the measured window on the next multiple of this many ms of the
+    // coordinator's wall clock (0: at once). Generators count outcomes in
+    // intervals of their wall clock aligned the same way (1000 ms by
+    // default), so an aligned window with a whole number of seconds covers
+    // whole intervals and the client/server cross-check compares the same
+    // span, without assuming the rate was even inside an edge interval.
+    std::int64_t align_window_ms = 0;
+    // Start epochs whose participants' workloads differ (the result warns)
+    // instead of refusing them.
+    bool allow_mixed = false;
+    // For the result's manifest: the server as the operator named it, this
+    // host's name (empty: the system's host name), and the command-line
+    // options that are not fields above (bind, port, stdbUrl...), by
+    // camelCase name; the fields above are recorded by the coordinator.
+    std::string server_url;
+    std::string database;
+    std::string hostname;
+    control::Json other_options = control::Json::object();
 };
+
+// Every field of `o` that is a command-line option, by camelCase name,
+// followed by o.other_options: the "coordinator" part of the manifest.
+control::Json coordinator_options_json(const CoordinatorOptions& o);
 
 struct StopEpochOutcome {
     bool stopping = false;
@@ -111,7 +133,8 @@ private:
 
     // sm_.snapshot() stamped with the wall clock; callers hold mu_.
     control::CoordinatorState snapshot_now() const;
-    void run_epoch(std::uint64_t epoch);
+    // `started_ms`: when start-epoch accepted it (the manifest's startedAt).
+    void run_epoch(std::uint64_t epoch, std::int64_t started_ms);
     // Reads the counter every options_.sample_ms from `window_start` until
     // the window closes (or is aborted); runs on its own thread so a slow
     // read never delays the window's end.

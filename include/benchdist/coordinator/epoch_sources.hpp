@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "benchdist/stdb/compression.hpp"
@@ -29,6 +30,10 @@ public:
     // possibly while the runner reads the window's end: it must be safe to
     // call concurrently (after begin_epoch()).
     virtual stdb::CounterRead read() = 0;
+    // The database identity begin_epoch() resolved, for the result's
+    // manifest (so it is not fetched a second time); nullopt when unknown.
+    // Called by the epoch runner after begin_epoch().
+    virtual std::optional<std::string> database_identity() const { return std::nullopt; }
 };
 
 class Verifier {

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "benchdist/control/protocol.hpp"
+#include "benchdist/coordinator/manifest.hpp"
 
 namespace benchdist::coordinator {
 
@@ -40,12 +41,19 @@ struct ActiveEpoch {
     // (counters, settings), copied into the result as generatorReports.
     std::map<std::string, control::Json> stop_reports;
     bool abort_requested = false;
+    // What the participants said about themselves when the epoch started
+    // (a re-register during the epoch does not change what this one ran),
+    // and how their workloads compared.
+    ManifestsById manifests;
+    WorkloadComparison workload;
 };
 
 struct StartOutcome {
     bool started = false;
     std::string message;
     std::uint64_t epoch = 0;  // when started
+    // Set when the refusal is because the participants' workloads differ.
+    std::vector<WorkloadDifference> workload_differences = {};
 };
 
 class EpochStateMachine {
@@ -68,8 +76,10 @@ public:
 
     // The admin request. `default_ids` (--generator-ids) applies when the
     // request names none. Refusals come back as started=false, not as errors,
-    // as in the original.
-    StartOutcome start_epoch(const control::StartEpochRequest& request, const std::vector<std::string>& default_ids);
+    // as in the original. Participants whose workloads differ are refused
+    // (with workload_differences set) unless `allow_mixed`.
+    StartOutcome start_epoch(const control::StartEpochRequest& request, const std::vector<std::string>& default_ids,
+                             bool allow_mixed = false);
 
     // Runner side.
     void set_phase(control::Phase phase);
@@ -84,6 +94,9 @@ public:
     std::vector<std::string> missing_stop_acks() const;
     std::uint64_t version() const { return version_; }
     bool is_known(std::string_view id) const { return generators_.find(std::string(id)) != generators_.end(); }
+    // What the generator said in its last /register and /ready; nullptr for
+    // an unknown id.
+    const GeneratorManifest* manifest(std::string_view id) const;
 
     control::CoordinatorState snapshot() const;
     std::vector<control::GeneratorSnapshot> generators() const;
@@ -96,6 +109,9 @@ private:
     std::string connector_;
     control::Phase phase_ = control::Phase::Idle;
     std::map<std::string, control::GeneratorSnapshot, std::less<>> generators_;
+    // Kept apart from the snapshots: GET /state is polled constantly and
+    // must stay small.
+    ManifestsById manifests_;
     std::optional<ActiveEpoch> active_;
     std::optional<control::EpochResult> last_result_;
     std::uint64_t next_epoch_ = 1;

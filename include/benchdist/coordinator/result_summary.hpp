@@ -3,9 +3,12 @@
 // its per-second intervals (stats/interval_series.hpp) with /stopped; this
 // picks the slots that belong to the coordinator's window, merges them into
 // one latency histogram and one set of counts, and cross-checks them against
-// the server's committed delta and the generators' clock offsets, turning
-// every doubt into a plain-text warning. Pure JSON in, JSON out, so the rules
-// are unit-tested without an epoch runner.
+// the server's committed delta and the generators' clock offsets, says what
+// kind of latency was measured (closed-loop service time or open-loop
+// response time), checks an open-loop schedule was kept and, in closed loop,
+// Little's law (were the generators, not the server, the bottleneck?),
+// turning every doubt into a plain-text warning. Pure JSON in, JSON out, so
+// the rules are unit-tested without an epoch runner.
 #pragma once
 
 #include <cstdint>
@@ -23,6 +26,13 @@ struct SummaryOptions {
     double max_clock_offset_ms = 50;
     // clientServerRatio further than this from 1 gets a warning.
     double ratio_tolerance = 0.02;
+    // Open loop: the schedule counts as kept when the achieved rate is at
+    // least this share of the target...
+    double min_schedule_ratio = 0.98;
+    // ...and the send lag's p99 is at most this.
+    double max_send_lag_p99_ms = 10;
+    // Closed loop: busy / in-flight capacity below this gets a warning.
+    double min_inflight_utilization = 0.9;
 };
 
 // The measured window in coordinator wall-clock unix ms, [start, end).
@@ -37,9 +47,10 @@ struct SummaryWindow {
 // absent (or empty) when the epoch never had a measured window; then only
 // the warnings are computed. `server_committed_delta` is absent when the
 // server's delta is unknown. Returns an object with, in this order and each
-// only when it has a value: latency, clientCommitted, errors, perGenerator,
-// clientServerRatio, warnings (always present, possibly empty). A report
-// that cannot be read becomes a warning, never an exception.
+// only when it has a value: latency, latencyUncorrected, schedule,
+// clientCommitted, errors, perGenerator, clientServerRatio, littlesLaw,
+// warnings (always present, possibly empty). A report that cannot be read
+// becomes a warning, never an exception. docs/results.md has every rule.
 control::Json summarize_generator_reports(const control::Json& reports, const std::vector<std::string>& participants,
                                           const std::optional<SummaryWindow>& window,
                                           std::optional<std::uint64_t> server_committed_delta,
@@ -49,10 +60,18 @@ control::Json summarize_generator_reports(const control::Json& reports, const st
 // "intervals" array (the summary carries what they said).
 control::Json strip_intervals(const control::Json& reports);
 
-// The label written into latency.kind: generators run a closed loop (a new
-// request only after the previous answer), so what they measure is the
-// server's service time, not the response time an open-loop client would
-// see under queueing.
-inline constexpr const char* kLatencyKind = "service time (closed loop)";
+// The labels written into latency.kind. In closed loop a connection sends
+// a new request only after an answer, so what is measured is the server's
+// service time, not the response time an open-loop client would see under
+// queueing; in open loop requests go out on a schedule and latency runs from
+// the intended send, so queueing (also in the generator) is included.
+inline constexpr const char* kLatencyKind = "service time (closed loop)";  // one in flight per connection
+inline constexpr const char* kOpenLoopLatencyKind =
+    "response time from intended send (open loop, coordinated omission corrected)";
+inline constexpr const char* kUncorrectedLatencyKind = "service time from actual send (uncorrected)";
+inline constexpr const char* kMixedLatencyKind = "mixed";
+// "service time (closed loop)" for 1, else
+// "service time (closed loop, <k> in flight per connection)".
+std::string closed_loop_latency_kind(std::uint64_t max_inflight);
 
 }  // namespace benchdist::coordinator

@@ -21,7 +21,10 @@ inline constexpr std::chrono::milliseconds kMaxLongPoll{30000};
 //   GET  /state, /admin/status         CoordinatorState; ?id=<gen> records contact;
 //                                      ?since=<version>[&waitMs=<n>] long-polls
 //   POST /register /ready /started /stopped
-//   POST /admin/start-epoch            optional {"label", "generatorIds"}
+//   POST /admin/start-epoch            optional {"label", "generatorIds"}; refusals are
+//                                      200 {"started": false, ...} as in the original,
+//                                      except participants with differing workloads:
+//                                      409 with "workloadDifferences" and "error"
 //   POST /admin/stop-epoch             {"stopping", "message", "state"}
 //   GET  /admin/generators             {"generators": [...]}
 //   POST /admin/include, /admin/exclude {"generatorIds": [...]} -> CoordinatorState

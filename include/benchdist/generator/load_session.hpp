@@ -1,15 +1,23 @@
-// LoadSession: a generator's connections and closed-loop workers. It opens
+// LoadSession: a generator's connections and the workers that load them. It opens
 // `concurrency` SpacetimeDB connections with at most `open_parallelism`
 // handshakes in flight (lanes, as the original harness: lane L opens
 // connections L, L+lanes, ... one after another), shards them over
 // `threads` worker threads that each run their own io_context, and on
-// start(epoch) turns every connection into a worker with exactly one
-// transfer in flight, walking the shared precomputed pairs from the
-// harness's per-worker offset. Counters are per thread and merged on demand,
+// start(epoch) turns every connection into a worker walking the shared
+// precomputed pairs from the harness's per-worker offset. Closed loop (the
+// default, rate 0) keeps max_inflight calls in flight per connection (1 =
+// the original harness); open loop (rate > 0) sends rate calls per second
+// spread evenly over the connections on a fixed schedule whatever the
+// answers do, at most max_inflight in flight per connection, and measures
+// each call from when it was due (coordinated omission corrected) as well
+// as from when it was sent. Counters are per thread and merged on demand,
 // so the hot path takes no lock. Each thread also keeps a per-second timeline
-// (stats::IntervalRecorder): every call's service time -- steady clock from
-// just before its request is written to its ReducerResult -- in the interval
-// of the wall-clock time at which it completed, and each failure by kind.
+// (stats::IntervalRecorder): every call's latency -- steady clock from
+// just before its request is handed to the connection (closed loop: service
+// time) or from when it fell due (open loop; the service time goes beside
+// it, and each send's lag behind its schedule too) to its ReducerResult --
+// in the interval of the wall-clock time at which it completed, and each
+// failure by kind.
 // Once a second a thread hands its finished intervals to a session-wide
 // timeline (one short lock, off the per-call path), so memory grows with
 // the run's seconds, not with seconds x threads.
@@ -17,7 +25,8 @@
 // Op timeouts (a deliberate change from the original, which let a second
 // request fly on a connection whose first one timed out): a call without a
 // result within op_timeout counts as a timeout, the connection is closed
-// and the worker opens a fresh one and continues; a failed reopen marks the
+// (its other calls in flight count as disconnects) and the worker opens a
+// fresh one and continues; a failed reopen marks the
 // worker dead for the rest of the session (counted in reopen_failures).
 // A connection that dropped with a call in flight is handled the same way.
 //
@@ -69,6 +78,8 @@ struct LoadSessionOptions {
     std::optional<stdb::ProtocolVersion> protocol;            // nullopt: offer v3 and v2
     std::string token;
     std::int64_t amount = 1;
+    std::size_t max_inflight = 1;  // calls in flight per connection; 0 counts as 1
+    double rate_per_second = 0;    // 0: closed loop; > 0: open loop at this total rate
     stats::IntervalOptions intervals;  // 1000 ms, 3 significant digits
 };
 
@@ -118,11 +129,28 @@ public:
     // Close frames on every connection, waiting at most `bound` in total.
     void close_all(std::chrono::milliseconds bound = std::chrono::milliseconds(5000));
 
+    // WebSocket messages the current connections wrote and the calls they
+    // carried (connections replaced after a failure are not counted): on v3
+    // with several calls in flight, fewer messages than calls.
+    struct WriteStats {
+        std::uint64_t messages = 0;
+        std::uint64_t calls = 0;
+    };
+    WriteStats write_stats() const;
+
     std::optional<std::uint64_t> running_epoch() const;
+    // Wall-clock unix ms at which the current (or last) epoch's workers
+    // started and stopped issuing calls (stopped: nullopt while running).
+    // The coordinator uses them to weigh the intervals at the window's edges.
+    std::optional<std::int64_t> load_started_unix_ms() const;
+    std::optional<std::int64_t> load_stopped_unix_ms() const;
     std::size_t opened() const;        // connections that completed open_all
     std::size_t live_connections() const;  // open right now
     std::size_t thread_count() const;
     std::size_t concurrency() const;
+    // The protocol the server chose for the first connection that opened
+    // (every connection offers the same), nullopt before any opened.
+    std::optional<stdb::ProtocolVersion> negotiated_protocol() const;
     // "ws://127.0.0.1:3000/v1/database/test-1/subscribe?compression=None", for logs.
     std::string url() const;
 

@@ -1,6 +1,10 @@
 // StdbConnection: one SpacetimeDB WebSocket client connection (v3 or v2
 // BSATN) as the load generator needs it -- open, call the `transfer`
-// reducer with exactly one request in flight, learn the outcome, close.
+// reducer with up to max_inflight requests in flight (1 = the original's
+// closed loop), learn each outcome by request id, close. Calls made while a
+// write is under way, or while the results of one server message are being
+// handed out, are queued and go out together: on v3 as one WebSocket message
+// (as the official SDK coalesces, capped at 256 KiB), on v2 one message each.
 // Beast lives only in the .cpp; callers see an io_context by forward
 // declaration. Every member function must be called on the thread that runs
 // that io_context (one io_context per worker thread, so no strand and no
@@ -12,6 +16,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -47,6 +52,8 @@ struct ConnectionOptions {
     std::chrono::milliseconds handshake_timeout{10000};
     // How long a close handshake may take before the socket is dropped.
     std::chrono::milliseconds close_timeout{2000};
+    // Calls that may await their result at once (0 counts as 1).
+    std::size_t max_inflight = 1;
 };
 
 enum class CallStatus {
@@ -85,10 +92,12 @@ public:
     void async_open(OpenHandler done);
 
     // Sends CallReducer transfer{from, to, amount} with a fresh request id.
-    // Precondition: open and no call in flight (else the handler gets
-    // Disconnected / InternalError immediately via post). If no result arrives
-    // within op_timeout the handler gets Timeout and the connection is closed,
-    // so a closed loop never has two requests on one connection.
+    // Precondition: open and fewer than max_inflight calls in flight (else
+    // the handler gets Disconnected / InternalError immediately via post).
+    // If a result does not arrive within op_timeout the connection is closed:
+    // that call's handler gets Timeout, the other calls in flight get
+    // Disconnected, so a request that timed out is never followed by more on
+    // the same connection.
     void async_call_transfer(std::uint32_t from, std::uint32_t to, std::int64_t amount,
                              std::chrono::milliseconds op_timeout, CallHandler done);
 
@@ -97,6 +106,11 @@ public:
     void async_close(CloseHandler done);
 
     bool is_open() const;
+    std::size_t in_flight() const;
+    // WebSocket messages written and CallReducer messages they carried, so
+    // tests and reports can see v3 coalescing at work.
+    std::uint64_t frames_sent() const;
+    std::uint64_t calls_sent() const;
     // The negotiated protocol (valid once open).
     stdb::ProtocolVersion protocol() const;
     // The URL this connection goes to (for messages).

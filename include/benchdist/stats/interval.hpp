@@ -58,17 +58,26 @@ struct FailureCounts {
 };
 
 // Outcomes counted together. attempted == committed + failures.total(), and
-// the histogram holds the latency of each committed operation.
+// `latency` holds the latency of each committed operation. The other two
+// histograms are filled only in open loop (a schedule of intended send
+// times), where `latency` is measured from the intended send:
+// `latency_uncorrected` holds the same operations measured from the actual
+// send, and `send_lag` how late each send was against its schedule (counted
+// by send time, so it is independent of attempted). In closed loop they
+// stay empty and, being lazily allocated, cost nothing.
 struct OutcomeTotals {
     explicit OutcomeTotals(int significant_digits = LatencyHistogram::kDefaultSignificantDigits)
-        : latency(significant_digits) {}
+        : latency(significant_digits), latency_uncorrected(significant_digits), send_lag(significant_digits) {}
 
     std::uint64_t attempted = 0;
     std::uint64_t committed = 0;
     FailureCounts failures;
     LatencyHistogram latency;
+    LatencyHistogram latency_uncorrected;
+    LatencyHistogram send_lag;
 
-    // Throws std::invalid_argument if the histograms' digits differ.
+    // Throws std::invalid_argument (changing nothing) if the histograms'
+    // digits differ.
     void merge(const OutcomeTotals& other);
     bool operator==(const OutcomeTotals& other) const = default;
 };
@@ -83,10 +92,15 @@ struct Interval {
 
 // {"startMs":..,"lengthMs":..,"attempted":..,"committed":..,
 //  "failures":{"moduleErrors":{"<message>":n,...},"internalErrors":n,
-//  "timeouts":n,"disconnects":n},"latency":{<LatencyHistogram>}}
+//  "timeouts":n,"disconnects":n},"latency":{<LatencyHistogram>}
+//  [,"latencyUncorrected":{<LatencyHistogram>}][,"sendLag":{<LatencyHistogram>}]}
+// The last two only when non-empty, so closed-loop intervals look exactly
+// as they did before open loop existed.
 Json interval_to_json(const Interval& interval);
-// Checks shapes, alignment and the invariants above; std::invalid_argument
-// names the key.
+// Checks shapes, alignment and the invariants above (and that
+// latencyUncorrected counts at most `committed` and every histogram has the
+// digits of "latency"); std::invalid_argument names the key. The two
+// optional histograms are empty when absent.
 Interval interval_from_json(const Json& j);
 
 }  // namespace benchdist::stats

@@ -2,9 +2,10 @@
 // interval.hpp). The clock is passed in as unix ms, so the recorder is pure
 // and tests are deterministic. A recording for the interval already in use
 // is O(1) and allocation-free; the first recording of a new interval
-// allocates that interval's histogram (once a second by default). Each
-// interval holds a full histogram (about 136 KiB at 3 digits), so a
-// long-running owner should ship and drop finished intervals with
+// allocates that interval's histograms (once a second by default), and only
+// those the recording fills: closed-loop recording never allocates the
+// open-loop histograms. Each filled histogram is about 136 KiB at 3 digits,
+// so a long-running owner should ship and drop finished intervals with
 // take_completed() rather than keep hours of them.
 #pragma once
 
@@ -25,13 +26,26 @@ public:
     explicit IntervalRecorder(IntervalOptions options = {});
 
     // An operation is counted in the interval in which its outcome became
-    // known (now_ms), both as attempted and as its outcome.
+    // known (now_ms), both as attempted and as its outcome. Closed loop.
     void record_success(std::int64_t now_ms, std::uint64_t latency_us) {
         OutcomeTotals& t = at(now_ms);
         ++t.attempted;
         ++t.committed;
         t.latency.record(latency_us);
     }
+    // Open loop: latency_us runs from the intended send time (so a late
+    // send's wait counts, correcting coordinated omission), uncorrected_us
+    // from the actual send.
+    void record_success(std::int64_t now_ms, std::uint64_t latency_us, std::uint64_t uncorrected_us) {
+        OutcomeTotals& t = at(now_ms);
+        ++t.attempted;
+        ++t.committed;
+        t.latency.record(latency_us);
+        t.latency_uncorrected.record(uncorrected_us);
+    }
+    // Open loop: actual send minus intended send, in the interval of the
+    // send (now_ms). Not an outcome: attempted is unchanged.
+    void record_send_lag(std::int64_t now_ms, std::uint64_t lag_us) { at(now_ms).send_lag.record(lag_us); }
     // message matters only for FailureKind::ModuleError.
     void record_failure(std::int64_t now_ms, FailureKind kind, std::string_view message = {}) {
         OutcomeTotals& t = at(now_ms);
@@ -42,7 +56,8 @@ public:
     const IntervalOptions& options() const noexcept { return options_; }
     std::int64_t interval_start(std::int64_t now_ms) const { return align_down(now_ms, options_.length_ms); }
 
-    // Sorted by start; only intervals with at least one outcome exist.
+    // Sorted by start; only intervals with at least one outcome or send lag
+    // exist.
     std::span<const Interval> intervals() const noexcept { return intervals_; }
     // Removes and returns the intervals that ended at or before now_ms:
     // nothing can be recorded into them any more unless the clock steps back.

@@ -43,7 +43,7 @@ struct WindowSelection {
     std::int64_t span_start_ms = 0;
     std::int64_t span_end_ms = 0;
     std::size_t slots = 0;              // (span_end - span_start) / L
-    std::size_t intervals_present = 0;  // slots in the span that had any outcome
+    std::size_t intervals_present = 0;  // slots in the span that had any outcome (or send lag)
     OutcomeTotals totals;
 
     std::int64_t window_ms() const noexcept { return window_end_ms - window_start_ms; }

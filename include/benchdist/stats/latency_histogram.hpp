@@ -4,8 +4,12 @@
 // are microseconds. Every power-of-two range is split into enough linear
 // sub-buckets to keep `significant_digits` decimal digits: a reported value
 // is never below the true one and at most 10^-digits above it, relatively.
-// One histogram belongs to one thread: record() is O(1), takes no lock and
-// never allocates; combining happens at reporting time with merge(). The
+// One histogram belongs to one thread: record() is O(1) and takes no lock;
+// combining happens at reporting time with merge(). The bucket array is
+// allocated by the first record (or merge of a non-empty histogram), not by
+// the constructor, so histograms that a run never fills -- e.g. the
+// open-loop ones kept beside every closed-loop interval -- cost a few words
+// each; an unallocated histogram behaves as an empty one everywhere. The
 // compact JSON form (only non-empty buckets) is what generators send to the
 // coordinator, and from_json() checks it fully because it crosses machines.
 #pragma once
@@ -34,9 +38,13 @@ public:
     static constexpr std::uint64_t kMaxValueUs = (std::uint64_t{1} << 26) - 1;
 
     // Throws std::invalid_argument unless 1 <= significant_digits <= 5.
+    // Allocates nothing.
     explicit LatencyHistogram(int significant_digits = kDefaultSignificantDigits);
 
-    void record(std::uint64_t value_us) noexcept {
+    // The first call allocates the buckets (may throw std::bad_alloc); every
+    // later one is O(1) and allocation-free.
+    void record(std::uint64_t value_us) {
+        if (counts_.empty()) allocate();
         if (value_us > kMaxValueUs) {
             value_us = kMaxValueUs;
             ++overflow_;
@@ -50,8 +58,14 @@ public:
 
     // Adds other's recordings. Exact: the result equals one histogram that
     // saw both inputs. Throws std::invalid_argument if the digits differ.
+    // Merging an empty histogram allocates nothing.
     void merge(const LatencyHistogram& other);
+    // Zeroes the counts but keeps the bucket array, so a reused histogram
+    // does not allocate again.
     void reset() noexcept;
+    // Whether the bucket array exists. For tests and memory accounting only:
+    // no result depends on it.
+    bool allocated() const noexcept { return !counts_.empty(); }
 
     int significant_digits() const noexcept { return digits_; }
     std::uint64_t count() const noexcept { return count_; }
@@ -73,8 +87,9 @@ public:
 
     // The bucket layout, for tests, encoders and tools. A bucket index
     // stands for the values lowest_equivalent(i)..highest_equivalent(i).
-    std::size_t bucket_count() const noexcept { return counts_.size(); }
-    std::uint64_t count_at_index(std::size_t index) const { return counts_.at(index); }
+    std::size_t bucket_count() const noexcept { return bucket_count_; }
+    // Throws std::out_of_range for index >= bucket_count().
+    std::uint64_t count_at_index(std::size_t index) const;
     std::size_t index_of(std::uint64_t value_us) const noexcept {
         // Which power-of-two range, then which linear step inside it.
         const int pow2_ceiling = 64 - std::countl_zero(value_us | sub_bucket_mask_);
@@ -94,13 +109,18 @@ public:
     Json to_json() const;
     static LatencyHistogram from_json(const Json& j);
 
-    bool operator==(const LatencyHistogram& other) const = default;
+    // Same digits and the same recordings; whether either side has
+    // allocated its buckets does not matter.
+    bool operator==(const LatencyHistogram& other) const noexcept;
 
 private:
+    void allocate() { counts_.assign(bucket_count_, 0); }
+
     int digits_;
     int sub_bucket_magnitude_;      // log2 of the linear steps in the first range
     std::uint64_t sub_bucket_mask_;
-    std::vector<std::uint64_t> counts_;
+    std::size_t bucket_count_;
+    std::vector<std::uint64_t> counts_;  // empty until the first record or merge
     std::uint64_t count_ = 0;
     std::uint64_t sum_ = 0;
     std::uint64_t min_ = std::numeric_limits<std::uint64_t>::max();

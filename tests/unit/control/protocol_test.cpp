@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <iterator>
+#include <regex>
+
+#include "benchdist/control/version.hpp"
 
 using namespace benchdist::control;
 
@@ -148,4 +151,71 @@ TEST(ControlProtocol, Iso8601Millis) {
 
 TEST(ControlProtocol, PrettyMatchesTheOriginalFormatting) {
     EXPECT_EQ(pretty(Json{{"ok", true}}), "{\n  \"ok\": true\n}\n");
+}
+
+TEST(ControlProtocol, RegisterAndReadyKeepTheirAdditionsAfterTheOriginalKeys) {
+    const auto body = Json::parse(R"({"id":"g","hostname":"h","desiredConnections":32,
+        "manifest":{"toolVersion":"0.1.0+gabc","hostname":"h","pid":123,"startedAt":"2026-04-10T12:00:00.000Z",
+                    "options":{"concurrency":32,"rate":null},
+                    "workload":{"alpha":1.5,"accounts":100000,"pairMode":"zipf"}},
+        "future":[1]})");
+    const auto reg = register_request_from_json(body);
+    EXPECT_EQ(reg.desired_connections, 32u);
+    EXPECT_EQ(reg.extra["manifest"]["workload"]["alpha"], 1.5);
+    EXPECT_EQ(reg.extra["future"], Json::array({1}));
+    const auto back = to_json(reg);
+    EXPECT_EQ(back, body);
+    EXPECT_EQ(back.dump(), body.dump()) << "original keys first, additions in the order received";
+
+    const auto ready_body = Json::parse(R"({"id":"g","openedConnections":30,"negotiatedProtocol":"v3.bsatn.spacetimedb"})");
+    const auto ready = ready_request_from_json(ready_body);
+    EXPECT_EQ(ready.opened_connections, 30u);
+    EXPECT_EQ(ready.extra["negotiatedProtocol"], "v3.bsatn.spacetimedb");
+    EXPECT_EQ(to_json(ready).dump(), ready_body.dump());
+}
+
+TEST(ControlProtocol, OlderGeneratorRequestsHaveNoAdditions) {
+    const auto reg = register_request_from_json(Json::parse(R"({"id":"g","hostname":"h","desiredConnections":1})"));
+    EXPECT_TRUE(reg.extra.empty());
+    EXPECT_EQ(to_json(reg).dump(), R"({"id":"g","hostname":"h","desiredConnections":1})");
+    const auto ready = ready_request_from_json(Json::parse(R"({"id":"g","openedConnections":1})"));
+    EXPECT_TRUE(ready.extra.empty());
+    // Aggregate initialisation as the generator writes it still compiles.
+    const RegisterRequest r{"g", "h", 1};
+    EXPECT_EQ(to_json(r).size(), 3u);
+}
+
+TEST(ControlProtocol, MalformedManifestAndProtocolAreNamed) {
+    const auto reg = [](const char* manifest) {
+        return error_of([&] {
+            register_request_from_json(Json::parse(std::string(R"({"id":"g","hostname":"h","desiredConnections":1,"manifest":)") +
+                                                   manifest + "}"));
+        });
+    };
+    EXPECT_EQ(reg("[1]"), "\"manifest\" must be an object");
+    EXPECT_EQ(reg(R"({"workload":"zipf"})"), "\"manifest.workload\" must be an object");
+    EXPECT_EQ(reg(R"({"options":3})"), "\"manifest.options\" must be an object");
+    EXPECT_EQ(reg(R"({"toolVersion":1})"), "\"manifest.toolVersion\" must be a string");
+    EXPECT_EQ(reg("null"), "(no error)");
+    EXPECT_EQ(error_of([] { ready_request_from_json(Json::parse(R"({"id":"g","openedConnections":1,"negotiatedProtocol":3})")); }),
+              "\"negotiatedProtocol\" must be a string or null");
+    EXPECT_EQ(error_of([] { ready_request_from_json(Json::parse(R"({"id":"g","openedConnections":1,"negotiatedProtocol":""})")); }),
+              "\"negotiatedProtocol\" must not be empty");
+}
+
+TEST(ControlProtocol, StartEpochResponseKeepsAdditions) {
+    StartEpochResponse r;
+    r.message = "Refusing to start";
+    r.extra["workloadDifferences"] = Json::array({Json{{"key", "alpha"}}});
+    const auto j = to_json(r);
+    EXPECT_EQ(std::prev(j.end()).key(), "workloadDifferences");
+    const auto back = start_epoch_response_from_json(j);
+    EXPECT_FALSE(back.started);
+    EXPECT_EQ(back.extra["workloadDifferences"][0]["key"], "alpha");
+    EXPECT_TRUE(start_epoch_response_from_json(to_json(StartEpochResponse{})).extra.empty());
+}
+
+TEST(ControlVersion, IsTheProjectVersionWithTheCommitWhenKnown) {
+    const std::string v(tool_version());
+    EXPECT_TRUE(std::regex_match(v, std::regex(R"(\d+\.\d+\.\d+(\+g[0-9a-f]+(-dirty)?)?)"))) << v;
 }

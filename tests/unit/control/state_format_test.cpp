@@ -97,3 +97,43 @@ TEST(StateFormat, ResultDetailsAreEmptyWithoutClientStats) {
     r.extra["warnings"] = Json::array();
     EXPECT_EQ(format_result_details(r), "");
 }
+
+TEST(StateFormat, OpenLoopResultShowsUncorrectedRowAndSchedule) {
+    EpochResult r;
+    r.committed_delta = "2000";
+    r.extra["latency"] = Json{{"kind", "response time from intended send (open loop, coordinated omission corrected)"},
+                              {"unit", "us"}, {"count", 2000}, {"mean", 3000.0}, {"p50", 3000}, {"p90", 3100},
+                              {"p99", 9000}, {"p999", 15000}, {"max", 20000}, {"coverage", 1.0}};
+    r.extra["latencyUncorrected"] = Json{{"kind", "service time from actual send (uncorrected)"},
+                                         {"unit", "us"}, {"count", 2000}, {"mean", 2000.0}, {"p50", 2000}, {"p90", 2100},
+                                         {"p99", 2500}, {"p999", 3000}, {"max", 4000}, {"coverage", 1.0}};
+    r.extra["schedule"] = Json{{"targetPerSecond", 1000.0},
+                               {"achievedPerSecond", 950.0},
+                               {"sendLagUs", {{"p50", 100}, {"p99", 12000}, {"max", 20000}}},
+                               {"kept", false}};
+    r.extra["warnings"] = Json::array();
+    EXPECT_EQ(format_result_details(r),
+              "latency (ms, response time from intended send (open loop, coordinated omission corrected)):\n"
+              "       count       mean        p50        p90        p99      p99.9        max\n"
+              "        2000      3.000      3.000      3.100      9.000     15.000     20.000\n"
+              "latency uncorrected (ms, service time from actual send (uncorrected)):\n"
+              "        2000      2.000      2.000      2.100      2.500      3.000      4.000\n"
+              "schedule: target 1000.00/s achieved 950.00/s (95.0%) send lag p50 0.100 ms p99 12.000 ms max 20.000 ms, "
+              "NOT kept\n");
+
+    r.extra["schedule"]["targetPerSecond"] = nullptr;
+    r.extra["schedule"]["kept"] = true;
+    EXPECT_NE(format_result_details(r).find("schedule: target - achieved 950.00/s send lag"), std::string::npos)
+        << format_result_details(r);
+}
+
+TEST(StateFormat, ClosedLoopResultShowsLittlesLaw) {
+    EpochResult r;
+    r.committed_delta = "1000";
+    r.extra["clientServerRatio"] = 1.0;
+    r.extra["clientCommitted"] = 1000;
+    r.extra["littlesLaw"] = Json{{"inflightCapacity", 8}, {"busy", 7.9}, {"utilization", 0.9875}};
+    EXPECT_EQ(format_result_details(r),
+              "client/server committed ratio: 1.0000 (client 1000, server 1000)\n"
+              "little's law: 7.90 of 8 in-flight slots busy (utilization 98.8%)\n");
+}

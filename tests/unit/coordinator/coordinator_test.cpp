@@ -9,8 +9,10 @@
 #include <deque>
 #include <fstream>
 #include <future>
+#include <iterator>
 #include <sstream>
 
+#include "benchdist/control/version.hpp"
 #include "benchdist/coordinator/routes.hpp"
 #include "benchdist/stats/interval_recorder.hpp"
 
@@ -76,6 +78,14 @@ public:
         std::lock_guard lock(mu_);
         return reads_;
     }
+    std::optional<std::string> database_identity() const override {
+        std::lock_guard lock(mu_);
+        return identity_;
+    }
+    void set_identity(std::string identity) {
+        std::lock_guard lock(mu_);
+        identity_ = std::move(identity);
+    }
 
 private:
     mutable std::mutex mu_;
@@ -84,6 +94,7 @@ private:
     std::deque<stdb::CounterRead> samples_queue_;
     std::thread::id runner_;
     std::optional<std::string> begin_error_;
+    std::optional<std::string> identity_;
     int reads_ = 0;
     int sample_reads_ = 0;
     int begins_ = 0;
@@ -252,9 +263,11 @@ TEST_F(CoordinatorTest, ResultCarriesTheClientSummaryWithoutTheIntervals) {
     EXPECT_EQ(r.extra["latency"]["count"], 100);
     EXPECT_EQ(r.extra["latency"]["p50"], 1049);
     EXPECT_EQ(r.extra["perGenerator"]["a"]["clockOffsetMs"], 7.5);
-    ASSERT_EQ(r.extra["warnings"].size(), 2u) << r.extra["warnings"];
+    // The summary's warnings, then the manifest's (these generators sent none).
+    ASSERT_EQ(r.extra["warnings"].size(), 3u) << r.extra["warnings"];
     EXPECT_NE(r.extra["warnings"][0].get<std::string>().find("\"a\" clock offset 7.5 ms"), std::string::npos);
     EXPECT_NE(r.extra["warnings"][1].get<std::string>().find("\"b\" sent no intervals"), std::string::npos);
+    EXPECT_EQ(r.extra["warnings"][2].get<std::string>().rfind("generators a, b sent no workload manifest", 0), 0u);
     // The written file has the summary too.
     const auto files = result_files();
     ASSERT_EQ(files.size(), 1u);
@@ -662,4 +675,159 @@ TEST_F(CoordinatorTest, StateRouteLongPolls) {
     a = call(h, "GET", "/state?since=abc");
     EXPECT_EQ(a.status, 400u);
     EXPECT_EQ(a.body["error"], "query parameter \"since\" must be a non-negative integer, got \"abc\"");
+}
+
+// ---- manifest and workload checks ------------------------------------------
+
+namespace {
+
+control::Json workload_json(double alpha) {
+    return control::Json{{"alpha", alpha}, {"accounts", 1000}, {"pairMode", "zipf"}, {"maxInflight", 1},
+                         {"rateMode", "closed"}, {"compression", "none"}, {"confirmedReads", nullptr},
+                         {"protocol", "auto"}};
+}
+
+std::string register_body(const std::string& id, double alpha, int concurrency) {
+    control::RegisterRequest r{id, id + "-host", static_cast<std::uint64_t>(concurrency)};
+    r.extra["manifest"] = control::Json{{"toolVersion", std::string(control::tool_version())},
+                                        {"hostname", id + ".example"},
+                                        {"pid", 4242},
+                                        {"startedAt", "2026-04-10T11:59:00.000Z"},
+                                        {"options", {{"concurrency", concurrency}, {"threads", 2}}},
+                                        {"workload", workload_json(alpha)}};
+    return control::to_json(r).dump();
+}
+
+std::string ready_body(const std::string& id, int opened) {
+    return control::Json{{"id", id}, {"openedConnections", opened}, {"negotiatedProtocol", "v3.bsatn.spacetimedb"}}
+        .dump();
+}
+
+// A current generator over HTTP: /register with its manifest, then /ready.
+void join(const net::RequestHandler& h, const std::string& id, double alpha, int concurrency) {
+    EXPECT_EQ(call(h, "POST", "/register", register_body(id, alpha, concurrency)).status, 200u);
+    EXPECT_EQ(call(h, "POST", "/ready", ready_body(id, concurrency)).status, 200u);
+}
+
+}  // namespace
+
+TEST_F(CoordinatorTest, DifferingWorkloadsAreRefusedWith409) {
+    make();
+    const auto h = make_http_handler(*c);
+    join(h, "a", 1.5, 8);
+    join(h, "b", 0.5, 32);
+    auto a = call(h, "POST", "/admin/start-epoch", R"({"label":"mix"})");
+    EXPECT_EQ(a.status, 409u);
+    EXPECT_EQ(a.body["started"], false);
+    const auto message = a.body["message"].get<std::string>();
+    EXPECT_EQ(message,
+              "Refusing to start: the participants' workloads differ -- \"alpha\": 1.5 on a vs 0.5 on b. Start every "
+              "generator with the same options, or run bench-dist-coordinator with --allow-mixed.");
+    EXPECT_EQ(a.body["error"], message);
+    EXPECT_EQ(a.body["state"]["phase"], "idle");
+    EXPECT_EQ(a.body["workloadDifferences"][0]["key"], "alpha");
+    EXPECT_EQ(a.body["workloadDifferences"][0]["values"][1]["generatorIds"], control::Json::array({"b"}));
+    // The body still reads as a StartEpochResponse.
+    EXPECT_FALSE(control::start_epoch_response_from_json(a.body).started);
+    EXPECT_TRUE(result_files().empty());
+
+    // A generator that restarts with the same options resolves it.
+    join(h, "b", 1.5, 32);
+    a = call(h, "POST", "/admin/start-epoch", R"({"label":"same"})");
+    EXPECT_EQ(a.status, 200u);
+    EXPECT_EQ(a.body["started"], true);
+    EXPECT_TRUE(c->stop_epoch().stopping);
+    ASSERT_TRUE(wait_phase(Phase::Stop));
+    c->stopped({"a", 1, {}});
+    c->stopped({"b", 1, {}});
+    const auto r = wait_result(1);
+    EXPECT_EQ(r.extra["manifest"]["workload"], workload_json(1.5));
+}
+
+TEST_F(CoordinatorTest, ResultCarriesTheManifest) {
+    options.hostname = "coord-host";
+    options.server_url = "ws://db.internal:3000";
+    options.database = "test-1";
+    options.other_options = {{"bind", "127.0.0.1"}, {"port", 8080}, {"windowSeconds", 999}};
+    counter->set_identity("c200aabb");
+    make();
+    const auto h = make_http_handler(*c);
+    join(h, "a", 1.5, 8);
+    join(h, "b", 1.5, 32);
+    counter->push(100, kT0 + 10);
+    counter->push(200, kT0 + 1010);
+    const auto r = run_acked_epoch({"a", "b"}, 1);
+    ASSERT_TRUE(r.extra.contains("manifest"));
+    const auto& m = r.extra["manifest"];
+    EXPECT_EQ(std::prev(r.extra.end()).key(), "manifest") << "after every other addition";
+    EXPECT_EQ(m["toolVersion"], std::string(control::tool_version()));
+    EXPECT_EQ(m["coordinator"]["hostname"], "coord-host");
+    EXPECT_EQ(m["coordinator"]["windowSeconds"], 0.005) << "other_options never override the real values";
+    EXPECT_EQ(m["coordinator"]["allowMixed"], false);
+    EXPECT_EQ(m["coordinator"]["sampleMs"], 1000);
+    EXPECT_EQ(m["coordinator"]["bind"], "127.0.0.1");
+    EXPECT_EQ(m["coordinator"]["port"], 8080);
+    EXPECT_EQ(m["server"], (control::Json{{"url", "ws://db.internal:3000"},
+                                          {"database", "test-1"},
+                                          {"databaseIdentity", "c200aabb"}}));
+    EXPECT_EQ(m["startedAt"], "2026-04-10T12:00:00.000Z");
+    EXPECT_EQ(m["generators"]["a"]["hostname"], "a.example");
+    EXPECT_EQ(m["generators"]["b"]["options"]["concurrency"], 32) << "concurrency may differ";
+    EXPECT_EQ(m["generators"]["b"]["negotiatedProtocol"], "v3.bsatn.spacetimedb");
+    EXPECT_EQ(m["workload"], workload_json(1.5));
+    for (const auto& w : r.extra["warnings"]) {
+        EXPECT_EQ(w.get<std::string>().find("workload"), std::string::npos) << w;
+    }
+    // The written file has it too.
+    const auto files = result_files();
+    ASSERT_EQ(files.size(), 1u);
+    std::ifstream in(files[0]);
+    EXPECT_EQ(control::Json::parse(in)["manifest"], m);
+}
+
+TEST_F(CoordinatorTest, AllowMixedStartsAndWarnsInTheResult) {
+    options.allow_mixed = true;
+    make();
+    const auto h = make_http_handler(*c);
+    join(h, "a", 1.5, 8);
+    join(h, "b", 0.5, 8);
+    counter->push(0, kT0);
+    counter->push(10, kT0 + 1000);
+    const auto r = run_acked_epoch({"a", "b"}, 1);
+    EXPECT_FALSE(r.error);
+    EXPECT_EQ(r.extra["manifest"]["workload"], nullptr);
+    EXPECT_EQ(r.extra["manifest"]["coordinator"]["allowMixed"], true);
+    EXPECT_EQ(r.extra["manifest"]["generators"]["b"]["workload"]["alpha"], 0.5);
+    const auto& warnings = r.extra["warnings"];
+    ASSERT_TRUE(warnings.is_array());
+    // The summary's own warnings come first (neither generator sent intervals).
+    ASSERT_GE(warnings.size(), 1u);
+    EXPECT_EQ(warnings.back(),
+              "the participants' workloads differ (the epoch was started with --allow-mixed, so its numbers mix "
+              "them): \"alpha\": 1.5 on a vs 0.5 on b");
+}
+
+TEST_F(CoordinatorTest, OlderGeneratorsWithoutManifestStillStartEpochs) {
+    options.hostname = "coord-host";
+    make();
+    add("a", 3);  // no manifest, no negotiatedProtocol
+    const auto h = make_http_handler(*c);
+    join(h, "b", 1.5, 8);
+    counter->push(0, kT0);
+    counter->push(10, kT0 + 1000);
+    const auto r = run_acked_epoch({"a", "b"}, 1);
+    EXPECT_FALSE(r.error);
+    EXPECT_EQ(r.committed_delta, "10");
+    const auto& m = r.extra["manifest"];
+    EXPECT_EQ(m["workload"], nullptr);
+    EXPECT_EQ(m["generators"]["a"], (control::Json{{"hostname", "a-host"},
+                                                   {"toolVersion", nullptr},
+                                                   {"options", nullptr},
+                                                   {"workload", nullptr},
+                                                   {"negotiatedProtocol", nullptr}}));
+    EXPECT_EQ(m["server"]["databaseIdentity"], nullptr) << "the fake resolved none";
+    bool warned = false;
+    for (const auto& w : r.extra["warnings"])
+        warned = warned || w.get<std::string>().rfind("generator a sent no workload manifest", 0) == 0;
+    EXPECT_TRUE(warned) << r.extra["warnings"];
 }

@@ -286,3 +286,67 @@ TEST_F(EpochStateTest, SnapshotMatchesOriginalShape) {
     EXPECT_EQ(j["generators"][0]["activeEpoch"], 1);
     EXPECT_TRUE(j["lastResult"].is_null());
 }
+
+// ---- workload manifests ---------------------------------------------------
+
+namespace {
+
+void add_with_workload(EpochStateMachine& sm, const std::string& id, double alpha, const char* protocol) {
+    control::RegisterRequest reg{id, id + "-host", 4};
+    reg.extra["manifest"] = control::Json{{"toolVersion", "0.1.0"}, {"workload", {{"alpha", alpha}}}};
+    sm.register_generator(reg, kT0);
+    control::ReadyRequest ready{id, 4};
+    ready.extra["negotiatedProtocol"] = protocol;
+    sm.mark_ready(ready, kT0);
+}
+
+}  // namespace
+
+TEST_F(EpochStateTest, DifferingWorkloadsAreRefusedWithoutSideEffects) {
+    add_with_workload(sm, "a", 1.5, "v3.bsatn.spacetimedb");
+    add_with_workload(sm, "b", 2.0, "v3.bsatn.spacetimedb");
+    const auto version = sm.version();
+    const auto refused = start();
+    EXPECT_FALSE(refused.started);
+    EXPECT_EQ(refused.message,
+              "Refusing to start: the participants' workloads differ -- \"alpha\": 1.5 on a vs 2.0 on b. Start every "
+              "generator with the same options, or run bench-dist-coordinator with --allow-mixed.");
+    ASSERT_EQ(refused.workload_differences.size(), 1u);
+    EXPECT_EQ(sm.version(), version);
+    EXPECT_EQ(sm.phase(), Phase::Idle);
+    EXPECT_EQ(gen("a").local_state, GeneratorState::Ready);
+
+    // Only the selected participants are compared.
+    const auto only_a = start(std::vector<std::string>{"a"});
+    EXPECT_TRUE(only_a.started) << only_a.message;
+    EXPECT_EQ(only_a.epoch, 1u) << "a refusal does not use up an epoch number";
+    EXPECT_EQ(sm.active()->manifests.size(), 1u);
+    EXPECT_EQ(sm.active()->workload.common, (control::Json{{"alpha", 1.5}}));
+}
+
+TEST_F(EpochStateTest, AllowMixedStartsAndKeepsTheDifferences) {
+    add_with_workload(sm, "a", 1.5, "v3.bsatn.spacetimedb");
+    add_with_workload(sm, "b", 1.5, "v2.bsatn.spacetimedb");
+    control::StartEpochRequest r;
+    const auto outcome = sm.start_epoch(r, {}, /*allow_mixed=*/true);
+    EXPECT_TRUE(outcome.started) << outcome.message;
+    EXPECT_TRUE(outcome.workload_differences.empty());
+    ASSERT_EQ(sm.active()->workload.differences.size(), 1u);
+    EXPECT_EQ(sm.active()->workload.differences[0].key, "negotiatedProtocol");
+    EXPECT_EQ(sm.active()->workload.common, nullptr);
+}
+
+TEST_F(EpochStateTest, ReRegisterReplacesTheManifestAndOldGeneratorsStillStart) {
+    add_with_workload(sm, "a", 1.5, "v3.bsatn.spacetimedb");
+    add_with_workload(sm, "b", 2.0, "v3.bsatn.spacetimedb");
+    // b restarts as an older generator: no manifest, nothing to compare.
+    add("b", 4);
+    ASSERT_NE(sm.manifest("b"), nullptr);
+    EXPECT_EQ(sm.manifest("b")->manifest, nullptr);
+    EXPECT_FALSE(sm.manifest("b")->negotiated_protocol);
+    EXPECT_EQ(sm.manifest("b")->hostname, "b-host");
+    EXPECT_EQ(sm.manifest("ghost"), nullptr);
+    const auto outcome = start();
+    EXPECT_TRUE(outcome.started) << outcome.message;
+    EXPECT_EQ(sm.active()->workload.unknown, (std::vector<std::string>{"b"}));
+}

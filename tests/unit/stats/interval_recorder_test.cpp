@@ -228,6 +228,118 @@ TEST(IntervalJson, RoundTripIsExact) {
     EXPECT_EQ(intervals_to_json(back), j);
 }
 
+TEST(IntervalRecorder, ClosedLoopLeavesOpenLoopHistogramsUnallocated) {
+    IntervalRecorder r;
+    r.record_success(kT0 + 10, 1500);
+    r.record_failure(kT0 + 20, FailureKind::Timeout);
+    const OutcomeTotals& t = r.intervals()[0].totals;
+    EXPECT_TRUE(t.latency.allocated());
+    EXPECT_FALSE(t.latency_uncorrected.allocated());
+    EXPECT_FALSE(t.send_lag.allocated());
+
+    // A failure alone allocates no histogram at all.
+    IntervalRecorder f;
+    f.record_failure(kT0, FailureKind::Disconnect);
+    EXPECT_FALSE(f.intervals()[0].totals.latency.allocated());
+
+    // Merging closed-loop timelines keeps them unallocated too.
+    std::vector<Interval> merged;
+    merge_into(merged, r.intervals());
+    merge_into(merged, r.intervals());
+    EXPECT_FALSE(merged[0].totals.latency_uncorrected.allocated());
+    EXPECT_FALSE(merged[0].totals.send_lag.allocated());
+    EXPECT_EQ(merged[0].totals.committed, 2u);
+}
+
+TEST(IntervalRecorder, OpenLoopRecordsCorrectedUncorrectedAndSendLag) {
+    IntervalRecorder r;
+    // Sent 3 ms late in the first second, answered in the next one.
+    r.record_send_lag(kT0 + 900, 3000);
+    r.record_success(kT0 + 1002, 5000, 2000);
+    r.record_send_lag(kT0 + 1100, 0);
+    r.record_success(kT0 + 1101, 1000, 1000);
+    ASSERT_EQ(r.intervals().size(), 2u);
+    const OutcomeTotals& first = r.intervals()[0].totals;
+    EXPECT_EQ(first.attempted, 0u);  // a send is not an outcome
+    EXPECT_EQ(first.committed, 0u);
+    EXPECT_EQ(first.send_lag.count(), 1u);
+    EXPECT_EQ(first.send_lag.max(), 3000u);
+    const OutcomeTotals& second = r.intervals()[1].totals;
+    EXPECT_EQ(second.attempted, 2u);
+    EXPECT_EQ(second.committed, 2u);
+    EXPECT_EQ(second.latency.sum(), 6000u);
+    EXPECT_EQ(second.latency_uncorrected.sum(), 3000u);
+    EXPECT_EQ(second.send_lag.count(), 1u);
+
+    const WindowSelection s = r.select(kT0, kT0 + 2000);
+    EXPECT_EQ(s.totals.latency.max(), 5000u);
+    EXPECT_EQ(s.totals.latency_uncorrected.max(), 2000u);
+    EXPECT_EQ(s.totals.send_lag.count(), 2u);
+    EXPECT_EQ(s.intervals_present, 2u);
+}
+
+TEST(IntervalRecorder, MergeRejectsMismatchedDigitsWithoutChangingTheTarget) {
+    OutcomeTotals a(3);
+    a.committed = a.attempted = 1;
+    a.latency.record(10);
+    const OutcomeTotals before = a;
+    OutcomeTotals b(2);
+    b.send_lag.record(5);
+    EXPECT_THROW(a.merge(b), std::invalid_argument);
+    EXPECT_EQ(a, before);
+}
+
+TEST(IntervalJson, OpenLoopKeysAreWrittenOnlyWhenNonEmpty) {
+    IntervalRecorder closed;
+    closed.record_success(kT0 + 10, 1234);
+    const Json cj = closed.to_json();
+    EXPECT_FALSE(cj[0].contains("latencyUncorrected"));
+    EXPECT_FALSE(cj[0].contains("sendLag"));
+    const std::vector<Interval> cback = intervals_from_json(Json::parse(cj.dump()));
+    EXPECT_EQ(cback, std::vector<Interval>(closed.intervals().begin(), closed.intervals().end()));
+    EXPECT_FALSE(cback[0].totals.send_lag.allocated());
+
+    IntervalRecorder open(IntervalOptions{.length_ms = 1000, .significant_digits = 2});
+    open.record_send_lag(kT0 + 5, 250);
+    open.record_success(kT0 + 10, 1234, 1000);
+    open.record_failure(kT0 + 20, FailureKind::Timeout);
+    open.record_send_lag(kT0 + 1005, 7);  // an interval with only a send
+    const Json oj = open.to_json();
+    ASSERT_EQ(oj.size(), 2u);
+    EXPECT_EQ(oj[0]["latencyUncorrected"]["count"], 1);
+    EXPECT_EQ(oj[0]["latencyUncorrected"]["sigDigits"], 2);
+    EXPECT_EQ(oj[0]["sendLag"]["max"], 250);
+    EXPECT_FALSE(oj[1].contains("latencyUncorrected"));
+    EXPECT_EQ(oj[1]["sendLag"]["count"], 1);
+    EXPECT_EQ(oj[1]["attempted"], 0);
+    const std::vector<Interval> oback = intervals_from_json(Json::parse(oj.dump()));
+    EXPECT_EQ(oback, std::vector<Interval>(open.intervals().begin(), open.intervals().end()));
+    EXPECT_EQ(intervals_to_json(oback), oj);
+}
+
+TEST(IntervalJson, RejectsMalformedOpenLoopHistograms) {
+    IntervalRecorder r;
+    r.record_send_lag(kT0 + 5, 250);
+    r.record_success(kT0 + 10, 1234, 1000);
+    const Json good = r.to_json();
+    auto edit = [&](auto change) {
+        Json j = good;
+        change(j);
+        return j;
+    };
+    expect_invalid(edit([](Json& j) { j[0]["sendLag"]["unit"] = "ms"; }), "\"unit\"");
+    expect_invalid(edit([](Json& j) { j[0]["latencyUncorrected"] = 5; }), "object");
+    // Other digits than "latency": it could not be merged later.
+    LatencyHistogram two(2);
+    two.record(250);
+    expect_invalid(edit([&](Json& j) { j[0]["sendLag"] = two.to_json(); }), "\"sendLag\"");
+    // More uncorrected latencies than committed operations.
+    LatencyHistogram many;
+    many.record(1000);
+    many.record(1000);
+    expect_invalid(edit([&](Json& j) { j[0]["latencyUncorrected"] = many.to_json(); }), "\"latencyUncorrected\"");
+}
+
 TEST(IntervalJson, RejectsMalformedInput) {
     IntervalRecorder r;
     r.record_success(kT0 + 10, 1234);

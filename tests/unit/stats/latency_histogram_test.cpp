@@ -232,6 +232,55 @@ TEST(LatencyHistogram, EmptyHistogram) {
     EXPECT_EQ(LatencyHistogram::from_json(h.to_json()), h);
 }
 
+TEST(LatencyHistogram, BucketsAreAllocatedOnlyByTheFirstRecording) {
+    LatencyHistogram h;
+    EXPECT_FALSE(h.allocated());
+    EXPECT_GT(h.bucket_count(), 0u);  // the layout is known without the array
+    EXPECT_EQ(h.count_at_index(0), 0u);
+    EXPECT_EQ(h.count_at_index(h.bucket_count() - 1), 0u);
+    EXPECT_THROW((void)h.count_at_index(h.bucket_count()), std::out_of_range);
+    EXPECT_EQ(h.value_at_percentile(50), 0u);
+    EXPECT_EQ(h.to_json()["buckets"], Json::array());
+
+    // Merging empties and reading empty JSON allocate nothing.
+    LatencyHistogram other;
+    h.merge(other);
+    EXPECT_FALSE(h.allocated());
+    EXPECT_FALSE(LatencyHistogram::from_json(h.to_json()).allocated());
+
+    h.record(42);
+    EXPECT_TRUE(h.allocated());
+    EXPECT_EQ(h.count_at_index(h.index_of(42)), 1u);
+
+    // Merging into an unallocated histogram copies the other's buckets.
+    LatencyHistogram target;
+    target.merge(h);
+    EXPECT_TRUE(target.allocated());
+    EXPECT_EQ(target, h);
+    EXPECT_EQ(target.value_at_percentile(100), 42u);
+}
+
+TEST(LatencyHistogram, AllocatedEmptyEqualsUnallocated) {
+    LatencyHistogram reused(2);
+    reused.record(7);
+    reused.reset();  // keeps its zeroed array
+    EXPECT_TRUE(reused.allocated());
+    const LatencyHistogram fresh(2);
+    EXPECT_FALSE(fresh.allocated());
+    EXPECT_EQ(reused, fresh);
+    EXPECT_EQ(fresh, reused);
+    EXPECT_EQ(reused.to_json(), fresh.to_json());
+    EXPECT_NE(reused, LatencyHistogram(3));  // digits still matter
+
+    LatencyHistogram a;
+    LatencyHistogram b;
+    a.record(9);
+    EXPECT_NE(a, b);
+    EXPECT_NE(b, a);
+    b.record(9);
+    EXPECT_EQ(a, b);
+}
+
 TEST(LatencyHistogram, PercentileOutsideRangeThrows) {
     LatencyHistogram h;
     h.record(1);

@@ -1,0 +1,390 @@
+// Fidelity: do the numbers in an epoch result mean what they say? Real
+// processes on 127.0.0.1 (stdb-standin, a coordinator, one generator) run
+// one epoch each against a stand-in whose cost is known exactly, because we
+// set it: a reply delay fixes the service time, a reducer delay fixes the
+// server's throughput and so, by Little's law, the mean latency of a closed
+// loop; the stand-in's commit log is the ground truth for the server's
+// count. Each test states the band it expects and prints what it measured,
+// so a failure on a slow machine shows by how much.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "benchdist/control/protocol.hpp"
+#include "benchdist/net/http_client.hpp"
+#include "benchdist/standin/commit_log.hpp"
+#include "benchdist/stdb/prometheus.hpp"
+#include "subprocess.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+namespace bc = benchdist::control;
+namespace bn = benchdist::net;
+namespace stdb = benchdist::stdb;
+using benchdist::testing::bin_path;
+using benchdist::testing::port_from_listening_line;
+using benchdist::testing::Subprocess;
+using namespace std::chrono_literals;
+
+constexpr std::int64_t kInitialBalance = 1000000;
+constexpr int kConnections = 8;
+constexpr double kWarmupSeconds = 1;
+constexpr double kWindowSeconds = 3;
+
+bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+
+int start_and_get_port(Subprocess& p, const std::string& what) {
+    const auto line = p.wait_for_line([](const std::string& l) { return contains(l, "listening on http://"); }, 30s);
+    if (!line) throw std::runtime_error(what + " did not start:\n" + p.output());
+    return port_from_listening_line(*line).value();
+}
+
+// "2026-04-10T12:00:33.224Z" -> microseconds since the Unix epoch.
+std::int64_t iso_to_micros(const std::string& iso) {
+    std::tm tm{};
+    int millis = 0;
+    std::sscanf(iso.c_str(), "%d-%d-%dT%d:%d:%d.%dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
+                &tm.tm_sec, &millis);
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    return static_cast<std::int64_t>(timegm(&tm)) * 1000000 + millis * 1000;
+}
+
+struct RigOptions {
+    std::vector<std::string> standin_args;    // e.g. {"--reply-delay-us", "2000"}
+    std::vector<std::string> generator_args;  // appended to the generator's command line
+    int connections = kConnections;
+};
+
+// A stand-in (one database, test-1, seeded, with a commit log and the debug
+// routes), a coordinator with a 1 s warmup and a 3 s window, and one
+// generator, all on free ports in a private directory.
+class Rig {
+public:
+    explicit Rig(const RigOptions& o = {})
+        : dir_(fs::temp_directory_path() /
+               ("bench-dist-fidelity-" + std::to_string(::getpid()) + "-" + std::to_string(counter_++))) {
+        fs::create_directories(dir_);
+        std::vector<std::string> standin{bin_path("stdb-standin"), "--listen",       "127.0.0.1:0",
+                                         "--database",             "test-1",         "--debug-routes",
+                                         "--commit-log",           commit_log_path().string()};
+        standin.insert(standin.end(), o.standin_args.begin(), o.standin_args.end());
+        standin_ = std::make_unique<Subprocess>(standin);
+        stdb_port_ = start_and_get_port(*standin_, "stdb-standin");
+        const auto seeded = post_stdb("/v1/database/test-1/call/seed", "[1000," + std::to_string(kInitialBalance) + "]");
+        if (seeded.status != 200) throw std::runtime_error("seed failed: " + seeded.body);
+
+        coordinator_ = std::make_unique<Subprocess>(std::vector<std::string>{
+            bin_path("bench-dist-coordinator"), "--bind", "127.0.0.1", "--port", "0", "--stdb-url", stdb_http(),
+            "--stdb-module", "test-1", "--warmup-seconds", std::to_string(kWarmupSeconds), "--window-seconds",
+            std::to_string(kWindowSeconds), "--start-ack-timeout-seconds", "10", "--stop-ack-timeout-seconds", "10",
+            "--results-dir", (dir_ / "results").string()});
+        coord_port_ = start_and_get_port(*coordinator_, "bench-dist-coordinator");
+
+        std::vector<std::string> gen{bin_path("bench-dist-generator"), "--coordinator-url", coord_url(), "--id",
+                                     "gen-a", "--concurrency", std::to_string(o.connections), "--accounts", "1000",
+                                     "--pairs", "20000", "--stdb-url", "ws://127.0.0.1:" + std::to_string(stdb_port_),
+                                     "--stdb-module", "test-1", "--poll-ms", "100", "--threads", "1"};
+        gen.insert(gen.end(), o.generator_args.begin(), o.generator_args.end());
+        generator_ = std::make_unique<Subprocess>(gen);
+    }
+    ~Rig() {
+        generator_.reset();
+        coordinator_.reset();
+        standin_.reset();
+        std::error_code ignored;
+        fs::remove_all(dir_, ignored);
+    }
+    Rig(const Rig&) = delete;
+    Rig& operator=(const Rig&) = delete;
+
+    std::string stdb_http() const { return "http://127.0.0.1:" + std::to_string(stdb_port_); }
+    std::string coord_url() const { return "http://127.0.0.1:" + std::to_string(coord_port_); }
+    fs::path commit_log_path() const { return dir_ / "commits.log"; }
+
+    bn::ClientResponse post_stdb(const std::string& path, const std::string& json = {}) {
+        return bn::http_request({.method = "POST", .url = stdb_http() + path, .body = json,
+                                 .content_type = json.empty() ? "" : "application/json", .timeout = 10s});
+    }
+
+    // POST /v1/debug/delays with e.g. "replyUs=5000"; throws unless 200.
+    bc::Json set_delays(const std::string& query) {
+        const auto r = post_stdb("/v1/debug/delays?" + query);
+        if (r.status != 200) throw std::runtime_error("delays?" + query + ": " + std::to_string(r.status) + " " + r.body);
+        return bc::Json::parse(r.body);
+    }
+
+    // The server's committed-transfer counter, as the coordinator reads it.
+    std::uint64_t server_committed() {
+        const auto res = bn::http_request({.url = stdb_http() + "/v1/metrics", .timeout = 10s});
+        stdb::CounterQuery q;
+        q.name = std::string(stdb::kNumTxnsMetric);
+        q.labels = {{"committed", "true"}, {"reducer", "transfer"}, {"txn_type", "Reducer"}};  // one database
+        q.select = stdb::CounterSelect::Sum;
+        const auto found = stdb::find_counter(stdb::parse_prometheus_text(res.body), q);
+        if (found.status == stdb::CounterStatus::NameAbsent || found.status == stdb::CounterStatus::NoMatchingSeries)
+            return 0;
+        return found.value().exact.value();
+    }
+
+    // Stops the stand-in with SIGTERM: it flushes and fsyncs the commit log
+    // before it exits, so afterwards the file is complete (no polling).
+    std::vector<benchdist::standin::CommitRecord> stop_standin_and_read_log() {
+        standin_->signal(SIGTERM);
+        const auto code = standin_->wait_exit(20s);
+        if (code != 0) throw std::runtime_error("stdb-standin did not exit cleanly:\n" + standin_->output());
+        return benchdist::standin::read_commit_log(commit_log_path());
+    }
+
+    bc::CoordinatorState state() {
+        return bc::coordinator_state_from_json(bc::Json::parse(coord("GET", "/admin/status").body));
+    }
+
+    // Long-polls /state until pred holds (bounded).
+    bc::CoordinatorState wait_state(const std::function<bool(const bc::CoordinatorState&)>& pred,
+                                    std::chrono::seconds timeout) {
+        const auto deadline = std::chrono::steady_clock::now() + timeout;
+        auto s = state();
+        while (!pred(s)) {
+            if (std::chrono::steady_clock::now() > deadline) {
+                throw std::runtime_error("condition not reached; last state:\n" + bc::pretty(bc::to_json(s)) +
+                                         "\ncoordinator output:\n" + coordinator_->output() +
+                                         "\ngenerator output:\n" + generator_->output());
+            }
+            const auto body = coord("GET", "/state?since=" + std::to_string(s.version) + "&waitMs=500").body;
+            s = bc::coordinator_state_from_json(bc::Json::parse(body));
+        }
+        return s;
+    }
+
+    void wait_ready() {
+        wait_state([](const bc::CoordinatorState& s) {
+            for (const auto& g : s.generators)
+                if (g.local_state == bc::GeneratorState::Ready) return true;
+            return false;
+        }, 60s);
+    }
+
+    void wait_phase(bc::Phase phase) {
+        wait_state([phase](const bc::CoordinatorState& s) { return s.phase == phase; }, 30s);
+    }
+
+    void start_epoch() {
+        const auto started =
+            bc::start_epoch_response_from_json(bc::Json::parse(coord("POST", "/admin/start-epoch", "{}").body));
+        if (!started.started) throw std::runtime_error("epoch did not start: " + started.message);
+    }
+
+    bc::EpochResult wait_result(std::uint64_t epoch = 1) {
+        const auto s = wait_state([epoch](const bc::CoordinatorState& st) {
+            return st.last_result && st.last_result->epoch == epoch && st.current_epoch != epoch;
+        }, 60s);
+        return *s.last_result;
+    }
+
+    // Waits for the generator, runs one epoch, returns its result.
+    bc::EpochResult run_epoch() {
+        wait_ready();
+        start_epoch();
+        return wait_result();
+    }
+
+private:
+    bn::ClientResponse coord(const std::string& method, const std::string& path, const std::string& body = {}) {
+        return bn::http_request({.method = method, .url = coord_url() + path, .body = body,
+                                 .content_type = body.empty() ? "" : "application/json", .timeout = 40s});
+    }
+
+    static inline int counter_ = 0;
+    fs::path dir_;
+    std::unique_ptr<Subprocess> standin_;
+    std::unique_ptr<Subprocess> coordinator_;
+    std::unique_ptr<Subprocess> generator_;
+    int stdb_port_ = 0;
+    int coord_port_ = 0;
+};
+
+// The parts of a result every test reads, checked for presence once.
+struct Figures {
+    double p50_us = 0;
+    double p99_us = 0;
+    double mean_us = 0;
+    std::uint64_t count = 0;
+    std::uint64_t client_committed = 0;
+    std::uint64_t server_delta = 0;
+    double client_tps = 0;
+    double server_tps = 0;
+    double ratio = 0;
+};
+
+Figures figures_of(const bc::EpochResult& r) {
+    const auto dump = bc::pretty(bc::to_json(r));
+    if (r.error) throw std::runtime_error("epoch failed: " + *r.error + "\n" + dump);
+    for (const char* key : {"latency", "clientCommitted", "clientServerRatio"}) {
+        if (!r.extra.contains(key)) throw std::runtime_error(std::string("result has no ") + key + ":\n" + dump);
+    }
+    Figures f;
+    const auto& lat = r.extra["latency"];
+    f.p50_us = lat.at("p50").get<double>();
+    f.p99_us = lat.at("p99").get<double>();
+    f.mean_us = lat.at("mean").get<double>();
+    f.count = lat.at("count").get<std::uint64_t>();
+    f.client_committed = r.extra["clientCommitted"].get<std::uint64_t>();
+    f.server_delta = std::stoull(r.committed_delta);
+    f.client_tps = static_cast<double>(f.client_committed) / r.actual_window_seconds;
+    f.server_tps = r.tps;
+    f.ratio = r.extra["clientServerRatio"].get<double>();
+    std::printf("  window [%s, %s) %.3f s: p50 %.0f us, p99 %.0f us, mean %.1f us over %llu calls; client %llu (%.1f/s), "
+                "server delta %llu (%.1f/s), clientServerRatio %.4f\n",
+                r.measured_at.c_str(), r.finished_at.c_str(), r.actual_window_seconds, f.p50_us, f.p99_us, f.mean_us, static_cast<unsigned long long>(f.count),
+                static_cast<unsigned long long>(f.client_committed), f.client_tps,
+                static_cast<unsigned long long>(f.server_delta), f.server_tps, f.ratio);
+    return f;
+}
+
+}  // namespace
+
+// A reply delay is pure added service time: with the server otherwise idle
+// the median call takes the delay plus a loopback round trip.
+TEST(Fidelity, ReplyDelaySetsTheMedianLatency) {
+    Rig rig({.standin_args = {"--reply-delay-us", "2000"}});
+    const auto f = figures_of(rig.run_epoch());
+    ASSERT_GT(f.count, 1000u);
+    EXPECT_GE(f.p50_us, 2000);
+    EXPECT_LE(f.p50_us, 2500);
+}
+
+// A reducer delay makes the database the bottleneck: one reducer thread at
+// 1 ms a transfer serves ~1000/s, and 8 closed-loop connections queue behind
+// it, so each waits ~8 ms (Little's law: L = lambda W, W = 8 / lambda).
+TEST(Fidelity, ReducerDelayGivesLittlesLawLatency) {
+    Rig rig({.standin_args = {"--reducer-delay-us", "1000"}});
+    const auto f = figures_of(rig.run_epoch());
+    ASSERT_GT(f.client_tps, 0);
+    EXPECT_LE(f.client_tps, 1000.0 * 1.01) << "one reducer thread cannot beat 1 ms a transfer";
+    const double littles_law_us = kConnections / f.client_tps * 1e6;
+    std::printf("  Little's law: %d / %.1f per s = %.1f us, measured mean %.1f us (%+.1f%%)\n", kConnections,
+                f.client_tps, littles_law_us, f.mean_us, (f.mean_us / littles_law_us - 1) * 100);
+    EXPECT_NEAR(f.mean_us, littles_law_us, 0.15 * littles_law_us);
+    EXPECT_GE(f.mean_us, 7000);
+    EXPECT_LE(f.mean_us, 9500);
+}
+
+// The coordinator's committed delta (two metric reads) against the stand-in's
+// own record of every commit, timestamped: the log lines inside
+// [measuredAt, finishedAt) must match the delta within 1%. The residue is
+// the time between the server taking its metrics snapshot and the
+// coordinator stamping the read, at both ends of the window, plus the
+// millisecond resolution of the stamps. The log's total must also equal the
+// server's counter exactly once the load has stopped.
+TEST(Fidelity, ServerTpsMatchesTheCommitLog) {
+    Rig rig;
+    const auto r = rig.run_epoch();
+    const auto f = figures_of(r);
+    ASSERT_GT(f.server_delta, 1000u);
+    const auto counter_total = rig.server_committed();  // the generator is idle after the epoch
+    const auto records = rig.stop_standin_and_read_log();
+    EXPECT_EQ(records.size(), counter_total) << "commit log and metrics counter disagree on the total";
+    const auto start_us = iso_to_micros(r.measured_at);
+    const auto end_us = iso_to_micros(r.finished_at);
+    const auto in_window = benchdist::standin::count_commits(records, "test-1", start_us, end_us);
+    const double log_tps = static_cast<double>(in_window) / (static_cast<double>(end_us - start_us) / 1e6);
+    std::printf("  commit log: %llu commits in [%s, %s) = %.1f/s; committedDelta %llu = %.1f/s (%+.3f%%)\n",
+                static_cast<unsigned long long>(in_window), r.measured_at.c_str(), r.finished_at.c_str(), log_tps,
+                static_cast<unsigned long long>(f.server_delta), f.server_tps,
+                (static_cast<double>(f.server_delta) / static_cast<double>(in_window) - 1) * 100);
+    EXPECT_NEAR(static_cast<double>(f.server_delta), static_cast<double>(in_window), 0.01 * static_cast<double>(in_window));
+    EXPECT_NEAR(f.server_tps, log_tps, 0.01 * log_tps);
+}
+
+// After a warmup the client's count of commits inside the window agrees with
+// the server's delta: no commits lost, none counted twice, windows aligned.
+TEST(Fidelity, ClientAndServerAgreeAfterWarmup) {
+    Rig rig;
+    const auto r = rig.run_epoch();
+    const auto f = figures_of(r);
+    ASSERT_GT(f.server_delta, 1000u);
+    EXPECT_GE(f.ratio, 0.98);
+    EXPECT_LE(f.ratio, 1.02);
+    // The ratio is computed before clientCommitted is rounded to a count.
+    EXPECT_NEAR(f.ratio, static_cast<double>(f.client_committed) / static_cast<double>(f.server_delta),
+                1.0 / static_cast<double>(f.server_delta) + 1e-6);
+    EXPECT_EQ(r.extra.value("warmupSeconds", 0.0), kWarmupSeconds);
+}
+
+// Open loop through the generator's command line: the result's schedule
+// says the target was met, and both latency figures are there.
+TEST(Fidelity, OpenLoopAchievesItsTargetRate) {
+    Rig rig({.generator_args = {"--rate", "2000"}});
+    const auto r = rig.run_epoch();
+    const auto f = figures_of(r);
+    const auto dump = bc::pretty(bc::to_json(r));
+    ASSERT_TRUE(r.extra.contains("schedule")) << dump;
+    ASSERT_TRUE(r.extra.contains("latencyUncorrected")) << dump;
+    const auto& schedule = r.extra["schedule"];
+    const double achieved = schedule.at("achievedPerSecond").get<double>();
+    std::printf("  open loop: target %.0f/s, achieved %.1f/s, send lag p99 %s us, kept %s\n",
+                schedule.at("targetPerSecond").get<double>(), achieved, schedule.at("sendLagUs").at("p99").dump().c_str(),
+                schedule.at("kept").dump().c_str());
+    EXPECT_EQ(schedule.at("targetPerSecond").get<double>(), 2000.0);
+    EXPECT_NEAR(achieved, 2000.0, 0.02 * 2000.0) << dump;
+    EXPECT_NEAR(f.server_tps, 2000.0, 0.02 * 2000.0) << "the server saw the offered rate";
+    EXPECT_NE(r.extra["latency"].at("kind").get<std::string>().find("open loop"), std::string::npos);
+    EXPECT_FALSE(r.extra.contains("littlesLaw")) << "Little's-law check is for closed loops only";
+}
+
+// The stand-in slows down once the window has opened: every reply now takes
+// 100 ms, ten a second per connection against a schedule of 250. Corrected
+// latency counts from when each call was due, so the queue behind the slow
+// replies shows in p99; the uncorrected figure stays near the 100 ms of one
+// reply, and the result says the schedule was not kept.
+TEST(Fidelity, SlowedServerMidWindowRaisesCorrectedP99) {
+    Rig rig({.generator_args = {"--rate", "1000", "--op-timeout-ms", "30000"}, .connections = 4});
+    rig.wait_ready();
+    rig.start_epoch();
+    rig.wait_phase(bc::Phase::Measure);
+    rig.set_delays("replyUs=100000");
+    const auto r = rig.wait_result();
+    const auto dump = bc::pretty(bc::to_json(r));
+    ASSERT_FALSE(r.error) << dump;
+    ASSERT_TRUE(r.extra.contains("latencyUncorrected")) << dump;
+    const double corrected_p99 = r.extra["latency"].at("p99").get<double>();
+    const double uncorrected_p99 = r.extra["latencyUncorrected"].at("p99").get<double>();
+    std::printf("  slowed mid-window: corrected p99 %.0f us, uncorrected p99 %.0f us, schedule %s\n", corrected_p99,
+                uncorrected_p99, r.extra["schedule"].dump().c_str());
+    EXPECT_GE(uncorrected_p99, 100000) << "the slow replies themselves";
+    EXPECT_GT(corrected_p99, 3 * uncorrected_p99) << "the queue behind them must show";
+    EXPECT_FALSE(r.extra["schedule"].at("kept").get<bool>()) << dump;
+    bool warned = false;
+    for (const auto& w : r.extra["warnings"]) warned = warned || contains(w.get<std::string>(), "schedule");
+    EXPECT_TRUE(warned) << dump;
+}
+
+// Pipelining through the command line: the kind says how many calls were in
+// flight, and the Little's-law check counts every slot.
+TEST(Fidelity, PipelinedClosedLoopIsLabelledAndCheckedByLittlesLaw) {
+    Rig rig({.standin_args = {"--reply-delay-us", "2000"}, .generator_args = {"--max-inflight", "4"}});
+    const auto r = rig.run_epoch();
+    const auto f = figures_of(r);
+    const auto dump = bc::pretty(bc::to_json(r));
+    EXPECT_NE(r.extra["latency"].at("kind").get<std::string>().find("4 in flight"), std::string::npos) << dump;
+    ASSERT_TRUE(r.extra.contains("littlesLaw")) << dump;
+    const auto& ll = r.extra["littlesLaw"];
+    std::printf("  little's law: capacity %s, busy %s, utilization %s\n", ll.at("inflightCapacity").dump().c_str(),
+                ll.at("busy").dump().c_str(), ll.at("utilization").dump().c_str());
+    EXPECT_EQ(ll.at("inflightCapacity").get<double>(), kConnections * 4);
+    // 32 slots each waiting >= 2 ms: at most 16,000 commits a second.
+    EXPECT_LE(f.client_tps, 32 / 0.002 * 1.01);
+    EXPECT_GT(ll.at("utilization").get<double>(), 0.5) << dump;
+    EXPECT_LE(ll.at("utilization").get<double>(), 1.05) << dump;
+}
