@@ -5,7 +5,11 @@ if(BENCHDIST_SANITIZE STREQUAL "address")
   add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
   add_link_options(-fsanitize=address,undefined)
 elseif(BENCHDIST_SANITIZE STREQUAL "thread")
-  add_compile_options(-fsanitize=thread -fno-omit-frame-pointer)
+  # GCC 12 warns (-Wtsan) that TSan does not model std::atomic_thread_fence,
+  # which Boost.Asio's std_fenced_block uses around handler calls; with
+  # -Werror that stops the build. The fences there pair with the mutexes and
+  # atomics Asio's queues already use, which TSan does see.
+  add_compile_options(-fsanitize=thread -fno-omit-frame-pointer $<$<CXX_COMPILER_ID:GNU>:-Wno-tsan>)
   add_link_options(-fsanitize=thread)
 elseif(NOT BENCHDIST_SANITIZE STREQUAL "")
   message(FATAL_ERROR "BENCHDIST_SANITIZE must be empty, 'address' or 'thread', not '${BENCHDIST_SANITIZE}'")

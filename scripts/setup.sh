@@ -13,6 +13,9 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   nodejs npm
   curl ca-certificates iproute2 procps python3
+  # fuzz/ (scripts/fuzz.sh): clang and its libFuzzer runtime, which is only
+  # a Recommends of clang and so must be named with --no-install-recommends.
+  clang libclang-rt-14-dev
 )
 
 as_root() {

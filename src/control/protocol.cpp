@@ -184,6 +184,8 @@ Json to_json(const CoordinatorState& s) {
     j["lastResult"] = s.last_result ? to_json(*s.last_result) : Json(nullptr);
     j["version"] = s.version;
     if (s.server_time_ms) j["serverTimeMs"] = *s.server_time_ms;
+    if (s.lease_seconds) j["leaseSeconds"] = js_number(*s.lease_seconds);
+    if (!s.current_epoch_errors.empty()) j["currentEpochErrors"] = s.current_epoch_errors;
     return j;
 }
 
@@ -280,6 +282,12 @@ CoordinatorState coordinator_state_from_json(const Json& j) {
         if (!it->is_number_integer()) throw ProtocolError("\"serverTimeMs\" must be an integer");
         s.server_time_ms = it->get<std::int64_t>();
     }
+    if (auto it = j.find("leaseSeconds"); it != j.end() && !it->is_null()) {
+        if (!it->is_number() || !(it->get<double>() > 0)) throw ProtocolError("\"leaseSeconds\" must be a positive number");
+        s.lease_seconds = it->get<double>();
+    }
+    if (auto it = j.find("currentEpochErrors"); it != j.end() && !it->is_null())
+        s.current_epoch_errors = get_string_list(j, "currentEpochErrors");
     return s;
 }
 
@@ -334,16 +342,32 @@ Json parse_body(std::string_view body) {
     while (!body.empty() && std::isspace(static_cast<unsigned char>(body.front()))) body.remove_prefix(1);
     while (!body.empty() && std::isspace(static_cast<unsigned char>(body.back()))) body.remove_suffix(1);
     if (body.empty()) throw ProtocolError("Request body is empty");
+    // Control bodies are a few levels deep. Unknown keys are kept (extra),
+    // and copying a value recurses once per level, so a body nested tens of
+    // thousands deep would overflow the stack later: refuse it here.
+    constexpr int kMaxDepth = 64;
+    const Json::parser_callback_t limit_depth = [](int depth, Json::parse_event_t, Json&) {
+        if (depth > kMaxDepth) {
+            throw ProtocolError("request body is nested more than " + std::to_string(kMaxDepth) +
+                                " levels deep; control-plane bodies are flat objects");
+        }
+        return true;
+    };
     try {
-        auto j = Json::parse(body);
+        auto j = Json::parse(body, limit_depth);
         if (!j.is_object()) throw ProtocolError("request body must be a JSON object");
         return j;
     } catch (const Json::parse_error& e) {
         throw ProtocolError(std::string("request body is not valid JSON: ") + e.what());
+    } catch (const Json::exception& e) {
+        // e.g. a number too large for a double (1e400).
+        throw ProtocolError(std::string("request body has a value JSON cannot hold: ") + e.what());
     }
 }
 
-std::string pretty(const Json& j) { return j.dump(2) + "\n"; }
+// Strings from requests may hold bytes that are not UTF-8 (a quoted bad
+// value in an error message); they are written replaced, never thrown on.
+std::string pretty(const Json& j) { return j.dump(2, ' ', false, Json::error_handler_t::replace) + "\n"; }
 
 std::string iso8601_millis(std::int64_t unix_millis) {
     const std::time_t secs = static_cast<std::time_t>(unix_millis / 1000);

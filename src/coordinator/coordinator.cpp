@@ -48,6 +48,32 @@ void append_warnings(control::Json& extra, const std::vector<std::string>& warni
     for (const auto& w : warnings) list.push_back(w);
 }
 
+// A count from a generator report's "counters", 0 when absent or not a count.
+std::uint64_t report_count(const control::Json& report, const char* key) {
+    const auto counters = report.find("counters");
+    if (counters == report.end() || !counters->is_object()) return 0;
+    const auto it = counters->find(key);
+    if (it == counters->end() || !it->is_number_integer() || it->get<std::int64_t>() < 0) return 0;
+    return it->get<std::uint64_t>();
+}
+
+// Connections the server dropped are a fault of the run, not of the numbers'
+// arithmetic: name them per generator so nobody reads a dip as the server's
+// steady rate.
+std::vector<std::string> connection_fault_warnings(const control::Json& reports) {
+    std::vector<std::string> out;
+    for (const auto& [id, report] : reports.items()) {
+        const auto disconnects = report_count(report, "disconnects");
+        const auto reopened = report_count(report, "reopened");
+        const auto failures = report_count(report, "reopenFailures");
+        if (disconnects == 0 && reopened == 0 && failures == 0) continue;
+        out.push_back("generator " + id + ": connections dropped during the epoch (" + std::to_string(disconnects) +
+                      " calls lost as disconnects, " + std::to_string(reopened) + " connections reopened, " +
+                      std::to_string(failures) + " reopen attempts failed): did the server restart or shed load?");
+    }
+    return out;
+}
+
 control::Json string_or_null(const std::string& s) { return s.empty() ? control::Json(nullptr) : control::Json(s); }
 
 }  // namespace
@@ -67,6 +93,7 @@ control::Json coordinator_options_json(const CoordinatorOptions& o) {
     j["maxClockOffsetMs"] = o.max_clock_offset_ms;
     j["allowMixed"] = o.allow_mixed;
     j["alignWindowMs"] = o.align_window_ms;
+    j["leaseSeconds"] = o.lease_seconds;
     for (const auto& [k, v] : o.other_options.items())
         if (!j.contains(k)) j[k] = v;
     return j;
@@ -77,13 +104,18 @@ std::int64_t system_wall_clock_ms() {
         .count();
 }
 
+std::int64_t steady_clock_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(Steady::now().time_since_epoch()).count();
+}
+
 Coordinator::Coordinator(CoordinatorOptions options, std::shared_ptr<CounterSource> counter,
-                         std::shared_ptr<Verifier> verifier, WallClock clock, EventLog log)
+                         std::shared_ptr<Verifier> verifier, WallClock clock, EventLog log, MonotonicClock mono_clock)
     : options_(std::move(options)),
       counter_(std::move(counter)),
       verifier_(std::move(verifier)),
       clock_(std::move(clock)),
       log_(std::move(log)),
+      mono_clock_(std::move(mono_clock)),
       store_(options_.results_dir),
       sm_(options_.test, options_.connector) {
     if (!counter_) throw std::invalid_argument("Coordinator needs a CounterSource");
@@ -97,7 +129,46 @@ Coordinator::~Coordinator() { shutdown(); }
 control::CoordinatorState Coordinator::snapshot_now() const {
     auto s = sm_.snapshot();
     s.server_time_ms = clock_();
+    if (options_.lease_seconds > 0) s.lease_seconds = options_.lease_seconds;
     return s;
+}
+
+std::int64_t Coordinator::lease_ms() const {
+    if (!(options_.lease_seconds > 0)) return 0;
+    return std::max<std::int64_t>(1, std::llround(std::min(options_.lease_seconds, 365.0 * 24 * 3600) * 1000.0));
+}
+
+void Coordinator::heard_from(const std::string& id) {
+    sm_.touch(id, clock_());
+    sm_.heard_from(id, mono_clock_());
+}
+
+std::vector<std::string> Coordinator::expire_leases_locked() {
+    std::vector<std::string> lines;
+    const auto lease = lease_ms();
+    if (lease == 0) return lines;
+    for (const auto& lost : sm_.expire_leases(mono_clock_(), lease)) {
+        lines.push_back(lost.message + (lost.participant ? ": the running epoch is flagged and does not wait for its "
+                                                           "stop acknowledgement"
+                                                         : ": left out of new epochs until it speaks again"));
+    }
+    if (!lines.empty()) cv_.notify_all();
+    return lines;
+}
+
+void Coordinator::check_leases() {
+    std::vector<std::string> lines;
+    {
+        std::lock_guard lock(mu_);
+        lines = expire_leases_locked();
+    }
+    for (const auto& line : lines) log(line);
+}
+
+std::chrono::milliseconds Coordinator::max_generator_wait() const {
+    const auto lease = lease_ms();
+    // A third of the lease leaves room for the round trip and the next poll.
+    return lease == 0 ? std::chrono::milliseconds::max() : std::chrono::milliseconds(std::max<std::int64_t>(1, lease / 3));
 }
 
 void Coordinator::log(const std::string& message) const {
@@ -107,12 +178,14 @@ void Coordinator::log(const std::string& message) const {
 control::CoordinatorState Coordinator::register_generator(const control::RegisterRequest& request) {
     std::lock_guard lock(mu_);
     sm_.register_generator(request, clock_());
+    heard_from(request.id);
     cv_.notify_all();
     return snapshot_now();
 }
 
 control::CoordinatorState Coordinator::ready(const control::ReadyRequest& request) {
     std::lock_guard lock(mu_);
+    heard_from(request.id);
     sm_.mark_ready(request, clock_());
     cv_.notify_all();
     return snapshot_now();
@@ -120,7 +193,7 @@ control::CoordinatorState Coordinator::ready(const control::ReadyRequest& reques
 
 control::CoordinatorState Coordinator::started(const control::EpochAckRequest& request) {
     std::lock_guard lock(mu_);
-    sm_.touch(request.id, clock_());
+    heard_from(request.id);
     sm_.acknowledge_started(request, clock_());
     cv_.notify_all();
     return snapshot_now();
@@ -128,6 +201,7 @@ control::CoordinatorState Coordinator::started(const control::EpochAckRequest& r
 
 control::CoordinatorState Coordinator::stopped(const control::EpochAckRequest& request) {
     std::lock_guard lock(mu_);
+    heard_from(request.id);
     sm_.acknowledge_stopped(request, clock_());
     cv_.notify_all();
     return snapshot_now();
@@ -135,7 +209,7 @@ control::CoordinatorState Coordinator::stopped(const control::EpochAckRequest& r
 
 control::CoordinatorState Coordinator::state(const std::optional<std::string>& touch_id) {
     std::lock_guard lock(mu_);
-    if (touch_id) sm_.touch(*touch_id, clock_());
+    if (touch_id) heard_from(*touch_id);
     return snapshot_now();
 }
 
@@ -196,27 +270,45 @@ std::vector<control::GeneratorSnapshot> Coordinator::generators() const {
 }
 
 void Coordinator::watch(std::uint64_t since, std::chrono::milliseconds wait,
-                        std::function<void(const control::CoordinatorState&)> on_state) {
+                        std::function<void(const control::CoordinatorState&)> on_state,
+                        const std::optional<std::string>& touch_id) {
     std::unique_lock lock(mu_);
+    if (touch_id) heard_from(*touch_id);
     if (since != sm_.version() || shutting_down_ || wait.count() <= 0) {
         auto snapshot = snapshot_now();
         lock.unlock();
         on_state(snapshot);
         return;
     }
-    watchers_.push_back(Watcher{since, Steady::now() + wait, std::move(on_state)});
+    watchers_.push_back(Watcher{since, Steady::now() + wait, std::move(on_state), touch_id});
     cv_.notify_all();
 }
 
 void Coordinator::notifier_loop() {
     std::unique_lock lock(mu_);
     for (;;) {
+        // Leases first: a generator lost now shows up in the answers below.
+        const auto lost_lines = expire_leases_locked();
+        if (!lost_lines.empty()) {
+            lock.unlock();
+            for (const auto& line : lost_lines) log(line);
+            lock.lock();
+        }
         const auto now = Steady::now();
         const auto version = sm_.version();
         std::vector<std::function<void(const control::CoordinatorState&)>> due;
         auto next_deadline = Steady::time_point::max();
+        if (const auto lease = lease_ms(); lease > 0 && !shutting_down_) {
+            if (const auto expiry = sm_.next_lease_expiry(lease)) {
+                // One ms past the expiry: a lease ends when silence exceeds it.
+                const auto in_ms = std::max<std::int64_t>(1, *expiry - mono_clock_() + 1);
+                next_deadline = now + std::chrono::milliseconds(std::min<std::int64_t>(in_ms, 3600000));
+            }
+        }
         for (auto it = watchers_.begin(); it != watchers_.end();) {
             if (shutting_down_ || it->since != version || it->deadline <= now) {
+                // The answer is contact too: the poll ended alive.
+                if (it->touch_id) heard_from(*it->touch_id);
                 due.push_back(std::move(it->on_state));
                 it = watchers_.erase(it);
             } else {
@@ -328,8 +420,13 @@ void Coordinator::run_epoch(std::uint64_t epoch, std::int64_t started_ms) {
         {
             std::unique_lock lock(mu_);
             const auto deadline = Steady::now() + seconds_to_duration(options_.start_ack_timeout_seconds);
-            wait_or_abort(lock, deadline, [&] { return sm_.missing_start_acks().empty(); });
+            // A participant lost meanwhile will not ack: stop waiting for it.
+            wait_or_abort(lock, deadline, [&] {
+                return sm_.missing_start_acks().empty() || !sm_.active()->errors.empty();
+            });
             if (aborted() || shutting_down_) throw EpochAborted("Epoch aborted before the measurement window opened");
+            if (!sm_.active()->errors.empty())
+                throw std::runtime_error("not measured: a participant was lost before the window opened");
             const auto missing = sm_.missing_start_acks();
             if (!missing.empty()) throw std::runtime_error("Missing start acknowledgements from: " + join_ids(missing));
             if (options_.warmup_seconds > 0) {
@@ -410,6 +507,17 @@ void Coordinator::run_epoch(std::uint64_t epoch, std::int64_t started_ms) {
         sampler.join();
     }
 
+    // Participants lost during the epoch come first in the error: they are
+    // why the rest may look odd (missing reports, a lower rate).
+    {
+        std::lock_guard lock(mu_);
+        if (sm_.active() && !sm_.active()->errors.empty()) {
+            std::string lost;
+            for (const auto& e : sm_.active()->errors) lost += (lost.empty() ? "" : "; ") + e;
+            r.error = r.error ? lost + "; " + *r.error : lost;
+        }
+    }
+
     // Numbers: only from two successful reads, and never a silent zero for
     // a counter that went backwards.
     std::optional<std::uint64_t> server_delta;
@@ -424,8 +532,30 @@ void Coordinator::run_epoch(std::uint64_t epoch, std::int64_t started_ms) {
     r.finished_at = control::iso8601_millis(*finished_ms);
     if (before) r.committed_before = std::to_string(before->committed);
     if (after) r.committed_after = std::to_string(after->committed);
+    // A counter that dropped anywhere in the window -- at a timeline sample
+    // even if the end read climbed past the start again -- means the server
+    // restarted (or the database was republished) inside it: the delta of
+    // the edge reads would be meaningless.
+    std::optional<std::string> counter_reset;
     if (before && after) {
-        if (after->committed >= before->committed) {
+        const stdb::CounterRead* prev = &*before;
+        for (const auto& read : sampling.reads) {
+            if (read.committed < prev->committed) {
+                const auto at_ms = measured_ms ? read_time(read) - *measured_ms : 0;
+                counter_reset = "committed transfer counter went backwards from " + std::to_string(prev->committed) +
+                                " to " + std::to_string(read.committed) + " " + std::to_string(at_ms) +
+                                " ms into the window" + (read.series_absent ? " (its series vanished)" : "") +
+                                ": the server restarted (or the database was republished) during the window; this "
+                                "epoch has no valid throughput";
+                break;
+            }
+            prev = &read;
+        }
+    }
+    if (before && after) {
+        if (counter_reset) {
+            r.error = append_error(r.error, *counter_reset);
+        } else if (after->committed >= before->committed) {
             const std::uint64_t delta = after->committed - before->committed;
             server_delta = delta;
             r.committed_delta = std::to_string(delta);
@@ -433,9 +563,10 @@ void Coordinator::run_epoch(std::uint64_t epoch, std::int64_t started_ms) {
         } else {
             r.error = append_error(r.error, "committed transfer counter went backwards from " +
                                                 std::to_string(before->committed) + " to " +
-                                                std::to_string(after->committed) +
-                                                " during the window: the server probably restarted; this epoch has "
-                                                "no valid throughput");
+                                                std::to_string(after->committed) + " during the window" +
+                                                (after->series_absent ? " (its series vanished)" : "") +
+                                                ": the server restarted (or the database was republished) during "
+                                                "the window; this epoch has no valid throughput");
         }
         // How long each read took bounds how uncertain the window edges are.
         r.extra["counterReadMs"] = control::Json::array(
@@ -462,6 +593,7 @@ void Coordinator::run_epoch(std::uint64_t epoch, std::int64_t started_ms) {
             summarize_generator_reports(reports, r.participant_ids, window, server_delta, summary_options);
         for (const auto& [key, value] : summary.items()) r.extra[key] = value;
     }
+    append_warnings(r.extra, connection_fault_warnings(reports));
     if (options_.sample_ms > 0 && before && after && measured_ms) {
         // Each point: ms since measuredAt, committed since the window's
         // first read, and the rate since the previous point (the window's

@@ -1,6 +1,7 @@
 #include "benchdist/coordinator/epoch_state.hpp"
 
 #include <algorithm>
+#include <cstdio>
 
 namespace benchdist::coordinator {
 
@@ -66,6 +67,14 @@ void EpochStateMachine::acknowledge_started(const control::EpochAckRequest& requ
 
 void EpochStateMachine::acknowledge_stopped(const control::EpochAckRequest& request, std::int64_t now_ms) {
     auto& g = find(request.id);
+    // An ack for an epoch that never started would otherwise mark a
+    // generator that never opened its connections as ready.
+    if (request.epoch == 0 || request.epoch >= next_epoch_) {
+        throw CoordinatorError("Generator \"" + request.id + "\" reported stopping unexpected epoch " +
+                               std::to_string(request.epoch) + ": " +
+                                     (next_epoch_ == 1 ? std::string("no epoch has started yet")
+                                                       : "the latest epoch is " + std::to_string(next_epoch_ - 1)));
+    }
     g.last_seen_at = control::iso8601_millis(now_ms);
     // A late ack for an older epoch must not mark a generator that already
     // runs the current one as ready (the original did).
@@ -86,6 +95,63 @@ void EpochStateMachine::acknowledge_stopped(const control::EpochAckRequest& requ
 void EpochStateMachine::touch(std::string_view id, std::int64_t now_ms) {
     auto it = generators_.find(id);
     if (it != generators_.end()) it->second.last_seen_at = control::iso8601_millis(now_ms);
+}
+
+void EpochStateMachine::heard_from(std::string_view id, std::int64_t mono_ms) {
+    const auto it = generators_.find(id);
+    if (it == generators_.end()) return;
+    heard_ms_[it->first] = mono_ms;
+    auto& g = it->second;
+    if (g.local_state != GeneratorState::Lost) return;
+    const auto before = before_lost_.find(id);
+    GeneratorState back = before == before_lost_.end() ? GeneratorState::Registered : before->second;
+    const bool in_epoch = active_ && g.active_epoch && *g.active_epoch == active_->epoch;
+    if ((back == GeneratorState::Starting || back == GeneratorState::Running) && !in_epoch) {
+        back = GeneratorState::Ready;
+        g.active_epoch.reset();
+    }
+    g.local_state = back;
+    if (active_) active_->lost.erase(it->first);
+    bump();
+}
+
+std::vector<LostGenerator> EpochStateMachine::expire_leases(std::int64_t mono_ms, std::int64_t lease_ms) {
+    std::vector<LostGenerator> out;
+    for (auto& [id, g] : generators_) {
+        if (g.local_state == GeneratorState::Lost) continue;
+        const auto heard = heard_ms_.find(id);
+        if (heard == heard_ms_.end()) continue;
+        const std::int64_t silent = mono_ms - heard->second;
+        if (silent <= lease_ms) continue;
+        before_lost_[id] = g.local_state;
+        g.local_state = GeneratorState::Lost;
+        LostGenerator lost;
+        lost.id = id;
+        lost.silent_ms = silent;
+        lost.participant = active_ && std::binary_search(active_->participants.begin(), active_->participants.end(), id);
+        char seconds[32];
+        std::snprintf(seconds, sizeof seconds, "%.1f", static_cast<double>(silent) / 1000.0);
+        lost.message = "generator " + id + " lost: silent for " + seconds + " s";
+        if (lost.participant) {
+            lost.message += " during " + std::string(control::phase_name(phase_));
+            active_->lost.insert(id);
+            active_->errors.push_back(lost.message);
+        }
+        out.push_back(std::move(lost));
+    }
+    if (!out.empty()) bump();
+    return out;
+}
+
+std::optional<std::int64_t> EpochStateMachine::next_lease_expiry(std::int64_t lease_ms) const {
+    std::optional<std::int64_t> next;
+    for (const auto& [id, heard] : heard_ms_) {
+        const auto g = generators_.find(id);
+        if (g == generators_.end() || g->second.local_state == GeneratorState::Lost) continue;
+        const std::int64_t at = heard + lease_ms;
+        if (!next || at < *next) next = at;
+    }
+    return next;
 }
 
 void EpochStateMachine::set_included(const std::vector<std::string>& ids, bool included) {
@@ -118,11 +184,26 @@ StartOutcome EpochStateMachine::start_epoch(const control::StartEpochRequest& re
     }
     if (requested) {
         std::vector<std::string> not_ready;
+        std::vector<std::string> lost;
         for (const auto& id : *requested) {
             const bool ok = std::find(eligible.begin(), eligible.end(), id) != eligible.end();
-            if (!ok && std::find(not_ready.begin(), not_ready.end(), id) == not_ready.end()) not_ready.push_back(id);
+            const auto g = generators_.find(id);
+            const bool is_lost = g != generators_.end() && g->second.local_state == GeneratorState::Lost;
+            auto& list = is_lost ? lost : not_ready;
+            if (!ok && std::find(list.begin(), list.end(), id) == list.end()) list.push_back(id);
         }
-        if (!not_ready.empty()) return {false, "Requested generators are not ready: " + join_ids(not_ready), 0};
+        // The original's wording for the plain case; a lost generator gets
+        // its own reason, because waiting for it to become ready is futile
+        // until it speaks again.
+        std::string message;
+        if (!not_ready.empty()) message = "Requested generators are not ready: " + join_ids(not_ready);
+        if (!lost.empty()) {
+            if (!message.empty()) message += "; ";
+            message += "Requested generators are lost (not heard from within the lease; they rejoin when they "
+                       "contact the coordinator again): " +
+                       join_ids(lost);
+        }
+        if (!message.empty()) return {false, message, 0};
     }
     if (eligible.empty()) return {false, "No ready generators available for the next epoch", 0};
 
@@ -187,8 +268,10 @@ std::vector<std::string> EpochStateMachine::missing_start_acks() const {
 std::vector<std::string> EpochStateMachine::missing_stop_acks() const {
     std::vector<std::string> out;
     if (!active_) return out;
+    // A participant lost (and still silent) will not ack: its loss is already
+    // the epoch's error, and waiting for it would only delay the result.
     for (const auto& id : active_->participants)
-        if (!active_->stop_acks.count(id)) out.push_back(id);
+        if (!active_->stop_acks.count(id) && !active_->lost.count(id)) out.push_back(id);
     return out;
 }
 
@@ -206,6 +289,7 @@ control::CoordinatorState EpochStateMachine::snapshot() const {
         s.current_epoch = active_->epoch;
         s.current_label = active_->label;
         s.participants = active_->participants;
+        s.current_epoch_errors = active_->errors;
     }
     s.test = test_;
     s.connector = connector_;

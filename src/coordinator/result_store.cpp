@@ -1,12 +1,17 @@
 #include "benchdist/coordinator/result_store.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
+#include <thread>
+#include <vector>
 
 namespace benchdist::coordinator {
 
@@ -53,7 +58,15 @@ void fsync_dir(const fs::path& dir) {
 
 }  // namespace
 
-ResultStore::ResultStore(fs::path directory) : directory_(std::move(directory)) {}
+ResultStore::ResultStore(fs::path directory) : directory_(std::move(directory)) {
+    // Read once: the pause is a test hook, never something an epoch should
+    // look up in the middle of writing its result.
+    if (const char* pause = std::getenv("BENCHDIST_TEST_RESULT_PAUSE_MS")) {
+        char* end = nullptr;
+        const long long ms = std::strtoll(pause, &end, 10);
+        if (end != pause && *end == '\0' && ms > 0) pause_before_link_ms_ = ms;
+    }
+}
 
 std::string ResultStore::file_name(const control::EpochResult& result) {
     char epoch[32];
@@ -65,10 +78,32 @@ std::string ResultStore::file_name(const control::EpochResult& result) {
     return result.test + "-" + result.connector + "-epoch-" + epoch + "-" + stamp + ".json";
 }
 
-fs::path ResultStore::write(const control::EpochResult& result) const {
+bool ResultStore::is_temporary(const std::string& file_name) {
+    return !file_name.empty() && file_name.front() == '.' && file_name.find(".tmp-") != std::string::npos;
+}
+
+void ResultStore::create_directory() const {
+    // The directories made here must survive a crash too, or a durable
+    // result could sit in a directory whose own entry was never written:
+    // each new one is fsynced into its parent.
+    std::vector<fs::path> created;
+    for (fs::path p = directory_; !p.empty(); p = p.parent_path()) {
+        std::error_code ec;
+        if (fs::exists(p, ec)) break;
+        created.push_back(p);
+        if (p == p.parent_path()) break;
+    }
     std::error_code ec;
     fs::create_directories(directory_, ec);
     if (ec) throw std::runtime_error("cannot create results directory " + directory_.string() + ": " + ec.message());
+    for (auto it = created.rbegin(); it != created.rend(); ++it) {
+        const auto parent = it->has_parent_path() ? it->parent_path() : fs::path(".");
+        fsync_dir(parent);
+    }
+}
+
+fs::path ResultStore::write(const control::EpochResult& result) const {
+    create_directory();
 
     const std::string content = control::pretty(control::to_json(result));
     const std::string name = file_name(result);
@@ -76,10 +111,20 @@ fs::path ResultStore::write(const control::EpochResult& result) const {
 
     const fs::path tmp = directory_ / ("." + name + ".tmp-" + std::to_string(::getpid()));
     {
-        Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+        // A temp file of the same name left by a killed process may still be
+        // a second link to a finished result (killed between link and
+        // unlink): unlink the name instead of truncating through it.
+        ::unlink(tmp.c_str());
+        Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
         if (fd.get() < 0) fail("create", tmp, errno);
         write_all(fd.get(), content, tmp);
         if (::fsync(fd.get()) != 0) fail("fsync", tmp, errno);
+    }
+    if (pause_before_link_ms_ > 0) {
+        std::fprintf(stderr, "result store: test pause of %lld ms before linking %s\n", pause_before_link_ms_,
+                     tmp.c_str());
+        std::fflush(stderr);
+        std::this_thread::sleep_for(std::chrono::milliseconds(pause_before_link_ms_));
     }
     // link() fails with EEXIST instead of replacing, which rename() would do.
     fs::path final_path;
@@ -93,16 +138,36 @@ fs::path ResultStore::write(const control::EpochResult& result) const {
         }
     }
     ::unlink(tmp.c_str());
-
-    const fs::path index = directory_ / "index.jsonl";
-    {
-        Fd fd(::open(index.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
-        if (fd.get() < 0) fail("open", index, errno);
-        write_all(fd.get(), control::to_json(result).dump() + "\n", index);
-        if (::fsync(fd.get()) != 0) fail("fsync", index, errno);
-    }
+    // The result's name is durable before the index mentions it, so a line
+    // in index.jsonl never points at a file a crash could take back.
     fsync_dir(directory_);
+
+    append_index_line(control::to_json(result).dump());
     return final_path;
+}
+
+void ResultStore::append_index_line(const std::string& line) const {
+    const fs::path index = directory_ / "index.jsonl";
+    Fd fd(::open(index.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
+    if (fd.get() < 0) fail("open", index, errno);
+    // A crash in the middle of an earlier append (power loss; SIGKILL cannot
+    // split one write()) leaves a line without its newline. Starting on a
+    // fresh line keeps that damage to the one torn line readers skip.
+    std::string data;
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0) fail("stat", index, errno);
+    if (st.st_size > 0) {
+        char last = '\n';
+        if (::pread(fd.get(), &last, 1, st.st_size - 1) != 1) fail("read", index, errno);
+        if (last != '\n') data += '\n';
+    }
+    data += line;
+    data += '\n';
+    // One write(): with O_APPEND concurrent writers never interleave a line.
+    write_all(fd.get(), data, index);
+    if (::fsync(fd.get()) != 0) fail("fsync", index, errno);
+    // index.jsonl's own directory entry, when this append created it.
+    if (st.st_size == 0) fsync_dir(directory_);
 }
 
 }  // namespace benchdist::coordinator

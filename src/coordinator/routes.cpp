@@ -7,6 +7,8 @@
 #include <memory>
 #include <string_view>
 
+#include "benchdist/net/bearer_auth.hpp"
+
 namespace benchdist::coordinator {
 
 namespace {
@@ -100,11 +102,17 @@ void handle(Coordinator& c, const net::HttpRequest& req, net::Respond& respond) 
             const auto ms = parse_query_count(req, "waitMs");
             wait = std::chrono::milliseconds(std::min<std::uint64_t>(ms, kMaxLongPoll.count()));
         }
-        if (id) c.state(id);  // records contact before the wait
+        // A generator's poll is contact at its start and its end only, so
+        // it must end well inside the lease or the generator would look
+        // silent while it waits.
+        if (id) wait = std::min(wait, c.max_generator_wait());
         // The I/O thread is released here; the Coordinator answers later.
-        c.watch(since, wait, [respond = std::move(respond)](const control::CoordinatorState& s) {
-            respond(json_response(200, control::to_json(s)));
-        });
+        c.watch(
+            since, wait,
+            [respond = std::move(respond)](const control::CoordinatorState& s) {
+                respond(json_response(200, control::to_json(s)));
+            },
+            id);
     } else if (path == "/register") {
         const auto r = control::register_request_from_json(control::parse_body(req.body));
         respond(json_response(200, control::to_json(c.register_generator(r))));
@@ -162,6 +170,13 @@ net::RequestHandler make_http_handler(Coordinator& coordinator) {
             if (respond) respond(error_response(400, e.what()));
         }
     };
+}
+
+net::RequestHandler make_http_handler(Coordinator& coordinator, std::string auth_token) {
+    return net::require_bearer_token(std::move(auth_token), make_http_handler(coordinator), {"/healthz"},
+                                     "pass the coordinator's --auth-token (or BENCH_DIST_TOKEN) to "
+                                     "bench-dist-generator and bench-dist-control, which send it as "
+                                     "\"Authorization: Bearer <token>\"");
 }
 
 }  // namespace benchdist::coordinator

@@ -38,4 +38,28 @@ AgentDecision decide(const control::CoordinatorState& state, std::string_view ow
     return {};
 }
 
+ControlLease::ControlLease(std::chrono::milliseconds length, Clock::time_point now)
+    : length_(std::max(length, std::chrono::milliseconds(1))), renewed_(now) {}
+
+void ControlLease::adopt(std::optional<double> coordinator_lease_seconds) {
+    if (!coordinator_lease_seconds || !(*coordinator_lease_seconds > 0)) return;
+    const double ms = std::min(*coordinator_lease_seconds, 86400.0) * 1000.0;
+    length_ = std::max(std::chrono::milliseconds(1), std::chrono::milliseconds(static_cast<std::int64_t>(ms)));
+}
+
+std::chrono::milliseconds ControlLease::poll_wait(std::chrono::milliseconds requested) const {
+    return std::min(requested, length_ / 4);
+}
+
+Backoff::Backoff(std::chrono::milliseconds initial, std::chrono::milliseconds cap)
+    : initial_(std::max(initial, std::chrono::milliseconds(1))), cap_(std::max(cap, initial_)), step_(initial_) {}
+
+std::chrono::milliseconds Backoff::next(double unit) {
+    unit = std::clamp(unit, 0.0, 1.0);
+    const auto half = step_.count() / 2;
+    const auto delay = std::chrono::milliseconds(step_.count() - half + static_cast<std::int64_t>(unit * static_cast<double>(half)));
+    step_ = std::min(cap_, step_ * 2);
+    return delay;
+}
+
 }  // namespace benchdist::generator

@@ -1,7 +1,9 @@
 #include "benchdist/generator/coordinator_client.hpp"
 
+#include <algorithm>
 #include <chrono>
 
+#include "benchdist/net/bearer_auth.hpp"
 #include "benchdist/net/http_client.hpp"
 
 namespace benchdist::generator {
@@ -80,6 +82,16 @@ control::CoordinatorState CoordinatorClient::call(std::string_view method, const
     req.method = std::string(method);
     req.url = base_url_ + path;
     req.timeout = timeout_ + extra_wait;
+    if (deadline_) {
+        const auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(*deadline_ - std::chrono::steady_clock::now());
+        if (left.count() <= 0) {
+            throw CoordinatorError(CoordinatorError::Kind::Unreachable,
+                                   req.method + " " + req.url + ": no time left before the coordinator lease ends");
+        }
+        req.timeout = std::min(req.timeout, left);
+    }
+    if (!auth_token_.empty()) req.headers.emplace_back("Authorization", net::bearer_header_value(auth_token_));
     if (body) {
         req.body = body->dump();
         req.content_type = "application/json";
@@ -100,9 +112,10 @@ control::CoordinatorState CoordinatorClient::call(std::string_view method, const
     last_exchange_ = exchange;
     if (res.status < 200 || res.status >= 300) {
         const std::string text = error_text(res.body);
-        const auto kind = res.status == 400 && text.find("Unknown generator") != std::string::npos
-                              ? CoordinatorError::Kind::UnknownGenerator
-                              : CoordinatorError::Kind::Rejected;
+        auto kind = res.status == 400 && text.find("Unknown generator") != std::string::npos
+                        ? CoordinatorError::Kind::UnknownGenerator
+                        : CoordinatorError::Kind::Rejected;
+        if (res.status == 401) kind = CoordinatorError::Kind::Unauthorized;
         throw CoordinatorError(kind, req.method + " " + req.url + " failed: " + std::to_string(res.status) + " " + text,
                                res.status);
     }

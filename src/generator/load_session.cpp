@@ -11,9 +11,11 @@
 #include <boost/asio/steady_timer.hpp>
 #include <condition_variable>
 #include <mutex>
+#include <random>
 #include <thread>
 #include <vector>
 
+#include "benchdist/generator/agent.hpp"
 #include "benchdist/generator/ws_connection.hpp"
 #include "benchdist/stats/interval_recorder.hpp"
 
@@ -22,6 +24,11 @@ namespace benchdist::generator {
 namespace asio = boost::asio;
 
 namespace {
+
+// A server that dropped a connection is tried again at once, then after
+// 100 ms, 200 ms, ... up to 5 s between tries (half of each randomised).
+constexpr std::chrono::milliseconds kReopenBackoffInitial{100};
+constexpr std::chrono::milliseconds kReopenBackoffCap{5000};
 
 std::int64_t wall_now_ms() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -77,12 +84,18 @@ public:
         bool running = false;    // issue more calls
         bool busy = false;       // counted in busy_workers_: running, calls in flight or reopening
         bool reopening = false;
-        bool dead = false;       // a reopen failed; never used again
+        // A reopen failed and the next try waits on reopen_timer; not busy
+        // meanwhile, so stop() never waits for a backoff.
+        bool backing_off = false;
+        std::uint64_t backoff_generation = 0;  // a timer from an older backoff does nothing
+        asio::steady_timer reopen_timer;
+        Backoff backoff{kReopenBackoffInitial, kReopenBackoffCap};
+        std::minstd_rand jitter;
 
         Worker(Impl* s, ThreadCtx* c, std::size_t i, const TransferPairs& pairs, std::size_t concurrency,
                std::size_t max_inflight)
             : session(s), ctx(c), index(i), cursor(pairs, i, concurrency), calls(max_inflight),
-              schedule_timer(c->io) {}
+              schedule_timer(c->io), reopen_timer(c->io), jitter(static_cast<std::uint_fast32_t>(i + 1)) {}
 
         void begin(std::chrono::steady_clock::time_point now);
         void halt();
@@ -93,6 +106,8 @@ public:
         void on_done(std::size_t slot, const CallOutcome& outcome);
         void after_call();
         void reopen();
+        void schedule_reopen();
+        void cancel_backoff();
         void maybe_idle();
         bool open_loop() const { return period.count() > 0; }
     };
@@ -254,7 +269,7 @@ public:
             const auto now = std::chrono::steady_clock::now();
             for (auto& wp : workers_) {
                 Worker& w = *wp;
-                if (w.ctx != &ctx || w.dead || !w.conn) continue;
+                if (w.ctx != &ctx) continue;
                 if (!w.busy) {
                     w.busy = true;
                     busy_workers_.fetch_add(1, std::memory_order_relaxed);
@@ -464,12 +479,14 @@ void LoadSession::Impl::Worker::begin(std::chrono::steady_clock::time_point now)
     if (conn && conn->is_open()) {
         open_loop() ? pump() : fill();
     } else if (in_flight == 0 && !reopening) {
-        reopen();  // dropped while idle between epochs
+        backoff.reset();
+        reopen();  // dropped while idle between epochs (or a reopen was still backing off)
     }
 }
 
 void LoadSession::Impl::Worker::halt() {
     running = false;
+    cancel_backoff();
     if (timer_armed) {
         schedule_timer.cancel();
         timer_armed = false;
@@ -493,7 +510,7 @@ void LoadSession::Impl::Worker::pump() {
         // Open loop can find its connection gone between calls (nothing in
         // flight noticed): replace it; the calls that fall due meanwhile go
         // out late, and their latency shows it.
-        if (in_flight == 0 && !reopening) reopen();
+        if (in_flight == 0 && !reopening && !backing_off) reopen();
         return;
     }
     const auto now = std::chrono::steady_clock::now();
@@ -622,12 +639,12 @@ void LoadSession::Impl::Worker::reopen() {
         reopening = false;
         if (!error.empty()) {
             ++ctx->counters.reopen_failures;
-            dead = true;
-            running = false;
             conn.reset();
+            if (running && !session->closed_.load(std::memory_order_relaxed)) schedule_reopen();
             maybe_idle();
             return;
         }
+        backoff.reset();
         ++ctx->counters.reopened;
         if (!running) {
             maybe_idle();
@@ -635,6 +652,30 @@ void LoadSession::Impl::Worker::reopen() {
         }
         open_loop() ? pump() : fill();
     });
+}
+
+void LoadSession::Impl::Worker::schedule_reopen() {
+    // The server is down or refusing (restarting?): wait before the next
+    // try, longer each time, so a thousand workers do not hammer it.
+    backing_off = true;
+    const std::uint64_t generation = ++backoff_generation;
+    reopen_timer.expires_after(backoff.next(std::uniform_real_distribution<double>(0.0, 1.0)(jitter)));
+    reopen_timer.async_wait([this, generation](const boost::system::error_code& ec) {
+        if (ec || generation != backoff_generation) return;
+        backing_off = false;
+        if (!running || reopening || session->closed_.load(std::memory_order_relaxed)) {
+            maybe_idle();
+            return;
+        }
+        reopen();
+    });
+}
+
+void LoadSession::Impl::Worker::cancel_backoff() {
+    if (!backing_off) return;
+    backing_off = false;
+    ++backoff_generation;
+    reopen_timer.cancel();
 }
 
 void LoadSession::Impl::Worker::maybe_idle() {

@@ -6,14 +6,17 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
 #include <algorithm>
 #include <optional>
 #include <span>
 #include <stdexcept>
+#include <type_traits>
 #include <vector>
 
 #include "benchdist/bsatn/decode_error.hpp"
+#include "benchdist/net/tls_context.hpp"
 #include "benchdist/bsatn/writer.hpp"
 #include "benchdist/stdb/client_message_view.hpp"
 #include "benchdist/stdb/server_message_view.hpp"
@@ -31,13 +34,12 @@ using tcp = asio::ip::tcp;
 class ResolvedServer {
 public:
     tcp::resolver::results_type results;
+    // Set exactly when the target is wss://.
+    std::shared_ptr<const net::TlsClientContext> tls;
 };
 
-std::shared_ptr<const ResolvedServer> resolve_server(const stdb::HttpTarget& target) {
-    if (target.tls) {
-        throw std::runtime_error("cannot connect to " + target.to_string() +
-                                 ": wss:// (TLS) is not supported by bench-dist-generator yet -- use ws://");
-    }
+std::shared_ptr<const ResolvedServer> resolve_server(const stdb::HttpTarget& target,
+                                                     std::shared_ptr<const net::TlsClientContext> tls) {
     asio::io_context io;
     tcp::resolver resolver(io);
     beast::error_code ec;
@@ -48,6 +50,7 @@ std::shared_ptr<const ResolvedServer> resolve_server(const stdb::HttpTarget& tar
     }
     auto server = std::make_shared<ResolvedServer>();
     server->results = std::move(results);
+    if (target.tls) server->tls = tls ? std::move(tls) : net::default_tls_client_context();
     return server;
 }
 
@@ -75,31 +78,64 @@ std::string upgrade_hint(unsigned status) {
 
 }  // namespace
 
-class StdbConnection::Impl : public std::enable_shared_from_this<Impl> {
+// What StdbConnection forwards to: one virtual call per API call (open,
+// call, close), never per byte; the stream type is fixed inside.
+class StdbConnection::Impl {
 public:
-    Impl(asio::io_context& io, std::shared_ptr<const ResolvedServer> server, ConnectionOptions options)
-        : ws_(io), timer_(io), close_timer_(io), server_(std::move(server)), opt_(std::move(options)),
-          url_(opt_.target.to_string()), max_inflight_(std::max<std::size_t>(1, opt_.max_inflight)),
-          calls_(max_inflight_) {}
+    virtual ~Impl() = default;
+    virtual void open(OpenHandler done) = 0;
+    virtual void call(std::uint32_t from, std::uint32_t to, std::int64_t amount,
+                      std::chrono::milliseconds op_timeout, CallHandler done) = 0;
+    virtual void close(CloseHandler done) = 0;
+    virtual void release() = 0;
+    virtual bool is_open() const = 0;
+    virtual std::size_t in_flight() const = 0;
+    virtual std::uint64_t frames_sent() const = 0;
+    virtual std::uint64_t calls_sent() const = 0;
+    virtual stdb::ProtocolVersion protocol() const = 0;
+    virtual const std::string& url() const = 0;
+};
+
+namespace {
+
+using PlainStream = beast::tcp_stream;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+
+// The connection over one stream type: plain ws:// uses beast::tcp_stream
+// exactly as before TLS existed, wss:// the same code over an ssl_stream,
+// the only difference being the TLS handshake (if constexpr).
+template <typename Stream>
+class ConnectionImpl final : public StdbConnection::Impl,
+                             public std::enable_shared_from_this<ConnectionImpl<Stream>> {
+public:
+    static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
+    using OpenHandler = StdbConnection::OpenHandler;
+    using CallHandler = StdbConnection::CallHandler;
+    using CloseHandler = StdbConnection::CloseHandler;
+
+    ConnectionImpl(asio::io_context& io, std::shared_ptr<const ResolvedServer> server, ConnectionOptions options)
+        : ws_(make_stream(io, *server)), timer_(io), close_timer_(io), server_(std::move(server)),
+          opt_(std::move(options)), url_(opt_.target.to_string()),
+          max_inflight_(std::max<std::size_t>(1, opt_.max_inflight)), calls_(max_inflight_) {}
 
     enum class State { Idle, Connecting, Handshaking, AwaitInitial, Open, Closing, Closed };
 
-    void open(OpenHandler done) {
+    void open(OpenHandler done) override {
         if (state_ != State::Idle) {
             post_open_error(std::move(done), "connection to " + url_ + " was already opened once");
             return;
         }
         open_done_ = std::move(done);
         state_ = State::Connecting;
-        ws_.next_layer().expires_after(opt_.connect_timeout);
-        ws_.next_layer().async_connect(server_->results,
-                                       [self = shared_from_this()](beast::error_code ec, const tcp::endpoint&) {
+        beast::get_lowest_layer(ws_).expires_after(opt_.connect_timeout);
+        beast::get_lowest_layer(ws_).async_connect(server_->results,
+                                       [self = this->shared_from_this()](beast::error_code ec, const tcp::endpoint&) {
                                            self->on_connect(ec);
                                        });
     }
 
     void call(std::uint32_t from, std::uint32_t to, std::int64_t amount, std::chrono::milliseconds op_timeout,
-              CallHandler done) {
+              CallHandler done) override {
         if (state_ != State::Open || in_flight_ >= max_inflight_) {
             const bool open = state_ == State::Open;
             asio::post(ws_.get_executor(), [done = std::move(done), open, limit = max_inflight_] {
@@ -133,7 +169,7 @@ public:
         if (dispatching_ == 0) flush();
     }
 
-    void close(CloseHandler done) {
+    void close(CloseHandler done) override {
         switch (state_) {
             case State::Open:
                 close_done_ = std::move(done);
@@ -173,7 +209,7 @@ public:
     }
 
     // The owner went away: no callback may run any more.
-    void release() {
+    void release() override {
         open_done_ = nullptr;
         for (auto& slot : calls_) {
             slot.active = false;
@@ -187,14 +223,22 @@ public:
         }
     }
 
-    bool is_open() const { return state_ == State::Open; }
-    std::size_t in_flight() const { return in_flight_; }
-    std::uint64_t frames_sent() const { return frames_sent_; }
-    std::uint64_t calls_sent() const { return calls_sent_; }
-    stdb::ProtocolVersion protocol() const { return protocol_; }
-    const std::string& url() const { return url_; }
+    bool is_open() const override { return state_ == State::Open; }
+    std::size_t in_flight() const override { return in_flight_; }
+    std::uint64_t frames_sent() const override { return frames_sent_; }
+    std::uint64_t calls_sent() const override { return calls_sent_; }
+    stdb::ProtocolVersion protocol() const override { return protocol_; }
+    const std::string& url() const override { return url_; }
 
 private:
+    static websocket::stream<Stream> make_stream(asio::io_context& io, const ResolvedServer& server) {
+        if constexpr (kTls) {
+            return websocket::stream<Stream>(io, server.tls->native());
+        } else {
+            return websocket::stream<Stream>(io);
+        }
+    }
+
     void on_connect(beast::error_code ec) {
         if (state_ != State::Connecting) return;
         if (ec) {
@@ -205,9 +249,49 @@ private:
                       " -- is SpacetimeDB (or stdb-standin) running and reachable there? check --stdb-url");
             return;
         }
-        ws_.next_layer().expires_never();
+        beast::get_lowest_layer(ws_).expires_never();
         beast::error_code ignored;
-        ws_.next_layer().socket().set_option(tcp::no_delay(true), ignored);
+        beast::get_lowest_layer(ws_).socket().set_option(tcp::no_delay(true), ignored);
+
+        // One deadline for TLS, the upgrade and InitialConnection.
+        state_ = State::Handshaking;
+        timer_.expires_after(opt_.handshake_timeout);
+        timer_.async_wait([self = this->shared_from_this()](beast::error_code tec) {
+            if (tec) return;
+            if (self->state_ == State::Handshaking || self->state_ == State::AwaitInitial) {
+                self->fail_open("connected to " + self->url_ + " but the server did not complete the handshake "
+                                "(" + std::string(kTls ? "TLS + " : "") + "101 + InitialConnection) within " +
+                                std::to_string(self->opt_.handshake_timeout.count()) + " ms");
+            }
+        });
+        if constexpr (kTls) {
+            const std::string why = net::prepare_tls_session(ws_.next_layer().native_handle(), opt_.target.host);
+            if (!why.empty()) {
+                fail_open("cannot connect to " + url_ + ": " + why);
+                return;
+            }
+            ws_.next_layer().async_handshake(asio::ssl::stream_base::client,
+                                             [self = this->shared_from_this()](beast::error_code tec) {
+                                                 self->on_tls_handshake(tec);
+                                             });
+        } else {
+            start_upgrade();
+        }
+    }
+
+    void on_tls_handshake(beast::error_code ec) {
+        if (state_ != State::Handshaking) return;
+        if (ec) {
+            if constexpr (kTls) {
+                fail_open(net::describe_tls_failure(ws_.next_layer().native_handle(), url_, opt_.target.host,
+                                                    ec.message()));
+            }
+            return;
+        }
+        start_upgrade();
+    }
+
+    void start_upgrade() {
 
         websocket::stream_base::timeout timeouts{};
         timeouts.handshake_timeout = opt_.handshake_timeout;
@@ -225,19 +309,8 @@ private:
                 if (!token.empty()) req.set(http::field::authorization, "Bearer " + token);
             }));
         ws_.binary(true);
-
-        state_ = State::Handshaking;
-        timer_.expires_after(opt_.handshake_timeout);
-        timer_.async_wait([self = shared_from_this()](beast::error_code tec) {
-            if (tec) return;
-            if (self->state_ == State::Handshaking || self->state_ == State::AwaitInitial) {
-                self->fail_open("connected to " + self->url_ + " but the server did not complete the handshake "
-                                "(101 + InitialConnection) within " +
-                                std::to_string(self->opt_.handshake_timeout.count()) + " ms");
-            }
-        });
         ws_.async_handshake(res_, opt_.target.host_header, opt_.target.target,
-                            [self = shared_from_this()](beast::error_code hec) { self->on_handshake(hec); });
+                            [self = this->shared_from_this()](beast::error_code hec) { self->on_handshake(hec); });
     }
 
     void on_handshake(beast::error_code ec) {
@@ -278,7 +351,7 @@ private:
     }
 
     void read() {
-        ws_.async_read(rbuf_, [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+        ws_.async_read(rbuf_, [self = this->shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
     }
 
     void on_read(beast::error_code ec) {
@@ -301,7 +374,7 @@ private:
         const std::span<const std::uint8_t> payload(static_cast<const std::uint8_t*>(data.data()), data.size());
         // Keep this object alive across the user callbacks below (they may
         // destroy the owning StdbConnection).
-        auto self = shared_from_this();
+        auto self = this->shared_from_this();
         // Calls made by the handlers below wait in the outbox and leave in
         // one write afterwards: results that arrived together are answered
         // together.
@@ -356,7 +429,7 @@ private:
     void arm_op_timer(std::chrono::steady_clock::time_point deadline) {
         timer_armed_ = true;
         timer_.expires_at(deadline);
-        timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+        timer_.async_wait([self = this->shared_from_this()](beast::error_code ec) {
             if (!ec) self->on_op_timer();
         });
     }
@@ -381,7 +454,7 @@ private:
         }
         // Close first, so the handlers see a connection that is no longer
         // open and never send another request on it.
-        auto self = shared_from_this();
+        auto self = this->shared_from_this();
         start_close();
         for (auto& slot : calls_) {
             if (!slot.active || slot.deadline > now) continue;
@@ -436,7 +509,7 @@ private:
         ++frames_sent_;
         calls_sent_ += take_calls;
         writing_ = true;
-        ws_.async_write(asio::buffer(wbuf_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+        ws_.async_write(asio::buffer(wbuf_), [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
             self->writing_ = false;
             if (ec) {
                 self->lost("sending to " + self->url_ + " failed: " + ec.message());
@@ -452,7 +525,7 @@ private:
             fail_open(msg);
             return;
         }
-        auto self = shared_from_this();
+        auto self = this->shared_from_this();
         if (state_ == State::Open) start_close();
         fail_all_calls(msg);
     }
@@ -460,7 +533,7 @@ private:
     // The connection ended without our close.
     void lost(const std::string& why) {
         if (state_ == State::Closed) return;
-        auto self = shared_from_this();
+        auto self = this->shared_from_this();
         if (state_ == State::Connecting || state_ == State::Handshaking || state_ == State::AwaitInitial) {
             fail_open(why);
             return;
@@ -491,11 +564,11 @@ private:
         outbox_.clear();
         outbox_sizes_.clear();
         close_timer_.expires_after(opt_.close_timeout);
-        close_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+        close_timer_.async_wait([self = this->shared_from_this()](beast::error_code ec) {
             if (!ec && self->state_ == State::Closing) self->on_close();
         });
         ws_.async_close(websocket::close_code::normal,
-                        [self = shared_from_this()](beast::error_code) { self->on_close(); });
+                        [self = this->shared_from_this()](beast::error_code) { self->on_close(); });
     }
 
     void on_close() {
@@ -503,7 +576,7 @@ private:
         state_ = State::Closed;
         close_timer_.cancel();
         drop_socket();
-        auto self = shared_from_this();
+        auto self = this->shared_from_this();
         fail_all_calls("connection closed");
         finish_close();
     }
@@ -525,7 +598,7 @@ private:
         }
     }
 
-    websocket::stream<beast::tcp_stream> ws_;
+    websocket::stream<Stream> ws_;
     asio::steady_timer timer_;        // open deadline, then the op deadline
     asio::steady_timer close_timer_;  // bounds the close handshake
     std::shared_ptr<const ResolvedServer> server_;
@@ -566,9 +639,20 @@ private:
     std::uint64_t calls_sent_ = 0;
 };
 
+}  // namespace
+
 StdbConnection::StdbConnection(asio::io_context& io, std::shared_ptr<const ResolvedServer> server,
-                               ConnectionOptions options)
-    : impl_(std::make_shared<Impl>(io, std::move(server), std::move(options))) {}
+                               ConnectionOptions options) {
+    if (options.target.tls != static_cast<bool>(server->tls)) {
+        throw std::invalid_argument("StdbConnection: resolve_server was given another target than " +
+                                    options.target.to_string());
+    }
+    if (server->tls) {
+        impl_ = std::make_shared<ConnectionImpl<TlsStream>>(io, std::move(server), std::move(options));
+    } else {
+        impl_ = std::make_shared<ConnectionImpl<PlainStream>>(io, std::move(server), std::move(options));
+    }
+}
 
 StdbConnection::~StdbConnection() {
     if (impl_) impl_->release();

@@ -5,8 +5,10 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <cctype>
 #include <optional>
+#include <type_traits>
 
 namespace benchdist::net {
 
@@ -24,15 +26,18 @@ std::optional<std::string_view> ClientResponse::header(std::string_view name) co
 
 bool parse_http_url(std::string_view url, ParsedHttpUrl& out, std::string& error) {
     constexpr std::string_view http_scheme = "http://";
-    if (url.size() >= 8 && iequals_ascii(url.substr(0, 8), "https://")) {
-        error = "https is not supported by this build yet; use http://";
+    constexpr std::string_view https_scheme = "https://";
+    std::string_view rest;
+    if (url.size() >= https_scheme.size() && iequals_ascii(url.substr(0, https_scheme.size()), https_scheme)) {
+        out.tls = true;
+        rest = url.substr(https_scheme.size());
+    } else if (url.size() >= http_scheme.size() && iequals_ascii(url.substr(0, http_scheme.size()), http_scheme)) {
+        out.tls = false;
+        rest = url.substr(http_scheme.size());
+    } else {
+        error = "expected a URL of the form http[s]://HOST[:PORT][/PATH]";
         return false;
     }
-    if (url.size() < http_scheme.size() || !iequals_ascii(url.substr(0, http_scheme.size()), http_scheme)) {
-        error = "expected a URL of the form http://HOST[:PORT][/PATH]";
-        return false;
-    }
-    std::string_view rest = url.substr(http_scheme.size());
     const auto slash = rest.find_first_of("/?");
     std::string_view authority = rest.substr(0, slash);
     out.target = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
@@ -42,7 +47,7 @@ bool parse_http_url(std::string_view url, ParsedHttpUrl& out, std::string& error
         return false;
     }
     std::string_view host = authority;
-    std::string_view port = "80";
+    std::string_view port = out.tls ? "443" : "80";
     if (authority.front() == '[') {
         const auto close = authority.find(']');
         if (close == std::string_view::npos) {
@@ -72,6 +77,81 @@ bool parse_http_url(std::string_view url, ParsedHttpUrl& out, std::string& error
     return true;
 }
 
+namespace {
+
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+
+// Where the chain of asynchronous steps got to and how it ended; the stage
+// names the step that failed in the message.
+struct Outcome {
+    beast::error_code result;
+    const char* stage = "resolve";
+    bool tls_failed = false;
+};
+
+// One chain of async steps under a single deadline (a blocking Beast call
+// would ignore the stream's timeout). The TLS handshake is the only step
+// plain and TLS streams do not share. Everything the handlers touch lives
+// in http_request's frame, which outlives the io_context run.
+template <typename Stream>
+struct Exchange {
+    Stream& stream;
+    tcp::resolver& resolver;
+    const ParsedHttpUrl& url;
+    http::request<http::string_body>& req;
+    beast::flat_buffer& buffer;
+    http::response_parser<http::string_body>& parser;
+    std::chrono::milliseconds deadline;
+    Outcome& out;
+
+    void start() {
+        resolver.async_resolve(url.host, url.port, [this](beast::error_code ec, tcp::resolver::results_type r) {
+            if (ec) {
+                out.result = ec;
+                return;
+            }
+            out.stage = "connect";
+            beast::get_lowest_layer(stream).expires_after(deadline);
+            beast::get_lowest_layer(stream).async_connect(
+                r, [this](beast::error_code ec2, const tcp::endpoint&) { on_connect(ec2); });
+        });
+    }
+
+    void on_connect(beast::error_code ec) {
+        if (ec) {
+            out.result = ec;
+            return;
+        }
+        if constexpr (std::is_same_v<Stream, TlsStream>) {
+            out.stage = "TLS handshake";
+            stream.async_handshake(asio::ssl::stream_base::client, [this](beast::error_code ec2) {
+                if (ec2) {
+                    out.result = ec2;
+                    out.tls_failed = true;
+                    return;
+                }
+                send();
+            });
+        } else {
+            send();
+        }
+    }
+
+    void send() {
+        out.stage = "send";
+        http::async_write(stream, req, [this](beast::error_code ec, std::size_t) {
+            if (ec) {
+                out.result = ec;
+                return;
+            }
+            out.stage = "read the response";
+            http::async_read(stream, buffer, parser, [this](beast::error_code ec2, std::size_t) { out.result = ec2; });
+        });
+    }
+};
+
+}  // namespace
+
 ClientResponse http_request(const ClientRequest& request) {
     const std::string what = request.method + " " + request.url;
     ParsedHttpUrl url;
@@ -81,11 +161,21 @@ ClientResponse http_request(const ClientRequest& request) {
     }
 
     asio::io_context ioc;
-    beast::tcp_stream stream(ioc);
+    std::optional<beast::tcp_stream> plain;
+    std::optional<TlsStream> secure;
+    if (url.tls) {
+        const auto tls = request.tls ? request.tls : default_tls_client_context();
+        secure.emplace(ioc, tls->native());
+        const std::string why = prepare_tls_session(secure->native_handle(), url.host);
+        if (!why.empty()) throw HttpClientError(HttpClientError::Kind::BadUrl, what + ": " + why);
+    } else {
+        plain.emplace(ioc);
+    }
     tcp::resolver resolver(ioc);
     beast::flat_buffer buffer;
     http::request<http::string_body> req{http::string_to_verb(request.method), url.target, 11};
-    req.set(http::field::host, url.host + ":" + url.port);
+    const std::string host = url.host.find(':') != std::string::npos ? "[" + url.host + "]" : url.host;
+    req.set(http::field::host, host + ":" + url.port);
     req.set(http::field::user_agent, "bench-dist");
     for (const auto& [k, v] : request.headers) req.set(k, v);
     if (!request.content_type.empty()) req.set(http::field::content_type, request.content_type);
@@ -95,49 +185,32 @@ ClientResponse http_request(const ClientRequest& request) {
 
     http::response_parser<http::string_body> parser;
     parser.body_limit(request.max_response_bytes);
-    beast::error_code result;
-    const char* stage = "resolve";
+    Outcome x;
     const auto deadline = request.timeout;
-
-    // One chain of async steps under a single deadline; a blocking Beast call
-    // would ignore the stream's timeout.
-    resolver.async_resolve(url.host, url.port, [&](beast::error_code ec, tcp::resolver::results_type results) {
-        if (ec) {
-            result = ec;
-            return;
-        }
-        stage = "connect";
-        stream.expires_after(deadline);
-        stream.async_connect(results, [&](beast::error_code ec2, const tcp::endpoint&) {
-            if (ec2) {
-                result = ec2;
-                return;
-            }
-            stage = "send";
-            http::async_write(stream, req, [&](beast::error_code ec3, std::size_t) {
-                if (ec3) {
-                    result = ec3;
-                    return;
-                }
-                stage = "read the response";
-                http::async_read(stream, buffer, parser, [&](beast::error_code ec4, std::size_t) { result = ec4; });
-            });
-        });
-    });
+    std::optional<Exchange<TlsStream>> secure_exchange;
+    std::optional<Exchange<beast::tcp_stream>> plain_exchange;
+    if (secure) {
+        secure_exchange.emplace(Exchange<TlsStream>{*secure, resolver, url, req, buffer, parser, deadline, x});
+        secure_exchange->start();
+    } else {
+        plain_exchange.emplace(Exchange<beast::tcp_stream>{*plain, resolver, url, req, buffer, parser, deadline, x});
+        plain_exchange->start();
+    }
     // The resolver has no deadline of its own; bound the whole run.
     ioc.run_for(deadline + std::chrono::milliseconds(100));
-    if (!ioc.stopped()) {
+    if (!ioc.stopped() || x.result == beast::error::timeout) {
         throw HttpClientError(HttpClientError::Kind::Timeout,
-                              what + ": no answer within " + std::to_string(deadline.count()) + " ms (" + stage + ")");
+                              what + ": no answer within " + std::to_string(deadline.count()) + " ms (" + x.stage + ")");
     }
-    if (result == beast::error::timeout) {
-        throw HttpClientError(HttpClientError::Kind::Timeout,
-                              what + ": no answer within " + std::to_string(deadline.count()) + " ms (" + stage + ")");
+    if (x.tls_failed) {
+        throw HttpClientError(HttpClientError::Kind::Tls,
+                              what + ": " + describe_tls_failure(secure->native_handle(), {}, url.host,
+                                                                 x.result.message()));
     }
-    if (result) {
-        const bool unreachable = std::string_view(stage) == "resolve" || std::string_view(stage) == "connect";
+    if (x.result) {
+        const bool unreachable = std::string_view(x.stage) == "resolve" || std::string_view(x.stage) == "connect";
         throw HttpClientError(unreachable ? HttpClientError::Kind::Unreachable : HttpClientError::Kind::Protocol,
-                              what + ": " + result.message() + " (" + stage + ")");
+                              what + ": " + x.result.message() + " (" + x.stage + ")");
     }
     auto res = parser.release();
     ClientResponse out;
@@ -145,7 +218,10 @@ ClientResponse http_request(const ClientRequest& request) {
     out.body = std::move(res.body());
     for (const auto& field : res) out.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
     beast::error_code ignored;
-    stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    // No TLS close_notify: the server closes after this one response anyway
+    // (keep_alive false), and waiting for its reply would cost a round trip.
+    auto& socket = plain ? plain->socket() : beast::get_lowest_layer(*secure).socket();
+    socket.shutdown(tcp::socket::shutdown_both, ignored);
     return out;
 }
 

@@ -99,11 +99,30 @@ public:
 private:
     void do_read() {
         parser_.emplace();
-        parser_->body_limit(server_->options.max_body_bytes);
+        body_limit_ = server_->options.max_body_bytes;
+        parser_->body_limit(body_limit_);
         parser_->header_limit(static_cast<std::uint32_t>(server_->options.max_header_bytes));
         stream_.expires_after(server_->options.read_timeout);
+        // Headers first, so the body limit can depend on the route and an
+        // oversized body is refused before it is read.
+        http::async_read_header(stream_, buffer_, *parser_,
+                                [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_header(ec); });
+    }
+
+    void on_header(beast::error_code ec) {
+        if (ec) return on_read(ec);
+        if (server_->options.body_limit_for) {
+            const auto target = parser_->get().target();
+            body_limit_ = server_->options.body_limit_for(std::string_view(target.data(), target.size()));
+            parser_->body_limit(body_limit_);
+            // The parser compared Content-Length with the limit in force
+            // when the headers ended; a lower per-route limit is checked here.
+            const auto length = parser_->content_length();
+            if (length && *length > body_limit_) return on_read(http::error::body_limit);
+        }
+        if (parser_->is_done()) return on_read(ec);
         http::async_read(stream_, buffer_, *parser_,
-                         [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+                         [self = shared_from_this()](beast::error_code rec, std::size_t) { self->on_read(rec); });
     }
 
     void on_read(beast::error_code ec) {
@@ -114,8 +133,8 @@ private:
         }
         if (ec == http::error::body_limit) {
             return write(server_error(json, 413,
-                                      "request body exceeds the limit of " +
-                                          std::to_string(server_->options.max_body_bytes) + " bytes"),
+                                      "request body exceeds the limit of " + std::to_string(body_limit_) +
+                                          " bytes for this route"),
                          false, 11);
         }
         if (ec == http::error::header_limit) {
@@ -196,6 +215,7 @@ private:
     beast::tcp_stream stream_;
     asio::steady_timer answer_timer_{stream_.get_executor()};
     std::uint64_t request_seq_ = 0;
+    std::size_t body_limit_ = 0;  // of the request being read
     bool awaiting_ = false;
     beast::flat_buffer buffer_;
     std::optional<http::request_parser<http::string_body>> parser_;

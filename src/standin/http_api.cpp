@@ -1,6 +1,7 @@
 #include "http_api.hpp"
 
 #include <atomic>
+#include <charconv>
 #include <chrono>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -199,13 +200,21 @@ void corrupt_route(ServerContext& ctx, const HttpRequest& req, const std::vector
     if (req.method != "POST") return respond(method_not_allowed(req));
     DatabaseHost* host = ctx.find(seg[3]);
     if (host == nullptr) return respond(HttpResponse::text(404, "`" + seg[3] + "` not found"));
+    // Whole-value parses with range checks: stoul would read "1abc" as 1
+    // and wrap 4294967297 to account 1, corrupting an account nobody named.
     std::uint32_t id = 0;
     std::int64_t delta = 1;
-    try {
-        if (auto v = req.query_param("id")) id = static_cast<std::uint32_t>(std::stoul(*v));
-        if (auto v = req.query_param("delta")) delta = std::stoll(*v);
-    } catch (const std::exception&) {
-        return respond(HttpResponse::text(400, "id and delta must be integers"));
+    if (auto v = req.query_param("id")) {
+        const auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), id);
+        if (v->empty() || ec != std::errc() || end != v->data() + v->size()) {
+            return respond(HttpResponse::text(400, "id must be an account id (0 to 4294967295), got `" + *v + "`"));
+        }
+    }
+    if (auto v = req.query_param("delta")) {
+        const auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), delta);
+        if (v->empty() || ec != std::errc() || end != v->data() + v->size()) {
+            return respond(HttpResponse::text(400, "delta must be a 64-bit signed integer, got `" + *v + "`"));
+        }
     }
     host->post([host, id, delta, respond] {
         if (!host->db().corrupt_balance(id, delta)) {

@@ -5,18 +5,22 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
 
 #include <algorithm>
 #include <cstddef>
 #include <exception>
+#include <memory>
 #include <optional>
 #include <span>
+#include <type_traits>
 #include <string_view>
 #include <utility>
 #include <variant>
 #include <vector>
 
+#include "benchdist/net/tls_context.hpp"
 #include "benchdist/stdb/message_codec.hpp"
 #include "benchdist/stdb/messages.hpp"
 #include "benchdist/stdb/row_list.hpp"
@@ -33,6 +37,8 @@ namespace http = beast::http;
 namespace websocket = beast::websocket;
 using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
+using PlainStream = beast::tcp_stream;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
 constexpr std::uint32_t kRequestId = 1;
 constexpr std::uint32_t kQuerySetId = 1;
@@ -52,9 +58,13 @@ std::string excerpt(std::string_view body) {
 
 // One connection on a private io_context. Every asynchronous step runs until
 // it completes or the deadline passes (Beast's blocking calls would ignore
-// any deadline), so the whole read is bounded by one timeout.
+// any deadline), so the whole read is bounded by one timeout. Stream is the
+// plain TCP stream for ws:// and a TLS stream over it for wss://.
+template <typename Stream>
 class SnapshotReader {
 public:
+    static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
+
     SnapshotReader(const Endpoint& server, const std::string& database, Compression compression,
                    std::chrono::milliseconds timeout)
         : target_(subscribe_target(server, database, compression)),
@@ -62,10 +72,10 @@ public:
           timeout_(timeout),
           deadline_(Clock::now() + timeout),
           resolver_(ioc_),
-          ws_(ioc_) {}
+          tls_(kTls ? net::default_tls_client_context() : nullptr),
+          ws_(make_stream()) {}
 
     transfer::BalanceTally run(std::int64_t initial_balance) {
-        if (target_.tls) throw ServerApiError(url_ + ": wss:// is not supported yet; use ws:// or http://");
         connect();
         handshake();
         subscribe();
@@ -76,6 +86,14 @@ public:
     }
 
 private:
+    websocket::stream<Stream> make_stream() {
+        if constexpr (kTls) {
+            return websocket::stream<Stream>(ioc_, tls_->native());
+        } else {
+            return websocket::stream<Stream>(ioc_);
+        }
+    }
+
     // nullopt: the deadline passed, and the outstanding operation has been
     // aborted and drained (so no handler outlives this frame).
     template <typename Start>
@@ -123,6 +141,15 @@ private:
         if (ec) {
             throw ServerApiError("cannot connect to " + url_ + ": " + ec.message() +
                                  " -- is the SpacetimeDB server running and is --stdb-url (STDB_URL) right?");
+        }
+        if constexpr (kTls) {
+            auto* session = ws_.next_layer().native_handle();
+            const std::string why = net::prepare_tls_session(session, target_.host);
+            if (!why.empty()) throw ServerApiError("cannot connect to " + url_ + ": " + why);
+            ec = step_or_timeout("doing the TLS handshake", [&](auto handler) {
+                ws_.next_layer().async_handshake(asio::ssl::stream_base::client, handler);
+            });
+            if (ec) throw ServerApiError(net::describe_tls_failure(session, url_, target_.host, ec.message()));
         }
     }
 
@@ -232,7 +259,8 @@ private:
     Clock::time_point deadline_;
     asio::io_context ioc_;
     tcp::resolver resolver_;
-    websocket::stream<beast::tcp_stream> ws_;
+    std::shared_ptr<const net::TlsClientContext> tls_;
+    websocket::stream<Stream> ws_;
     ProtocolVersion version_ = ProtocolVersion::V3;
 };
 
@@ -241,7 +269,11 @@ private:
 transfer::BalanceTally fetch_account_balances(const Endpoint& server, const std::string& database,
                                               std::int64_t initial_balance, Compression compression,
                                               std::chrono::milliseconds timeout) {
-    SnapshotReader reader(server, database, compression, timeout);
+    if (server.tls) {
+        SnapshotReader<TlsStream> reader(server, database, compression, timeout);
+        return reader.run(initial_balance);
+    }
+    SnapshotReader<PlainStream> reader(server, database, compression, timeout);
     return reader.run(initial_balance);
 }
 

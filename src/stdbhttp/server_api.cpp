@@ -35,9 +35,6 @@ std::string status_line(const net::ClientResponse& res) {
 net::ClientResponse send(const HttpTarget& target, const std::string& method, std::string body,
                          std::chrono::milliseconds timeout) {
     const std::string url = target.to_string();
-    if (target.tls) {
-        throw ServerApiError(method + " " + url + ": https is not supported yet; use an http:// or ws:// --stdb-url");
-    }
     net::ClientRequest req;
     req.method = method;
     req.url = url;
@@ -57,6 +54,8 @@ net::ClientResponse send(const HttpTarget& target, const std::string& method, st
             case net::HttpClientError::Kind::Timeout:
                 hint = " -- the server did not answer in time; is it overloaded or is --stdb-url pointing elsewhere?";
                 break;
+            // The TLS message already names the host and the fix.
+            case net::HttpClientError::Kind::Tls: break;
             default: break;
         }
         throw ServerApiError(std::string(e.what()) + hint);

@@ -89,11 +89,13 @@ public:
 
     bc::CoordinatorState state() { return bc::coordinator_state_from_json(bc::Json::parse(coord("GET", "/admin/status").body)); }
 
-    Subprocess& start_generator(const std::string& id, int concurrency = 4) {
-        generators_[id] = std::make_unique<Subprocess>(std::vector<std::string>{
+    Subprocess& start_generator(const std::string& id, int concurrency = 4, std::vector<std::string> extra = {}) {
+        std::vector<std::string> argv{
             bin_path("bench-dist-generator"), "--coordinator-url", coord_url(), "--id", id, "--concurrency",
             std::to_string(concurrency), "--accounts", "1000", "--pairs", "20000", "--stdb-url", stdb_url(),
-            "--stdb-module", "test-1", "--poll-ms", "100", "--threads", "1"});
+            "--stdb-module", "test-1", "--poll-ms", "100", "--threads", "1"};
+        argv.insert(argv.end(), extra.begin(), extra.end());
+        generators_[id] = std::make_unique<Subprocess>(argv);
         return *generators_[id];
     }
     Subprocess* generator(const std::string& id) { return generators_.at(id).get(); }
@@ -279,7 +281,8 @@ TEST(Epoch, VerificationFailsAfterTheBalancesAreCorrupted) {
 
 TEST(Epoch, GeneratorStopsLoadingWhenItsCoordinatorDies) {
     Cluster c;
-    auto& gen = c.start_generator("gen-a");
+    // The old behaviour, now opt-in (by default it re-registers: liveness_test).
+    auto& gen = c.start_generator("gen-a", 4, {"--exit-on-coordinator-loss"});
     c.wait_ready(1);
     ASSERT_TRUE(c.start_epoch().started);
     c.wait_state([](const bc::CoordinatorState& s) { return s.phase == bc::Phase::Measure; }, 30s);

@@ -173,7 +173,7 @@ TEST(HttpRoundTrip, ClientTimesOutOnASilentServer) {
 }
 
 TEST(HttpRoundTrip, BadUrlsAreRejectedWithTheReason) {
-    for (const char* bad : {"ftp://x/", "http://", "http://h:0/", "http://h:99999/", "localhost:8080", "https://h/"}) {
+    for (const char* bad : {"ftp://x/", "http://", "http://h:0/", "http://h:99999/", "localhost:8080", "https://"}) {
         try {
             http_request({.url = bad});
             FAIL() << bad;

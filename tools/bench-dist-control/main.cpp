@@ -14,7 +14,9 @@
 #include "benchdist/control/protocol.hpp"
 #include "benchdist/control/version.hpp"
 #include "benchdist/control/state_format.hpp"
+#include "benchdist/net/bearer_auth.hpp"
 #include "benchdist/net/http_client.hpp"
+#include "benchdist/net/tls_context.hpp"
 #include "benchdist/stdb/endpoint.hpp"
 #include "benchdist/stdb/server_api.hpp"
 
@@ -33,15 +35,19 @@ struct Failure : std::runtime_error {
 
 struct Coordinator {
     std::string url;
+    std::string auth_token;  // sent as a bearer token when set; never printed
 
     // conflict_is_answer: a 409 carries a regular answer (start-epoch's
     // refusal of a mixed workload), not a failure of the request.
     bc::Json call(const std::string& method, const std::string& path, const std::string& body = {},
                   std::chrono::milliseconds timeout = 10s, bool conflict_is_answer = false) const {
         bn::ClientResponse res;
+        bn::HeaderList headers;
+        if (!auth_token.empty()) headers.emplace_back("Authorization", bn::bearer_header_value(auth_token));
         try {
             res = bn::http_request({.method = method, .url = url + path, .body = body,
-                                    .content_type = body.empty() ? "" : "application/json", .timeout = timeout});
+                                    .content_type = body.empty() ? "" : "application/json", .headers = headers,
+                                    .timeout = timeout});
         } catch (const bn::HttpClientError& e) {
             throw Failure(std::string("cannot reach coordinator at ") + url + ": " + e.what() +
                           " — is bench-dist-coordinator running and bound to a reachable address (--bind)?");
@@ -55,7 +61,13 @@ struct Coordinator {
         }
         if (res.status >= 400 && !(conflict_is_answer && res.status == 409)) {
             const std::string msg = j.is_object() && j.contains("error") ? j["error"].dump() : res.body;
-            throw Failure(method + " " + url + path + " failed: " + std::to_string(res.status) + " " + msg);
+            std::string fix;
+            if (res.status == 401) {
+                fix = std::string(" -- give bench-dist-control the coordinator's token with --auth-token or "
+                                  "BENCH_DIST_TOKEN (") +
+                      (auth_token.empty() ? "none was given" : "the one given differs") + ")";
+            }
+            throw Failure(method + " " + url + path + " failed: " + std::to_string(res.status) + " " + msg + fix);
         }
         return j;
     }
@@ -171,6 +183,10 @@ int main(int argc, char** argv) {
     c.url = "http://127.0.0.1:8080";
     if (const char* env = std::getenv("BENCH_DIST_COORDINATOR_URL")) c.url = env;
     app.add_option("--coordinator-url", c.url, "Coordinator base URL (env BENCH_DIST_COORDINATOR_URL)")->capture_default_str();
+    app.add_option("--auth-token", c.auth_token,
+                   "The coordinator's --auth-token, sent as \"Authorization: Bearer\" (prefer the environment "
+                   "variable: command lines are visible to other users)")
+        ->envname("BENCH_DIST_TOKEN");
     bool json = false;
     app.add_flag("--json", json, "Print JSON instead of text");
 
@@ -205,6 +221,12 @@ int main(int argc, char** argv) {
     seed->add_option("--stdb-module", module, "Database name (env STDB_MODULE)")->capture_default_str();
     seed->add_option("--accounts", accounts, "Number of accounts (env SEED_ACCOUNTS)")->capture_default_str();
     seed->add_option("--initial-balance", initial_balance, "Balance of each account (env SEED_INITIAL_BALANCE)")->capture_default_str();
+    benchdist::net::TlsOptions tls_options;
+    if (const char* env = std::getenv("STDB_CA_FILE")) tls_options.ca_file = env;
+    seed->add_option("--stdb-ca-file", tls_options.ca_file,
+                     "PEM file of a CA to trust for an https:// / wss:// --stdb-url, besides the system store (env STDB_CA_FILE)");
+    seed->add_flag("--stdb-insecure-skip-verify", tls_options.insecure_skip_verify,
+                   "Do not check the server's TLS certificate (throwaway test servers only)");
 
     auto* wait_ready = app.add_subcommand("wait-ready", "Wait until N generators are ready (for scripts)");
     std::size_t want = 1;
@@ -244,6 +266,16 @@ int main(int argc, char** argv) {
             return 0;
         }
         if (*seed) {
+            try {
+                benchdist::net::set_default_tls_options(tls_options);
+            } catch (const benchdist::net::TlsConfigError& e) {
+                std::cerr << "bench-dist-control: " << e.what() << "\n";
+                return 2;
+            }
+            if (tls_options.insecure_skip_verify) {
+                std::cerr << "bench-dist-control: WARNING: --stdb-insecure-skip-verify: the server's TLS certificate "
+                             "is NOT checked\n";
+            }
             const auto server = benchdist::stdb::parse_endpoint(stdb_url);
             benchdist::stdb::call_reducer_json(server, module, "seed",
                                                "[" + std::to_string(accounts) + "," + std::to_string(initial_balance) + "]",

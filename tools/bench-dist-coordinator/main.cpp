@@ -5,11 +5,13 @@
 // the accounts table, and writes one result file per epoch.
 //
 // Differences from the original TypeScript harness that an operator will
-// notice: --bind defaults to 127.0.0.1 (the control plane has no
-// authentication, so exposing it is an explicit choice), --warmup-seconds
+// notice: --bind defaults to 127.0.0.1 (exposing the control plane is an
+// explicit choice, best made with --auth-token), --warmup-seconds
 // defaults to 0 (the start barrier replaced it), and a counter that went
 // backwards is an error rather than zero.
 #include <CLI/CLI.hpp>
+
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <ctime>
@@ -26,6 +28,7 @@
 #include "benchdist/stdb/endpoint.hpp"
 #include "benchdist/stdb/transfer_module.hpp"
 #include "benchdist/net/stop_signals.hpp"
+#include "benchdist/net/tls_context.hpp"
 
 namespace {
 
@@ -55,11 +58,50 @@ int main(int argc, char** argv) {
     std::string stdb_module = "test-1";
     std::string stdb_compression = "none";
     std::vector<std::string> generator_ids;
+    std::string auth_token;
+    benchdist::net::HttpServerOptions server_options;
+    // A /stopped report carries a latency histogram per second of the
+    // epoch (up to ~10 KB each): a ten-minute epoch is several MB, far
+    // above the server's 1 MiB default.
+    server_options.max_body_bytes = std::size_t{64} << 20;
+    // About one connection per generator (its poll) plus a few for control;
+    // kept below the usual 1024 open-file limit so the cap, not EMFILE, is
+    // what a crowd of clients runs into.
+    server_options.max_connections = 512;
+    std::int64_t read_timeout_ms = server_options.read_timeout.count();
 
     app.add_option("--bind", bind,
-                   "Address to listen on. The API has no authentication: use 0.0.0.0 only on a trusted network "
-                   "(the original harness defaulted to 0.0.0.0)")
+                   "Address to listen on. Use 0.0.0.0 for multi-machine runs, with --auth-token and a firewall "
+                   "(the original harness defaulted to 0.0.0.0, unauthenticated)")
         ->capture_default_str();
+    app.add_option("--auth-token", auth_token,
+                   "Shared secret: every route but /healthz then requires \"Authorization: Bearer <token>\" "
+                   "(401 otherwise); give generators and bench-dist-control the same token. Prefer the "
+                   "environment variable: command lines are visible to other users of the host")
+        ->envname("BENCH_DIST_TOKEN");
+    app.add_option("--max-body-bytes", server_options.max_body_bytes,
+                   "Largest /stopped body accepted (413 above): its report carries a histogram per second")
+        ->capture_default_str()
+        ->check(CLI::Range(std::size_t{1024}, std::size_t{1} << 30));
+    std::size_t max_control_body_bytes = std::size_t{1} << 20;
+    app.add_option("--max-control-body-bytes", max_control_body_bytes,
+                   "Largest body accepted on every other route (413 above); control requests are small")
+        ->capture_default_str()
+        ->check(CLI::Range(std::size_t{1024}, std::size_t{1} << 30));
+    app.add_option("--max-header-bytes", server_options.max_header_bytes,
+                   "Largest request line plus headers accepted (431 above)")
+        ->capture_default_str()
+        ->check(CLI::Range(std::size_t{1024}, std::size_t{1} << 20));
+    app.add_option("--read-timeout-ms", read_timeout_ms,
+                   "Deadline for reading one request (so trickled headers cannot hold a connection) and for an "
+                   "idle keep-alive connection's next request; long-polls are not cut by it")
+        ->capture_default_str()
+        ->check(CLI::Range(std::int64_t{100}, std::int64_t{3600000}));
+    app.add_option("--max-connections", server_options.max_connections,
+                   "Concurrent control connections; one more is answered 503 and closed (generators retry). "
+                   "Needs about one per generator plus a few, and an open-file limit (ulimit -n) above it")
+        ->capture_default_str()
+        ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20));
     app.add_option("--port", port, "Port to listen on (0 picks a free one; the startup line shows it)")
         ->capture_default_str();
     app.add_option("--test", o.test, "Test name, recorded in results and file names")->capture_default_str();
@@ -96,6 +138,12 @@ int main(int argc, char** argv) {
     app.add_option("--stdb-module", stdb_module, "Database name of the transfer module")
         ->envname("STDB_MODULE")
         ->capture_default_str();
+    benchdist::net::TlsOptions tls_options;
+    app.add_option("--stdb-ca-file", tls_options.ca_file,
+                   "PEM file of a CA to trust for a wss:// / https:// --stdb-url, besides the system store")
+        ->envname("STDB_CA_FILE");
+    app.add_flag("--stdb-insecure-skip-verify", tls_options.insecure_skip_verify,
+                 "Do not check the server's TLS certificate (throwaway test servers only)");
     app.add_option("--stdb-compression", stdb_compression, "Compression of the verification connection")
         ->envname("STDB_COMPRESSION")
         ->capture_default_str()
@@ -122,6 +170,12 @@ int main(int argc, char** argv) {
                  "Start epochs whose participants run different workload options (alpha, accounts, pair mode, "
                  "max in-flight, rate mode, compression, confirmed reads, protocol); the result warns. Without "
                  "it such a start-epoch is refused");
+    app.add_option("--lease-seconds", o.lease_seconds,
+                   "A generator not heard from for this long is marked lost: left out of new epochs, and a running "
+                   "epoch it takes part in is flagged at once. Published to generators, which stop their load when "
+                   "they cannot reach the coordinator for as long (0 = off)")
+        ->capture_default_str()
+        ->check(CLI::Range(0.0, 86400.0));
     app.set_version_flag("--version", std::string(benchdist::control::tool_version()));
 
     try {
@@ -130,6 +184,13 @@ int main(int argc, char** argv) {
         const int code = app.exit(e);
         return code == 0 ? 0 : 2;
     }
+    // Only /stopped carries a large report; anything else that big is a
+    // mistake or an attack, refused before its body is read.
+    server_options.body_limit_for = [stopped_limit = server_options.max_body_bytes,
+                                     control_limit = max_control_body_bytes](std::string_view target) {
+        const std::string_view path = target.substr(0, target.find('?'));
+        return path == "/stopped" ? stopped_limit : std::min(control_limit, stopped_limit);
+    };
 
     stdb::Endpoint endpoint;
     try {
@@ -141,6 +202,12 @@ int main(int argc, char** argv) {
     const auto compression = stdb::compression_from_flag(stdb_compression);
     if (!compression) {
         std::fprintf(stderr, "--stdb-compression: expected none, gzip or brotli, got \"%s\"\n", stdb_compression.c_str());
+        return 2;
+    }
+    try {
+        benchdist::net::set_default_tls_options(tls_options);
+    } catch (const benchdist::net::TlsConfigError& e) {
+        std::fprintf(stderr, "--stdb-ca-file: %s\n", e.what());
         return 2;
     }
     for (auto& id : generator_ids) {
@@ -158,10 +225,21 @@ int main(int argc, char** argv) {
                        {"initialBalance", initial_balance},
                        {"stdbUrl", stdb_url},
                        {"stdbModule", stdb_module},
-                       {"stdbCompression", stdb::compression_flag_name(*compression)}};
+                       {"stdbCompression", stdb::compression_flag_name(*compression)},
+                       // Whether a token guards the API, never the token itself.
+                       {"authToken", auth_token.empty() ? "none" : "set"},
+                       {"maxBodyBytes", server_options.max_body_bytes},
+                       {"maxControlBodyBytes", max_control_body_bytes},
+                       {"maxHeaderBytes", server_options.max_header_bytes},
+                       {"readTimeoutMs", read_timeout_ms},
+                       {"maxConnections", server_options.max_connections}};
 
     spdlog::set_pattern("[coordinator] %v");
     spdlog::flush_on(spdlog::level::info);
+    if (tls_options.insecure_skip_verify) {
+        spdlog::warn("WARNING: --stdb-insecure-skip-verify: the server's TLS certificate is NOT checked; anyone on "
+                     "the path can impersonate it");
+    }
 
     // Stop signals are handled by the main thread only; block them before
     // any other thread exists so every thread inherits the mask.
@@ -175,18 +253,14 @@ int main(int argc, char** argv) {
                                        coord::system_wall_clock_ms,
                                        [](const std::string& message) { spdlog::info("{}", message); });
 
-        benchdist::net::HttpServerOptions server_options;
         server_options.bind_address = bind;
         server_options.port = port;
         server_options.threads = 2;
         server_options.json_errors = true;
-        // A /stopped report carries a latency histogram per second of the
-        // epoch (up to ~10 KB each): a ten-minute epoch is several MB, far
-        // above the server's 1 MiB default.
-        server_options.max_body_bytes = std::size_t{64} << 20;
+        server_options.read_timeout = std::chrono::milliseconds(read_timeout_ms);
         // Long-polls hold a connection for up to 30 s; the read deadline only
         // covers reading a request, so it does not cut them.
-        benchdist::net::HttpServer server(server_options, coord::make_http_handler(coordinator));
+        benchdist::net::HttpServer server(server_options, coord::make_http_handler(coordinator, auth_token));
         server.start();
 
         spdlog::info("bench-dist-coordinator {} listening on http://{}:{} test={} connector={} start_ack_timeout={}s "
@@ -197,9 +271,14 @@ int main(int argc, char** argv) {
                      format_seconds(o.window_seconds), o.verify ? "on" : "off", o.sample_ms,
                      format_seconds(o.max_clock_offset_ms), o.allow_mixed ? "on" : "off", endpoint.display(),
                      stdb_module, stdb::compression_flag_name(*compression), results_dir);
-        if (bind != "127.0.0.1" && bind != "::1") {
-            spdlog::warn("warning: --bind {} exposes an unauthenticated control API; anyone who can reach it can "
-                         "register generators and start epochs",
+        spdlog::info("limits: auth token {}, max body {} bytes, max headers {} bytes, read timeout {} ms, "
+                     "max connections {}",
+                     auth_token.empty() ? "none" : "set", server_options.max_body_bytes,
+                     server_options.max_header_bytes, read_timeout_ms, server_options.max_connections);
+        if (bind != "127.0.0.1" && bind != "::1" && auth_token.empty()) {
+            spdlog::warn("warning: --bind {} without --auth-token exposes the control API to anyone who can reach "
+                         "it: they can register generators and start epochs. Set --auth-token (or "
+                         "BENCH_DIST_TOKEN) here and on every generator and bench-dist-control",
                          bind);
         }
 

@@ -2,8 +2,11 @@
 // ready to the coordinator, and runs transfer load -- closed loop with
 // --max-inflight calls per connection, or open loop at --rate calls per
 // second -- whenever the coordinator's epoch includes it. Never keeps loading a server that no
-// coordinator controls: a control-plane failure after the retries stops the
-// load, closes the connections and exits 1.
+// coordinator controls: when no control request succeeded for the lease
+// (the coordinator's leaseSeconds, else --lease-seconds) the load stops at
+// once -- no request may outlive the lease while load runs -- and the
+// generator keeps its connections and re-registers with capped backoff;
+// with --exit-on-coordinator-loss it closes them and exits 1 instead.
 //
 // Control loop: /state is long-polled (since=<last version>, waitMs=
 // --long-poll-ms), so a phase change reaches the generator as soon as the
@@ -33,6 +36,7 @@
 #include <iostream>
 #include <mutex>
 #include <optional>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -46,6 +50,7 @@
 #include "benchdist/stdb/compression.hpp"
 #include "benchdist/stdb/endpoint.hpp"
 #include "benchdist/net/stop_signals.hpp"
+#include "benchdist/net/tls_context.hpp"
 #include "benchdist/stats/interval_series.hpp"
 
 namespace {
@@ -148,12 +153,15 @@ int main(int argc, char** argv) {
     std::uint64_t poll_ms = 1000;
     std::uint64_t long_poll_ms = 1000;
     int control_retries = 3;
+    double lease_seconds = 10;
+    bool exit_on_coordinator_loss = false;
     std::string stdb_url = "ws://127.0.0.1:3000";
     std::string stdb_module = "test-1";
     std::string compression_flag = "none";
     std::string confirmed_flag;
     std::string protocol_flag;
     std::string token;
+    std::string auth_token;
     std::size_t threads = 0;
     std::uint64_t op_timeout_ms = 15000;
     std::size_t pairs_count = generator::kDefaultPrecomputedTransferPairs;
@@ -192,7 +200,17 @@ int main(int argc, char** argv) {
                    "longest SIGINT waits for it. 0: plain polls every --poll-ms")
         ->check(CLI::Range(std::uint64_t{0}, std::uint64_t{30000}))
         ->capture_default_str();
-    app.add_option("--control-retries", control_retries, "Attempts per control-plane call before giving up (exit 1)")
+    app.add_option("--lease-seconds", lease_seconds,
+                   "Stop the load when no coordinator request succeeded for this long (the coordinator's own "
+                   "--lease-seconds wins once it answered), then keep re-registering with backoff")
+        ->check(CLI::Range(0.1, 86400.0))
+        ->capture_default_str();
+    app.add_flag("--exit-on-coordinator-loss", exit_on_coordinator_loss,
+                 "On losing the coordinator (--control-retries failed attempts, or the lease), stop the load, "
+                 "close the connections and exit 1 instead of re-registering");
+    app.add_option("--control-retries", control_retries,
+                   "With --exit-on-coordinator-loss: attempts per control-plane call before giving up (exit 1). "
+                   "Otherwise failed calls are retried every --poll-ms until the lease runs out")
         ->capture_default_str();
     app.add_option("--stdb-url", stdb_url, "SpacetimeDB server (ws://HOST:PORT)")
         ->envname("STDB_URL")
@@ -211,8 +229,18 @@ int main(int argc, char** argv) {
         ->envname("STDB_CONFIRMED_READS");
     app.add_option("--stdb-protocol", protocol_flag, "v3|v2: offer only this protocol [default: offer both, server "
                                                      "picks v3]");
+    app.add_option("--auth-token", auth_token,
+                   "The coordinator's --auth-token, sent as \"Authorization: Bearer\" on every control request "
+                   "(prefer the environment variable: command lines are visible to other users)")
+        ->envname("BENCH_DIST_TOKEN");
     app.add_option("--stdb-token", token, "Token sent as Authorization: Bearer on the upgrade [default: anonymous]")
         ->envname("STDB_TOKEN");
+    benchdist::net::TlsOptions tls_options;
+    app.add_option("--stdb-ca-file", tls_options.ca_file,
+                   "PEM file of a CA to trust for a wss:// --stdb-url, besides the system store")
+        ->envname("STDB_CA_FILE");
+    app.add_flag("--stdb-insecure-skip-verify", tls_options.insecure_skip_verify,
+                 "Do not check the server's TLS certificate (throwaway test servers only)");
     app.add_option("--threads", threads, "Worker threads, one io_context each [default: hardware threads]");
     app.add_option("--op-timeout-ms", op_timeout_ms,
                    "A call without a result in this time counts as a timeout; its connection is closed and reopened")
@@ -262,6 +290,11 @@ int main(int argc, char** argv) {
     } catch (const stdb::EndpointError& e) {
         return usage_error("--stdb-url", e.what());
     }
+    try {
+        benchdist::net::set_default_tls_options(tls_options);
+    } catch (const benchdist::net::TlsConfigError& e) {
+        return usage_error("--stdb-ca-file", e.what());
+    }
 
     StopFlag stop;
     std::thread([&stop, signals] {
@@ -270,6 +303,10 @@ int main(int argc, char** argv) {
     }).detach();
 
     const auto log = [&id](const std::string& text) { log_line(id, text); };
+    if (tls_options.insecure_skip_verify) {
+        log("WARNING: --stdb-insecure-skip-verify: the server's TLS certificate is NOT checked; anyone on the path "
+            "can impersonate it");
+    }
 
     // Pairs and connections.
     std::shared_ptr<const generator::TransferPairs> pairs;
@@ -336,12 +373,15 @@ int main(int argc, char** argv) {
     options["pollMs"] = poll_ms;
     options["longPollMs"] = long_poll_ms;
     options["controlRetries"] = control_retries;
+    options["leaseSeconds"] = lease_seconds;
+    options["exitOnCoordinatorLoss"] = exit_on_coordinator_loss;
     options["stdbUrl"] = stdb_url;
     options["stdbModule"] = stdb_module;
     options["stdbCompression"] = std::string(stdb::compression_flag_name(*compression));
     options["confirmedReads"] = confirmed ? control::Json(*confirmed) : control::Json(nullptr);
     options["stdbProtocol"] = protocol_offer;
     options["stdbToken"] = token.empty() ? "none" : "set (not shown)";
+    options["authToken"] = auth_token.empty() ? "none" : "set";
     control::Json manifest = control::Json::object();
     manifest["toolVersion"] = std::string(control::tool_version());
     manifest["hostname"] = hostname;
@@ -362,10 +402,7 @@ int main(int argc, char** argv) {
     manifest["options"] = options;
 
     generator::CoordinatorClient client(coordinator_url);
-    const generator::RetryPolicy policy{control_retries, std::chrono::milliseconds(poll_ms)};
-    const std::function<bool(std::chrono::milliseconds)> wait = [&stop](std::chrono::milliseconds d) {
-        return stop.wait_for(d);
-    };
+    client.set_auth_token(auth_token);
     const std::function<void(const std::string&)> retry_log = log;
     // Retrying helps only when the coordinator did not answer (or answered 5xx).
     const std::function<bool(const std::exception&)> retryable = [](const std::exception& e) {
@@ -374,8 +411,38 @@ int main(int argc, char** argv) {
         return ce->kind() == CoordinatorError::Kind::Unreachable || ce->kind() == CoordinatorError::Kind::BadResponse ||
                ce->status() >= 500;
     };
+    // Self-fencing: every answer from the coordinator renews the lease, and
+    // while load runs no request may outlive it (a long-poll to a frozen
+    // coordinator included), so the loop below regains control in time to
+    // stop the load. A failed call is retried every --poll-ms until the
+    // lease runs out (with --exit-on-coordinator-loss: at most
+    // --control-retries attempts); then the last error propagates.
+    using SteadyClock = std::chrono::steady_clock;
+    generator::ControlLease lease(
+        std::chrono::milliseconds(static_cast<std::int64_t>(lease_seconds * 1000.0)), SteadyClock::now());
+    bool reconnecting = false;  // single attempts while re-registering with backoff
     auto call_control = [&](const std::string& label, auto&& fn) {
-        return generator::retry_until_success(policy, label, fn, wait, retry_log, retryable);
+        for (int attempt = 1;; ++attempt) {
+            const bool loading = session->running_epoch().has_value();
+            client.set_deadline(loading && !reconnecting ? std::optional(lease.deadline()) : std::nullopt);
+            try {
+                auto answer = fn();
+                lease.renew(SteadyClock::now());
+                lease.adopt(answer.lease_seconds);
+                return answer;
+            } catch (const std::exception& e) {
+                const auto* ce = dynamic_cast<const CoordinatorError*>(&e);
+                // Any HTTP answer but a 5xx shows the coordinator is alive.
+                if (ce && ce->status() > 0 && ce->status() < 500) lease.renew(SteadyClock::now());
+                if (!retryable(e) || reconnecting) throw;
+                retry_log(label + ": " + e.what());
+                if (exit_on_coordinator_loss && attempt >= control_retries) throw;
+                const auto now = SteadyClock::now();
+                if (lease.expired(now)) throw;
+                const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(lease.deadline() - now);
+                if (!stop.wait_for(std::min(std::chrono::milliseconds(poll_ms), left))) throw;
+            }
+        }
     };
 
     // Samples only from answers the coordinator did not sit on: a long-poll
@@ -420,6 +487,8 @@ int main(int argc, char** argv) {
         counters["internalErrors"] = c.internal_errors;
         counters["timeouts"] = c.timeouts;
         counters["disconnects"] = c.disconnects;
+        counters["reopened"] = c.reopened;
+        counters["reopenFailures"] = c.reopen_failures;
         req.extra["counters"] = counters;
         // What this generator ran with, so a result says e.g. whether every
         // reply waited for durability (confirmed reads).
@@ -508,12 +577,44 @@ int main(int argc, char** argv) {
         std::uint64_t seen_version = 0;
         bool have_version = false;
         const auto long_poll = std::chrono::milliseconds(long_poll_ms);
-        while (!stop.requested()) {
+        // Losing the coordinator (no answer for the lease) stops the load
+        // but keeps the connections, then re-registers with capped backoff
+        // and takes part in the next epoch; --exit-on-coordinator-loss
+        // exits instead (the error propagates to the handlers below).
+        auto reconnect = [&] {
+            reconnecting = true;
+            generator::Backoff backoff(std::chrono::milliseconds(250), std::chrono::milliseconds(10000));
+            std::minstd_rand rng(static_cast<std::uint_fast32_t>(getpid()));
+            std::uniform_real_distribution<double> unit(0.0, 1.0);
+            for (int attempt = 1; !stop.requested(); ++attempt) {
+                try {
+                    register_and_ready(false);
+                    reconnecting = false;
+                    log("re-registered with the coordinator (attempt " + std::to_string(attempt) +
+                        "): taking part from the next epoch");
+                    return;
+                } catch (const CoordinatorError& e) {
+                    if (!retryable(e)) {
+                        reconnecting = false;
+                        throw;
+                    }
+                    const auto delay = backoff.next(unit(rng));
+                    log("re-register attempt " + std::to_string(attempt) + " failed (" + cause_of(e.what()) +
+                        "); next in " + std::to_string(delay.count()) + " ms");
+                    stop.wait_for(delay);
+                }
+            }
+            reconnecting = false;
+        };
+        // One round: poll /state and act on it.
+        auto poll_once = [&] {
             control::CoordinatorState state;
             const bool waiting = have_version && long_poll_ms > 0;
+            // Well inside the lease, which the coordinator may have shortened.
+            const auto poll_wait = lease.poll_wait(long_poll);
             try {
                 state = call_control("GET /state", [&] {
-                    return waiting ? client.state(id, seen_version, long_poll) : client.state(id);
+                    return waiting ? client.state(id, seen_version, poll_wait) : client.state(id);
                 });
             } catch (const CoordinatorError& e) {
                 if (e.kind() != CoordinatorError::Kind::UnknownGenerator) throw;
@@ -521,10 +622,10 @@ int main(int argc, char** argv) {
                 if (running) stop_load();
                 register_and_ready(false);
                 have_version = false;
-                continue;
+                return;
             }
             // Answered well inside the wait: the coordinator did not hold it.
-            const bool immediate = !waiting || last_rtt_ms() < static_cast<double>(long_poll_ms) / 2;
+            const bool immediate = !waiting || last_rtt_ms() < static_cast<double>(poll_wait.count()) / 2;
             note_clock(immediate);
             const bool changed = !have_version || state.version != seen_version;
             seen_version = state.version;
@@ -540,12 +641,15 @@ int main(int argc, char** argv) {
                     });
                     note_clock(true);
                 } catch (const CoordinatorError& e) {
-                    if (e.kind() == CoordinatorError::Kind::Unreachable) throw;
+                    if (e.kind() == CoordinatorError::Kind::Unreachable ||
+                        e.kind() == CoordinatorError::Kind::Unauthorized) {
+                        throw;
+                    }
                     // The epoch ended or moved on before we acknowledged: stop and keep polling.
                     log(std::string(e.what()) + " -- stopping this epoch's load");
                     stop_load();
                 }
-                continue;  // poll again at once: the coordinator moves on when everyone started
+                return;  // poll again at once: the coordinator moves on when everyone started
             }
             if (decision.action == generator::AgentAction::Stop) {
                 const auto report = stop_load();
@@ -554,7 +658,7 @@ int main(int argc, char** argv) {
                     " committed=" + std::to_string(c.committed) + " errors=" + std::to_string(c.errors()) +
                     " timeouts=" + std::to_string(c.timeouts) + " intervals=" + std::to_string(report.intervals.size()));
                 post_stopped(decision.epoch, report);
-                continue;
+                return;
             }
             // Nothing to do. A long-poll that came back after its wait, or
             // with news, is followed by the next one at once. Plain polling
@@ -562,9 +666,31 @@ int main(int argc, char** argv) {
             // (a coordinator without long-polling), waits --poll-ms first so
             // the coordinator is not hammered.
             if (long_poll_ms == 0 || (waiting && !changed && immediate)) stop.wait_for(std::chrono::milliseconds(poll_ms));
+        };
+        while (!stop.requested()) {
+            try {
+                poll_once();
+            } catch (const CoordinatorError& e) {
+                if (exit_on_coordinator_loss || !retryable(e) || stop.requested()) throw;
+                const auto silent = lease.silent_for(SteadyClock::now());
+                char seconds[64];
+                std::snprintf(seconds, sizeof seconds, "%.1f s (lease %.1f s)", static_cast<double>(silent.count()) / 1000.0,
+                              static_cast<double>(lease.length().count()) / 1000.0);
+                // Said before stop_load(), which stops issuing at once but
+                // then waits (up to the op timeout) for calls still in
+                // flight to a server that may be unreachable too.
+                log(std::string("lost the coordinator at ") + client.base_url() + ": no answer for " + seconds + " (" +
+                    cause_of(e.what()) + "); stopping load");
+                if (running) stop_load();
+                log("load stopped, connections kept open; re-registering with backoff "
+                    "(--exit-on-coordinator-loss exits instead)");
+                reconnect();
+                have_version = false;
+            }
         }
         // SIGINT/SIGTERM.
         log("stop requested");
+        client.set_deadline(std::nullopt);
         if (running) {
             const std::uint64_t epoch = *running;
             const auto report = stop_load();
@@ -579,6 +705,12 @@ int main(int argc, char** argv) {
         if (e.kind() == CoordinatorError::Kind::Unreachable) {
             std::cerr << "error: cannot reach coordinator at " << client.base_url() << ": " << cause_of(e.what())
                       << " -- is bench-dist-coordinator running and reachable?" << std::endl;
+        } else if (e.kind() == CoordinatorError::Kind::Unauthorized) {
+            // Not retried: the same token would be refused again.
+            std::cerr << "error: the coordinator at " << client.base_url() << " refused this generator ("
+                      << e.what() << ") -- start bench-dist-generator with the coordinator's token: --auth-token "
+                      << "or BENCH_DIST_TOKEN (" << (auth_token.empty() ? "none was given" : "the one given differs")
+                      << ")" << std::endl;
         } else {
             std::cerr << "error: " << e.what() << std::endl;
         }

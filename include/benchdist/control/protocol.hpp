@@ -86,6 +86,14 @@ struct CoordinatorState {
     // generators can estimate their clock offset from it; absent from old
     // coordinators.
     std::optional<std::int64_t> server_time_ms;
+    // Addition: how long the coordinator waits to hear from a generator
+    // before it counts it lost; generators fence their load on the same
+    // lease. Absent from older coordinators.
+    std::optional<double> lease_seconds;
+    // Addition: what is already known to spoil the running epoch (e.g. a
+    // participant lost mid-window), before its result exists. Sent only
+    // when non-empty.
+    std::vector<std::string> current_epoch_errors;
 };
 
 struct StartEpochResponse {

@@ -52,6 +52,11 @@ struct CoordinatorOptions {
     // Start epochs whose participants' workloads differ (the result warns)
     // instead of refusing them.
     bool allow_mixed = false;
+    // A generator not heard from for this long (any request from it renews
+    // it) is lost: left out of new epochs, and a running epoch it takes
+    // part in is flagged at once. Published in /state as leaseSeconds so
+    // generators fence their load on the same lease. 0 turns it off.
+    double lease_seconds = 10;
     // For the result's manifest: the server as the operator named it, this
     // host's name (empty: the system's host name), and the command-line
     // options that are not fields above (bind, port, stdbUrl...), by
@@ -78,11 +83,17 @@ std::int64_t system_wall_clock_ms();
 
 using EventLog = std::function<void(const std::string& message)>;
 
+// A monotonic clock in ms for leases (tests inject a fake one and call
+// Coordinator::check_leases()).
+using MonotonicClock = std::function<std::int64_t()>;
+std::int64_t steady_clock_ms();
+
 class Coordinator {
 public:
     // `verifier` may be null when options.verify is false.
     Coordinator(CoordinatorOptions options, std::shared_ptr<CounterSource> counter, std::shared_ptr<Verifier> verifier,
-                WallClock clock = system_wall_clock_ms, EventLog log = {});
+                WallClock clock = system_wall_clock_ms, EventLog log = {},
+                MonotonicClock mono_clock = steady_clock_ms);
     ~Coordinator();
     Coordinator(const Coordinator&) = delete;
     Coordinator& operator=(const Coordinator&) = delete;
@@ -104,8 +115,19 @@ public:
     // Long-poll: `on_state` gets the state at once when its version differs
     // from `since`, otherwise on the next change or after `wait` (on another
     // thread, never under the coordinator's lock).
+    // A `touch_id` (a generator's long-poll) counts as contact when the
+    // watch starts and again when it is answered.
     void watch(std::uint64_t since, std::chrono::milliseconds wait,
-               std::function<void(const control::CoordinatorState&)> on_state);
+               std::function<void(const control::CoordinatorState&)> on_state,
+               const std::optional<std::string>& touch_id = std::nullopt);
+
+    // Marks generators whose lease ran out as lost, now. The coordinator
+    // does this on its own when a lease runs out; tests with a fake
+    // monotonic clock call it after moving the clock.
+    void check_leases();
+    // The longest a generator's long-poll may wait: well inside its lease,
+    // so a poll in progress never outlasts it.
+    std::chrono::milliseconds max_generator_wait() const;
 
     // Blocks until `pred` holds for the state or the timeout passes; returns
     // whether it held. For tests and for the executable's shutdown.
@@ -123,6 +145,7 @@ private:
         std::uint64_t since;
         std::chrono::steady_clock::time_point deadline;
         std::function<void(const control::CoordinatorState&)> on_state;
+        std::optional<std::string> touch_id;
     };
 
     // What the timeline sampler shares with the runner, under mu_.
@@ -141,6 +164,12 @@ private:
     void sample_counter(Sampling& sampling, std::chrono::steady_clock::time_point window_start,
                         std::chrono::steady_clock::time_point window_end);
     void notifier_loop();
+    // Records contact from a generator (wall clock for lastSeenAt, monotonic
+    // clock for its lease); callers hold mu_.
+    void heard_from(const std::string& id);
+    // expire_leases() with the current time; returns the log lines. Callers hold mu_.
+    std::vector<std::string> expire_leases_locked();
+    std::int64_t lease_ms() const;
     // Timed wait on cv_ that also ends on abort (and shutdown).
     template <typename Pred>
     bool wait_or_abort(std::unique_lock<std::mutex>& lock, std::chrono::steady_clock::time_point deadline, Pred pred);
@@ -151,6 +180,7 @@ private:
     std::shared_ptr<Verifier> verifier_;
     WallClock clock_;
     EventLog log_;
+    MonotonicClock mono_clock_;
     ResultStore store_;
 
     mutable std::mutex mu_;

@@ -41,11 +41,26 @@ struct ActiveEpoch {
     // (counters, settings), copied into the result as generatorReports.
     std::map<std::string, control::Json> stop_reports;
     bool abort_requested = false;
+    // Participants that went silent past their lease during this epoch (the
+    // stop-ack wait does not wait for those still lost), and one message
+    // per loss for the result's error.
+    std::set<std::string> lost;
+    std::vector<std::string> errors;
     // What the participants said about themselves when the epoch started
     // (a re-register during the epoch does not change what this one ran),
     // and how their workloads compared.
     ManifestsById manifests;
     WorkloadComparison workload;
+};
+
+// A generator whose lease ran out, as expire_leases() reports it.
+struct LostGenerator {
+    std::string id;
+    std::int64_t silent_ms = 0;
+    bool participant = false;  // of the running epoch
+    // "generator gen-b lost: silent for 10.2 s during measure" (participants)
+    // or "... silent for 10.2 s" (others).
+    std::string message;
 };
 
 struct StartOutcome {
@@ -70,6 +85,19 @@ public:
     // does not bump the version: every poll would otherwise wake every other
     // long-polling generator, which would then poll and wake the rest.
     void touch(std::string_view id, std::int64_t now_ms);
+
+    // Liveness, on a monotonic clock in ms (a wall-clock step must not lose
+    // every generator at once). Records that a known generator was heard
+    // from; one that was lost comes back in the state it had, or ready when
+    // the epoch it ran is over, and so joins the next epoch. Unknown ids are
+    // ignored (their request is refused anyway).
+    void heard_from(std::string_view id, std::int64_t mono_ms);
+    // Marks every generator not heard from for more than lease_ms lost and
+    // returns them. A lost participant of the running epoch is recorded in
+    // it (ActiveEpoch::lost and ::errors) at once.
+    std::vector<LostGenerator> expire_leases(std::int64_t mono_ms, std::int64_t lease_ms);
+    // When the next lease runs out (mono ms); nullopt when none runs.
+    std::optional<std::int64_t> next_lease_expiry(std::int64_t lease_ms) const;
     // Include or exclude generators from the default choice of participants.
     // All ids are checked before any is changed.
     void set_included(const std::vector<std::string>& ids, bool included);
@@ -112,6 +140,9 @@ private:
     // Kept apart from the snapshots: GET /state is polled constantly and
     // must stay small.
     ManifestsById manifests_;
+    std::map<std::string, std::int64_t, std::less<>> heard_ms_;
+    // The state a lost generator had, to return to when it speaks again.
+    std::map<std::string, control::GeneratorState, std::less<>> before_lost_;
     std::optional<ActiveEpoch> active_;
     std::optional<control::EpochResult> last_result_;
     std::uint64_t next_epoch_ = 1;

@@ -3,7 +3,10 @@
 // index.jsonl for scripts that want every run at once. A result is the only
 // thing an epoch leaves behind, so it is written crash-safely (temp file,
 // fsync, atomic link into place, directory fsync) and never overwrites an
-// existing file: a clash gets a numeric suffix instead.
+// existing file: a clash gets a numeric suffix instead. A coordinator killed
+// at any point leaves every finished result whole; at worst a hidden
+// `.<name>.tmp-<pid>` file (never a *.json result) and, after a power loss, one
+// torn last line in index.jsonl that readers skip.
 #pragma once
 
 #include <filesystem>
@@ -20,15 +23,28 @@ public:
     // `<test>-<connector>-epoch-<NNN>-<finishedAt with ':' and '.' as '-'>.json`.
     static std::string file_name(const control::EpochResult& result);
 
+    // True for the names of write()'s temporary files (`.<name>.tmp-<pid>`),
+    // which a killed writer can leave behind; they are never results.
+    static bool is_temporary(const std::string& file_name);
+
     // Creates the directory (recursively) when needed, writes the file and
     // appends to index.jsonl. Returns the path written. Throws
     // std::runtime_error naming the path and the OS error.
+    //
+    // Test hook: with BENCHDIST_TEST_RESULT_PAUSE_MS=N in the environment
+    // (read by the constructor), write() prints a line to stderr and waits N
+    // ms between the fsynced temporary file and linking it into place, so a
+    // test can kill the process in exactly that gap.
     std::filesystem::path write(const control::EpochResult& result) const;
 
     const std::filesystem::path& directory() const { return directory_; }
 
 private:
+    void create_directory() const;
+    void append_index_line(const std::string& line) const;
+
     std::filesystem::path directory_;
+    long long pause_before_link_ms_ = 0;
 };
 
 }  // namespace benchdist::coordinator

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <chrono>
+#include <string>
 
 #include "benchdist/coordinator/coordinator.hpp"
 #include "benchdist/net/http_server.hpp"
@@ -19,7 +20,9 @@ inline constexpr std::chrono::milliseconds kMaxLongPoll{30000};
 // Routes (JSON bodies, pretty-printed like the original):
 //   GET  /healthz                      {"ok": true}
 //   GET  /state, /admin/status         CoordinatorState; ?id=<gen> records contact;
-//                                      ?since=<version>[&waitMs=<n>] long-polls
+//                                      ?since=<version>[&waitMs=<n>] long-polls (with an
+//                                      id, at most a third of the lease); every generator
+//                                      request renews its lease; state has "leaseSeconds"
 //   POST /register /ready /started /stopped
 //   POST /admin/start-epoch            optional {"label", "generatorIds"}; refusals are
 //                                      200 {"started": false, ...} as in the original,
@@ -32,5 +35,10 @@ inline constexpr std::chrono::milliseconds kMaxLongPoll{30000};
 // wrong method -> 405; a refused or malformed request -> 400 {"error": ...}.
 // The Coordinator must outlive the handler.
 net::RequestHandler make_http_handler(Coordinator& coordinator);
+// The same routes behind a bearer token (--auth-token): every route except
+// /healthz answers 401 {"error": ...} with `WWW-Authenticate: Bearer` unless
+// the request carries `Authorization: Bearer <auth_token>`. An empty token
+// means no check, as above.
+net::RequestHandler make_http_handler(Coordinator& coordinator, std::string auth_token);
 
 }  // namespace benchdist::coordinator

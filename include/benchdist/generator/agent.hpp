@@ -37,6 +37,51 @@ struct AgentDecision {
 AgentDecision decide(const control::CoordinatorState& state, std::string_view own_id,
                      std::optional<std::uint64_t> running_epoch);
 
+// Self-fencing: how long the generator may go without one successful
+// coordinator request before it stops its load. A generator that cannot
+// hear its coordinator must not keep loading a server nobody measures; the
+// coordinator counts it lost after the same lease (it publishes its
+// leaseSeconds, which wins over the generator's own --lease-seconds).
+class ControlLease {
+public:
+    using Clock = std::chrono::steady_clock;
+    ControlLease(std::chrono::milliseconds length, Clock::time_point now);
+
+    void renew(Clock::time_point now) { renewed_ = now; }
+    // A coordinator's "leaseSeconds" (nullopt or not positive: keep ours).
+    void adopt(std::optional<double> coordinator_lease_seconds);
+    std::chrono::milliseconds length() const { return length_; }
+    Clock::time_point deadline() const { return renewed_ + length_; }
+    bool expired(Clock::time_point now) const { return now >= deadline(); }
+    std::chrono::milliseconds silent_for(Clock::time_point now) const {
+        return std::chrono::duration_cast<std::chrono::milliseconds>(now - renewed_);
+    }
+    // A long-poll wait that ends well inside the lease (a quarter of it at
+    // most), so a healthy coordinator always answers before the deadline.
+    std::chrono::milliseconds poll_wait(std::chrono::milliseconds requested) const;
+
+private:
+    std::chrono::milliseconds length_;
+    Clock::time_point renewed_;
+};
+
+// Capped exponential backoff with jitter: each delay is the current step
+// with half of it randomised ("equal jitter"), so many clients that failed
+// together do not retry together; the step doubles up to `cap`.
+class Backoff {
+public:
+    Backoff(std::chrono::milliseconds initial, std::chrono::milliseconds cap);
+    // `unit` in [0, 1): the random draw (the caller owns the generator).
+    std::chrono::milliseconds next(double unit);
+    void reset() { step_ = initial_; }
+    std::chrono::milliseconds step() const { return step_; }
+
+private:
+    std::chrono::milliseconds initial_;
+    std::chrono::milliseconds cap_;
+    std::chrono::milliseconds step_;
+};
+
 struct RetryPolicy {
     int attempts = 3;  // total attempts, >= 1
     std::chrono::milliseconds delay{1000};

@@ -27,6 +27,7 @@ public:
     enum class Kind {
         Unreachable,       // connection refused, timeout, bad URL: no HTTP answer
         UnknownGenerator,  // 400 {"error": "Unknown generator \"<id>\""}
+        Unauthorized,      // 401: no or the wrong --auth-token; retrying cannot help
         Rejected,          // any other non-2xx answer
         BadResponse,       // 2xx whose body is not a CoordinatorState
     };
@@ -66,6 +67,15 @@ public:
     control::CoordinatorState stopped(const control::EpochAckRequest& request);
 
     const std::string& base_url() const { return base_url_; }
+    // Every request from now on ends by `deadline` at the latest (its
+    // timeout is cut to what is left; one already past fails at once as
+    // Unreachable): the generator's lease, so a hanging request -- a
+    // long-poll to a frozen coordinator -- cannot keep load running past
+    // it. nullopt: the plain timeout.
+    void set_deadline(std::optional<std::chrono::steady_clock::time_point> deadline) { deadline_ = deadline; }
+    // Sent as `Authorization: Bearer <token>` on every request from now on
+    // (the coordinator's --auth-token); empty sends none. Never logged.
+    void set_auth_token(std::string token) { auth_token_ = std::move(token); }
     // The last request that got an HTTP answer (any status); nullopt before.
     const std::optional<ControlExchange>& last_exchange() const { return last_exchange_; }
 
@@ -75,6 +85,8 @@ private:
 
     std::string base_url_;
     std::chrono::milliseconds timeout_;
+    std::optional<std::chrono::steady_clock::time_point> deadline_;
+    std::string auth_token_;
     std::optional<ControlExchange> last_exchange_;
 };
 

@@ -23,7 +23,7 @@ struct LoadCounters {
     std::uint64_t disconnects = 0;       // connection ended with the call in flight
     std::uint64_t skipped_same_account = 0;  // from == to pairs, never sent (as the harness)
     std::uint64_t reopened = 0;          // connections replaced after a timeout or disconnect
-    std::uint64_t reopen_failures = 0;   // replacements that failed: the worker is dead
+    std::uint64_t reopen_failures = 0;   // replacement attempts that failed (retried with backoff)
     // Module errors by their text (few distinct strings: the module's own).
     std::map<std::string, std::uint64_t, std::less<>> module_errors_by_message;
 

@@ -26,9 +26,13 @@
 // request fly on a connection whose first one timed out): a call without a
 // result within op_timeout counts as a timeout, the connection is closed
 // (its other calls in flight count as disconnects) and the worker opens a
-// fresh one and continues; a failed reopen marks the
-// worker dead for the rest of the session (counted in reopen_failures).
-// A connection that dropped with a call in flight is handled the same way.
+// fresh one and continues. A connection the server dropped (a call in
+// flight failed as a disconnect, or open loop found it closed) is handled
+// the same way. A reopen that fails (the server is down or restarting) is
+// tried again after a capped backoff -- 100 ms doubling to 5 s, half of
+// each step randomised -- for as long as the epoch runs; every success
+// counts in `reopened`, every failed try in `reopen_failures`. stop() and
+// close_all() cancel a pending backoff rather than wait for it.
 //
 // The public functions are for one controlling thread (the generator's main
 // loop or a test) and must not be called from a worker thread.

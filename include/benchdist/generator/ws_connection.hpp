@@ -5,6 +5,9 @@
 // write is under way, or while the results of one server message are being
 // handed out, are queued and go out together: on v3 as one WebSocket message
 // (as the official SDK coalesces, capped at 256 KiB), on v2 one message each.
+// wss:// runs the same code over a TLS stream (a separate instantiation, so
+// plain ws:// pays nothing for it), with the server's certificate checked
+// against the system store plus --stdb-ca-file (net/tls_context.hpp).
 // Beast lives only in the .cpp; callers see an io_context by forward
 // declaration. Every member function must be called on the thread that runs
 // that io_context (one io_context per worker thread, so no strand and no
@@ -24,6 +27,7 @@
 #include <string>
 #include <string_view>
 
+#include "benchdist/net/tls_context.hpp"
 #include "benchdist/stdb/endpoint.hpp"
 #include "benchdist/stdb/subprotocol.hpp"
 
@@ -38,9 +42,12 @@ namespace benchdist::generator {
 class ResolvedServer;
 
 // Resolves target.host:target.port (blocking). Throws std::runtime_error
-// naming the URL when the host cannot be resolved. wss:// is refused with a
-// clear message (TLS is not implemented in this client yet).
-std::shared_ptr<const ResolvedServer> resolve_server(const stdb::HttpTarget& target);
+// naming the URL when the host cannot be resolved. For a wss:// target the
+// result also carries the TLS trust settings every connection to it uses:
+// `tls`, or net::default_tls_client_context() when null (what the tools set
+// from --stdb-ca-file). Connections must be given the target resolved here.
+std::shared_ptr<const ResolvedServer> resolve_server(const stdb::HttpTarget& target,
+                                                     std::shared_ptr<const net::TlsClientContext> tls = nullptr);
 
 struct ConnectionOptions {
     stdb::HttpTarget target;  // from stdb::subscribe_target
@@ -48,7 +55,7 @@ struct ConnectionOptions {
     std::optional<stdb::ProtocolVersion> force_protocol;
     std::string token;  // sent as "Authorization: Bearer <token>" when non-empty
     std::chrono::milliseconds connect_timeout{10000};
-    // From the start of the WebSocket handshake until InitialConnection.
+    // From the TCP connection (TLS handshake, upgrade) until InitialConnection.
     std::chrono::milliseconds handshake_timeout{10000};
     // How long a close handshake may take before the socket is dropped.
     std::chrono::milliseconds close_timeout{2000};
@@ -88,7 +95,10 @@ public:
     StdbConnection(const StdbConnection&) = delete;
     StdbConnection& operator=(const StdbConnection&) = delete;
 
-    // TCP connect, WebSocket upgrade, then wait for InitialConnection. Call once.
+    // TCP connect, TLS handshake (wss://), WebSocket upgrade, then wait for
+    // InitialConnection, all but the connect under handshake_timeout. Call
+    // once. A rejected certificate fails with a message naming the host and
+    // --stdb-ca-file.
     void async_open(OpenHandler done);
 
     // Sends CallReducer transfer{from, to, amount} with a fresh request id.
@@ -116,8 +126,10 @@ public:
     // The URL this connection goes to (for messages).
     std::string url() const;
 
-private:
+    // The implementation, one per stream type (defined in the .cpp).
     class Impl;
+
+private:
     std::shared_ptr<Impl> impl_;
 };
 

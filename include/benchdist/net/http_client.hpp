@@ -3,15 +3,17 @@
 // at most the timeout. Used for control-plane calls (generator and control
 // to coordinator) and for SpacetimeDB's HTTP API (metrics, identity, call).
 // One connection per request: these calls are rare (a few per second), and
-// a fresh connection cannot be poisoned by a previous failure. Plain http://
-// only for now; https:// is refused with a clear error.
+// a fresh connection cannot be poisoned by a previous failure. https:// runs
+// over TLS with the certificate checked (see tls_context.hpp).
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <stdexcept>
 #include <string>
 
 #include "benchdist/net/http_message.hpp"
+#include "benchdist/net/tls_context.hpp"
 
 namespace benchdist::net {
 
@@ -23,6 +25,8 @@ struct ClientRequest {
     HeaderList headers;
     std::chrono::milliseconds timeout{10000};
     std::size_t max_response_bytes = 64u << 20;
+    // Trust settings for an https:// URL; null: default_tls_client_context().
+    std::shared_ptr<const TlsClientContext> tls;
 };
 
 struct ClientResponse {
@@ -35,7 +39,8 @@ struct ClientResponse {
 
 class HttpClientError : public std::runtime_error {
 public:
-    enum class Kind { BadUrl, Unreachable, Timeout, Protocol };
+    // Tls: the TLS handshake failed (certificate rejected, or no TLS there).
+    enum class Kind { BadUrl, Unreachable, Timeout, Protocol, Tls };
     HttpClientError(Kind kind, const std::string& message) : std::runtime_error(message), kind_(kind) {}
     Kind kind() const noexcept { return kind_; }
 
@@ -46,11 +51,13 @@ private:
 // Sends the request and returns whatever status the server answered. Throws
 // HttpClientError for everything that is not an HTTP answer; the message
 // names the method, URL and cause, e.g.
-// "POST http://10.0.0.5:8080/ready: connection refused".
+// "POST http://10.0.0.5:8080/ready: connection refused". A rejected
+// certificate gives Kind::Tls and a message naming the host and --stdb-ca-file.
 ClientResponse http_request(const ClientRequest& request);
 
-// Splits "http://host:port/path?q" into parts; false if not an http URL.
+// Splits "http[s]://host:port/path?q" into parts; false if not an http(s) URL.
 struct ParsedHttpUrl {
+    bool tls = false;  // https:// (default port 443)
     std::string host;
     std::string port;
     std::string target;  // path + query, "/" when empty

@@ -15,6 +15,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "benchdist/net/http_message.hpp"
 
@@ -25,6 +26,11 @@ struct HttpServerOptions {
     std::uint16_t port = 0;  // 0 picks a free port; see HttpServer::port()
     unsigned threads = 1;
     std::size_t max_body_bytes = 1u << 20;
+    // Optional per-request body limit, chosen from the request's target once
+    // its headers are in and before any of the body is read (e.g. a small
+    // limit for control requests and max_body_bytes only for the one route
+    // that carries large reports). Unset: max_body_bytes for every request.
+    std::function<std::size_t(std::string_view target)> body_limit_for;
     std::size_t max_header_bytes = 16u * 1024;
     // Deadline for reading one whole request (headers and body), and for an
     // idle keep-alive connection to send its next one.

@@ -20,8 +20,10 @@ namespace benchdist::stdb {
 // Connects to {server}/v1/database/{database}/subscribe offering v3 then v2,
 // subscribes to "SELECT * FROM accounts" and returns the tally of its rows
 // (feed it to transfer::verify). `timeout` bounds everything from resolving
-// the host to the SubscribeApplied. Throws ServerApiError naming the URL for:
-// wss:// endpoints (not supported yet), an unreachable server, a refused
+// the host to the SubscribeApplied. A wss:// (or https://) endpoint is read
+// over TLS with net::default_tls_client_context() (system store plus
+// --stdb-ca-file). Throws ServerApiError naming the URL for: a rejected
+// certificate (naming the host and --stdb-ca-file), an unreachable server, a refused
 // upgrade (status and body), a SubscriptionError (its text), a connection
 // closed before the rows arrived, a malformed message, or the timeout.
 transfer::BalanceTally fetch_account_balances(const Endpoint& server, const std::string& database,

@@ -2,7 +2,9 @@
 // bench-dist-control need: the database identity (to pick its series out of
 // /v1/metrics), the committed-transfer counter, and calling a reducer with
 // JSON arguments (seeding). Every error names the server URL, what failed and
-// what to check.
+// what to check. An https:// (or wss://) --stdb-url is read over TLS with the
+// process's trust settings (net::default_tls_client_context(), set from
+// --stdb-ca-file); a rejected certificate names the host and that flag.
 #pragma once
 
 #include <chrono>

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <deque>
 #include <fstream>
 #include <future>
@@ -352,7 +353,7 @@ TEST_F(CoordinatorTest, MissingStopAckIsReportedAndVerificationStillRuns) {
     c->started({"b", 1, {}});
     ASSERT_TRUE(wait_phase(Phase::Stop));
     c->stopped({"b", 1, {}});
-    c->stopped({"a", 99, {}});  // another epoch's ack does not count
+    EXPECT_THROW(c->stopped({"a", 99, {}}), CoordinatorError);  // an epoch that never ran does not count
     const auto r = wait_result(1);
     EXPECT_EQ(r.error, "Missing stop acknowledgements from: a");
     EXPECT_EQ(r.verification, "passed");
@@ -830,4 +831,154 @@ TEST_F(CoordinatorTest, OlderGeneratorsWithoutManifestStillStartEpochs) {
     for (const auto& w : r.extra["warnings"])
         warned = warned || w.get<std::string>().rfind("generator a sent no workload manifest", 0) == 0;
     EXPECT_TRUE(warned) << r.extra["warnings"];
+}
+
+// Liveness, with a fake monotonic clock: check_leases() stands in for the
+// lease timer firing.
+class CoordinatorLeaseTest : public CoordinatorTest {
+protected:
+    std::shared_ptr<std::atomic<std::int64_t>> mono = std::make_shared<std::atomic<std::int64_t>>(0);
+    void make_with_lease(double seconds) {
+        options.lease_seconds = seconds;
+        c = std::make_unique<Coordinator>(options, counter, verifier, [] { return kT0; }, EventLog{},
+                                          [m = mono] { return m->load(); });
+    }
+    control::GeneratorState state_of(const std::string& id) {
+        for (const auto& g : c->generators())
+            if (g.id == id) return g.local_state;
+        return control::GeneratorState::Registered;
+    }
+};
+
+TEST_F(CoordinatorLeaseTest, StatePublishesTheLeaseAndCapsGeneratorPolls) {
+    make_with_lease(9);
+    EXPECT_EQ(c->state().lease_seconds, 9.0);
+    EXPECT_EQ(control::to_json(c->state())["leaseSeconds"], 9);
+    EXPECT_EQ(c->max_generator_wait(), 3000ms);
+}
+
+TEST_F(CoordinatorLeaseTest, ParticipantLostDuringMeasureFlagsTheEpochAtOnceAndIsNotAwaited) {
+    options.window_seconds = 60;  // ended by stop-epoch once the loss is seen
+    make_with_lease(10);
+    add("a", 1);
+    add("b", 1);
+    counter->push(100, kT0);
+    counter->push(300, kT0 + 1000);
+    ASSERT_TRUE(c->start_epoch({}).started);
+    c->started({"a", 1, {}});
+    c->started({"b", 1, {}});
+    ASSERT_TRUE(wait_phase(Phase::Measure));
+    mono->store(5000);
+    c->state("a");  // a polls; b stays silent
+    mono->store(10500);
+    c->check_leases();
+    const auto s = c->state();
+    EXPECT_EQ(s.current_epoch_errors, (std::vector<std::string>{"generator b lost: silent for 10.5 s during measure"}));
+    EXPECT_EQ(state_of("b"), control::GeneratorState::Lost);
+    EXPECT_EQ(s.phase, Phase::Measure) << "the window runs on for the others";
+    // The stop-ack wait (5 s here) does not wait for b: the result comes at once.
+    EXPECT_TRUE(c->stop_epoch().stopping);
+    ASSERT_TRUE(wait_phase(Phase::Stop));
+    c->stopped({"a", 1, {}});
+    const auto r = wait_result(1);
+    ASSERT_TRUE(r.error);
+    EXPECT_EQ(*r.error, "generator b lost: silent for 10.5 s during measure");
+    EXPECT_EQ(r.committed_delta, "200");
+
+    // Lost: refused by name, left out by default; back when it speaks.
+    const auto named = c->start_epoch({std::nullopt, std::vector<std::string>{"b"}});
+    EXPECT_FALSE(named.started);
+    EXPECT_NE(named.message.find("lost"), std::string::npos) << named.message;
+    c->state("b");
+    EXPECT_EQ(state_of("b"), control::GeneratorState::Ready);
+}
+
+TEST_F(CoordinatorLeaseTest, ParticipantLostBeforeStartingEndsTheStartWaitEarly) {
+    options.start_ack_timeout_seconds = 60;
+    make_with_lease(10);
+    add("a", 1);
+    add("b", 1);
+    ASSERT_TRUE(c->start_epoch({}).started);
+    mono->store(4000);
+    c->started({"a", 1, {}});
+    mono->store(10001);
+    c->check_leases();
+    ASSERT_TRUE(wait_phase(Phase::Stop));
+    c->stopped({"a", 1, {}});
+    const auto r = wait_result(1);
+    ASSERT_TRUE(r.error);
+    EXPECT_EQ(r.error->rfind("generator b lost: silent for 10.0 s during starting; ", 0), 0u) << *r.error;
+    EXPECT_NE(r.error->find("not measured"), std::string::npos) << *r.error;
+    EXPECT_EQ(counter->reads(), 0) << "no window was opened";
+}
+
+TEST_F(CoordinatorLeaseTest, LongPollCountsAsContactAtItsStartAndItsEnd) {
+    make_with_lease(10);
+    add("a", 1);
+    mono->store(8000);
+    std::promise<void> answered;
+    c->watch(c->state().version, 300ms, [&](const control::CoordinatorState&) { answered.set_value(); },
+             std::string("a"));
+    mono->store(9000);
+    ASSERT_EQ(answered.get_future().wait_for(5s), std::future_status::ready);
+    // Heard at 9000 (the answer), so still alive at 19000, lost after.
+    mono->store(19000);
+    c->check_leases();
+    EXPECT_EQ(state_of("a"), control::GeneratorState::Ready);
+    mono->store(19001);
+    c->check_leases();
+    EXPECT_EQ(state_of("a"), control::GeneratorState::Lost);
+}
+
+TEST_F(CoordinatorLeaseTest, LeaseZeroNeverLosesAnyone) {
+    make_with_lease(0);
+    add("a", 1);
+    mono->store(1000000000);
+    c->check_leases();
+    EXPECT_EQ(state_of("a"), control::GeneratorState::Ready);
+    EXPECT_FALSE(c->state().lease_seconds);
+}
+
+TEST_F(CoordinatorTest, CounterDropAtASampleIsARestartEvenWhenTheEndReadClimbedPast) {
+    options.window_seconds = 60;
+    options.sample_ms = 1;
+    make();
+    add("a", 10);
+    counter->push(1000, kT0 + 10);
+    counter->push_sample(1500, kT0 + 1010);
+    counter->push_sample(40, kT0 + 2010);  // the server restarted
+    counter->push(5000, kT0 + 3010);
+    ASSERT_TRUE(c->start_epoch({}).started);
+    c->started({"a", 1, {}});
+    ASSERT_TRUE(counter->wait_sample_reads(3));
+    EXPECT_TRUE(c->stop_epoch().stopping);
+    ASSERT_TRUE(wait_phase(Phase::Stop));
+    c->stopped({"a", 1, {}});
+    const auto r = wait_result(1);
+    ASSERT_TRUE(r.error);
+    EXPECT_NE(r.error->find("went backwards from 1500 to 40 2000 ms into the window"), std::string::npos) << *r.error;
+    EXPECT_NE(r.error->find("restarted"), std::string::npos) << *r.error;
+    EXPECT_EQ(r.committed_delta, "0");
+    EXPECT_EQ(r.tps, 0);
+}
+
+TEST_F(CoordinatorTest, DroppedConnectionsInAReportAreNamedInTheWarnings) {
+    make();
+    add("a", 1);
+    counter->push(0, kT0);
+    counter->push(100, kT0 + 1000);
+    ASSERT_TRUE(c->start_epoch({}).started);
+    c->started({"a", 1, {}});
+    ASSERT_TRUE(wait_phase(Phase::Stop));
+    control::Json report{{"counters", {{"attempted", 10}, {"committed", 8}, {"disconnects", 2}, {"reopened", 1},
+                                       {"reopenFailures", 3}}}};
+    c->stopped({"a", 1, report});
+    const auto r = wait_result(1);
+    ASSERT_TRUE(r.extra.contains("warnings")) << control::pretty(control::to_json(r));
+    bool named = false;
+    for (const auto& w : r.extra["warnings"])
+        named = named || w.get<std::string>().find("generator a: connections dropped during the epoch (2 calls lost "
+                                                   "as disconnects, 1 connections reopened, 3 reopen attempts failed)") !=
+                             std::string::npos;
+    EXPECT_TRUE(named) << r.extra["warnings"].dump();
 }

@@ -131,7 +131,9 @@ TEST_F(EpochStateTest, StopAcksCountOnlyForTheCurrentEpoch) {
     sm.acknowledge_started({"a", 1, {}}, kT0);
     sm.acknowledge_started({"b", 1, {}}, kT0);
     sm.set_phase(Phase::Stop);
-    sm.acknowledge_stopped({"a", 7, {}}, kT0);  // some other epoch: accepted, not counted
+    // An epoch that never started is refused and changes nothing.
+    EXPECT_EQ(error_of([&] { sm.acknowledge_stopped({"a", 7, {}}, kT0); }),
+              "Generator \"a\" reported stopping unexpected epoch 7: the latest epoch is 1");
     EXPECT_EQ(sm.missing_stop_acks(), (std::vector<std::string>{"a", "b"}));
     EXPECT_EQ(gen("a").local_state, GeneratorState::Running) << "a stale ack must not stop the current run";
     sm.acknowledge_stopped({"a", 1, {}}, kT0);
@@ -349,4 +351,108 @@ TEST_F(EpochStateTest, ReRegisterReplacesTheManifestAndOldGeneratorsStillStart) 
     const auto outcome = start();
     EXPECT_TRUE(outcome.started) << outcome.message;
     EXPECT_EQ(sm.active()->workload.unknown, (std::vector<std::string>{"b"}));
+}
+
+// Liveness: leases run on a monotonic clock the test passes in.
+TEST_F(EpochStateTest, SilentGeneratorIsLostLeftOutAndComesBackWhenItSpeaks) {
+    add("a", 1);
+    add("b", 1);
+    sm.heard_from("a", 0);
+    sm.heard_from("b", 0);
+    sm.heard_from("nobody", 0);  // unknown ids are ignored
+    EXPECT_EQ(sm.next_lease_expiry(10000), 10000);
+    EXPECT_TRUE(sm.expire_leases(10000, 10000).empty()) << "silence equal to the lease is not past it";
+    sm.heard_from("a", 6000);
+    const auto v = sm.version();
+    const auto lost = sm.expire_leases(10200, 10000);
+    ASSERT_EQ(lost.size(), 1u);
+    EXPECT_EQ(lost[0].id, "b");
+    EXPECT_EQ(lost[0].silent_ms, 10200);
+    EXPECT_FALSE(lost[0].participant);
+    EXPECT_EQ(lost[0].message, "generator b lost: silent for 10.2 s");
+    EXPECT_GT(sm.version(), v);
+    EXPECT_EQ(gen("b").local_state, GeneratorState::Lost);
+    EXPECT_EQ(control::to_json(gen("b"))["localState"], "lost");
+    EXPECT_EQ(sm.next_lease_expiry(10000), 16000) << "a lost generator has no lease running";
+
+    // Named explicitly: refused, saying why; by default: left out.
+    const auto named = start(std::vector<std::string>{"a", "b"});
+    EXPECT_FALSE(named.started);
+    EXPECT_EQ(named.message,
+              "Requested generators are lost (not heard from within the lease; they rejoin when they contact the "
+              "coordinator again): b");
+    EXPECT_FALSE(sm.active());
+}
+
+TEST_F(EpochStateTest, LostGeneratorIsLeftOutOfTheDefaultChoiceAndRejoinsReady) {
+    add("a", 1);
+    add("b", 1);
+    sm.heard_from("a", 0);
+    sm.heard_from("b", 0);
+    sm.heard_from("a", 9000);
+    ASSERT_EQ(sm.expire_leases(10500, 10000).size(), 1u);
+    auto first = start();
+    ASSERT_TRUE(first.started);
+    EXPECT_EQ(sm.active()->participants, (std::vector<std::string>{"a"}));
+    sm.acknowledge_stopped({"a", 1, {}}, kT0);
+    sm.finish_epoch({});
+    sm.heard_from("b", 11000);
+    EXPECT_EQ(gen("b").local_state, GeneratorState::Ready);
+    ASSERT_TRUE(start().started);
+    EXPECT_EQ(sm.active()->participants, (std::vector<std::string>{"a", "b"}));
+}
+
+TEST_F(EpochStateTest, LostParticipantFlagsTheEpochAndIsNotAwaitedForItsStopAck) {
+    add("a", 1);
+    add("b", 1);
+    sm.heard_from("a", 0);
+    sm.heard_from("b", 0);
+    ASSERT_TRUE(start().started);
+    sm.acknowledge_started({"a", 1, {}}, kT0);
+    sm.acknowledge_started({"b", 1, {}}, kT0);
+    sm.set_phase(Phase::Measure);
+    sm.heard_from("a", 11000);
+    const auto lost = sm.expire_leases(12000, 10000);
+    ASSERT_EQ(lost.size(), 1u);
+    EXPECT_TRUE(lost[0].participant);
+    EXPECT_EQ(lost[0].message, "generator b lost: silent for 12.0 s during measure");
+    EXPECT_EQ(sm.active()->errors, (std::vector<std::string>{"generator b lost: silent for 12.0 s during measure"}));
+    EXPECT_EQ(sm.snapshot().current_epoch_errors, sm.active()->errors);
+    EXPECT_EQ(control::to_json(sm.snapshot())["currentEpochErrors"][0], lost[0].message);
+    sm.set_phase(Phase::Stop);
+    EXPECT_EQ(sm.missing_stop_acks(), (std::vector<std::string>{"a"})) << "b is lost: not waited for";
+
+    // Speaking again during the same epoch: back to running and awaited
+    // again (it can still ack), but the epoch stays flagged.
+    sm.heard_from("b", 12500);
+    EXPECT_EQ(gen("b").local_state, GeneratorState::Running);
+    EXPECT_EQ(sm.missing_stop_acks(), (std::vector<std::string>{"a", "b"}));
+    EXPECT_EQ(sm.active()->errors.size(), 1u);
+}
+
+TEST_F(EpochStateTest, ParticipantLostUntilTheEpochEndedComesBackReady) {
+    add("a", 1);
+    sm.heard_from("a", 0);
+    ASSERT_TRUE(start().started);
+    sm.acknowledge_started({"a", 1, {}}, kT0);
+    ASSERT_EQ(sm.expire_leases(20000, 10000).size(), 1u);
+    EXPECT_EQ(sm.missing_stop_acks(), std::vector<std::string>{});
+    sm.finish_epoch({});
+    sm.heard_from("a", 30000);
+    EXPECT_EQ(gen("a").local_state, GeneratorState::Ready);
+    EXPECT_FALSE(gen("a").active_epoch);
+    // A late stop ack for the old epoch changes nothing more.
+    sm.acknowledge_stopped({"a", 1, {}}, kT0);
+    EXPECT_EQ(gen("a").local_state, GeneratorState::Ready);
+}
+
+TEST_F(EpochStateTest, ReRegisterOfALostGeneratorStartsItOverAsRegistered) {
+    add("a", 1);
+    sm.heard_from("a", 0);
+    ASSERT_EQ(sm.expire_leases(20000, 10000).size(), 1u);
+    sm.register_generator({"a", "a-host", 1}, kT0);
+    sm.heard_from("a", 20001);
+    EXPECT_EQ(gen("a").local_state, GeneratorState::Registered);
+    sm.mark_ready({"a", 1}, kT0);
+    EXPECT_EQ(gen("a").local_state, GeneratorState::Ready);
 }

@@ -113,3 +113,58 @@ TEST_F(ResultStoreTest, UnwritableDirectoryNamesThePath) {
         EXPECT_NE(std::string(e.what()).find((dir / "file" / "sub").string()), std::string::npos) << e.what();
     }
 }
+
+TEST_F(ResultStoreTest, TornLastIndexLineIsFencedOffFromTheNextOne) {
+    // What a power loss in the middle of an append can leave: a line with no newline.
+    fs::create_directories(dir);
+    std::ofstream(dir / "index.jsonl", std::ios::binary) << "{\"epoch\":1,\"label\":\"ru";
+    const ResultStore store(dir);
+    store.write(sample(2));
+    const auto text = slurp(dir / "index.jsonl");
+    EXPECT_EQ(text, "{\"epoch\":1,\"label\":\"ru\n" + control::to_json(sample(2)).dump() + "\n");
+    // A reader that skips lines it cannot parse still gets every whole result.
+    std::istringstream in(text);
+    std::string line;
+    std::vector<std::uint64_t> epochs;
+    while (std::getline(in, line)) {
+        try {
+            epochs.push_back(control::epoch_result_from_json(control::Json::parse(line)).epoch);
+        } catch (const std::exception&) {
+        }
+    }
+    EXPECT_EQ(epochs, (std::vector<std::uint64_t>{2}));
+}
+
+TEST_F(ResultStoreTest, StaleTemporaryLinkedToAResultIsNotWrittenThrough) {
+    // A writer killed between link() and unlink() leaves its temporary name as
+    // a second link to the finished result. A later writer that happens to
+    // get the same temporary name (same pid, same result name) must not
+    // truncate that shared file.
+    const ResultStore store(dir);
+    const auto first = store.write(sample(1));
+    const auto original = slurp(first);
+    const auto stale = dir / ("." + ResultStore::file_name(sample(1)) + ".tmp-" + std::to_string(::getpid()));
+    fs::create_hard_link(first, stale);
+    auto again = sample(1);
+    again.committed_delta = "9";
+    const auto second = store.write(again);
+    EXPECT_NE(second, first);
+    EXPECT_EQ(slurp(first), original);
+    EXPECT_EQ(control::epoch_result_from_json(control::Json::parse(slurp(second))).committed_delta, "9");
+    EXPECT_FALSE(fs::exists(stale)) << "the stale name is reused and removed";
+}
+
+TEST_F(ResultStoreTest, TemporaryNamesAreNeverResultNames) {
+    const auto name = ResultStore::file_name(sample(1));
+    EXPECT_FALSE(ResultStore::is_temporary(name));
+    EXPECT_FALSE(ResultStore::is_temporary("index.jsonl"));
+    EXPECT_TRUE(ResultStore::is_temporary("." + name + ".tmp-4242"));
+    EXPECT_NE(fs::path("." + name + ".tmp-4242").extension(), ".json");
+}
+
+TEST_F(ResultStoreTest, EveryNewDirectoryLevelIsCreated) {
+    const ResultStore store(dir / "x" / "y" / "z");
+    const auto path = store.write(sample(3));
+    EXPECT_TRUE(fs::is_regular_file(path));
+    EXPECT_TRUE(fs::is_regular_file(dir / "x" / "y" / "z" / "index.jsonl"));
+}

@@ -140,5 +140,43 @@ TEST(RetryPolicy, ZeroAttemptsMeansOne) {
     EXPECT_EQ(calls, 1);
 }
 
+TEST(ControlLease, RenewedByAnswersExpiresAfterItsLengthAndAdoptsTheCoordinators) {
+    const auto t0 = ControlLease::Clock::time_point{} + std::chrono::hours(1);
+    ControlLease lease(std::chrono::milliseconds(10000), t0);
+    EXPECT_EQ(lease.deadline(), t0 + std::chrono::seconds(10));
+    EXPECT_FALSE(lease.expired(t0 + std::chrono::milliseconds(9999)));
+    EXPECT_TRUE(lease.expired(t0 + std::chrono::seconds(10)));
+    lease.renew(t0 + std::chrono::seconds(5));
+    EXPECT_FALSE(lease.expired(t0 + std::chrono::seconds(14)));
+    EXPECT_EQ(lease.silent_for(t0 + std::chrono::seconds(7)), std::chrono::seconds(2));
+    lease.adopt(std::nullopt);  // an older coordinator: keep ours
+    lease.adopt(0.0);
+    EXPECT_EQ(lease.length(), std::chrono::seconds(10));
+    lease.adopt(2.5);
+    EXPECT_EQ(lease.length(), std::chrono::milliseconds(2500));
+    EXPECT_TRUE(lease.expired(t0 + std::chrono::milliseconds(7500)));
+    // Long-polls end well inside the lease.
+    EXPECT_EQ(lease.poll_wait(std::chrono::milliseconds(1000)), std::chrono::milliseconds(625));
+    EXPECT_EQ(lease.poll_wait(std::chrono::milliseconds(100)), std::chrono::milliseconds(100));
+}
+
+TEST(Backoff, DoublesUpToTheCapWithHalfOfEachStepRandomised) {
+    Backoff b(std::chrono::milliseconds(250), std::chrono::milliseconds(10000));
+    EXPECT_EQ(b.next(0.0), std::chrono::milliseconds(125));   // 250: 125..250
+    EXPECT_EQ(b.next(0.999), std::chrono::milliseconds(499));  // 500: 250..500
+    EXPECT_EQ(b.next(0.5), std::chrono::milliseconds(750));   // 1000
+    std::vector<std::chrono::milliseconds> steps;
+    for (int i = 0; i < 6; ++i) {
+        steps.push_back(b.step());
+        b.next(1.0);
+    }
+    EXPECT_EQ(steps, (std::vector<std::chrono::milliseconds>{std::chrono::milliseconds(2000), std::chrono::milliseconds(4000),
+                                                             std::chrono::milliseconds(8000), std::chrono::milliseconds(10000),
+                                                             std::chrono::milliseconds(10000), std::chrono::milliseconds(10000)}));
+    EXPECT_EQ(b.next(1.0), std::chrono::milliseconds(10000));
+    b.reset();
+    EXPECT_EQ(b.step(), std::chrono::milliseconds(250));
+}
+
 }  // namespace
 }  // namespace benchdist::generator

@@ -109,5 +109,27 @@ TEST(CoordinatorClient, DeadlineOfALongPollCoversTheWait) {
     EXPECT_GE(client.last_exchange()->received_unix_ms - client.last_exchange()->sent_unix_ms, 390.0);
 }
 
+TEST(CoordinatorClient, ALeaseDeadlineCutsAHangingLongPollShort) {
+    // The coordinator holds the poll for 2 s; the lease ends in 300 ms.
+    FakeCoordinator fake(1, 2000ms);
+    CoordinatorClient client(fake.url(), 10000ms);
+    const auto t0 = std::chrono::steady_clock::now();
+    client.set_deadline(t0 + 300ms);
+    try {
+        client.state("g", 5, 5000ms);
+        FAIL() << "the poll must end at the lease deadline";
+    } catch (const CoordinatorError& e) {
+        EXPECT_EQ(e.kind(), CoordinatorError::Kind::Unreachable) << e.what();
+    }
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 1500ms);
+    // Past the deadline: refused at once, without a request.
+    const auto sent = fake.targets().size();
+    EXPECT_THROW(client.state("g"), CoordinatorError);
+    EXPECT_EQ(fake.targets().size(), sent);
+    // Cleared: the plain timeout again.
+    client.set_deadline(std::nullopt);
+    EXPECT_EQ(client.state("g", 5, 5000ms).version, 5u);
+}
+
 }  // namespace
 }  // namespace benchdist::generator

@@ -149,20 +149,23 @@ TEST(DebugDelays, NewDelaysHoldEveryLaterReplyAndTransfer) {
     const auto fast = load.run(50);
     ASSERT_GE(fast.latency.count(), 50u);
 
-    // Only the reply is held back: every call now takes at least 8 ms.
-    s.set_delays("?replyUs=8000");
+    // Only the reply is held back: every call now takes at least 25 ms. Far
+    // above the 5 ms reducer delay below, so "the reply delay is gone" can be
+    // told apart even when instrumentation (ASan) adds milliseconds per call.
+    s.set_delays("?replyUs=25000");
     const auto replied_late = load.run(20);
     ASSERT_GE(replied_late.latency.count(), 20u);
-    EXPECT_GE(replied_late.latency.min(), 8000u);
+    EXPECT_GE(replied_late.latency.min(), 25000u);
 
     // Back to no reply delay, but each transfer spins for 5 ms on the
-    // database thread: at least 5 ms each, and the 8 ms reply delay is gone.
+    // database thread: at least 5 ms each, and the 25 ms reply delay is gone
+    // (with it, each call would take 30 ms or more).
     s.set_delays("?replyUs=0&reducerUs=5000");
     const auto slow_reducer = load.run(20);
     ASSERT_GE(slow_reducer.latency.count(), 20u);
     EXPECT_GE(slow_reducer.latency.min(), 5000u);
-    EXPECT_LT(slow_reducer.latency.value_at_percentile(50), 8000u)
-        << "the 8 ms reply delay should no longer apply";
+    EXPECT_LT(slow_reducer.latency.value_at_percentile(50), 25000u)
+        << "the 25 ms reply delay should no longer apply";
 
     // The reducer delay reached the other database too (HTTP calls skip the
     // reply delay, so this times the reducer alone).

@@ -1,0 +1,419 @@
+// The control plane's guard rails with real processes on 127.0.0.1: a
+// coordinator started with --auth-token (or BENCH_DIST_TOKEN) refuses every
+// route but /healthz without the token, generators and bench-dist-control
+// that carry it run a whole epoch, those that do not fail at once with a
+// message naming the fix, and the token shows up in no output, answer or
+// result file. Also the server limits the coordinator exposes as flags:
+// body and header size, the cap on concurrent connections and the idle
+// read timeout.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <thread>
+
+#include "benchdist/control/protocol.hpp"
+#include "benchdist/net/http_client.hpp"
+#include "subprocess.hpp"
+
+namespace fs = std::filesystem;
+namespace bc = benchdist::control;
+namespace bn = benchdist::net;
+using benchdist::testing::bin_path;
+using benchdist::testing::port_from_listening_line;
+using benchdist::testing::Subprocess;
+using namespace std::chrono_literals;
+
+namespace {
+
+bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+
+// Distinctive enough that finding it anywhere means it leaked.
+std::string make_token() { return "bdTok-" + std::to_string(::getpid()) + "-9f2c41e7a05b3d68"; }
+
+int listening_port(Subprocess& p, const std::string& what) {
+    const auto line = p.wait_for_line([](const std::string& l) { return contains(l, "listening on http://"); }, 30s);
+    if (!line) throw std::runtime_error(what + " did not start:\n" + p.output());
+    return port_from_listening_line(*line).value();
+}
+
+std::string read_all(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    std::ostringstream out;
+    out << in.rdbuf();
+    return out.str();
+}
+
+class TempDir {
+public:
+    explicit TempDir(const std::string& tag)
+        : path_(fs::temp_directory_path() / ("bench-dist-auth-" + tag + "-" + std::to_string(::getpid()))) {
+        fs::remove_all(path_);
+        fs::create_directories(path_);
+    }
+    ~TempDir() {
+        std::error_code ignored;
+        fs::remove_all(path_, ignored);
+    }
+    const fs::path& path() const { return path_; }
+
+private:
+    fs::path path_;
+};
+
+struct Coordinator {
+    std::unique_ptr<Subprocess> process;
+    int port = 0;
+    std::string url() const { return "http://127.0.0.1:" + std::to_string(port); }
+};
+
+Coordinator start_coordinator(std::vector<std::string> extra_args, std::map<std::string, std::string> env,
+                              const std::string& stdb_url, const fs::path& results,
+                              const std::string& bind = "127.0.0.1") {
+    std::vector<std::string> argv{bin_path("bench-dist-coordinator"), "--bind", bind, "--port", "0",
+                                  "--stdb-url", stdb_url, "--stdb-module", "test-1", "--window-seconds", "1",
+                                  "--start-ack-timeout-seconds", "10", "--stop-ack-timeout-seconds", "5",
+                                  "--align-window-ms", "0", "--results-dir", results.string()};
+    argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+    Coordinator c;
+    c.process = std::make_unique<Subprocess>(argv, std::move(env));
+    c.port = listening_port(*c.process, "bench-dist-coordinator");
+    return c;
+}
+
+bn::ClientResponse get(const std::string& url, std::optional<std::string> authorization = std::nullopt) {
+    bn::ClientRequest req{.method = "GET", .url = url, .timeout = 10s};
+    if (authorization) req.headers.emplace_back("Authorization", *authorization);
+    return bn::http_request(req);
+}
+
+// Runs bench-dist-control to completion; returns its exit code and output.
+std::pair<int, std::string> run_control(std::vector<std::string> args, std::map<std::string, std::string> env = {},
+                                        std::chrono::seconds timeout = 60s) {
+    args.insert(args.begin(), bin_path("bench-dist-control"));
+    Subprocess p(args, std::move(env));
+    const auto rc = p.wait_exit(timeout);
+    return {rc.value_or(-1), p.output()};
+}
+
+std::string www_authenticate(const bn::ClientResponse& r) { return std::string(r.header("WWW-Authenticate").value_or("")); }
+
+// A raw TCP connection to 127.0.0.1:port that sends nothing, so the server
+// holds it (under the cap) or refuses it (over the cap).
+class RawConnection {
+public:
+    explicit RawConnection(int port) : fd_(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
+        if (fd_ < 0) throw std::runtime_error("socket failed");
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_port = htons(static_cast<std::uint16_t>(port));
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+            ::close(fd_);
+            throw std::runtime_error("connect failed");
+        }
+    }
+    ~RawConnection() { ::close(fd_); }
+    RawConnection(const RawConnection&) = delete;
+    RawConnection& operator=(const RawConnection&) = delete;
+
+    // Reads until the server closes the connection or the deadline passes;
+    // returns what arrived, and whether the close was seen.
+    std::pair<std::string, bool> read_until_closed(std::chrono::milliseconds timeout) {
+        std::string data;
+        const auto deadline = std::chrono::steady_clock::now() + timeout;
+        for (;;) {
+            const auto left =
+                std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+            if (left <= 0ms) return {data, false};
+            pollfd p{fd_, POLLIN, 0};
+            if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+            char buf[4096];
+            const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+            if (n <= 0) return {data, true};
+            data.append(buf, static_cast<std::size_t>(n));
+        }
+    }
+
+private:
+    int fd_;
+};
+
+class AuthTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        // The runs below choose explicitly whether a process gets the token.
+        ::unsetenv("BENCH_DIST_TOKEN");
+    }
+};
+
+TEST_F(AuthTest, CoordinatorRoutesRequireTheTokenExceptHealthz) {
+    const std::string token = make_token();
+    TempDir dir("routes");
+    auto c = start_coordinator({}, {{"BENCH_DIST_TOKEN", token}}, "ws://127.0.0.1:1", dir.path() / "results");
+
+    const auto healthz = get(c.url() + "/healthz");
+    EXPECT_EQ(healthz.status, 200u) << healthz.body;
+
+    for (const char* path : {"/admin/status", "/state", "/admin/generators", "/no-such-route"}) {
+        const auto none = get(c.url() + path);
+        EXPECT_EQ(none.status, 401u) << path << " " << none.body;
+        EXPECT_EQ(www_authenticate(none), "Bearer") << path;
+        const auto j = bc::Json::parse(none.body);
+        const auto error = j.at("error").get<std::string>();
+        EXPECT_TRUE(contains(error, "missing bearer token")) << error;
+        EXPECT_TRUE(contains(error, "--auth-token")) << error;
+        EXPECT_TRUE(contains(error, "BENCH_DIST_TOKEN")) << error;
+
+        const auto wrong = get(c.url() + path, "Bearer " + token + "x");
+        EXPECT_EQ(wrong.status, 401u) << path;
+        EXPECT_EQ(www_authenticate(wrong), "Bearer") << path;
+        EXPECT_TRUE(contains(bc::Json::parse(wrong.body).at("error").get<std::string>(), "wrong bearer token"))
+            << wrong.body;
+        EXPECT_FALSE(contains(wrong.body, token));
+
+        const auto basic = get(c.url() + path, "Basic " + token);
+        EXPECT_EQ(basic.status, 401u) << path;
+    }
+    // POST routes are guarded before their body is looked at.
+    const auto start = bn::http_request({.method = "POST", .url = c.url() + "/admin/start-epoch", .body = "{}",
+                                         .content_type = "application/json", .timeout = 10s});
+    EXPECT_EQ(start.status, 401u) << start.body;
+
+    const auto ok = get(c.url() + "/admin/status", "Bearer " + token);
+    ASSERT_EQ(ok.status, 200u) << ok.body;
+    EXPECT_NO_THROW(bc::coordinator_state_from_json(bc::Json::parse(ok.body)));
+    EXPECT_EQ(get(c.url() + "/no-such-route", "Bearer " + token).status, 404u);
+
+    // The startup lines say a token is set, never what it is.
+    const auto limits = c.process->wait_for_line([](const std::string& l) { return contains(l, "limits:"); }, 10s);
+    ASSERT_TRUE(limits) << c.process->output();
+    EXPECT_TRUE(contains(*limits, "auth token set")) << *limits;
+    EXPECT_FALSE(contains(c.process->output(), token)) << c.process->output();
+}
+
+TEST_F(AuthTest, GeneratorAndControlWithTheTokenRunAnEpochAndTheTokenLeaksNowhere) {
+    const std::string token = make_token();
+    TempDir dir("epoch");
+    Subprocess standin({bin_path("stdb-standin"), "--listen", "127.0.0.1:0", "--database", "test-1"});
+    const int stdb_port = listening_port(standin, "stdb-standin");
+    const std::string stdb_url = "ws://127.0.0.1:" + std::to_string(stdb_port);
+    const auto seeded = bn::http_request({.method = "POST",
+                                          .url = "http://127.0.0.1:" + std::to_string(stdb_port) +
+                                                 "/v1/database/test-1/call/seed",
+                                          .body = "[1000,1000000]",
+                                          .content_type = "application/json",
+                                          .timeout = 10s});
+    ASSERT_LT(seeded.status, 300u) << seeded.body;
+
+    const fs::path results = dir.path() / "results";
+    auto c = start_coordinator({"--auth-token", token}, {}, stdb_url, results);
+    const std::vector<std::string> gen_common{bin_path("bench-dist-generator"), "--coordinator-url", c.url(),
+                                              "--concurrency", "2", "--accounts", "1000", "--pairs", "2000",
+                                              "--stdb-url", stdb_url, "--stdb-module", "test-1", "--poll-ms",
+                                              "100", "--threads", "1"};
+    std::string everything;  // every output and answer, searched for the token at the end
+
+    // Wrong and missing tokens: exit 1 at once (a 401 is not retried), naming the fix.
+    for (const bool with_wrong : {true, false}) {
+        auto argv = gen_common;
+        argv.insert(argv.end(), {"--id", with_wrong ? "gen-wrong" : "gen-none"});
+        std::map<std::string, std::string> env;
+        if (with_wrong) env["BENCH_DIST_TOKEN"] = token + "-wrong";
+        Subprocess g(argv, env);
+        const auto t0 = std::chrono::steady_clock::now();
+        const auto rc = g.wait_exit(30s);
+        const auto took = std::chrono::steady_clock::now() - t0;
+        ASSERT_TRUE(rc) << "generator with a " << (with_wrong ? "wrong" : "missing") << " token kept running:\n"
+                        << g.output();
+        EXPECT_EQ(*rc, 1) << g.output();
+        EXPECT_LT(took, 15s);
+        const auto out = g.output();
+        EXPECT_TRUE(contains(out, "401")) << out;
+        EXPECT_TRUE(contains(out, "--auth-token")) << out;
+        EXPECT_TRUE(contains(out, "BENCH_DIST_TOKEN")) << out;
+        EXPECT_TRUE(contains(out, with_wrong ? "wrong bearer token" : "missing bearer token")) << out;
+        // One attempt, not --control-retries of them.
+        EXPECT_FALSE(contains(out, "retry")) << out;
+        everything += out;
+    }
+
+    // bench-dist-control without / with a wrong token: exit 1, naming the fix.
+    {
+        const auto [rc, out] = run_control({"--coordinator-url", c.url(), "status"});
+        EXPECT_EQ(rc, 1) << out;
+        EXPECT_TRUE(contains(out, "401")) << out;
+        EXPECT_TRUE(contains(out, "--auth-token")) << out;
+        everything += out;
+    }
+    {
+        const auto [rc, out] =
+            run_control({"--coordinator-url", c.url(), "status"}, {{"BENCH_DIST_TOKEN", "not-" + token}});
+        EXPECT_EQ(rc, 1) << out;
+        EXPECT_TRUE(contains(out, "wrong bearer token")) << out;
+        everything += out;
+    }
+
+    // The right token: flag on one generator, environment on the other.
+    auto argv_a = gen_common;
+    argv_a.insert(argv_a.end(), {"--id", "gen-a", "--auth-token", token});
+    Subprocess gen_a(argv_a);
+    auto argv_b = gen_common;
+    argv_b.insert(argv_b.end(), {"--id", "gen-b"});
+    Subprocess gen_b(argv_b, {{"BENCH_DIST_TOKEN", token}});
+
+    {
+        const auto [rc, out] = run_control({"--coordinator-url", c.url(), "--auth-token", token, "wait-ready",
+                                            "--generators", "2", "--timeout", "60"});
+        ASSERT_EQ(rc, 0) << out << "\ncoordinator:\n" << c.process->output() << "\ngen-a:\n" << gen_a.output();
+        everything += out;
+    }
+    {
+        const auto [rc, out] = run_control({"--coordinator-url", c.url(), "start-epoch", "--label", "auth",
+                                            "--timeout", "60", "--json"},
+                                           {{"BENCH_DIST_TOKEN", token}}, 90s);
+        ASSERT_EQ(rc, 0) << out << "\ncoordinator:\n" << c.process->output();
+        everything += out;
+        const auto result = bc::epoch_result_from_json(bc::Json::parse(out));
+        EXPECT_FALSE(result.error) << result.error.value_or("");
+        EXPECT_EQ(result.participant_ids, (std::vector<std::string>{"gen-a", "gen-b"}));
+        EXPECT_GT(std::stoull(result.committed_delta), 0u);
+    }
+    {
+        const auto [rc, out] = run_control({"--coordinator-url", c.url(), "--auth-token", token, "status", "--json"});
+        EXPECT_EQ(rc, 0) << out;
+        everything += out;
+    }
+    for (const char* path : {"/admin/status", "/admin/generators", "/state"}) {
+        everything += get(c.url() + path, "Bearer " + token).body;
+    }
+
+    // The result records that a token was set, for the coordinator and for
+    // every generator, but not the token.
+    bool found_result = false;
+    std::string files;
+    for (const auto& e : fs::recursive_directory_iterator(results)) {
+        if (!e.is_regular_file()) continue;
+        const auto text = read_all(e.path());
+        files += text;
+        EXPECT_FALSE(contains(text, token)) << "token in " << e.path();
+        if (e.path().extension() == ".json") {
+            found_result = true;
+            const auto j = bc::Json::parse(text);
+            ASSERT_TRUE(j.contains("manifest")) << text.substr(0, 2000);
+            EXPECT_EQ(j["manifest"]["coordinator"]["authToken"], "set");
+        }
+    }
+    EXPECT_TRUE(found_result);
+    EXPECT_TRUE(contains(files, R"("authToken": "set")")) << files.substr(0, 4000);
+
+    gen_a.signal(SIGINT);
+    gen_b.signal(SIGINT);
+    EXPECT_EQ(gen_a.wait_exit(30s).value_or(-1), 0) << gen_a.output();
+    EXPECT_EQ(gen_b.wait_exit(30s).value_or(-1), 0) << gen_b.output();
+    c.process->signal(SIGTERM);
+    EXPECT_EQ(c.process->wait_exit(30s).value_or(-1), 0) << c.process->output();
+    everything += gen_a.output() + gen_b.output() + c.process->output();
+    everything += files;
+    EXPECT_TRUE(contains(everything, "gen-a"));  // the haystack is not empty
+    EXPECT_FALSE(contains(everything, token)) << "the token leaked";
+}
+
+TEST_F(AuthTest, BindOutsideLoopbackWithoutTokenWarns) {
+    TempDir dir("warn");
+    // 127.0.0.2 is loopback on Linux but not one of the two addresses the
+    // coordinator treats as private, so it takes the warning path safely.
+    auto c = start_coordinator({}, {}, "ws://127.0.0.1:1", dir.path() / "results", "127.0.0.2");
+    const auto warn = c.process->wait_for_line([](const std::string& l) { return contains(l, "warning:"); }, 10s);
+    ASSERT_TRUE(warn) << c.process->output();
+    EXPECT_TRUE(contains(*warn, "without --auth-token")) << *warn;
+
+    TempDir dir2("nowarn");
+    const std::string token = make_token();
+    auto d = start_coordinator({}, {{"BENCH_DIST_TOKEN", token}}, "ws://127.0.0.1:1", dir2.path() / "results",
+                               "127.0.0.2");
+    ASSERT_TRUE(d.process->wait_for_line([](const std::string& l) { return contains(l, "limits:"); }, 10s));
+    // The warning would follow the limits line; stop the process so its
+    // whole output is in.
+    d.process->signal(SIGTERM);
+    ASSERT_TRUE(d.process->wait_exit(30s)) << d.process->output();
+    EXPECT_FALSE(contains(d.process->output(), "warning:")) << d.process->output();
+    EXPECT_FALSE(contains(d.process->output(), token));
+}
+
+TEST_F(AuthTest, BodyAndHeaderLimitsAreFlags) {
+    const std::string token = make_token();
+    TempDir dir("limits");
+    auto c = start_coordinator({"--auth-token", token, "--max-body-bytes", "2048", "--max-header-bytes", "2048"}, {},
+                               "ws://127.0.0.1:1", dir.path() / "results");
+    const std::string big(4096, 'a');
+    const auto body = bn::http_request({.method = "POST", .url = c.url() + "/register", .body = "{}" + std::string(4096, ' '),
+                                        .content_type = "application/json",
+                                        .headers = {{"Authorization", "Bearer " + token}}, .timeout = 10s});
+    EXPECT_EQ(body.status, 413u) << body.body;
+    EXPECT_TRUE(contains(bc::Json::parse(body.body).at("error").get<std::string>(), "2048")) << body.body;
+
+    const auto header = bn::http_request({.method = "GET", .url = c.url() + "/admin/status",
+                                          .headers = {{"Authorization", "Bearer " + token}, {"X-Padding", big}},
+                                          .timeout = 10s});
+    EXPECT_EQ(header.status, 431u) << header.body;
+    EXPECT_EQ(get(c.url() + "/admin/status", "Bearer " + token).status, 200u);
+    EXPECT_FALSE(contains(c.process->output(), token));
+}
+
+TEST_F(AuthTest, ConnectionsOverTheCapAreRefusedAndIdleOnesTimeOut) {
+    TempDir dir("cap");
+    constexpr int kCap = 3;
+    auto c = start_coordinator({"--max-connections", std::to_string(kCap), "--read-timeout-ms", "4000"}, {},
+                               "ws://127.0.0.1:1", dir.path() / "results");
+    // Fill the cap with connections that send nothing: the server holds them
+    // until the read timeout.
+    std::vector<std::unique_ptr<RawConnection>> held;
+    for (int i = 0; i < kCap; ++i) held.push_back(std::make_unique<RawConnection>(c.port));
+    // The acceptor takes connections one at a time in arrival order, so every
+    // later one is over the cap: answered 503 and closed, not left hanging.
+    std::vector<std::unique_ptr<RawConnection>> extra;
+    for (int i = 0; i < 20; ++i) extra.push_back(std::make_unique<RawConnection>(c.port));
+    for (auto& e : extra) {
+        const auto [data, closed] = e->read_until_closed(10s);
+        EXPECT_TRUE(closed);
+        EXPECT_EQ(data.rfind("HTTP/1.1 503", 0), 0u) << data;
+        EXPECT_TRUE(contains(data, "too many concurrent connections")) << data;
+    }
+    // An ordinary client gets the same answer while the cap is full.
+    const auto busy = get(c.url() + "/healthz");
+    EXPECT_EQ(busy.status, 503u) << busy.body;
+
+    // The idle connections are closed by the read timeout, without an answer.
+    for (auto& h : held) {
+        const auto [data, closed] = h->read_until_closed(20s);
+        EXPECT_TRUE(closed);
+        EXPECT_EQ(data, "");
+    }
+    held.clear();
+    extra.clear();
+    // Their slots are free again (the count drops as the server tears the
+    // sessions down, so wait for it with a deadline).
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    unsigned status = 0;
+    while (std::chrono::steady_clock::now() < deadline) {
+        status = get(c.url() + "/healthz").status;
+        if (status == 200) break;
+        std::this_thread::sleep_for(20ms);  // polling a condition, bounded by the deadline
+    }
+    EXPECT_EQ(status, 200u);
+    EXPECT_TRUE(c.process->running()) << c.process->output();
+}
+
+}  // namespace
