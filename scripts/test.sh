@@ -1,30 +1,85 @@
 #!/usr/bin/env bash
 # The README's test command: installs dependencies, builds with warnings as
 # errors, and runs every test (unit, integration, conformance) with CTest.
-#   scripts/test.sh            the ci preset (RelWithDebInfo, -Werror)
-#   scripts/test.sh --sanitize also runs the suite under ASan+UBSan
+#   scripts/test.sh              the ci preset (RelWithDebInfo, -Werror)
+#   scripts/test.sh --sanitize   the ci preset, then ASan+UBSan (every test but
+#                                the `fidelity` label), then ThreadSanitizer
+#                                (the generator's tests, label `generator`)
+#   scripts/test.sh --only asan[,tsan,ci]   just those stages (.ci/run uses it)
+#   scripts/test.sh --no-setup   skip scripts/setup.sh
+# A sanitizer stage fails on a failing test and on any sanitizer report,
+# including one from a child process (stdb-standin, coordinator, generator):
+# reports go to build/<preset>/sanitizer-reports/, printed at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-sanitize=0
-for arg in "$@"; do
-  case "$arg" in
-    --sanitize) sanitize=1 ;;
-    -h|--help) sed -n '2,6p' "$0"; exit 0 ;;
-    *) echo "test.sh: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
+stages=ci
+setup=1
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --sanitize) stages=ci,asan,tsan; shift ;;
+    --only) stages=${2:?--only needs a list of stages: ci, asan, tsan}; shift 2 ;;
+    --no-setup) setup=0; shift ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    *) echo "test.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
+  esac
+done
+IFS=, read -r -a stage_list <<<"$stages"
+for stage in "${stage_list[@]}"; do
+  case "$stage" in
+    ci|asan|tsan) ;;
+    *) echo "test.sh: unknown stage '$stage' (ci, asan or tsan)" >&2; exit 2 ;;
   esac
 done
 
-scripts/setup.sh
+if [ "$setup" -eq 1 ]; then scripts/setup.sh; fi
 
 run_preset() {
   local preset=$1
-  cmake --preset "$preset"
-  cmake --build --preset "$preset"
-  ctest --preset "$preset"
+  echo "test.sh: === $preset: configure, build, test ==="
+  # Explicit returns: run_sanitized calls this under `||`, where set -e is off.
+  local t0=$SECONDS
+  cmake --preset "$preset" || return
+  cmake --build --preset "$preset" || return
+  echo "test.sh: $preset built in $((SECONDS - t0)) s"
+  local t1=$SECONDS
+  ctest --preset "$preset" || return
+  echo "test.sh: $preset tests passed in $((SECONDS - t1)) s"
 }
 
-run_preset ci
-if [ "$sanitize" -eq 1 ]; then
-  run_preset asan
-fi
+# Sanitizer runtime options. Every process the tests start inherits them, so
+# a report from a server the test kills afterwards is not lost with its
+# captured output: log_path sends each report to its own file, and any file
+# there fails the stage. Leak checking stays on (LeakSanitizer, part of ASan).
+run_sanitized() {
+  local preset=$1
+  local reports="$PWD/build/$preset/sanitizer-reports"
+  rm -rf "$reports"
+  mkdir -p "$reports"
+  local common="log_path=$reports/report:log_exe_name=1"
+  local status=0
+  ASAN_OPTIONS="$common:detect_leaks=1:check_initialization_order=1" \
+  UBSAN_OPTIONS="$common:print_stacktrace=1:halt_on_error=1" \
+  TSAN_OPTIONS="$common:halt_on_error=0:second_deadlock_stack=1" \
+    run_preset "$preset" || status=$?
+  if compgen -G "$reports/report*" >/dev/null; then
+    echo "test.sh: $preset: sanitizer reports:" >&2
+    for f in "$reports"/report*; do
+      echo "----- $f" >&2
+      cat "$f" >&2
+    done
+    status=1
+  fi
+  if [ "$status" -ne 0 ]; then
+    echo "test.sh: $preset FAILED" >&2
+    exit "$status"
+  fi
+  echo "test.sh: $preset: no sanitizer reports"
+}
+
+for stage in "${stage_list[@]}"; do
+  case "$stage" in
+    ci) run_preset ci ;;
+    asan|tsan) run_sanitized "$stage" ;;
+  esac
+done

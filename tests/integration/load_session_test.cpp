@@ -79,6 +79,23 @@ std::shared_ptr<const TransferPairs> small_pairs() {
     return std::make_shared<TransferPairs>(o);
 }
 
+// Built with AddressSanitizer or ThreadSanitizer (GCC's macros; Clang's
+// __has_feature): every call then costs several times its normal CPU, so a
+// rate the plain build holds to 2% is out of reach. Such a build still runs
+// every test for the memory and thread checks; it only skips the assertions
+// about achieved throughput.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr bool kInstrumented = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+constexpr bool kInstrumented = true;
+#else
+constexpr bool kInstrumented = false;
+#endif
+#else
+constexpr bool kInstrumented = false;
+#endif
+
 LoadSessionOptions options_for(int port, const std::string& database) {
     LoadSessionOptions o;
     o.endpoint = stdb::parse_endpoint("ws://127.0.0.1:" + std::to_string(port));
@@ -239,11 +256,15 @@ TEST(LoadSession, LatencyIsServiceTimeOfEachCall) {
     // the bounds are the least load-sensitive figure, the fastest call, kept
     // close to the delay, and a p50 under five times the delay: enough to
     // catch a clock that is never reset per call, a reopen counted in, or
-    // ms/us confusion, without failing on a busy machine.
+    // ms/us confusion, without failing on a busy machine. A sanitizer build
+    // adds milliseconds of CPU per call (ASan measured p50 14 ms, min 4.4 ms
+    // on a busy machine), so there the upper bounds are ten times wider:
+    // still far below what those bugs produce (seconds, or 1000x).
+    const std::uint64_t slack = kInstrumented ? 10 : 1;
     EXPECT_GE(p50, 2000u);
-    EXPECT_LT(p50, 10000u);
+    EXPECT_LT(p50, 10000u * slack);
     EXPECT_GE(t.latency.min(), 2000u) << "no reply can come before the delay";
-    EXPECT_LT(t.latency.min(), 3000u);
+    EXPECT_LT(t.latency.min(), 2000u + 1000u * slack);
     session.close_all(5s);
 }
 
@@ -433,7 +454,9 @@ TEST(LoadSession, OpenLoopKeepsItsScheduleWhenTheServerKeepsUp) {
               << t.latency.value_at_percentile(50) << " us p99 " << t.latency.value_at_percentile(99)
               << " us, uncorrected p99 " << t.latency_uncorrected.value_at_percentile(99) << " us, send lag p99 "
               << t.send_lag.value_at_percentile(99) << " us" << std::endl;
-    EXPECT_NEAR(rate, 2000.0, 40.0) << "achieved rate within 2% of the target";
+    if (!kInstrumented) {
+        EXPECT_NEAR(rate, 2000.0, 40.0) << "achieved rate within 2% of the target";
+    }
     EXPECT_EQ(t.latency_uncorrected.count(), t.latency.count());
     EXPECT_EQ(t.send_lag.count(), c.attempted);
     // Measured from the due time, a call can only look slower than from its send.
