@@ -276,8 +276,19 @@ TEST(Fidelity, ReducerDelayGivesLittlesLawLatency) {
     std::printf("  Little's law: %d / %.1f per s = %.1f us, measured mean %.1f us (%+.1f%%)\n", kConnections,
                 f.client_tps, littles_law_us, f.mean_us, (f.mean_us / littles_law_us - 1) * 100);
     EXPECT_NEAR(f.mean_us, littles_law_us, 0.15 * littles_law_us);
+    // No call can beat eight serial 1 ms reducers by much.
     EXPECT_GE(f.mean_us, 7000);
-    EXPECT_LE(f.mean_us, 9500);
+    // "About 8 ms" holds only when the stand-in's reducer thread gets a core
+    // (~900-1000/s here); a starved host runs it slower (558/s in one fresh
+    // CI run beside a parallel build), and then Little's law, asserted above,
+    // predicts the longer wait the tool must report. So the absolute band is
+    // held where the server delivered at least 850/s.
+    if (f.client_tps >= 850) {
+        EXPECT_LE(f.mean_us, 9500);
+    } else {
+        std::printf("  the stand-in served only %.1f/s (CPU-starved host): the 9.5 ms bound does not apply, "
+                    "Little's law does\n", f.client_tps);
+    }
 }
 
 // The coordinator's committed delta (two metric reads) against the stand-in's
