@@ -172,11 +172,18 @@ net::RequestHandler make_http_handler(Coordinator& coordinator) {
     };
 }
 
+namespace {
+constexpr const char* kAuthHint =
+    "pass the coordinator's --auth-token (or BENCH_DIST_TOKEN) to bench-dist-generator and bench-dist-control, "
+    "which send it as \"Authorization: Bearer <token>\"";
+}  // namespace
+
 net::RequestHandler make_http_handler(Coordinator& coordinator, std::string auth_token) {
-    return net::require_bearer_token(std::move(auth_token), make_http_handler(coordinator), {"/healthz"},
-                                     "pass the coordinator's --auth-token (or BENCH_DIST_TOKEN) to "
-                                     "bench-dist-generator and bench-dist-control, which send it as "
-                                     "\"Authorization: Bearer <token>\"");
+    return net::require_bearer_token(std::move(auth_token), make_http_handler(coordinator), {"/healthz"}, kAuthHint);
+}
+
+net::HeaderScreen make_auth_screen(std::string auth_token) {
+    return net::bearer_token_screen(std::move(auth_token), {"/healthz"}, kAuthHint);
 }
 
 }  // namespace benchdist::coordinator

@@ -20,7 +20,7 @@ public:
         // new identity, and its old series would no longer move.
         set_identity({});
         try {
-            set_identity(stdb::fetch_database_identity(target_.endpoint, target_.database, target_.timeout));
+            set_identity(stdb::fetch_database_identity(target_.endpoint, target_.database, target_.timeout, target_.token));
         } catch (const std::exception& e) {
             // The inner message names the URL and says what to check.
             throw std::runtime_error("cannot resolve database \"" + target_.database + "\": " + e.what());
@@ -33,7 +33,7 @@ public:
             begin_epoch();
             identity = current_identity();
         }
-        return stdb::read_committed_transfers(target_.endpoint, identity, target_.timeout);
+        return stdb::read_committed_transfers(target_.endpoint, identity, target_.timeout, target_.token);
     }
 
     std::optional<std::string> database_identity() const override {
@@ -66,7 +66,7 @@ public:
 
     stdb::transfer::VerificationOutcome verify() override {
         const auto tally = stdb::fetch_account_balances(target_.endpoint, target_.database, initial_balance_,
-                                                        target_.compression, target_.timeout);
+                                                        target_.compression, target_.timeout, target_.token);
         return stdb::transfer::verify(tally);
     }
 

@@ -71,7 +71,10 @@ std::string upgrade_hint(unsigned status) {
     switch (status) {
         case 404: return " -- check --stdb-module (the database name or identity)";
         case 400: return " -- check --stdb-protocol, --stdb-compression and --confirmed-reads";
-        case 401: return " -- check the token";
+        case 401:
+        case 403:
+            return " -- the server refused this caller: pass its token with --stdb-token (or STDB_TOKEN), or check "
+                   "the one given";
         default: return " -- check --stdb-url";
     }
 }

@@ -70,18 +70,25 @@ HttpResponse unauthorized_response(BearerCheck why, std::string_view hint) {
     return res;
 }
 
+HeaderScreen bearer_token_screen(std::string token, std::vector<std::string> open_paths, std::string hint) {
+    if (token.empty()) return {};
+    return [token = std::move(token), open_paths = std::move(open_paths),
+            hint = std::move(hint)](const HttpRequest& head) -> std::optional<HttpResponse> {
+        if (std::find(open_paths.begin(), open_paths.end(), head.path) != open_paths.end()) return std::nullopt;
+        const auto check = check_bearer(head, token);
+        if (check == BearerCheck::Ok) return std::nullopt;
+        return unauthorized_response(check, hint);
+    };
+}
+
 RequestHandler require_bearer_token(std::string token, RequestHandler inner, std::vector<std::string> open_paths,
                                     std::string hint) {
-    if (token.empty()) return inner;
-    return [token = std::move(token), inner = std::move(inner), open_paths = std::move(open_paths),
-            hint = std::move(hint)](HttpRequest req, Respond respond) {
-        const bool open = std::find(open_paths.begin(), open_paths.end(), req.path) != open_paths.end();
-        if (!open) {
-            const auto check = check_bearer(req, token);
-            if (check != BearerCheck::Ok) {
-                respond(unauthorized_response(check, hint));
-                return;
-            }
+    auto screen = bearer_token_screen(std::move(token), std::move(open_paths), std::move(hint));
+    if (!screen) return inner;
+    return [screen = std::move(screen), inner = std::move(inner)](HttpRequest req, Respond respond) {
+        if (auto refusal = screen(req)) {
+            respond(std::move(*refusal));
+            return;
         }
         inner(std::move(req), std::move(respond));
     };

@@ -1,5 +1,6 @@
 #include "benchdist/net/http_server.hpp"
 
+#include <array>
 #include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -111,6 +112,11 @@ private:
 
     void on_header(beast::error_code ec) {
         if (ec) return on_read(ec);
+        if (server_->options.screen_headers) {
+            if (auto refusal = server_->options.screen_headers(to_request(parser_->get(), remote_))) {
+                return refuse_unread(std::move(*refusal));
+            }
+        }
         if (server_->options.body_limit_for) {
             const auto target = parser_->get().target();
             body_limit_ = server_->options.body_limit_for(std::string_view(target.data(), target.size()));
@@ -118,7 +124,11 @@ private:
             // The parser compared Content-Length with the limit in force
             // when the headers ended; a lower per-route limit is checked here.
             const auto length = parser_->content_length();
-            if (length && *length > body_limit_) return on_read(http::error::body_limit);
+            if (length && *length > body_limit_) {
+                return refuse_unread(server_error(server_->options.json_errors, 413,
+                                                  "request body exceeds the limit of " + std::to_string(body_limit_) +
+                                                      " bytes for this route"));
+            }
         }
         if (parser_->is_done()) return on_read(ec);
         http::async_read(stream_, buffer_, *parser_,
@@ -206,6 +216,44 @@ private:
         });
     }
 
+    // Answers a request whose body was not read, then closes. Closing a
+    // socket with unread input makes the kernel send a reset, which can
+    // destroy the answer before the client reads it (a client still sending
+    // its body would see only "connection reset"); so, as HTTP servers do,
+    // the close lingers: our side is shut down and what the client still
+    // sends is read into a small buffer and dropped for up to kLingerTime
+    // (bounded in time rather than bytes, like nginx's lingering_time: a
+    // client that is refused mid-way through a 64 MiB body still gets its
+    // answer, and nothing is stored).
+    void refuse_unread(HttpResponse response) {
+        auto res = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(response.status),
+                                                                       parser_->get().version());
+        res->set(http::field::server, "bench-dist");
+        res->set(http::field::content_type, response.content_type);
+        for (auto& [k, v] : response.headers) res->insert(k, v);
+        res->body() = std::move(response.body);
+        res->keep_alive(false);
+        res->prepare_payload();
+        stream_.expires_after(server_->options.read_timeout);
+        http::async_write(stream_, *res, [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
+            if (ec) return self->close();
+            beast::error_code ignored;
+            self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+            self->stream_.expires_after(kLingerTime);
+            self->linger();
+        });
+    }
+
+    void linger() {
+        stream_.async_read_some(asio::buffer(linger_buffer_), [self = shared_from_this()](beast::error_code ec,
+                                                                                         std::size_t) {
+            if (ec) return self->close();
+            self->linger();
+        });
+    }
+
+    static constexpr std::chrono::seconds kLingerTime{2};
+
     void close() {
         beast::error_code ignored;
         stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
@@ -221,6 +269,7 @@ private:
     std::optional<http::request_parser<http::string_body>> parser_;
     std::shared_ptr<HttpServer::Impl> server_;
     std::string remote_;
+    std::array<char, 16 * 1024> linger_buffer_{};
 };
 
 }  // namespace

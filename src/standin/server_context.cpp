@@ -38,6 +38,12 @@ CallerAuth authenticate(ServerContext& ctx, std::optional<std::string_view> auth
         token = std::move(token_query);
     }
     if (!token) {
+        if (ctx.options.require_token) {
+            out.error_status = 401;
+            out.error = "Unauthorized: this stdb-standin runs with --require-token; send \"Authorization: Bearer "
+                        "<token>\" (get a token from POST /v1/identity)";
+            return out;
+        }
         out.identity = ctx.mint_identity();
         out.token = mint_token(out.identity);
         return out;

@@ -52,7 +52,8 @@ struct CallerAuth {
 };
 
 // Authorization: Bearer <token> wins over ?token=; neither mints a new
-// identity. Malformed header -> 400, foreign token -> 401 (the real texts).
+// identity. Malformed header -> 400, foreign token -> 401 (the real texts);
+// no token at all -> 401 when options.require_token.
 CallerAuth authenticate(ServerContext& ctx, std::optional<std::string_view> authorization_header,
                         std::optional<std::string> token_query);
 

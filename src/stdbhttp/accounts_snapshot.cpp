@@ -20,6 +20,7 @@
 #include <variant>
 #include <vector>
 
+#include "benchdist/net/bearer_auth.hpp"
 #include "benchdist/net/tls_context.hpp"
 #include "benchdist/stdb/message_codec.hpp"
 #include "benchdist/stdb/messages.hpp"
@@ -66,8 +67,9 @@ public:
     static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
 
     SnapshotReader(const Endpoint& server, const std::string& database, Compression compression,
-                   std::chrono::milliseconds timeout)
+                   std::chrono::milliseconds timeout, std::string token)
         : target_(subscribe_target(server, database, compression)),
+          token_(std::move(token)),
           url_(target_.to_string()),
           timeout_(timeout),
           deadline_(Clock::now() + timeout),
@@ -154,9 +156,10 @@ private:
     }
 
     void handshake() {
-        ws_.set_option(websocket::stream_base::decorator([](websocket::request_type& req) {
+        ws_.set_option(websocket::stream_base::decorator([this](websocket::request_type& req) {
             req.set(http::field::user_agent, "bench-dist");
             req.set(http::field::sec_websocket_protocol, kSubprotocolOfferV3V2);
+            if (!token_.empty()) req.set(http::field::authorization, net::bearer_header_value(token_));
         }));
         ws_.read_message_max(kMaxMessageBytes);
         ws_.binary(true);
@@ -165,8 +168,13 @@ private:
             ws_.async_handshake(res, target_.host_header, target_.target, handler);
         });
         if (ec == websocket::error::upgrade_declined) {
-            throw ServerApiError("the server refused the WebSocket upgrade at " + url_ + ": " +
-                                 std::to_string(res.result_int()) + " " + excerpt(res.body()));
+            const unsigned status = res.result_int();
+            const std::string hint =
+                status != 401 && status != 403 ? std::string()
+                : token_.empty()               ? " -- the server wants a token: pass --stdb-token (or STDB_TOKEN)"
+                                               : " -- the token given with --stdb-token (STDB_TOKEN) is not accepted";
+            throw ServerApiError("the server refused the WebSocket upgrade at " + url_ + ": " + std::to_string(status) +
+                                 " " + excerpt(res.body()) + hint);
         }
         if (ec) throw ServerApiError("WebSocket handshake with " + url_ + " failed: " + ec.message());
         const auto chosen = res[http::field::sec_websocket_protocol];
@@ -254,6 +262,7 @@ private:
     }
 
     HttpTarget target_;
+    std::string token_;
     std::string url_;
     std::chrono::milliseconds timeout_;
     Clock::time_point deadline_;
@@ -268,12 +277,12 @@ private:
 
 transfer::BalanceTally fetch_account_balances(const Endpoint& server, const std::string& database,
                                               std::int64_t initial_balance, Compression compression,
-                                              std::chrono::milliseconds timeout) {
+                                              std::chrono::milliseconds timeout, const std::string& token) {
     if (server.tls) {
-        SnapshotReader<TlsStream> reader(server, database, compression, timeout);
+        SnapshotReader<TlsStream> reader(server, database, compression, timeout, token);
         return reader.run(initial_balance);
     }
-    SnapshotReader<PlainStream> reader(server, database, compression, timeout);
+    SnapshotReader<PlainStream> reader(server, database, compression, timeout, token);
     return reader.run(initial_balance);
 }
 

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <string_view>
 
+#include "benchdist/net/bearer_auth.hpp"
 #include "benchdist/net/http_client.hpp"
 #include "benchdist/stdb/prometheus.hpp"
 
@@ -31,20 +32,23 @@ std::string status_line(const net::ClientResponse& res) {
 }
 
 // The one place that talks to the server: turns transport failures into
-// ServerApiError with a hint, so every caller's message names the URL.
+// ServerApiError with a hint, so every caller's message names the URL, and a
+// refused caller (401/403) into one that names --stdb-token.
 net::ClientResponse send(const HttpTarget& target, const std::string& method, std::string body,
-                         std::chrono::milliseconds timeout) {
+                         std::chrono::milliseconds timeout, const std::string& token) {
     const std::string url = target.to_string();
     net::ClientRequest req;
     req.method = method;
     req.url = url;
     req.timeout = timeout;
+    if (!token.empty()) req.headers.emplace_back("Authorization", net::bearer_header_value(token));
     if (method == "POST") {
         req.content_type = "application/json";
         req.body = std::move(body);
     }
+    net::ClientResponse res;
     try {
-        return net::http_request(req);
+        res = net::http_request(req);
     } catch (const net::HttpClientError& e) {
         std::string hint;
         switch (e.kind()) {
@@ -60,6 +64,13 @@ net::ClientResponse send(const HttpTarget& target, const std::string& method, st
         }
         throw ServerApiError(std::string(e.what()) + hint);
     }
+    if (res.status == 401 || res.status == 403) {
+        throw ServerApiError(method + " " + url + " was refused: " + status_line(res) +
+                             (token.empty() ? " -- the server wants a token: pass --stdb-token (or STDB_TOKEN)"
+                                            : " -- the token given with --stdb-token (STDB_TOKEN) is not accepted "
+                                              "by this server"));
+    }
+    return res;
 }
 
 bool is_hex_digit(char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; }
@@ -67,9 +78,9 @@ bool is_hex_digit(char c) { return std::isxdigit(static_cast<unsigned char>(c)) 
 }  // namespace
 
 std::string fetch_database_identity(const Endpoint& server, const std::string& database,
-                                    std::chrono::milliseconds timeout) {
+                                    std::chrono::milliseconds timeout, const std::string& token) {
     const HttpTarget target = database_identity_target(server, database);
-    const auto res = send(target, "GET", {}, timeout);
+    const auto res = send(target, "GET", {}, timeout, token);
     if (res.status == 404) {
         throw ServerApiError("database `" + database + "` not found on " + target.to_string() + " (" +
                              status_line(res) + ") -- check the database name (--stdb-module) and that it is published");
@@ -92,11 +103,11 @@ std::string fetch_database_identity(const Endpoint& server, const std::string& d
 }
 
 CounterRead read_committed_transfers(const Endpoint& server, const std::string& database_identity_hex,
-                                     std::chrono::milliseconds timeout) {
+                                     std::chrono::milliseconds timeout, const std::string& token) {
     const HttpTarget target = metrics_target(server);
     CounterRead out;
     out.sent_at_ms = unix_now_ms();
-    const auto res = send(target, "GET", {}, timeout);
+    const auto res = send(target, "GET", {}, timeout, token);
     out.received_at_ms = unix_now_ms();
     if (res.status < 200 || res.status >= 300) {
         throw ServerApiError("metrics GET " + target.to_string() + " failed: " + status_line(res));
@@ -127,9 +138,9 @@ CounterRead read_committed_transfers(const Endpoint& server, const std::string& 
 }
 
 void call_reducer_json(const Endpoint& server, const std::string& database, const std::string& reducer,
-                       const std::string& json_args, std::chrono::milliseconds timeout) {
+                       const std::string& json_args, std::chrono::milliseconds timeout, const std::string& token) {
     const HttpTarget target = call_target(server, database, reducer);
-    const auto res = send(target, "POST", json_args, timeout);
+    const auto res = send(target, "POST", json_args, timeout, token);
     if (res.status >= 200 && res.status < 300) return;
     std::string hint;
     switch (res.status) {

@@ -221,6 +221,10 @@ int main(int argc, char** argv) {
     seed->add_option("--stdb-module", module, "Database name (env STDB_MODULE)")->capture_default_str();
     seed->add_option("--accounts", accounts, "Number of accounts (env SEED_ACCOUNTS)")->capture_default_str();
     seed->add_option("--initial-balance", initial_balance, "Balance of each account (env SEED_INITIAL_BALANCE)")->capture_default_str();
+    std::string stdb_token = std::getenv("STDB_TOKEN") ? std::getenv("STDB_TOKEN") : "";
+    seed->add_option("--stdb-token", stdb_token,
+                     "Token sent as \"Authorization: Bearer\" to SpacetimeDB, for servers that refuse anonymous "
+                     "callers (env STDB_TOKEN) [default: anonymous]");
     benchdist::net::TlsOptions tls_options;
     if (const char* env = std::getenv("STDB_CA_FILE")) tls_options.ca_file = env;
     seed->add_option("--stdb-ca-file", tls_options.ca_file,
@@ -279,7 +283,7 @@ int main(int argc, char** argv) {
             const auto server = benchdist::stdb::parse_endpoint(stdb_url);
             benchdist::stdb::call_reducer_json(server, module, "seed",
                                                "[" + std::to_string(accounts) + "," + std::to_string(initial_balance) + "]",
-                                               120s);
+                                               120s, stdb_token);
             std::cout << "seeded " << module << " on " << server.display() << ": " << accounts
                       << " accounts with balance " << initial_balance << "\n";
             return 0;

@@ -138,6 +138,11 @@ int main(int argc, char** argv) {
     app.add_option("--stdb-module", stdb_module, "Database name of the transfer module")
         ->envname("STDB_MODULE")
         ->capture_default_str();
+    std::string stdb_token;
+    app.add_option("--stdb-token", stdb_token,
+                   "Token sent as \"Authorization: Bearer\" on every request to SpacetimeDB (identity, metrics, "
+                   "verification), for servers that refuse anonymous callers [default: anonymous]")
+        ->envname("STDB_TOKEN");
     benchdist::net::TlsOptions tls_options;
     app.add_option("--stdb-ca-file", tls_options.ca_file,
                    "PEM file of a CA to trust for a wss:// / https:// --stdb-url, besides the system store")
@@ -228,6 +233,7 @@ int main(int argc, char** argv) {
                        {"stdbCompression", stdb::compression_flag_name(*compression)},
                        // Whether a token guards the API, never the token itself.
                        {"authToken", auth_token.empty() ? "none" : "set"},
+                       {"stdbToken", stdb_token.empty() ? "none" : "set"},
                        {"maxBodyBytes", server_options.max_body_bytes},
                        {"maxControlBodyBytes", max_control_body_bytes},
                        {"maxHeaderBytes", server_options.max_header_bytes},
@@ -246,7 +252,8 @@ int main(int argc, char** argv) {
     const sigset_t signals = benchdist::net::block_stop_signals();
 
     try {
-        const coord::StdbTarget target{endpoint, stdb_module, *compression, std::chrono::milliseconds(30000)};
+        const coord::StdbTarget target{endpoint, stdb_module, *compression, std::chrono::milliseconds(30000),
+                                       stdb_token};
         std::shared_ptr<coord::Verifier> verifier;
         if (o.verify) verifier = coord::make_stdb_verifier(target, initial_balance);
         coord::Coordinator coordinator(o, coord::make_stdb_counter_source(target), verifier,
@@ -260,6 +267,7 @@ int main(int argc, char** argv) {
         server_options.read_timeout = std::chrono::milliseconds(read_timeout_ms);
         // Long-polls hold a connection for up to 30 s; the read deadline only
         // covers reading a request, so it does not cut them.
+        server_options.screen_headers = coord::make_auth_screen(auth_token);
         benchdist::net::HttpServer server(server_options, coord::make_http_handler(coordinator, auth_token));
         server.start();
 

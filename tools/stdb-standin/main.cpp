@@ -59,6 +59,9 @@ int main(int argc, char** argv) {
     app.add_flag("--debug-routes", o.debug_routes,
                  "Enable POST /v1/debug/database/{name}/corrupt?id=N&delta=D, which breaks the conserved total so "
                  "verification failures can be tested. Off by default");
+    app.add_flag("--require-token", o.require_token,
+                 "Answer 401 to callers without a token on /v1/database/* and the WebSocket upgrade (tokens come "
+                 "from POST /v1/identity): a server that requires authentication, for testing --stdb-token");
     app.add_option("--max-message-bytes", o.max_message_bytes, "Largest incoming WebSocket message")->capture_default_str();
     CLI11_PARSE(app, argc, argv);
 

@@ -50,6 +50,8 @@ struct StdbTarget {
     std::string database;  // --stdb-module
     stdb::Compression compression = stdb::Compression::None;
     std::chrono::milliseconds timeout{10000};
+    // --stdb-token: sent as a bearer token on every request when non-empty.
+    std::string token;
 };
 
 // Reads /v1/metrics for the database's identity, resolved in begin_epoch().

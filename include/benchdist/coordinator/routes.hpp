@@ -40,5 +40,9 @@ net::RequestHandler make_http_handler(Coordinator& coordinator);
 // the request carries `Authorization: Bearer <auth_token>`. An empty token
 // means no check, as above.
 net::RequestHandler make_http_handler(Coordinator& coordinator, std::string auth_token);
+// The same token check for HttpServerOptions::screen_headers, so a request
+// without the token is refused before its body is read (the handler above
+// checks again: the screen is an early exit, not the only guard).
+net::HeaderScreen make_auth_screen(std::string auth_token);
 
 }  // namespace benchdist::coordinator

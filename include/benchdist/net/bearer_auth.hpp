@@ -40,6 +40,11 @@ std::string bearer_header_value(std::string_view token);
 // tells the caller how to fix it; the token itself never appears.
 HttpResponse unauthorized_response(BearerCheck why, std::string_view hint);
 
+// The check of require_bearer_token as an HttpServerOptions::screen_headers
+// function, so a request without the token is refused before its body is
+// read. Empty token: an empty function (no check).
+HeaderScreen bearer_token_screen(std::string token, std::vector<std::string> open_paths, std::string hint);
+
 // Wraps `inner` so that every request except those for `open_paths` (exact
 // path match, e.g. a health check a load balancer must reach without the
 // secret) must carry `token`; the others get unauthorized_response(why,

@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -20,6 +21,9 @@
 #include "benchdist/net/http_message.hpp"
 
 namespace benchdist::net {
+
+// Refuses a request from its headers alone (see screen_headers below).
+using HeaderScreen = std::function<std::optional<HttpResponse>(const HttpRequest& head)>;
 
 struct HttpServerOptions {
     std::string bind_address = "127.0.0.1";
@@ -31,6 +35,12 @@ struct HttpServerOptions {
     // limit for control requests and max_body_bytes only for the one route
     // that carries large reports). Unset: max_body_bytes for every request.
     std::function<std::size_t(std::string_view target)> body_limit_for;
+    // Optional check of a request once its headers are in, before any of its
+    // body is read: an answer refuses the request (it is sent, then the
+    // connection closes), nullopt lets it through. `head` has no body. For
+    // checks that need none, e.g. authentication, so a caller without the
+    // token cannot make the server read a body of up to the route's limit.
+    HeaderScreen screen_headers;
     std::size_t max_header_bytes = 16u * 1024;
     // Deadline for reading one whole request (headers and body), and for an
     // idle keep-alive connection to send its next one.

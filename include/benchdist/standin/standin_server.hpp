@@ -28,6 +28,11 @@ struct StandinOptions {
     std::string commit_log_path;
     // Enables POST /v1/debug/database/{name}/corrupt (breaks the conserved total).
     bool debug_routes = false;
+    // Refuse anonymous callers (no token) on /v1/database/* and the
+    // WebSocket upgrade with 401, as a server or proxy that requires
+    // authentication does: how tests check that every client sends
+    // --stdb-token. Tokens come from POST /v1/identity, which stays open.
+    bool require_token = false;
     // SpacetimeDB's incoming WebSocket message limit.
     std::size_t max_message_bytes = 32u << 20;
     std::size_t max_http_body_bytes = 16u << 20;

@@ -26,8 +26,9 @@ namespace benchdist::stdb {
 // certificate (naming the host and --stdb-ca-file), an unreachable server, a refused
 // upgrade (status and body), a SubscriptionError (its text), a connection
 // closed before the rows arrived, a malformed message, or the timeout.
+// A non-empty `token` goes on the upgrade as "Authorization: Bearer".
 transfer::BalanceTally fetch_account_balances(const Endpoint& server, const std::string& database,
                                               std::int64_t initial_balance, Compression compression,
-                                              std::chrono::milliseconds timeout);
+                                              std::chrono::milliseconds timeout, const std::string& token = {});
 
 }  // namespace benchdist::stdb

@@ -5,6 +5,10 @@
 // what to check. An https:// (or wss://) --stdb-url is read over TLS with the
 // process's trust settings (net::default_tls_client_context(), set from
 // --stdb-ca-file); a rejected certificate names the host and that flag.
+// A non-empty `token` (--stdb-token / STDB_TOKEN) is sent as
+// "Authorization: Bearer <token>" on every request, for servers (or proxies)
+// that refuse anonymous callers; a 401 names that flag. The token never
+// appears in an error message.
 #pragma once
 
 #include <chrono>
@@ -24,7 +28,7 @@ public:
 // GET /v1/database/{db}/identity: 64 lowercase hex digits.
 // Unknown database -> ServerApiError "database `x` not found on http://...".
 std::string fetch_database_identity(const Endpoint& server, const std::string& database,
-                                    std::chrono::milliseconds timeout);
+                                    std::chrono::milliseconds timeout, const std::string& token = {});
 
 struct CounterRead {
     std::uint64_t committed = 0;
@@ -43,11 +47,12 @@ struct CounterRead {
 // db label = identity. Throws ServerApiError on HTTP failures, a malformed
 // series, or a non-integer value.
 CounterRead read_committed_transfers(const Endpoint& server, const std::string& database_identity_hex,
-                                     std::chrono::milliseconds timeout);
+                                     std::chrono::milliseconds timeout, const std::string& token = {});
 
 // POST /v1/database/{db}/call/{reducer} with a JSON array of arguments.
 // Throws ServerApiError with the server's message on a non-200 answer.
 void call_reducer_json(const Endpoint& server, const std::string& database, const std::string& reducer,
-                       const std::string& json_args, std::chrono::milliseconds timeout);
+                       const std::string& json_args, std::chrono::milliseconds timeout,
+                       const std::string& token = {});
 
 }  // namespace benchdist::stdb
