@@ -1,5 +1,6 @@
-// Cost of the latency histogram on the generator's hot path (record) and at
-// reporting time (merge, JSON encoding).
+// Cost of the latency histogram on the generator's hot path (record, once per
+// completed transfer, which must not allocate) and at reporting time (merge,
+// JSON encoding).
 #include <benchmark/benchmark.h>
 
 #include <cstdint>
@@ -7,6 +8,7 @@
 #include <vector>
 
 #include "benchdist/stats/latency_histogram.hpp"
+#include "support/alloc_counter.hpp"
 
 namespace {
 
@@ -26,10 +28,12 @@ void BM_Record(benchmark::State& state) {
     const auto values = latencies();
     LatencyHistogram h(static_cast<int>(state.range(0)));
     std::size_t i = 0;
+    const auto before = benchdist::bench::thread_allocations();
     for (auto _ : state) {
         h.record(values[i]);
         i = (i + 1) & (values.size() - 1);
     }
+    benchdist::bench::report_allocations(state, before);
     benchmark::DoNotOptimize(h.count());
     state.SetItemsProcessed(state.iterations());
 }

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "benchdist/stats/interval_series.hpp"
+#include "benchdist/stats/round_to.hpp"
 
 namespace benchdist::coordinator {
 
@@ -67,7 +68,7 @@ std::string format_double(double v, const char* spec) {
     return buf;
 }
 
-double round_to(double v, double step) { return std::round(v / step) * step; }
+using stats::round_to;
 
 std::uint64_t round_count(double v) { return v <= 0 ? 0 : static_cast<std::uint64_t>(std::llround(v)); }
 

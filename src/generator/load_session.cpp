@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "benchdist/generator/agent.hpp"
+#include "benchdist/generator/source_addresses.hpp"
 #include "benchdist/generator/ws_connection.hpp"
 #include "benchdist/stats/interval_recorder.hpp"
 
@@ -123,6 +124,11 @@ public:
         conn_opt_.handshake_timeout = opt_.handshake_timeout;
         conn_opt_.close_timeout = opt_.close_timeout;
         conn_opt_.max_inflight = std::max<std::size_t>(1, opt_.max_inflight);
+        try {
+            source_addresses_ = validate_source_addresses(opt_.source_addresses);
+        } catch (const std::invalid_argument& e) {
+            throw LoadSessionError(e.what());
+        }
         if (!(opt_.rate_per_second >= 0) || !std::isfinite(opt_.rate_per_second)) {
             throw LoadSessionError("rate must be a finite number >= 0 (0: closed loop)");
         }
@@ -158,6 +164,15 @@ public:
         // The threads are gone: connections (and their timers) can be torn
         // down here before the io_contexts they use.
         workers_.clear();
+    }
+
+    // Worker i's connections (the first and every replacement) leave from
+    // the same source address, so the spread over addresses holds for the
+    // whole run.
+    ConnectionOptions connection_options(std::size_t worker) const {
+        ConnectionOptions o = conn_opt_;
+        if (!source_addresses_.empty()) o.source_address = source_addresses_[worker % source_addresses_.size()];
+        return o;
     }
 
     // Runs fn(ctx) on every worker thread and waits until all have run it.
@@ -217,7 +232,7 @@ public:
             return;
         }
         Worker& w = *workers_[i];
-        w.conn = std::make_unique<StdbConnection>(w.ctx->io, server_, conn_opt_);
+        w.conn = std::make_unique<StdbConnection>(w.ctx->io, server_, connection_options(i));
         w.conn->async_open([this, i, lanes](const std::string& error) {
             if (!error.empty()) {
                 {
@@ -431,6 +446,7 @@ public:
     LoadSessionOptions opt_;
     std::shared_ptr<const TransferPairs> pairs_;
     ConnectionOptions conn_opt_;
+    std::vector<std::string> source_addresses_;  // canonical, from opt_.source_addresses
     std::shared_ptr<const ResolvedServer> server_;
     std::vector<std::unique_ptr<ThreadCtx>> threads_;
     std::vector<std::unique_ptr<Worker>> workers_;
@@ -634,7 +650,7 @@ void LoadSession::Impl::Worker::reopen() {
     // The old connection finishes its close on its own (its state outlives
     // the handle); this worker continues on a fresh one.
     reopening = true;
-    conn = std::make_unique<StdbConnection>(ctx->io, session->server_, session->conn_opt_);
+    conn = std::make_unique<StdbConnection>(ctx->io, session->server_, session->connection_options(index));
     conn->async_open([this](const std::string& error) {
         reopening = false;
         if (!error.empty()) {

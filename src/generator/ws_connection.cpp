@@ -2,18 +2,23 @@
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
+#include <boost/system/errc.hpp>
 #include <algorithm>
 #include <optional>
 #include <span>
 #include <stdexcept>
 #include <type_traits>
 #include <vector>
+
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include "benchdist/bsatn/decode_error.hpp"
 #include "benchdist/net/tls_context.hpp"
@@ -130,6 +135,15 @@ public:
         }
         open_done_ = std::move(done);
         state_ = State::Connecting;
+        if (!opt_.source_address.empty()) {
+            // Posted so that a bind failure, found synchronously, still
+            // reaches the handler from the io_context as every other open
+            // failure does (the handler may destroy this connection's owner).
+            asio::post(ws_.get_executor(), [self = this->shared_from_this()] {
+                if (self->state_ == State::Connecting) self->connect_from_source();
+            });
+            return;
+        }
         beast::get_lowest_layer(ws_).expires_after(opt_.connect_timeout);
         beast::get_lowest_layer(ws_).async_connect(server_->results,
                                        [self = this->shared_from_this()](beast::error_code ec, const tcp::endpoint&) {
@@ -242,13 +256,100 @@ private:
         }
     }
 
+    // A bound socket cannot go through the range connect, which closes and
+    // reopens the socket for every endpoint it tries (losing the bind): the
+    // server's endpoints of the source address's family are tried one by
+    // one here instead, each on a freshly bound socket, all under the one
+    // connect deadline.
+    void connect_from_source() {
+        beast::error_code ec;
+        const auto address = asio::ip::make_address(opt_.source_address, ec);
+        if (ec) {
+            fail_open("--source-addresses " + opt_.source_address + ": not an IPv4 or IPv6 address");
+            return;
+        }
+        source_ = tcp::endpoint(address, 0);
+        next_endpoint_ = 0;
+        connect_deadline_ = std::chrono::steady_clock::now() + opt_.connect_timeout;
+        connect_next_endpoint({});
+    }
+
+    void connect_next_endpoint(beast::error_code last_error) {
+        const auto& results = server_->results;
+        auto it = results.begin();
+        std::advance(it, static_cast<std::ptrdiff_t>(next_endpoint_));
+        while (it != results.end() && it->endpoint().protocol() != source_.protocol()) {
+            ++it;
+            ++next_endpoint_;
+        }
+        if (it == results.end()) {
+            if (last_error) {
+                on_connect(last_error);
+            } else {
+                const bool v6 = source_.address().is_v6();
+                fail_open("--source-addresses " + opt_.source_address + ": an " + (v6 ? "IPv6" : "IPv4") +
+                          " address, but the server of " + url_ + " resolved to " + (v6 ? "IPv4" : "IPv6") +
+                          " addresses only -- give source addresses of the server's family");
+            }
+            return;
+        }
+        const tcp::endpoint target = it->endpoint();
+        ++next_endpoint_;
+
+        auto& socket = beast::get_lowest_layer(ws_).socket();
+        beast::error_code ec;
+        socket.close(ec);
+        socket.open(target.protocol(), ec);
+        if (ec) {
+            fail_open("cannot connect to " + url_ + ": cannot open a socket: " + ec.message());
+            return;
+        }
+#ifdef IP_BIND_ADDRESS_NO_PORT
+        // Lets the kernel pick the port at connect time, when it knows the
+        // destination, so ports are shared across destinations rather than
+        // reserved per bind. Older kernels lack it; binding works without.
+        const int one = 1;
+        ::setsockopt(socket.native_handle(), IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+#endif
+        socket.bind(source_, ec);
+        if (ec) {
+            std::string hint;
+            if (ec == boost::system::errc::address_not_available) {
+                hint = " -- give addresses of this host's interfaces (127.0.0.2.. work on loopback)";
+            } else if (ec == boost::system::errc::address_in_use) {
+                hint = " -- its local ports are used up: give more addresses";
+            }
+            fail_open("--source-addresses " + opt_.source_address + ": cannot bind: " + ec.message() + hint);
+            return;
+        }
+        beast::get_lowest_layer(ws_).expires_at(connect_deadline_);
+        beast::get_lowest_layer(ws_).async_connect(target, [self = this->shared_from_this()](beast::error_code cec) {
+            if (self->state_ != State::Connecting) return;
+            if (cec && cec != beast::error::timeout) {
+                self->connect_next_endpoint(cec);
+                return;
+            }
+            self->on_connect(cec);
+        });
+    }
+
     void on_connect(beast::error_code ec) {
         if (state_ != State::Connecting) return;
         if (ec) {
+            const bool bound = !opt_.source_address.empty();
+            const std::string from = bound ? " from " + opt_.source_address : std::string();
+            if (ec == boost::system::errc::address_not_available) {
+                // connect() found no free local port for this destination.
+                fail_open("cannot connect to " + url_ + from + ": " + ec.message() +
+                          " -- the local ports towards that server are used up (about 28,000 per source address): " +
+                          (bound ? "add more --source-addresses" : "spread the connections with --source-addresses") +
+                          " or over more generators");
+                return;
+            }
             const std::string why = ec == beast::error::timeout
                                         ? "no answer within " + std::to_string(opt_.connect_timeout.count()) + " ms"
                                         : ec.message();
-            fail_open("cannot connect to " + url_ + ": " + why +
+            fail_open("cannot connect to " + url_ + from + ": " + why +
                       " -- is SpacetimeDB (or stdb-standin) running and reachable there? check --stdb-url");
             return;
         }
@@ -606,6 +707,11 @@ private:
     asio::steady_timer close_timer_;  // bounds the close handshake
     std::shared_ptr<const ResolvedServer> server_;
     ConnectionOptions opt_;
+    // With a source address: it, the next of the server's endpoints to try
+    // and the deadline shared by the tries.
+    tcp::endpoint source_;
+    std::size_t next_endpoint_ = 0;
+    std::chrono::steady_clock::time_point connect_deadline_;
     std::string url_;
     websocket::response_type res_;
 

@@ -25,71 +25,29 @@
 
 #include "benchdist/control/protocol.hpp"
 #include "benchdist/net/http_client.hpp"
-#include "subprocess.hpp"
+#include "rig.hpp"
 
 namespace fs = std::filesystem;
 namespace bc = benchdist::control;
 namespace bn = benchdist::net;
-using benchdist::testing::bin_path;
-using benchdist::testing::port_from_listening_line;
-using benchdist::testing::Subprocess;
+using namespace benchdist::testing;
 using namespace std::chrono_literals;
 
 namespace {
 
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
-
 // Distinctive enough that finding it anywhere means it leaked.
 std::string make_token() { return "bdTok-" + std::to_string(::getpid()) + "-9f2c41e7a05b3d68"; }
 
-int listening_port(Subprocess& p, const std::string& what) {
-    const auto line = p.wait_for_line([](const std::string& l) { return contains(l, "listening on http://"); }, 30s);
-    if (!line) throw std::runtime_error(what + " did not start:\n" + p.output());
-    return port_from_listening_line(*line).value();
-}
-
-std::string read_all(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::ostringstream out;
-    out << in.rdbuf();
-    return out.str();
-}
-
-class TempDir {
-public:
-    explicit TempDir(const std::string& tag)
-        : path_(fs::temp_directory_path() / ("bench-dist-auth-" + tag + "-" + std::to_string(::getpid()))) {
-        fs::remove_all(path_);
-        fs::create_directories(path_);
-    }
-    ~TempDir() {
-        std::error_code ignored;
-        fs::remove_all(path_, ignored);
-    }
-    const fs::path& path() const { return path_; }
-
-private:
-    fs::path path_;
-};
-
-struct Coordinator {
-    std::unique_ptr<Subprocess> process;
-    int port = 0;
-    std::string url() const { return "http://127.0.0.1:" + std::to_string(port); }
-};
-
-Coordinator start_coordinator(std::vector<std::string> extra_args, std::map<std::string, std::string> env,
-                              const std::string& stdb_url, const fs::path& results,
-                              const std::string& bind = "127.0.0.1") {
-    std::vector<std::string> argv{bin_path("bench-dist-coordinator"), "--bind", bind, "--port", "0",
-                                  "--stdb-url", stdb_url, "--stdb-module", "test-1", "--window-seconds", "1",
-                                  "--start-ack-timeout-seconds", "10", "--stop-ack-timeout-seconds", "5",
-                                  "--align-window-ms", "0", "--results-dir", results.string()};
-    argv.insert(argv.end(), extra_args.begin(), extra_args.end());
-    Coordinator c;
-    c.process = std::make_unique<Subprocess>(argv, std::move(env));
-    c.port = listening_port(*c.process, "bench-dist-coordinator");
-    return c;
+// A coordinator with 1 s windows; the tests choose its token, limits and bind.
+std::unique_ptr<CoordinatorProcess> start_coordinator(std::vector<std::string> extra_args,
+                                                      std::map<std::string, std::string> env,
+                                                      const std::string& stdb_url, const fs::path& results,
+                                                      const std::string& bind = "127.0.0.1") {
+    std::vector<std::string> args{"--window-seconds", "1", "--start-ack-timeout-seconds", "10",
+                                  "--stop-ack-timeout-seconds", "5", "--align-window-ms", "0"};
+    args.insert(args.end(), extra_args.begin(), extra_args.end());
+    return std::make_unique<CoordinatorProcess>(benchdist::testing::CoordinatorOptions{
+        .stdb_url = stdb_url, .results_dir = results, .bind = bind, .args = std::move(args), .env = std::move(env)});
 }
 
 bn::ClientResponse get(const std::string& url, std::optional<std::string> authorization = std::nullopt) {
@@ -160,14 +118,14 @@ protected:
 
 TEST_F(AuthTest, CoordinatorRoutesRequireTheTokenExceptHealthz) {
     const std::string token = make_token();
-    TempDir dir("routes");
+    TempDir dir("auth-routes");
     auto c = start_coordinator({}, {{"BENCH_DIST_TOKEN", token}}, "ws://127.0.0.1:1", dir.path() / "results");
 
-    const auto healthz = get(c.url() + "/healthz");
+    const auto healthz = get(c->url() + "/healthz");
     EXPECT_EQ(healthz.status, 200u) << healthz.body;
 
     for (const char* path : {"/admin/status", "/state", "/admin/generators", "/no-such-route"}) {
-        const auto none = get(c.url() + path);
+        const auto none = get(c->url() + path);
         EXPECT_EQ(none.status, 401u) << path << " " << none.body;
         EXPECT_EQ(www_authenticate(none), "Bearer") << path;
         const auto j = bc::Json::parse(none.body);
@@ -176,59 +134,50 @@ TEST_F(AuthTest, CoordinatorRoutesRequireTheTokenExceptHealthz) {
         EXPECT_TRUE(contains(error, "--auth-token")) << error;
         EXPECT_TRUE(contains(error, "BENCH_DIST_TOKEN")) << error;
 
-        const auto wrong = get(c.url() + path, "Bearer " + token + "x");
+        const auto wrong = get(c->url() + path, "Bearer " + token + "x");
         EXPECT_EQ(wrong.status, 401u) << path;
         EXPECT_EQ(www_authenticate(wrong), "Bearer") << path;
         EXPECT_TRUE(contains(bc::Json::parse(wrong.body).at("error").get<std::string>(), "wrong bearer token"))
             << wrong.body;
         EXPECT_FALSE(contains(wrong.body, token));
 
-        const auto basic = get(c.url() + path, "Basic " + token);
+        const auto basic = get(c->url() + path, "Basic " + token);
         EXPECT_EQ(basic.status, 401u) << path;
     }
     // POST routes are guarded before their body is looked at.
-    const auto start = bn::http_request({.method = "POST", .url = c.url() + "/admin/start-epoch", .body = "{}",
+    const auto start = bn::http_request({.method = "POST", .url = c->url() + "/admin/start-epoch", .body = "{}",
                                          .content_type = "application/json", .timeout = 10s});
     EXPECT_EQ(start.status, 401u) << start.body;
 
-    const auto ok = get(c.url() + "/admin/status", "Bearer " + token);
+    const auto ok = get(c->url() + "/admin/status", "Bearer " + token);
     ASSERT_EQ(ok.status, 200u) << ok.body;
     EXPECT_NO_THROW(bc::coordinator_state_from_json(bc::Json::parse(ok.body)));
-    EXPECT_EQ(get(c.url() + "/no-such-route", "Bearer " + token).status, 404u);
+    EXPECT_EQ(get(c->url() + "/no-such-route", "Bearer " + token).status, 404u);
 
     // The startup lines say a token is set, never what it is.
-    const auto limits = c.process->wait_for_line([](const std::string& l) { return contains(l, "limits:"); }, 10s);
-    ASSERT_TRUE(limits) << c.process->output();
+    const auto limits = c->process().wait_for_line([](const std::string& l) { return contains(l, "limits:"); }, 10s);
+    ASSERT_TRUE(limits) << c->process().output();
     EXPECT_TRUE(contains(*limits, "auth token set")) << *limits;
-    EXPECT_FALSE(contains(c.process->output(), token)) << c.process->output();
+    EXPECT_FALSE(contains(c->process().output(), token)) << c->process().output();
 }
 
 TEST_F(AuthTest, GeneratorAndControlWithTheTokenRunAnEpochAndTheTokenLeaksNowhere) {
     const std::string token = make_token();
-    TempDir dir("epoch");
-    Subprocess standin({bin_path("stdb-standin"), "--listen", "127.0.0.1:0", "--database", "test-1"});
-    const int stdb_port = listening_port(standin, "stdb-standin");
-    const std::string stdb_url = "ws://127.0.0.1:" + std::to_string(stdb_port);
-    const auto seeded = bn::http_request({.method = "POST",
-                                          .url = "http://127.0.0.1:" + std::to_string(stdb_port) +
-                                                 "/v1/database/test-1/call/seed",
-                                          .body = "[1000,1000000]",
-                                          .content_type = "application/json",
-                                          .timeout = 10s});
-    ASSERT_LT(seeded.status, 300u) << seeded.body;
+    TempDir dir("auth-epoch");
+    benchdist::testing::StandinProcess standin;
+    const std::string stdb_url = standin.ws_url();
+    ASSERT_LT(standin.post("/v1/database/test-1/call/seed", "[1000,1000000]").status, 300u);
 
     const fs::path results = dir.path() / "results";
     auto c = start_coordinator({"--auth-token", token}, {}, stdb_url, results);
-    const std::vector<std::string> gen_common{bin_path("bench-dist-generator"), "--coordinator-url", c.url(),
-                                              "--concurrency", "2", "--accounts", "1000", "--pairs", "2000",
-                                              "--stdb-url", stdb_url, "--stdb-module", "test-1", "--poll-ms",
-                                              "100", "--threads", "1"};
+    const auto gen_argv = [&](const std::string& id, std::vector<std::string> extra = {}) {
+        return generator_argv(c->url(), stdb_url, {.id = id, .concurrency = 2, .pairs = 2000, .args = std::move(extra)});
+    };
     std::string everything;  // every output and answer, searched for the token at the end
 
     // Wrong and missing tokens: exit 1 at once (a 401 is not retried), naming the fix.
     for (const bool with_wrong : {true, false}) {
-        auto argv = gen_common;
-        argv.insert(argv.end(), {"--id", with_wrong ? "gen-wrong" : "gen-none"});
+        const auto argv = gen_argv(with_wrong ? "gen-wrong" : "gen-none");
         std::map<std::string, std::string> env;
         if (with_wrong) env["BENCH_DIST_TOKEN"] = token + "-wrong";
         Subprocess g(argv, env);
@@ -251,7 +200,7 @@ TEST_F(AuthTest, GeneratorAndControlWithTheTokenRunAnEpochAndTheTokenLeaksNowher
 
     // bench-dist-control without / with a wrong token: exit 1, naming the fix.
     {
-        const auto [rc, out] = run_control({"--coordinator-url", c.url(), "status"});
+        const auto [rc, out] = run_control({"--coordinator-url", c->url(), "status"});
         EXPECT_EQ(rc, 1) << out;
         EXPECT_TRUE(contains(out, "401")) << out;
         EXPECT_TRUE(contains(out, "--auth-token")) << out;
@@ -259,31 +208,27 @@ TEST_F(AuthTest, GeneratorAndControlWithTheTokenRunAnEpochAndTheTokenLeaksNowher
     }
     {
         const auto [rc, out] =
-            run_control({"--coordinator-url", c.url(), "status"}, {{"BENCH_DIST_TOKEN", "not-" + token}});
+            run_control({"--coordinator-url", c->url(), "status"}, {{"BENCH_DIST_TOKEN", "not-" + token}});
         EXPECT_EQ(rc, 1) << out;
         EXPECT_TRUE(contains(out, "wrong bearer token")) << out;
         everything += out;
     }
 
     // The right token: flag on one generator, environment on the other.
-    auto argv_a = gen_common;
-    argv_a.insert(argv_a.end(), {"--id", "gen-a", "--auth-token", token});
-    Subprocess gen_a(argv_a);
-    auto argv_b = gen_common;
-    argv_b.insert(argv_b.end(), {"--id", "gen-b"});
-    Subprocess gen_b(argv_b, {{"BENCH_DIST_TOKEN", token}});
+    Subprocess gen_a(gen_argv("gen-a", {"--auth-token", token}));
+    Subprocess gen_b(gen_argv("gen-b"), {{"BENCH_DIST_TOKEN", token}});
 
     {
-        const auto [rc, out] = run_control({"--coordinator-url", c.url(), "--auth-token", token, "wait-ready",
+        const auto [rc, out] = run_control({"--coordinator-url", c->url(), "--auth-token", token, "wait-ready",
                                             "--generators", "2", "--timeout", "60"});
-        ASSERT_EQ(rc, 0) << out << "\ncoordinator:\n" << c.process->output() << "\ngen-a:\n" << gen_a.output();
+        ASSERT_EQ(rc, 0) << out << "\ncoordinator:\n" << c->process().output() << "\ngen-a:\n" << gen_a.output();
         everything += out;
     }
     {
-        const auto [rc, out] = run_control({"--coordinator-url", c.url(), "start-epoch", "--label", "auth",
+        const auto [rc, out] = run_control({"--coordinator-url", c->url(), "start-epoch", "--label", "auth",
                                             "--timeout", "60", "--json"},
                                            {{"BENCH_DIST_TOKEN", token}}, 90s);
-        ASSERT_EQ(rc, 0) << out << "\ncoordinator:\n" << c.process->output();
+        ASSERT_EQ(rc, 0) << out << "\ncoordinator:\n" << c->process().output();
         everything += out;
         const auto result = bc::epoch_result_from_json(bc::Json::parse(out));
         EXPECT_FALSE(result.error) << result.error.value_or("");
@@ -291,12 +236,12 @@ TEST_F(AuthTest, GeneratorAndControlWithTheTokenRunAnEpochAndTheTokenLeaksNowher
         EXPECT_GT(std::stoull(result.committed_delta), 0u);
     }
     {
-        const auto [rc, out] = run_control({"--coordinator-url", c.url(), "--auth-token", token, "status", "--json"});
+        const auto [rc, out] = run_control({"--coordinator-url", c->url(), "--auth-token", token, "status", "--json"});
         EXPECT_EQ(rc, 0) << out;
         everything += out;
     }
     for (const char* path : {"/admin/status", "/admin/generators", "/state"}) {
-        everything += get(c.url() + path, "Bearer " + token).body;
+        everything += get(c->url() + path, "Bearer " + token).body;
     }
 
     // The result records that a token was set, for the coordinator and for
@@ -305,7 +250,7 @@ TEST_F(AuthTest, GeneratorAndControlWithTheTokenRunAnEpochAndTheTokenLeaksNowher
     std::string files;
     for (const auto& e : fs::recursive_directory_iterator(results)) {
         if (!e.is_regular_file()) continue;
-        const auto text = read_all(e.path());
+        const auto text = read_file(e.path());
         files += text;
         EXPECT_FALSE(contains(text, token)) << "token in " << e.path();
         if (e.path().extension() == ".json") {
@@ -322,69 +267,69 @@ TEST_F(AuthTest, GeneratorAndControlWithTheTokenRunAnEpochAndTheTokenLeaksNowher
     gen_b.signal(SIGINT);
     EXPECT_EQ(gen_a.wait_exit(30s).value_or(-1), 0) << gen_a.output();
     EXPECT_EQ(gen_b.wait_exit(30s).value_or(-1), 0) << gen_b.output();
-    c.process->signal(SIGTERM);
-    EXPECT_EQ(c.process->wait_exit(30s).value_or(-1), 0) << c.process->output();
-    everything += gen_a.output() + gen_b.output() + c.process->output();
+    c->process().signal(SIGTERM);
+    EXPECT_EQ(c->process().wait_exit(30s).value_or(-1), 0) << c->process().output();
+    everything += gen_a.output() + gen_b.output() + c->process().output();
     everything += files;
     EXPECT_TRUE(contains(everything, "gen-a"));  // the haystack is not empty
     EXPECT_FALSE(contains(everything, token)) << "the token leaked";
 }
 
 TEST_F(AuthTest, BindOutsideLoopbackWithoutTokenWarns) {
-    TempDir dir("warn");
+    TempDir dir("auth-warn");
     // 127.0.0.2 is loopback on Linux but not one of the two addresses the
     // coordinator treats as private, so it takes the warning path safely.
     auto c = start_coordinator({}, {}, "ws://127.0.0.1:1", dir.path() / "results", "127.0.0.2");
-    const auto warn = c.process->wait_for_line([](const std::string& l) { return contains(l, "warning:"); }, 10s);
-    ASSERT_TRUE(warn) << c.process->output();
+    const auto warn = c->process().wait_for_line([](const std::string& l) { return contains(l, "warning:"); }, 10s);
+    ASSERT_TRUE(warn) << c->process().output();
     EXPECT_TRUE(contains(*warn, "without --auth-token")) << *warn;
 
-    TempDir dir2("nowarn");
+    TempDir dir2("auth-nowarn");
     const std::string token = make_token();
     auto d = start_coordinator({}, {{"BENCH_DIST_TOKEN", token}}, "ws://127.0.0.1:1", dir2.path() / "results",
                                "127.0.0.2");
-    ASSERT_TRUE(d.process->wait_for_line([](const std::string& l) { return contains(l, "limits:"); }, 10s));
+    ASSERT_TRUE(d->process().wait_for_line([](const std::string& l) { return contains(l, "limits:"); }, 10s));
     // The warning would follow the limits line; stop the process so its
     // whole output is in.
-    d.process->signal(SIGTERM);
-    ASSERT_TRUE(d.process->wait_exit(30s)) << d.process->output();
-    EXPECT_FALSE(contains(d.process->output(), "warning:")) << d.process->output();
-    EXPECT_FALSE(contains(d.process->output(), token));
+    d->process().signal(SIGTERM);
+    ASSERT_TRUE(d->process().wait_exit(30s)) << d->process().output();
+    EXPECT_FALSE(contains(d->process().output(), "warning:")) << d->process().output();
+    EXPECT_FALSE(contains(d->process().output(), token));
 }
 
 TEST_F(AuthTest, BodyAndHeaderLimitsAreFlags) {
     const std::string token = make_token();
-    TempDir dir("limits");
+    TempDir dir("auth-limits");
     auto c = start_coordinator({"--auth-token", token, "--max-body-bytes", "2048", "--max-header-bytes", "2048"}, {},
                                "ws://127.0.0.1:1", dir.path() / "results");
     const std::string big(4096, 'a');
-    const auto body = bn::http_request({.method = "POST", .url = c.url() + "/register", .body = "{}" + std::string(4096, ' '),
+    const auto body = bn::http_request({.method = "POST", .url = c->url() + "/register", .body = "{}" + std::string(4096, ' '),
                                         .content_type = "application/json",
                                         .headers = {{"Authorization", "Bearer " + token}}, .timeout = 10s});
     EXPECT_EQ(body.status, 413u) << body.body;
     EXPECT_TRUE(contains(bc::Json::parse(body.body).at("error").get<std::string>(), "2048")) << body.body;
 
-    const auto header = bn::http_request({.method = "GET", .url = c.url() + "/admin/status",
+    const auto header = bn::http_request({.method = "GET", .url = c->url() + "/admin/status",
                                           .headers = {{"Authorization", "Bearer " + token}, {"X-Padding", big}},
                                           .timeout = 10s});
     EXPECT_EQ(header.status, 431u) << header.body;
-    EXPECT_EQ(get(c.url() + "/admin/status", "Bearer " + token).status, 200u);
-    EXPECT_FALSE(contains(c.process->output(), token));
+    EXPECT_EQ(get(c->url() + "/admin/status", "Bearer " + token).status, 200u);
+    EXPECT_FALSE(contains(c->process().output(), token));
 }
 
 TEST_F(AuthTest, ConnectionsOverTheCapAreRefusedAndIdleOnesTimeOut) {
-    TempDir dir("cap");
+    TempDir dir("auth-cap");
     constexpr int kCap = 3;
     auto c = start_coordinator({"--max-connections", std::to_string(kCap), "--read-timeout-ms", "4000"}, {},
                                "ws://127.0.0.1:1", dir.path() / "results");
     // Fill the cap with connections that send nothing: the server holds them
     // until the read timeout.
     std::vector<std::unique_ptr<RawConnection>> held;
-    for (int i = 0; i < kCap; ++i) held.push_back(std::make_unique<RawConnection>(c.port));
+    for (int i = 0; i < kCap; ++i) held.push_back(std::make_unique<RawConnection>(c->port()));
     // The acceptor takes connections one at a time in arrival order, so every
     // later one is over the cap: answered 503 and closed, not left hanging.
     std::vector<std::unique_ptr<RawConnection>> extra;
-    for (int i = 0; i < 20; ++i) extra.push_back(std::make_unique<RawConnection>(c.port));
+    for (int i = 0; i < 20; ++i) extra.push_back(std::make_unique<RawConnection>(c->port()));
     for (auto& e : extra) {
         const auto [data, closed] = e->read_until_closed(10s);
         EXPECT_TRUE(closed);
@@ -392,7 +337,7 @@ TEST_F(AuthTest, ConnectionsOverTheCapAreRefusedAndIdleOnesTimeOut) {
         EXPECT_TRUE(contains(data, "too many concurrent connections")) << data;
     }
     // An ordinary client gets the same answer while the cap is full.
-    const auto busy = get(c.url() + "/healthz");
+    const auto busy = get(c->url() + "/healthz");
     EXPECT_EQ(busy.status, 503u) << busy.body;
 
     // The idle connections are closed by the read timeout, without an answer.
@@ -408,12 +353,12 @@ TEST_F(AuthTest, ConnectionsOverTheCapAreRefusedAndIdleOnesTimeOut) {
     const auto deadline = std::chrono::steady_clock::now() + 10s;
     unsigned status = 0;
     while (std::chrono::steady_clock::now() < deadline) {
-        status = get(c.url() + "/healthz").status;
+        status = get(c->url() + "/healthz").status;
         if (status == 200) break;
         std::this_thread::sleep_for(20ms);  // polling a condition, bounded by the deadline
     }
     EXPECT_EQ(status, 200u);
-    EXPECT_TRUE(c.process->running()) << c.process->output();
+    EXPECT_TRUE(c->process().running()) << c->process().output();
 }
 
 }  // namespace

@@ -41,7 +41,7 @@
 #include "benchdist/stdb/server_payload.hpp"
 #include "benchdist/stdb/transfer_module.hpp"
 #include "benchdist/stdb/v3_framing.hpp"
-#include "subprocess.hpp"
+#include "rig.hpp"
 
 namespace {
 
@@ -49,9 +49,7 @@ namespace bc = benchdist::control;
 namespace bn = benchdist::net;
 namespace fs = std::filesystem;
 namespace stdb = benchdist::stdb;
-using benchdist::testing::bin_path;
-using benchdist::testing::port_from_listening_line;
-using benchdist::testing::Subprocess;
+using namespace benchdist::testing;
 using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
@@ -68,13 +66,6 @@ const auto kReadTimeout = bn::HttpServerOptions{}.read_timeout;
 // oversized frame costs 2 MiB instead of 32.
 constexpr std::size_t kWsMessageLimit = std::size_t{1} << 20;
 constexpr auto kIoTimeout = 10s;
-
-bool contains(std::string_view s, std::string_view part) { return s.find(part) != std::string_view::npos; }
-
-std::string lower(std::string s) {
-    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return s;
-}
 
 // --- A raw TCP client ------------------------------------------------------------
 
@@ -306,27 +297,13 @@ std::string describe(const std::optional<HttpReply>& r) {
 
 // --- The processes -----------------------------------------------------------------
 
-int listening_port(Subprocess& p, const std::string& what) {
-    const auto line = p.wait_for_line([](const std::string& l) { return contains(l, "listening on http://"); }, 30s);
-    if (!line) throw std::runtime_error(what + " did not start:\n" + p.output());
-    return port_from_listening_line(*line).value();
-}
-
-class Standin {
+class Standin : public benchdist::testing::StandinProcess {
 public:
-    Standin() {
-        proc_ = std::make_unique<Subprocess>(std::vector<std::string>{
-            bin_path("stdb-standin"), "--listen", "127.0.0.1:0", "--database", "test-1", "--debug-routes",
-            "--max-message-bytes", std::to_string(kWsMessageLimit)});
-        port_ = listening_port(*proc_, "stdb-standin");
-        const auto seeded = bn::http_request({.method = "POST", .url = url("/v1/database/test-1/call/seed"),
-                                              .body = "[10,1000]", .content_type = "application/json"});
-        if (seeded.status != 200) throw std::runtime_error("seeding the stand-in: HTTP " + std::to_string(seeded.status));
+    Standin()
+        : StandinProcess({.args = {"--debug-routes", "--max-message-bytes", std::to_string(kWsMessageLimit)}}) {
+        seed(10, 1000);
     }
-    int port() const { return port_; }
-    std::string url(const std::string& target) const { return "http://127.0.0.1:" + std::to_string(port_) + target; }
-    bool running() { return proc_->running(); }
-    std::string output() const { return proc_->output(); }
+    std::string url(const std::string& target) const { return http_url(target); }
 
     // What bad input must not change: every balance, and the committed
     // reducer counts (SQL reads are counted as transactions too, so their
@@ -352,39 +329,25 @@ public:
     }
 
     bool answers_ping() const { return bn::http_request({.url = url("/v1/ping")}).status == 200; }
-
-private:
-    std::unique_ptr<Subprocess> proc_;
-    int port_ = 0;
 };
 
 class Coordinator {
 public:
     explicit Coordinator(int stdb_port)
-        : dir_(fs::temp_directory_path() /
-               ("bench-dist-bad-input-" + std::to_string(::getpid()) + "-" + std::to_string(counter_++))) {
-        proc_ = std::make_unique<Subprocess>(std::vector<std::string>{
-            bin_path("bench-dist-coordinator"), "--bind", "127.0.0.1", "--port", "0", "--stdb-url",
-            "ws://127.0.0.1:" + std::to_string(stdb_port), "--stdb-module", "test-1", "--results-dir",
-            (dir_ / "results").string(),
-            // Generators registered by these tests stay silent: without a
-            // lease they are never marked lost, so "state unchanged" holds.
-            "--lease-seconds", "0"});
-        port_ = listening_port(*proc_, "bench-dist-coordinator");
-    }
-    ~Coordinator() {
-        proc_.reset();
-        std::error_code ignored;
-        fs::remove_all(dir_, ignored);
-    }
-    int port() const { return port_; }
-    std::string url(const std::string& target) const { return "http://127.0.0.1:" + std::to_string(port_) + target; }
-    bool running() { return proc_->running(); }
-    std::string output() const { return proc_->output(); }
+        : dir_("bad-input"),
+          proc_({.stdb_url = "ws://127.0.0.1:" + std::to_string(stdb_port),
+                 .results_dir = dir_.path() / "results",
+                 // Generators registered by these tests stay silent: without a
+                 // lease they are never marked lost, so "state unchanged" holds.
+                 .args = {"--lease-seconds", "0"},
+                 .call_timeout = std::chrono::seconds(10)}) {}
+    int port() const { return proc_.port(); }
+    std::string url(const std::string& target) const { return proc_.url(target); }
+    bool running() { return proc_.process().running(); }
+    std::string output() const { return proc_.process().output(); }
 
     bn::ClientResponse call(const std::string& method, const std::string& target, const std::string& body = "") const {
-        return bn::http_request({.method = method, .url = url(target), .body = body,
-                                 .content_type = body.empty() ? "" : "application/json"});
+        return proc_.call(method, target, body);
     }
 
     // A generator the test registers by hand (no generator process needed):
@@ -410,10 +373,8 @@ public:
     }
 
 private:
-    static inline int counter_ = 0;
-    fs::path dir_;
-    std::unique_ptr<Subprocess> proc_;
-    int port_ = 0;
+    benchdist::testing::TempDir dir_;
+    benchdist::testing::CoordinatorProcess proc_;
 };
 
 // One stand-in and one coordinator (with generator gen-a registered, not

@@ -17,34 +17,15 @@
 
 #include "benchdist/control/protocol.hpp"
 #include "benchdist/coordinator/result_store.hpp"
-#include "benchdist/net/http_client.hpp"
-#include "subprocess.hpp"
+#include "rig.hpp"
 
 namespace fs = std::filesystem;
 namespace bc = benchdist::control;
-namespace bn = benchdist::net;
 using benchdist::coordinator::ResultStore;
-using benchdist::testing::bin_path;
-using benchdist::testing::port_from_listening_line;
-using benchdist::testing::Subprocess;
+using namespace benchdist::testing;
 using namespace std::chrono_literals;
 
 namespace {
-
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
-
-int start_and_get_port(Subprocess& p, const std::string& what) {
-    const auto line = p.wait_for_line([](const std::string& l) { return contains(l, "listening on http://"); }, 30s);
-    if (!line) throw std::runtime_error(what + " did not start:\n" + p.output());
-    return port_from_listening_line(*line).value();
-}
-
-std::string slurp(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::ostringstream out;
-    out << in.rdbuf();
-    return out.str();
-}
 
 // What a crash left in the results directory, split the way a reader must
 // split it: results are the *.json files, temporary files are hidden.
@@ -61,7 +42,7 @@ DirContents list_results(const fs::path& dir) {
         if (ResultStore::is_temporary(name)) {
             c.temporaries.push_back(name);
         } else if (e.path().extension() == ".json") {
-            c.results[name] = slurp(e.path());
+            c.results[name] = read_file(e.path());
         } else if (name != "index.jsonl") {
             c.others.push_back(name);
         }
@@ -79,7 +60,7 @@ struct Index {
 
 Index read_index(const fs::path& dir) {
     Index index;
-    const auto text = slurp(dir / "index.jsonl");
+    const auto text = read_file(dir / "index.jsonl");
     index.ends_with_newline = text.empty() || text.back() == '\n';
     std::istringstream in(text);
     std::string line;
@@ -94,87 +75,40 @@ Index read_index(const fs::path& dir) {
     return index;
 }
 
-class DurableCluster {
+// One seeded stand-in for the whole test; coordinators come and go on the
+// same results directory, each with one fresh generator (2 connections).
+class DurableCluster : public benchdist::testing::Rig {
 public:
     DurableCluster()
-        : dir_(fs::temp_directory_path() / ("bench-dist-durability-" + std::to_string(::getpid()))) {
-        fs::remove_all(dir_);
-        fs::create_directories(dir_);
-        standin_ = std::make_unique<Subprocess>(std::vector<std::string>{
-            bin_path("stdb-standin"), "--listen", "127.0.0.1:0", "--database", "test-1"});
-        stdb_port_ = start_and_get_port(*standin_, "stdb-standin");
-        const auto seeded = bn::http_request({.method = "POST",
-                                              .url = "http://127.0.0.1:" + std::to_string(stdb_port_) +
-                                                     "/v1/database/test-1/call/seed",
-                                              .body = "[1000,1000000]",
-                                              .content_type = "application/json",
-                                              .timeout = 10s});
-        if (seeded.status != 200) throw std::runtime_error("seeding failed: " + seeded.body);
-    }
-    ~DurableCluster() {
-        generator_.reset();
-        coordinator_.reset();
-        standin_.reset();
-        std::error_code ignored;
-        fs::remove_all(dir_, ignored);
-    }
+        : Rig({.tag = "durability", .coordinator_args = std::nullopt, .call_timeout = 20s,
+               .generator = {.concurrency = 2, .pairs = 2000}}) {}
 
-    fs::path results() const { return dir_ / "results"; }
-    Subprocess& coordinator() { return *coordinator_; }
+    fs::path results() const { return results_dir(); }
+    Subprocess& coordinator() { return Rig::coordinator().process(); }
 
     // A fresh coordinator on the same results directory with one fresh
     // generator, ready for an epoch.
     void start(double window_seconds, std::map<std::string, std::string> env = {}) {
-        coordinator_ = std::make_unique<Subprocess>(
-            std::vector<std::string>{bin_path("bench-dist-coordinator"), "--bind", "127.0.0.1", "--port", "0",
-                                     "--stdb-url", stdb_url(), "--stdb-module", "test-1", "--window-seconds",
-                                     std::to_string(window_seconds), "--start-ack-timeout-seconds", "10",
-                                     "--stop-ack-timeout-seconds", "10", "--align-window-ms", "0",
-                                     "--results-dir", results().string()},
-            std::move(env));
-        coord_port_ = start_and_get_port(*coordinator_, "bench-dist-coordinator");
-        generator_ = std::make_unique<Subprocess>(std::vector<std::string>{
-            bin_path("bench-dist-generator"), "--coordinator-url", coord_url(), "--id", "gen-a", "--concurrency", "2",
-            "--accounts", "1000", "--pairs", "2000", "--stdb-url", stdb_url(), "--stdb-module", "test-1",
-            "--poll-ms", "100", "--threads", "1"});
-        wait_state([](const bc::CoordinatorState& s) {
-            return s.generators.size() == 1 && s.generators[0].local_state == bc::GeneratorState::Ready;
-        }, 30s);
+        start_coordinator({"--window-seconds", std::to_string(window_seconds), "--start-ack-timeout-seconds", "10",
+                           "--stop-ack-timeout-seconds", "10", "--align-window-ms", "0"},
+                          0, std::move(env));
+        start_generator("gen-a");
+        Rig::coordinator().wait_ready(1, 30s);
     }
 
     // SIGKILL: no destructor, no flush, no signal handler of the coordinator
     // runs. The generator goes too; the next start() brings a new one.
     void kill_coordinator() {
-        coordinator_->signal(SIGKILL);
-        const auto code = coordinator_->wait_exit(10s);
-        ASSERT_EQ(code, 128 + SIGKILL) << coordinator_->output();
-        generator_->signal(SIGKILL);
-        generator_->wait_exit(10s);
-        generator_.reset();
-    }
-
-    bn::ClientResponse coord(const std::string& method, const std::string& path, const std::string& body = {}) {
-        return bn::http_request({.method = method, .url = coord_url() + path, .body = body,
-                                 .content_type = body.empty() ? "" : "application/json", .timeout = 20s});
-    }
-
-    bc::CoordinatorState wait_state(const std::function<bool(const bc::CoordinatorState&)>& pred,
-                                    std::chrono::seconds timeout) {
-        const auto deadline = std::chrono::steady_clock::now() + timeout;
-        auto s = bc::coordinator_state_from_json(bc::Json::parse(coord("GET", "/admin/status").body));
-        while (!pred(s)) {
-            if (std::chrono::steady_clock::now() > deadline) {
-                throw std::runtime_error("condition not reached; last state:\n" + bc::pretty(bc::to_json(s)) +
-                                         "\ncoordinator output:\n" + coordinator_->output());
-            }
-            const auto body = coord("GET", "/state?since=" + std::to_string(s.version) + "&waitMs=500").body;
-            s = bc::coordinator_state_from_json(bc::Json::parse(body));
-        }
-        return s;
+        coordinator().signal(SIGKILL);
+        const auto code = coordinator().wait_exit(10s);
+        ASSERT_EQ(code, 128 + SIGKILL) << coordinator().output();
+        generator("gen-a").signal(SIGKILL);
+        generator("gen-a").wait_exit(10s);
+        drop_generator("gen-a");
     }
 
     void start_epoch(std::uint64_t expected) {
-        const auto r = bc::start_epoch_response_from_json(bc::Json::parse(coord("POST", "/admin/start-epoch", "{}").body));
+        const auto r = Rig::start_epoch();
         ASSERT_TRUE(r.started) << r.message;
         ASSERT_EQ(r.message, "Epoch " + std::to_string(expected) + " started");
     }
@@ -182,22 +116,9 @@ public:
     // The finished epoch's result exactly as /admin/status reports it (raw
     // JSON, so the comparison with the file is not filtered by our parser).
     bc::Json wait_result(std::uint64_t epoch) {
-        wait_state([epoch](const bc::CoordinatorState& s) {
-            return s.last_result && s.last_result->epoch == epoch && s.current_epoch != epoch;
-        }, 30s);
+        Rig::wait_result(epoch, 30s);
         return bc::Json::parse(coord("GET", "/admin/status").body).at("lastResult");
     }
-
-private:
-    std::string stdb_url() const { return "ws://127.0.0.1:" + std::to_string(stdb_port_); }
-    std::string coord_url() const { return "http://127.0.0.1:" + std::to_string(coord_port_); }
-
-    fs::path dir_;
-    std::unique_ptr<Subprocess> standin_;
-    std::unique_ptr<Subprocess> coordinator_;
-    std::unique_ptr<Subprocess> generator_;
-    int stdb_port_ = 0;
-    int coord_port_ = 0;
 };
 
 // The one result file whose name is not among `before`.
@@ -235,7 +156,7 @@ TEST(Durability, SigkillBetweenAndDuringEpochsLosesNoFinishedResult) {
     EXPECT_EQ(after_idle_kill.results, before.results) << "files changed by a kill while idle";
     EXPECT_TRUE(after_idle_kill.temporaries.empty());
     EXPECT_TRUE(after_idle_kill.others.empty());
-    const std::string index_after_two = slurp(c.results() / "index.jsonl");
+    const std::string index_after_two = read_file(c.results() / "index.jsonl");
     {
         const auto index = read_index(c.results());
         ASSERT_EQ(index.lines.size(), 2u) << index_after_two;
@@ -256,7 +177,7 @@ TEST(Durability, SigkillBetweenAndDuringEpochsLosesNoFinishedResult) {
     const auto after_measure_kill = list_results(c.results());
     EXPECT_EQ(after_measure_kill.results, before.results) << "an unfinished epoch must leave no result";
     EXPECT_TRUE(after_measure_kill.temporaries.empty());
-    EXPECT_EQ(slurp(c.results() / "index.jsonl"), index_after_two);
+    EXPECT_EQ(read_file(c.results() / "index.jsonl"), index_after_two);
 
     // --- Killed between the fsynced temporary file and its link. ---
     c.start(0.5, {{"BENCHDIST_TEST_RESULT_PAUSE_MS", "60000"}});
@@ -271,9 +192,9 @@ TEST(Durability, SigkillBetweenAndDuringEpochsLosesNoFinishedResult) {
     ASSERT_EQ(after_write_kill.temporaries.size(), 1u);
     EXPECT_TRUE(contains(*paused, after_write_kill.temporaries[0])) << *paused;
     // What was left is the complete, fsynced epoch: only the link was missing.
-    const auto orphan = bc::Json::parse(slurp(c.results() / after_write_kill.temporaries[0]));
+    const auto orphan = bc::Json::parse(read_file(c.results() / after_write_kill.temporaries[0]));
     EXPECT_EQ(orphan.at("epoch"), 1);
-    EXPECT_EQ(slurp(c.results() / "index.jsonl"), index_after_two);
+    EXPECT_EQ(read_file(c.results() / "index.jsonl"), index_after_two);
 
     // --- One more coordinator: adds its epoch 1 next to the old one. ---
     c.start(0.5);

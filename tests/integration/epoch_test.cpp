@@ -12,137 +12,33 @@
 #include "benchdist/control/protocol.hpp"
 #include "benchdist/net/http_client.hpp"
 #include "benchdist/standin/commit_log.hpp"
-#include "subprocess.hpp"
+#include "rig.hpp"
 
 namespace fs = std::filesystem;
 namespace bc = benchdist::control;
 namespace bn = benchdist::net;
-using benchdist::testing::bin_path;
-using benchdist::testing::port_from_listening_line;
-using benchdist::testing::Subprocess;
+using namespace benchdist::testing;
 using namespace std::chrono_literals;
 
 namespace {
 
 constexpr std::int64_t kInitialBalance = 1000000;
 
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
-
-int start_and_get_port(Subprocess& p, const std::string& what) {
-    const auto line = p.wait_for_line([](const std::string& l) { return contains(l, "listening on http://"); }, 30s);
-    if (!line) throw std::runtime_error(what + " did not start:\n" + p.output());
-    return port_from_listening_line(*line).value();
-}
-
-// "2026-04-10T12:00:33.224Z" -> microseconds since the epoch.
-std::int64_t iso_to_micros(const std::string& iso) {
-    std::tm tm{};
-    int millis = 0;
-    std::sscanf(iso.c_str(), "%d-%d-%dT%d:%d:%d.%dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
-                &tm.tm_sec, &millis);
-    tm.tm_year -= 1900;
-    tm.tm_mon -= 1;
-    return static_cast<std::int64_t>(timegm(&tm)) * 1000000 + millis * 1000;
-}
-
-class Cluster {
+// test-1 and test-2 seeded, a commit log, and a coordinator measuring test-1
+// over 2 s windows with verification; generators get 4 connections.
+class Cluster : public benchdist::testing::Rig {
 public:
-    Cluster() : dir_(fs::temp_directory_path() / ("bench-dist-epoch-" + std::to_string(::getpid()) + "-" + std::to_string(counter_++))) {
-        fs::create_directories(dir_);
-        standin_ = std::make_unique<Subprocess>(std::vector<std::string>{
-            bin_path("stdb-standin"), "--listen", "127.0.0.1:0", "--database", "test-1", "--database", "test-2",
-            "--debug-routes", "--commit-log", (dir_ / "commits.log").string()});
-        stdb_port_ = start_and_get_port(*standin_, "stdb-standin");
-        for (const char* db : {"test-1", "test-2"}) {
-            call_stdb(std::string("/v1/database/") + db + "/call/seed", "[1000," + std::to_string(kInitialBalance) + "]");
-        }
-        coordinator_ = std::make_unique<Subprocess>(std::vector<std::string>{
-            bin_path("bench-dist-coordinator"), "--bind", "127.0.0.1", "--port", "0", "--stdb-url", stdb_url(),
-            "--stdb-module", "test-1", "--window-seconds", "2", "--start-ack-timeout-seconds", "10",
-            "--stop-ack-timeout-seconds", "5", "--verify", "--initial-balance", std::to_string(kInitialBalance),
-            "--results-dir", (dir_ / "results").string()});
-        coord_port_ = start_and_get_port(*coordinator_, "bench-dist-coordinator");
-    }
-    ~Cluster() {
-        generators_.clear();
-        coordinator_.reset();
-        standin_.reset();
-        std::error_code ignored;
-        fs::remove_all(dir_, ignored);
-    }
+    Cluster()
+        : Rig({.tag = "epoch",
+               .standin = {.databases = {"test-1", "test-2"}, .args = {"--debug-routes"}},
+               .commit_log = true,
+               .seed = std::make_pair(std::uint64_t{1000}, kInitialBalance),
+               .coordinator_args = std::vector<std::string>{
+                   "--window-seconds", "2", "--start-ack-timeout-seconds", "10", "--stop-ack-timeout-seconds", "5",
+                   "--verify", "--initial-balance", std::to_string(kInitialBalance)}}) {}
 
-    std::string stdb_url() const { return "ws://127.0.0.1:" + std::to_string(stdb_port_); }
-    std::string coord_url() const { return "http://127.0.0.1:" + std::to_string(coord_port_); }
-    const fs::path& dir() const { return dir_; }
-    Subprocess& coordinator() { return *coordinator_; }
-
-    bn::ClientResponse call_stdb(const std::string& path, const std::string& json) {
-        auto r = bn::http_request({.method = "POST", .url = "http://127.0.0.1:" + std::to_string(stdb_port_) + path,
-                                   .body = json, .content_type = "application/json", .timeout = 10s});
-        return r;
-    }
-
-    bn::ClientResponse coord(const std::string& method, const std::string& path, const std::string& body = {}) {
-        return bn::http_request({.method = method, .url = coord_url() + path, .body = body,
-                                 .content_type = body.empty() ? "" : "application/json", .timeout = 40s});
-    }
-
-    bc::CoordinatorState state() { return bc::coordinator_state_from_json(bc::Json::parse(coord("GET", "/admin/status").body)); }
-
-    Subprocess& start_generator(const std::string& id, int concurrency = 4, std::vector<std::string> extra = {}) {
-        std::vector<std::string> argv{
-            bin_path("bench-dist-generator"), "--coordinator-url", coord_url(), "--id", id, "--concurrency",
-            std::to_string(concurrency), "--accounts", "1000", "--pairs", "20000", "--stdb-url", stdb_url(),
-            "--stdb-module", "test-1", "--poll-ms", "100", "--threads", "1"};
-        argv.insert(argv.end(), extra.begin(), extra.end());
-        generators_[id] = std::make_unique<Subprocess>(argv);
-        return *generators_[id];
-    }
-    Subprocess* generator(const std::string& id) { return generators_.at(id).get(); }
-    void drop_generator(const std::string& id) { generators_.erase(id); }
-
-    // Waits until the coordinator's state satisfies pred (bounded).
-    bc::CoordinatorState wait_state(const std::function<bool(const bc::CoordinatorState&)>& pred, std::chrono::seconds timeout) {
-        const auto deadline = std::chrono::steady_clock::now() + timeout;
-        auto s = state();
-        while (!pred(s)) {
-            if (std::chrono::steady_clock::now() > deadline) {
-                throw std::runtime_error("condition not reached; last state:\n" + bc::pretty(bc::to_json(s)) +
-                                         "\ncoordinator output:\n" + coordinator_->output());
-            }
-            const auto body = coord("GET", "/state?since=" + std::to_string(s.version) + "&waitMs=500").body;
-            s = bc::coordinator_state_from_json(bc::Json::parse(body));
-        }
-        return s;
-    }
-
-    bc::CoordinatorState wait_ready(std::size_t n) {
-        return wait_state([n](const bc::CoordinatorState& s) {
-            std::size_t ready = 0;
-            for (const auto& g : s.generators) ready += g.local_state == bc::GeneratorState::Ready;
-            return ready >= n;
-        }, 60s);
-    }
-
-    bc::StartEpochResponse start_epoch(const std::string& body = "{}") {
-        return bc::start_epoch_response_from_json(bc::Json::parse(coord("POST", "/admin/start-epoch", body).body));
-    }
-
-    bc::EpochResult wait_result(std::uint64_t epoch) {
-        const auto s = wait_state([epoch](const bc::CoordinatorState& st) {
-            return st.last_result && st.last_result->epoch == epoch && st.current_epoch != epoch;
-        }, 90s);
-        return *s.last_result;
-    }
-
-private:
-    static inline int counter_ = 0;
-    fs::path dir_;
-    std::unique_ptr<Subprocess> standin_;
-    std::unique_ptr<Subprocess> coordinator_;
-    std::map<std::string, std::unique_ptr<Subprocess>> generators_;
-    int stdb_port_ = 0;
-    int coord_port_ = 0;
+    std::string coord_url() { return coordinator().url(); }
+    bn::ClientResponse call_stdb(const std::string& path, const std::string& json) { return standin().post(path, json); }
 };
 
 }  // namespace
@@ -156,7 +52,7 @@ TEST(Epoch, TwoGeneratorsMatchGroundTruthAndAnotherDatabaseDoesNotLeak) {
     ASSERT_TRUE(started.started) << started.message;
     EXPECT_EQ(started.message, "Epoch 1 started");
     // Commit transfers on test-2 while test-1 is measured: they must not count.
-    c.wait_state([](const bc::CoordinatorState& s) { return s.phase == bc::Phase::Measure; }, 30s);
+    c.wait_phase(bc::Phase::Measure);
     for (int i = 0; i < 200; ++i) c.call_stdb("/v1/database/test-2/call/transfer", "[1,2,1]");
     const auto r = c.wait_result(1);
     EXPECT_FALSE(r.error) << r.error.value_or("");
@@ -185,7 +81,7 @@ TEST(Epoch, TwoGeneratorsMatchGroundTruthAndAnotherDatabaseDoesNotLeak) {
     const auto window_end = iso_to_micros(r.finished_at);
     // The log is written in the background; wait until it has passed the window.
     for (;;) {
-        records = benchdist::standin::read_commit_log(c.dir() / "commits.log");
+        records = benchdist::standin::read_commit_log(c.commit_log_path());
         std::int64_t newest = 0;
         for (const auto& rec : records) newest = std::max(newest, rec.commit_time_us);
         if (newest >= window_end || std::chrono::steady_clock::now() > deadline) break;
@@ -236,8 +132,8 @@ TEST(Epoch, KilledGeneratorIsNamedAndTheNextEpochSucceeds) {
     c.start_generator("gen-b");
     c.wait_ready(2);
     ASSERT_TRUE(c.start_epoch().started);
-    c.wait_state([](const bc::CoordinatorState& s) { return s.phase == bc::Phase::Measure; }, 30s);
-    c.generator("gen-b")->signal(SIGKILL);
+    c.wait_phase(bc::Phase::Measure);
+    c.generator("gen-b").signal(SIGKILL);
     const auto r1 = c.wait_result(1);
     ASSERT_TRUE(r1.error.has_value());
     EXPECT_TRUE(contains(*r1.error, "gen-b")) << *r1.error;
@@ -282,21 +178,18 @@ TEST(Epoch, VerificationFailsAfterTheBalancesAreCorrupted) {
 TEST(Epoch, GeneratorStopsLoadingWhenItsCoordinatorDies) {
     Cluster c;
     // The old behaviour, now opt-in (by default it re-registers: liveness_test).
-    auto& gen = c.start_generator("gen-a", 4, {"--exit-on-coordinator-loss"});
+    auto& gen = c.start_generator("gen-a", {"--exit-on-coordinator-loss"});
     c.wait_ready(1);
     ASSERT_TRUE(c.start_epoch().started);
-    c.wait_state([](const bc::CoordinatorState& s) { return s.phase == bc::Phase::Measure; }, 30s);
-    c.coordinator().signal(SIGKILL);
+    c.wait_phase(bc::Phase::Measure);
+    c.coordinator().process().signal(SIGKILL);
     // --poll-ms 100 and 3 control retries: it must give up within seconds.
     const auto code = gen.wait_exit(20s);
     ASSERT_TRUE(code.has_value()) << "generator still running after its coordinator died:\n" << gen.output();
     EXPECT_EQ(*code, 1);
     EXPECT_TRUE(contains(gen.output(), "cannot reach coordinator")) << gen.output();
     // And the server sees no more transfers from it.
-    auto committed = [&] {
-        const auto body = bn::http_request({.url = "http://127.0.0.1:" + c.stdb_url().substr(c.stdb_url().rfind(':') + 1) + "/v1/metrics"}).body;
-        return body;
-    };
+    auto committed = [&] { return bn::http_request({.url = c.standin().http_url("/v1/metrics")}).body; };
     const auto before = committed();
     const auto after = committed();
     EXPECT_EQ(before, after);
@@ -322,7 +215,7 @@ TEST(Epoch, ControlCliRunsAnEpochAndStopEpochAbortsOne) {
     {
         // A long epoch, ended early with stop-epoch: the result is still written, marked aborted.
         ASSERT_TRUE(c.start_epoch().started);
-        c.wait_state([](const bc::CoordinatorState& s) { return s.phase == bc::Phase::Measure; }, 30s);
+        c.wait_phase(bc::Phase::Measure);
         Subprocess stop({bin_path("bench-dist-control"), "--coordinator-url", c.coord_url(), "stop-epoch"});
         ASSERT_EQ(stop.wait_exit(30s), 0) << stop.output();
         const auto r = c.wait_result(2);

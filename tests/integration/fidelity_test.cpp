@@ -22,18 +22,14 @@
 #include "benchdist/control/protocol.hpp"
 #include "benchdist/net/http_client.hpp"
 #include "benchdist/standin/commit_log.hpp"
-#include "benchdist/stdb/prometheus.hpp"
-#include "subprocess.hpp"
+#include "rig.hpp"
 
 namespace {
 
 namespace fs = std::filesystem;
 namespace bc = benchdist::control;
-namespace bn = benchdist::net;
-namespace stdb = benchdist::stdb;
-using benchdist::testing::bin_path;
-using benchdist::testing::port_from_listening_line;
-using benchdist::testing::Subprocess;
+using benchdist::testing::contains;
+using benchdist::testing::iso_to_micros;
 using namespace std::chrono_literals;
 
 constexpr std::int64_t kInitialBalance = 1000000;
@@ -41,156 +37,61 @@ constexpr int kConnections = 8;
 constexpr double kWarmupSeconds = 1;
 constexpr double kWindowSeconds = 3;
 
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
-
-int start_and_get_port(Subprocess& p, const std::string& what) {
-    const auto line = p.wait_for_line([](const std::string& l) { return contains(l, "listening on http://"); }, 30s);
-    if (!line) throw std::runtime_error(what + " did not start:\n" + p.output());
-    return port_from_listening_line(*line).value();
-}
-
-// "2026-04-10T12:00:33.224Z" -> microseconds since the Unix epoch.
-std::int64_t iso_to_micros(const std::string& iso) {
-    std::tm tm{};
-    int millis = 0;
-    std::sscanf(iso.c_str(), "%d-%d-%dT%d:%d:%d.%dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
-                &tm.tm_sec, &millis);
-    tm.tm_year -= 1900;
-    tm.tm_mon -= 1;
-    return static_cast<std::int64_t>(timegm(&tm)) * 1000000 + millis * 1000;
-}
-
 struct RigOptions {
     std::vector<std::string> standin_args;    // e.g. {"--reply-delay-us", "2000"}
     std::vector<std::string> generator_args;  // appended to the generator's command line
     int connections = kConnections;
 };
 
+std::vector<std::string> with_debug_routes(std::vector<std::string> args) {
+    args.insert(args.begin(), "--debug-routes");
+    return args;
+}
+
 // A stand-in (one database, test-1, seeded, with a commit log and the debug
 // routes), a coordinator with a 1 s warmup and a 3 s window, and one
 // generator, all on free ports in a private directory.
-class Rig {
+class Rig : public benchdist::testing::Rig {
 public:
     explicit Rig(const RigOptions& o = {})
-        : dir_(fs::temp_directory_path() /
-               ("bench-dist-fidelity-" + std::to_string(::getpid()) + "-" + std::to_string(counter_++))) {
-        fs::create_directories(dir_);
-        std::vector<std::string> standin{bin_path("stdb-standin"), "--listen",       "127.0.0.1:0",
-                                         "--database",             "test-1",         "--debug-routes",
-                                         "--commit-log",           commit_log_path().string()};
-        standin.insert(standin.end(), o.standin_args.begin(), o.standin_args.end());
-        standin_ = std::make_unique<Subprocess>(standin);
-        stdb_port_ = start_and_get_port(*standin_, "stdb-standin");
-        const auto seeded = post_stdb("/v1/database/test-1/call/seed", "[1000," + std::to_string(kInitialBalance) + "]");
-        if (seeded.status != 200) throw std::runtime_error("seed failed: " + seeded.body);
-
-        coordinator_ = std::make_unique<Subprocess>(std::vector<std::string>{
-            bin_path("bench-dist-coordinator"), "--bind", "127.0.0.1", "--port", "0", "--stdb-url", stdb_http(),
-            "--stdb-module", "test-1", "--warmup-seconds", std::to_string(kWarmupSeconds), "--window-seconds",
-            std::to_string(kWindowSeconds), "--start-ack-timeout-seconds", "10", "--stop-ack-timeout-seconds", "10",
-            "--results-dir", (dir_ / "results").string()});
-        coord_port_ = start_and_get_port(*coordinator_, "bench-dist-coordinator");
-
-        std::vector<std::string> gen{bin_path("bench-dist-generator"), "--coordinator-url", coord_url(), "--id",
-                                     "gen-a", "--concurrency", std::to_string(o.connections), "--accounts", "1000",
-                                     "--pairs", "20000", "--stdb-url", "ws://127.0.0.1:" + std::to_string(stdb_port_),
-                                     "--stdb-module", "test-1", "--poll-ms", "100", "--threads", "1"};
-        gen.insert(gen.end(), o.generator_args.begin(), o.generator_args.end());
-        generator_ = std::make_unique<Subprocess>(gen);
-    }
-    ~Rig() {
-        generator_.reset();
-        coordinator_.reset();
-        standin_.reset();
-        std::error_code ignored;
-        fs::remove_all(dir_, ignored);
-    }
-    Rig(const Rig&) = delete;
-    Rig& operator=(const Rig&) = delete;
-
-    std::string stdb_http() const { return "http://127.0.0.1:" + std::to_string(stdb_port_); }
-    std::string coord_url() const { return "http://127.0.0.1:" + std::to_string(coord_port_); }
-    fs::path commit_log_path() const { return dir_ / "commits.log"; }
-
-    bn::ClientResponse post_stdb(const std::string& path, const std::string& json = {}) {
-        return bn::http_request({.method = "POST", .url = stdb_http() + path, .body = json,
-                                 .content_type = json.empty() ? "" : "application/json", .timeout = 10s});
+        : benchdist::testing::Rig(
+              {.tag = "fidelity",
+               .standin = {.args = with_debug_routes(o.standin_args)},
+               .commit_log = true,
+               .seed = std::make_pair(std::uint64_t{1000}, kInitialBalance),
+               .coordinator_args =
+                   std::vector<std::string>{"--warmup-seconds", std::to_string(kWarmupSeconds), "--window-seconds",
+                                            std::to_string(kWindowSeconds), "--start-ack-timeout-seconds", "10",
+                                            "--stop-ack-timeout-seconds", "10"},
+               .generator = {.concurrency = o.connections, .args = o.generator_args}}) {
+        start_generator("gen-a");
     }
 
     // POST /v1/debug/delays with e.g. "replyUs=5000"; throws unless 200.
     bc::Json set_delays(const std::string& query) {
-        const auto r = post_stdb("/v1/debug/delays?" + query);
+        const auto r = standin().post("/v1/debug/delays?" + query);
         if (r.status != 200) throw std::runtime_error("delays?" + query + ": " + std::to_string(r.status) + " " + r.body);
         return bc::Json::parse(r.body);
     }
 
     // The server's committed-transfer counter, as the coordinator reads it.
-    std::uint64_t server_committed() {
-        const auto res = bn::http_request({.url = stdb_http() + "/v1/metrics", .timeout = 10s});
-        stdb::CounterQuery q;
-        q.name = std::string(stdb::kNumTxnsMetric);
-        q.labels = {{"committed", "true"}, {"reducer", "transfer"}, {"txn_type", "Reducer"}};  // one database
-        q.select = stdb::CounterSelect::Sum;
-        const auto found = stdb::find_counter(stdb::parse_prometheus_text(res.body), q);
-        if (found.status == stdb::CounterStatus::NameAbsent || found.status == stdb::CounterStatus::NoMatchingSeries)
-            return 0;
-        return found.value().exact.value();
-    }
+    std::uint64_t server_committed() { return standin().committed(); }
 
     // Stops the stand-in with SIGTERM: it flushes and fsyncs the commit log
     // before it exits, so afterwards the file is complete (no polling).
     std::vector<benchdist::standin::CommitRecord> stop_standin_and_read_log() {
-        standin_->signal(SIGTERM);
-        const auto code = standin_->wait_exit(20s);
-        if (code != 0) throw std::runtime_error("stdb-standin did not exit cleanly:\n" + standin_->output());
+        standin().process().signal(SIGTERM);
+        const auto code = standin().process().wait_exit(20s);
+        if (code != 0) throw std::runtime_error("stdb-standin did not exit cleanly:\n" + standin().output());
         return benchdist::standin::read_commit_log(commit_log_path());
     }
 
-    bc::CoordinatorState state() {
-        return bc::coordinator_state_from_json(bc::Json::parse(coord("GET", "/admin/status").body));
-    }
-
-    // Long-polls /state until pred holds (bounded).
-    bc::CoordinatorState wait_state(const std::function<bool(const bc::CoordinatorState&)>& pred,
-                                    std::chrono::seconds timeout) {
-        const auto deadline = std::chrono::steady_clock::now() + timeout;
-        auto s = state();
-        while (!pred(s)) {
-            if (std::chrono::steady_clock::now() > deadline) {
-                throw std::runtime_error("condition not reached; last state:\n" + bc::pretty(bc::to_json(s)) +
-                                         "\ncoordinator output:\n" + coordinator_->output() +
-                                         "\ngenerator output:\n" + generator_->output());
-            }
-            const auto body = coord("GET", "/state?since=" + std::to_string(s.version) + "&waitMs=500").body;
-            s = bc::coordinator_state_from_json(bc::Json::parse(body));
-        }
-        return s;
-    }
-
-    void wait_ready() {
-        wait_state([](const bc::CoordinatorState& s) {
-            for (const auto& g : s.generators)
-                if (g.local_state == bc::GeneratorState::Ready) return true;
-            return false;
-        }, 60s);
-    }
-
-    void wait_phase(bc::Phase phase) {
-        wait_state([phase](const bc::CoordinatorState& s) { return s.phase == phase; }, 30s);
-    }
-
     void start_epoch() {
-        const auto started =
-            bc::start_epoch_response_from_json(bc::Json::parse(coord("POST", "/admin/start-epoch", "{}").body));
+        const auto started = benchdist::testing::Rig::start_epoch();
         if (!started.started) throw std::runtime_error("epoch did not start: " + started.message);
     }
 
-    bc::EpochResult wait_result(std::uint64_t epoch = 1) {
-        const auto s = wait_state([epoch](const bc::CoordinatorState& st) {
-            return st.last_result && st.last_result->epoch == epoch && st.current_epoch != epoch;
-        }, 60s);
-        return *s.last_result;
-    }
+    bc::EpochResult wait_result(std::uint64_t epoch = 1) { return benchdist::testing::Rig::wait_result(epoch, 60s); }
 
     // Waits for the generator, runs one epoch, returns its result.
     bc::EpochResult run_epoch() {
@@ -198,20 +99,6 @@ public:
         start_epoch();
         return wait_result();
     }
-
-private:
-    bn::ClientResponse coord(const std::string& method, const std::string& path, const std::string& body = {}) {
-        return bn::http_request({.method = method, .url = coord_url() + path, .body = body,
-                                 .content_type = body.empty() ? "" : "application/json", .timeout = 40s});
-    }
-
-    static inline int counter_ = 0;
-    fs::path dir_;
-    std::unique_ptr<Subprocess> standin_;
-    std::unique_ptr<Subprocess> coordinator_;
-    std::unique_ptr<Subprocess> generator_;
-    int stdb_port_ = 0;
-    int coord_port_ = 0;
 };
 
 // The parts of a result every test reads, checked for presence once.

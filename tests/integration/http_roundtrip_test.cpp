@@ -10,6 +10,7 @@
 
 #include "benchdist/net/http_client.hpp"
 #include "benchdist/net/http_server.hpp"
+#include "rig.hpp"
 
 using namespace benchdist::net;
 using namespace std::chrono_literals;
@@ -144,12 +145,7 @@ TEST(HttpRoundTrip, ConnectionCapAnswers503) {
 }
 
 TEST(HttpRoundTrip, ClientReportsRefusedConnectionsClearly) {
-    std::uint16_t port;
-    {
-        boost::asio::io_context ioc;
-        boost::asio::ip::tcp::acceptor a(ioc, {boost::asio::ip::make_address("127.0.0.1"), 0});
-        port = a.local_endpoint().port();
-    }  // closed: nothing listens there now
+    const auto port = static_cast<std::uint16_t>(benchdist::testing::free_port());  // nothing listens there now
     try {
         http_request({.method = "POST", .url = url(port, "/ready"), .timeout = 2000ms});
         FAIL() << "expected HttpClientError";

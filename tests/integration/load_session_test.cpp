@@ -9,68 +9,28 @@
 
 #include <thread>
 
-#include <boost/asio/io_context.hpp>
 #include <iostream>
-#include <boost/asio/ip/tcp.hpp>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 
-#include "benchdist/net/http_client.hpp"
 #include "benchdist/stats/interval_series.hpp"
-#include "benchdist/stdb/prometheus.hpp"
-#include "subprocess.hpp"
+#include "rig.hpp"
 
 namespace benchdist::generator {
 namespace {
 
 using namespace std::chrono_literals;
-using testing::Subprocess;
+using testing::StandinProcess;
 
-class Standin {
-public:
-    explicit Standin(std::vector<std::string> extra = {}) : proc_(with_args(std::move(extra))) {
-        const auto line = proc_.wait_for_line(
-            [](const std::string& l) { return l.find("listening on") != std::string::npos; }, 20s);
-        if (!line) throw std::runtime_error("stdb-standin did not start: " + proc_.output());
-        port_ = testing::port_from_listening_line(*line).value();
-    }
-    static std::vector<std::string> with_args(std::vector<std::string> extra) {
-        std::vector<std::string> argv{testing::bin_path("stdb-standin"), "--listen", "127.0.0.1:0", "--database", "test-1"};
-        argv.insert(argv.end(), extra.begin(), extra.end());
-        return argv;
-    }
-    int port() const { return port_; }
-    std::string http_base() const { return "http://127.0.0.1:" + std::to_string(port_); }
-
-    net::ClientResponse post_json(const std::string& path, const std::string& body) const {
-        net::ClientRequest req;
-        req.method = "POST";
-        req.url = http_base() + path;
-        req.body = body;
-        req.content_type = "application/json";
-        return net::http_request(req);
-    }
-
-    std::uint64_t committed_transfers() const {
-        net::ClientRequest req;
-        req.url = http_base() + "/v1/metrics";
-        const auto res = net::http_request(req);
-        if (res.status != 200) throw std::runtime_error("metrics: " + std::to_string(res.status));
-        stdb::CounterQuery q;
-        q.name = std::string(stdb::kNumTxnsMetric);
-        q.labels = {{"committed", "true"}, {"reducer", "transfer"}, {"txn_type", "Reducer"}};
-        q.select = stdb::CounterSelect::Sum;
-        const auto result = stdb::find_counter(stdb::parse_prometheus_text(res.body), q);
-        if (result.status == stdb::CounterStatus::NameAbsent || result.status == stdb::CounterStatus::NoMatchingSeries)
-            return 0;
-        return result.value().exact.value();
-    }
-
-private:
-    Subprocess proc_;
-    int port_ = 0;
-};
+// A stand-in whose test-1 holds 1000 accounts of 10,000,000: balances that
+// never run out at amount 1, so a module error is a bug.
+std::unique_ptr<StandinProcess> seeded_standin(std::vector<std::string> args = {}) {
+    auto server = std::make_unique<StandinProcess>(testing::StandinOptions{.args = std::move(args)});
+    server->seed(1000, 10000000);
+    return server;
+}
 
 std::shared_ptr<const TransferPairs> small_pairs() {
     TransferPairsOptions o;
@@ -109,12 +69,34 @@ LoadSessionOptions options_for(int port, const std::string& database) {
     return o;
 }
 
-TEST(LoadSession, ClosedLoopCountsMatchServerCounter) {
-    Standin server;
-    const auto seeded = server.post_json("/v1/database/test-1/call/seed", "[1000,10000000]");
-    ASSERT_EQ(seeded.status, 200u) << seeded.body;
+// Runs epoch 1 on an opened session until `committed` calls have committed
+// (bounded), then stops it.
+::testing::AssertionResult load_until(LoadSession& session, std::uint64_t committed) {
+    session.start(1);
+    if (!session.wait_for_committed(committed, 30s)) {
+        return ::testing::AssertionFailure() << "committed only " << session.counters().committed << " of " << committed;
+    }
+    if (!session.stop()) return ::testing::AssertionFailure() << "the session did not stop";
+    return ::testing::AssertionSuccess();
+}
 
-    LoadSession session(options_for(server.port(), "test-1"), small_pairs());
+// Reads the session's counters until pred holds or the timeout passes;
+// returns the last read.
+LoadCounters wait_counters(const LoadSession& session, const std::function<bool(const LoadCounters&)>& pred,
+                           std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    LoadCounters c = session.counters();
+    while (!pred(c) && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(20ms);  // polling a condition, bounded by the deadline
+        c = session.counters();
+    }
+    return c;
+}
+
+TEST(LoadSession, ClosedLoopCountsMatchServerCounter) {
+    const auto server = seeded_standin();
+
+    LoadSession session(options_for(server->port(), "test-1"), small_pairs());
     EXPECT_EQ(session.thread_count(), 2u);
     std::size_t last_progress = 0;
     std::size_t progress_calls = 0;
@@ -129,7 +111,7 @@ TEST(LoadSession, ClosedLoopCountsMatchServerCounter) {
     EXPECT_GE(progress_calls, 1u);
     EXPECT_EQ(session.live_connections(), 20u);
 
-    const std::uint64_t before = server.committed_transfers();
+    const std::uint64_t before = server->committed();
     EXPECT_EQ(before, 0u);
 
     std::uint64_t total_committed = 0;
@@ -151,25 +133,22 @@ TEST(LoadSession, ClosedLoopCountsMatchServerCounter) {
         EXPECT_EQ(c.module_errors, 0u);
         // Idle after stop: nothing is in flight, so the server saw exactly our commits.
         total_committed += c.committed;
-        EXPECT_EQ(server.committed_transfers(), total_committed);
+        EXPECT_EQ(server->committed(), total_committed);
     }
     session.close_all(5s);
     EXPECT_EQ(session.live_connections(), 0u);
 }
 
 TEST(LoadSession, ServerCounterEqualsSessionCommittedAfterStop) {
-    Standin server;
-    ASSERT_EQ(server.post_json("/v1/database/test-1/call/seed", "[1000,10000000]").status, 200u);
-    LoadSession session(options_for(server.port(), "test-1"), small_pairs());
+    const auto server = seeded_standin();
+    LoadSession session(options_for(server->port(), "test-1"), small_pairs());
     session.open_all();
-    session.start(1);
-    ASSERT_TRUE(session.wait_for_committed(300, 30s));
-    ASSERT_TRUE(session.stop());
+    ASSERT_TRUE(load_until(session, 300));
     const LoadCounters c = session.counters();
     EXPECT_GT(c.committed, 0u);
     EXPECT_EQ(c.attempted, c.committed + c.errors());
     EXPECT_EQ(c.timeouts, 0u);
-    EXPECT_EQ(server.committed_transfers(), c.committed);
+    EXPECT_EQ(server->committed(), c.committed);
     session.close_all(5s);
 }
 
@@ -181,9 +160,8 @@ stats::OutcomeTotals total_of(const std::vector<stats::Interval>& intervals) {
 }
 
 TEST(LoadSession, IntervalsAgreeWithCountersAndAreClearedWhenTaken) {
-    Standin server;
-    ASSERT_EQ(server.post_json("/v1/database/test-1/call/seed", "[1000,10000000]").status, 200u);
-    LoadSession session(options_for(server.port(), "test-1"), small_pairs());
+    const auto server = seeded_standin();
+    LoadSession session(options_for(server->port(), "test-1"), small_pairs());
     session.open_all();
     for (std::uint64_t epoch = 1; epoch <= 2; ++epoch) {
         const auto wall_before = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -232,15 +210,12 @@ TEST(LoadSession, IntervalsAgreeWithCountersAndAreClearedWhenTaken) {
 TEST(LoadSession, LatencyIsServiceTimeOfEachCall) {
     // Every reply is held back 2 ms, so each closed-loop call takes a little
     // over 2 ms from its write to its result.
-    Standin server({"--reply-delay-us", "2000"});
-    ASSERT_EQ(server.post_json("/v1/database/test-1/call/seed", "[1000,10000000]").status, 200u);
-    auto o = options_for(server.port(), "test-1");
+    const auto server = seeded_standin({"--reply-delay-us", "2000"});
+    auto o = options_for(server->port(), "test-1");
     o.concurrency = 8;
     LoadSession session(o, small_pairs());
     session.open_all();
-    session.start(1);
-    ASSERT_TRUE(session.wait_for_committed(1000, 30s));
-    ASSERT_TRUE(session.stop());
+    ASSERT_TRUE(load_until(session, 1000));
     const LoadCounters c = session.counters();
     const auto t = total_of(session.take_intervals());
     EXPECT_EQ(t.committed, c.committed);
@@ -269,7 +244,7 @@ TEST(LoadSession, LatencyIsServiceTimeOfEachCall) {
 }
 
 TEST(LoadSession, UnknownDatabaseGivesClearUpgradeError) {
-    Standin server;
+    StandinProcess server;
     LoadSession session(options_for(server.port(), "test-9"), small_pairs());
     try {
         session.open_all();
@@ -284,14 +259,7 @@ TEST(LoadSession, UnknownDatabaseGivesClearUpgradeError) {
 }
 
 TEST(LoadSession, NothingListeningGivesClearErrorQuickly) {
-    // A port that was free a moment ago: bind an ephemeral port, then release it.
-    int port = 0;
-    {
-        boost::asio::io_context io;
-        boost::asio::ip::tcp::acceptor acceptor(
-            io, boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0));
-        port = acceptor.local_endpoint().port();
-    }
+    const int port = testing::free_port();
     auto o = options_for(port, "test-1");
     LoadSession session(o, small_pairs());
     const auto t0 = std::chrono::steady_clock::now();
@@ -311,29 +279,23 @@ TEST(LoadSession, NothingListeningGivesClearErrorQuickly) {
 
 TEST(LoadSession, OpTimeoutCountsAndReplacesTheConnectionWithoutASecondRequestInFlight) {
     // Every reply is held back 400 ms; the op timeout is 100 ms.
-    Standin server({"--reply-delay-us", "400000"});
-    ASSERT_EQ(server.post_json("/v1/database/test-1/call/seed", "[1000,10000000]").status, 200u);
-    auto o = options_for(server.port(), "test-1");
+    const auto server = seeded_standin({"--reply-delay-us", "400000"});
+    auto o = options_for(server->port(), "test-1");
     o.concurrency = 4;
     o.op_timeout = 100ms;
     LoadSession session(o, small_pairs());
     session.open_all();
     session.start(1);
     // Wait (bounded) until every connection has timed out at least twice.
-    const auto deadline = std::chrono::steady_clock::now() + 20s;
-    LoadCounters c;
-    do {
-        c = session.counters();
-        if (c.timeouts < 8) std::this_thread::sleep_for(20ms);  // polling a condition, bounded by the deadline
-    } while (c.timeouts < 8 && std::chrono::steady_clock::now() < deadline);
+    wait_counters(session, [](const LoadCounters& c) { return c.timeouts >= 8; }, 20s);
     session.stop();
-    c = session.counters();
+    const LoadCounters c = session.counters();
     EXPECT_GE(c.timeouts, 8u);
     EXPECT_EQ(c.committed, 0u) << "no reply can arrive within the op timeout";
     EXPECT_GE(c.reopened, 1u) << "a timed-out connection is closed and replaced";
     // Closed loop: one request per connection at a time, so the server saw at
     // most one call per timeout (plus one per connection still in flight).
-    EXPECT_LE(server.committed_transfers(), c.attempted);
+    EXPECT_LE(server->committed(), c.attempted);
     session.close_all();
 }
 
@@ -347,21 +309,18 @@ double mean_in_flight(const stats::OutcomeTotals& t, std::chrono::steady_clock::
 TEST(LoadSession, PipelinedClosedLoopKeepsSeveralCallsInFlightAndSharesV3Frames) {
     // Replies are held back 5 ms: one call per connection could keep at most
     // 4 in flight on average; 8 per connection keep about 32.
-    Standin server({"--reply-delay-us", "5000"});
-    ASSERT_EQ(server.post_json("/v1/database/test-1/call/seed", "[1000,10000000]").status, 200u);
-    auto o = options_for(server.port(), "test-1");
+    const auto server = seeded_standin({"--reply-delay-us", "5000"});
+    auto o = options_for(server->port(), "test-1");
     o.concurrency = 4;
     o.max_inflight = 8;
     LoadSession session(o, small_pairs());
     session.open_all();
     const auto t0 = std::chrono::steady_clock::now();
-    session.start(1);
-    ASSERT_TRUE(session.wait_for_committed(4000, 30s));
-    ASSERT_TRUE(session.stop());
+    ASSERT_TRUE(load_until(session, 4000));
     const auto elapsed = std::chrono::steady_clock::now() - t0;
     const LoadCounters c = session.counters();
     EXPECT_EQ(c.errors(), 0u);
-    EXPECT_EQ(server.committed_transfers(), c.committed) << "every pipelined call is accounted for exactly once";
+    EXPECT_EQ(server->committed(), c.committed) << "every pipelined call is accounted for exactly once";
     const auto t = total_of(session.take_intervals());
     EXPECT_EQ(t.committed, c.committed);
     EXPECT_GE(t.latency.min(), 5000u);
@@ -377,20 +336,17 @@ TEST(LoadSession, PipelinedClosedLoopKeepsSeveralCallsInFlightAndSharesV3Frames)
 }
 
 TEST(LoadSession, PipelinedV2SendsOneMessagePerCall) {
-    Standin server({"--reply-delay-us", "2000"});
-    ASSERT_EQ(server.post_json("/v1/database/test-1/call/seed", "[1000,10000000]").status, 200u);
-    auto o = options_for(server.port(), "test-1");
+    const auto server = seeded_standin({"--reply-delay-us", "2000"});
+    auto o = options_for(server->port(), "test-1");
     o.concurrency = 2;
     o.max_inflight = 4;
     o.protocol = stdb::ProtocolVersion::V2;
     LoadSession session(o, small_pairs());
     session.open_all();
-    session.start(1);
-    ASSERT_TRUE(session.wait_for_committed(500, 30s));
-    ASSERT_TRUE(session.stop());
+    ASSERT_TRUE(load_until(session, 500));
     const LoadCounters c = session.counters();
     EXPECT_EQ(c.errors(), 0u);
-    EXPECT_EQ(server.committed_transfers(), c.committed);
+    EXPECT_EQ(server->committed(), c.committed);
     const auto w = session.write_stats();
     EXPECT_EQ(w.messages, w.calls) << "v2 carries exactly one ClientMessage per WebSocket message";
     EXPECT_EQ(w.calls, c.attempted);
@@ -398,23 +354,17 @@ TEST(LoadSession, PipelinedV2SendsOneMessagePerCall) {
 }
 
 TEST(LoadSession, PipelinedTimeoutFailsEveryCallOnTheConnectionAndReopens) {
-    Standin server({"--reply-delay-us", "400000"});
-    ASSERT_EQ(server.post_json("/v1/database/test-1/call/seed", "[1000,10000000]").status, 200u);
-    auto o = options_for(server.port(), "test-1");
+    const auto server = seeded_standin({"--reply-delay-us", "400000"});
+    auto o = options_for(server->port(), "test-1");
     o.concurrency = 2;
     o.max_inflight = 4;
     o.op_timeout = 100ms;
     LoadSession session(o, small_pairs());
     session.open_all();
     session.start(1);
-    const auto deadline = std::chrono::steady_clock::now() + 20s;
-    LoadCounters c;
-    do {
-        c = session.counters();
-        if (c.reopened < 4) std::this_thread::sleep_for(20ms);  // polling a condition, bounded by the deadline
-    } while (c.reopened < 4 && std::chrono::steady_clock::now() < deadline);
+    wait_counters(session, [](const LoadCounters& c) { return c.reopened >= 4; }, 20s);
     ASSERT_TRUE(session.stop());
-    c = session.counters();
+    const LoadCounters c = session.counters();
     EXPECT_GE(c.reopened, 4u);
     EXPECT_EQ(c.committed, 0u);
     EXPECT_GE(c.timeouts, 4u);
@@ -433,9 +383,8 @@ double steady_rate(const std::vector<stats::Interval>& intervals) {
 }
 
 TEST(LoadSession, OpenLoopKeepsItsScheduleWhenTheServerKeepsUp) {
-    Standin server;
-    ASSERT_EQ(server.post_json("/v1/database/test-1/call/seed", "[1000,10000000]").status, 200u);
-    auto o = options_for(server.port(), "test-1");
+    const auto server = seeded_standin();
+    auto o = options_for(server->port(), "test-1");
     o.concurrency = 8;
     o.rate_per_second = 2000;
     LoadSession session(o, small_pairs());
@@ -446,7 +395,7 @@ TEST(LoadSession, OpenLoopKeepsItsScheduleWhenTheServerKeepsUp) {
     ASSERT_TRUE(session.stop());
     const LoadCounters c = session.counters();
     EXPECT_EQ(c.errors(), 0u);
-    EXPECT_EQ(server.committed_transfers(), c.committed);
+    EXPECT_EQ(server->committed(), c.committed);
     const auto intervals = session.take_intervals();
     const double rate = steady_rate(intervals);
     const auto t = total_of(intervals);
@@ -465,9 +414,8 @@ TEST(LoadSession, OpenLoopKeepsItsScheduleWhenTheServerKeepsUp) {
 }
 
 TEST(LoadSession, OpenLoopStallShowsInCorrectedLatencyNotInUncorrected) {
-    Standin server({"--debug-routes"});
-    ASSERT_EQ(server.post_json("/v1/database/test-1/call/seed", "[1000,10000000]").status, 200u);
-    auto o = options_for(server.port(), "test-1");
+    const auto server = seeded_standin({"--debug-routes"});
+    auto o = options_for(server->port(), "test-1");
     o.concurrency = 4;
     o.rate_per_second = 1000;  // one call every 4 ms per connection
     LoadSession session(o, small_pairs());
@@ -478,10 +426,10 @@ TEST(LoadSession, OpenLoopStallShowsInCorrectedLatencyNotInUncorrected) {
     // do 10 a second while its schedule asks for 250, so calls queue up
     // behind the slow ones. A closed-loop or uncorrected figure sees 100 ms;
     // the corrected one sees the queue.
-    ASSERT_EQ(server.post_json("/v1/debug/delays?replyUs=100000", "").status, 200u);
+    ASSERT_EQ(server->post("/v1/debug/delays?replyUs=100000", "").status, 200u);
     const std::uint64_t before = session.counters().committed;
     ASSERT_TRUE(session.wait_for_committed(before + 40, 30s));  // ten slow answers per connection: about 1 s
-    ASSERT_EQ(server.post_json("/v1/debug/delays?replyUs=0", "").status, 200u);
+    ASSERT_EQ(server->post("/v1/debug/delays?replyUs=0", "").status, 200u);
     ASSERT_TRUE(session.wait_for_committed(session.counters().committed + 500, 30s));
     ASSERT_TRUE(session.stop());
     const auto t = total_of(session.take_intervals());

@@ -21,16 +21,13 @@
 #include "benchdist/stdb/endpoint.hpp"
 #include "benchdist/stdb/server_api.hpp"
 #include "netns.hpp"
-#include "subprocess.hpp"
+#include "rig.hpp"
 
 namespace fs = std::filesystem;
 namespace bc = benchdist::control;
 namespace bn = benchdist::net;
 namespace bs = benchdist::stdb;
-using benchdist::testing::bin_path;
-using benchdist::testing::NetnsLab;
-using benchdist::testing::NetnsUnavailable;
-using benchdist::testing::Subprocess;
+using namespace benchdist::testing;
 using namespace std::chrono_literals;
 
 namespace {
@@ -44,24 +41,8 @@ constexpr int kWindowSeconds = 4;  // longer than the lease: the loss is noticed
 // /stopped instead of flagging it at once would blow the test's bound.
 constexpr int kStopAckTimeoutSeconds = 15;
 constexpr auto kLinkDelay = 2ms;
-constexpr const char* kStdbPort = "3000";
-constexpr const char* kCoordinatorPort = "8080";
-
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
-
-std::string lower(std::string s) {
-    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return s;
-}
-
-double seconds_since(std::chrono::steady_clock::time_point t) {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
-}
-
-void wait_listening(Subprocess& p, const std::string& what) {
-    const auto line = p.wait_for_line([](const std::string& l) { return contains(l, "listening on http://"); }, 30s);
-    if (!line) throw std::runtime_error(what + " did not start:\n" + p.output());
-}
+constexpr int kStdbPort = 3000;
+constexpr int kCoordinatorPort = 8080;
 
 // Four hosts on one bridge: server .1, coordinator .2, gen-a .3, gen-b .4.
 // Members are declared so that the processes go before the namespaces.
@@ -80,27 +61,31 @@ public:
         std::printf("multihost: hosts on %s, namespaces %s...\n", lab_.subnet().c_str(),
                     lab_.host("server").netns.c_str());
 
-        dir_ = fs::temp_directory_path() / ("bench-dist-multihost-" + std::to_string(::getpid()));
-        fs::create_directories(dir_);
+        dir_ = std::make_unique<TempDir>("multihost");
+        // The test's own calls go from the coordinator's host, as an operator's would.
+        const auto from_coordinator = [this](const std::function<void()>& f) { lab_.run_in("coordinator", f); };
 
-        standin_ = std::make_unique<Subprocess>(lab_.exec_argv(
-            "server", {bin_path("stdb-standin"), "--listen", address("server") + ":" + kStdbPort, "--database", "test-1"}));
-        wait_listening(*standin_, "stdb-standin");
-
+        standin_ = std::make_unique<StandinProcess>(benchdist::testing::StandinOptions{
+            .host = address("server"),
+            .port = kStdbPort,
+            .wrap = [this](std::vector<std::string> argv) { return lab_.exec_argv("server", std::move(argv)); },
+            .call_site = from_coordinator});
         // Seeded over the network from the coordinator's host, as an operator would.
-        lab_.run_in("coordinator", [&] {
-            bs::call_reducer_json(bs::parse_endpoint(stdb_url()), "test-1", "seed",
-                                  "[" + std::to_string(kAccounts) + "," + std::to_string(kInitialBalance) + "]", 10s);
-        });
+        standin_->seed(kAccounts, kInitialBalance);
 
-        coordinator_ = std::make_unique<Subprocess>(lab_.exec_argv(
-            "coordinator",
-            {bin_path("bench-dist-coordinator"), "--bind", address("coordinator"), "--port", kCoordinatorPort,
-             "--stdb-url", stdb_url(), "--stdb-module", "test-1", "--window-seconds", std::to_string(kWindowSeconds),
-             "--start-ack-timeout-seconds", "10", "--stop-ack-timeout-seconds", std::to_string(kStopAckTimeoutSeconds),
-             "--lease-seconds", std::to_string(kLeaseSeconds), "--verify", "--initial-balance",
-             std::to_string(kInitialBalance), "--results-dir", (dir_ / "results").string()}));
-        wait_listening(*coordinator_, "bench-dist-coordinator");
+        coordinator_ = std::make_unique<CoordinatorProcess>(benchdist::testing::CoordinatorOptions{
+            .stdb_url = stdb_url(),
+            .results_dir = dir_->path() / "results",
+            .bind = address("coordinator"),
+            .port = kCoordinatorPort,
+            .args = {"--window-seconds", std::to_string(kWindowSeconds), "--start-ack-timeout-seconds", "10",
+                     "--stop-ack-timeout-seconds", std::to_string(kStopAckTimeoutSeconds), "--lease-seconds",
+                     std::to_string(kLeaseSeconds), "--verify", "--initial-balance", std::to_string(kInitialBalance)},
+            .call_timeout = 20s,
+            .wrap = [this](std::vector<std::string> argv) { return lab_.exec_argv("coordinator", std::move(argv)); },
+            .call_site = from_coordinator});
+        coordinator_->add_diagnostics(
+            [this] { return "gen-a output:\n" + generator("gen-a").output() + "\ngen-b output:\n" + generator("gen-b").output(); });
 
         for (const char* id : {"gen-a", "gen-b"}) {
             // The generator learns the lease from the coordinator's /state.
@@ -108,35 +93,27 @@ public:
             // end by timing out, and the generator reports its fencing once
             // they have (the default 15 s would hide when it stopped).
             generators_[id] = std::make_unique<Subprocess>(lab_.exec_argv(
-                id, {bin_path("bench-dist-generator"), "--coordinator-url", coord_url(), "--id", id, "--concurrency",
-                     std::to_string(kConcurrency), "--accounts", std::to_string(kAccounts), "--pairs", "20000",
-                     "--stdb-url", stdb_url(), "--stdb-module", "test-1", "--poll-ms", "100", "--threads", "1",
-                     "--op-timeout-ms", "1000"}));
+                id, benchdist::testing::generator_argv(coord_url(), stdb_url(),
+                                                       {.id = id, .concurrency = kConcurrency, .accounts = kAccounts,
+                                                        .args = {"--op-timeout-ms", "1000"}})));
         }
     }
     ~MultiHost() {
         generators_.clear();
         coordinator_.reset();
         standin_.reset();
-        std::error_code ignored;
-        fs::remove_all(dir_, ignored);
     }
 
     bool delayed() const { return delayed_; }
     std::string address(const std::string& host) const { return lab_.host(host).address; }
-    std::string stdb_url() const { return "ws://" + address("server") + ":" + kStdbPort; }
-    std::string coord_url() const { return "http://" + address("coordinator") + ":" + kCoordinatorPort; }
+    std::string stdb_url() const { return "ws://" + address("server") + ":" + std::to_string(kStdbPort); }
+    std::string coord_url() const { return "http://" + address("coordinator") + ":" + std::to_string(kCoordinatorPort); }
     Subprocess& generator(const std::string& id) { return *generators_.at(id); }
-    Subprocess& coordinator() { return *coordinator_; }
+    Subprocess& coordinator() { return coordinator_->process(); }
 
     // An HTTP call to the coordinator, made from the coordinator's host.
     bn::ClientResponse coord(const std::string& method, const std::string& path, const std::string& body = {}) {
-        bn::ClientResponse r;
-        lab_.run_in("coordinator", [&] {
-            r = bn::http_request({.method = method, .url = coord_url() + path, .body = body,
-                                  .content_type = body.empty() ? "" : "application/json", .timeout = 20s});
-        });
-        return r;
+        return coordinator_->call(method, path, body);
     }
 
     // GET /healthz from another host: a round trip over the bridge (the
@@ -149,33 +126,13 @@ public:
 
     // The server's committed-transfer counter of test-1: the ground truth of
     // what all generators together got done.
-    std::uint64_t server_committed() {
-        std::uint64_t committed = 0;
-        lab_.run_in("coordinator", [&] {
-            const auto server = bs::parse_endpoint(stdb_url());
-            if (identity_.empty()) identity_ = bs::fetch_database_identity(server, "test-1", 5s);
-            committed = bs::read_committed_transfers(server, identity_, 5s).committed;
-        });
-        return committed;
-    }
+    std::uint64_t server_committed() { return standin_->committed(); }
 
-    bc::CoordinatorState state() { return bc::coordinator_state_from_json(bc::Json::parse(coord("GET", "/state").body)); }
+    bc::CoordinatorState state() { return coordinator_->state(); }
 
-    bc::CoordinatorState wait_state(const std::function<bool(const bc::CoordinatorState&)>& pred,
-                                    std::chrono::seconds timeout, const std::string& what) {
-        const auto deadline = std::chrono::steady_clock::now() + timeout;
-        auto s = state();
-        while (!pred(s)) {
-            if (std::chrono::steady_clock::now() > deadline) {
-                throw std::runtime_error("not reached within " + std::to_string(timeout.count()) + " s: " + what +
-                                         "\nlast state:\n" + bc::pretty(bc::to_json(s)) + "\ncoordinator output:\n" +
-                                         coordinator_->output() + "\ngen-a output:\n" + generator("gen-a").output() +
-                                         "\ngen-b output:\n" + generator("gen-b").output());
-            }
-            const auto body = coord("GET", "/state?since=" + std::to_string(s.version) + "&waitMs=500").body;
-            s = bc::coordinator_state_from_json(bc::Json::parse(body));
-        }
-        return s;
+    bc::CoordinatorState wait_state(const benchdist::testing::StatePredicate& pred, std::chrono::seconds timeout,
+                                    const std::string& what) {
+        return coordinator_->wait_state(pred, timeout, what);
     }
 
     static std::optional<bc::GeneratorState> state_of(const bc::CoordinatorState& s, const std::string& id) {
@@ -192,24 +149,19 @@ public:
     }
 
     bc::StartEpochResponse start_epoch(const std::string& label) {
-        const auto r = coord("POST", "/admin/start-epoch", bc::Json{{"label", label}}.dump());
-        return bc::start_epoch_response_from_json(bc::Json::parse(r.body));
+        return coordinator_->start_epoch(bc::Json{{"label", label}}.dump());
     }
 
     bc::EpochResult wait_result(std::uint64_t epoch, std::chrono::seconds timeout) {
-        const auto s = wait_state([epoch](const bc::CoordinatorState& st) {
-            return st.last_result && st.last_result->epoch == epoch && st.current_epoch != epoch;
-        }, timeout, "the result of epoch " + std::to_string(epoch));
-        return *s.last_result;
+        return coordinator_->wait_result(epoch, timeout);
     }
 
 private:
     NetnsLab& lab_;
     bool delayed_ = false;
-    fs::path dir_;
-    std::string identity_;
-    std::unique_ptr<Subprocess> standin_;
-    std::unique_ptr<Subprocess> coordinator_;
+    std::unique_ptr<TempDir> dir_;
+    std::unique_ptr<StandinProcess> standin_;
+    std::unique_ptr<CoordinatorProcess> coordinator_;
     std::map<std::string, std::unique_ptr<Subprocess>> generators_;
 };
 

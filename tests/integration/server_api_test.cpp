@@ -22,55 +22,33 @@
 #include "benchdist/stdb/endpoint.hpp"
 #include "benchdist/stdb/server_api.hpp"
 #include "benchdist/stdb/transfer_module.hpp"
-#include "subprocess.hpp"
+#include "rig.hpp"
 
 namespace {
 
 namespace asio = boost::asio;
 namespace stdb = benchdist::stdb;
 namespace xfer = benchdist::stdb::transfer;
-using benchdist::testing::Subprocess;
+using namespace benchdist::testing;
 using tcp = asio::ip::tcp;
 using std::chrono::milliseconds;
 
 constexpr milliseconds kTimeout{10000};
-constexpr milliseconds kStartTimeout{15000};
 
 // stdb-standin with test-1 and test-2 and its debug routes, on a free port.
-class Standin {
+class Standin : public benchdist::testing::StandinProcess {
 public:
-    Standin() {
-        proc_ = std::make_unique<Subprocess>(std::vector<std::string>{
-            benchdist::testing::bin_path("stdb-standin"), "--listen", "127.0.0.1:0", "--database", "test-1",
-            "--database", "test-2", "--debug-routes"});
-        const auto listening = proc_->wait_for_line(
-            [](const std::string& l) { return l.find("listening on http://") != std::string::npos; }, kStartTimeout);
-        if (!listening) throw std::runtime_error("stdb-standin did not start:\n" + proc_->output());
-        const auto port = benchdist::testing::port_from_listening_line(*listening);
-        if (!port) throw std::runtime_error("no port in: " + *listening);
-        port_ = *port;
-        for (const std::string db : {"test-1", "test-2"}) {
-            const std::string prefix = "database " + db + " identity ";
-            const auto line = proc_->wait_for_line([&](const std::string& l) { return l.rfind(prefix, 0) == 0; },
-                                                   kStartTimeout);
-            if (!line) throw std::runtime_error("no identity line for " + db + ":\n" + proc_->output());
-            identities_[db] = line->substr(prefix.size());
-        }
-        endpoint_ = stdb::parse_endpoint("http://127.0.0.1:" + std::to_string(port_));
-    }
+    Standin()
+        : StandinProcess({.databases = {"test-1", "test-2"}, .args = {"--debug-routes"}}),
+          endpoint_(stdb::parse_endpoint(http_url())) {}
 
-    int port() const { return port_; }
     const stdb::Endpoint& endpoint() const { return endpoint_; }
-    const std::string& identity(const std::string& db) const { return identities_.at(db); }
 
     void call(const std::string& reducer, const std::string& args, const std::string& db = "test-1") const {
         stdb::call_reducer_json(endpoint_, db, reducer, args, kTimeout);
     }
 
 private:
-    std::unique_ptr<Subprocess> proc_;
-    int port_ = 0;
-    std::map<std::string, std::string> identities_;
     stdb::Endpoint endpoint_;
 };
 
@@ -87,19 +65,6 @@ std::string api_error(const std::function<void()>& f) {
     }
     ADD_FAILURE() << "expected ServerApiError, nothing was thrown";
     return {};
-}
-
-bool contains(const std::string& haystack, const std::string& needle) {
-    return haystack.find(needle) != std::string::npos;
-}
-
-// A port on which nothing listens: bound once by us, then released.
-int closed_port() {
-    asio::io_context ioc;
-    tcp::acceptor acceptor(ioc, tcp::endpoint(asio::ip::address_v4::loopback(), 0));
-    const int port = acceptor.local_endpoint().port();
-    acceptor.close();
-    return port;
 }
 
 TEST(ServerApi, DatabaseIdentityMatchesWhatTheStandinPrints) {
@@ -241,7 +206,7 @@ TEST(AccountsSnapshot, RefusedUpgradeReportsStatusAndBody) {
 }
 
 TEST(Unreachable, EveryCallFailsQuicklyNamingTheUrl) {
-    const int port = closed_port();
+    const int port = benchdist::testing::free_port();
     const auto endpoint = stdb::parse_endpoint("http://127.0.0.1:" + std::to_string(port));
     const std::string where = "127.0.0.1:" + std::to_string(port);
     const auto started = std::chrono::steady_clock::now();

@@ -39,7 +39,7 @@
 #include "benchdist/stdb/subprotocol.hpp"
 #include "benchdist/stdb/transfer_module.hpp"
 #include "benchdist/stdb/v3_framing.hpp"
-#include "subprocess.hpp"
+#include "rig.hpp"
 
 namespace {
 
@@ -50,14 +50,13 @@ namespace websocket = beast::websocket;
 namespace stdb = benchdist::stdb;
 namespace bsatn = benchdist::bsatn;
 namespace xfer = benchdist::stdb::transfer;
-using benchdist::testing::Subprocess;
+using namespace benchdist::testing;
 using tcp = asio::ip::tcp;
 using Bytes = std::vector<std::uint8_t>;
 
 // Generous for a loaded 2-core CI box, yet far below the ctest TIMEOUT, so a
 // hang shows up as a named failing operation.
 constexpr auto kIoTimeout = std::chrono::seconds(10);
-constexpr auto kStartTimeout = std::chrono::milliseconds(15000);
 
 // Runs one async operation on `ioc` until it completes or the deadline
 // passes; on timeout the socket is closed (aborting the operation) and
@@ -78,48 +77,10 @@ beast::error_code run_with_deadline(asio::io_context& ioc, beast::tcp_stream& lo
 
 // --- The server process ------------------------------------------------------
 
-class StandinProcess {
-public:
-    explicit StandinProcess(std::vector<std::string> databases, std::vector<std::string> extra_args = {}) {
-        std::vector<std::string> argv{benchdist::testing::bin_path("stdb-standin"), "--listen", "127.0.0.1:0"};
-        for (const auto& db : databases) {
-            argv.push_back("--database");
-            argv.push_back(db);
-        }
-        argv.insert(argv.end(), extra_args.begin(), extra_args.end());
-        proc_ = std::make_unique<Subprocess>(argv);
-        const auto line = proc_->wait_for_line(
-            [](const std::string& l) { return l.find("stdb-standin listening on http://") != std::string::npos; },
-            kStartTimeout);
-        if (!line) throw std::runtime_error("stdb-standin did not start; output:\n" + proc_->output());
-        const auto port = benchdist::testing::port_from_listening_line(*line);
-        if (!port) throw std::runtime_error("no port in: " + *line);
-        port_ = *port;
-        for (const auto& db : databases) {
-            const std::string prefix = "database " + db + " identity ";
-            const auto id_line = proc_->wait_for_line(
-                [&prefix](const std::string& l) { return l.rfind(prefix, 0) == 0; }, kStartTimeout);
-            if (!id_line) throw std::runtime_error("no identity line for " + db + "; output:\n" + proc_->output());
-            identities_[db] = id_line->substr(prefix.size());
-        }
-    }
-
-    int port() const { return port_; }
-    const std::string& identity(const std::string& db) const { return identities_.at(db); }
-    std::string output() const { return proc_->output(); }
-    bool running() { return proc_->running(); }
-
-private:
-    std::unique_ptr<Subprocess> proc_;
-    int port_ = 0;
-    std::map<std::string, std::string> identities_;
-};
-
 // One plain stand-in (database test-1, no debug routes) for every test that
 // does not need special flags; tests reseed it, so they do not depend on order.
 StandinProcess& shared_standin() {
-    static const std::unique_ptr<StandinProcess> server = std::make_unique<StandinProcess>(
-        std::vector<std::string>{"test-1"});
+    static const std::unique_ptr<StandinProcess> server = std::make_unique<StandinProcess>();
     return *server;
 }
 
@@ -804,7 +765,7 @@ stdb::CounterQuery rolled_back_transfers_query(const std::string& db) {
 }
 
 TEST(StandinHttpTwoDatabases, MetricsSeriesPerDatabaseAndDebugCorrupt) {
-    StandinProcess server({"test-1", "test-2"}, {"--debug-routes"});
+    StandinProcess server({.databases = {"test-1", "test-2"}, .args = {"--debug-routes"}});
     const int port = server.port();
     const std::string id1 = server.identity("test-1");
     const std::string id2 = server.identity("test-2");

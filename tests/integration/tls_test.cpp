@@ -36,7 +36,7 @@
 #include "benchdist/stdb/accounts_snapshot.hpp"
 #include "benchdist/stdb/endpoint.hpp"
 #include "benchdist/stdb/server_api.hpp"
-#include "subprocess.hpp"
+#include "rig.hpp"
 
 namespace fs = std::filesystem;
 namespace asio = boost::asio;
@@ -46,16 +46,12 @@ namespace bg = benchdist::generator;
 namespace bn = benchdist::net;
 namespace stdb = benchdist::stdb;
 using asio::ip::tcp;
-using benchdist::testing::bin_path;
-using benchdist::testing::port_from_listening_line;
-using benchdist::testing::Subprocess;
+using namespace benchdist::testing;
 using namespace std::chrono_literals;
 
 namespace {
 
 constexpr std::int64_t kInitialBalance = 1000000;
-
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
 // ---- a throwaway PKI ------------------------------------------------------
 
@@ -252,25 +248,15 @@ private:
 
 // ---- the server under test -----------------------------------------------
 
-int start_and_get_port(Subprocess& p, const std::string& what) {
-    const auto line = p.wait_for_line([](const std::string& l) { return contains(l, "listening on http://"); }, 30s);
-    if (!line) throw std::runtime_error(what + " did not start:\n" + p.output());
-    return port_from_listening_line(*line).value();
-}
-
 // stdb-standin seeded with 1000 accounts, behind a proxy with the good
 // certificate and one with a certificate for another host.
 class TlsServer {
 public:
     TlsServer()
-        : standin_({bin_path("stdb-standin"), "--listen", "127.0.0.1:0", "--database", "test-1"}),
-          plain_port_(start_and_get_port(standin_, "stdb-standin")),
+        : plain_port_(standin_.port()),
           proxy_(plain_port_, pki_.cert_file("server"), pki_.key_file("server")),
           wrong_proxy_(plain_port_, pki_.cert_file("wrong"), pki_.key_file("wrong")) {
-        const auto seeded = bn::http_request({.method = "POST", .url = plain("/v1/database/test-1/call/seed"),
-                                              .body = "[1000," + std::to_string(kInitialBalance) + "]",
-                                              .content_type = "application/json", .timeout = 10s});
-        if (seeded.status != 200) throw std::runtime_error("seed failed: " + seeded.body);
+        standin_.seed(1000, kInitialBalance);
     }
     ~TlsServer() { bn::set_default_tls_options({}); }
 
@@ -288,14 +274,11 @@ public:
     const TlsProxy& proxy() const { return proxy_; }
 
     // The stand-in's committed-transfer counter, read without TLS.
-    std::uint64_t committed_plain() {
-        const auto id = stdb::fetch_database_identity(stdb::parse_endpoint(plain("")), "test-1", 10s);
-        return stdb::read_committed_transfers(stdb::parse_endpoint(plain("")), id, 10s).committed;
-    }
+    std::uint64_t committed_plain() { return standin_.committed(); }
 
 private:
     TestPki pki_;
-    Subprocess standin_;
+    benchdist::testing::StandinProcess standin_;
     int plain_port_;
     TlsProxy proxy_;
     TlsProxy wrong_proxy_;
@@ -461,18 +444,16 @@ TEST(Tls, EpochWithProcessesOverTls) {
     TlsServer s;
     const std::string ca = s.pki().ca_file().string();
     const fs::path results = s.pki().dir() / "results";
-    Subprocess coordinator({bin_path("bench-dist-coordinator"), "--bind", "127.0.0.1", "--port", "0", "--stdb-url",
-                            s.url("https"), "--stdb-ca-file", ca, "--stdb-module", "test-1", "--window-seconds", "1",
-                            "--align-window-ms", "0", "--verify", "--initial-balance", std::to_string(kInitialBalance),
-                            "--results-dir", results.string()});
-    const int coord_port = start_and_get_port(coordinator, "bench-dist-coordinator");
-    const std::string coord_url = "http://127.0.0.1:" + std::to_string(coord_port);
+    benchdist::testing::CoordinatorProcess coordinator(
+        {.stdb_url = s.url("https"),
+         .results_dir = results,
+         .args = {"--stdb-ca-file", ca, "--window-seconds", "1", "--align-window-ms", "0", "--verify",
+                  "--initial-balance", std::to_string(kInitialBalance)}});
     const auto gen_args = [&](const std::string& id, bool with_ca) {
-        std::vector<std::string> a{bin_path("bench-dist-generator"), "--coordinator-url", coord_url, "--id", id,
-                                   "--concurrency", "3", "--accounts", "1000", "--pairs", "20000", "--stdb-url",
-                                   s.url("wss"), "--stdb-module", "test-1", "--poll-ms", "100", "--threads", "1"};
-        if (with_ca) a.insert(a.end(), {"--stdb-ca-file", ca});
-        return a;
+        return benchdist::testing::generator_argv(
+            coordinator.url(), s.url("wss"),
+            {.id = id, .concurrency = 3, .args = with_ca ? std::vector<std::string>{"--stdb-ca-file", ca}
+                                                         : std::vector<std::string>{}});
     };
 
     Subprocess untrusting(gen_args("gen-no-ca", false));
@@ -482,35 +463,12 @@ TEST(Tls, EpochWithProcessesOverTls) {
         << untrusting.output();
 
     Subprocess gen(gen_args("gen-tls", true));
-    const auto coord = [&](const std::string& method, const std::string& path, const std::string& body = {}) {
-        return bn::http_request({.method = method, .url = coord_url + path, .body = body,
-                                 .content_type = body.empty() ? "" : "application/json", .timeout = 40s});
-    };
-    const auto wait_state = [&](const std::function<bool(const bc::CoordinatorState&)>& pred) {
-        const auto deadline = std::chrono::steady_clock::now() + 60s;
-        auto st = bc::coordinator_state_from_json(bc::Json::parse(coord("GET", "/admin/status").body));
-        while (!pred(st)) {
-            if (std::chrono::steady_clock::now() > deadline) {
-                throw std::runtime_error("condition not reached:\n" + coordinator.output() + "\n" + gen.output());
-            }
-            st = bc::coordinator_state_from_json(bc::Json::parse(
-                coord("GET", "/state?since=" + std::to_string(st.version) + "&waitMs=500").body));
-        }
-        return st;
-    };
-    wait_state([](const bc::CoordinatorState& st) {
-        for (const auto& g : st.generators) {
-            if (g.local_state == bc::GeneratorState::Ready) return true;
-        }
-        return false;
-    });
-    const auto started = bc::start_epoch_response_from_json(bc::Json::parse(coord("POST", "/admin/start-epoch", "{}").body));
+    coordinator.add_diagnostics([&] { return gen.output(); });
+    coordinator.wait_ready(1, 60s);
+    const auto started = coordinator.start_epoch();
     ASSERT_TRUE(started.started) << started.message;
-    const auto st = wait_state([](const bc::CoordinatorState& x) {
-        return x.last_result && x.last_result->epoch == 1 && x.current_epoch != 1;
-    });
-    const auto& r = *st.last_result;
-    EXPECT_FALSE(r.error) << r.error.value_or("") << "\n" << coordinator.output();
+    const auto r = coordinator.wait_result(1, 60s);
+    EXPECT_FALSE(r.error) << r.error.value_or("") << "\n" << coordinator.process().output();
     EXPECT_EQ(r.verification, "passed") << r.verification_error.value_or("");
     EXPECT_GT(std::stoull(r.committed_delta), 0u);
 }

@@ -85,6 +85,13 @@ struct LoadSessionOptions {
     std::size_t max_inflight = 1;  // calls in flight per connection; 0 counts as 1
     double rate_per_second = 0;    // 0: closed loop; > 0: open loop at this total rate
     stats::IntervalOptions intervals;  // 1000 ms, 3 significant digits
+    // Local addresses (IPv4 or IPv6 literals, one family) the connections
+    // leave from: connection i binds to source_addresses[i % n], and so does
+    // every connection that later replaces it. Each address has its own
+    // ~28k ephemeral ports per destination, so n addresses let one
+    // generator hold about n x 28k connections to one server. Empty: the
+    // kernel chooses. Usually from parse_source_addresses (source_addresses.hpp).
+    std::vector<std::string> source_addresses;
 };
 
 class LoadSession {
@@ -92,9 +99,10 @@ public:
     // Called on the controlling thread whenever the number of open connections grew.
     using Progress = std::function<void(std::size_t opened, std::size_t total)>;
 
-    // Starts the worker threads. Throws LoadSessionError for concurrency 0,
-    // std::runtime_error if the server's host cannot be resolved. The pairs
-    // are shared read-only by every worker.
+    // Starts the worker threads. Throws LoadSessionError for concurrency 0
+    // or source_addresses that validate_source_addresses refuses (its
+    // message), std::runtime_error if the server's host cannot be resolved.
+    // The pairs are shared read-only by every worker.
     LoadSession(LoadSessionOptions options, std::shared_ptr<const TransferPairs> pairs);
     // Closes what is still open (bounded by close_timeout) and joins the threads.
     ~LoadSession();
@@ -103,6 +111,9 @@ public:
 
     // Opens every connection. On any failure closes everything and throws
     // LoadSessionError: "opened 3 of 20 connections to ws://...; first error: ...".
+    // A source address that is not this host's fails here ("... first error:
+    // connection 1: --source-addresses 10.9.9.9: cannot bind: Cannot assign
+    // requested address -- give addresses of this host's interfaces ...").
     void open_all(const Progress& progress = {});
 
     // Resets the counters and starts every live worker at its initial pair

@@ -61,6 +61,12 @@ struct ConnectionOptions {
     std::chrono::milliseconds close_timeout{2000};
     // Calls that may await their result at once (0 counts as 1).
     std::size_t max_inflight = 1;
+    // Local IP address (literal) the socket binds to, port 0, before it
+    // connects; empty lets the kernel choose. Each local address has its own
+    // ephemeral port range per destination (see source_addresses.hpp). Only
+    // the server's addresses of the same family are tried. Bind failures name
+    // --source-addresses and the address.
+    std::string source_address;
 };
 
 enum class CallStatus {

@@ -156,13 +156,43 @@ protected:
             if (e.path().extension() == ".json") out.push_back(e.path());
         return out;
     }
+    // Starts the next epoch and acknowledges its start for each of ids.
+    ::testing::AssertionResult start_acked(const std::vector<std::string>& ids, std::uint64_t epoch = 1) {
+        const auto r = c->start_epoch({});
+        if (!r.started) return ::testing::AssertionFailure() << "epoch " << epoch << " did not start: " << r.message;
+        for (const auto& id : ids) c->started({id, epoch, {}});
+        return ::testing::AssertionSuccess();
+    }
+    // Waits for the stop phase and acknowledges the stop for each of ids.
+    ::testing::AssertionResult stop_acked(const std::vector<std::string>& ids, std::uint64_t epoch = 1) {
+        if (!wait_phase(Phase::Stop)) return ::testing::AssertionFailure() << "epoch " << epoch << " never reached stop";
+        for (const auto& id : ids) c->stopped({id, epoch, {}});
+        return ::testing::AssertionSuccess();
+    }
+    // Generator a alone over a long window sampled every millisecond, closed
+    // by stop-epoch once both queued samples were taken: the counter reads
+    // 1000 at the window's start, samples 1500 and second_sample, and reads
+    // end_read at its end.
+    void run_sampled_epoch(std::uint64_t second_sample, std::uint64_t end_read, control::EpochResult& result) {
+        options.window_seconds = 60;
+        options.sample_ms = 1;
+        make();
+        add("a", 10);
+        counter->push(1000, kT0 + 10);
+        counter->push_sample(1500, kT0 + 1010);
+        counter->push_sample(second_sample, kT0 + 2010);
+        counter->push(end_read, kT0 + 3010);
+        ASSERT_TRUE(start_acked({"a"}));
+        // A third attempt means both queued samples were taken and recorded.
+        ASSERT_TRUE(counter->wait_sample_reads(3));
+        EXPECT_TRUE(c->stop_epoch().stopping);
+        ASSERT_TRUE(stop_acked({"a"}));
+        result = wait_result(1);
+    }
     // Runs one epoch with both acks from every participant.
     control::EpochResult run_acked_epoch(const std::vector<std::string>& ids, std::uint64_t epoch) {
-        const auto r = c->start_epoch({});
-        EXPECT_TRUE(r.started) << r.message;
-        for (const auto& id : ids) c->started({id, epoch, {}});
-        EXPECT_TRUE(wait_phase(Phase::Stop));
-        for (const auto& id : ids) c->stopped({id, epoch, {}});
+        EXPECT_TRUE(start_acked(ids, epoch));
+        EXPECT_TRUE(stop_acked(ids, epoch));
         return wait_result(epoch);
     }
 };
@@ -202,22 +232,8 @@ TEST_F(CoordinatorTest, NormalEpochComputesDeltaAndTpsFromTheReads) {
 }
 
 TEST_F(CoordinatorTest, TimelineSamplesTheCounterDuringTheWindow) {
-    options.window_seconds = 60;  // closed by stop-epoch once the samples are in
-    options.sample_ms = 1;
-    make();
-    add("a", 10);
-    counter->push(1000, kT0 + 10);
-    counter->push_sample(1500, kT0 + 1010);
-    counter->push_sample(3500, kT0 + 2010);
-    counter->push(4000, kT0 + 3010);
-    ASSERT_TRUE(c->start_epoch({}).started);
-    c->started({"a", 1, {}});
-    // A third attempt means both queued samples were taken and recorded.
-    ASSERT_TRUE(counter->wait_sample_reads(3));
-    EXPECT_TRUE(c->stop_epoch().stopping);
-    ASSERT_TRUE(wait_phase(Phase::Stop));
-    c->stopped({"a", 1, {}});
-    const auto r = wait_result(1);
+    control::EpochResult r;
+    ASSERT_NO_FATAL_FAILURE(run_sampled_epoch(3500, 4000, r));
     EXPECT_FALSE(r.error) << *r.error;
     EXPECT_EQ(r.committed_delta, "3000");
     // t since measuredAt; committed since the first read; tps since the
@@ -250,9 +266,7 @@ TEST_F(CoordinatorTest, ResultCarriesTheClientSummaryWithoutTheIntervals) {
     control::Json report{{"intervals", rec.to_json()},
                          {"clock", {{"offsetMs", 7.5}, {"rttMs", 0.4}, {"samples", 8}}},
                          {"counters", {{"committed", 100}}}};
-    ASSERT_TRUE(c->start_epoch({}).started);
-    c->started({"a", 1, {}});
-    c->started({"b", 1, {}});
+    ASSERT_TRUE(start_acked({"a", "b"}));
     ASSERT_TRUE(wait_phase(Phase::Stop));
     c->stopped({"a", 1, report});
     c->stopped({"b", 1, {}});
@@ -327,8 +341,7 @@ TEST_F(CoordinatorTest, MissingStartAckIsAnErrorResultThatIsStillWritten) {
     make();
     add("a", 1);
     add("b", 1);
-    ASSERT_TRUE(c->start_epoch({}).started);
-    c->started({"a", 1, {}});
+    ASSERT_TRUE(start_acked({"a"}));
     const auto r = wait_result(1);
     ASSERT_TRUE(r.error);
     EXPECT_EQ(r.error->rfind("Missing start acknowledgements from: b", 0), 0u) << *r.error;
@@ -348,11 +361,8 @@ TEST_F(CoordinatorTest, MissingStopAckIsReportedAndVerificationStillRuns) {
     add("b", 1);
     counter->push(5, kT0);
     counter->push(15, kT0 + 1000);
-    ASSERT_TRUE(c->start_epoch({}).started);
-    c->started({"a", 1, {}});
-    c->started({"b", 1, {}});
-    ASSERT_TRUE(wait_phase(Phase::Stop));
-    c->stopped({"b", 1, {}});
+    ASSERT_TRUE(start_acked({"a", "b"}));
+    ASSERT_TRUE(stop_acked({"b"}));
     EXPECT_THROW(c->stopped({"a", 99, {}}), CoordinatorError);  // an epoch that never ran does not count
     const auto r = wait_result(1);
     EXPECT_EQ(r.error, "Missing stop acknowledgements from: a");
@@ -439,14 +449,12 @@ TEST_F(CoordinatorTest, StopEpochClosesTheWindowEarlyAndMarksTheResult) {
     counter->push(160, kT0 + 3000);
     EXPECT_FALSE(c->stop_epoch().stopping);
     EXPECT_EQ(c->stop_epoch().message, "No epoch is running");
-    ASSERT_TRUE(c->start_epoch({}).started);
-    c->started({"a", 1, {}});
+    ASSERT_TRUE(start_acked({"a"}));
     ASSERT_TRUE(wait_phase(Phase::Measure));
     const auto stop = c->stop_epoch();
     EXPECT_TRUE(stop.stopping);
     EXPECT_EQ(stop.message, "Epoch 1 stop requested");
-    ASSERT_TRUE(wait_phase(Phase::Stop));
-    c->stopped({"a", 1, {}});
+    ASSERT_TRUE(stop_acked({"a"}));
     const auto r = wait_result(1);
     EXPECT_FALSE(r.error);
     EXPECT_EQ(r.extra["aborted"], true);
@@ -473,8 +481,7 @@ TEST_F(CoordinatorTest, ShutdownDuringAnEpochStillWritesTheResult) {
     add("a", 1);
     counter->push(1, kT0);
     counter->push(2, kT0 + 1000);
-    ASSERT_TRUE(c->start_epoch({}).started);
-    c->started({"a", 1, {}});
+    ASSERT_TRUE(start_acked({"a"}));
     ASSERT_TRUE(wait_phase(Phase::Measure));
     c->shutdown();
     const auto s = c->state();
@@ -494,8 +501,7 @@ TEST_F(CoordinatorTest, LateGeneratorJoinsTheNextEpoch) {
     ASSERT_TRUE(c->start_epoch({}).started);
     add("late", 9);
     c->started({"a", 1, {}});
-    ASSERT_TRUE(wait_phase(Phase::Stop));
-    c->stopped({"a", 1, {}});
+    ASSERT_TRUE(stop_acked({"a"}));
     EXPECT_EQ(wait_result(1).participant_ids, (std::vector<std::string>{"a"}));
     counter->push(1, kT0 + 2000);
     counter->push(2, kT0 + 3000);
@@ -738,9 +744,7 @@ TEST_F(CoordinatorTest, DifferingWorkloadsAreRefusedWith409) {
     EXPECT_EQ(a.status, 200u);
     EXPECT_EQ(a.body["started"], true);
     EXPECT_TRUE(c->stop_epoch().stopping);
-    ASSERT_TRUE(wait_phase(Phase::Stop));
-    c->stopped({"a", 1, {}});
-    c->stopped({"b", 1, {}});
+    ASSERT_TRUE(stop_acked({"a", "b"}));
     const auto r = wait_result(1);
     EXPECT_EQ(r.extra["manifest"]["workload"], workload_json(1.5));
 }
@@ -864,9 +868,7 @@ TEST_F(CoordinatorLeaseTest, ParticipantLostDuringMeasureFlagsTheEpochAtOnceAndI
     add("b", 1);
     counter->push(100, kT0);
     counter->push(300, kT0 + 1000);
-    ASSERT_TRUE(c->start_epoch({}).started);
-    c->started({"a", 1, {}});
-    c->started({"b", 1, {}});
+    ASSERT_TRUE(start_acked({"a", "b"}));
     ASSERT_TRUE(wait_phase(Phase::Measure));
     mono->store(5000);
     c->state("a");  // a polls; b stays silent
@@ -878,8 +880,7 @@ TEST_F(CoordinatorLeaseTest, ParticipantLostDuringMeasureFlagsTheEpochAtOnceAndI
     EXPECT_EQ(s.phase, Phase::Measure) << "the window runs on for the others";
     // The stop-ack wait (5 s here) does not wait for b: the result comes at once.
     EXPECT_TRUE(c->stop_epoch().stopping);
-    ASSERT_TRUE(wait_phase(Phase::Stop));
-    c->stopped({"a", 1, {}});
+    ASSERT_TRUE(stop_acked({"a"}));
     const auto r = wait_result(1);
     ASSERT_TRUE(r.error);
     EXPECT_EQ(*r.error, "generator b lost: silent for 10.5 s during measure");
@@ -903,8 +904,7 @@ TEST_F(CoordinatorLeaseTest, ParticipantLostBeforeStartingEndsTheStartWaitEarly)
     c->started({"a", 1, {}});
     mono->store(10001);
     c->check_leases();
-    ASSERT_TRUE(wait_phase(Phase::Stop));
-    c->stopped({"a", 1, {}});
+    ASSERT_TRUE(stop_acked({"a"}));
     const auto r = wait_result(1);
     ASSERT_TRUE(r.error);
     EXPECT_EQ(r.error->rfind("generator b lost: silent for 10.0 s during starting; ", 0), 0u) << *r.error;
@@ -940,21 +940,8 @@ TEST_F(CoordinatorLeaseTest, LeaseZeroNeverLosesAnyone) {
 }
 
 TEST_F(CoordinatorTest, CounterDropAtASampleIsARestartEvenWhenTheEndReadClimbedPast) {
-    options.window_seconds = 60;
-    options.sample_ms = 1;
-    make();
-    add("a", 10);
-    counter->push(1000, kT0 + 10);
-    counter->push_sample(1500, kT0 + 1010);
-    counter->push_sample(40, kT0 + 2010);  // the server restarted
-    counter->push(5000, kT0 + 3010);
-    ASSERT_TRUE(c->start_epoch({}).started);
-    c->started({"a", 1, {}});
-    ASSERT_TRUE(counter->wait_sample_reads(3));
-    EXPECT_TRUE(c->stop_epoch().stopping);
-    ASSERT_TRUE(wait_phase(Phase::Stop));
-    c->stopped({"a", 1, {}});
-    const auto r = wait_result(1);
+    control::EpochResult r;
+    ASSERT_NO_FATAL_FAILURE(run_sampled_epoch(40, 5000, r));  // 40: the server restarted
     ASSERT_TRUE(r.error);
     EXPECT_NE(r.error->find("went backwards from 1500 to 40 2000 ms into the window"), std::string::npos) << *r.error;
     EXPECT_NE(r.error->find("restarted"), std::string::npos) << *r.error;
@@ -967,8 +954,7 @@ TEST_F(CoordinatorTest, DroppedConnectionsInAReportAreNamedInTheWarnings) {
     add("a", 1);
     counter->push(0, kT0);
     counter->push(100, kT0 + 1000);
-    ASSERT_TRUE(c->start_epoch({}).started);
-    c->started({"a", 1, {}});
+    ASSERT_TRUE(start_acked({"a"}));
     ASSERT_TRUE(wait_phase(Phase::Stop));
     control::Json report{{"counters", {{"attempted", 10}, {"committed", 8}, {"disconnects", 2}, {"reopened", 1},
                                        {"reopenFailures", 3}}}};

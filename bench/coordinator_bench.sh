@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Measures bench-dist-coordinator under a fleet of simulated generators
+# polling /state (issue 7: p99 <= 5 ms at 1000 generators polling once a
+# second). Builds nothing: give it a build directory that has stdb-standin,
+# bench-dist-coordinator and coordinator_poll_load (default build/release;
+# build the last with -DBENCHDIST_BUILD_BENCH=ON). Starts stdb-standin and
+# the coordinator on free 127.0.0.1 ports, registers the fleet, polls for
+# ~20 s per case and prints one JSON object per case; every process it
+# started is stopped on exit, failure or Ctrl-C.
+#
+# Cases (MODES, default "long-poll poll"):
+#   long-poll  what bench-dist-generator does by default: back-to-back
+#              GET /state?id=..&since=<version>&waitMs=1000, held by the
+#              coordinator until the wait ends; response_ms = lateness
+#              beyond the wait.
+#   poll       a plain GET /state?id=.. every second per generator on a
+#              fixed schedule; response_ms = round trip.
+# Both open a new connection per request, as bench-dist-generator's HTTP
+# client does (CONNECTION=keep-alive holds one per generator instead). A
+# held long-poll occupies a coordinator connection for its whole wait, so
+# 1000 generators keep ~1000 connections open: the coordinator runs with
+# --max-connections 2000 (MAX_CONNECTIONS); at the default 512 about half
+# the fleet would be answered 503.
+#
+#   bench/coordinator_bench.sh [BUILD_DIR]
+#   env: GENERATORS=1000 POLL_SECONDS=20 MODES="long-poll poll"
+#        CONNECTION=close MAX_CONNECTIONS=2000 CLIENT_THREADS=2
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:-build/release}
+case "$build" in /*) ;; *) [ -d "$build" ] || build="$root/$build" ;; esac
+bin="$build/bin"
+generators=${GENERATORS:-1000}
+poll_seconds=${POLL_SECONDS:-20}
+modes=${MODES:-long-poll poll}
+connection=${CONNECTION:-close}
+max_connections=${MAX_CONNECTIONS:-2000}
+client_threads=${CLIENT_THREADS:-2}
+
+for tool in stdb-standin bench-dist-coordinator coordinator_poll_load; do
+  if [ ! -x "$bin/$tool" ]; then
+    echo "coordinator_bench: $bin/$tool not found; build it first, e.g." >&2
+    echo "  cmake --build $build --target stdb-standin bench-dist-coordinator coordinator_poll_load" >&2
+    exit 2
+  fi
+done
+
+work=$(mktemp -d /tmp/coordinator-bench.XXXXXX)
+standin_pid=
+coord_pid=
+cleanup() {
+  local rc=$?
+  local pids=($coord_pid $standin_pid)
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+    kill -KILL "$pid" 2>/dev/null || true
+  done
+  if [ $rc -ne 0 ]; then
+    echo "coordinator_bench failed (exit $rc); logs:" >&2
+    for f in "$work"/*.log; do echo "--- $f" >&2; tail -n 20 "$f" >&2; done
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Waits (bounded) for a log line matching a pattern and prints the match.
+wait_for_line() {
+  local file=$1 pattern=$2 what=$3
+  for _ in $(seq 1 600); do
+    if grep -m1 -oE "$pattern" "$file" 2>/dev/null; then return 0; fi
+    sleep 0.05
+  done
+  echo "coordinator_bench: $what did not start within 30 s" >&2
+  return 1
+}
+
+# The coordinator needs a descriptor per held poll (and the helper one per
+# generator): raise the soft limit as far as the hard one allows.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt $((generators + 64)) ]; then
+  echo "coordinator_bench: open-file limit $(ulimit -n) is below $((generators + 64)); raise it (ulimit -Hn)" >&2
+  exit 2
+fi
+
+"$bin/stdb-standin" --listen 127.0.0.1:0 --database test-1 >"$work/standin.log" 2>&1 &
+standin_pid=$!
+standin_port=$(wait_for_line "$work/standin.log" 'listening on http://127\.0\.0\.1:[0-9]+' stdb-standin | sed 's/.*://')
+
+case_index=0
+for mode in $modes; do
+  case_index=$((case_index + 1))
+  # A fresh coordinator per case, so one case's fleet does not linger in the next's /state.
+  log="$work/coordinator-$case_index.log"
+  "$bin/bench-dist-coordinator" --bind 127.0.0.1 --port 0 --stdb-url "ws://127.0.0.1:$standin_port" \
+    --stdb-module test-1 --results-dir "$work/results" --max-connections "$max_connections" >"$log" 2>&1 &
+  coord_pid=$!
+  coord_port=$(wait_for_line "$log" 'listening on http://127\.0\.0\.1:[0-9]+' coordinator | sed 's/.*://')
+  "$bin/coordinator_poll_load" --url "http://127.0.0.1:$coord_port" --generators "$generators" \
+    --seconds "$poll_seconds" --mode "$mode" --connection "$connection" --threads "$client_threads" \
+    --pid "$coord_pid" --wait-ms 1000 --interval-ms 1000
+  kill -TERM "$coord_pid" 2>/dev/null || true
+  wait "$coord_pid" 2>/dev/null || true
+  coord_pid=
+done

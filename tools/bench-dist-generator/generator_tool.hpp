@@ -1,0 +1,77 @@
+// What bench-dist-generator's two modes share: the stop flag the signal
+// thread sets, the log line format, and the entry points of the modes.
+// main.cpp parses the command line into a GeneratorConfig and calls one.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "benchdist/control/protocol.hpp"
+#include "benchdist/generator/generator_config.hpp"
+#include "benchdist/generator/load_session.hpp"
+#include "benchdist/generator/transfer_pairs.hpp"
+
+namespace benchdist::generator_tool {
+
+// Set by the signal thread; every wait in the modes wakes up on it.
+class StopFlag {
+public:
+    void request() {
+        {
+            std::lock_guard lock(m_);
+            stop_ = true;
+        }
+        cv_.notify_all();
+    }
+    bool requested() {
+        std::lock_guard lock(m_);
+        return stop_;
+    }
+    // False when a stop was requested (before or during the wait).
+    bool wait_for(std::chrono::milliseconds d) {
+        std::unique_lock lock(m_);
+        return !cv_.wait_for(lock, d, [this] { return stop_; });
+    }
+
+private:
+    std::mutex m_;
+    std::condition_variable cv_;
+    bool stop_ = false;
+};
+
+// "[generator <id>] text" on stderr.
+void log_line(const std::string& id, const std::string& text);
+
+// The pairs and the session (worker threads started, nothing opened), built
+// from the config; the caller reports construction errors.
+struct LoadParts {
+    std::shared_ptr<const generator::TransferPairs> pairs;
+    std::unique_ptr<generator::LoadSession> session;
+};
+LoadParts make_load_parts(const generator::GeneratorConfig& config);
+
+// Opens every connection, logging progress about every tenth.
+void open_connections(generator::LoadSession& session, const generator::GeneratorConfig& config);
+
+// Follows the coordinator at config.coordinator_url until stopped; the exit code.
+int run_agent(const generator::GeneratorConfig& config, StopFlag& stop);
+
+struct LocalRunOptions {
+    double seconds = 10;         // the measured window
+    double warmup_seconds = 1;   // load before the window, not measured
+    bool align_window = true;    // open the window on a whole second of the wall clock
+    control::Json open_file_limit;  // what raising the limit at start found, for the result
+    // A server process on this host (e.g. stdb-standin in a benchmark) whose
+    // CPU over the same window is reported per committed transfer; 0: none.
+    int server_pid = 0;
+};
+
+// `bench-dist-generator run`: opens the connections, loads the server for
+// warm-up + window, reads the server's committed counter at both ends of the
+// window and prints one JSON result on stdout; the exit code.
+int run_local(const generator::GeneratorConfig& config, const LocalRunOptions& options, StopFlag& stop);
+
+}  // namespace benchdist::generator_tool
