@@ -19,8 +19,8 @@
 # client does (CONNECTION=keep-alive holds one per generator instead). A
 # held long-poll occupies a coordinator connection for its whole wait, so
 # 1000 generators keep ~1000 connections open: the coordinator runs with
-# --max-connections 2000 (MAX_CONNECTIONS); at the default 512 about half
-# the fleet would be answered 503.
+# --max-connections 2000 (MAX_CONNECTIONS); with a cap below the fleet
+# (before the default became 2048 it was 512) the rest would be answered 503.
 #
 #   bench/coordinator_bench.sh [BUILD_DIR]
 #   env: GENERATORS=1000 POLL_SECONDS=20 MODES="long-poll poll"

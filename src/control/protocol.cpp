@@ -171,7 +171,30 @@ Json to_json(const EpochResult& r) {
     return j;
 }
 
+namespace {
+
+Json self_view_to_json(const CoordinatorState& s, const SelfView& v) {
+    Json j;
+    j["view"] = "self";
+    j["phase"] = phase_name(s.phase);
+    j["currentEpoch"] = optional_to_json(s.current_epoch);
+    j["currentLabel"] = optional_to_json(s.current_label);
+    j["test"] = s.test;
+    j["connector"] = s.connector;
+    j["participant"] = v.participant;
+    j["included"] = v.included;
+    j["localState"] = generator_state_name(v.local_state);
+    j["participantCount"] = v.participant_count;
+    j["version"] = s.version;
+    if (s.server_time_ms) j["serverTimeMs"] = *s.server_time_ms;
+    if (s.lease_seconds) j["leaseSeconds"] = js_number(*s.lease_seconds);
+    return j;
+}
+
+}  // namespace
+
 Json to_json(const CoordinatorState& s) {
+    if (s.self) return self_view_to_json(s, *s.self);
     Json j;
     j["phase"] = phase_name(s.phase);
     j["currentEpoch"] = optional_to_json(s.current_epoch);
@@ -262,6 +285,28 @@ EpochResult epoch_result_from_json(const Json& j) {
     return r;
 }
 
+namespace {
+
+bool get_bool(const Json& j, const char* key) {
+    const auto& v = require(j, key);
+    if (!v.is_boolean()) throw ProtocolError(std::string("\"") + key + "\" must be a boolean");
+    return v.get<bool>();
+}
+
+SelfView self_view_from_json(const Json& j) {
+    SelfView v;
+    v.participant = get_bool(j, "participant");
+    v.included = get_bool(j, "included");
+    const auto state = get_string(j, "localState");
+    const auto parsed = generator_state_from_name(state);
+    if (!parsed) throw ProtocolError("\"localState\" has unknown value \"" + state + "\"");
+    v.local_state = *parsed;
+    v.participant_count = get_count(j, "participantCount");
+    return v;
+}
+
+}  // namespace
+
 CoordinatorState coordinator_state_from_json(const Json& j) {
     CoordinatorState s;
     const auto phase = get_string(j, "phase");
@@ -270,13 +315,19 @@ CoordinatorState coordinator_state_from_json(const Json& j) {
     s.phase = *parsed;
     s.current_epoch = get_optional_count(j, "currentEpoch");
     s.current_label = get_optional_string(j, "currentLabel");
-    s.participants = get_string_list(j, "participants");
     s.test = get_string(j, "test");
     s.connector = get_string(j, "connector");
-    const auto& gens = require(j, "generators");
-    if (!gens.is_array()) throw ProtocolError("\"generators\" must be an array");
-    for (const auto& g : gens) s.generators.push_back(generator_snapshot_from_json(g));
-    if (auto it = j.find("lastResult"); it != j.end() && !it->is_null()) s.last_result = epoch_result_from_json(*it);
+    if (auto it = j.find("view"); it != j.end() && !it->is_null()) {
+        if (!it->is_string() || it->get<std::string>() != "self")
+            throw ProtocolError("\"view\" has unknown value " + it->dump() + " (expected \"self\")");
+        s.self = self_view_from_json(j);
+    } else {
+        s.participants = get_string_list(j, "participants");
+        const auto& gens = require(j, "generators");
+        if (!gens.is_array()) throw ProtocolError("\"generators\" must be an array");
+        for (const auto& g : gens) s.generators.push_back(generator_snapshot_from_json(g));
+        if (auto it = j.find("lastResult"); it != j.end() && !it->is_null()) s.last_result = epoch_result_from_json(*it);
+    }
     if (auto v = get_optional_count(j, "version")) s.version = *v;
     if (auto it = j.find("serverTimeMs"); it != j.end() && !it->is_null()) {
         if (!it->is_number_integer()) throw ProtocolError("\"serverTimeMs\" must be an integer");
@@ -368,6 +419,8 @@ Json parse_body(std::string_view body) {
 // Strings from requests may hold bytes that are not UTF-8 (a quoted bad
 // value in an error message); they are written replaced, never thrown on.
 std::string pretty(const Json& j) { return j.dump(2, ' ', false, Json::error_handler_t::replace) + "\n"; }
+
+std::string compact(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n"; }
 
 std::string iso8601_millis(std::int64_t unix_millis) {
     const std::time_t secs = static_cast<std::time_t>(unix_millis / 1000);

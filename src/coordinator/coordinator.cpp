@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <iterator>
+#include <limits>
 #include <stdexcept>
 #include <unistd.h>
 
@@ -133,6 +135,21 @@ control::CoordinatorState Coordinator::snapshot_now() const {
     return s;
 }
 
+control::CoordinatorState Coordinator::view_now(const std::string& id) const {
+    auto s = sm_.view_of(id);
+    s.server_time_ms = clock_();
+    if (options_.lease_seconds > 0) s.lease_seconds = options_.lease_seconds;
+    return s;
+}
+
+control::CoordinatorState Coordinator::answer_locked(StateView view, const std::string& id) const {
+    return view == StateView::Self ? view_now(id) : snapshot_now();
+}
+
+std::uint64_t Coordinator::version_of(StateView view) const {
+    return view == StateView::Self ? sm_.view_version() : sm_.version();
+}
+
 std::int64_t Coordinator::lease_ms() const {
     if (!(options_.lease_seconds > 0)) return 0;
     return std::max<std::int64_t>(1, std::llround(std::min(options_.lease_seconds, 365.0 * 24 * 3600) * 1000.0));
@@ -141,6 +158,12 @@ std::int64_t Coordinator::lease_ms() const {
 void Coordinator::heard_from(const std::string& id) {
     sm_.touch(id, clock_());
     sm_.heard_from(id, mono_clock_());
+    // Only a lease that starts running (a first contact, a lost generator
+    // back) can end before the notifier's next lease check.
+    if (const auto lease = lease_ms(); lease > 0) {
+        const auto expiry = sm_.next_lease_expiry(lease);
+        if (expiry && *expiry < notifier_lease_check_ms_) cv_.notify_all();
+    }
 }
 
 std::vector<std::string> Coordinator::expire_leases_locked() {
@@ -175,42 +198,48 @@ void Coordinator::log(const std::string& message) const {
     if (log_) log_(message);
 }
 
-control::CoordinatorState Coordinator::register_generator(const control::RegisterRequest& request) {
+control::CoordinatorState Coordinator::register_generator(const control::RegisterRequest& request, StateView view) {
     std::lock_guard lock(mu_);
     sm_.register_generator(request, clock_());
     heard_from(request.id);
     cv_.notify_all();
-    return snapshot_now();
+    return answer_locked(view, request.id);
 }
 
-control::CoordinatorState Coordinator::ready(const control::ReadyRequest& request) {
+control::CoordinatorState Coordinator::ready(const control::ReadyRequest& request, StateView view) {
     std::lock_guard lock(mu_);
     heard_from(request.id);
     sm_.mark_ready(request, clock_());
     cv_.notify_all();
-    return snapshot_now();
+    return answer_locked(view, request.id);
 }
 
-control::CoordinatorState Coordinator::started(const control::EpochAckRequest& request) {
+control::CoordinatorState Coordinator::started(const control::EpochAckRequest& request, StateView view) {
     std::lock_guard lock(mu_);
     heard_from(request.id);
     sm_.acknowledge_started(request, clock_());
     cv_.notify_all();
-    return snapshot_now();
+    return answer_locked(view, request.id);
 }
 
-control::CoordinatorState Coordinator::stopped(const control::EpochAckRequest& request) {
+control::CoordinatorState Coordinator::stopped(const control::EpochAckRequest& request, StateView view) {
     std::lock_guard lock(mu_);
     heard_from(request.id);
     sm_.acknowledge_stopped(request, clock_());
     cv_.notify_all();
-    return snapshot_now();
+    return answer_locked(view, request.id);
 }
 
 control::CoordinatorState Coordinator::state(const std::optional<std::string>& touch_id) {
     std::lock_guard lock(mu_);
     if (touch_id) heard_from(*touch_id);
     return snapshot_now();
+}
+
+control::CoordinatorState Coordinator::state_view(const std::string& id) {
+    std::lock_guard lock(mu_);
+    heard_from(id);
+    return view_now(id);
 }
 
 control::StartEpochResponse Coordinator::start_epoch(const control::StartEpochRequest& request) {
@@ -280,13 +309,119 @@ void Coordinator::watch(std::uint64_t since, std::chrono::milliseconds wait,
         on_state(snapshot);
         return;
     }
-    watchers_.push_back(Watcher{since, Steady::now() + wait, std::move(on_state), touch_id});
-    cv_.notify_all();
+    add_watcher(StateView::Full, since, wait, Watcher{since, std::move(on_state), {}, touch_id});
+}
+
+void Coordinator::watch_rendered(std::uint64_t since, std::chrono::milliseconds wait, StateView view,
+                                 RenderedAnswer on_answer, const std::optional<std::string>& touch_id) {
+    if (view == StateView::Self && !touch_id) throw CoordinatorError("the generator view needs the generator's id");
+    std::unique_lock lock(mu_);
+    if (view == StateView::Self && !sm_.is_known(*touch_id))
+        throw CoordinatorError("Unknown generator \"" + *touch_id + "\"");
+    if (touch_id) heard_from(*touch_id);
+    if (since != version_of(view) || shutting_down_ || wait.count() <= 0) {
+        const auto state = answer_locked(view, touch_id.value_or(std::string()));
+        lock.unlock();
+        on_answer(state, control::compact(control::to_json(state)));
+        return;
+    }
+    add_watcher(view, since, wait, Watcher{since, {}, std::move(on_answer), touch_id});
+}
+
+void Coordinator::add_watcher(StateView view, std::uint64_t since, std::chrono::milliseconds wait, Watcher watcher) {
+    const auto deadline = Steady::now() + wait;
+    auto& set = watchers_of(view);
+    // A set that is empty has no version checked yet: it starts at `since`,
+    // which is the current version (or the watcher was answered at once).
+    if (set.by_deadline.empty()) set.version = since;
+    set.by_deadline.emplace(deadline, std::move(watcher));
+    // Long-polls of one length arrive in deadline order: the notifier
+    // already sleeps until an earlier one, so waking it would only cost a
+    // scan per request.
+    if (deadline < notifier_wake_at_) cv_.notify_all();
+}
+
+void Coordinator::take_due(WatcherSet& set, std::uint64_t version, Steady::time_point now, std::vector<Watcher>& due) {
+    auto& held = set.by_deadline;
+    if (shutting_down_) {
+        for (auto& [deadline, w] : held) due.push_back(std::move(w));
+        held.clear();
+        return;
+    }
+    if (version != set.version) {
+        // Every held watcher waited on an older version, except those added
+        // after the change but before this pass (their since is current).
+        for (auto it = held.begin(); it != held.end();) {
+            if (it->second.since != version) {
+                due.push_back(std::move(it->second));
+                it = held.erase(it);
+            } else {
+                ++it;
+            }
+        }
+        set.version = version;
+    }
+    while (!held.empty() && held.begin()->first <= now) {
+        due.push_back(std::move(held.begin()->second));
+        held.erase(held.begin());
+    }
+}
+
+void Coordinator::answer(std::unique_lock<std::mutex>& lock, std::vector<Watcher> full_due,
+                         std::vector<Watcher> self_due) {
+    // The answer is contact too: the poll ended alive.
+    for (const auto& w : full_due)
+        if (w.touch_id) heard_from(*w.touch_id);
+    for (const auto& w : self_due) heard_from(*w.touch_id);
+    std::optional<control::CoordinatorState> full;
+    if (!full_due.empty()) full = snapshot_now();
+    // A view's text depends only on these fields of the generator (the rest
+    // is the same for everyone in one batch), so a fleet gets a handful of
+    // distinct answers, each built once.
+    struct Distinct {
+        control::SelfView key;
+        control::CoordinatorState state;
+        std::string text;
+    };
+    std::vector<Distinct> distinct;
+    std::vector<std::size_t> which;
+    which.reserve(self_due.size());
+    for (const auto& w : self_due) {
+        auto view = view_now(*w.touch_id);
+        const auto& v = *view.self;
+        auto it = std::find_if(distinct.begin(), distinct.end(), [&](const Distinct& d) {
+            return d.key.participant == v.participant && d.key.included == v.included &&
+                   d.key.local_state == v.local_state;
+        });
+        if (it == distinct.end()) {
+            distinct.push_back(Distinct{v, std::move(view), {}});
+            it = std::prev(distinct.end());
+        }
+        which.push_back(static_cast<std::size_t>(it - distinct.begin()));
+    }
+    lock.unlock();
+    std::string full_text;
+    for (auto& w : full_due) {
+        if (w.on_state) {
+            w.on_state(*full);
+        } else {
+            if (full_text.empty()) full_text = control::compact(control::to_json(*full));
+            w.on_rendered(*full, full_text);
+        }
+    }
+    for (auto& d : distinct) d.text = control::compact(control::to_json(d.state));
+    for (std::size_t i = 0; i < self_due.size(); ++i) {
+        const auto& d = distinct[which[i]];
+        self_due[i].on_rendered(d.state, d.text);
+    }
+    lock.lock();
 }
 
 void Coordinator::notifier_loop() {
     std::unique_lock lock(mu_);
     for (;;) {
+        notifier_wake_at_ = Steady::time_point::min();
+        notifier_lease_check_ms_ = std::numeric_limits<std::int64_t>::min();
         // Leases first: a generator lost now shows up in the answers below.
         const auto lost_lines = expire_leases_locked();
         if (!lost_lines.empty()) {
@@ -295,35 +430,29 @@ void Coordinator::notifier_loop() {
             lock.lock();
         }
         const auto now = Steady::now();
-        const auto version = sm_.version();
-        std::vector<std::function<void(const control::CoordinatorState&)>> due;
-        auto next_deadline = Steady::time_point::max();
-        if (const auto lease = lease_ms(); lease > 0 && !shutting_down_) {
-            if (const auto expiry = sm_.next_lease_expiry(lease)) {
-                // One ms past the expiry: a lease ends when silence exceeds it.
-                const auto in_ms = std::max<std::int64_t>(1, *expiry - mono_clock_() + 1);
-                next_deadline = now + std::chrono::milliseconds(std::min<std::int64_t>(in_ms, 3600000));
-            }
-        }
-        for (auto it = watchers_.begin(); it != watchers_.end();) {
-            if (shutting_down_ || it->since != version || it->deadline <= now) {
-                // The answer is contact too: the poll ended alive.
-                if (it->touch_id) heard_from(*it->touch_id);
-                due.push_back(std::move(it->on_state));
-                it = watchers_.erase(it);
-            } else {
-                next_deadline = std::min(next_deadline, it->deadline);
-                ++it;
-            }
-        }
-        if (!due.empty()) {
-            const auto snapshot = snapshot_now();
-            lock.unlock();
-            for (auto& f : due) f(snapshot);
-            lock.lock();
+        std::vector<Watcher> full_due;
+        std::vector<Watcher> self_due;
+        take_due(full_watchers_, sm_.version(), now, full_due);
+        take_due(self_watchers_, sm_.view_version(), now, self_due);
+        if (!full_due.empty() || !self_due.empty()) {
+            answer(lock, std::move(full_due), std::move(self_due));
             continue;
         }
         if (shutting_down_) return;
+        auto next_deadline = Steady::time_point::max();
+        auto lease_check_ms = std::numeric_limits<std::int64_t>::max();
+        if (const auto lease = lease_ms(); lease > 0) {
+            if (const auto expiry = sm_.next_lease_expiry(lease)) {
+                // One ms past the expiry: a lease ends when silence exceeds it.
+                const auto in_ms = std::min<std::int64_t>(std::max<std::int64_t>(1, *expiry - mono_clock_() + 1), 3600000);
+                next_deadline = now + std::chrono::milliseconds(in_ms);
+                lease_check_ms = *expiry + 1;
+            }
+        }
+        for (const auto* set : {&full_watchers_, &self_watchers_})
+            if (!set->by_deadline.empty()) next_deadline = std::min(next_deadline, set->by_deadline.begin()->first);
+        notifier_wake_at_ = next_deadline;
+        notifier_lease_check_ms_ = lease_check_ms;
         if (next_deadline == Steady::time_point::max()) {
             cv_.wait(lock);
         } else {

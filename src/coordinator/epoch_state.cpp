@@ -29,6 +29,11 @@ control::GeneratorSnapshot& EpochStateMachine::find(const std::string& id) {
 void EpochStateMachine::register_generator(const control::RegisterRequest& request, std::int64_t now_ms) {
     auto& g = generators_[request.id];
     const bool included = g.id.empty() ? true : g.included;  // an operator's exclusion survives a restart
+    if (g.local_state == GeneratorState::Lost) {
+        // No longer lost: its lease runs again (heard_from() renews it next).
+        if (const auto heard = heard_ms_.find(request.id); heard != heard_ms_.end())
+            lease_order_.emplace(heard->second, request.id);
+    }
     g = control::GeneratorSnapshot{};
     g.id = request.id;
     g.hostname = request.hostname;
@@ -100,8 +105,13 @@ void EpochStateMachine::touch(std::string_view id, std::int64_t now_ms) {
 void EpochStateMachine::heard_from(std::string_view id, std::int64_t mono_ms) {
     const auto it = generators_.find(id);
     if (it == generators_.end()) return;
-    heard_ms_[it->first] = mono_ms;
     auto& g = it->second;
+    const auto [heard, inserted] = heard_ms_.try_emplace(it->first, mono_ms);
+    if (!inserted) {
+        if (g.local_state != GeneratorState::Lost) lease_order_.erase({heard->second, it->first});
+        heard->second = mono_ms;
+    }
+    lease_order_.emplace(mono_ms, it->first);
     if (g.local_state != GeneratorState::Lost) return;
     const auto before = before_lost_.find(id);
     GeneratorState back = before == before_lost_.end() ? GeneratorState::Registered : before->second;
@@ -112,17 +122,20 @@ void EpochStateMachine::heard_from(std::string_view id, std::int64_t mono_ms) {
     }
     g.local_state = back;
     if (active_) active_->lost.erase(it->first);
-    bump();
 }
 
 std::vector<LostGenerator> EpochStateMachine::expire_leases(std::int64_t mono_ms, std::int64_t lease_ms) {
+    // The expired are at the front of lease_order_; they are reported (and
+    // recorded in the epoch's errors) in id order, as before the index.
+    std::vector<std::pair<std::string, std::int64_t>> expired;
+    while (!lease_order_.empty() && mono_ms - lease_order_.begin()->first > lease_ms) {
+        auto node = lease_order_.extract(lease_order_.begin());
+        expired.emplace_back(std::move(node.value().second), mono_ms - node.value().first);
+    }
+    std::sort(expired.begin(), expired.end());
     std::vector<LostGenerator> out;
-    for (auto& [id, g] : generators_) {
-        if (g.local_state == GeneratorState::Lost) continue;
-        const auto heard = heard_ms_.find(id);
-        if (heard == heard_ms_.end()) continue;
-        const std::int64_t silent = mono_ms - heard->second;
-        if (silent <= lease_ms) continue;
+    for (const auto& [id, silent] : expired) {
+        auto& g = generators_.find(id)->second;
         before_lost_[id] = g.local_state;
         g.local_state = GeneratorState::Lost;
         LostGenerator lost;
@@ -144,20 +157,14 @@ std::vector<LostGenerator> EpochStateMachine::expire_leases(std::int64_t mono_ms
 }
 
 std::optional<std::int64_t> EpochStateMachine::next_lease_expiry(std::int64_t lease_ms) const {
-    std::optional<std::int64_t> next;
-    for (const auto& [id, heard] : heard_ms_) {
-        const auto g = generators_.find(id);
-        if (g == generators_.end() || g->second.local_state == GeneratorState::Lost) continue;
-        const std::int64_t at = heard + lease_ms;
-        if (!next || at < *next) next = at;
-    }
-    return next;
+    if (lease_order_.empty()) return std::nullopt;
+    return lease_order_.begin()->first + lease_ms;
 }
 
 void EpochStateMachine::set_included(const std::vector<std::string>& ids, bool included) {
     for (const auto& id : ids) find(id);
     for (const auto& id : ids) find(id).included = included;
-    bump();
+    bump_view();
 }
 
 StartOutcome EpochStateMachine::start_epoch(const control::StartEpochRequest& request,
@@ -228,14 +235,14 @@ StartOutcome EpochStateMachine::start_epoch(const control::StartEpochRequest& re
     }
     active_ = std::move(a);
     phase_ = Phase::Starting;
-    bump();
+    bump_view();
     return {true, "Epoch " + std::to_string(active_->epoch) + " started", active_->epoch};
 }
 
 void EpochStateMachine::set_phase(Phase phase) {
     if (phase_ == phase) return;
     phase_ = phase;
-    bump();
+    bump_view();
 }
 
 bool EpochStateMachine::request_abort() {
@@ -249,7 +256,7 @@ void EpochStateMachine::finish_epoch(control::EpochResult result) {
     last_result_ = std::move(result);
     active_.reset();
     phase_ = Phase::Idle;
-    bump();
+    bump_view();
 }
 
 const GeneratorManifest* EpochStateMachine::manifest(std::string_view id) const {
@@ -280,6 +287,28 @@ std::vector<control::GeneratorSnapshot> EpochStateMachine::generators() const {
     out.reserve(generators_.size());
     for (const auto& [id, g] : generators_) out.push_back(g);
     return out;
+}
+
+control::CoordinatorState EpochStateMachine::view_of(std::string_view id) const {
+    const auto it = generators_.find(id);
+    if (it == generators_.end()) throw CoordinatorError("Unknown generator \"" + std::string(id) + "\"");
+    control::CoordinatorState s;
+    s.phase = phase_;
+    control::SelfView v;
+    if (active_) {
+        s.current_epoch = active_->epoch;
+        s.current_label = active_->label;
+        const auto& p = active_->participants;
+        v.participant = std::binary_search(p.begin(), p.end(), it->first);
+        v.participant_count = p.size();
+    }
+    v.included = it->second.included;
+    v.local_state = it->second.local_state;
+    s.self = v;
+    s.test = test_;
+    s.connector = connector_;
+    s.version = view_version_;
+    return s;
 }
 
 control::CoordinatorState EpochStateMachine::snapshot() const {

@@ -39,6 +39,13 @@ net::HttpResponse json_response(unsigned status, const Json& body) {
     return net::HttpResponse::json_text(status, control::pretty(body));
 }
 
+// A generator route's answer: its compact view when it asked for one,
+// else the full state indented as the original's.
+net::HttpResponse state_response(StateView view, const control::CoordinatorState& state) {
+    return view == StateView::Self ? net::HttpResponse::json_text(200, control::compact(control::to_json(state)))
+                                   : json_response(200, control::to_json(state));
+}
+
 net::HttpResponse error_response(unsigned status, const std::string& message) {
     return json_response(status, Json{{"error", message}});
 }
@@ -58,6 +65,17 @@ std::uint64_t parse_query_count(const net::HttpRequest& req, std::string_view na
 
 bool body_is_blank(std::string_view body) {
     return std::all_of(body.begin(), body.end(), [](char c) { return std::isspace(static_cast<unsigned char>(c)); });
+}
+
+// ?view=self (our generators send it; the original's ignore-unknown-params
+// behaviour means an old coordinator answers the full state instead) or
+// ?view=full / absent. The view needs the generator's id: in ?id= on GET
+// /state, in the body on the POST routes.
+StateView view_of(const net::HttpRequest& req) {
+    const auto v = req.query_param("view");
+    if (!v || *v == "full") return StateView::Full;
+    if (*v == "self") return StateView::Self;
+    throw control::ProtocolError("query parameter \"view\" must be \"self\" or \"full\", got \"" + *v + "\"");
 }
 
 std::vector<std::string> generator_ids_of(const Json& body) {
@@ -92,8 +110,15 @@ void handle(Coordinator& c, const net::HttpRequest& req, net::Respond& respond) 
         respond(json_response(200, Json{{"ok", true}}));
     } else if (path == "/state" || path == "/admin/status") {
         const auto id = req.query_param("id");
+        const auto view = view_of(req);
+        if (view == StateView::Self && !id) throw control::ProtocolError("view=self needs the generator's id (?id=)");
+        // /state is what machine clients poll: no indentation (a quarter of
+        // the bytes and of the formatting work). /admin/status is the
+        // operator's, and ?pretty=1 asks for it: indented as the original's.
+        const bool indent = path == "/admin/status" || req.query_param("pretty").has_value();
         if (!req.query_param("since")) {
-            respond(json_response(200, control::to_json(c.state(id))));
+            const auto body = control::to_json(view == StateView::Self ? c.state_view(*id) : c.state(id));
+            respond(indent ? json_response(200, body) : net::HttpResponse::json_text(200, control::compact(body)));
             return;
         }
         const std::uint64_t since = parse_query_count(req, "since");
@@ -106,25 +131,37 @@ void handle(Coordinator& c, const net::HttpRequest& req, net::Respond& respond) 
         // it must end well inside the lease or the generator would look
         // silent while it waits.
         if (id) wait = std::min(wait, c.max_generator_wait());
-        // The I/O thread is released here; the Coordinator answers later.
-        c.watch(
-            since, wait,
-            [respond = std::move(respond)](const control::CoordinatorState& s) {
-                respond(json_response(200, control::to_json(s)));
-            },
-            id);
+        // The I/O thread is released here; the Coordinator answers later,
+        // with text it renders once for every waiter given the same answer.
+        auto respond_ptr = std::make_shared<net::Respond>(std::move(respond));
+        try {
+            c.watch_rendered(
+                since, wait, view,
+                [respond_ptr, indent](const control::CoordinatorState& s, const std::string& text) {
+                    (*respond_ptr)(indent ? json_response(200, control::to_json(s))
+                                          : net::HttpResponse::json_text(200, text));
+                },
+                id);
+        } catch (const std::exception& e) {
+            // Refused before anything was held (an unknown generator).
+            (*respond_ptr)(error_response(400, e.what()));
+        }
     } else if (path == "/register") {
         const auto r = control::register_request_from_json(control::parse_body(req.body));
-        respond(json_response(200, control::to_json(c.register_generator(r))));
+        const auto view = view_of(req);
+        respond(state_response(view, c.register_generator(r, view)));
     } else if (path == "/ready") {
         const auto r = control::ready_request_from_json(control::parse_body(req.body));
-        respond(json_response(200, control::to_json(c.ready(r))));
+        const auto view = view_of(req);
+        respond(state_response(view, c.ready(r, view)));
     } else if (path == "/started") {
         const auto r = control::epoch_ack_request_from_json(control::parse_body(req.body));
-        respond(json_response(200, control::to_json(c.started(r))));
+        const auto view = view_of(req);
+        respond(state_response(view, c.started(r, view)));
     } else if (path == "/stopped") {
         const auto r = control::epoch_ack_request_from_json(control::parse_body(req.body));
-        respond(json_response(200, control::to_json(c.stopped(r))));
+        const auto view = view_of(req);
+        respond(state_response(view, c.stopped(r, view)));
     } else if (path == "/admin/start-epoch") {
         // Unlike the original, a chunked body is read too; an empty one
         // means "no label, default generators".

@@ -15,7 +15,10 @@ std::string_view agent_action_name(AgentAction a) {
 
 namespace {
 
+// The compact view says it outright; the full state (an older coordinator)
+// lists the participants.
 bool is_participant(const control::CoordinatorState& state, std::string_view id) {
+    if (state.self) return state.self->participant;
     return std::find(state.participants.begin(), state.participants.end(), id) != state.participants.end();
 }
 

@@ -23,6 +23,7 @@
 #include "benchdist/control/version.hpp"
 #include "benchdist/coordinator/coordinator.hpp"
 #include "benchdist/coordinator/routes.hpp"
+#include "benchdist/generator/resource_limits.hpp"
 #include "benchdist/net/http_server.hpp"
 #include "benchdist/stdb/compression.hpp"
 #include "benchdist/stdb/endpoint.hpp"
@@ -64,10 +65,12 @@ int main(int argc, char** argv) {
     // epoch (up to ~10 KB each): a ten-minute epoch is several MB, far
     // above the server's 1 MiB default.
     server_options.max_body_bytes = std::size_t{64} << 20;
-    // About one connection per generator (its poll) plus a few for control;
-    // kept below the usual 1024 open-file limit so the cap, not EMFILE, is
-    // what a crowd of clients runs into.
-    server_options.max_connections = 512;
+    // Each long-polling generator holds one connection for its whole wait,
+    // so a fleet of N needs N plus a few for control and for the plain
+    // requests in between; below that, part of the fleet is answered 503
+    // on every poll. 2048 covers a 1000-generator fleet twice over; the
+    // soft open-file limit is raised to fit at start (see below).
+    server_options.max_connections = 2048;
     std::int64_t read_timeout_ms = server_options.read_timeout.count();
 
     app.add_option("--bind", bind,
@@ -99,7 +102,8 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(std::int64_t{100}, std::int64_t{3600000}));
     app.add_option("--max-connections", server_options.max_connections,
                    "Concurrent control connections; one more is answered 503 and closed (generators retry). "
-                   "Needs about one per generator plus a few, and an open-file limit (ulimit -n) above it")
+                   "Each long-polling generator holds one, so use at least the fleet's size plus a few; the soft "
+                   "open-file limit is raised to the hard one at start, which must exceed this")
         ->capture_default_str()
         ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20));
     app.add_option("--port", port, "Port to listen on (0 picks a free one; the startup line shows it)")
@@ -269,6 +273,18 @@ int main(int argc, char** argv) {
         // covers reading a request, so it does not cut them.
         server_options.screen_headers = coord::make_auth_screen(auth_token);
         benchdist::net::HttpServer server(server_options, coord::make_http_handler(coordinator, auth_token));
+        // One descriptor per connection plus the process's own (log, result
+        // files, the counter's connection): the usual soft limit of 1024
+        // would turn a large fleet's polls into accept failures instead of
+        // the cap's clean 503.
+        const auto files = benchdist::generator::raise_open_file_limit(server_options.max_connections +
+                                                                       benchdist::generator::kOpenFileMargin);
+        if (!files.enough) {
+            spdlog::warn("warning: --max-connections {} needs about {} open files, but the hard limit is {}: raise it "
+                         "(ulimit -Hn) or lower --max-connections, or a large fleet's requests fail with \"Too many "
+                         "open files\" instead of a 503",
+                         server_options.max_connections, files.needed, files.hard);
+        }
         server.start();
 
         spdlog::info("bench-dist-coordinator {} listening on http://{}:{} test={} connector={} start_ack_timeout={}s "

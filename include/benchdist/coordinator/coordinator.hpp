@@ -12,6 +12,8 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <limits>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -88,6 +90,17 @@ using EventLog = std::function<void(const std::string& message)>;
 using MonotonicClock = std::function<std::int64_t()>;
 std::int64_t steady_clock_ms();
 
+// Which state a generator route answers with: the full state (every
+// generator listed; the original's format) or the asking generator's
+// compact view (control::SelfView; GET /state?id=<id>&view=self), whose
+// cost does not grow with the fleet.
+enum class StateView { Full, Self };
+
+// A long-poll's answer and its compact JSON (control::compact(to_json(state))),
+// rendered once per distinct answer in a batch and shared by every waiter
+// that gets the same one.
+using RenderedAnswer = std::function<void(const control::CoordinatorState& state, const std::string& compact_json)>;
+
 class Coordinator {
 public:
     // `verifier` may be null when options.verify is false.
@@ -98,13 +111,18 @@ public:
     Coordinator(const Coordinator&) = delete;
     Coordinator& operator=(const Coordinator&) = delete;
 
-    // Generator routes; throw CoordinatorError for a 400.
-    control::CoordinatorState register_generator(const control::RegisterRequest& request);
-    control::CoordinatorState ready(const control::ReadyRequest& request);
-    control::CoordinatorState started(const control::EpochAckRequest& request);
-    control::CoordinatorState stopped(const control::EpochAckRequest& request);
+    // Generator routes; throw CoordinatorError for a 400. StateView::Self
+    // answers the requesting generator's view instead of the full state.
+    control::CoordinatorState register_generator(const control::RegisterRequest& request,
+                                                 StateView view = StateView::Full);
+    control::CoordinatorState ready(const control::ReadyRequest& request, StateView view = StateView::Full);
+    control::CoordinatorState started(const control::EpochAckRequest& request, StateView view = StateView::Full);
+    control::CoordinatorState stopped(const control::EpochAckRequest& request, StateView view = StateView::Full);
     // GET /state; a known `touch_id` records contact.
     control::CoordinatorState state(const std::optional<std::string>& touch_id = std::nullopt);
+    // GET /state?id=<id>&view=self: records contact and answers id's view;
+    // CoordinatorError `Unknown generator "<id>"` for an unknown id.
+    control::CoordinatorState state_view(const std::string& id);
 
     // Admin routes.
     control::StartEpochResponse start_epoch(const control::StartEpochRequest& request);
@@ -120,6 +138,14 @@ public:
     void watch(std::uint64_t since, std::chrono::milliseconds wait,
                std::function<void(const control::CoordinatorState&)> on_state,
                const std::optional<std::string>& touch_id = std::nullopt);
+    // The same with the answer's text rendered once per batch. With
+    // StateView::Self `touch_id` is required, `since` is compared with the
+    // view's version (EpochStateMachine::view_version()) and an unknown id
+    // throws CoordinatorError before anything is held. Registering a
+    // watcher is O(log waiters) and does not wake the notifier unless it
+    // is due before the notifier's next planned wake-up.
+    void watch_rendered(std::uint64_t since, std::chrono::milliseconds wait, StateView view,
+                        RenderedAnswer on_answer, const std::optional<std::string>& touch_id);
 
     // Marks generators whose lease ran out as lost, now. The coordinator
     // does this on its own when a lease runs out; tests with a fake
@@ -141,11 +167,20 @@ public:
     const CoordinatorOptions& options() const { return options_; }
 
 private:
+    // A held long-poll: answered through on_state (watch()) or on_rendered
+    // (watch_rendered()).
     struct Watcher {
         std::uint64_t since;
-        std::chrono::steady_clock::time_point deadline;
         std::function<void(const control::CoordinatorState&)> on_state;
+        RenderedAnswer on_rendered;
         std::optional<std::string> touch_id;
+    };
+    // Held long-polls of one StateView, by deadline (the notifier answers
+    // the expired prefix), and the version their `since` was checked
+    // against, so a version change answers them without a scan per wake-up.
+    struct WatcherSet {
+        std::multimap<std::chrono::steady_clock::time_point, Watcher> by_deadline;
+        std::uint64_t version = 0;
     };
 
     // What the timeline sampler shares with the runner, under mu_.
@@ -156,6 +191,21 @@ private:
 
     // sm_.snapshot() stamped with the wall clock; callers hold mu_.
     control::CoordinatorState snapshot_now() const;
+    // sm_.view_of(id) stamped the same way; callers hold mu_.
+    control::CoordinatorState view_now(const std::string& id) const;
+    // What a generator route answers; callers hold mu_.
+    control::CoordinatorState answer_locked(StateView view, const std::string& id) const;
+    std::uint64_t version_of(StateView view) const;
+    WatcherSet& watchers_of(StateView view) { return view == StateView::Self ? self_watchers_ : full_watchers_; }
+    void add_watcher(StateView view, std::uint64_t since, std::chrono::milliseconds wait, Watcher watcher);
+    // Moves the watchers of `set` that are due (version moved past their
+    // since, deadline passed, or shutdown) into `due`. Callers hold mu_.
+    void take_due(WatcherSet& set, std::uint64_t version, std::chrono::steady_clock::time_point now,
+                  std::vector<Watcher>& due);
+    // Answers due watchers outside the lock: one full snapshot and at most
+    // one rendering per distinct view. Called with `lock` held; returns
+    // with it held.
+    void answer(std::unique_lock<std::mutex>& lock, std::vector<Watcher> full_due, std::vector<Watcher> self_due);
     // `started_ms`: when start-epoch accepted it (the manifest's startedAt).
     void run_epoch(std::uint64_t epoch, std::int64_t started_ms);
     // Reads the counter every options_.sample_ms from `window_start` until
@@ -186,7 +236,13 @@ private:
     mutable std::mutex mu_;
     std::condition_variable cv_;
     EpochStateMachine sm_;
-    std::vector<Watcher> watchers_;
+    WatcherSet full_watchers_;
+    WatcherSet self_watchers_;
+    // When the notifier will wake next on its own (steady clock), and the
+    // monotonic ms at which it will next check leases: a new watcher or a
+    // lease that ends earlier wakes it, nothing else needs to.
+    std::chrono::steady_clock::time_point notifier_wake_at_ = std::chrono::steady_clock::time_point::min();
+    std::int64_t notifier_lease_check_ms_ = std::numeric_limits<std::int64_t>::min();
     bool shutting_down_ = false;
     std::thread runner_;
     std::thread notifier_;

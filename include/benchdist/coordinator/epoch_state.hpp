@@ -90,13 +90,18 @@ public:
     // every generator at once). Records that a known generator was heard
     // from; one that was lost comes back in the state it had, or ready when
     // the epoch it ran is over, and so joins the next epoch. Unknown ids are
-    // ignored (their request is refused anyway).
+    // ignored (their request is refused anyway). Coming back does not bump
+    // the version: under overload whole batches of generators are lost and
+    // heard again, and a bump each time would answer every held long-poll
+    // at once, feeding the overload; start_epoch() reads the state itself,
+    // and watchers see it with the next change or when their wait ends.
     void heard_from(std::string_view id, std::int64_t mono_ms);
     // Marks every generator not heard from for more than lease_ms lost and
     // returns them. A lost participant of the running epoch is recorded in
     // it (ActiveEpoch::lost and ::errors) at once.
     std::vector<LostGenerator> expire_leases(std::int64_t mono_ms, std::int64_t lease_ms);
-    // When the next lease runs out (mono ms); nullopt when none runs.
+    // When the next lease runs out (mono ms); nullopt when none runs. O(1):
+    // the notifier asks after every wake-up.
     std::optional<std::int64_t> next_lease_expiry(std::int64_t lease_ms) const;
     // Include or exclude generators from the default choice of participants.
     // All ids are checked before any is changed.
@@ -121,17 +126,32 @@ public:
     std::vector<std::string> missing_start_acks() const;
     std::vector<std::string> missing_stop_acks() const;
     std::uint64_t version() const { return version_; }
+    // The version of every generator's compact view: moves only when
+    // something a view shows to generators can change (phase, epoch and
+    // participants, include/exclude), so registrations, acks and losses
+    // elsewhere in the fleet do not wake every generator's long-poll.
+    std::uint64_t view_version() const { return view_version_; }
     bool is_known(std::string_view id) const { return generators_.find(std::string(id)) != generators_.end(); }
     // What the generator said in its last /register and /ready; nullptr for
     // an unknown id.
     const GeneratorManifest* manifest(std::string_view id) const;
 
     control::CoordinatorState snapshot() const;
+    // The compact view for one generator (CoordinatorState::self set), in
+    // O(log fleet); its version is view_version(). Throws CoordinatorError
+    // `Unknown generator "<id>"` for an id that never registered, so a
+    // generator polling a restarted coordinator learns to register again.
+    control::CoordinatorState view_of(std::string_view id) const;
     std::vector<control::GeneratorSnapshot> generators() const;
 
 private:
     control::GeneratorSnapshot& find(const std::string& id);
     void bump() { ++version_; }
+    // A change generators' views show: both versions move.
+    void bump_view() {
+        ++version_;
+        ++view_version_;
+    }
 
     std::string test_;
     std::string connector_;
@@ -141,12 +161,17 @@ private:
     // must stay small.
     ManifestsById manifests_;
     std::map<std::string, std::int64_t, std::less<>> heard_ms_;
+    // (heard_ms_, id) of every generator in heard_ms_ that is not lost,
+    // oldest first: expire_leases() and next_lease_expiry() look only at
+    // the front instead of walking the fleet on every notifier wake-up.
+    std::set<std::pair<std::int64_t, std::string>> lease_order_;
     // The state a lost generator had, to return to when it speaks again.
     std::map<std::string, control::GeneratorState, std::less<>> before_lost_;
     std::optional<ActiveEpoch> active_;
     std::optional<control::EpochResult> last_result_;
     std::uint64_t next_epoch_ = 1;
     std::uint64_t version_ = 1;
+    std::uint64_t view_version_ = 1;
 };
 
 // "a, b" -- how the original lists ids in its messages.

@@ -17,13 +17,21 @@ namespace benchdist::coordinator {
 // waitMs is absent.
 inline constexpr std::chrono::milliseconds kMaxLongPoll{30000};
 
-// Routes (JSON bodies, pretty-printed like the original):
+// Routes (JSON bodies, pretty-printed like the original, except /state):
 //   GET  /healthz                      {"ok": true}
 //   GET  /state, /admin/status         CoordinatorState; ?id=<gen> records contact;
 //                                      ?since=<version>[&waitMs=<n>] long-polls (with an
 //                                      id, at most a third of the lease); every generator
-//                                      request renews its lease; state has "leaseSeconds"
+//                                      request renews its lease; state has "leaseSeconds".
+//                                      /state answers compact JSON (?pretty=1 indents it),
+//                                      /admin/status indented. ?view=self&id=<gen>: that
+//                                      generator's compact view (control::SelfView; its
+//                                      "version" is the view's, which `since` then refers
+//                                      to), O(1) in the fleet; unknown id -> 400
+//                                      "Unknown generator". ?view=full = no view.
 //   POST /register /ready /started /stopped
+//                                      ?view=self answers the body's generator's compact
+//                                      view instead of the full state
 //   POST /admin/start-epoch            optional {"label", "generatorIds"}; refusals are
 //                                      200 {"started": false, ...} as in the original,
 //                                      except participants with differing workloads:

@@ -29,9 +29,11 @@ struct AgentDecision {
     friend bool operator==(const AgentDecision&, const AgentDecision&) = default;
 };
 
-// Start: not running, phase starting or warmup, currentEpoch set, own id in
-// participants. Stop: running and not (currentEpoch == running epoch, own id
-// in participants, phase in {starting, warmup, measure}). Otherwise None.
+// Start: not running, phase starting or warmup, currentEpoch set, and this
+// generator a participant (own id in participants, or self.participant in
+// the compact per-generator view). Stop: running and not (currentEpoch ==
+// running epoch, a participant, phase in {starting, warmup, measure}).
+// Otherwise None.
 // A new epoch that includes us while an older one still runs yields Stop
 // first; the next poll then yields Start.
 AgentDecision decide(const control::CoordinatorState& state, std::string_view own_id,

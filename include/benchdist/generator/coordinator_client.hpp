@@ -9,6 +9,10 @@
 // or the wait ends, so phase changes arrive at once without fast polling.
 // Every answered request also records its timing and the coordinator's
 // clock (when it sends one), for the generator's clock-offset estimate.
+// Every request asks for the generator's compact view (?view=self, see
+// control::SelfView): answers then carry `self` and no fleet-wide lists.
+// A coordinator without the view answers the full state; both parse, and
+// generator::decide() reads either.
 #pragma once
 
 #include <chrono>
@@ -56,7 +60,7 @@ public:
 
     control::CoordinatorState register_generator(const control::RegisterRequest& request);
     control::CoordinatorState ready(const control::ReadyRequest& request);
-    control::CoordinatorState state(std::string_view generator_id);  // GET /state?id=<id>
+    control::CoordinatorState state(std::string_view generator_id);  // GET /state?id=<id>&view=self
     // GET /state?id=<id>&since=<since>&waitMs=<wait>: answered when the
     // version differs from since or after wait (the HTTP deadline is the
     // client timeout plus wait). A coordinator without long-polling answers

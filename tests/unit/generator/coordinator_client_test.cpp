@@ -72,7 +72,7 @@ TEST(CoordinatorClient, LongPollSendsSinceAndWaitAndRecordsTheServerClock) {
     const auto state = client.state("gen 1", 7, 250ms);
     EXPECT_EQ(state.version, 5u);
     ASSERT_EQ(fake.targets().size(), 1u);
-    EXPECT_EQ(fake.targets()[0], "/state?id=gen%201&since=7&waitMs=250");
+    EXPECT_EQ(fake.targets()[0], "/state?id=gen%201&view=self&since=7&waitMs=250");
     const auto& ex = client.last_exchange();
     ASSERT_TRUE(ex.has_value());
     EXPECT_GE(ex->sent_unix_ms, before - 1);
@@ -81,7 +81,7 @@ TEST(CoordinatorClient, LongPollSendsSinceAndWaitAndRecordsTheServerClock) {
     EXPECT_DOUBLE_EQ(*ex->server_time_ms, 1795000000123.0);
 
     client.state("gen 1");  // a plain poll keeps its old form
-    EXPECT_EQ(fake.targets().back(), "/state?id=gen%201");
+    EXPECT_EQ(fake.targets().back(), "/state?id=gen%201&view=self");
 }
 
 TEST(CoordinatorClient, NoServerClockFromAnOlderCoordinator) {
