@@ -156,16 +156,9 @@ Json errors_json(const stats::FailureCounts& f) {
 }
 
 Json latency_json(const std::string& kind, const stats::LatencyHistogram& h, const stats::WindowSelection& sel) {
-    return Json{{"kind", kind},
-                {"unit", "us"},
-                {"count", h.count()},
-                {"mean", round_to(h.mean(), 0.1)},
-                {"p50", h.value_at_percentile(50)},
-                {"p90", h.value_at_percentile(90)},
-                {"p99", h.value_at_percentile(99)},
-                {"p999", h.value_at_percentile(99.9)},
-                {"max", h.max()},
-                {"coverage", round_to(sel.coverage(), 0.0001)}};
+    Json j = h.summary_json(kind);
+    j["coverage"] = round_to(sel.coverage(), 0.0001);
+    return j;
 }
 
 double overlap(double a0, double a1, double b0, double b1) { return std::max(0.0, std::min(a1, b1) - std::max(a0, b0)); }

@@ -201,7 +201,8 @@ private:
         write(std::move(response), keep_alive, version);
     }
 
-    void write(HttpResponse response, bool keep_alive, unsigned version) {
+    static std::shared_ptr<http::response<http::string_body>> to_beast(HttpResponse response, bool keep_alive,
+                                                                       unsigned version) {
         auto res = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(response.status), version);
         res->set(http::field::server, "bench-dist");
         res->set(http::field::content_type, response.content_type);
@@ -209,6 +210,11 @@ private:
         res->body() = std::move(response.body);
         res->keep_alive(keep_alive);
         res->prepare_payload();
+        return res;
+    }
+
+    void write(HttpResponse response, bool keep_alive, unsigned version) {
+        auto res = to_beast(std::move(response), keep_alive, version);
         stream_.expires_after(server_->options.read_timeout);
         http::async_write(stream_, *res, [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
             if (ec || !res->keep_alive()) return self->close();
@@ -226,14 +232,7 @@ private:
     // client that is refused mid-way through a 64 MiB body still gets its
     // answer, and nothing is stored).
     void refuse_unread(HttpResponse response) {
-        auto res = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(response.status),
-                                                                       parser_->get().version());
-        res->set(http::field::server, "bench-dist");
-        res->set(http::field::content_type, response.content_type);
-        for (auto& [k, v] : response.headers) res->insert(k, v);
-        res->body() = std::move(response.body);
-        res->keep_alive(false);
-        res->prepare_payload();
+        auto res = to_beast(std::move(response), false, parser_->get().version());
         stream_.expires_after(server_->options.read_timeout);
         http::async_write(stream_, *res, [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
             if (ec) return self->close();

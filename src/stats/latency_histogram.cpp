@@ -1,4 +1,5 @@
 #include "benchdist/stats/latency_histogram.hpp"
+#include "benchdist/stats/round_to.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -179,6 +180,18 @@ LatencyHistogram LatencyHistogram::from_json(const Json& j) {
     h.max_ = max;
     h.overflow_ = overflow;
     return h;
+}
+
+Json LatencyHistogram::summary_json(std::string_view kind) const {
+    return Json{{"kind", std::string(kind)},
+                {"unit", "us"},
+                {"count", count()},
+                {"mean", round_to(mean(), 0.1)},
+                {"p50", value_at_percentile(50)},
+                {"p90", value_at_percentile(90)},
+                {"p99", value_at_percentile(99)},
+                {"p999", value_at_percentile(99.9)},
+                {"max", max()}};
 }
 
 }  // namespace benchdist::stats

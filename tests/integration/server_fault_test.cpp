@@ -24,15 +24,18 @@ std::unique_ptr<StandinProcess> start_standin(int port) {
     return s;
 }
 
-// A coordinator that samples the counter every 200 ms and waits up to 20 s
-// for stop acknowledgements; the test polls it every 200 ms.
+// A coordinator that warms up for 1 s, samples the counter every 200 ms and
+// waits up to 20 s for stop acknowledgements; the test polls it every 200 ms.
 std::unique_ptr<CoordinatorProcess> start_coordinator(const std::string& stdb_url, const TempDir& dir,
                                                       const std::string& window) {
     return std::make_unique<CoordinatorProcess>(benchdist::testing::CoordinatorOptions{
         .stdb_url = stdb_url,
         .results_dir = dir.path() / "results",
-        .args = {"--window-seconds", window, "--start-ack-timeout-seconds", "10", "--stop-ack-timeout-seconds", "20",
-                 "--sample-ms", "200", "--align-window-ms", "0"},
+        // A second of warm-up: the window's first read must see commits, or
+        // an empty restarted server has nothing to read lower than (on a
+        // loaded machine the first commits came after it).
+        .args = {"--window-seconds", window, "--warmup-seconds", "1", "--start-ack-timeout-seconds", "10",
+                 "--stop-ack-timeout-seconds", "20", "--sample-ms", "200", "--align-window-ms", "0"},
         .long_poll = 200ms});
 }
 

@@ -82,15 +82,7 @@ std::string cause_of(const std::string& message) {
 int run_agent(const generator::GeneratorConfig& config, StopFlag& stop) {
     const auto log = [&config](const std::string& text) { log_line(config.id, text); };
     LoadParts parts;
-    try {
-        parts = make_load_parts(config);
-    } catch (const std::invalid_argument& e) {
-        std::cerr << "error: --accounts/--alpha/--pairs: " << e.what() << "\nRun with --help for usage." << std::endl;
-        return 2;
-    } catch (const std::exception& e) {
-        std::cerr << "error: " << e.what() << std::endl;
-        return 1;
-    }
+    if (const auto failed = make_load_parts_or_report(config, parts)) return *failed;
     auto& session = parts.session;
 
     control::Json manifest = control::Json::object();

@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "benchdist/control/protocol.hpp"
@@ -52,6 +53,9 @@ struct LoadParts {
     std::unique_ptr<generator::LoadSession> session;
 };
 LoadParts make_load_parts(const generator::GeneratorConfig& config);
+// make_load_parts, with its errors printed: nullopt on success, else the
+// exit code (2 for bad pair options, 1 otherwise).
+std::optional<int> make_load_parts_or_report(const generator::GeneratorConfig& config, LoadParts& parts);
 
 // Opens every connection, logging progress about every tenth.
 void open_connections(generator::LoadSession& session, const generator::GeneratorConfig& config);

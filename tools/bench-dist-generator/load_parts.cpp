@@ -20,6 +20,19 @@ LoadParts make_load_parts(const generator::GeneratorConfig& config) {
     return parts;
 }
 
+std::optional<int> make_load_parts_or_report(const generator::GeneratorConfig& config, LoadParts& parts) {
+    try {
+        parts = make_load_parts(config);
+        return std::nullopt;
+    } catch (const std::invalid_argument& e) {
+        std::cerr << "error: --accounts/--alpha/--pairs: " << e.what() << "\nRun with --help for usage." << std::endl;
+        return 2;
+    } catch (const std::exception& e) {
+        std::cerr << "error: " << e.what() << std::endl;
+        return 1;
+    }
+}
+
 void open_connections(generator::LoadSession& session, const generator::GeneratorConfig& config) {
     const std::size_t total = config.concurrency;
     const std::size_t step = std::max<std::size_t>(1, total / 10);

@@ -55,17 +55,6 @@ std::string latency_kind(const generator::GeneratorConfig& config) {
     return "service time (closed loop)";
 }
 
-Json histogram_json(const std::string& kind, const stats::LatencyHistogram& h) {
-    return Json{{"kind", kind},
-                {"unit", "us"},
-                {"count", h.count()},
-                {"mean", round_to(h.mean(), 0.1)},
-                {"p50", h.value_at_percentile(50)},
-                {"p90", h.value_at_percentile(90)},
-                {"p99", h.value_at_percentile(99)},
-                {"p999", h.value_at_percentile(99.9)},
-                {"max", h.max()}};
-}
 
 Json counters_json(const generator::LoadCounters& c) {
     return Json{{"attempted", c.attempted},         {"committed", c.committed},
@@ -134,15 +123,7 @@ int run_local(const generator::GeneratorConfig& config, const LocalRunOptions& o
     }
 
     LoadParts parts;
-    try {
-        parts = make_load_parts(config);
-    } catch (const std::invalid_argument& e) {
-        std::cerr << "error: --accounts/--alpha/--pairs: " << e.what() << "\nRun with --help for usage." << std::endl;
-        return 2;
-    } catch (const std::exception& e) {
-        std::cerr << "error: " << e.what() << std::endl;
-        return 1;
-    }
+    if (const auto failed = make_load_parts_or_report(config, parts)) return *failed;
     auto& session = *parts.session;
     // Idle baseline: pairs precomputed, worker threads started, nothing open.
     const auto idle = generator::take_resource_snapshot();
@@ -267,11 +248,11 @@ int run_local(const generator::GeneratorConfig& config, const LocalRunOptions& o
     result["client"] = client;
     const double ratio = tps > 0 ? client_tps / tps : 0.0;
     result["clientServerRatio"] = round_to(ratio, 0.000001);
-    result["latency"] = histogram_json(latency_kind(config), window.latency);
+    result["latency"] = window.latency.summary_json(latency_kind(config));
     if (config.rate > 0) {
-        result["latencyUncorrected"] = histogram_json("service time (open loop, from actual send)",
-                                                      window.latency_uncorrected);
-        result["sendLag"] = histogram_json("send lag behind schedule (open loop)", window.send_lag);
+        result["latencyUncorrected"] = window.latency_uncorrected.summary_json(
+            "service time (open loop, from actual send)");
+        result["sendLag"] = window.send_lag.summary_json("send lag behind schedule (open loop)");
     }
     result["resources"] = Json{
         {"connections", connections},

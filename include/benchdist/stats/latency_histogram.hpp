@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <limits>
 #include <nlohmann/json.hpp>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -107,6 +108,9 @@ public:
     // that the totals agree with the buckets, and a std::invalid_argument
     // names the offending key.
     Json to_json() const;
+    // What results report: {"kind", "unit": "us", "count", "mean", "p50",
+    // "p90", "p99", "p999", "max"}, `kind` saying what was measured.
+    Json summary_json(std::string_view kind) const;
     static LatencyHistogram from_json(const Json& j);
 
     // Same digits and the same recordings; whether either side has
