@@ -16,13 +16,16 @@
 #include <string>
 
 #include "benchdist/stats/interval_series.hpp"
+#include "load_session_support.hpp"
 #include "rig.hpp"
 
 namespace benchdist::generator {
 namespace {
 
 using namespace std::chrono_literals;
+using testing::small_pairs;
 using testing::StandinProcess;
+using testing::wait_counters;
 
 // A stand-in whose test-1 holds 1000 accounts of 10,000,000: balances that
 // never run out at amount 1, so a module error is a bug.
@@ -30,13 +33,6 @@ std::unique_ptr<StandinProcess> seeded_standin(std::vector<std::string> args = {
     auto server = std::make_unique<StandinProcess>(testing::StandinOptions{.args = std::move(args)});
     server->seed(1000, 10000000);
     return server;
-}
-
-std::shared_ptr<const TransferPairs> small_pairs() {
-    TransferPairsOptions o;
-    o.accounts = 1000;
-    o.count = 10000;
-    return std::make_shared<TransferPairs>(o);
 }
 
 // Built with AddressSanitizer or ThreadSanitizer (GCC's macros; Clang's
@@ -57,16 +53,7 @@ constexpr bool kInstrumented = false;
 #endif
 
 LoadSessionOptions options_for(int port, const std::string& database) {
-    LoadSessionOptions o;
-    o.endpoint = stdb::parse_endpoint("ws://127.0.0.1:" + std::to_string(port));
-    o.database = database;
-    o.concurrency = 20;
-    o.open_parallelism = 4;
-    o.threads = 2;
-    o.op_timeout = 10s;
-    o.connect_timeout = 5s;
-    o.handshake_timeout = 5s;
-    return o;
+    return testing::test_session_options(port, database, 20, 4);
 }
 
 // Runs epoch 1 on an opened session until `committed` calls have committed
@@ -78,19 +65,6 @@ LoadSessionOptions options_for(int port, const std::string& database) {
     }
     if (!session.stop()) return ::testing::AssertionFailure() << "the session did not stop";
     return ::testing::AssertionSuccess();
-}
-
-// Reads the session's counters until pred holds or the timeout passes;
-// returns the last read.
-LoadCounters wait_counters(const LoadSession& session, const std::function<bool(const LoadCounters&)>& pred,
-                           std::chrono::milliseconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    LoadCounters c = session.counters();
-    while (!pred(c) && std::chrono::steady_clock::now() < deadline) {
-        std::this_thread::sleep_for(20ms);  // polling a condition, bounded by the deadline
-        c = session.counters();
-    }
-    return c;
 }
 
 TEST(LoadSession, ClosedLoopCountsMatchServerCounter) {

@@ -28,11 +28,14 @@
 #include "benchdist/net/http_client.hpp"
 #include "benchdist/standin/standin_server.hpp"
 #include "benchdist/stdb/endpoint.hpp"
+#include "load_session_support.hpp"
 
 namespace benchdist::generator {
 namespace {
 
 using namespace std::chrono_literals;
+using benchdist::testing::small_pairs;
+using benchdist::testing::wait_counters;
 
 // An in-process stand-in on 127.0.0.1 whose test-1 holds 1000 accounts of
 // 10,000,000 (amount 1 never runs out, so a module error is a bug).
@@ -112,36 +115,10 @@ std::map<std::string, int> wait_sources(std::uint16_t port, const std::map<std::
     return seen;
 }
 
-std::shared_ptr<const TransferPairs> small_pairs() {
-    TransferPairsOptions o;
-    o.accounts = 1000;
-    o.count = 10000;
-    return std::make_shared<TransferPairs>(o);
-}
-
 LoadSessionOptions options_for(std::uint16_t port, std::vector<std::string> sources) {
-    LoadSessionOptions o;
-    o.endpoint = stdb::parse_endpoint("ws://127.0.0.1:" + std::to_string(port));
-    o.database = "test-1";
-    o.concurrency = 6;
-    o.open_parallelism = 3;
-    o.threads = 2;
-    o.op_timeout = 10s;
-    o.connect_timeout = 5s;
-    o.handshake_timeout = 5s;
+    LoadSessionOptions o = benchdist::testing::test_session_options(port, "test-1", 6, 3);
     o.source_addresses = std::move(sources);
     return o;
-}
-
-LoadCounters wait_counters(const LoadSession& session, const std::function<bool(const LoadCounters&)>& pred,
-                           std::chrono::milliseconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    LoadCounters c = session.counters();
-    while (!pred(c) && std::chrono::steady_clock::now() < deadline) {
-        std::this_thread::sleep_for(20ms);  // polling a condition, bounded by the deadline
-        c = session.counters();
-    }
-    return c;
 }
 
 const std::map<std::string, int> kEvenSpread{{"127.0.0.2", 3}, {"127.0.0.3", 3}};
