@@ -43,7 +43,22 @@ run_preset() {
   cmake --build --preset "$preset" || return
   echo "test.sh: $preset built in $((SECONDS - t0)) s"
   local t1=$SECONDS
-  ctest --preset "$preset" || return
+  local status=0
+  ctest --preset "$preset" || status=$?
+  if [ "$status" -ne 0 ]; then
+    # CI shows only part of a long log: name the failures last, on both
+    # streams, so they are never the part cut off.
+    local failed="build/$preset/Testing/Temporary/LastTestsFailed.log"
+    local summary="test.sh: $preset: ctest exited $status; failed tests:"
+    if [ -s "$failed" ]; then
+      summary+=$'\n'$(sed 's/^/test.sh:   /' "$failed")
+    else
+      summary+=$'\n'"test.sh:   (none listed in $failed)"
+    fi
+    echo "$summary"
+    echo "$summary" >&2
+    return "$status"
+  fi
   echo "test.sh: $preset tests passed in $((SECONDS - t1)) s"
 }
 
