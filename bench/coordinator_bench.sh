@@ -45,36 +45,9 @@ for tool in stdb-standin bench-dist-coordinator coordinator_poll_load; do
   fi
 done
 
-work=$(mktemp -d /tmp/coordinator-bench.XXXXXX)
-standin_pid=
-coord_pid=
-cleanup() {
-  local rc=$?
-  local pids=($coord_pid $standin_pid)
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do
-    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
-    kill -KILL "$pid" 2>/dev/null || true
-  done
-  if [ $rc -ne 0 ]; then
-    echo "coordinator_bench failed (exit $rc); logs:" >&2
-    for f in "$work"/*.log; do echo "--- $f" >&2; tail -n 20 "$f" >&2; done
-  fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# Waits (bounded) for a log line matching a pattern and prints the match.
-wait_for_line() {
-  local file=$1 pattern=$2 what=$3
-  for _ in $(seq 1 600); do
-    if grep -m1 -oE "$pattern" "$file" 2>/dev/null; then return 0; fi
-    sleep 0.05
-  done
-  echo "coordinator_bench: $what did not start within 30 s" >&2
-  return 1
-}
+source "$root/scripts/lib/processes.sh"
+processes_init coordinator-bench
+work=$PROCESSES_WORK
 
 # The coordinator needs a descriptor per held poll (and the helper one per
 # generator): raise the soft limit as far as the hard one allows.
@@ -84,23 +57,20 @@ if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt $((generators + 64)) 
   exit 2
 fi
 
-"$bin/stdb-standin" --listen 127.0.0.1:0 --database test-1 >"$work/standin.log" 2>&1 &
-standin_pid=$!
-standin_port=$(wait_for_line "$work/standin.log" 'listening on http://127\.0\.0\.1:[0-9]+' stdb-standin | sed 's/.*://')
+start_process standin "$bin/stdb-standin" --listen 127.0.0.1:0 --database test-1
+standin_port=$(listening_port standin stdb-standin "$STARTED_PID")
 
 case_index=0
 for mode in $modes; do
   case_index=$((case_index + 1))
   # A fresh coordinator per case, so one case's fleet does not linger in the next's /state.
-  log="$work/coordinator-$case_index.log"
-  "$bin/bench-dist-coordinator" --bind 127.0.0.1 --port 0 --stdb-url "ws://127.0.0.1:$standin_port" \
-    --stdb-module test-1 --results-dir "$work/results" --max-connections "$max_connections" >"$log" 2>&1 &
-  coord_pid=$!
-  coord_port=$(wait_for_line "$log" 'listening on http://127\.0\.0\.1:[0-9]+' coordinator | sed 's/.*://')
+  start_process "coordinator-$case_index" "$bin/bench-dist-coordinator" --bind 127.0.0.1 --port 0 \
+    --stdb-url "ws://127.0.0.1:$standin_port" --stdb-module test-1 --results-dir "$work/results" \
+    --max-connections "$max_connections"
+  coord_pid=$STARTED_PID
+  coord_port=$(listening_port "coordinator-$case_index" coordinator "$coord_pid")
   "$bin/coordinator_poll_load" --url "http://127.0.0.1:$coord_port" --generators "$generators" \
     --seconds "$poll_seconds" --mode "$mode" --connection "$connection" --threads "$client_threads" \
     --pid "$coord_pid" --wait-ms 1000 --interval-ms 1000
-  kill -TERM "$coord_pid" 2>/dev/null || true
-  wait "$coord_pid" 2>/dev/null || true
-  coord_pid=
+  stop_process "$coord_pid"
 done

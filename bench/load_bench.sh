@@ -61,34 +61,13 @@ fi
 # Both processes hold one descriptor per connection.
 ulimit -n "$(ulimit -Hn)"
 
-work=$(mktemp -d)
-standin_pid=
-cleanup() {
-  if [ -n "$standin_pid" ]; then
-    kill "$standin_pid" 2>/dev/null || true
-    wait "$standin_pid" 2>/dev/null || true
-  fi
-  rm -rf "$work"
-}
-trap cleanup EXIT INT TERM
+source scripts/lib/processes.sh
+processes_init load-bench
+work=$PROCESSES_WORK
 
-"$bin/stdb-standin" --listen 127.0.0.1:0 --io-threads "$standin_io_threads" >"$work/standin.log" 2>&1 &
-standin_pid=$!
-port=
-for _ in $(seq 1 100); do
-  port=$(sed -n 's|.*listening on http://127.0.0.1:\([0-9]*\).*|\1|p' "$work/standin.log" | head -n1)
-  [ -n "$port" ] && break
-  if ! kill -0 "$standin_pid" 2>/dev/null; then
-    echo "load_bench.sh: stdb-standin exited:" >&2
-    cat "$work/standin.log" >&2
-    exit 1
-  fi
-  sleep 0.1
-done
-if [ -z "$port" ]; then
-  echo "load_bench.sh: stdb-standin did not start within 10 s" >&2
-  exit 1
-fi
+start_process standin "$bin/stdb-standin" --listen 127.0.0.1:0 --io-threads "$standin_io_threads"
+standin_pid=$STARTED_PID
+port=$(listening_port standin stdb-standin "$standin_pid")
 url=ws://127.0.0.1:$port
 "$bin/bench-dist-control" seed --stdb-url "$url" --stdb-module test-1 --accounts "$accounts" \
   --initial-balance 1000000000 >&2

@@ -25,40 +25,13 @@ cmake --preset release >/dev/null
 cmake --build --preset release --target stdb-standin bench-dist-coordinator bench-dist-generator bench-dist-control
 bin="$root/build/release/bin"
 
-work=$(mktemp -d /tmp/bench-dist-demo.XXXXXX)
 results="$root/runs/distributed"
-pids=()
-cleanup() {
-  local rc=$?
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do
-    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
-    kill -KILL "$pid" 2>/dev/null || true
-  done
-  if [ $rc -ne 0 ]; then
-    echo "demo failed (exit $rc); logs:" >&2
-    for f in "$work"/*.log; do echo "--- $f" >&2; tail -n 20 "$f" >&2; done
-  fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# Waits (bounded) for a log line matching a pattern and prints the match.
-wait_for_line() {
-  local file=$1 pattern=$2 what=$3
-  for _ in $(seq 1 600); do
-    if grep -m1 -oE "$pattern" "$file" 2>/dev/null; then return 0; fi
-    sleep 0.05
-  done
-  echo "demo: $what did not start within 30 s" >&2
-  return 1
-}
+source "$root/scripts/lib/processes.sh"
+processes_init bench-dist-demo
 
 echo "== starting stdb-standin"
-"$bin/stdb-standin" --listen 127.0.0.1:0 --database test-1 >"$work/standin.log" 2>&1 &
-pids+=($!)
-standin_port=$(wait_for_line "$work/standin.log" 'listening on http://127\.0\.0\.1:[0-9]+' stdb-standin | sed 's/.*://')
+start_process standin "$bin/stdb-standin" --listen 127.0.0.1:0 --database test-1
+standin_port=$(listening_port standin stdb-standin "$STARTED_PID")
 stdb_url="ws://127.0.0.1:$standin_port"
 echo "   $stdb_url"
 
@@ -66,20 +39,17 @@ echo "== seeding 10000 accounts with balance 10000000"
 "$bin/bench-dist-control" seed --stdb-url "$stdb_url" --stdb-module test-1 --accounts 10000 --initial-balance 10000000
 
 echo "== starting bench-dist-coordinator"
-"$bin/bench-dist-coordinator" --bind 127.0.0.1 --port 0 --stdb-url "$stdb_url" --stdb-module test-1 \
+start_process coordinator "$bin/bench-dist-coordinator" --bind 127.0.0.1 --port 0 --stdb-url "$stdb_url" --stdb-module test-1 \
   --window-seconds "$window" --warmup-seconds 2 --start-ack-timeout-seconds 30 --stop-ack-timeout-seconds 30 \
-  --verify --initial-balance 10000000 --results-dir "$results" >"$work/coordinator.log" 2>&1 &
-pids+=($!)
-coord_port=$(wait_for_line "$work/coordinator.log" 'listening on http://127\.0\.0\.1:[0-9]+' coordinator | sed 's/.*://')
+  --verify --initial-balance 10000000 --results-dir "$results"
+coord_port=$(listening_port coordinator coordinator "$STARTED_PID")
 coord_url="http://127.0.0.1:$coord_port"
 echo "   $coord_url"
 
 for name in gen-a gen-b; do
   echo "== starting generator $name ($concurrency connections)"
-  "$bin/bench-dist-generator" --coordinator-url "$coord_url" --id "$name" --concurrency "$concurrency" \
-    --accounts 10000 --pairs 200000 --stdb-url "$stdb_url" --stdb-module test-1 --poll-ms 200 \
-    >"$work/$name.log" 2>&1 &
-  pids+=($!)
+  start_process "$name" "$bin/bench-dist-generator" --coordinator-url "$coord_url" --id "$name" --concurrency "$concurrency" \
+    --accounts 10000 --pairs 200000 --stdb-url "$stdb_url" --stdb-module test-1 --poll-ms 200
 done
 
 "$bin/bench-dist-control" --coordinator-url "$coord_url" wait-ready --generators 2 --timeout 60
