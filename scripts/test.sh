@@ -44,11 +44,14 @@ run_preset() {
   echo "test.sh: $preset built in $((SECONDS - t0)) s"
   local t1=$SECONDS
   local status=0
+  # CTest rewrites this list only when a test fails: a stale one would name
+  # tests that passed.
+  local failed="build/$preset/Testing/Temporary/LastTestsFailed.log"
+  rm -f "$failed"
   ctest --preset "$preset" || status=$?
   if [ "$status" -ne 0 ]; then
     # CI shows only part of a long log: name the failures last, on both
     # streams, so they are never the part cut off.
-    local failed="build/$preset/Testing/Temporary/LastTestsFailed.log"
     local summary="test.sh: $preset: ctest exited $status; failed tests:"
     if [ -s "$failed" ]; then
       summary+=$'\n'$(sed 's/^/test.sh:   /' "$failed")

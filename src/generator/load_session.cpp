@@ -123,6 +123,7 @@ public:
         conn_opt_.connect_timeout = opt_.connect_timeout;
         conn_opt_.handshake_timeout = opt_.handshake_timeout;
         conn_opt_.close_timeout = opt_.close_timeout;
+        conn_opt_.idle_timeout = opt_.idle_timeout;
         conn_opt_.max_inflight = std::max<std::size_t>(1, opt_.max_inflight);
         try {
             source_addresses_ = validate_source_addresses(opt_.source_addresses);

@@ -1,5 +1,6 @@
 #include "benchdist/generator/ws_connection.hpp"
 
+#include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>
@@ -21,6 +22,8 @@
 #include <sys/socket.h>
 
 #include "benchdist/bsatn/decode_error.hpp"
+#include "benchdist/generator/handler_memory.hpp"
+#include "benchdist/generator/silence_watch.hpp"
 #include "benchdist/net/tls_context.hpp"
 #include "benchdist/bsatn/writer.hpp"
 #include "benchdist/stdb/client_message_view.hpp"
@@ -122,7 +125,7 @@ public:
     using CloseHandler = StdbConnection::CloseHandler;
 
     ConnectionImpl(asio::io_context& io, std::shared_ptr<const ResolvedServer> server, ConnectionOptions options)
-        : ws_(make_stream(io, *server)), timer_(io), close_timer_(io), server_(std::move(server)),
+        : ws_(make_stream(io, *server)), timer_(io), close_timer_(io), idle_timer_(io), server_(std::move(server)),
           opt_(std::move(options)), url_(opt_.target.to_string()),
           max_inflight_(std::max<std::size_t>(1, opt_.max_inflight)), calls_(max_inflight_) {}
 
@@ -399,11 +402,14 @@ private:
 
         websocket::stream_base::timeout timeouts{};
         timeouts.handshake_timeout = opt_.handshake_timeout;
-        // SpacetimeDB drops a client silent for 30 s and pings every 15 s;
-        // our own pings at half the idle timeout detect a dead server.
-        timeouts.idle_timeout = std::chrono::seconds(30);
-        timeouts.keep_alive_pings = true;
+        // A dead server is found by our SilenceWatch (opt_.idle_timeout),
+        // not by Beast's idle timeout, which re-arms a timer per read.
+        timeouts.idle_timeout = websocket::stream_base::none();
+        timeouts.keep_alive_pings = false;
         ws_.set_option(timeouts);
+        // Pings, pongs and closes count as hearing from the server. The
+        // callback lives in ws_, a member: it cannot outlive this object.
+        ws_.control_callback([this](websocket::frame_type, beast::string_view) { silence_.heard(); });
         const std::string offer = opt_.force_protocol ? std::string(stdb::subprotocol_name(*opt_.force_protocol))
                                                       : std::string(stdb::kSubprotocolOfferV3V2);
         ws_.set_option(websocket::stream_base::decorator(
@@ -454,8 +460,13 @@ private:
         read();
     }
 
+    // Reads and writes happen once per transfer: their operations' memory
+    // is recycled per thread (handler_memory.hpp), never malloc'd.
     void read() {
-        ws_.async_read(rbuf_, [self = this->shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+        ws_.async_read(rbuf_, asio::bind_allocator(HandlerAllocator<void>(),
+                                                   [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                                                       self->on_read(ec);
+                                                   }));
     }
 
     void on_read(beast::error_code ec) {
@@ -470,6 +481,7 @@ private:
             lost("connection to " + url_ + " lost: " + why);
             return;
         }
+        silence_.heard();
         if (!ws_.got_binary()) {
             protocol_error("server sent a text frame on a binary protocol");
             return;
@@ -491,6 +503,7 @@ private:
                     if (state_ == State::AwaitInitial) {
                         state_ = State::Open;
                         timer_.cancel();
+                        arm_idle_check();
                         auto done = std::move(open_done_);
                         open_done_ = nullptr;
                         if (done) done(std::string());
@@ -525,6 +538,39 @@ private:
         if (state_ == State::Open) flush();
         rbuf_.consume(rbuf_.size());
         if (state_ == State::Open || state_ == State::AwaitInitial || state_ == State::Closing) read();
+    }
+
+    // Every half idle timeout while open: is the server still there?
+    void arm_idle_check() {
+        if (opt_.idle_timeout.count() <= 0) return;
+        idle_timer_.expires_after(opt_.idle_timeout / 2);
+        idle_timer_.async_wait([self = this->shared_from_this()](beast::error_code ec) {
+            if (!ec) self->on_idle_check();
+        });
+    }
+
+    void on_idle_check() {
+        if (state_ != State::Open) return;
+        switch (silence_.check()) {
+            case SilenceWatch::Verdict::Alive:
+                break;
+            case SilenceWatch::Verdict::SendPing:
+                // One ping at a time: Beast holds a single waiting ping.
+                if (!ping_pending_) {
+                    ping_pending_ = true;
+                    ws_.async_ping({}, [self = this->shared_from_this()](beast::error_code) {
+                        self->ping_pending_ = false;
+                    });
+                }
+                break;
+            case SilenceWatch::Verdict::Silent:
+                lost("connection to " + url_ + " lost: no frame from the server for " +
+                     std::to_string(opt_.idle_timeout.count()) +
+                     " ms, not even an answer to a ping (idle timeout): the server is frozen or the network "
+                     "path to it is gone");
+                return;
+        }
+        arm_idle_check();
     }
 
     // One timer per connection, armed lazily for the oldest call's deadline:
@@ -613,14 +659,15 @@ private:
         ++frames_sent_;
         calls_sent_ += take_calls;
         writing_ = true;
-        ws_.async_write(asio::buffer(wbuf_), [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+        ws_.async_write(asio::buffer(wbuf_), asio::bind_allocator(HandlerAllocator<void>(), [self = this->shared_from_this()](
+                                                                                   beast::error_code ec, std::size_t) {
             self->writing_ = false;
             if (ec) {
                 self->lost("sending to " + self->url_ + " failed: " + ec.message());
                 return;
             }
             self->flush();
-        });
+        }));
     }
 
     void protocol_error(const std::string& what) {
@@ -665,6 +712,7 @@ private:
         state_ = State::Closing;
         timer_.cancel();
         timer_armed_ = false;
+        idle_timer_.cancel();
         outbox_.clear();
         outbox_sizes_.clear();
         close_timer_.expires_after(opt_.close_timeout);
@@ -694,6 +742,7 @@ private:
     void drop_socket() {
         timer_.cancel();
         timer_armed_ = false;
+        idle_timer_.cancel();
         beast::error_code ignored;
         auto& socket = beast::get_lowest_layer(ws_).socket();
         if (socket.is_open()) {
@@ -705,6 +754,7 @@ private:
     websocket::stream<Stream> ws_;
     asio::steady_timer timer_;        // open deadline, then the op deadline
     asio::steady_timer close_timer_;  // bounds the close handshake
+    asio::steady_timer idle_timer_;   // the SilenceWatch's checks while open
     std::shared_ptr<const ResolvedServer> server_;
     ConnectionOptions opt_;
     // With a source address: it, the next of the server's endpoints to try
@@ -738,6 +788,8 @@ private:
     std::size_t in_flight_ = 0;
     std::uint32_t next_request_id_ = 1;
     bool timer_armed_ = false;
+    SilenceWatch silence_;
+    bool ping_pending_ = false;
     // Encoded calls not yet written, and each one's size (for v2's one
     // message per frame and v3's frame cap).
     std::vector<std::uint8_t> outbox_;

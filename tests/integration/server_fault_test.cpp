@@ -3,12 +3,16 @@
 // connections are reopened with backoff and counted, and the result names
 // both the dropped connections and the restart, with no throughput), and a
 // server that is down when a generator starts (a clear error naming the URL
-// and the flag to fix, a non-zero exit, no hang).
+// and the flag to fix, a non-zero exit, no hang), and a server that
+// freezes without closing anything (found by the idle check, not the op
+// timeout).
 #include <gtest/gtest.h>
 
 #include <csignal>
 
 #include "benchdist/control/protocol.hpp"
+#include "benchdist/generator/load_session.hpp"
+#include "load_session_support.hpp"
 #include "rig.hpp"
 
 namespace bc = benchdist::control;
@@ -98,4 +102,44 @@ TEST(ServerFault, ServerDownAtStartIsAClearErrorAndANonZeroExitWithoutAHang) {
     EXPECT_LT(std::chrono::duration<double>(Clock::now() - t0).count(), 10.0);
     EXPECT_TRUE(contains(gen.output(), "cannot connect to " + stdb_url)) << gen.output();
     EXPECT_TRUE(contains(gen.output(), "--stdb-url")) << gen.output();
+}
+
+// A server that stops answering but closes nothing -- a frozen process, or
+// a link cut without a reset -- leaves every call waiting for a result
+// that never comes. The idle check (no frame for idle_timeout, then an
+// unanswered ping) gives its connections up long before the op timeout,
+// and once the server answers again they are reopened and commit.
+TEST(ServerFault, FrozenServerIsGivenUpByTheIdleCheckAndRejoinedWhenItThaws) {
+    auto standin = start_standin(0);
+    auto options = test_session_options(standin->port(), "test-1", 2, 2);
+    options.op_timeout = 60s;
+    options.idle_timeout = 400ms;
+    benchdist::generator::LoadSession session(options, small_pairs());
+    session.open_all();
+    session.start(1);
+    ASSERT_TRUE(session.wait_for_committed(50, 10s)) << "no load before the freeze";
+
+    const pid_t pid = standin->process().pid();
+    ASSERT_EQ(::kill(pid, SIGSTOP), 0);
+    // Thawed on every path out of this test, so the stand-in can be stopped.
+    struct Thaw {
+        pid_t pid;
+        ~Thaw() { ::kill(pid, SIGCONT); }
+    } thaw{pid};
+    const auto frozen_at = Clock::now();
+
+    // One call was in flight on each connection: both end as Disconnected.
+    const auto lost = wait_counters(session, [](const auto& c) { return c.disconnects >= 2; }, 15s);
+    const auto noticed_after = Clock::now() - frozen_at;
+    EXPECT_GE(lost.disconnects, 2u);
+    EXPECT_EQ(lost.timeouts, 0u) << "the op timeout (60 s) must not be what ended the calls";
+    // 1 to 1.5 idle timeouts after the last frame (0.4-0.6 s); the bound
+    // leaves room for a loaded machine and is still far below the op timeout.
+    EXPECT_LT(noticed_after, 10s);
+
+    ASSERT_EQ(::kill(pid, SIGCONT), 0);
+    const auto before = lost.committed;
+    const auto resumed = wait_counters(session, [&](const auto& c) { return c.committed >= before + 50; }, 30s);
+    EXPECT_GE(resumed.committed, before + 50) << "connections were not reopened after the server thawed";
+    EXPECT_TRUE(session.stop());
 }

@@ -77,6 +77,9 @@ struct LoadSessionOptions {
     std::chrono::milliseconds connect_timeout{10000};
     std::chrono::milliseconds handshake_timeout{10000};
     std::chrono::milliseconds close_timeout{2000};
+    // A connection with no frame from the server for this long is pinged,
+    // then given up (ConnectionOptions::idle_timeout); 0: never.
+    std::chrono::milliseconds idle_timeout{30000};
     stdb::Compression compression = stdb::Compression::None;  // always sent
     std::optional<bool> confirmed;                            // sent only when set
     std::optional<stdb::ProtocolVersion> protocol;            // nullopt: offer v3 and v2

@@ -59,6 +59,12 @@ struct ConnectionOptions {
     std::chrono::milliseconds handshake_timeout{10000};
     // How long a close handshake may take before the socket is dropped.
     std::chrono::milliseconds close_timeout{2000};
+    // An open connection with no frame from the server for this long is
+    // pinged, and given up (its calls fail as Disconnected) when the ping
+    // is not answered either: between 1 and 1.5 times this after the last
+    // frame (generator/silence_watch.hpp). SpacetimeDB pings every 15 s and
+    // drops a client silent for 30 s. 0 turns the check off.
+    std::chrono::milliseconds idle_timeout{30000};
     // Calls that may await their result at once (0 counts as 1).
     std::size_t max_inflight = 1;
     // Local IP address (literal) the socket binds to, port 0, before it
