@@ -30,11 +30,3 @@ if(GIT_FOUND)
     set(BENCHDIST_TOOL_VERSION "${PROJECT_VERSION}+g${benchdist_git_describe}")
   endif()
 endif()
-
-# Asio keeps the memory of finished handlers in a small per-thread cache
-# (2 blocks by default) and calls malloc when no cached block is big
-# enough. A generator thread has reads, writes and timers in flight on
-# hundreds of connections, and with 2 blocks it called malloc about three
-# times per transfer (docs/performance.md). It changes a class's layout, so
-# it is set for every target at once, never per file.
-add_compile_definitions(BOOST_ASIO_RECYCLING_ALLOCATOR_CACHE_SIZE=16)
