@@ -1,10 +1,11 @@
 // `bench-dist-generator run` (no coordinator) against a real stdb-standin on
 // 127.0.0.1: the JSON it prints agrees with the server's own counter and
-// commit log, carries the generator's resource use, and the run refuses
-// clearly what it cannot do (an unreachable server, a hard open-file limit
-// too low for --concurrency).
+// commit log, carries the generator's resource use, names another client
+// loading the same database, and the run refuses clearly what it cannot do
+// (an unreachable server, a hard open-file limit too low for --concurrency).
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <string>
 
 #include "benchdist/control/protocol.hpp"
@@ -109,4 +110,34 @@ TEST(LocalRun, AHardFileLimitTooLowForTheConcurrencyIsRefusedUpFront) {
     EXPECT_TRUE(bt::contains(out, "--concurrency 500")) << out;
     EXPECT_TRUE(bt::contains(out, "hard limit is 200")) << out;
     EXPECT_EQ(rig.standin().committed(), 0u) << "nothing may have been loaded";
+}
+
+// The client/server check is what tells a user that the server's figure is
+// not all theirs: transfers posted over HTTP during the run are counted by
+// the server and not by the generator, and the result says so.
+TEST(LocalRun, AnotherClientOnTheDatabaseIsNamedInTheWarnings) {
+    bt::Rig rig({.tag = "local-run-other", .coordinator_args = std::nullopt});
+    bt::Subprocess run(run_argv(rig.stdb_url(), {"--concurrency", "1", "--seconds", "3", "--warmup-seconds", "0.5",
+                                                 "--no-align-window"}));
+    // The other client: sequential HTTP calls for as long as the run lasts
+    // (bounded in count and time).
+    int posted = 0;
+    const auto deadline = std::chrono::steady_clock::now() + 60s;
+    while (run.running() && posted < 200000 && std::chrono::steady_clock::now() < deadline) {
+        const auto response = rig.standin().post("/v1/database/test-1/call/transfer", "[3,4,1]");
+        ASSERT_EQ(response.status, 200u) << response.body;
+        ++posted;
+    }
+    const auto rc = run.wait_exit(30s);
+    ASSERT_EQ(rc.value_or(-1), 0) << run.output();
+    const auto r = result_of(run.output());
+    ASSERT_GT(posted, 0);
+    std::printf("posted %d transfers over HTTP; clientServerRatio %.4f\n", posted,
+                r["clientServerRatio"].get<double>());
+    // The server counted both clients, the generator only itself.
+    EXPECT_LT(r["clientServerRatio"].get<double>(), 0.98) << "posted " << posted << "\n" << run.output();
+    bool named = false;
+    for (const auto& w : r["warnings"]) named = named || bt::contains(w.get<std::string>(), "another client");
+    EXPECT_TRUE(named) << r["warnings"].dump() << " (posted " << posted << ")";
+    EXPECT_TRUE(r["counterReadMs"].is_array()) << r.dump();
 }
