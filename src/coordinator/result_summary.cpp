@@ -7,6 +7,7 @@
 #include <limits>
 #include <set>
 
+#include "benchdist/stats/client_server_check.hpp"
 #include "benchdist/stats/interval_series.hpp"
 #include "benchdist/stats/round_to.hpp"
 
@@ -304,11 +305,6 @@ std::string schedule_warning(const std::string& subject, const ScheduleCheck& c,
 
 }  // namespace
 
-std::string closed_loop_latency_kind(std::uint64_t max_inflight) {
-    if (max_inflight <= 1) return kLatencyKind;
-    return "service time (closed loop, " + std::to_string(max_inflight) + " in flight per connection)";
-}
-
 Json summarize_generator_reports(const Json& reports, const std::vector<std::string>& participants,
                                  const std::optional<SummaryWindow>& window,
                                  std::optional<std::uint64_t> server_committed_delta, const SummaryOptions& options) {
@@ -455,16 +451,26 @@ Json summarize_generator_reports(const Json& reports, const std::vector<std::str
     out["errors"] = errors_json(sel.totals.failures);
     out["perGenerator"] = std::move(per_generator);
     if (server_committed_delta && *server_committed_delta > 0) {
-        const double ratio = client_committed / static_cast<double>(*server_committed_delta);
+        const double server = static_cast<double>(*server_committed_delta);
+        const double window_seconds =
+            window ? static_cast<double>(window->end_ms - window->start_ms) / 1000.0 : 0.0;
+        const auto check = stats::check_client_server(client_committed, server,
+                                                      window_seconds > 0 ? server / window_seconds : 0.0,
+                                                      options.counter_round_trips_ms, options.ratio_tolerance);
+        const double ratio = check.ratio;
         out["clientServerRatio"] = round_to(ratio, 1e-6);
-        if (std::fabs(ratio - 1.0) > options.ratio_tolerance) {
+        if (!check.agrees) {
             warnings.push_back("client-observed commits in the window (" + std::to_string(committed_total) +
                                ") differ from the server's committed delta (" +
                                std::to_string(*server_committed_delta) + ") by " +
                                format_double((ratio - 1.0) * 100.0, "%+.1f") + "% (clientServerRatio " +
                                format_double(ratio, "%.4f") + ", tolerance " +
-                               format_double(options.ratio_tolerance * 100.0, "%g") +
-                               "%): another client wrote, a generator's report is missing, or clocks disagree");
+                               format_double(options.ratio_tolerance * 100.0, "%g") + "%" +
+                               (check.edge_allowance >= 1
+                                    ? " plus the " + std::to_string(static_cast<long long>(check.edge_allowance)) +
+                                          " transfers the counter reads' round trips allow"
+                                    : std::string()) +
+                               "): another client wrote, a generator's report is missing, or clocks disagree");
         }
     }
 

@@ -15,4 +15,18 @@ void LoadCounters::combine(const LoadCounters& other) {
     for (const auto& [message, count] : other.module_errors_by_message) module_errors_by_message[message] += count;
 }
 
+control::ReportCounters report_counters(const LoadCounters& c) {
+    control::ReportCounters r;
+    r.attempted = c.attempted;
+    r.committed = c.committed;
+    r.errors = c.errors();
+    r.module_errors = c.module_errors;
+    r.internal_errors = c.internal_errors;
+    r.timeouts = c.timeouts;
+    r.disconnects = c.disconnects;
+    r.reopened = c.reopened;
+    r.reopen_failures = c.reopen_failures;
+    return r;
+}
+
 }  // namespace benchdist::generator

@@ -171,19 +171,8 @@ int run_agent(const generator::GeneratorConfig& config, StopFlag& stop) {
         return report;
     };
     auto stopped_request = [&](std::uint64_t epoch, const EpochReport& report, bool with_intervals) {
-        const generator::LoadCounters& c = report.counters;
         control::EpochAckRequest req{config.id, epoch, control::Json::object()};
-        control::Json counters = control::Json::object();
-        counters["attempted"] = c.attempted;
-        counters["committed"] = c.committed;
-        counters["errors"] = c.errors();
-        counters["moduleErrors"] = c.module_errors;
-        counters["internalErrors"] = c.internal_errors;
-        counters["timeouts"] = c.timeouts;
-        counters["disconnects"] = c.disconnects;
-        counters["reopened"] = c.reopened;
-        counters["reopenFailures"] = c.reopen_failures;
-        req.extra["counters"] = counters;
+        req.extra["counters"] = control::to_json(generator::report_counters(report.counters));
         // What this generator ran with, so a result says e.g. whether every
         // reply waited for durability (confirmed reads).
         req.extra["settings"] = config.settings_json();

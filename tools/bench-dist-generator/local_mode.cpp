@@ -22,12 +22,14 @@
 #include <string>
 #include <vector>
 
-#include "benchdist/stats/round_to.hpp"
+#include "benchdist/control/latency_kind.hpp"
 #include "benchdist/control/protocol.hpp"
 #include "benchdist/control/version.hpp"
 #include "benchdist/generator/resource_limits.hpp"
 #include "benchdist/generator/resource_usage.hpp"
+#include "benchdist/stats/client_server_check.hpp"
 #include "benchdist/stats/interval_series.hpp"
+#include "benchdist/stats/round_to.hpp"
 #include "benchdist/stdb/server_api.hpp"
 #include "benchdist/stdb/subprotocol.hpp"
 #include "generator_tool.hpp"
@@ -45,24 +47,6 @@ std::int64_t unix_now_ms() {
 }
 
 using stats::round_to;
-
-// The same wording as the coordinator's result, so the two compare.
-std::string latency_kind(const generator::GeneratorConfig& config) {
-    if (config.rate > 0) return "response time from intended send (open loop, coordinated omission corrected)";
-    if (config.max_inflight > 1) {
-        return "service time (closed loop, " + std::to_string(config.max_inflight) + " in flight per connection)";
-    }
-    return "service time (closed loop)";
-}
-
-
-Json counters_json(const generator::LoadCounters& c) {
-    return Json{{"attempted", c.attempted},         {"committed", c.committed},
-                {"errors", c.errors()},             {"moduleErrors", c.module_errors},
-                {"internalErrors", c.internal_errors}, {"timeouts", c.timeouts},
-                {"disconnects", c.disconnects},     {"reopened", c.reopened},
-                {"reopenFailures", c.reopen_failures}};
-}
 
 // One read of the server's counter and when it happened (the midpoint of
 // the request, steady clock, for the window's length).
@@ -243,7 +227,7 @@ int run_local(const generator::GeneratorConfig& config, const LocalRunOptions& o
     // How long each read took: how uncertain the window's edges are.
     result["counterReadMs"] = Json::array({before.read.received_at_ms - before.read.sent_at_ms,
                                            after.read.received_at_ms - after.read.sent_at_ms});
-    Json client = counters_json(counters);
+    Json client = control::to_json(generator::report_counters(counters));
     client["windowCommitted"] = round_to(client_committed, 1.0);
     client["windowTps"] = round_to(client_tps, 0.1);
     // Of the whole seconds whose latencies are reported (midpoint rule).
@@ -251,11 +235,11 @@ int run_local(const generator::GeneratorConfig& config, const LocalRunOptions& o
     result["client"] = client;
     const double ratio = tps > 0 ? client_tps / tps : 0.0;
     result["clientServerRatio"] = round_to(ratio, 0.000001);
-    result["latency"] = window.latency.summary_json(latency_kind(config));
+    result["latency"] = window.latency.summary_json(control::latency_kind(config.rate > 0, config.max_inflight));
     if (config.rate > 0) {
         result["latencyUncorrected"] = window.latency_uncorrected.summary_json(
             "service time (open loop, from actual send)");
-        result["sendLag"] = window.send_lag.summary_json("send lag behind schedule (open loop)");
+        result["sendLag"] = window.send_lag.summary_json(control::kSendLagKind);
     }
     result["resources"] = Json{
         {"connections", connections},
@@ -300,19 +284,14 @@ int run_local(const generator::GeneratorConfig& config, const LocalRunOptions& o
                            " timeouts, " + std::to_string(counters.disconnects) + " disconnects, " +
                            std::to_string(counters.module_errors) + " module errors)");
     }
-    // The server read its counter somewhere within each read's round trip,
-    // not necessarily at its midpoint: the client's span can be off by half
-    // of each round trip at either end, and on a loaded machine a round trip
-    // holds more than 2% of a short window's commits. Only a gap beyond 2%
-    // plus that much is worth a warning.
-    const double read0_rtt_ms = static_cast<double>(before.read.received_at_ms - before.read.sent_at_ms);
-    const double read1_rtt_ms = static_cast<double>(after.read.received_at_ms - after.read.sent_at_ms);
-    const double edge_uncertainty = tps * (read0_rtt_ms + read1_rtt_ms) / 2.0 / 1000.0;
-    const double gap = std::abs(client_committed - static_cast<double>(committed));
-    if (tps > 0 && gap > 0.02 * static_cast<double>(committed) + edge_uncertainty) {
+    // One rule with the coordinator's result (stats/client_server_check.hpp).
+    const double round_trips_ms = static_cast<double>(before.read.received_at_ms - before.read.sent_at_ms) +
+                                  static_cast<double>(after.read.received_at_ms - after.read.sent_at_ms);
+    const auto check = stats::check_client_server(client_committed, static_cast<double>(committed), tps, round_trips_ms);
+    if (tps > 0 && !check.agrees) {
         warnings.push_back("the client saw " + std::to_string(client_tps) + "/s but the server counted " +
                            std::to_string(tps) + "/s (more apart than 2% plus the " +
-                           std::to_string(static_cast<long long>(edge_uncertainty)) +
+                           std::to_string(static_cast<long long>(check.edge_allowance)) +
                            " transfers the counter reads' round trips allow): another client is loading this "
                            "database, or the window's edges did not fall on whole seconds");
     }

@@ -1,10 +1,10 @@
-// The coordinator process's core: the epoch state machine behind one lock,
-// the epoch runner (one thread per epoch that opens and closes the measured
-// window, reads the server's counter, waits for acknowledgements, verifies
-// and writes the result), and long-poll watchers that are answered when the
-// state changes. Every wait is a timed wait on one condition variable, so an
-// acknowledgement, an abort or shutdown ends it at once. No HTTP in here:
-// routes.hpp maps requests onto these methods.
+// The coordinator process's core, as a façade over its parts: the epoch
+// state machine (epoch_state.hpp) behind one lock, the held long-polls
+// (long_poll_hub.hpp) answered by a notifier thread when the state changes
+// or a deadline passes, and the epoch runner (src/coordinator/epoch_runner.cpp,
+// one thread per epoch) whose observations build_epoch_result
+// (epoch_result.hpp) turns into the result. No HTTP in here: routes.hpp maps
+// requests onto these methods.
 #pragma once
 
 #include <chrono>
@@ -22,56 +22,14 @@
 #include <vector>
 
 #include "benchdist/control/protocol.hpp"
+#include "benchdist/coordinator/coordinator_options.hpp"
+#include "benchdist/coordinator/epoch_result.hpp"
 #include "benchdist/coordinator/epoch_sources.hpp"
 #include "benchdist/coordinator/epoch_state.hpp"
+#include "benchdist/coordinator/long_poll_hub.hpp"
 #include "benchdist/coordinator/result_store.hpp"
 
 namespace benchdist::coordinator {
-
-struct CoordinatorOptions {
-    std::string test = "test-1";
-    std::string connector = "spacetimedb";
-    std::filesystem::path results_dir = "runs/distributed";
-    // Seconds; fractions are honoured (tests use milliseconds).
-    double warmup_seconds = 0;
-    double start_ack_timeout_seconds = 60;
-    double window_seconds = 60;
-    double stop_ack_timeout_seconds = 60;
-    bool verify = false;
-    std::vector<std::string> default_generator_ids;  // --generator-ids
-    // Counter samples during the measured window for the result's timeline,
-    // every this many ms; 0 turns the timeline off.
-    std::int64_t sample_ms = 1000;
-    // Generators whose clock offset is larger get a warning in the result.
-    double max_clock_offset_ms = 50;
-    // Opens the measured window on the next multiple of this many ms of the
-    // coordinator's wall clock (0: at once). Generators count outcomes in
-    // intervals of their wall clock aligned the same way (1000 ms by
-    // default), so an aligned window with a whole number of seconds covers
-    // whole intervals and the client/server cross-check compares the same
-    // span, without assuming the rate was even inside an edge interval.
-    std::int64_t align_window_ms = 0;
-    // Start epochs whose participants' workloads differ (the result warns)
-    // instead of refusing them.
-    bool allow_mixed = false;
-    // A generator not heard from for this long (any request from it renews
-    // it) is lost: left out of new epochs, and a running epoch it takes
-    // part in is flagged at once. Published in /state as leaseSeconds so
-    // generators fence their load on the same lease. 0 turns it off.
-    double lease_seconds = 10;
-    // For the result's manifest: the server as the operator named it, this
-    // host's name (empty: the system's host name), and the command-line
-    // options that are not fields above (bind, port, stdbUrl...), by
-    // camelCase name; the fields above are recorded by the coordinator.
-    std::string server_url;
-    std::string database;
-    std::string hostname;
-    control::Json other_options = control::Json::object();
-};
-
-// Every field of `o` that is a command-line option, by camelCase name,
-// followed by o.other_options: the "coordinator" part of the manifest.
-control::Json coordinator_options_json(const CoordinatorOptions& o);
 
 struct StopEpochOutcome {
     bool stopping = false;
@@ -89,17 +47,6 @@ using EventLog = std::function<void(const std::string& message)>;
 // Coordinator::check_leases()).
 using MonotonicClock = std::function<std::int64_t()>;
 std::int64_t steady_clock_ms();
-
-// Which state a generator route answers with: the full state (every
-// generator listed; the original's format) or the asking generator's
-// compact view (control::SelfView; GET /state?id=<id>&view=self), whose
-// cost does not grow with the fleet.
-enum class StateView { Full, Self };
-
-// A long-poll's answer and its compact JSON (control::compact(to_json(state))),
-// rendered once per distinct answer in a batch and shared by every waiter
-// that gets the same one.
-using RenderedAnswer = std::function<void(const control::CoordinatorState& state, const std::string& compact_json)>;
 
 class Coordinator {
 public:
@@ -167,26 +114,10 @@ public:
     const CoordinatorOptions& options() const { return options_; }
 
 private:
-    // A held long-poll: answered through on_state (watch()) or on_rendered
-    // (watch_rendered()).
-    struct Watcher {
-        std::uint64_t since;
-        std::function<void(const control::CoordinatorState&)> on_state;
-        RenderedAnswer on_rendered;
-        std::optional<std::string> touch_id;
-    };
-    // Held long-polls of one StateView, by deadline (the notifier answers
-    // the expired prefix), and the version their `since` was checked
-    // against, so a version change answers them without a scan per wake-up.
-    struct WatcherSet {
-        std::multimap<std::chrono::steady_clock::time_point, Watcher> by_deadline;
-        std::uint64_t version = 0;
-    };
-
     // What the timeline sampler shares with the runner, under mu_.
     struct Sampling {
         bool window_closed = false;
-        std::vector<stdb::CounterRead> reads;
+        std::vector<ObservedRead> reads;
     };
 
     // sm_.snapshot() stamped with the wall clock; callers hold mu_.
@@ -196,16 +127,9 @@ private:
     // What a generator route answers; callers hold mu_.
     control::CoordinatorState answer_locked(StateView view, const std::string& id) const;
     std::uint64_t version_of(StateView view) const;
-    WatcherSet& watchers_of(StateView view) { return view == StateView::Self ? self_watchers_ : full_watchers_; }
-    void add_watcher(StateView view, std::uint64_t since, std::chrono::milliseconds wait, Watcher watcher);
-    // Moves the watchers of `set` that are due (version moved past their
-    // since, deadline passed, or shutdown) into `due`. Callers hold mu_.
-    void take_due(WatcherSet& set, std::uint64_t version, std::chrono::steady_clock::time_point now,
-                  std::vector<Watcher>& due);
-    // Answers due watchers outside the lock: one full snapshot and at most
-    // one rendering per distinct view. Called with `lock` held; returns
-    // with it held.
-    void answer(std::unique_lock<std::mutex>& lock, std::vector<Watcher> full_due, std::vector<Watcher> self_due);
+    // Answers the hub's due watchers outside the lock. Called with `lock`
+    // held; returns with it held.
+    void answer(std::unique_lock<std::mutex>& lock, LongPollHub::Due due);
     // `started_ms`: when start-epoch accepted it (the manifest's startedAt).
     void run_epoch(std::uint64_t epoch, std::int64_t started_ms);
     // Reads the counter every options_.sample_ms from `window_start` until
@@ -236,8 +160,7 @@ private:
     mutable std::mutex mu_;
     std::condition_variable cv_;
     EpochStateMachine sm_;
-    WatcherSet full_watchers_;
-    WatcherSet self_watchers_;
+    LongPollHub hub_;
     // When the notifier will wake next on its own (steady clock), and the
     // monotonic ms at which it will next check leases: a new watcher or a
     // lease that ends earlier wakes it, nothing else needs to.

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "benchdist/control/latency_kind.hpp"
 #include "benchdist/control/protocol.hpp"
 
 namespace benchdist::coordinator {
@@ -24,8 +25,11 @@ struct SummaryOptions {
     // A generator whose |clock.offsetMs| is larger gets a warning: its
     // intervals are keyed by its own clock, so they shift against the window.
     double max_clock_offset_ms = 50;
-    // clientServerRatio further than this from 1 gets a warning.
+    // clientServerRatio further than this from 1, plus what the counter
+    // reads' round trips allow, gets a warning (stats/client_server_check.hpp).
     double ratio_tolerance = 0.02;
+    // The window's two counter reads' round trips added up; 0 when unknown.
+    double counter_round_trips_ms = 0;
     // Open loop: the schedule counts as kept when the achieved rate is at
     // least this share of the target...
     double min_schedule_ratio = 0.98;
@@ -60,18 +64,12 @@ control::Json summarize_generator_reports(const control::Json& reports, const st
 // "intervals" array (the summary carries what they said).
 control::Json strip_intervals(const control::Json& reports);
 
-// The labels written into latency.kind. In closed loop a connection sends
-// a new request only after an answer, so what is measured is the server's
-// service time, not the response time an open-loop client would see under
-// queueing; in open loop requests go out on a schedule and latency runs from
-// the intended send, so queueing (also in the generator) is included.
-inline constexpr const char* kLatencyKind = "service time (closed loop)";  // one in flight per connection
-inline constexpr const char* kOpenLoopLatencyKind =
-    "response time from intended send (open loop, coordinated omission corrected)";
-inline constexpr const char* kUncorrectedLatencyKind = "service time from actual send (uncorrected)";
-inline constexpr const char* kMixedLatencyKind = "mixed";
-// "service time (closed loop)" for 1, else
-// "service time (closed loop, <k> in flight per connection)".
-std::string closed_loop_latency_kind(std::uint64_t max_inflight);
+// The latency-kind labels live in control/latency_kind.hpp (the generator's
+// local run writes them too).
+using control::closed_loop_latency_kind;
+using control::kLatencyKind;
+using control::kMixedLatencyKind;
+using control::kOpenLoopLatencyKind;
+using control::kUncorrectedLatencyKind;
 
 }  // namespace benchdist::coordinator

@@ -12,6 +12,8 @@
 #include <map>
 #include <string>
 
+#include "benchdist/control/report_counters.hpp"
+
 namespace benchdist::generator {
 
 struct LoadCounters {
@@ -33,5 +35,8 @@ struct LoadCounters {
 
     friend bool operator==(const LoadCounters&, const LoadCounters&) = default;
 };
+
+// What a report says of these counters (both generator modes write it).
+control::ReportCounters report_counters(const LoadCounters& c);
 
 }  // namespace benchdist::generator

@@ -1,0 +1,60 @@
+// What an operator sets on the coordinator (its command line), apart from
+// how it reaches the server: read by the epoch runner and recorded in every
+// result's manifest.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "benchdist/control/protocol.hpp"
+
+namespace benchdist::coordinator {
+
+struct CoordinatorOptions {
+    std::string test = "test-1";
+    std::string connector = "spacetimedb";
+    std::filesystem::path results_dir = "runs/distributed";
+    // Seconds; fractions are honoured (tests use milliseconds).
+    double warmup_seconds = 0;
+    double start_ack_timeout_seconds = 60;
+    double window_seconds = 60;
+    double stop_ack_timeout_seconds = 60;
+    bool verify = false;
+    std::vector<std::string> default_generator_ids;  // --generator-ids
+    // Counter samples during the measured window for the result's timeline,
+    // every this many ms; 0 turns the timeline off.
+    std::int64_t sample_ms = 1000;
+    // Generators whose clock offset is larger get a warning in the result.
+    double max_clock_offset_ms = 50;
+    // Opens the measured window on the next multiple of this many ms of the
+    // coordinator's wall clock (0: at once). Generators count outcomes in
+    // intervals of their wall clock aligned the same way (1000 ms by
+    // default), so an aligned window with a whole number of seconds covers
+    // whole intervals and the client/server cross-check compares the same
+    // span, without assuming the rate was even inside an edge interval.
+    std::int64_t align_window_ms = 0;
+    // Start epochs whose participants' workloads differ (the result warns)
+    // instead of refusing them.
+    bool allow_mixed = false;
+    // A generator not heard from for this long (any request from it renews
+    // it) is lost: left out of new epochs, and a running epoch it takes
+    // part in is flagged at once. Published in /state as leaseSeconds so
+    // generators fence their load on the same lease. 0 turns it off.
+    double lease_seconds = 10;
+    // For the result's manifest: the server as the operator named it, this
+    // host's name (empty: the system's host name), and the command-line
+    // options that are not fields above (bind, port, stdbUrl...), by
+    // camelCase name; the fields above are recorded by the coordinator.
+    std::string server_url;
+    std::string database;
+    std::string hostname;
+    control::Json other_options = control::Json::object();
+};
+
+// Every field of `o` that is a command-line option, by camelCase name,
+// followed by o.other_options: the "coordinator" part of the manifest.
+control::Json coordinator_options_json(const CoordinatorOptions& o);
+
+}  // namespace benchdist::coordinator

@@ -1,0 +1,72 @@
+// The arithmetic of an epoch's result, apart from the threads and sockets
+// that observed it: the epoch runner records what happened (counter reads
+// with their times, timeline samples, acknowledgements and reports, the
+// verification outcome) into EpochObservations, and build_epoch_result turns
+// that into the result file's content. Pure: no clock, no I/O, so every rule
+// (counter reset, window edges, timeline, warnings) is unit-tested directly.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "benchdist/control/protocol.hpp"
+#include "benchdist/coordinator/coordinator_options.hpp"
+#include "benchdist/coordinator/manifest.hpp"
+#include "benchdist/stdb/server_api.hpp"
+
+namespace benchdist::coordinator {
+
+// A counter read and when the coordinator takes it to have happened: the
+// answer's arrival, or the coordinator's clock when the source gave no
+// times (a fake in a test).
+struct ObservedRead {
+    stdb::CounterRead read;
+    std::int64_t at_ms = 0;
+};
+
+// The time a read is taken to have happened (see ObservedRead), given the
+// coordinator's clock at the moment it returned.
+ObservedRead observe(const stdb::CounterRead& read, std::int64_t clock_now_ms);
+
+struct EpochObservations {
+    std::uint64_t epoch = 0;
+    std::optional<std::string> label;
+    std::vector<std::string> participant_ids;
+    std::uint64_t participant_connections = 0;
+    ManifestsById manifests;
+    WorkloadComparison workload;
+    CoordinatorOptions options;
+    // When start-epoch accepted it (the manifest's startedAt), unix ms.
+    std::int64_t started_ms = 0;
+    // What begin_epoch() resolved; nullopt when unknown.
+    std::optional<std::string> database_identity;
+
+    // The window's edge reads; absent when the runner did not get that far
+    // or the read failed.
+    std::optional<ObservedRead> before;
+    std::optional<ObservedRead> after;
+    // When the epoch ended: the end read's time, or the clock when it
+    // failed. Always set by the runner.
+    std::int64_t finished_ms = 0;
+    // Timeline samples taken during the window, in order.
+    std::vector<ObservedRead> samples;
+
+    // The runner's own findings in the order it made them (missing
+    // acknowledgements, an exception's message), already joined with "; ".
+    std::optional<std::string> runner_error;
+    // Participants lost during the epoch (the state machine's errors): they
+    // come first in the result's error, since they explain the rest.
+    std::vector<std::string> lost_errors;
+    bool aborted = false;
+    std::string verification = "skipped";  // skipped | passed | failed
+    std::optional<std::string> verification_error;
+    // The /stopped reports' extra fields by generator id.
+    control::Json stop_reports = control::Json::object();
+};
+
+// The result file's content (before the store writes it).
+control::EpochResult build_epoch_result(const EpochObservations& o);
+
+}  // namespace benchdist::coordinator

@@ -1,0 +1,26 @@
+#include "benchdist/coordinator/coordinator_options.hpp"
+
+namespace benchdist::coordinator {
+
+control::Json coordinator_options_json(const CoordinatorOptions& o) {
+    control::Json j;
+    j["test"] = o.test;
+    j["connector"] = o.connector;
+    j["resultsDir"] = o.results_dir.string();
+    j["warmupSeconds"] = o.warmup_seconds;
+    j["startAckTimeoutSeconds"] = o.start_ack_timeout_seconds;
+    j["windowSeconds"] = o.window_seconds;
+    j["stopAckTimeoutSeconds"] = o.stop_ack_timeout_seconds;
+    j["verify"] = o.verify;
+    j["generatorIds"] = o.default_generator_ids;
+    j["sampleMs"] = o.sample_ms;
+    j["maxClockOffsetMs"] = o.max_clock_offset_ms;
+    j["allowMixed"] = o.allow_mixed;
+    j["alignWindowMs"] = o.align_window_ms;
+    j["leaseSeconds"] = o.lease_seconds;
+    for (const auto& [k, v] : o.other_options.items())
+        if (!j.contains(k)) j[k] = v;
+    return j;
+}
+
+}  // namespace benchdist::coordinator

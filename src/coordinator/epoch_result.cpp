@@ -1,0 +1,203 @@
+#include "benchdist/coordinator/epoch_result.hpp"
+
+#include <cmath>
+
+#include "benchdist/control/report_counters.hpp"
+#include "benchdist/control/version.hpp"
+#include "benchdist/coordinator/result_summary.hpp"
+
+namespace benchdist::coordinator {
+
+namespace {
+
+std::string append_error(const std::optional<std::string>& existing, const std::string& more) {
+    return existing ? *existing + "; " + more : more;
+}
+
+// Summary warnings first (they are about the numbers), then ours.
+void append_warnings(control::Json& extra, const std::vector<std::string>& warnings) {
+    if (warnings.empty()) return;
+    auto& list = extra["warnings"];
+    if (!list.is_array()) list = control::Json::array();
+    for (const auto& w : warnings) list.push_back(w);
+}
+
+// Connections the server dropped are a fault of the run, not of the numbers'
+// arithmetic: name them per generator so nobody reads a dip as the server's
+// steady rate.
+std::vector<std::string> connection_fault_warnings(const control::Json& reports) {
+    std::vector<std::string> out;
+    for (const auto& [id, report] : reports.items()) {
+        const auto counters = control::report_counters_from_json(
+            report.is_object() && report.contains("counters") ? report["counters"] : control::Json());
+        const auto disconnects = counters.disconnects;
+        const auto reopened = counters.reopened;
+        const auto failures = counters.reopen_failures;
+        if (disconnects == 0 && reopened == 0 && failures == 0) continue;
+        out.push_back("generator " + id + ": connections dropped during the epoch (" + std::to_string(disconnects) +
+                      " calls lost as disconnects, " + std::to_string(reopened) + " connections reopened, " +
+                      std::to_string(failures) + " reopen attempts failed): did the server restart or shed load?");
+    }
+    return out;
+}
+
+control::Json string_or_null(const std::string& s) { return s.empty() ? control::Json(nullptr) : control::Json(s); }
+
+std::string restart_explanation() {
+    return ": the server restarted (or the database was republished) during the window; this epoch has no valid "
+           "throughput";
+}
+
+// A counter that dropped anywhere in the window -- at a timeline sample even
+// if the end read climbed past the start again -- means the server restarted
+// (or the database was republished) inside it: the delta of the edge reads
+// would be meaningless.
+std::optional<std::string> counter_reset_in_samples(const EpochObservations& o) {
+    const stdb::CounterRead* prev = &o.before->read;
+    for (const auto& sample : o.samples) {
+        const auto& read = sample.read;
+        if (read.committed < prev->committed) {
+            return "committed transfer counter went backwards from " + std::to_string(prev->committed) + " to " +
+                   std::to_string(read.committed) + " " + std::to_string(sample.at_ms - o.before->at_ms) +
+                   " ms into the window" + (read.series_absent ? " (its series vanished)" : "") +
+                   restart_explanation();
+        }
+        prev = &read;
+    }
+    return std::nullopt;
+}
+
+// Each point: ms since measuredAt, committed since the window's first read,
+// and the rate since the previous point (the window's end read is the last
+// point, so the last step is not lost).
+control::Json timeline_of(const EpochObservations& o) {
+    const auto& before = *o.before;
+    control::Json timeline = control::Json::array();
+    std::int64_t prev_t = 0;
+    std::int64_t prev_committed = 0;
+    const auto add_point = [&](const ObservedRead& sample) {
+        const std::int64_t t = sample.at_ms - before.at_ms;
+        const std::int64_t committed =
+            static_cast<std::int64_t>(sample.read.committed) - static_cast<std::int64_t>(before.read.committed);
+        const double tps =
+            t > prev_t ? static_cast<double>(committed - prev_committed) * 1000.0 / static_cast<double>(t - prev_t)
+                       : 0.0;
+        timeline.push_back({{"t", t}, {"committed", committed}, {"tps", std::round(tps * 100.0) / 100.0}});
+        prev_t = t;
+        prev_committed = committed;
+    };
+    for (const auto& sample : o.samples) {
+        // A read that answered after the window closed belongs to no step.
+        if (sample.at_ms > before.at_ms && sample.at_ms < o.after->at_ms) add_point(sample);
+    }
+    add_point(*o.after);
+    return timeline;
+}
+
+control::Json manifest_of(const EpochObservations& o) {
+    control::Json coordinator{{"hostname", o.options.hostname}};
+    const auto options = coordinator_options_json(o.options);
+    for (const auto& [k, v] : options.items()) coordinator[k] = v;
+    control::Json manifest;
+    manifest["toolVersion"] = std::string(control::tool_version());
+    manifest["coordinator"] = std::move(coordinator);
+    manifest["server"] = {
+        {"url", string_or_null(o.options.server_url)},
+        {"database", string_or_null(o.options.database)},
+        {"databaseIdentity", o.database_identity ? control::Json(*o.database_identity) : control::Json(nullptr)}};
+    manifest["startedAt"] = control::iso8601_millis(o.started_ms);
+    manifest["generators"] = generator_entries(o.manifests);
+    manifest["workload"] = o.workload.common;
+    return manifest;
+}
+
+}  // namespace
+
+ObservedRead observe(const stdb::CounterRead& read, std::int64_t clock_now_ms) {
+    return ObservedRead{read, read.received_at_ms != 0 ? read.received_at_ms : clock_now_ms};
+}
+
+control::EpochResult build_epoch_result(const EpochObservations& o) {
+    control::EpochResult r;
+    r.epoch = o.epoch;
+    r.test = o.options.test;
+    r.connector = o.options.connector;
+    r.window_seconds = o.options.window_seconds;
+    r.label = o.label;
+    r.participant_ids = o.participant_ids;
+    r.participant_connections = o.participant_connections;
+    r.verification = o.verification;
+    r.verification_error = o.verification_error;
+    if (o.options.warmup_seconds > 0) r.extra["warmupSeconds"] = o.options.warmup_seconds;
+
+    // Participants lost during the epoch come first in the error: they are
+    // why the rest may look odd (missing reports, a lower rate).
+    r.error = o.runner_error;
+    if (!o.lost_errors.empty()) {
+        std::string lost;
+        for (const auto& e : o.lost_errors) lost += (lost.empty() ? "" : "; ") + e;
+        r.error = r.error ? lost + "; " + *r.error : lost;
+    }
+
+    // Numbers: only from two successful reads, and never a silent zero for
+    // a counter that went backwards.
+    const auto& before = o.before;
+    const auto& after = o.after;
+    std::optional<std::uint64_t> server_delta;
+    if (before) {
+        r.measured_at = control::iso8601_millis(before->at_ms);
+        r.actual_window_seconds =
+            o.finished_ms >= before->at_ms ? static_cast<double>(o.finished_ms - before->at_ms) / 1000.0 : 0;
+    } else {
+        r.measured_at = control::iso8601_millis(o.finished_ms);
+        r.actual_window_seconds = 0;
+    }
+    r.finished_at = control::iso8601_millis(o.finished_ms);
+    if (before) r.committed_before = std::to_string(before->read.committed);
+    if (after) r.committed_after = std::to_string(after->read.committed);
+    if (before && after) {
+        if (const auto reset = counter_reset_in_samples(o)) {
+            r.error = append_error(r.error, *reset);
+        } else if (after->read.committed >= before->read.committed) {
+            const std::uint64_t delta = after->read.committed - before->read.committed;
+            server_delta = delta;
+            r.committed_delta = std::to_string(delta);
+            r.tps = r.actual_window_seconds > 0 ? static_cast<double>(delta) / r.actual_window_seconds : 0;
+        } else {
+            r.error = append_error(r.error, "committed transfer counter went backwards from " +
+                                                std::to_string(before->read.committed) + " to " +
+                                                std::to_string(after->read.committed) + " during the window" +
+                                                (after->read.series_absent ? " (its series vanished)" : "") +
+                                                restart_explanation());
+        }
+        // How long each read took bounds how uncertain the window edges are.
+        r.extra["counterReadMs"] = control::Json::array({before->read.received_at_ms - before->read.sent_at_ms,
+                                                         after->read.received_at_ms - after->read.sent_at_ms});
+        if (before->read.series_absent) r.extra["counterSeriesAbsentAtStart"] = true;
+    }
+    if (o.aborted) r.extra["aborted"] = true;
+    // The per-interval arrays are merged into the summary and left out of
+    // the file: hours of per-second histograms per generator would dwarf
+    // everything else in it.
+    if (!o.stop_reports.empty()) r.extra["generatorReports"] = strip_intervals(o.stop_reports);
+    {
+        std::optional<SummaryWindow> window;
+        if (before && o.finished_ms > before->at_ms) window = SummaryWindow{before->at_ms, o.finished_ms};
+        SummaryOptions summary_options;
+        summary_options.max_clock_offset_ms = o.options.max_clock_offset_ms;
+        if (before && after)
+            summary_options.counter_round_trips_ms =
+                static_cast<double>(before->read.received_at_ms - before->read.sent_at_ms) +
+                static_cast<double>(after->read.received_at_ms - after->read.sent_at_ms);
+        const auto summary =
+            summarize_generator_reports(o.stop_reports, r.participant_ids, window, server_delta, summary_options);
+        for (const auto& [key, value] : summary.items()) r.extra[key] = value;
+    }
+    append_warnings(r.extra, connection_fault_warnings(o.stop_reports));
+    if (o.options.sample_ms > 0 && before && after) r.extra["timeline"] = timeline_of(o);
+    append_warnings(r.extra, manifest_warnings(o.workload, o.manifests, control::tool_version()));
+    r.extra["manifest"] = manifest_of(o);
+    return r;
+}
+
+}  // namespace benchdist::coordinator

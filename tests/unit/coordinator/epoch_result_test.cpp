@@ -1,0 +1,247 @@
+// The result builder on its own: what the runner observed in, the result
+// file's content out. No threads, sockets or clocks.
+#include "benchdist/coordinator/epoch_result.hpp"
+
+#include <gtest/gtest.h>
+
+#include "benchdist/control/version.hpp"
+#include "benchdist/stats/interval_recorder.hpp"
+
+using namespace benchdist;
+using namespace benchdist::coordinator;
+using control::Json;
+
+namespace {
+
+constexpr std::int64_t kT0 = 1775822400000;  // 2026-04-10T12:00:00.000Z
+
+ObservedRead read_at(std::uint64_t committed, std::int64_t at_ms, std::int64_t round_trip_ms = 4, bool absent = false) {
+    stdb::CounterRead r;
+    r.committed = committed;
+    r.series_absent = absent;
+    r.sent_at_ms = at_ms - round_trip_ms;
+    r.received_at_ms = at_ms;
+    return observe(r, 0);
+}
+
+// Two participants, a 10 s window from kT0 with 1000 commits in it.
+EpochObservations ten_second_window() {
+    EpochObservations o;
+    o.epoch = 3;
+    o.label = "run-1";
+    o.participant_ids = {"a", "b"};
+    o.participant_connections = 64;
+    o.options.window_seconds = 10;
+    o.options.sample_ms = 1000;
+    o.options.hostname = "control-host";
+    o.started_ms = kT0 - 2000;
+    o.before = read_at(5000, kT0);
+    o.after = read_at(6000, kT0 + 10000);
+    o.finished_ms = kT0 + 10000;
+    return o;
+}
+
+bool has_warning_with(const control::EpochResult& r, const std::string& text) {
+    if (!r.extra.contains("warnings")) return false;
+    for (const auto& w : r.extra["warnings"])
+        if (w.get<std::string>().find(text) != std::string::npos) return true;
+    return false;
+}
+
+}  // namespace
+
+TEST(EpochResult, DeltaAndRateFromTheTwoEdgeReads) {
+    const auto r = build_epoch_result(ten_second_window());
+    EXPECT_EQ(r.epoch, 3u);
+    EXPECT_EQ(r.label, "run-1");
+    EXPECT_EQ(r.committed_before, "5000");
+    EXPECT_EQ(r.committed_after, "6000");
+    EXPECT_EQ(r.committed_delta, "1000");
+    EXPECT_DOUBLE_EQ(r.actual_window_seconds, 10.0);
+    EXPECT_DOUBLE_EQ(r.tps, 100.0);
+    EXPECT_EQ(r.measured_at, "2026-04-10T12:00:00.000Z");
+    EXPECT_EQ(r.finished_at, "2026-04-10T12:00:10.000Z");
+    EXPECT_FALSE(r.error);
+    EXPECT_EQ(r.verification, "skipped");
+    EXPECT_EQ(r.extra["counterReadMs"], (Json::array({4, 4})));
+    EXPECT_FALSE(r.extra.contains("aborted"));
+    EXPECT_FALSE(r.extra.contains("warmupSeconds"));
+}
+
+TEST(EpochResult, RateUsesTheRealWindowNotTheConfiguredOne) {
+    auto o = ten_second_window();
+    o.after = read_at(6000, kT0 + 8000);  // stop-epoch cut it short
+    o.finished_ms = kT0 + 8000;
+    o.aborted = true;
+    const auto r = build_epoch_result(o);
+    EXPECT_DOUBLE_EQ(r.window_seconds, 10.0);
+    EXPECT_DOUBLE_EQ(r.actual_window_seconds, 8.0);
+    EXPECT_DOUBLE_EQ(r.tps, 125.0);
+    EXPECT_EQ(r.extra["aborted"], true);
+}
+
+TEST(EpochResult, ACounterThatWentBackwardsAtAnEdgeHasNoNumbers) {
+    auto o = ten_second_window();
+    o.after = read_at(40, kT0 + 10000, 4, true);
+    const auto r = build_epoch_result(o);
+    EXPECT_EQ(r.committed_delta, "0");
+    EXPECT_EQ(r.tps, 0);
+    ASSERT_TRUE(r.error);
+    EXPECT_NE(r.error->find("went backwards from 5000 to 40 during the window (its series vanished)"),
+              std::string::npos)
+        << *r.error;
+    EXPECT_NE(r.error->find("no valid throughput"), std::string::npos);
+}
+
+TEST(EpochResult, AResetSeenOnlyByATimelineSampleVoidsTheDeltaToo) {
+    auto o = ten_second_window();
+    o.samples = {read_at(5100, kT0 + 1000), read_at(12, kT0 + 2000), read_at(9000, kT0 + 3000)};
+    o.after = read_at(9500, kT0 + 10000);  // climbed past the start again
+    const auto r = build_epoch_result(o);
+    EXPECT_EQ(r.committed_delta, "0");
+    ASSERT_TRUE(r.error);
+    EXPECT_NE(r.error->find("went backwards from 5100 to 12 2000 ms into the window"), std::string::npos) << *r.error;
+}
+
+TEST(EpochResult, AnAbsentSeriesAtTheStartIsZeroAndFlagged) {
+    auto o = ten_second_window();
+    o.before = read_at(0, kT0, 4, true);
+    const auto r = build_epoch_result(o);
+    EXPECT_EQ(r.committed_delta, "6000");
+    EXPECT_EQ(r.extra["counterSeriesAbsentAtStart"], true);
+    EXPECT_FALSE(r.error);
+}
+
+TEST(EpochResult, NoWindowWhenTheFirstReadNeverHappened) {
+    auto o = ten_second_window();
+    o.before.reset();
+    o.after.reset();
+    o.finished_ms = kT0 + 500;
+    o.runner_error = "Missing start acknowledgements from: b";
+    const auto r = build_epoch_result(o);
+    EXPECT_EQ(r.measured_at, r.finished_at);
+    EXPECT_EQ(r.actual_window_seconds, 0);
+    EXPECT_EQ(r.committed_before, "0");
+    EXPECT_EQ(r.committed_delta, "0");
+    EXPECT_EQ(r.error, "Missing start acknowledgements from: b");
+    EXPECT_FALSE(r.extra.contains("counterReadMs"));
+    EXPECT_FALSE(r.extra.contains("timeline"));
+    // The summary still names who sent nothing.
+    EXPECT_TRUE(has_warning_with(r, "\"a\" sent no intervals"));
+}
+
+TEST(EpochResult, AFailedEndReadKeepsTheStartAndHasNoDelta) {
+    auto o = ten_second_window();
+    o.after.reset();
+    o.finished_ms = kT0 + 10003;
+    o.runner_error = "metrics unreachable";
+    const auto r = build_epoch_result(o);
+    EXPECT_EQ(r.committed_before, "5000");
+    EXPECT_EQ(r.committed_after, "0");
+    EXPECT_EQ(r.committed_delta, "0");
+    EXPECT_DOUBLE_EQ(r.actual_window_seconds, 10.003);
+    EXPECT_FALSE(r.extra.contains("timeline"));
+}
+
+TEST(EpochResult, LostParticipantsComeFirstInTheError) {
+    auto o = ten_second_window();
+    o.runner_error = "Missing stop acknowledgements from: b";
+    o.lost_errors = {"generator b lost: silent for 10.0 s during measure"};
+    o.after = read_at(10, kT0 + 10000);
+    const auto r = build_epoch_result(o);
+    ASSERT_TRUE(r.error);
+    EXPECT_EQ(r.error->rfind("generator b lost: silent for 10.0 s during measure; Missing stop acknowledgements from: "
+                             "b; committed transfer counter went backwards",
+                             0),
+              0u)
+        << *r.error;
+}
+
+TEST(EpochResult, TimelineStepsEndWithTheWindowsEndRead) {
+    auto o = ten_second_window();
+    o.after = read_at(6000, kT0 + 3000);
+    o.finished_ms = kT0 + 3000;
+    // The last sample answered after the end read: it belongs to no step.
+    o.samples = {read_at(5200, kT0 + 1000), read_at(5500, kT0 + 2000), read_at(6100, kT0 + 3100)};
+    const auto r = build_epoch_result(o);
+    EXPECT_EQ(r.extra["timeline"], (Json::array({{{"t", 1000}, {"committed", 200}, {"tps", 200.0}},
+                                                 {{"t", 2000}, {"committed", 500}, {"tps", 300.0}},
+                                                 {{"t", 3000}, {"committed", 1000}, {"tps", 500.0}}})));
+}
+
+TEST(EpochResult, NoTimelineWhenSamplingIsOff) {
+    auto o = ten_second_window();
+    o.options.sample_ms = 0;
+    EXPECT_FALSE(build_epoch_result(o).extra.contains("timeline"));
+}
+
+TEST(EpochResult, ClientCountsCoverTheWindowAndCrossCheckTheServer) {
+    auto o = ten_second_window();
+    stats::IntervalRecorder a;
+    for (int s = 0; s < 10; ++s)
+        for (int i = 0; i < 50; ++i) a.record_success(kT0 + s * 1000 + 10, 900);
+    o.stop_reports["a"] = {{"intervals", a.to_json()}, {"counters", {{"committed", 500}}}};
+    o.stop_reports["b"] = {{"intervals", a.to_json()}, {"counters", {{"committed", 500}}}};
+    const auto r = build_epoch_result(o);
+    EXPECT_EQ(r.extra["clientCommitted"], 1000);
+    EXPECT_DOUBLE_EQ(r.extra["clientServerRatio"].get<double>(), 1.0);
+    EXPECT_FALSE(has_warning_with(r, "differ"));
+    // The file keeps each report without its bulky intervals.
+    EXPECT_FALSE(r.extra["generatorReports"]["a"].contains("intervals"));
+    EXPECT_EQ(r.extra["generatorReports"]["a"]["counters"]["committed"], 500);
+}
+
+TEST(EpochResult, DroppedConnectionsAreNamedPerGenerator) {
+    auto o = ten_second_window();
+    o.stop_reports["b"] = {{"counters", {{"disconnects", 3}, {"reopened", 2}, {"reopenFailures", 1}}}};
+    o.stop_reports["a"] = {{"counters", {{"disconnects", 0}}}};
+    const auto r = build_epoch_result(o);
+    EXPECT_TRUE(has_warning_with(r, "generator b: connections dropped during the epoch (3 calls lost as disconnects, 2 "
+                                    "connections reopened, 1 reopen attempts failed)"));
+    EXPECT_FALSE(has_warning_with(r, "generator a: connections dropped"));
+}
+
+TEST(EpochResult, ManifestRecordsCoordinatorServerAndGenerators) {
+    auto o = ten_second_window();
+    o.options.server_url = "ws://db:3000";
+    o.options.database = "keynote";
+    o.options.warmup_seconds = 2;
+    o.database_identity = "c200abc";
+    o.manifests["a"].hostname = "load-1";
+    o.workload = compare_workloads(o.manifests);
+    const auto r = build_epoch_result(o);
+    EXPECT_EQ(r.extra["warmupSeconds"], 2.0);
+    const auto& m = r.extra["manifest"];
+    EXPECT_EQ(m["toolVersion"], std::string(control::tool_version()));
+    EXPECT_EQ(m["coordinator"]["hostname"], "control-host");
+    EXPECT_EQ(m["coordinator"]["windowSeconds"], 10.0);
+    EXPECT_EQ(m["server"], (Json{{"url", "ws://db:3000"}, {"database", "keynote"}, {"databaseIdentity", "c200abc"}}));
+    EXPECT_EQ(m["startedAt"], "2026-04-10T11:59:58.000Z");
+    EXPECT_EQ(m["generators"]["a"]["hostname"], "load-1");
+    EXPECT_TRUE(m["workload"].is_null());
+    // A participant that stated no workload is a warning, not a guess.
+    EXPECT_TRUE(has_warning_with(r, "sent no workload manifest")) << r.extra["warnings"];
+}
+
+TEST(EpochResult, AnUnknownServerIsNullNotEmpty) {
+    const auto r = build_epoch_result(ten_second_window());
+    EXPECT_EQ(r.extra["manifest"]["server"],
+              (Json{{"url", nullptr}, {"database", nullptr}, {"databaseIdentity", nullptr}}));
+}
+
+TEST(EpochResult, VerificationOutcomeIsCarriedOver) {
+    auto o = ten_second_window();
+    o.verification = "failed";
+    o.verification_error = "sum of balances 999 != 1000";
+    const auto r = build_epoch_result(o);
+    EXPECT_EQ(r.verification, "failed");
+    EXPECT_EQ(r.verification_error, "sum of balances 999 != 1000");
+}
+
+TEST(EpochResult, AReadWithoutTimesTakesTheCoordinatorsClock) {
+    stdb::CounterRead r;
+    r.committed = 7;
+    EXPECT_EQ(observe(r, 1234).at_ms, 1234);
+    r.received_at_ms = 99;
+    EXPECT_EQ(observe(r, 1234).at_ms, 99);
+}
