@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <unistd.h>
 
+#include "benchdist/coordinator/epoch_runner.hpp"
 #include "benchdist/coordinator/manifest.hpp"
 
 namespace benchdist::coordinator {
@@ -240,10 +241,10 @@ void Coordinator::watch(std::uint64_t since, std::chrono::milliseconds wait,
 
 void Coordinator::watch_rendered(std::uint64_t since, std::chrono::milliseconds wait, StateView view,
                                  RenderedAnswer on_answer, const std::optional<std::string>& touch_id) {
-    if (view == StateView::Self && !touch_id) throw CoordinatorError("the generator view needs the generator's id");
+    if (view == StateView::Self && !touch_id) throw RequestRejected("the generator view needs the generator's id");
     std::unique_lock lock(mu_);
     if (view == StateView::Self && !sm_.is_known(*touch_id))
-        throw CoordinatorError("Unknown generator \"" + *touch_id + "\"");
+        throw RequestRejected("Unknown generator \"" + *touch_id + "\"");
     if (touch_id) heard_from(*touch_id);
     if (since != version_of(view) || shutting_down_ || wait.count() <= 0) {
         const auto state = answer_locked(view, touch_id.value_or(std::string()));
@@ -307,6 +308,11 @@ void Coordinator::notifier_loop() {
             cv_.wait_until(lock, next_deadline);
         }
     }
+}
+
+void Coordinator::run_epoch(std::uint64_t epoch, std::int64_t started_ms) {
+    EpochRunner runner(options_, {mu_, cv_, sm_, shutting_down_}, {*counter_, verifier_.get(), store_, clock_, log_});
+    runner.run(epoch, started_ms);
 }
 
 bool Coordinator::wait_until(const std::function<bool(const control::CoordinatorState&)>& pred,

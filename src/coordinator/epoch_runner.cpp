@@ -1,56 +1,108 @@
-// The epoch runner: the timed sequence of one epoch (start barrier, warmup,
-// the measured window with its edge reads and timeline samples, the stop
-// acknowledgements, verification), run on its own thread per epoch. It
-// records what it observed into EpochObservations and leaves the arithmetic
-// to build_epoch_result (epoch_result.hpp). Every wait is a timed wait on
-// the coordinator's condition variable, so an acknowledgement, an abort or
-// shutdown ends it at once.
-#include <stdexcept>
+#include "benchdist/coordinator/epoch_runner.hpp"
 
-#include "benchdist/coordinator/coordinator.hpp"
-#include "benchdist/coordinator/epoch_result.hpp"
+#include <algorithm>
+#include <stdexcept>
 
 namespace benchdist::coordinator {
 
 using control::Phase;
-using Steady = std::chrono::steady_clock;
 
 namespace {
 
-Steady::duration seconds_to_duration(double seconds) {
-    if (!(seconds > 0)) return Steady::duration::zero();
+std::chrono::steady_clock::duration seconds_to_duration(double seconds) {
+    using Duration = std::chrono::steady_clock::duration;
+    if (!(seconds > 0)) return Duration::zero();
     // Cap absurd values instead of overflowing the clock (a year is plenty).
     seconds = std::min(seconds, 365.0 * 24 * 3600);
-    return std::chrono::duration_cast<Steady::duration>(std::chrono::duration<double>(seconds));
+    return std::chrono::duration_cast<Duration>(std::chrono::duration<double>(seconds));
 }
 
 // Thrown inside the runner when an abort arrives before the window opened.
 class EpochAborted : public std::runtime_error {
 public:
-    using std::runtime_error::runtime_error;
+    EpochAborted() : std::runtime_error("Epoch aborted before the measurement window opened") {}
 };
 
 }  // namespace
 
-void Coordinator::sample_counter(Sampling& sampling, Steady::time_point window_start, Steady::time_point window_end) {
+EpochRunner::EpochRunner(const CoordinatorOptions& options, EpochRunnerShared shared, EpochRunnerIo io)
+    : options_(options), shared_(shared), io_(std::move(io)) {}
+
+void EpochRunner::log(const std::string& message) const {
+    if (io_.log) io_.log(message);
+}
+
+bool EpochRunner::aborted() const { return shared_.sm.active() && shared_.sm.active()->abort_requested; }
+
+template <typename Pred>
+bool EpochRunner::wait_or_abort(std::unique_lock<std::mutex>& lock, Steady::time_point deadline, Pred pred) {
+    return shared_.cv.wait_until(lock, deadline, [&] { return shared_.shutting_down || aborted() || pred(); });
+}
+
+void EpochRunner::wait_for_window(std::unique_lock<std::mutex>& lock) {
+    auto& sm = shared_.sm;
+    const auto cut_short = [&] {
+        if (aborted() || shared_.shutting_down) throw EpochAborted();
+    };
+    const auto deadline = Steady::now() + seconds_to_duration(options_.start_ack_timeout_seconds);
+    // A participant lost meanwhile will not ack: stop waiting for it.
+    wait_or_abort(lock, deadline, [&] { return sm.missing_start_acks().empty() || !sm.active()->errors.empty(); });
+    cut_short();
+    if (!sm.active()->errors.empty())
+        throw std::runtime_error("not measured: a participant was lost before the window opened");
+    const auto missing = sm.missing_start_acks();
+    if (!missing.empty()) throw std::runtime_error("Missing start acknowledgements from: " + join_ids(missing));
+    if (options_.warmup_seconds > 0) {
+        sm.set_phase(Phase::Warmup);
+        shared_.cv.notify_all();
+        wait_or_abort(lock, Steady::now() + seconds_to_duration(options_.warmup_seconds), [] { return false; });
+        cut_short();
+    }
+    if (options_.align_window_ms > 0) {
+        const std::int64_t step = options_.align_window_ms;
+        const std::int64_t wait_ms = (step - io_.clock() % step) % step;
+        wait_or_abort(lock, Steady::now() + std::chrono::milliseconds(wait_ms), [] { return false; });
+        cut_short();
+    }
+}
+
+bool EpochRunner::measure(Sampling& sampling, std::thread& sampler) {
+    std::unique_lock lock(shared_.mu);
+    shared_.sm.set_phase(Phase::Measure);
+    shared_.cv.notify_all();
+    // The window runs from the moment the first read returned; an abort
+    // closes it early.
+    const auto window_start = Steady::now();
+    const auto window_end = window_start + seconds_to_duration(options_.window_seconds);
+    if (options_.sample_ms > 0) {
+        sampler = std::thread(
+            [this, &sampling, window_start, window_end] { sample_counter(sampling, window_start, window_end); });
+    }
+    wait_or_abort(lock, window_end, [] { return false; });
+    sampling.window_closed = true;
+    shared_.cv.notify_all();
+    return aborted();
+}
+
+void EpochRunner::sample_counter(Sampling& sampling, Steady::time_point window_start, Steady::time_point window_end) {
     const auto period = std::chrono::duration_cast<Steady::duration>(std::chrono::milliseconds(options_.sample_ms));
     auto next = window_start + period;
-    std::unique_lock lock(mu_);
+    std::unique_lock lock(shared_.mu);
     for (;;) {
         // A sample at the window's end would only repeat the end read.
         if (next >= window_end) return;
         wait_or_abort(lock, next, [&] { return sampling.window_closed; });
-        if (sampling.window_closed || shutting_down_ || (sm_.active() && sm_.active()->abort_requested)) return;
+        if (sampling.window_closed || shared_.shutting_down || aborted()) return;
         lock.unlock();
         std::optional<stdb::CounterRead> read;
         try {
-            read = counter_->read();
+            read = io_.counter.read();
         } catch (const std::exception&) {
             // A failed sample leaves a longer step in the timeline; the
             // window's own reads decide whether the epoch has numbers.
         }
         lock.lock();
-        if (read) sampling.reads.push_back(observe(*read, clock_()));
+        if (read) sampling.reads.push_back(observe(*read, io_.clock()));
         // Keep the samples on the grid of the window's start; a read slower
         // than the period skips the slots it overran.
         const auto now = Steady::now();
@@ -59,21 +111,38 @@ void Coordinator::sample_counter(Sampling& sampling, Steady::time_point window_s
     }
 }
 
-template <typename Pred>
-bool Coordinator::wait_or_abort(std::unique_lock<std::mutex>& lock, Steady::time_point deadline, Pred pred) {
-    return cv_.wait_until(lock, deadline, [&] {
-        return shutting_down_ || (sm_.active() && sm_.active()->abort_requested) || pred();
-    });
+std::vector<std::string> EpochRunner::stop_and_wait_acks() {
+    std::unique_lock lock(shared_.mu);
+    shared_.sm.set_phase(Phase::Stop);
+    shared_.cv.notify_all();
+    const auto deadline = Steady::now() + seconds_to_duration(options_.stop_ack_timeout_seconds);
+    // Only shutdown cuts this wait: verification must not race writers.
+    shared_.cv.wait_until(lock, deadline,
+                          [&] { return shared_.shutting_down || shared_.sm.missing_stop_acks().empty(); });
+    return shared_.sm.missing_stop_acks();
 }
 
-void Coordinator::run_epoch(std::uint64_t epoch, std::int64_t started_ms) {
+void EpochRunner::verify(EpochObservations& o) {
+    if (!options_.verify) return;
+    try {
+        const auto outcome = io_.verifier->verify();
+        o.verification = outcome.passed ? "passed" : "failed";
+        if (!outcome.passed) o.verification_error = outcome.reason;
+    } catch (const std::exception& e) {
+        o.verification = "failed";
+        o.verification_error = std::string("verification could not run: ") + e.what();
+    }
+}
+
+void EpochRunner::run(std::uint64_t epoch, std::int64_t started_ms) {
+    const std::string name = "epoch " + std::to_string(epoch);
     EpochObservations o;
     o.epoch = epoch;
     o.options = options_;
     o.started_ms = started_ms;
     {
-        std::lock_guard lock(mu_);
-        const auto& a = *sm_.active();
+        std::lock_guard lock(shared_.mu);
+        const auto& a = *shared_.sm.active();
         o.label = a.label;
         o.participant_ids = a.participants;
         o.participant_connections = a.participant_connections;
@@ -85,96 +154,30 @@ void Coordinator::run_epoch(std::uint64_t epoch, std::int64_t started_ms) {
     bool stop_phase_entered = false;
     Sampling sampling;
     std::thread sampler;
-
-    auto aborted = [this] { return sm_.active() && sm_.active()->abort_requested; };
-    auto enter_stop_and_wait_acks = [&] {
-        std::unique_lock lock(mu_);
-        sm_.set_phase(Phase::Stop);
-        cv_.notify_all();
-        stop_phase_entered = true;
-        const auto deadline = Steady::now() + seconds_to_duration(options_.stop_ack_timeout_seconds);
-        // Only shutdown cuts this wait: verification must not race writers.
-        cv_.wait_until(lock, deadline, [&] { return shutting_down_ || sm_.missing_stop_acks().empty(); });
-        return sm_.missing_stop_acks();
-    };
-
     try {
-        counter_->begin_epoch();
+        io_.counter.begin_epoch();
         {
-            std::unique_lock lock(mu_);
-            const auto deadline = Steady::now() + seconds_to_duration(options_.start_ack_timeout_seconds);
-            // A participant lost meanwhile will not ack: stop waiting for it.
-            wait_or_abort(lock, deadline, [&] {
-                return sm_.missing_start_acks().empty() || !sm_.active()->errors.empty();
-            });
-            if (aborted() || shutting_down_) throw EpochAborted("Epoch aborted before the measurement window opened");
-            if (!sm_.active()->errors.empty())
-                throw std::runtime_error("not measured: a participant was lost before the window opened");
-            const auto missing = sm_.missing_start_acks();
-            if (!missing.empty()) throw std::runtime_error("Missing start acknowledgements from: " + join_ids(missing));
-            if (options_.warmup_seconds > 0) {
-                sm_.set_phase(Phase::Warmup);
-                cv_.notify_all();
-                const auto warm_until = Steady::now() + seconds_to_duration(options_.warmup_seconds);
-                wait_or_abort(lock, warm_until, [] { return false; });
-                if (aborted() || shutting_down_)
-                    throw EpochAborted("Epoch aborted before the measurement window opened");
-            }
-            if (options_.align_window_ms > 0) {
-                const std::int64_t now_ms = clock_();
-                const std::int64_t step = options_.align_window_ms;
-                const std::int64_t wait_ms = (step - now_ms % step) % step;
-                wait_or_abort(lock, Steady::now() + std::chrono::milliseconds(wait_ms), [] { return false; });
-                if (aborted() || shutting_down_)
-                    throw EpochAborted("Epoch aborted before the measurement window opened");
-            }
+            std::unique_lock lock(shared_.mu);
+            wait_for_window(lock);
         }
-
-        o.before = observe(counter_->read(), clock_());
-        bool window_aborted = false;
-        {
-            std::unique_lock lock(mu_);
-            sm_.set_phase(Phase::Measure);
-            cv_.notify_all();
-            // The window runs from the moment the first read returned; an
-            // abort closes it early.
-            const auto window_start = Steady::now();
-            const auto window_end = window_start + seconds_to_duration(options_.window_seconds);
-            if (options_.sample_ms > 0) {
-                sampler = std::thread([this, &sampling, window_start, window_end] {
-                    sample_counter(sampling, window_start, window_end);
-                });
-            }
-            wait_or_abort(lock, window_end, [] { return false; });
-            window_aborted = aborted();
-            sampling.window_closed = true;
-            cv_.notify_all();
-        }
-        log("epoch " + std::to_string(epoch) + ": measurement window " + (window_aborted ? "cut short by stop-epoch" : "closed"));
-        o.after = observe(counter_->read(), clock_());
+        o.before = observe(io_.counter.read(), io_.clock());
+        const bool window_aborted = measure(sampling, sampler);
+        log(name + ": measurement window " + (window_aborted ? "cut short by stop-epoch" : "closed"));
+        o.after = observe(io_.counter.read(), io_.clock());
         finished_ms = o.after->at_ms;
 
-        const auto missing = enter_stop_and_wait_acks();
+        stop_phase_entered = true;
+        const auto missing = stop_and_wait_acks();
         if (!missing.empty()) {
             o.runner_error = "Missing stop acknowledgements from: " + join_ids(missing);
-            log("epoch " + std::to_string(epoch) + ": " + *o.runner_error);
+            log(name + ": " + *o.runner_error);
         }
-
-        if (options_.verify) {
-            try {
-                const auto outcome = verifier_->verify();
-                o.verification = outcome.passed ? "passed" : "failed";
-                if (!outcome.passed) o.verification_error = outcome.reason;
-            } catch (const std::exception& e) {
-                o.verification = "failed";
-                o.verification_error = std::string("verification could not run: ") + e.what();
-            }
-        }
+        verify(o);
     } catch (const std::exception& e) {
         o.runner_error = o.runner_error ? *o.runner_error + "; " + e.what() : std::string(e.what());
-        if (!finished_ms) finished_ms = clock_();
+        if (!finished_ms) finished_ms = io_.clock();
         if (!stop_phase_entered) {
-            const auto missing = enter_stop_and_wait_acks();
+            const auto missing = stop_and_wait_acks();
             if (!missing.empty())
                 o.runner_error = *o.runner_error + "; missing stop acknowledgements from: " + join_ids(missing);
         }
@@ -185,38 +188,36 @@ void Coordinator::run_epoch(std::uint64_t epoch, std::int64_t started_ms) {
     // flight; by now the stop-ack wait has usually outlasted that.
     if (sampler.joinable()) {
         {
-            std::lock_guard lock(mu_);
+            std::lock_guard lock(shared_.mu);
             sampling.window_closed = true;
-            cv_.notify_all();
+            shared_.cv.notify_all();
         }
         sampler.join();
     }
     o.samples = std::move(sampling.reads);
-
     {
-        std::lock_guard lock(mu_);
-        if (const auto& active = sm_.active()) {
+        std::lock_guard lock(shared_.mu);
+        if (const auto& active = shared_.sm.active()) {
             o.lost_errors = active->errors;
             o.aborted = active->abort_requested;
             for (const auto& [id, report] : active->stop_reports) o.stop_reports[id] = report;
         }
     }
-    o.database_identity = counter_->database_identity();
+    o.database_identity = io_.counter.database_identity();
 
     auto r = build_epoch_result(o);
     try {
-        const auto path = store_.write(r);
-        log("epoch " + std::to_string(epoch) + ": delta=" + r.committed_delta + " tps=" + std::to_string(r.tps) +
-            " verification=" + r.verification + (r.error ? " error=" + *r.error : std::string()) + " -> " +
-            path.string());
+        const auto path = io_.store.write(r);
+        log(name + ": delta=" + r.committed_delta + " tps=" + std::to_string(r.tps) + " verification=" +
+            r.verification + (r.error ? " error=" + *r.error : std::string()) + " -> " + path.string());
     } catch (const std::exception& e) {
         r.error = (r.error ? *r.error + "; " : std::string()) + "result file not written: " + e.what();
-        log("epoch " + std::to_string(epoch) + ": " + *r.error);
+        log(name + ": " + *r.error);
     }
 
-    std::lock_guard lock(mu_);
-    sm_.finish_epoch(std::move(r));
-    cv_.notify_all();
+    std::lock_guard lock(shared_.mu);
+    shared_.sm.finish_epoch(std::move(r));
+    shared_.cv.notify_all();
 }
 
 }  // namespace benchdist::coordinator

@@ -22,7 +22,7 @@ EpochStateMachine::EpochStateMachine(std::string test, std::string connector)
 
 control::GeneratorSnapshot& EpochStateMachine::find(const std::string& id) {
     auto it = generators_.find(id);
-    if (it == generators_.end()) throw CoordinatorError("Unknown generator \"" + id + "\"");
+    if (it == generators_.end()) throw RequestRejected("Unknown generator \"" + id + "\"");
     return it->second;
 }
 
@@ -58,10 +58,10 @@ void EpochStateMachine::mark_ready(const control::ReadyRequest& request, std::in
 void EpochStateMachine::acknowledge_started(const control::EpochAckRequest& request, std::int64_t now_ms) {
     const std::string n = std::to_string(request.epoch);
     if (!active_ || active_->epoch != request.epoch)
-        throw CoordinatorError("Generator \"" + request.id + "\" acknowledged unexpected epoch " + n);
+        throw RequestRejected("Generator \"" + request.id + "\" acknowledged unexpected epoch " + n);
     const auto& p = active_->participants;
     if (!std::binary_search(p.begin(), p.end(), request.id))
-        throw CoordinatorError("Generator \"" + request.id + "\" is not assigned to epoch " + n);
+        throw RequestRejected("Generator \"" + request.id + "\" is not assigned to epoch " + n);
     auto& g = find(request.id);
     g.local_state = GeneratorState::Running;
     g.active_epoch = request.epoch;
@@ -75,7 +75,7 @@ void EpochStateMachine::acknowledge_stopped(const control::EpochAckRequest& requ
     // An ack for an epoch that never started would otherwise mark a
     // generator that never opened its connections as ready.
     if (request.epoch == 0 || request.epoch >= next_epoch_) {
-        throw CoordinatorError("Generator \"" + request.id + "\" reported stopping unexpected epoch " +
+        throw RequestRejected("Generator \"" + request.id + "\" reported stopping unexpected epoch " +
                                std::to_string(request.epoch) + ": " +
                                      (next_epoch_ == 1 ? std::string("no epoch has started yet")
                                                        : "the latest epoch is " + std::to_string(next_epoch_ - 1)));
@@ -291,7 +291,7 @@ std::vector<control::GeneratorSnapshot> EpochStateMachine::generators() const {
 
 control::CoordinatorState EpochStateMachine::view_of(std::string_view id) const {
     const auto it = generators_.find(id);
-    if (it == generators_.end()) throw CoordinatorError("Unknown generator \"" + std::string(id) + "\"");
+    if (it == generators_.end()) throw RequestRejected("Unknown generator \"" + std::string(id) + "\"");
     control::CoordinatorState s;
     s.phase = phase_;
     control::SelfView v;

@@ -698,7 +698,7 @@ TEST(CoordinatorBadInput, NonUtf8InAnErrorMessageGets400Not500) {
 // a stray or forged ack makes it eligible for the next epoch. Fix in
 // EpochStateMachine::acknowledge_stopped (src/coordinator/epoch_state.cpp):
 // refuse epochs the coordinator never started (0 or >= the next epoch
-// number) with CoordinatorError("... acknowledged unexpected epoch N"), and
+// number) with RequestRejected("... acknowledged unexpected epoch N"), and
 // change local_state only for a generator that is Starting/Running that epoch.
 TEST(CoordinatorBadInput, StoppedForAnEpochThatNeverRanIsRefused) {
     Coordinator c(shared().standin.port());  // its own: the bug changes state

@@ -1,10 +1,10 @@
 // The coordinator process's core, as a façade over its parts: the epoch
 // state machine (epoch_state.hpp) behind one lock, the held long-polls
 // (long_poll_hub.hpp) answered by a notifier thread when the state changes
-// or a deadline passes, and the epoch runner (src/coordinator/epoch_runner.cpp,
-// one thread per epoch) whose observations build_epoch_result
-// (epoch_result.hpp) turns into the result. No HTTP in here: routes.hpp maps
-// requests onto these methods.
+// or a deadline passes, generator leases checked by the same thread, and
+// the epoch runner (epoch_runner.hpp, one thread per epoch) whose
+// observations build_epoch_result (epoch_result.hpp) turns into the result.
+// No HTTP in here: routes.hpp maps requests onto these methods.
 #pragma once
 
 #include <chrono>
@@ -22,8 +22,8 @@
 #include <vector>
 
 #include "benchdist/control/protocol.hpp"
+#include "benchdist/coordinator/clock_and_log.hpp"
 #include "benchdist/coordinator/coordinator_options.hpp"
-#include "benchdist/coordinator/epoch_result.hpp"
 #include "benchdist/coordinator/epoch_sources.hpp"
 #include "benchdist/coordinator/epoch_state.hpp"
 #include "benchdist/coordinator/long_poll_hub.hpp"
@@ -36,18 +36,6 @@ struct StopEpochOutcome {
     std::string message;
 };
 
-// Wall-clock time in unix milliseconds, for timestamps only (waits use the
-// steady clock).
-using WallClock = std::function<std::int64_t()>;
-std::int64_t system_wall_clock_ms();
-
-using EventLog = std::function<void(const std::string& message)>;
-
-// A monotonic clock in ms for leases (tests inject a fake one and call
-// Coordinator::check_leases()).
-using MonotonicClock = std::function<std::int64_t()>;
-std::int64_t steady_clock_ms();
-
 class Coordinator {
 public:
     // `verifier` may be null when options.verify is false.
@@ -58,7 +46,7 @@ public:
     Coordinator(const Coordinator&) = delete;
     Coordinator& operator=(const Coordinator&) = delete;
 
-    // Generator routes; throw CoordinatorError for a 400. StateView::Self
+    // Generator routes; throw RequestRejected for a 400. StateView::Self
     // answers the requesting generator's view instead of the full state.
     control::CoordinatorState register_generator(const control::RegisterRequest& request,
                                                  StateView view = StateView::Full);
@@ -68,7 +56,7 @@ public:
     // GET /state; a known `touch_id` records contact.
     control::CoordinatorState state(const std::optional<std::string>& touch_id = std::nullopt);
     // GET /state?id=<id>&view=self: records contact and answers id's view;
-    // CoordinatorError `Unknown generator "<id>"` for an unknown id.
+    // RequestRejected `Unknown generator "<id>"` for an unknown id.
     control::CoordinatorState state_view(const std::string& id);
 
     // Admin routes.
@@ -88,7 +76,7 @@ public:
     // The same with the answer's text rendered once per batch. With
     // StateView::Self `touch_id` is required, `since` is compared with the
     // view's version (EpochStateMachine::view_version()) and an unknown id
-    // throws CoordinatorError before anything is held. Registering a
+    // throws RequestRejected before anything is held. Registering a
     // watcher is O(log waiters) and does not wake the notifier unless it
     // is due before the notifier's next planned wake-up.
     void watch_rendered(std::uint64_t since, std::chrono::milliseconds wait, StateView view,
@@ -114,12 +102,6 @@ public:
     const CoordinatorOptions& options() const { return options_; }
 
 private:
-    // What the timeline sampler shares with the runner, under mu_.
-    struct Sampling {
-        bool window_closed = false;
-        std::vector<ObservedRead> reads;
-    };
-
     // sm_.snapshot() stamped with the wall clock; callers hold mu_.
     control::CoordinatorState snapshot_now() const;
     // sm_.view_of(id) stamped the same way; callers hold mu_.
@@ -130,13 +112,8 @@ private:
     // Answers the hub's due watchers outside the lock. Called with `lock`
     // held; returns with it held.
     void answer(std::unique_lock<std::mutex>& lock, LongPollHub::Due due);
-    // `started_ms`: when start-epoch accepted it (the manifest's startedAt).
+    // The runner thread's body: EpochRunner over this coordinator's state.
     void run_epoch(std::uint64_t epoch, std::int64_t started_ms);
-    // Reads the counter every options_.sample_ms from `window_start` until
-    // the window closes (or is aborted); runs on its own thread so a slow
-    // read never delays the window's end.
-    void sample_counter(Sampling& sampling, std::chrono::steady_clock::time_point window_start,
-                        std::chrono::steady_clock::time_point window_end);
     void notifier_loop();
     // Records contact from a generator (wall clock for lastSeenAt, monotonic
     // clock for its lease); callers hold mu_.
@@ -144,9 +121,6 @@ private:
     // expire_leases() with the current time; returns the log lines. Callers hold mu_.
     std::vector<std::string> expire_leases_locked();
     std::int64_t lease_ms() const;
-    // Timed wait on cv_ that also ends on abort (and shutdown).
-    template <typename Pred>
-    bool wait_or_abort(std::unique_lock<std::mutex>& lock, std::chrono::steady_clock::time_point deadline, Pred pred);
     void log(const std::string& message) const;
 
     CoordinatorOptions options_;

@@ -22,9 +22,11 @@
 
 namespace benchdist::coordinator {
 
-// A request the state machine refuses; the routes answer it with 400 and the
-// message as {"error": ...}.
-class CoordinatorError : public std::runtime_error {
+// A generator's or an admin's request the state machine refuses; the routes
+// answer it with 400 and the message as {"error": ...}. (The generator's own
+// generator::CoordinatorError is the other side: a call the coordinator
+// refused or never answered.)
+class RequestRejected : public std::runtime_error {
 public:
     using std::runtime_error::runtime_error;
 };
@@ -75,7 +77,7 @@ class EpochStateMachine {
 public:
     EpochStateMachine(std::string test, std::string connector);
 
-    // Generator requests. Unknown ids throw CoordinatorError
+    // Generator requests. Unknown ids throw RequestRejected
     // `Unknown generator "<id>"` (except register, which creates them).
     void register_generator(const control::RegisterRequest& request, std::int64_t now_ms);
     void mark_ready(const control::ReadyRequest& request, std::int64_t now_ms);
@@ -138,7 +140,7 @@ public:
 
     control::CoordinatorState snapshot() const;
     // The compact view for one generator (CoordinatorState::self set), in
-    // O(log fleet); its version is view_version(). Throws CoordinatorError
+    // O(log fleet); its version is view_version(). Throws RequestRejected
     // `Unknown generator "<id>"` for an id that never registered, so a
     // generator polling a restarted coordinator learns to register again.
     control::CoordinatorState view_of(std::string_view id) const;

@@ -363,7 +363,7 @@ TEST_F(CoordinatorTest, MissingStopAckIsReportedAndVerificationStillRuns) {
     counter->push(15, kT0 + 1000);
     ASSERT_TRUE(start_acked({"a", "b"}));
     ASSERT_TRUE(stop_acked({"b"}));
-    EXPECT_THROW(c->stopped({"a", 99, {}}), CoordinatorError);  // an epoch that never ran does not count
+    EXPECT_THROW(c->stopped({"a", 99, {}}), RequestRejected);  // an epoch that never ran does not count
     const auto r = wait_result(1);
     EXPECT_EQ(r.error, "Missing stop acknowledgements from: a");
     EXPECT_EQ(r.verification, "passed");

@@ -14,7 +14,7 @@ constexpr std::int64_t kT0 = 1775822400000;  // 2026-04-10T12:00:00.000Z
 std::string error_of(const std::function<void()>& f) {
     try {
         f();
-    } catch (const CoordinatorError& e) {
+    } catch (const RequestRejected& e) {
         return e.what();
     }
     return "(no error)";

@@ -1,0 +1,91 @@
+// The epoch runner: the timed sequence of one epoch -- start barrier,
+// warmup, the measured window with its edge reads and timeline samples,
+// the stop acknowledgements, verification -- and its I/O through the
+// CounterSource and Verifier interfaces (epoch_sources.hpp). It records what
+// it observed into EpochObservations, leaves the arithmetic to
+// build_epoch_result (epoch_result.hpp), writes the result and hands it to
+// the state machine. One runner per epoch, on the coordinator's runner
+// thread; it shares the coordinator's lock and condition variable, so an
+// acknowledgement, an abort or shutdown ends any of its waits at once.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "benchdist/coordinator/clock_and_log.hpp"
+#include "benchdist/coordinator/coordinator_options.hpp"
+#include "benchdist/coordinator/epoch_result.hpp"
+#include "benchdist/coordinator/epoch_sources.hpp"
+#include "benchdist/coordinator/epoch_state.hpp"
+#include "benchdist/coordinator/result_store.hpp"
+
+namespace benchdist::coordinator {
+
+// What the runner shares with the coordinator. `sm` and `shutting_down` are
+// read and written only under `mu`; every change the runner makes is
+// announced on `cv`.
+struct EpochRunnerShared {
+    std::mutex& mu;
+    std::condition_variable& cv;
+    EpochStateMachine& sm;
+    const bool& shutting_down;
+};
+
+// The runner's I/O and clocks; `verifier` may be null when verification is off.
+struct EpochRunnerIo {
+    CounterSource& counter;
+    Verifier* verifier;
+    ResultStore& store;
+    WallClock clock;
+    EventLog log;
+};
+
+class EpochRunner {
+public:
+    EpochRunner(const CoordinatorOptions& options, EpochRunnerShared shared, EpochRunnerIo io);
+
+    // Runs the active epoch `epoch` to its end and records its result in the
+    // state machine (finish_epoch), whatever happened on the way.
+    // `started_ms`: when start-epoch accepted it (the manifest's startedAt).
+    void run(std::uint64_t epoch, std::int64_t started_ms);
+
+private:
+    using Steady = std::chrono::steady_clock;
+    // What the timeline sampler shares with the runner, under shared_.mu.
+    struct Sampling {
+        bool window_closed = false;
+        std::vector<ObservedRead> reads;
+    };
+
+    // Start barrier, warmup and window alignment; throws when the epoch
+    // cannot open its window (aborted, a participant lost, acks missing).
+    void wait_for_window(std::unique_lock<std::mutex>& lock);
+    // Opens the window (after the caller's first read), waits it out or
+    // until an abort, with the timeline sampler running beside it; returns
+    // whether an abort cut it short.
+    bool measure(Sampling& sampling, std::thread& sampler);
+    // Reads the counter every options_.sample_ms from `window_start` until
+    // the window closes (or is aborted); runs on its own thread so a slow
+    // read never delays the window's end.
+    void sample_counter(Sampling& sampling, Steady::time_point window_start, Steady::time_point window_end);
+    // Enters the stop phase and waits for the acknowledgements; returns
+    // those still missing.
+    std::vector<std::string> stop_and_wait_acks();
+    void verify(EpochObservations& o);
+    bool aborted() const;
+    // Timed wait on the shared condition variable that also ends on abort
+    // and shutdown.
+    template <typename Pred>
+    bool wait_or_abort(std::unique_lock<std::mutex>& lock, Steady::time_point deadline, Pred pred);
+    void log(const std::string& message) const;
+
+    const CoordinatorOptions& options_;
+    EpochRunnerShared shared_;
+    EpochRunnerIo io_;
+};
+
+}  // namespace benchdist::coordinator
