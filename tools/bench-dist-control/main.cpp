@@ -177,7 +177,7 @@ int main(int argc, char** argv) {
     CLI::App app{"bench-dist-control: start and watch bench-dist epochs, list and choose generators"};
     app.set_version_flag("--version", std::string(bc::tool_version()));
     app.require_subcommand(0, 1);
-    // On the app only: given after the command, they are refused.
+    // On the app, so they go before the command (CLI11 refuses them after it).
     benchdist::cli::CoordinatorConnectionOptions coordinator_options;
     benchdist::cli::add_coordinator_connection_options(app, coordinator_options, {.url_from_environment = true});
     bool json = false;

@@ -132,8 +132,6 @@ int main(int argc, char** argv) {
         ->envname("SEED_INITIAL_BALANCE")
         ->capture_default_str()
         ->check(CLI::Range(std::int64_t{1}, std::numeric_limits<std::int64_t>::max()));
-    // The token is sent on every request to SpacetimeDB (identity, metrics,
-    // verification); compression is the verification connection's.
     benchdist::cli::add_stdb_connection_options(app, stdb_options, {.compression = true});
     app.add_option("--sample-ms", o.sample_ms,
                    "Read the server's counter every N ms during the window for the result's timeline (0 = off)")
