@@ -7,17 +7,15 @@
 #include <atomic>
 #include <chrono>
 #include <csignal>
-#include <cstdlib>
 #include <iostream>
 #include <thread>
 
+#include "benchdist/cli/option_groups.hpp"
 #include "benchdist/control/protocol.hpp"
 #include "benchdist/control/version.hpp"
 #include "benchdist/control/state_format.hpp"
 #include "benchdist/net/bearer_auth.hpp"
 #include "benchdist/net/http_client.hpp"
-#include "benchdist/net/tls_context.hpp"
-#include "benchdist/stdb/endpoint.hpp"
 #include "benchdist/stdb/server_api.hpp"
 
 namespace bc = benchdist::control;
@@ -179,14 +177,9 @@ int main(int argc, char** argv) {
     CLI::App app{"bench-dist-control: start and watch bench-dist epochs, list and choose generators"};
     app.set_version_flag("--version", std::string(bc::tool_version()));
     app.require_subcommand(0, 1);
-    Coordinator c;
-    c.url = "http://127.0.0.1:8080";
-    if (const char* env = std::getenv("BENCH_DIST_COORDINATOR_URL")) c.url = env;
-    app.add_option("--coordinator-url", c.url, "Coordinator base URL (env BENCH_DIST_COORDINATOR_URL)")->capture_default_str();
-    app.add_option("--auth-token", c.auth_token,
-                   "The coordinator's --auth-token, sent as \"Authorization: Bearer\" (prefer the environment "
-                   "variable: command lines are visible to other users)")
-        ->envname("BENCH_DIST_TOKEN");
+    // On the app, so they go before the command (CLI11 refuses them after it).
+    benchdist::cli::CoordinatorConnectionOptions coordinator_options;
+    benchdist::cli::add_coordinator_connection_options(app, coordinator_options, {.url_from_environment = true});
     bool json = false;
     app.add_flag("--json", json, "Print JSON instead of text");
 
@@ -211,26 +204,20 @@ int main(int argc, char** argv) {
     for (auto* sub : {include, exclude}) sub->add_option("--generator-ids", ids, "Comma-separated generator ids")->required();
 
     auto* seed = app.add_subcommand("seed", "Call the module's seed reducer over HTTP (creates accounts 0..N-1)");
-    std::string stdb_url = std::getenv("STDB_URL") ? std::getenv("STDB_URL") : "ws://127.0.0.1:3000";
-    std::string module = std::getenv("STDB_MODULE") ? std::getenv("STDB_MODULE") : "test-1";
+    // On `seed` only: the other commands never reach SpacetimeDB.
+    benchdist::cli::StdbConnectionOptions stdb_options;
+    benchdist::cli::add_stdb_connection_options(*seed, stdb_options);
     std::uint32_t accounts = 100000;
     std::int64_t initial_balance = 10000000;
-    if (const char* env = std::getenv("SEED_ACCOUNTS")) accounts = static_cast<std::uint32_t>(std::strtoul(env, nullptr, 10));
-    if (const char* env = std::getenv("SEED_INITIAL_BALANCE")) initial_balance = std::strtoll(env, nullptr, 10);
-    seed->add_option("--stdb-url", stdb_url, "SpacetimeDB server (env STDB_URL)")->capture_default_str();
-    seed->add_option("--stdb-module", module, "Database name (env STDB_MODULE)")->capture_default_str();
-    seed->add_option("--accounts", accounts, "Number of accounts (env SEED_ACCOUNTS)")->capture_default_str();
-    seed->add_option("--initial-balance", initial_balance, "Balance of each account (env SEED_INITIAL_BALANCE)")->capture_default_str();
-    std::string stdb_token = std::getenv("STDB_TOKEN") ? std::getenv("STDB_TOKEN") : "";
-    seed->add_option("--stdb-token", stdb_token,
-                     "Token sent as \"Authorization: Bearer\" to SpacetimeDB, for servers that refuse anonymous "
-                     "callers (env STDB_TOKEN) [default: anonymous]");
-    benchdist::net::TlsOptions tls_options;
-    if (const char* env = std::getenv("STDB_CA_FILE")) tls_options.ca_file = env;
-    seed->add_option("--stdb-ca-file", tls_options.ca_file,
-                     "PEM file of a CA to trust for an https:// / wss:// --stdb-url, besides the system store (env STDB_CA_FILE)");
-    seed->add_flag("--stdb-insecure-skip-verify", tls_options.insecure_skip_verify,
-                   "Do not check the server's TLS certificate (throwaway test servers only)");
+    seed->add_option("--accounts", accounts, "Number of accounts")->envname("SEED_ACCOUNTS")->capture_default_str();
+    seed->add_option("--initial-balance", initial_balance, "Balance of each account")
+        ->envname("SEED_INITIAL_BALANCE")
+        ->capture_default_str();
+    // CLI11 reads the environment into every subcommand's options, given or
+    // not, unless the subcommand has a parse-complete callback: with one, a
+    // stale STDB_URL or SEED_ACCOUNTS is looked at only when `seed` runs, and
+    // cannot turn `status` into a usage error. The CA file is loaded there too.
+    seed->parse_complete_callback([&stdb_options] { benchdist::cli::install_stdb_tls(stdb_options); });
 
     auto* wait_ready = app.add_subcommand("wait-ready", "Wait until N generators are ready (for scripts)");
     std::size_t want = 1;
@@ -244,6 +231,7 @@ int main(int argc, char** argv) {
         const int rc = app.exit(e);
         return rc == 0 ? 0 : 2;
     }
+    Coordinator c{coordinator_options.url, coordinator_options.auth_token};
     while (!c.url.empty() && c.url.back() == '/') c.url.pop_back();
 
     try {
@@ -270,21 +258,15 @@ int main(int argc, char** argv) {
             return 0;
         }
         if (*seed) {
-            try {
-                benchdist::net::set_default_tls_options(tls_options);
-            } catch (const benchdist::net::TlsConfigError& e) {
-                std::cerr << "bench-dist-control: " << e.what() << "\n";
-                return 2;
-            }
-            if (tls_options.insecure_skip_verify) {
+            if (stdb_options.tls.insecure_skip_verify) {
                 std::cerr << "bench-dist-control: WARNING: --stdb-insecure-skip-verify: the server's TLS certificate "
                              "is NOT checked\n";
             }
-            const auto server = benchdist::stdb::parse_endpoint(stdb_url);
-            benchdist::stdb::call_reducer_json(server, module, "seed",
+            const auto server = stdb_options.endpoint();
+            benchdist::stdb::call_reducer_json(server, stdb_options.database, "seed",
                                                "[" + std::to_string(accounts) + "," + std::to_string(initial_balance) + "]",
-                                               120s, stdb_token);
-            std::cout << "seeded " << module << " on " << server.display() << ": " << accounts
+                                               120s, stdb_options.token);
+            std::cout << "seeded " << stdb_options.database << " on " << server.display() << ": " << accounts
                       << " accounts with balance " << initial_balance << "\n";
             return 0;
         }

@@ -13,23 +13,21 @@
 
 #include <algorithm>
 #include <csignal>
-#include <cstdio>
 #include <ctime>
 #include <limits>
 #include <memory>
 #include <spdlog/spdlog.h>
 #include <sstream>
 
+#include "benchdist/cli/option_groups.hpp"
 #include "benchdist/control/version.hpp"
 #include "benchdist/coordinator/coordinator.hpp"
 #include "benchdist/coordinator/routes.hpp"
 #include "benchdist/generator/resource_limits.hpp"
 #include "benchdist/net/http_server.hpp"
 #include "benchdist/stdb/compression.hpp"
-#include "benchdist/stdb/endpoint.hpp"
 #include "benchdist/stdb/transfer_module.hpp"
 #include "benchdist/net/stop_signals.hpp"
-#include "benchdist/net/tls_context.hpp"
 
 namespace {
 
@@ -55,9 +53,7 @@ int main(int argc, char** argv) {
     coord::CoordinatorOptions o;
     std::string results_dir = "runs/distributed";
     std::int64_t initial_balance = stdb::transfer::kDefaultInitialBalance;
-    std::string stdb_url = "ws://127.0.0.1:3000";
-    std::string stdb_module = "test-1";
-    std::string stdb_compression = "none";
+    benchdist::cli::StdbConnectionOptions stdb_options;
     std::vector<std::string> generator_ids;
     std::string auth_token;
     benchdist::net::HttpServerOptions server_options;
@@ -136,27 +132,7 @@ int main(int argc, char** argv) {
         ->envname("SEED_INITIAL_BALANCE")
         ->capture_default_str()
         ->check(CLI::Range(std::int64_t{1}, std::numeric_limits<std::int64_t>::max()));
-    app.add_option("--stdb-url", stdb_url, "SpacetimeDB server (ws://, http://, wss://, https:// or HOST:PORT)")
-        ->envname("STDB_URL")
-        ->capture_default_str();
-    app.add_option("--stdb-module", stdb_module, "Database name of the transfer module")
-        ->envname("STDB_MODULE")
-        ->capture_default_str();
-    std::string stdb_token;
-    app.add_option("--stdb-token", stdb_token,
-                   "Token sent as \"Authorization: Bearer\" on every request to SpacetimeDB (identity, metrics, "
-                   "verification), for servers that refuse anonymous callers [default: anonymous]")
-        ->envname("STDB_TOKEN");
-    benchdist::net::TlsOptions tls_options;
-    app.add_option("--stdb-ca-file", tls_options.ca_file,
-                   "PEM file of a CA to trust for a wss:// / https:// --stdb-url, besides the system store")
-        ->envname("STDB_CA_FILE");
-    app.add_flag("--stdb-insecure-skip-verify", tls_options.insecure_skip_verify,
-                 "Do not check the server's TLS certificate (throwaway test servers only)");
-    app.add_option("--stdb-compression", stdb_compression, "Compression of the verification connection")
-        ->envname("STDB_COMPRESSION")
-        ->capture_default_str()
-        ->check(CLI::IsMember({"none", "gzip", "brotli"}, CLI::ignore_case));
+    benchdist::cli::add_stdb_connection_options(app, stdb_options, {.compression = true});
     app.add_option("--sample-ms", o.sample_ms,
                    "Read the server's counter every N ms during the window for the result's timeline (0 = off)")
         ->capture_default_str()
@@ -189,6 +165,7 @@ int main(int argc, char** argv) {
 
     try {
         app.parse(argc, argv);
+        benchdist::cli::install_stdb_tls(stdb_options);
     } catch (const CLI::ParseError& e) {
         const int code = app.exit(e);
         return code == 0 ? 0 : 2;
@@ -201,24 +178,10 @@ int main(int argc, char** argv) {
         return path == "/stopped" ? stopped_limit : std::min(control_limit, stopped_limit);
     };
 
-    stdb::Endpoint endpoint;
-    try {
-        endpoint = stdb::parse_endpoint(stdb_url);
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "--stdb-url: %s\n", e.what());
-        return 2;
-    }
-    const auto compression = stdb::compression_from_flag(stdb_compression);
-    if (!compression) {
-        std::fprintf(stderr, "--stdb-compression: expected none, gzip or brotli, got \"%s\"\n", stdb_compression.c_str());
-        return 2;
-    }
-    try {
-        benchdist::net::set_default_tls_options(tls_options);
-    } catch (const benchdist::net::TlsConfigError& e) {
-        std::fprintf(stderr, "--stdb-ca-file: %s\n", e.what());
-        return 2;
-    }
+    const stdb::Endpoint endpoint = stdb_options.endpoint();
+    const std::string& stdb_module = stdb_options.database;
+    const std::string& stdb_token = stdb_options.token;
+    const stdb::Compression compression = stdb_options.compression;
     for (auto& id : generator_ids) {
         // The original trimmed list items and dropped empty ones.
         id.erase(0, id.find_first_not_of(" \t"));
@@ -232,9 +195,9 @@ int main(int argc, char** argv) {
     o.other_options = {{"bind", bind},
                        {"port", port},
                        {"initialBalance", initial_balance},
-                       {"stdbUrl", stdb_url},
+                       {"stdbUrl", stdb_options.url},
                        {"stdbModule", stdb_module},
-                       {"stdbCompression", stdb::compression_flag_name(*compression)},
+                       {"stdbCompression", stdb::compression_flag_name(compression)},
                        // Whether a token guards the API, never the token itself.
                        {"authToken", auth_token.empty() ? "none" : "set"},
                        {"stdbToken", stdb_token.empty() ? "none" : "set"},
@@ -246,7 +209,7 @@ int main(int argc, char** argv) {
 
     spdlog::set_pattern("[coordinator] %v");
     spdlog::flush_on(spdlog::level::info);
-    if (tls_options.insecure_skip_verify) {
+    if (stdb_options.tls.insecure_skip_verify) {
         spdlog::warn("WARNING: --stdb-insecure-skip-verify: the server's TLS certificate is NOT checked; anyone on "
                      "the path can impersonate it");
     }
@@ -256,7 +219,7 @@ int main(int argc, char** argv) {
     const sigset_t signals = benchdist::net::block_stop_signals();
 
     try {
-        const coord::StdbTarget target{endpoint, stdb_module, *compression, std::chrono::milliseconds(30000),
+        const coord::StdbTarget target{endpoint, stdb_module, compression, std::chrono::milliseconds(30000),
                                        stdb_token};
         std::shared_ptr<coord::Verifier> verifier;
         if (o.verify) verifier = coord::make_stdb_verifier(target, initial_balance);
@@ -294,7 +257,7 @@ int main(int argc, char** argv) {
                      format_seconds(o.start_ack_timeout_seconds), format_seconds(o.warmup_seconds),
                      format_seconds(o.window_seconds), o.verify ? "on" : "off", o.sample_ms,
                      format_seconds(o.max_clock_offset_ms), o.allow_mixed ? "on" : "off", endpoint.display(),
-                     stdb_module, stdb::compression_flag_name(*compression), results_dir);
+                     stdb_module, stdb::compression_flag_name(compression), results_dir);
         spdlog::info("limits: auth token {}, max body {} bytes, max headers {} bytes, read timeout {} ms, "
                      "max connections {}",
                      auth_token.empty() ? "none" : "set", server_options.max_body_bytes,

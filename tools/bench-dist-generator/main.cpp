@@ -18,14 +18,12 @@
 #include <string>
 #include <thread>
 
+#include "benchdist/cli/option_groups.hpp"
 #include "benchdist/control/version.hpp"
 #include "benchdist/generator/generator_config.hpp"
 #include "benchdist/generator/resource_limits.hpp"
 #include "benchdist/generator/source_addresses.hpp"
 #include "benchdist/net/stop_signals.hpp"
-#include "benchdist/net/tls_context.hpp"
-#include "benchdist/stdb/compression.hpp"
-#include "benchdist/stdb/endpoint.hpp"
 #include "generator_tool.hpp"
 
 namespace {
@@ -59,15 +57,14 @@ int main(int argc, char** argv) {
     generator::GeneratorConfig c;
     c.hostname = host_name();
     c.id = c.hostname + "-" + std::to_string(getpid());
-    std::string compression_flag = "none";
-    std::string confirmed_flag;
-    std::string protocol_flag;
+    cli::CoordinatorConnectionOptions coordinator_options;
+    cli::StdbConnectionOptions stdb_options;
     std::string pair_mode_flag = "zipf";
     std::string source_addresses_flag;
     std::uint64_t op_timeout_ms = 15000;
     std::uint64_t seed = 0;
 
-    app.add_option("--coordinator-url", c.coordinator_url, "bench-dist-coordinator's base URL")->capture_default_str();
+    cli::add_coordinator_connection_options(app, coordinator_options);
     app.add_option("--test", c.test, "Test case (only test-1 exists)")->capture_default_str();
     app.add_option("--connector", c.connector, "Connector (only spacetimedb)")->capture_default_str();
     app.add_option("--id", c.id, "Generator id [default: <hostname>-<pid>]");
@@ -109,35 +106,7 @@ int main(int argc, char** argv) {
                    "With --exit-on-coordinator-loss: attempts per control-plane call before giving up (exit 1). "
                    "Otherwise failed calls are retried every --poll-ms until the lease runs out")
         ->capture_default_str();
-    app.add_option("--stdb-url", c.stdb_url, "SpacetimeDB server (ws://HOST:PORT)")
-        ->envname("STDB_URL")
-        ->capture_default_str();
-    app.add_option("--stdb-module", c.database, "Database name or identity")
-        ->envname("STDB_MODULE")
-        ->capture_default_str();
-    app.add_option("--stdb-compression", compression_flag,
-                   "none|gzip|brotli; always sent as the `compression` query parameter, because the server "
-                   "compresses with Brotli when it is absent")
-        ->envname("STDB_COMPRESSION")
-        ->capture_default_str();
-    app.add_option("--confirmed-reads", confirmed_flag,
-                   "true|false; sent only when given. v2/v3 servers default to true, which holds every reply "
-                   "until the transaction is durable (adds the fsync wait to every closed-loop call)")
-        ->envname("STDB_CONFIRMED_READS");
-    app.add_option("--stdb-protocol", protocol_flag, "v3|v2: offer only this protocol [default: offer both, server "
-                                                     "picks v3]");
-    app.add_option("--auth-token", c.auth_token,
-                   "The coordinator's --auth-token, sent as \"Authorization: Bearer\" on every control request "
-                   "(prefer the environment variable: command lines are visible to other users)")
-        ->envname("BENCH_DIST_TOKEN");
-    app.add_option("--stdb-token", c.stdb_token, "Token sent as Authorization: Bearer on the upgrade [default: anonymous]")
-        ->envname("STDB_TOKEN");
-    benchdist::net::TlsOptions tls_options;
-    app.add_option("--stdb-ca-file", tls_options.ca_file,
-                   "PEM file of a CA to trust for a wss:// --stdb-url, besides the system store")
-        ->envname("STDB_CA_FILE");
-    app.add_flag("--stdb-insecure-skip-verify", tls_options.insecure_skip_verify,
-                 "Do not check the server's TLS certificate (throwaway test servers only)");
+    cli::add_stdb_connection_options(app, stdb_options, {.compression = true, .confirmed_reads = true, .protocol = true});
     app.add_option("--threads", c.threads, "Worker threads, one io_context each [default: hardware threads]");
     app.add_option("--op-timeout-ms", op_timeout_ms,
                    "A call without a result in this time counts as a timeout; its connection is closed and reopened")
@@ -179,6 +148,7 @@ int main(int argc, char** argv) {
 
     try {
         app.parse(argc, argv);
+        cli::install_stdb_tls(stdb_options);
     } catch (const CLI::CallForHelp& e) {
         return app.exit(e);
     } catch (const CLI::CallForAllHelp& e) {
@@ -195,36 +165,24 @@ int main(int argc, char** argv) {
     if (c.pairs == 0) c.pairs = 1;
     c.op_timeout = std::chrono::milliseconds(op_timeout_ms);
     if (seed_opt->count() > 0) c.seed = seed;
-    const auto compression = stdb::compression_from_flag(compression_flag);
-    if (!compression) return usage_error("--stdb-compression", "expected none|gzip|brotli, got `" + compression_flag + "`");
-    c.compression = *compression;
-    if (!confirmed_flag.empty()) {
-        if (confirmed_flag == "true" || confirmed_flag == "1") c.confirmed = true;
-        else if (confirmed_flag == "false" || confirmed_flag == "0") c.confirmed = false;
-        else return usage_error("--confirmed-reads", "expected true|false, got `" + confirmed_flag + "`");
-    }
-    if (protocol_flag == "v3") c.protocol = stdb::ProtocolVersion::V3;
-    else if (protocol_flag == "v2") c.protocol = stdb::ProtocolVersion::V2;
-    else if (!protocol_flag.empty()) return usage_error("--stdb-protocol", "expected v3|v2, got `" + protocol_flag + "`");
+    c.coordinator_url = coordinator_options.url;
+    c.auth_token = coordinator_options.auth_token;
+    c.stdb_url = stdb_options.url;
+    c.endpoint = stdb_options.endpoint();
+    c.database = stdb_options.database;
+    c.stdb_token = stdb_options.token;
+    c.compression = stdb_options.compression;
+    c.confirmed = stdb_options.confirmed;
+    c.protocol = stdb_options.protocol;
     const auto pair_mode = generator::parse_pair_mode(pair_mode_flag);
     if (!pair_mode) return usage_error("--pair-mode", "expected zipf|harness, got `" + pair_mode_flag + "`");
     c.pair_mode = *pair_mode;
-    try {
-        c.endpoint = stdb::parse_endpoint(c.stdb_url);
-    } catch (const stdb::EndpointError& e) {
-        return usage_error("--stdb-url", e.what());
-    }
     if (!source_addresses_flag.empty()) {
         try {
             c.source_addresses = generator::parse_source_addresses(source_addresses_flag);
         } catch (const std::invalid_argument& e) {
             return usage_error("--source-addresses", e.what());
         }
-    }
-    try {
-        benchdist::net::set_default_tls_options(tls_options);
-    } catch (const benchdist::net::TlsConfigError& e) {
-        return usage_error("--stdb-ca-file", e.what());
     }
 
     // Every connection is a file descriptor: lift the soft limit to the hard
@@ -243,7 +201,7 @@ int main(int argc, char** argv) {
         stop.request();
     }).detach();
 
-    if (tls_options.insecure_skip_verify) {
+    if (stdb_options.tls.insecure_skip_verify) {
         generator_tool::log_line(c.id, "WARNING: --stdb-insecure-skip-verify: the server's TLS certificate is NOT "
                                        "checked; anyone on the path can impersonate it");
     }
