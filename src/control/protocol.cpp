@@ -1,5 +1,7 @@
 #include "benchdist/control/protocol.hpp"
 
+#include "benchdist/control/generator_report.hpp"
+
 #include <array>
 #include <cctype>
 #include <ctime>
@@ -107,17 +109,7 @@ Json extra_keys(const Json& j, std::initializer_list<std::string_view> known) {
 void check_manifest(const Json& extra) {
     const auto it = extra.find("manifest");
     if (it == extra.end() || it->is_null()) return;
-    if (!it->is_object()) throw ProtocolError("\"manifest\" must be an object");
-    for (const char* key : {"options", "workload"}) {
-        const auto sub = it->find(key);
-        if (sub != it->end() && !sub->is_null() && !sub->is_object())
-            throw ProtocolError(std::string("\"manifest.") + key + "\" must be an object");
-    }
-    for (const char* key : {"toolVersion", "hostname", "startedAt"}) {
-        const auto sub = it->find(key);
-        if (sub != it->end() && !sub->is_null() && !sub->is_string())
-            throw ProtocolError(std::string("\"manifest.") + key + "\" must be a string");
-    }
+    (void)register_manifest_from_json(*it);
 }
 
 }  // namespace

@@ -25,11 +25,10 @@ void append_warnings(control::Json& extra, const std::vector<std::string>& warni
 // Connections the server dropped are a fault of the run, not of the numbers'
 // arithmetic: name them per generator so nobody reads a dip as the server's
 // steady rate.
-std::vector<std::string> connection_fault_warnings(const control::Json& reports) {
+std::vector<std::string> connection_fault_warnings(const StopReports& reports) {
     std::vector<std::string> out;
-    for (const auto& [id, report] : reports.items()) {
-        const auto counters = control::report_counters_from_json(
-            report.is_object() && report.contains("counters") ? report["counters"] : control::Json());
+    for (const auto& [id, report] : reports) {
+        const auto counters = report.counters.value_or(control::ReportCounters{});
         const auto disconnects = counters.disconnects;
         const auto reopened = counters.reopened;
         const auto failures = counters.reopen_failures;
@@ -180,6 +179,7 @@ control::EpochResult build_epoch_result(const EpochObservations& o) {
     // the file: hours of per-second histograms per generator would dwarf
     // everything else in it.
     if (!o.stop_reports.empty()) r.extra["generatorReports"] = strip_intervals(o.stop_reports);
+    const StopReports reports = read_stop_reports(o.stop_reports);
     {
         std::optional<SummaryWindow> window;
         if (before && o.finished_ms > before->at_ms) window = SummaryWindow{before->at_ms, o.finished_ms};
@@ -190,10 +190,10 @@ control::EpochResult build_epoch_result(const EpochObservations& o) {
                 static_cast<double>(before->read.received_at_ms - before->read.sent_at_ms) +
                 static_cast<double>(after->read.received_at_ms - after->read.sent_at_ms);
         const auto summary =
-            summarize_generator_reports(o.stop_reports, r.participant_ids, window, server_delta, summary_options);
+            summarize_generator_reports(reports, r.participant_ids, window, server_delta, summary_options);
         for (const auto& [key, value] : summary.items()) r.extra[key] = value;
     }
-    append_warnings(r.extra, connection_fault_warnings(o.stop_reports));
+    append_warnings(r.extra, connection_fault_warnings(reports));
     if (o.options.sample_ms > 0 && before && after) r.extra["timeline"] = timeline_of(o);
     append_warnings(r.extra, manifest_warnings(o.workload, o.manifests, control::tool_version()));
     r.extra["manifest"] = manifest_of(o);

@@ -18,23 +18,10 @@ bool same_value(const Json& a, const Json& b) {
 }
 
 const Json* workload_of(const GeneratorManifest& m) {
-    if (!m.manifest.is_object()) return nullptr;
-    const auto it = m.manifest.find("workload");
-    return it != m.manifest.end() && it->is_object() ? &*it : nullptr;
+    return m.manifest && m.manifest->workload.is_object() ? &m.manifest->workload : nullptr;
 }
 
-// The manifest's value at `key`, or null (also for an older generator's
-// null manifest).
-Json member_or_null(const Json& manifest, const char* key) {
-    if (!manifest.is_object()) return nullptr;
-    const auto it = manifest.find(key);
-    return it != manifest.end() ? *it : Json(nullptr);
-}
-
-Json string_or_null(const Json& manifest, const char* key) {
-    Json v = member_or_null(manifest, key);
-    return v.is_string() ? v : Json(nullptr);
-}
+Json string_or_null(const std::optional<std::string>& s) { return s ? Json(*s) : Json(nullptr); }
 
 // Groups the ids by value; a difference when there is more than one group.
 void add_if_different(std::vector<WorkloadDifference>& out, const std::string& key,
@@ -62,14 +49,12 @@ std::string plural(const std::vector<std::string>& ids, const char* one, const c
 GeneratorManifest manifest_from_register(const control::RegisterRequest& request) {
     GeneratorManifest m;
     m.hostname = request.hostname;
-    const auto it = request.extra.find("manifest");
-    if (it != request.extra.end() && it->is_object()) m.manifest = *it;
+    m.manifest = control::manifest_of(request);
     return m;
 }
 
 void update_from_ready(GeneratorManifest& m, const control::ReadyRequest& request) {
-    const auto it = request.extra.find("negotiatedProtocol");
-    if (it != request.extra.end() && it->is_string()) m.negotiated_protocol = it->get<std::string>();
+    if (auto protocol = control::negotiated_protocol_of(request)) m.negotiated_protocol = std::move(protocol);
 }
 
 WorkloadComparison compare_workloads(const ManifestsById& participants) {
@@ -161,9 +146,9 @@ std::vector<std::string> manifest_warnings(const WorkloadComparison& comparison,
                       " did not report the negotiated protocol: protocols were not compared");
     }
     for (const auto& [id, m] : participants) {
-        const Json version = string_or_null(m.manifest, "toolVersion");
-        if (version.is_string() && version.get<std::string>() != coordinator_version) {
-            out.push_back("generator \"" + id + "\" runs bench-dist " + version.get<std::string>() +
+        const auto& version = m.manifest ? m.manifest->tool_version : std::nullopt;
+        if (version && *version != coordinator_version) {
+            out.push_back("generator \"" + id + "\" runs bench-dist " + *version +
                           ", the coordinator " + std::string(coordinator_version));
         }
     }
@@ -174,10 +159,10 @@ Json generator_entries(const ManifestsById& participants) {
     Json out = Json::object();
     for (const auto& [id, m] : participants) {
         Json e;
-        const Json reported_host = string_or_null(m.manifest, "hostname");
-        e["hostname"] = reported_host.is_string() ? reported_host : Json(m.hostname);
-        e["toolVersion"] = string_or_null(m.manifest, "toolVersion");
-        e["options"] = member_or_null(m.manifest, "options");
+        const auto& reported_host = m.manifest ? m.manifest->hostname : std::nullopt;
+        e["hostname"] = reported_host ? *reported_host : m.hostname;
+        e["toolVersion"] = string_or_null(m.manifest ? m.manifest->tool_version : std::nullopt);
+        e["options"] = m.manifest ? m.manifest->options : Json(nullptr);
         const Json* w = workload_of(m);
         e["workload"] = w ? *w : Json(nullptr);
         e["negotiatedProtocol"] = m.negotiated_protocol ? Json(*m.negotiated_protocol) : Json(nullptr);

@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <exception>
 #include <limits>
 #include <set>
+#include <span>
 
 #include "benchdist/stats/client_server_check.hpp"
 #include "benchdist/stats/interval_series.hpp"
@@ -17,25 +17,16 @@ namespace {
 
 using control::Json;
 
-// What a generator said about how it issued load ("load" in /stopped).
-struct LoadInfo {
-    bool open = false;
-    std::uint64_t max_inflight = 1;
-    std::optional<std::uint64_t> connections;
-    std::optional<double> rate_per_second;
-    std::optional<double> started_at_ms;  // generator clock
-    std::optional<double> stopped_at_ms;
-};
-
 struct GeneratorInput {
     std::string id;
     std::optional<double> clock_offset_ms;
     std::optional<double> clock_rtt_ms;
     // Absent for generators older than "load": they ran a closed loop with
     // one request in flight per connection.
-    std::optional<LoadInfo> load;
+    std::optional<control::ReportLoad> load;
     std::optional<std::uint64_t> settings_connections;
-    std::vector<stats::Interval> intervals;
+    // The report's own intervals, not a copy: they are the bulk of it.
+    std::span<const stats::Interval> intervals;
     bool usable = false;  // has intervals that merge with the others'
 
     bool open() const { return load && load->open; }
@@ -44,9 +35,7 @@ struct GeneratorInput {
         if (load && load->connections) return load->connections;
         return settings_connections;
     }
-    std::string latency_kind() const {
-        return open() ? std::string(kOpenLoopLatencyKind) : closed_loop_latency_kind(max_inflight());
-    }
+    std::string latency_kind() const { return control::latency_kind(open(), max_inflight()); }
     // In coordinator time: coordinator = generator + offset.
     double offset() const { return clock_offset_ms.value_or(0.0); }
 };
@@ -72,79 +61,6 @@ std::string format_double(double v, const char* spec) {
 using stats::round_to;
 
 std::uint64_t round_count(double v) { return v <= 0 ? 0 : static_cast<std::uint64_t>(std::llround(v)); }
-
-std::optional<double> number_at(const Json& object, const char* key) {
-    if (!object.is_object()) return std::nullopt;
-    const auto it = object.find(key);
-    if (it == object.end() || !it->is_number()) return std::nullopt;
-    return it->get<double>();
-}
-
-// Non-negative integer (JSON numbers arriving as 32.0 are accepted).
-std::optional<std::uint64_t> count_value(const Json& v) {
-    if (v.is_number_unsigned()) return v.get<std::uint64_t>();
-    if (v.is_number_integer()) {
-        const auto i = v.get<std::int64_t>();
-        if (i >= 0) return static_cast<std::uint64_t>(i);
-        return std::nullopt;
-    }
-    if (v.is_number_float()) {
-        const double d = v.get<double>();
-        if (std::isfinite(d) && d >= 0 && d == std::floor(d) && d < 9.0e15) return static_cast<std::uint64_t>(d);
-    }
-    return std::nullopt;
-}
-
-// Reads "load"; a shape it cannot use sets `problem` instead.
-std::optional<LoadInfo> read_load(const Json& j, std::string& problem) {
-    if (!j.is_object()) {
-        problem = "it is not an object";
-        return std::nullopt;
-    }
-    LoadInfo l;
-    const auto mode = j.find("mode");
-    if (mode == j.end() || !mode->is_string() || (*mode != "closed" && *mode != "open")) {
-        problem = "\"mode\" must be \"closed\" or \"open\"";
-        return std::nullopt;
-    }
-    l.open = *mode == "open";
-    if (const auto it = j.find("maxInflight"); it != j.end() && !it->is_null()) {
-        const auto k = count_value(*it);
-        if (!k || *k == 0) {
-            problem = "\"maxInflight\" must be a positive integer";
-            return std::nullopt;
-        }
-        l.max_inflight = *k;
-    }
-    if (const auto it = j.find("connections"); it != j.end() && !it->is_null()) {
-        l.connections = count_value(*it);
-        if (!l.connections) {
-            problem = "\"connections\" must be a non-negative integer";
-            return std::nullopt;
-        }
-    }
-    if (const auto it = j.find("ratePerSecond"); it != j.end() && !it->is_null()) {
-        if (!it->is_number() || !std::isfinite(it->get<double>()) || it->get<double>() <= 0) {
-            problem = "\"ratePerSecond\" must be a positive number or null";
-            return std::nullopt;
-        }
-        l.rate_per_second = it->get<double>();
-    }
-    for (const auto& [key, into] : {std::pair{"startedAtMs", &l.started_at_ms}, std::pair{"stoppedAtMs", &l.stopped_at_ms}}) {
-        const auto it = j.find(key);
-        if (it == j.end() || it->is_null()) continue;
-        if (!it->is_number() || !std::isfinite(it->get<double>())) {
-            problem = "\"" + std::string(key) + "\" must be a number (unix ms)";
-            return std::nullopt;
-        }
-        *into = it->get<double>();
-    }
-    if (l.started_at_ms && l.stopped_at_ms && *l.stopped_at_ms < *l.started_at_ms) {
-        problem = "\"stoppedAtMs\" is before \"startedAtMs\"";
-        return std::nullopt;
-    }
-    return l;
-}
 
 Json errors_json(const stats::FailureCounts& f) {
     Json module = Json::object();
@@ -214,8 +130,8 @@ struct ScheduleCheck {
 ScheduleCheck check_schedule(std::optional<double> target, double achieved, const stats::LatencyHistogram& lag,
                              const SummaryOptions& options) {
     ScheduleCheck c;
-    c.rate_short = target && achieved < options.min_schedule_ratio * *target;
-    c.lag_high = static_cast<double>(lag.value_at_percentile(99)) > options.max_send_lag_p99_ms * 1000.0;
+    c.rate_short = options.schedule.rate_short(target, achieved);
+    c.lag_high = options.schedule.lag_high(static_cast<double>(lag.value_at_percentile(99)));
     c.json = Json{{"targetPerSecond", target ? Json(*target) : Json(nullptr)},
                   {"achievedPerSecond", round_to(achieved, 0.01)},
                   {"sendLagUs", {{"p50", lag.value_at_percentile(50)}, {"p99", lag.value_at_percentile(99)}, {"max", lag.max()}}},
@@ -232,48 +148,41 @@ std::string describe_mode(const GeneratorInput& in) {
            (in.load ? "" : " (no \"load\" sent)");
 }
 
-// Reads one generator's report; every problem becomes a warning.
-GeneratorInput read_report(const std::string& id, const Json* report, const SummaryOptions& options,
+// Takes in one generator's report; every problem becomes a warning.
+GeneratorInput read_report(const std::string& id, const control::StopReport* report, const SummaryOptions& options,
                            std::vector<std::string>& warnings) {
     GeneratorInput in;
     in.id = id;
-    if (report && report->is_object()) {
-        if (const auto clock = report->find("clock"); clock != report->end()) {
-            in.clock_offset_ms = number_at(*clock, "offsetMs");
-            in.clock_rtt_ms = number_at(*clock, "rttMs");
+    if (report) {
+        if (report->clock) {
+            in.clock_offset_ms = report->clock->offset_ms;
+            in.clock_rtt_ms = report->clock->rtt_ms;
         }
-        if (const auto settings = report->find("settings"); settings != report->end() && settings->is_object()) {
-            if (const auto c = settings->find("connections"); c != settings->end()) in.settings_connections = count_value(*c);
-        }
-        if (const auto load = report->find("load"); load != report->end()) {
-            std::string problem;
-            in.load = read_load(*load, problem);
-            if (!in.load)
-                warnings.push_back("generator " + quote_id(id) + " sent a \"load\" that could not be read (" + problem +
-                                   "): taken as a closed loop with one in flight, its window edges counted in whole seconds");
-        }
+        if (report->settings) in.settings_connections = report->settings->connections;
+        in.load = report->load;
+        if (report->load_problem)
+            warnings.push_back("generator " + quote_id(id) + " sent a \"load\" that could not be read (" +
+                               *report->load_problem +
+                               "): taken as a closed loop with one in flight, its window edges counted in whole seconds");
     }
     if (in.clock_offset_ms && std::fabs(*in.clock_offset_ms) > options.max_clock_offset_ms) {
         warnings.push_back("generator " + quote_id(id) + " clock offset " + format_double(*in.clock_offset_ms, "%.1f") +
                            " ms exceeds --max-clock-offset-ms " + format_double(options.max_clock_offset_ms, "%g") +
                            ": its intervals are shifted against the measured window by that much");
     }
-    const Json* intervals = nullptr;
-    if (report && report->is_object()) {
-        if (const auto it = report->find("intervals"); it != report->end()) intervals = &*it;
+    if (report && report->intervals_problem) {
+        warnings.push_back("generator " + quote_id(id) + " sent intervals that could not be read (" +
+                           *report->intervals_problem +
+                           "): its operations are missing from latency, clientCommitted and errors");
+        return in;
     }
-    if (!intervals || (intervals->is_array() && intervals->empty())) {
+    if (!report || !report->intervals) {
         warnings.push_back("generator " + quote_id(id) +
                            " sent no intervals: its operations are missing from latency, clientCommitted and errors");
         return in;
     }
-    try {
-        in.intervals = stats::intervals_from_json(*intervals);
-        in.usable = true;
-    } catch (const std::exception& e) {
-        warnings.push_back("generator " + quote_id(id) + " sent intervals that could not be read (" + e.what() +
-                           "): its operations are missing from latency, clientCommitted and errors");
-    }
+    in.intervals = *report->intervals;
+    in.usable = true;
     return in;
 }
 
@@ -292,35 +201,45 @@ std::string schedule_warning(const std::string& subject, const ScheduleCheck& c,
         const double achieved = j["achievedPerSecond"].get<double>();
         text += " achieved " + format_double(achieved, "%.1f") + "/s is " +
                 format_double(target > 0 ? achieved / target * 100.0 : 0.0, "%.1f") + "% of the target " +
-                format_double(target, "%.1f") + "/s (below " + format_double(options.min_schedule_ratio * 100.0, "%g") +
+                format_double(target, "%.1f") + "/s (below " + format_double(options.schedule.min_rate_ratio * 100.0, "%g") +
                 "%)";
     }
     if (c.lag_high) {
         if (c.rate_short) text += " and";
         text += " send lag p99 " + format_double(j["sendLagUs"]["p99"].get<double>() / 1000.0, "%.1f") +
-                " ms exceeds " + format_double(options.max_send_lag_p99_ms, "%g") + " ms";
+                " ms exceeds " + format_double(options.schedule.max_send_lag_p99_ms, "%g") + " ms";
     }
     return text;
 }
 
 }  // namespace
 
+StopReports read_stop_reports(const Json& reports) {
+    StopReports out;
+    if (!reports.is_object()) return out;
+    for (const auto& [id, report] : reports.items()) out.emplace(id, control::stop_report_from_json(report));
+    return out;
+}
+
 Json summarize_generator_reports(const Json& reports, const std::vector<std::string>& participants,
+                                 const std::optional<SummaryWindow>& window,
+                                 std::optional<std::uint64_t> server_committed_delta, const SummaryOptions& options) {
+    return summarize_generator_reports(read_stop_reports(reports), participants, window, server_committed_delta,
+                                       options);
+}
+
+Json summarize_generator_reports(const StopReports& reports, const std::vector<std::string>& participants,
                                  const std::optional<SummaryWindow>& window,
                                  std::optional<std::uint64_t> server_committed_delta, const SummaryOptions& options) {
     std::vector<std::string> warnings;
 
     std::set<std::string> ids(participants.begin(), participants.end());
-    if (reports.is_object())
-        for (const auto& [id, report] : reports.items()) ids.insert(id);
+    for (const auto& [id, report] : reports) ids.insert(id);
 
     std::vector<GeneratorInput> inputs;
     for (const auto& id : ids) {
-        const Json* report = nullptr;
-        if (reports.is_object()) {
-            if (const auto it = reports.find(id); it != reports.end()) report = &*it;
-        }
-        inputs.push_back(read_report(id, report, options, warnings));
+        const auto it = reports.find(id);
+        inputs.push_back(read_report(id, it == reports.end() ? nullptr : &it->second, options, warnings));
     }
 
     // The first generator with intervals fixes their length and histogram

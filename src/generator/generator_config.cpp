@@ -1,5 +1,7 @@
 #include "benchdist/generator/generator_config.hpp"
 
+#include "benchdist/control/version.hpp"
+
 namespace benchdist::generator {
 
 namespace {
@@ -43,17 +45,17 @@ std::string GeneratorConfig::protocol_offer() const {
     return *protocol == stdb::ProtocolVersion::V3 ? "v3" : "v2";
 }
 
-control::Json GeneratorConfig::workload_json() const {
-    control::Json w = control::Json::object();
-    w["alpha"] = alpha;
-    w["accounts"] = accounts;
-    w["pairMode"] = std::string(pair_mode_name(pair_mode));
-    w["amount"] = session_options().amount;
-    w["maxInflight"] = max_inflight;
-    w["rateMode"] = rate_mode();
-    w["compression"] = std::string(stdb::compression_flag_name(compression));
-    w["confirmedReads"] = optional_json(confirmed);
-    w["protocol"] = protocol_offer();
+control::WorkloadReport GeneratorConfig::workload() const {
+    control::WorkloadReport w;
+    w.alpha = alpha;
+    w.accounts = accounts;
+    w.pair_mode = std::string(pair_mode_name(pair_mode));
+    w.amount = session_options().amount;
+    w.max_inflight = max_inflight;
+    w.rate_mode = rate_mode();
+    w.compression = std::string(stdb::compression_flag_name(compression));
+    w.confirmed_reads = confirmed;
+    w.protocol = protocol_offer();
     return w;
 }
 
@@ -91,30 +93,42 @@ control::Json GeneratorConfig::options_json(std::size_t threads_used) const {
     return o;
 }
 
-control::Json GeneratorConfig::settings_json() const {
-    control::Json s = control::Json::object();
-    s["connections"] = concurrency;
-    s["compression"] = std::string(stdb::compression_flag_name(compression));
-    s["confirmedReads"] = confirmed ? control::Json(*confirmed) : control::Json("server default (true on v2/v3)");
-    s["protocol"] = protocol ? std::string(stdb::subprotocol_name(*protocol)) : std::string("v3 or v2, server's choice");
-    s["accounts"] = accounts;
-    s["alpha"] = alpha;
-    s["pairMode"] = std::string(pair_mode_name(pair_mode));
-    s["opTimeoutMs"] = op_timeout.count();
-    s["maxInflight"] = max_inflight;
-    s["rate"] = rate_json(rate);
+control::RegisterManifest GeneratorConfig::manifest(std::size_t threads_used, std::int64_t pid,
+                                                    std::int64_t started_unix_ms) const {
+    control::RegisterManifest m;
+    m.tool_version = std::string(control::tool_version());
+    m.hostname = hostname;
+    m.pid = pid;
+    m.started_at = control::iso8601_millis(started_unix_ms);
+    m.workload = workload_json();
+    m.options = options_json(threads_used);
+    return m;
+}
+
+control::ReportSettings GeneratorConfig::settings() const {
+    control::ReportSettings s;
+    s.connections = concurrency;
+    s.compression = std::string(stdb::compression_flag_name(compression));
+    s.confirmed_reads = confirmed;
+    if (protocol) s.protocol = std::string(stdb::subprotocol_name(*protocol));
+    s.accounts = accounts;
+    s.alpha = alpha;
+    s.pair_mode = std::string(pair_mode_name(pair_mode));
+    s.op_timeout_ms = op_timeout.count();
+    s.max_inflight = max_inflight;
+    if (rate > 0) s.rate = rate;
     return s;
 }
 
-control::Json GeneratorConfig::load_json(std::optional<std::int64_t> started_unix_ms,
-                                         std::optional<std::int64_t> stopped_unix_ms) const {
-    control::Json l = control::Json::object();
-    l["mode"] = rate_mode();
-    l["maxInflight"] = max_inflight;
-    l["connections"] = concurrency;
-    l["ratePerSecond"] = rate_json(rate);
-    if (started_unix_ms) l["startedAtMs"] = *started_unix_ms;
-    if (stopped_unix_ms) l["stoppedAtMs"] = *stopped_unix_ms;
+control::ReportLoad GeneratorConfig::load(std::optional<std::int64_t> started_unix_ms,
+                                          std::optional<std::int64_t> stopped_unix_ms) const {
+    control::ReportLoad l;
+    l.open = rate > 0;
+    l.max_inflight = max_inflight;
+    l.connections = concurrency;
+    if (rate > 0) l.rate_per_second = rate;
+    if (started_unix_ms) l.started_at_ms = static_cast<double>(*started_unix_ms);
+    if (stopped_unix_ms) l.stopped_at_ms = static_cast<double>(*stopped_unix_ms);
     return l;
 }
 

@@ -237,8 +237,7 @@ int run_local(const generator::GeneratorConfig& config, const LocalRunOptions& o
     result["clientServerRatio"] = round_to(ratio, 0.000001);
     result["latency"] = window.latency.summary_json(control::latency_kind(config.rate > 0, config.max_inflight));
     if (config.rate > 0) {
-        result["latencyUncorrected"] = window.latency_uncorrected.summary_json(
-            "service time (open loop, from actual send)");
+        result["latencyUncorrected"] = window.latency_uncorrected.summary_json(control::kLocalUncorrectedLatencyKind);
         result["sendLag"] = window.send_lag.summary_json(control::kSendLagKind);
     }
     result["resources"] = Json{

@@ -16,6 +16,9 @@ inline constexpr const char* kLatencyKind = "service time (closed loop)";  // on
 inline constexpr const char* kOpenLoopLatencyKind =
     "response time from intended send (open loop, coordinated omission corrected)";
 inline constexpr const char* kUncorrectedLatencyKind = "service time from actual send (uncorrected)";
+// The local run's label for the same (`bench-dist-generator run` has always
+// written this text; the coordinator's result writes kUncorrectedLatencyKind).
+inline constexpr const char* kLocalUncorrectedLatencyKind = "service time (open loop, from actual send)";
 inline constexpr const char* kSendLagKind = "send lag behind schedule (open loop)";
 inline constexpr const char* kMixedLatencyKind = "mixed";
 

@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "benchdist/control/generator_report.hpp"
 #include "benchdist/control/protocol.hpp"
 
 namespace benchdist::coordinator {
@@ -20,7 +21,7 @@ namespace benchdist::coordinator {
 // What a generator told about itself, kept from /register and /ready.
 struct GeneratorManifest {
     std::string hostname;                 // from /register
-    control::Json manifest = nullptr;     // the "manifest" object; null from older generators
+    std::optional<control::RegisterManifest> manifest;  // nullopt from older generators
     std::optional<std::string> negotiated_protocol;  // from /ready
 };
 

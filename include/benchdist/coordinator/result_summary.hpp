@@ -12,12 +12,15 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "benchdist/control/latency_kind.hpp"
+#include "benchdist/control/generator_report.hpp"
 #include "benchdist/control/protocol.hpp"
+#include "benchdist/stats/schedule_rule.hpp"
 
 namespace benchdist::coordinator {
 
@@ -30,11 +33,9 @@ struct SummaryOptions {
     double ratio_tolerance = 0.02;
     // The window's two counter reads' round trips added up; 0 when unknown.
     double counter_round_trips_ms = 0;
-    // Open loop: the schedule counts as kept when the achieved rate is at
-    // least this share of the target...
-    double min_schedule_ratio = 0.98;
-    // ...and the send lag's p99 is at most this.
-    double max_send_lag_p99_ms = 10;
+    // Open loop: when the schedule counts as kept (the generators log by
+    // the same rule).
+    stats::ScheduleRule schedule;
     // Closed loop: busy / in-flight capacity below this gets a warning.
     double min_inflight_utilization = 0.9;
 };
@@ -59,6 +60,15 @@ control::Json summarize_generator_reports(const control::Json& reports, const st
                                           const std::optional<SummaryWindow>& window,
                                           std::optional<std::uint64_t> server_committed_delta,
                                           const SummaryOptions& options = {});
+// The same over reports already read (read_stop_reports), so a caller that
+// also reads their counters reads each report once.
+using StopReports = std::map<std::string, control::StopReport, std::less<>>;
+control::Json summarize_generator_reports(const StopReports& reports, const std::vector<std::string>& participants,
+                                          const std::optional<SummaryWindow>& window,
+                                          std::optional<std::uint64_t> server_committed_delta,
+                                          const SummaryOptions& options = {});
+// {"<generator id>": {<extra /stopped fields>}, ...} read (not an object: none).
+StopReports read_stop_reports(const control::Json& reports);
 
 // The reports as they go into the result file: each without its bulky
 // "intervals" array (the summary carries what they said).

@@ -52,36 +52,57 @@ struct ControlExchange {
     std::optional<double> server_time_ms;  // the state's "serverTimeMs", if the coordinator sent it
 };
 
-class CoordinatorClient {
+// What the generator agent needs of the coordinator: the five routes, the
+// lease deadline, and the timing of the last answer. CoordinatorClient is the
+// HTTP implementation; the agent's unit tests use a fake.
+class ControlClient {
+public:
+    virtual ~ControlClient() = default;
+    virtual control::CoordinatorState register_generator(const control::RegisterRequest& request) = 0;
+    virtual control::CoordinatorState ready(const control::ReadyRequest& request) = 0;
+    virtual control::CoordinatorState state(std::string_view generator_id) = 0;
+    // A long-poll: answered when the version differs from `since`, or after `wait`.
+    virtual control::CoordinatorState state(std::string_view generator_id, std::uint64_t since,
+                                            std::chrono::milliseconds wait) = 0;
+    virtual control::CoordinatorState started(const control::EpochAckRequest& request) = 0;
+    virtual control::CoordinatorState stopped(const control::EpochAckRequest& request) = 0;
+    virtual const std::string& base_url() const = 0;
+    // Every request from now on ends by `deadline` at the latest; nullopt: no deadline.
+    virtual void set_deadline(std::optional<std::chrono::steady_clock::time_point> deadline) = 0;
+    // The last request that got an answer; nullopt before.
+    virtual const std::optional<ControlExchange>& last_exchange() const = 0;
+};
+
+class CoordinatorClient final : public ControlClient {
 public:
     // base_url: http://host:port (a trailing slash is ignored).
     explicit CoordinatorClient(std::string base_url,
                                std::chrono::milliseconds timeout = std::chrono::milliseconds(10000));
 
-    control::CoordinatorState register_generator(const control::RegisterRequest& request);
-    control::CoordinatorState ready(const control::ReadyRequest& request);
-    control::CoordinatorState state(std::string_view generator_id);  // GET /state?id=<id>&view=self
+    control::CoordinatorState register_generator(const control::RegisterRequest& request) override;
+    control::CoordinatorState ready(const control::ReadyRequest& request) override;
+    control::CoordinatorState state(std::string_view generator_id) override;  // GET /state?id=<id>&view=self
     // GET /state?id=<id>&since=<since>&waitMs=<wait>: answered when the
     // version differs from since or after wait (the HTTP deadline is the
     // client timeout plus wait). A coordinator without long-polling answers
     // at once, like a plain poll.
     control::CoordinatorState state(std::string_view generator_id, std::uint64_t since,
-                                    std::chrono::milliseconds wait);
-    control::CoordinatorState started(const control::EpochAckRequest& request);
-    control::CoordinatorState stopped(const control::EpochAckRequest& request);
+                                    std::chrono::milliseconds wait) override;
+    control::CoordinatorState started(const control::EpochAckRequest& request) override;
+    control::CoordinatorState stopped(const control::EpochAckRequest& request) override;
 
-    const std::string& base_url() const { return base_url_; }
+    const std::string& base_url() const override { return base_url_; }
     // Every request from now on ends by `deadline` at the latest (its
     // timeout is cut to what is left; one already past fails at once as
     // Unreachable): the generator's lease, so a hanging request -- a
     // long-poll to a frozen coordinator -- cannot keep load running past
     // it. nullopt: the plain timeout.
-    void set_deadline(std::optional<std::chrono::steady_clock::time_point> deadline) { deadline_ = deadline; }
+    void set_deadline(std::optional<std::chrono::steady_clock::time_point> deadline) override { deadline_ = deadline; }
     // Sent as `Authorization: Bearer <token>` on every request from now on
     // (the coordinator's --auth-token); empty sends none. Never logged.
     void set_auth_token(std::string token) { auth_token_ = std::move(token); }
     // The last request that got an HTTP answer (any status); nullopt before.
-    const std::optional<ControlExchange>& last_exchange() const { return last_exchange_; }
+    const std::optional<ControlExchange>& last_exchange() const override { return last_exchange_; }
 
 private:
     control::CoordinatorState call(std::string_view method, const std::string& path, const control::Json* body,

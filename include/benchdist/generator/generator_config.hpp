@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "benchdist/control/generator_report.hpp"
 #include "benchdist/control/protocol.hpp"
 #include "benchdist/generator/load_session.hpp"
 #include "benchdist/generator/transfer_pairs.hpp"
@@ -74,15 +75,24 @@ struct GeneratorConfig {
     // The options that change what a transfer costs or how load is offered:
     // generators whose workloads differ are not mixed in one result
     // (concurrency and the rate value may differ: they only scale the load).
-    control::Json workload_json() const;
+    control::WorkloadReport workload() const;
+    control::Json workload_json() const { return control::to_json(workload()); }
     // Every option, for the manifest; `threads` is what the session chose.
     control::Json options_json(std::size_t threads_used) const;
+    // The /register manifest: this tool's version, the host, the process and
+    // when it started, the workload and every option.
+    control::RegisterManifest manifest(std::size_t threads_used, std::int64_t pid, std::int64_t started_unix_ms) const;
     // What the load ran with, in a stop report (e.g. whether every reply
     // waited for durability).
-    control::Json settings_json() const;
+    control::ReportSettings settings() const;
+    control::Json settings_json() const { return control::to_json(settings()); }
     // How load was offered and when it ran, by this host's clock.
+    control::ReportLoad load(std::optional<std::int64_t> started_unix_ms,
+                             std::optional<std::int64_t> stopped_unix_ms) const;
     control::Json load_json(std::optional<std::int64_t> started_unix_ms,
-                            std::optional<std::int64_t> stopped_unix_ms) const;
+                            std::optional<std::int64_t> stopped_unix_ms) const {
+        return control::to_json(load(started_unix_ms, stopped_unix_ms));
+    }
 };
 
 }  // namespace benchdist::generator

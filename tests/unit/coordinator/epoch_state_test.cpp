@@ -344,7 +344,7 @@ TEST_F(EpochStateTest, ReRegisterReplacesTheManifestAndOldGeneratorsStillStart) 
     // b restarts as an older generator: no manifest, nothing to compare.
     add("b", 4);
     ASSERT_NE(sm.manifest("b"), nullptr);
-    EXPECT_EQ(sm.manifest("b")->manifest, nullptr);
+    EXPECT_FALSE(sm.manifest("b")->manifest);
     EXPECT_FALSE(sm.manifest("b")->negotiated_protocol);
     EXPECT_EQ(sm.manifest("b")->hostname, "b-host");
     EXPECT_EQ(sm.manifest("ghost"), nullptr);

@@ -139,7 +139,7 @@ TEST(Manifest, ReadyKeepsTheProtocolUnlessItNamesOneAndRegisterForgetsIt) {
     EXPECT_EQ(m.negotiated_protocol, "v2.bsatn.spacetimedb");
     m = manifest_from_register(control::RegisterRequest{"id", "h", 1});
     EXPECT_FALSE(m.negotiated_protocol);
-    EXPECT_EQ(m.manifest, nullptr);
+    EXPECT_FALSE(m.manifest);
 }
 
 TEST(Manifest, OtherToolVersionsAreWarned) {

@@ -1,0 +1,155 @@
+// The generator's agent loop: registers with the coordinator, opens the
+// connections, and runs transfer load whenever the coordinator's epoch
+// includes it. Never keeps loading a server that no coordinator controls:
+// when no control request succeeded for the lease (the coordinator's
+// leaseSeconds, else --lease-seconds) the load stops at once -- no request
+// may outlive the lease while load runs -- and the generator keeps its
+// connections and re-registers with capped backoff; with
+// --exit-on-coordinator-loss it closes them and exits 1 instead.
+//
+// /state is long-polled (since=<last version>, waitMs=--long-poll-ms), so a
+// phase change reaches the generator as soon as the coordinator makes it.
+// The wait is kept short (1 s by default) rather than tens of seconds
+// because the blocking HTTP request cannot be interrupted: a stop request
+// (SIGINT) is noticed when the poll returns, so the wait bounds how long an
+// interrupted generator lingers. A coordinator without long-polling answers
+// at once with an unchanged version; then the loop falls back to waiting
+// --poll-ms between polls.
+//
+// /register carries the manifest; /ready names the protocol the server
+// chose; /stopped carries the StopReport (control/generator_report.hpp),
+// including this host's clock offset to the coordinator, since the
+// intervals are stamped with this host's clock.
+//
+// The runner decides and sequences; it reaches the coordinator, the load
+// and time only through the interfaces below (the tool wires in the HTTP
+// client, the LoadSession and the stop flag), so unit tests drive every
+// path -- lease loss, refusals, a stop in each phase -- with fakes, no
+// sockets and no sleeping.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "benchdist/control/generator_report.hpp"
+#include "benchdist/generator/agent.hpp"
+#include "benchdist/generator/clock_offset.hpp"
+#include "benchdist/generator/coordinator_client.hpp"
+#include "benchdist/generator/generator_config.hpp"
+#include "benchdist/generator/load_counters.hpp"
+#include "benchdist/stats/interval.hpp"
+#include "benchdist/stdb/subprotocol.hpp"
+
+namespace benchdist::generator {
+
+// What the agent needs of the load (LoadSession in the tool).
+class AgentLoad {
+public:
+    virtual ~AgentLoad() = default;
+    // Opens every connection (the tool logs progress).
+    virtual void open_connections() = 0;
+    virtual void start(std::uint64_t epoch) = 0;
+    // Stops issuing and waits for calls in flight; false when some worker
+    // was still busy after the op timeout.
+    virtual bool stop() = 0;
+    virtual LoadCounters counters() const = 0;
+    // The intervals recorded since the last call, moved out.
+    virtual std::vector<stats::Interval> take_intervals() = 0;
+    virtual std::optional<std::int64_t> load_started_unix_ms() const = 0;
+    virtual std::optional<std::int64_t> load_stopped_unix_ms() const = 0;
+    virtual std::optional<std::uint64_t> running_epoch() const = 0;
+    virtual std::size_t live_connections() const = 0;
+    virtual std::optional<stdb::ProtocolVersion> negotiated_protocol() const = 0;
+    virtual void close_all() = 0;
+};
+
+// Time as the agent sees it: a steady clock, and waits that end early when
+// a stop (SIGINT/SIGTERM) is requested.
+class AgentClock {
+public:
+    using Clock = std::chrono::steady_clock;
+    virtual ~AgentClock() = default;
+    virtual Clock::time_point now() = 0;
+    // False when a stop was requested (before or during the wait).
+    virtual bool wait_for(std::chrono::milliseconds d) = 0;
+    virtual bool stop_requested() = 0;
+};
+
+struct AgentSinks {
+    // A progress line (the tool prefixes "[generator <id>] ").
+    std::function<void(const std::string&)> log;
+    // A line for stderr, already starting with "error: ".
+    std::function<void(const std::string&)> error;
+};
+
+class AgentRunner {
+public:
+    // `jitter_seed` seeds the re-register backoff's jitter (the tool uses
+    // its pid, so generators that failed together spread out).
+    AgentRunner(const GeneratorConfig& config, control::RegisterManifest manifest, ControlClient& client,
+                AgentLoad& load, AgentClock& clock, AgentSinks sinks, std::uint32_t jitter_seed);
+
+    // Follows the coordinator until a stop is requested or a failure ends
+    // it; closes the connections and returns the exit code (0 ok, 1 failure).
+    int run();
+
+private:
+    // One epoch's load once stopped.
+    struct StoppedLoad {
+        LoadCounters counters;
+        std::vector<stats::Interval> intervals;
+        std::optional<std::int64_t> started_ms;
+        std::optional<std::int64_t> stopped_ms;
+    };
+
+    template <typename Call>
+    auto call_control(const std::string& label, Call&& call);
+    void note_clock(bool immediate_answer);
+    double last_rtt_ms() const;
+    StoppedLoad stop_load();
+    control::StopReport stop_report(StoppedLoad&& stopped) const;
+    control::EpochAckRequest stopped_request(std::uint64_t epoch, const control::StopReport& report,
+                                             bool with_intervals) const;
+    void post_stopped(std::uint64_t epoch, StoppedLoad&& stopped);
+    void register_and_ready(bool open);
+    void reconnect();
+    void poll_once();
+    void on_lost_coordinator(const CoordinatorError& e);
+    void report_failure(const CoordinatorError& e);
+
+    const GeneratorConfig& config_;
+    control::RegisterManifest manifest_;
+    ControlClient& client_;
+    AgentLoad& load_;
+    AgentClock& clock_;
+    AgentSinks sinks_;
+    std::minstd_rand rng_;
+
+    ControlLease lease_;
+    bool reconnecting_ = false;  // single attempts while re-registering with backoff
+    ClockOffsetEstimator clock_offset_;
+    std::optional<std::uint64_t> running_;
+    // Version of the last /state answer acted on; the next poll waits for a
+    // newer one. A plain pair rather than std::optional: GCC 12 at -O2
+    // reports a bogus maybe-uninitialized read of the optional's payload.
+    std::uint64_t seen_version_ = 0;
+    bool have_version_ = false;
+};
+
+// Retrying helps only when the coordinator did not answer (or answered 5xx).
+bool is_retryable(const std::exception& e);
+
+// "POST http://h:p/ready: connection refused" -> "connection refused".
+std::string cause_of(const std::string& message);
+
+// One line on whether open-loop load kept its schedule (stats::ScheduleRule,
+// as the coordinator judges it), so an operator sees it on the load machine.
+std::string schedule_line(double rate, std::uint64_t attempted, std::optional<std::int64_t> started_ms,
+                          std::optional<std::int64_t> stopped_ms, const std::vector<stats::Interval>& intervals);
+
+}  // namespace benchdist::generator

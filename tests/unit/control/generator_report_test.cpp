@@ -1,0 +1,152 @@
+// The generator report schema: what generators write is what they always
+// wrote, byte for byte, and the coordinator's tolerant reading of old or
+// broken reports.
+#include "benchdist/control/generator_report.hpp"
+
+#include <gtest/gtest.h>
+
+namespace benchdist::control {
+namespace {
+
+TEST(GeneratorReport, StopReportWritesTheKeysInTheirWireOrder) {
+    StopReport r;
+    r.counters = ReportCounters{10, 8, 2, 1, 0, 1, 0, 0, 0};
+    ReportSettings s;
+    s.connections = 4;
+    s.compression = "none";
+    s.accounts = 100000;
+    s.alpha = 1.5;
+    s.pair_mode = "zipf";
+    s.op_timeout_ms = 15000;
+    r.settings = s;
+    ReportLoad l;
+    l.max_inflight = 1;
+    l.connections = 4;
+    l.started_at_ms = 1000;
+    l.stopped_at_ms = 2000;
+    r.load = l;
+    r.intervals = std::vector<stats::Interval>{};
+    r.clock = ReportClock{1.5, 0.25, 8};
+    EXPECT_EQ(to_json(r, false).dump(),
+              R"({"counters":{"attempted":10,"committed":8,"errors":2,"moduleErrors":1,"internalErrors":0,)"
+              R"("timeouts":1,"disconnects":0,"reopened":0,"reopenFailures":0},)"
+              R"x("settings":{"connections":4,"compression":"none","confirmedReads":"server default (true on v2/v3)",)x"
+              R"("protocol":"v3 or v2, server's choice","accounts":100000,"alpha":1.5,"pairMode":"zipf",)"
+              R"("opTimeoutMs":15000,"maxInflight":1,"rate":null},)"
+              R"("load":{"mode":"closed","maxInflight":1,"connections":4,"ratePerSecond":null,)"
+              R"("startedAtMs":1000,"stoppedAtMs":2000},)"
+              R"("clock":{"offsetMs":1.5,"rttMs":0.25,"samples":8}})");
+    EXPECT_EQ(to_json(r)["intervals"], Json::array());
+}
+
+TEST(GeneratorReport, AReportWrittenReadsBack) {
+    StopReport r;
+    r.counters = ReportCounters{5, 5, 0, 0, 0, 0, 0, 0, 0};
+    ReportLoad l;
+    l.open = true;
+    l.rate_per_second = 250;
+    l.started_at_ms = 1000;
+    r.load = l;
+    stats::Interval second;
+    second.start_ms = 1000;
+    second.totals.attempted = 5;
+    second.totals.failures.timeouts = 5;
+    r.intervals = std::vector<stats::Interval>{second};
+    const auto back = stop_report_from_json(to_json(r));
+    EXPECT_EQ(back.counters, r.counters);
+    ASSERT_TRUE(back.load);
+    EXPECT_TRUE(back.load->open);
+    EXPECT_EQ(back.load->rate_per_second, 250.0);
+    EXPECT_EQ(back.load->started_at_ms, 1000.0);
+    EXPECT_FALSE(back.load->stopped_at_ms);
+    EXPECT_EQ(back.intervals, r.intervals) << back.intervals_problem.value_or("");
+    EXPECT_FALSE(back.clock);
+    EXPECT_FALSE(back.settings);
+}
+
+TEST(GeneratorReport, AnOriginalHarnessReportHasNothingButReadsFine) {
+    const auto r = stop_report_from_json(Json::object());
+    EXPECT_FALSE(r.counters || r.settings || r.load || r.load_problem || r.clock || r.intervals ||
+                 r.intervals_problem);
+    const auto not_object = stop_report_from_json(Json(5));
+    EXPECT_FALSE(not_object.counters || not_object.intervals || not_object.intervals_problem);
+}
+
+TEST(GeneratorReport, BadFieldsReadAsAbsentOrAsAProblem) {
+    const auto r = stop_report_from_json(Json::parse(R"({
+        "counters": {"committed": -3, "attempted": "7"},
+        "settings": {"connections": 2.5},
+        "load": {"mode": "sometimes"},
+        "clock": {"offsetMs": "near", "rttMs": 0.5},
+        "intervals": "oops"})"));
+    ASSERT_TRUE(r.counters);
+    EXPECT_EQ(*r.counters, ReportCounters{});
+    ASSERT_TRUE(r.settings);
+    EXPECT_FALSE(r.settings->connections);
+    EXPECT_FALSE(r.load);
+    EXPECT_EQ(r.load_problem, "\"mode\" must be \"closed\" or \"open\"");
+    ASSERT_TRUE(r.clock);
+    EXPECT_FALSE(r.clock->offset_ms);
+    EXPECT_EQ(r.clock->rtt_ms, 0.5);
+    EXPECT_FALSE(r.intervals);
+    ASSERT_TRUE(r.intervals_problem);
+
+    std::string problem;
+    EXPECT_FALSE(report_load_from_json(Json::parse(R"({"mode":"closed","maxInflight":0})"), problem));
+    EXPECT_EQ(problem, "\"maxInflight\" must be a positive integer");
+    EXPECT_FALSE(report_load_from_json(Json::parse(R"({"mode":"open","startedAtMs":5,"stoppedAtMs":4})"), problem));
+    EXPECT_EQ(problem, "\"stoppedAtMs\" is before \"startedAtMs\"");
+    EXPECT_FALSE(report_load_from_json(Json(nullptr), problem));
+    EXPECT_EQ(problem, "it is not an object");
+    // An empty list is the same as none.
+    EXPECT_FALSE(stop_report_from_json(Json::parse(R"({"intervals":[]})")).intervals);
+    EXPECT_FALSE(stop_report_from_json(Json::parse(R"({"intervals":[]})")).intervals_problem);
+}
+
+TEST(GeneratorReport, ManifestTravelsInTheRegisterRequestAndIsCheckedAtTheDoor) {
+    RegisterManifest m;
+    m.tool_version = "0.1.0";
+    m.hostname = "h";
+    m.pid = 7;
+    m.started_at = "2026-04-10T12:00:00.000Z";
+    m.workload = Json{{"alpha", 1.5}};
+    m.options = Json{{"concurrency", 4}};
+    RegisterRequest req{"g", "h", 4};
+    set_manifest(req, m);
+    EXPECT_EQ(to_json(req).dump(),
+              R"({"id":"g","hostname":"h","desiredConnections":4,"manifest":{"toolVersion":"0.1.0","hostname":"h",)"
+              R"("pid":7,"startedAt":"2026-04-10T12:00:00.000Z","workload":{"alpha":1.5},"options":{"concurrency":4}}})");
+    const auto parsed = register_request_from_json(to_json(req));
+    const auto back = manifest_of(parsed);
+    ASSERT_TRUE(back);
+    EXPECT_EQ(back->pid, 7);
+    EXPECT_EQ(back->workload, m.workload);
+    EXPECT_FALSE(manifest_of(RegisterRequest{"g", "h", 1}));
+    try {
+        register_request_from_json(Json::parse(R"({"id":"g","hostname":"h","desiredConnections":1,
+            "manifest":{"workload":[1]}})"));
+        FAIL() << "a non-object workload is refused";
+    } catch (const ProtocolError& e) {
+        EXPECT_STREQ(e.what(), "\"manifest.workload\" must be an object");
+    }
+
+    ReadyRequest ready{"g", 4};
+    EXPECT_FALSE(negotiated_protocol_of(ready));
+    set_negotiated_protocol(ready, "v2.bsatn.spacetimedb");
+    EXPECT_EQ(negotiated_protocol_of(ready), "v2.bsatn.spacetimedb");
+}
+
+TEST(GeneratorReport, WorkloadKeysAreThoseGeneratorsAlwaysSent) {
+    WorkloadReport w;
+    w.pair_mode = "zipf";
+    w.rate_mode = "closed";
+    w.compression = "none";
+    w.protocol = "auto";
+    w.accounts = 100000;
+    EXPECT_EQ(to_json(w).dump(),
+              R"({"alpha":1.5,"accounts":100000,"pairMode":"zipf","amount":1,"maxInflight":1,"rateMode":"closed",)"
+              R"("compression":"none","confirmedReads":null,"protocol":"auto"})");
+}
+
+}  // namespace
+}  // namespace benchdist::control
