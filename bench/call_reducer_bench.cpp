@@ -1,5 +1,5 @@
 // Cost of encoding the generator's one request, ClientMessage::CallReducer
-// for `transfer`. The "view" benchmarks time what ws_connection.cpp does per
+// for `transfer`. The "view" benchmarks time what call_pipeline.cpp does per
 // call (transfer_args_bytes + encode_call_reducer appended to a reused
 // buffer); the "typed" ones time the owning ClientMessage path
 // (encode_client_frame) for comparison. v2 sends one call per frame; v3

@@ -1,8 +1,9 @@
 // Cost of decoding the generator's one answer, ServerMessage::ReducerResult,
 // from a whole WebSocket payload ([compression tag][body]). The "view"
-// benchmarks time what ws_connection.cpp does for every binary message
-// (open_server_payload + ServerBodyCursor, pulling request id, outcome and
-// error text out without copying); the "typed" ones time
+// benchmarks time what StdbConnection (detail/stdb_connection_impl.hpp)
+// does for every binary message (open_server_payload + ServerBodyCursor,
+// pulling request id, outcome and error text out without copying); the
+// "typed" ones time
 // decode_server_payload, which builds owning ServerMessages. Inputs are what
 // the server sends a caller without subscriptions: Ok with an empty update,
 // or Err("insufficient_funds"); a v3 payload carries the results that were

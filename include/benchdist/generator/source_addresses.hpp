@@ -6,7 +6,7 @@
 // lifts the cap. This file only reads and checks the operator's list, so a
 // typo is refused with a message naming the flag before any socket exists;
 // whether an address really belongs to this host is learnt when a
-// connection binds to it (ws_connection.cpp).
+// connection binds to it (stdb_connection.cpp).
 #pragma once
 
 #include <string>

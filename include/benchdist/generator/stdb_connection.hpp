@@ -8,10 +8,13 @@
 // wss:// runs the same code over a TLS stream (a separate instantiation, so
 // plain ws:// pays nothing for it), with the server's certificate checked
 // against the system store plus --stdb-ca-file (net/tls_context.hpp).
-// Beast lives only in the .cpp; callers see an io_context by forward
-// declaration. Every member function must be called on the thread that runs
-// that io_context (one io_context per worker thread, so no strand and no
-// lock is needed), and every callback runs there too. The hot path reuses
+// The calls in flight and the outgoing messages are kept by a CallPipeline
+// (call_pipeline.hpp, no sockets); the Beast glue around it is a template
+// over the stream type in detail/stdb_connection_impl.hpp, included only by
+// the .cpp and the tests, so callers see an io_context by forward
+// declaration and no Beast at all. Every member function must be called on
+// the thread that runs that io_context (one io_context per worker thread, so
+// no strand and no lock is needed), and every callback runs there too. The hot path reuses
 // one write buffer, one read buffer and one decompression scratch buffer,
 // and decodes ReducerResult with the zero-copy view; the per-call callback
 // is a std::function, which holds a small lambda (one pointer) without
@@ -27,6 +30,7 @@
 #include <string>
 #include <string_view>
 
+#include "benchdist/generator/call_pipeline.hpp"
 #include "benchdist/net/tls_context.hpp"
 #include "benchdist/stdb/endpoint.hpp"
 #include "benchdist/stdb/subprotocol.hpp"
@@ -75,28 +79,12 @@ struct ConnectionOptions {
     std::string source_address;
 };
 
-enum class CallStatus {
-    Committed,      // Ok / OkEmpty
-    ModuleError,    // Err(string): the reducer refused (e.g. insufficient_funds)
-    InternalError,  // InternalError(string): panic, no such reducer, bad args...
-    Timeout,        // no ReducerResult within the op timeout; the connection is then closed
-    Disconnected,   // the connection ended (or was never open) before the result
-};
-std::string_view call_status_name(CallStatus s);
-
-struct CallOutcome {
-    CallStatus status = CallStatus::Committed;
-    // Module/internal error text, or what ended the connection. Valid only
-    // during the callback.
-    std::string_view text;
-};
-
 class StdbConnection {
 public:
     // Empty string on success, else a message for an operator, e.g.
     // "server refused the WebSocket upgrade: 404 `test-9` not found -- check --stdb-module".
     using OpenHandler = std::function<void(const std::string& error)>;
-    using CallHandler = std::function<void(const CallOutcome&)>;
+    using CallHandler = CallPipeline::CallHandler;
     using CloseHandler = std::function<void()>;
 
     StdbConnection(boost::asio::io_context& io, std::shared_ptr<const ResolvedServer> server,
@@ -138,7 +126,8 @@ public:
     // The URL this connection goes to (for messages).
     std::string url() const;
 
-    // The implementation, one per stream type (defined in the .cpp).
+    // The implementation, one per stream type
+    // (detail/stdb_connection_impl.hpp).
     class Impl;
 
 private:

@@ -1,4 +1,13 @@
-#include "benchdist/generator/ws_connection.hpp"
+// The Beast glue of StdbConnection, as a template over the stream under the
+// WebSocket: beast::tcp_stream for ws://, an ssl_stream over it for wss://,
+// and beast::test::stream in the unit tests, whose fail_count makes the N-th
+// read or write fail so that every failure path (handshake, read, write,
+// close) can be walked without a socket. The glue runs the connection's
+// states -- connect, TLS, upgrade, InitialConnection, open, closing -- and
+// the timers that bound them; which calls are in flight and what goes out
+// next is the CallPipeline's business. Only stdb_connection.cpp and tests
+// include this header: it pulls in Asio and Beast.
+#pragma once
 
 #include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/connect.hpp>
@@ -12,82 +21,32 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/system/errc.hpp>
 #include <algorithm>
-#include <optional>
+#include <memory>
 #include <span>
-#include <stdexcept>
+#include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include <netinet/in.h>
 #include <sys/socket.h>
 
-#include "benchdist/bsatn/decode_error.hpp"
+#include "benchdist/generator/call_pipeline.hpp"
 #include "benchdist/generator/handler_memory.hpp"
 #include "benchdist/generator/silence_watch.hpp"
+#include "benchdist/generator/stdb_connection.hpp"
 #include "benchdist/net/tls_context.hpp"
-#include "benchdist/bsatn/writer.hpp"
-#include "benchdist/stdb/client_message_view.hpp"
 #include "benchdist/stdb/server_message_view.hpp"
 #include "benchdist/stdb/server_payload.hpp"
-#include "benchdist/stdb/transfer_module.hpp"
 
 namespace benchdist::generator {
 
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
-namespace websocket = beast::websocket;
-using tcp = asio::ip::tcp;
-
 class ResolvedServer {
 public:
-    tcp::resolver::results_type results;
+    boost::asio::ip::tcp::resolver::results_type results;
     // Set exactly when the target is wss://.
     std::shared_ptr<const net::TlsClientContext> tls;
 };
-
-std::shared_ptr<const ResolvedServer> resolve_server(const stdb::HttpTarget& target,
-                                                     std::shared_ptr<const net::TlsClientContext> tls) {
-    asio::io_context io;
-    tcp::resolver resolver(io);
-    beast::error_code ec;
-    auto results = resolver.resolve(target.host, std::to_string(target.port), ec);
-    if (ec || results.empty()) {
-        throw std::runtime_error("cannot resolve host `" + target.host + "` of " + target.to_string() + ": " +
-                                 (ec ? ec.message() : std::string("no addresses")) + " -- check --stdb-url");
-    }
-    auto server = std::make_shared<ResolvedServer>();
-    server->results = std::move(results);
-    if (target.tls) server->tls = tls ? std::move(tls) : net::default_tls_client_context();
-    return server;
-}
-
-std::string_view call_status_name(CallStatus s) {
-    switch (s) {
-        case CallStatus::Committed: return "committed";
-        case CallStatus::ModuleError: return "module error";
-        case CallStatus::InternalError: return "internal error";
-        case CallStatus::Timeout: return "timeout";
-        case CallStatus::Disconnected: return "disconnected";
-    }
-    return "unknown";
-}
-
-namespace {
-
-std::string upgrade_hint(unsigned status) {
-    switch (status) {
-        case 404: return " -- check --stdb-module (the database name or identity)";
-        case 400: return " -- check --stdb-protocol, --stdb-compression and --confirmed-reads";
-        case 401:
-        case 403:
-            return " -- the server refused this caller: pass its token with --stdb-token (or STDB_TOKEN), or check "
-                   "the one given";
-        default: return " -- check --stdb-url";
-    }
-}
-
-}  // namespace
 
 // What StdbConnection forwards to: one virtual call per API call (open,
 // call, close), never per byte; the stream type is fixed inside.
@@ -98,6 +57,7 @@ public:
     virtual void call(std::uint32_t from, std::uint32_t to, std::int64_t amount,
                       std::chrono::milliseconds op_timeout, CallHandler done) = 0;
     virtual void close(CloseHandler done) = 0;
+    // The owner went away: no callback may run any more.
     virtual void release() = 0;
     virtual bool is_open() const = 0;
     virtual std::size_t in_flight() const = 0;
@@ -107,27 +67,44 @@ public:
     virtual const std::string& url() const = 0;
 };
 
-namespace {
+namespace detail {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+using tcp = asio::ip::tcp;
 
 using PlainStream = beast::tcp_stream;
 using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
-// The connection over one stream type: plain ws:// uses beast::tcp_stream
-// exactly as before TLS existed, wss:// the same code over an ssl_stream,
-// the only difference being the TLS handshake (if constexpr).
+// What to tell an operator whose upgrade got this HTTP status.
+std::string upgrade_hint(unsigned status);
+
+// The connection over one stream type: plain ws:// uses beast::tcp_stream,
+// wss:// the same code over an ssl_stream, the only difference being the TLS
+// handshake (if constexpr); a stream whose lowest layer is not a TCP stream
+// (beast::test::stream) is taken as connected already, and has no socket
+// options, no bind and no connect deadline.
 template <typename Stream>
-class ConnectionImpl final : public StdbConnection::Impl,
-                             public std::enable_shared_from_this<ConnectionImpl<Stream>> {
+class StdbConnectionImpl final : public StdbConnection::Impl,
+                                 public std::enable_shared_from_this<StdbConnectionImpl<Stream>> {
 public:
     static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
+    static constexpr bool kTcp = std::is_same_v<beast::lowest_layer_type<Stream>, beast::tcp_stream>;
     using OpenHandler = StdbConnection::OpenHandler;
     using CallHandler = StdbConnection::CallHandler;
     using CloseHandler = StdbConnection::CloseHandler;
 
-    ConnectionImpl(asio::io_context& io, std::shared_ptr<const ResolvedServer> server, ConnectionOptions options)
-        : ws_(make_stream(io, *server)), timer_(io), close_timer_(io), idle_timer_(io), server_(std::move(server)),
-          opt_(std::move(options)), url_(opt_.target.to_string()),
-          max_inflight_(std::max<std::size_t>(1, opt_.max_inflight)), calls_(max_inflight_) {}
+    // stream_args construct the stream under the WebSocket: the io_context,
+    // and for wss:// the TLS context; in tests whatever a test stream takes.
+    // server may be null only when the stream is not a TCP stream.
+    template <typename... StreamArgs>
+    StdbConnectionImpl(asio::io_context& io, std::shared_ptr<const ResolvedServer> server, ConnectionOptions options,
+                       StreamArgs&&... stream_args)
+        : ws_(std::forward<StreamArgs>(stream_args)...), timer_(io), close_timer_(io), idle_timer_(io),
+          server_(std::move(server)), opt_(std::move(options)), url_(opt_.target.to_string()),
+          calls_(opt_.max_inflight) {}
 
     enum class State { Idle, Connecting, Handshaking, AwaitInitial, Open, Closing, Closed };
 
@@ -138,27 +115,19 @@ public:
         }
         open_done_ = std::move(done);
         state_ = State::Connecting;
-        if (!opt_.source_address.empty()) {
-            // Posted so that a bind failure, found synchronously, still
-            // reaches the handler from the io_context as every other open
-            // failure does (the handler may destroy this connection's owner).
-            asio::post(ws_.get_executor(), [self = this->shared_from_this()] {
-                if (self->state_ == State::Connecting) self->connect_from_source();
-            });
-            return;
+        if constexpr (!kTcp) {
+            // The test put the other end in place: carry on as after a connect.
+            asio::post(ws_.get_executor(), [self = this->shared_from_this()] { self->on_connect({}); });
+        } else {
+            start_connect();
         }
-        beast::get_lowest_layer(ws_).expires_after(opt_.connect_timeout);
-        beast::get_lowest_layer(ws_).async_connect(server_->results,
-                                       [self = this->shared_from_this()](beast::error_code ec, const tcp::endpoint&) {
-                                           self->on_connect(ec);
-                                       });
     }
 
     void call(std::uint32_t from, std::uint32_t to, std::int64_t amount, std::chrono::milliseconds op_timeout,
               CallHandler done) override {
-        if (state_ != State::Open || in_flight_ >= max_inflight_) {
+        if (state_ != State::Open || calls_.full()) {
             const bool open = state_ == State::Open;
-            asio::post(ws_.get_executor(), [done = std::move(done), open, limit = max_inflight_] {
+            asio::post(ws_.get_executor(), [done = std::move(done), open, limit = calls_.max_inflight()] {
                 const std::string text = open ? "already " + std::to_string(limit) +
                                                     " calls in flight on this connection (--max-inflight)"
                                               : std::string("connection is not open");
@@ -166,27 +135,10 @@ public:
             });
             return;
         }
-        const std::uint32_t id = next_request_id_++;
         const auto deadline = std::chrono::steady_clock::now() + op_timeout;
-        for (auto& slot : calls_) {
-            if (slot.active) continue;
-            slot.active = true;
-            slot.request_id = id;
-            slot.deadline = deadline;
-            slot.timeout = op_timeout;
-            slot.done = std::move(done);
-            break;
-        }
-        ++in_flight_;
-
-        const std::size_t before = outbox_.size();
-        bsatn::Writer w(outbox_);
-        const auto args = stdb::transfer::transfer_args_bytes({from, to, amount});
-        stdb::encode_call_reducer(w, id, stdb::transfer::kTransferReducer, args);
-        outbox_sizes_.push_back(outbox_.size() - before);
-
+        calls_.add_transfer(from, to, amount, deadline, op_timeout, std::move(done));
         if (!timer_armed_) arm_op_timer(deadline);
-        if (dispatching_ == 0) flush();
+        if (!calls_.dispatching()) flush();
     }
 
     void close(CloseHandler done) override {
@@ -231,11 +183,7 @@ public:
     // The owner went away: no callback may run any more.
     void release() override {
         open_done_ = nullptr;
-        for (auto& slot : calls_) {
-            slot.active = false;
-            slot.done = nullptr;
-        }
-        in_flight_ = 0;
+        calls_.drop_all();
         close_done_ = nullptr;
         if (state_ != State::Closing) {
             state_ = State::Closed;
@@ -244,19 +192,32 @@ public:
     }
 
     bool is_open() const override { return state_ == State::Open; }
-    std::size_t in_flight() const override { return in_flight_; }
-    std::uint64_t frames_sent() const override { return frames_sent_; }
-    std::uint64_t calls_sent() const override { return calls_sent_; }
+    std::size_t in_flight() const override { return calls_.in_flight(); }
+    std::uint64_t frames_sent() const override { return calls_.frames_sent(); }
+    std::uint64_t calls_sent() const override { return calls_.calls_sent(); }
     stdb::ProtocolVersion protocol() const override { return protocol_; }
     const std::string& url() const override { return url_; }
 
+    // For tests: the WebSocket stream and, under it, the test stream.
+    websocket::stream<Stream>& stream() { return ws_; }
+
 private:
-    static websocket::stream<Stream> make_stream(asio::io_context& io, const ResolvedServer& server) {
-        if constexpr (kTls) {
-            return websocket::stream<Stream>(io, server.tls->native());
-        } else {
-            return websocket::stream<Stream>(io);
+    // The TCP connect, from a given source address or from any.
+    void start_connect() {
+        if (!opt_.source_address.empty()) {
+            // Posted so that a bind failure, found synchronously, still
+            // reaches the handler from the io_context as every other open
+            // failure does (the handler may destroy this connection's owner).
+            asio::post(ws_.get_executor(), [self = this->shared_from_this()] {
+                if (self->state_ == State::Connecting) self->connect_from_source();
+            });
+            return;
         }
+        beast::get_lowest_layer(ws_).expires_after(opt_.connect_timeout);
+        beast::get_lowest_layer(ws_).async_connect(server_->results,
+                                       [self = this->shared_from_this()](beast::error_code ec, const tcp::endpoint&) {
+                                           self->on_connect(ec);
+                                       });
     }
 
     // A bound socket cannot go through the range connect, which closes and
@@ -356,9 +317,11 @@ private:
                       " -- is SpacetimeDB (or stdb-standin) running and reachable there? check --stdb-url");
             return;
         }
-        beast::get_lowest_layer(ws_).expires_never();
-        beast::error_code ignored;
-        beast::get_lowest_layer(ws_).socket().set_option(tcp::no_delay(true), ignored);
+        if constexpr (kTcp) {
+            beast::get_lowest_layer(ws_).expires_never();
+            beast::error_code ignored;
+            beast::get_lowest_layer(ws_).socket().set_option(tcp::no_delay(true), ignored);
+        }
 
         // One deadline for TLS, the upgrade and InitialConnection.
         state_ = State::Handshaking;
@@ -494,7 +457,7 @@ private:
         // Calls made by the handlers below wait in the outbox and leave in
         // one write afterwards: results that arrived together are answered
         // together.
-        ++dispatching_;
+        calls_.begin_dispatch();
         try {
             const auto body = stdb::open_server_payload(payload, scratch_);
             stdb::ServerBodyCursor cursor(body, protocol_);
@@ -509,32 +472,31 @@ private:
                         if (done) done(std::string());
                     }
                 } else if (const auto* r = cursor.reducer_result()) {
-                    if (CallSlot* slot = find_call(r->request_id)) {
-                        switch (r->outcome) {
-                            case stdb::ReducerOutcomeKind::Ok:
-                            case stdb::ReducerOutcomeKind::OkEmpty:
-                                complete_call(*slot, CallStatus::Committed, {});
-                                break;
-                            case stdb::ReducerOutcomeKind::Err:
-                                complete_call(*slot, CallStatus::ModuleError, r->error_text);
-                                break;
-                            case stdb::ReducerOutcomeKind::InternalError:
-                                complete_call(*slot, CallStatus::InternalError, r->error_text);
-                                break;
-                        }
+                    // An id not in flight (a call that timed out) is ignored.
+                    switch (r->outcome) {
+                        case stdb::ReducerOutcomeKind::Ok:
+                        case stdb::ReducerOutcomeKind::OkEmpty:
+                            calls_.complete(r->request_id, CallStatus::Committed, {});
+                            break;
+                        case stdb::ReducerOutcomeKind::Err:
+                            calls_.complete(r->request_id, CallStatus::ModuleError, r->error_text);
+                            break;
+                        case stdb::ReducerOutcomeKind::InternalError:
+                            calls_.complete(r->request_id, CallStatus::InternalError, r->error_text);
+                            break;
                     }
                 }
                 if (state_ == State::Closed) {
-                    --dispatching_;
+                    calls_.end_dispatch();
                     return;
                 }
             }
         } catch (const std::exception& e) {
-            --dispatching_;
+            calls_.end_dispatch();
             protocol_error(std::string("undecodable server message: ") + e.what());
             return;
         }
-        --dispatching_;
+        calls_.end_dispatch();
         if (state_ == State::Open) flush();
         rbuf_.consume(rbuf_.size());
         if (state_ == State::Open || state_ == State::AwaitInitial || state_ == State::Closing) read();
@@ -586,82 +548,31 @@ private:
 
     void on_op_timer() {
         timer_armed_ = false;
-        if (state_ != State::Open || in_flight_ == 0) return;
+        if (state_ != State::Open || calls_.in_flight() == 0) return;
         const auto now = std::chrono::steady_clock::now();
-        std::optional<std::chrono::steady_clock::time_point> next;
-        bool expired = false;
-        for (const auto& slot : calls_) {
-            if (!slot.active) continue;
-            if (slot.deadline <= now) {
-                expired = true;
-            } else if (!next || slot.deadline < *next) {
-                next = slot.deadline;
-            }
-        }
-        if (!expired) {
-            if (next) arm_op_timer(*next);
+        const auto check = calls_.check_deadlines(now);
+        if (!check.expired) {
+            if (check.next) arm_op_timer(*check.next);
             return;
         }
         // Close first, so the handlers see a connection that is no longer
         // open and never send another request on it.
         auto self = this->shared_from_this();
         start_close();
-        for (auto& slot : calls_) {
-            if (!slot.active || slot.deadline > now) continue;
-            complete_call(slot, CallStatus::Timeout,
-                          "no ReducerResult within " + std::to_string(slot.timeout.count()) + " ms");
-        }
-        fail_all_calls("connection closed because another call on it timed out");
-    }
-
-    struct CallSlot;
-
-    CallSlot* find_call(std::uint32_t request_id) {
-        for (auto& slot : calls_) {
-            if (slot.active && slot.request_id == request_id) return &slot;
-        }
-        return nullptr;
-    }
-
-    void complete_call(CallSlot& slot, CallStatus status, std::string_view text) {
-        slot.active = false;
-        --in_flight_;
-        auto done = std::move(slot.done);
-        slot.done = nullptr;
-        if (done) done(CallOutcome{status, text});
-    }
-
-    // Every call still in flight ends as Disconnected. A handler may make new
-    // calls (refused: not open) or release this connection; both are safe
-    // while walking the fixed slots.
-    void fail_all_calls(std::string_view why) {
-        for (auto& slot : calls_) {
-            if (slot.active) complete_call(slot, CallStatus::Disconnected, why);
-        }
+        calls_.time_out_expired(now);
+        calls_.fail_all("connection closed because another call on it timed out");
     }
 
     // Writes what the outbox holds unless a write is under way: on v3 every
     // queued call up to the SDK's 256 KiB frame cap in one message, on v2
-    // the oldest call alone.
+    // the oldest call alone (CallPipeline::start_write).
     void flush() {
-        if (writing_ || outbox_sizes_.empty() || state_ != State::Open) return;
-        std::size_t take_bytes = 0;
-        std::size_t take_calls = 0;
-        while (take_calls < outbox_sizes_.size()) {
-            const std::size_t next = outbox_sizes_[take_calls];
-            if (take_calls > 0 && (protocol_ == stdb::ProtocolVersion::V2 || take_bytes + next > kMaxV3FrameBytes)) break;
-            take_bytes += next;
-            ++take_calls;
-        }
-        wbuf_.assign(outbox_.begin(), outbox_.begin() + static_cast<std::ptrdiff_t>(take_bytes));
-        outbox_.erase(outbox_.begin(), outbox_.begin() + static_cast<std::ptrdiff_t>(take_bytes));
-        outbox_sizes_.erase(outbox_sizes_.begin(), outbox_sizes_.begin() + static_cast<std::ptrdiff_t>(take_calls));
-        ++frames_sent_;
-        calls_sent_ += take_calls;
-        writing_ = true;
-        ws_.async_write(asio::buffer(wbuf_), asio::bind_allocator(HandlerAllocator<void>(), [self = this->shared_from_this()](
-                                                                                   beast::error_code ec, std::size_t) {
-            self->writing_ = false;
+        if (state_ != State::Open || !calls_.write_ready()) return;
+        const auto frame = calls_.start_write(protocol_);
+        ws_.async_write(asio::buffer(frame.data(), frame.size()),
+                        asio::bind_allocator(HandlerAllocator<void>(), [self = this->shared_from_this()](
+                                                                           beast::error_code ec, std::size_t) {
+            self->calls_.finish_write();
             if (ec) {
                 self->lost("sending to " + self->url_ + " failed: " + ec.message());
                 return;
@@ -678,7 +589,7 @@ private:
         }
         auto self = this->shared_from_this();
         if (state_ == State::Open) start_close();
-        fail_all_calls(msg);
+        calls_.fail_all(msg);
     }
 
     // The connection ended without our close.
@@ -692,7 +603,7 @@ private:
         const bool was_closing = state_ == State::Closing;
         state_ = State::Closed;
         drop_socket();
-        fail_all_calls(why);
+        calls_.fail_all(why);
         if (was_closing) finish_close();
     }
 
@@ -713,8 +624,7 @@ private:
         timer_.cancel();
         timer_armed_ = false;
         idle_timer_.cancel();
-        outbox_.clear();
-        outbox_sizes_.clear();
+        calls_.clear_outbox();
         close_timer_.expires_after(opt_.close_timeout);
         close_timer_.async_wait([self = this->shared_from_this()](beast::error_code ec) {
             if (!ec && self->state_ == State::Closing) self->on_close();
@@ -729,7 +639,7 @@ private:
         close_timer_.cancel();
         drop_socket();
         auto self = this->shared_from_this();
-        fail_all_calls("connection closed");
+        calls_.fail_all("connection closed");
         finish_close();
     }
 
@@ -743,11 +653,15 @@ private:
         timer_.cancel();
         timer_armed_ = false;
         idle_timer_.cancel();
-        beast::error_code ignored;
-        auto& socket = beast::get_lowest_layer(ws_).socket();
-        if (socket.is_open()) {
-            socket.shutdown(tcp::socket::shutdown_both, ignored);
-            socket.close(ignored);
+        if constexpr (kTcp) {
+            beast::error_code ignored;
+            auto& socket = beast::get_lowest_layer(ws_).socket();
+            if (socket.is_open()) {
+                socket.shutdown(tcp::socket::shutdown_both, ignored);
+                socket.close(ignored);
+            }
+        } else {
+            beast::get_lowest_layer(ws_).close();
         }
     }
 
@@ -768,71 +682,17 @@ private:
     State state_ = State::Idle;
     stdb::ProtocolVersion protocol_ = stdb::ProtocolVersion::V3;
     beast::flat_buffer rbuf_;
-    std::vector<std::uint8_t> wbuf_;
     std::vector<std::uint8_t> scratch_;
-
-    struct CallSlot {
-        bool active = false;
-        std::uint32_t request_id = 0;
-        std::chrono::steady_clock::time_point deadline;
-        std::chrono::milliseconds timeout{0};
-        CallHandler done;
-    };
-    // The SDK's cap on one outgoing v3 message.
-    static constexpr std::size_t kMaxV3FrameBytes = 256 * 1024;
 
     OpenHandler open_done_;
     CloseHandler close_done_;
-    std::size_t max_inflight_ = 1;
-    std::vector<CallSlot> calls_;  // max_inflight_ slots, reused
-    std::size_t in_flight_ = 0;
-    std::uint32_t next_request_id_ = 1;
+    // The calls in flight and the outbox. Not merged with the load worker's
+    // own table of calls (LoadSession's Worker::Call): see load_session_impl.hpp.
+    CallPipeline calls_;
     bool timer_armed_ = false;
     SilenceWatch silence_;
     bool ping_pending_ = false;
-    // Encoded calls not yet written, and each one's size (for v2's one
-    // message per frame and v3's frame cap).
-    std::vector<std::uint8_t> outbox_;
-    std::vector<std::size_t> outbox_sizes_;
-    bool writing_ = false;
-    int dispatching_ = 0;  // > 0 while results of a server message are handed out
-    std::uint64_t frames_sent_ = 0;
-    std::uint64_t calls_sent_ = 0;
 };
 
-}  // namespace
-
-StdbConnection::StdbConnection(asio::io_context& io, std::shared_ptr<const ResolvedServer> server,
-                               ConnectionOptions options) {
-    if (options.target.tls != static_cast<bool>(server->tls)) {
-        throw std::invalid_argument("StdbConnection: resolve_server was given another target than " +
-                                    options.target.to_string());
-    }
-    if (server->tls) {
-        impl_ = std::make_shared<ConnectionImpl<TlsStream>>(io, std::move(server), std::move(options));
-    } else {
-        impl_ = std::make_shared<ConnectionImpl<PlainStream>>(io, std::move(server), std::move(options));
-    }
-}
-
-StdbConnection::~StdbConnection() {
-    if (impl_) impl_->release();
-}
-
-void StdbConnection::async_open(OpenHandler done) { impl_->open(std::move(done)); }
-
-void StdbConnection::async_call_transfer(std::uint32_t from, std::uint32_t to, std::int64_t amount,
-                                         std::chrono::milliseconds op_timeout, CallHandler done) {
-    impl_->call(from, to, amount, op_timeout, std::move(done));
-}
-
-void StdbConnection::async_close(CloseHandler done) { impl_->close(std::move(done)); }
-
-bool StdbConnection::is_open() const { return impl_->is_open(); }
-std::size_t StdbConnection::in_flight() const { return impl_->in_flight(); }
-std::uint64_t StdbConnection::frames_sent() const { return impl_->frames_sent(); }
-std::uint64_t StdbConnection::calls_sent() const { return impl_->calls_sent(); }
-stdb::ProtocolVersion StdbConnection::protocol() const { return impl_->protocol(); }
-std::string StdbConnection::url() const { return impl_->url(); }
-
+}  // namespace detail
 }  // namespace benchdist::generator

@@ -1,0 +1,229 @@
+#include "load_session_impl.hpp"
+
+namespace benchdist::generator {
+
+void LoadSession::Impl::Worker::begin(std::chrono::steady_clock::time_point now) {
+    cursor.reset();
+    running = true;
+    const double rate = session->opt_.rate_per_second;
+    if (rate > 0) {
+        // Each worker carries an equal share of the rate; phases are spread
+        // over one period so the session's calls do not leave in bursts.
+        const double per_worker = rate / static_cast<double>(session->opt_.concurrency);
+        period = std::chrono::nanoseconds(static_cast<std::int64_t>(1e9 / per_worker));
+        next_due = now + std::chrono::nanoseconds(period.count() * static_cast<std::int64_t>(index) /
+                                                  static_cast<std::int64_t>(session->opt_.concurrency));
+    } else {
+        period = std::chrono::nanoseconds(0);
+    }
+    if (conn && conn->is_open()) {
+        open_loop() ? pump() : fill();
+    } else if (in_flight == 0 && !reopening) {
+        backoff.reset();
+        reopen();  // dropped while idle between epochs (or a reopen was still backing off)
+    }
+}
+
+void LoadSession::Impl::Worker::halt() {
+    running = false;
+    cancel_backoff();
+    if (timer_armed) {
+        schedule_timer.cancel();
+        timer_armed = false;
+    }
+    maybe_idle();
+}
+
+void LoadSession::Impl::Worker::fill() {
+    while (running && conn && conn->is_open() && in_flight < calls.size()) {
+        if (!send(std::chrono::steady_clock::now())) break;
+    }
+    maybe_idle();
+}
+
+void LoadSession::Impl::Worker::pump() {
+    if (!running) {
+        maybe_idle();
+        return;
+    }
+    if (!conn || !conn->is_open()) {
+        // Open loop can find its connection gone between calls (nothing in
+        // flight noticed): replace it; the calls that fall due meanwhile go
+        // out late, and their latency shows it.
+        if (in_flight == 0 && !reopening && !backing_off) reopen();
+        return;
+    }
+    const auto now = std::chrono::steady_clock::now();
+    while (running && next_due <= now && in_flight < calls.size()) {
+        if (!send(next_due)) break;
+        next_due += period;
+    }
+    // Due but no room: the next answer calls pump() again; arming the timer
+    // for a time already past would only spin.
+    if (running && next_due > now) arm_schedule();
+    maybe_idle();
+}
+
+void LoadSession::Impl::Worker::arm_schedule() {
+    if (timer_armed) return;
+    timer_armed = true;
+    schedule_timer.expires_at(next_due);
+    schedule_timer.async_wait([this](const boost::system::error_code& ec) {
+        if (ec) return;
+        timer_armed = false;
+        pump();
+    });
+}
+
+bool LoadSession::Impl::Worker::send(std::chrono::steady_clock::time_point intended) {
+    // Same-account pairs are skipped without a call, as the harness did; the
+    // bound keeps a degenerate pair set from spinning forever.
+    const std::size_t limit = session->pairs_->size();
+    for (std::size_t i = 0; i < limit; ++i) {
+        const TransferPair pair = cursor.next();
+        if (pair.from == pair.to) {
+            ++ctx->counters.skipped_same_account;
+            continue;
+        }
+        std::size_t slot = 0;
+        while (calls[slot].used) ++slot;  // in_flight < calls.size(): a free one exists
+        Call& call = calls[slot];
+        call.used = true;
+        call.intended = intended;
+        call.sent = std::chrono::steady_clock::now();
+        ++in_flight;
+        ++ctx->counters.attempted;
+        if (open_loop()) {
+            const auto lag = std::chrono::duration_cast<std::chrono::microseconds>(call.sent - intended).count();
+            ctx->recorder.record_send_lag(wall_now_ms(), static_cast<std::uint64_t>(std::max<std::int64_t>(0, lag)));
+        }
+        // The lambda holds a pointer and an index, which std::function stores inline.
+        conn->async_call_transfer(pair.from, pair.to, session->opt_.amount, session->opt_.op_timeout,
+                                  [this, slot](const CallOutcome& outcome) { on_done(slot, outcome); });
+        return true;
+    }
+    running = false;  // nothing but same-account pairs
+    return false;
+}
+
+void LoadSession::Impl::Worker::on_done(std::size_t slot, const CallOutcome& outcome) {
+    Call& call = calls[slot];
+    call.used = false;
+    --in_flight;
+    LoadCounters& c = ctx->counters;
+    stats::IntervalRecorder& r = ctx->recorder;
+    // Steady clock for durations; the wall clock only says which interval
+    // the outcome belongs to.
+    const auto now = std::chrono::steady_clock::now();
+    const auto service = std::chrono::duration_cast<std::chrono::microseconds>(now - call.sent).count();
+    const std::int64_t now_ms = wall_now_ms();
+    switch (outcome.status) {
+        case CallStatus::Committed:
+            ++c.committed;
+            if (open_loop()) {
+                const auto response = std::chrono::duration_cast<std::chrono::microseconds>(now - call.intended).count();
+                r.record_success(now_ms, static_cast<std::uint64_t>(response), static_cast<std::uint64_t>(service));
+            } else {
+                r.record_success(now_ms, static_cast<std::uint64_t>(service));
+            }
+            session->note_committed(*ctx);
+            break;
+        case CallStatus::ModuleError: {
+            r.record_failure(now_ms, stats::FailureKind::ModuleError, outcome.text);
+            ++c.module_errors;
+            auto it = c.module_errors_by_message.find(outcome.text);
+            if (it == c.module_errors_by_message.end()) {
+                c.module_errors_by_message.emplace(std::string(outcome.text), 1);
+            } else {
+                ++it->second;
+            }
+            break;
+        }
+        case CallStatus::InternalError:
+            r.record_failure(now_ms, stats::FailureKind::InternalError);
+            ++c.internal_errors;
+            break;
+        case CallStatus::Timeout:
+            r.record_failure(now_ms, stats::FailureKind::Timeout);
+            ++c.timeouts;
+            break;
+        case CallStatus::Disconnected:
+            r.record_failure(now_ms, stats::FailureKind::Disconnect);
+            ++c.disconnects;
+            break;
+    }
+    session->maybe_flush(*ctx, now_ms);
+    after_call();
+}
+
+void LoadSession::Impl::Worker::after_call() {
+    if (!conn || !conn->is_open()) {
+        // A timeout or a lost connection fails every call in flight on it;
+        // the connection is replaced once the last of them is accounted for.
+        if (in_flight == 0 && running && !reopening && !session->closed_.load(std::memory_order_relaxed)) {
+            reopen();
+            return;
+        }
+        maybe_idle();
+        return;
+    }
+    open_loop() ? pump() : fill();
+}
+
+void LoadSession::Impl::Worker::reopen() {
+    // The old connection finishes its close on its own (its state outlives
+    // the handle); this worker continues on a fresh one.
+    reopening = true;
+    conn = std::make_unique<StdbConnection>(ctx->io, session->server_, session->connection_options(index));
+    conn->async_open([this](const std::string& error) {
+        reopening = false;
+        if (!error.empty()) {
+            ++ctx->counters.reopen_failures;
+            conn.reset();
+            if (running && !session->closed_.load(std::memory_order_relaxed)) schedule_reopen();
+            maybe_idle();
+            return;
+        }
+        backoff.reset();
+        ++ctx->counters.reopened;
+        if (!running) {
+            maybe_idle();
+            return;
+        }
+        open_loop() ? pump() : fill();
+    });
+}
+
+void LoadSession::Impl::Worker::schedule_reopen() {
+    // The server is down or refusing (restarting?): wait before the next
+    // try, longer each time, so a thousand workers do not hammer it.
+    backing_off = true;
+    const std::uint64_t generation = ++backoff_generation;
+    reopen_timer.expires_after(backoff.next(std::uniform_real_distribution<double>(0.0, 1.0)(jitter)));
+    reopen_timer.async_wait([this, generation](const boost::system::error_code& ec) {
+        if (ec || generation != backoff_generation) return;
+        backing_off = false;
+        if (!running || reopening || session->closed_.load(std::memory_order_relaxed)) {
+            maybe_idle();
+            return;
+        }
+        reopen();
+    });
+}
+
+void LoadSession::Impl::Worker::cancel_backoff() {
+    if (!backing_off) return;
+    backing_off = false;
+    ++backoff_generation;
+    reopen_timer.cancel();
+}
+
+void LoadSession::Impl::Worker::maybe_idle() {
+    if (running || in_flight > 0 || reopening) return;
+    if (busy) {
+        busy = false;
+        session->worker_idle();
+    }
+}
+
+}  // namespace benchdist::generator
