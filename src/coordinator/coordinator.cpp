@@ -8,7 +8,7 @@
 #include <stdexcept>
 #include <unistd.h>
 
-#include "benchdist/coordinator/epoch_runner.hpp"
+#include "coordinator/epoch_runner.hpp"
 #include "benchdist/coordinator/manifest.hpp"
 
 namespace benchdist::coordinator {

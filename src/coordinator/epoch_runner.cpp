@@ -1,4 +1,4 @@
-#include "benchdist/coordinator/epoch_runner.hpp"
+#include "coordinator/epoch_runner.hpp"
 
 #include <algorithm>
 #include <stdexcept>

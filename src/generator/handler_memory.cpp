@@ -1,4 +1,4 @@
-#include "benchdist/generator/handler_memory.hpp"
+#include "generator/handler_memory.hpp"
 
 #include <array>
 #include <vector>

@@ -1,4 +1,4 @@
-#include "load_session_impl.hpp"
+#include "generator/load_session_impl.hpp"
 
 namespace benchdist::generator {
 

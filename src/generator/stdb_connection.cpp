@@ -2,7 +2,7 @@
 
 #include <stdexcept>
 
-#include "benchdist/generator/detail/stdb_connection_impl.hpp"
+#include "generator/stdb_connection_impl.hpp"
 
 namespace benchdist::generator {
 

@@ -10,7 +10,7 @@
 // against the system store plus --stdb-ca-file (net/tls_context.hpp).
 // The calls in flight and the outgoing messages are kept by a CallPipeline
 // (call_pipeline.hpp, no sockets); the Beast glue around it is a template
-// over the stream type in detail/stdb_connection_impl.hpp, included only by
+// over the stream type in src/generator/stdb_connection_impl.hpp, included by
 // the .cpp and the tests, so callers see an io_context by forward
 // declaration and no Beast at all. Every member function must be called on
 // the thread that runs that io_context (one io_context per worker thread, so
@@ -127,7 +127,7 @@ public:
     std::string url() const;
 
     // The implementation, one per stream type
-    // (detail/stdb_connection_impl.hpp).
+    // (src/generator/stdb_connection_impl.hpp).
     class Impl;
 
 private:

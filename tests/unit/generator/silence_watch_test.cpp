@@ -1,4 +1,4 @@
-#include "benchdist/generator/silence_watch.hpp"
+#include "generator/silence_watch.hpp"
 
 #include <gtest/gtest.h>
 

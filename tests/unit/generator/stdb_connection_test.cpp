@@ -3,7 +3,7 @@
 // calls, results, close, teardown) fail, so every failure path is walked in
 // turn without a socket. The other end is a small scripted server (a
 // coroutine on the same io_context) that speaks just enough of the protocol.
-#include "benchdist/generator/detail/stdb_connection_impl.hpp"
+#include "generator/stdb_connection_impl.hpp"
 
 #include <gtest/gtest.h>
 
