@@ -52,7 +52,7 @@ std::string restart_explanation() {
 // (or the database was republished) inside it: the delta of the edge reads
 // would be meaningless.
 std::optional<std::string> counter_reset_in_samples(const EpochObservations& o) {
-    const stdb::CounterRead* prev = &o.before->read;
+    const stdbhttp::CounterRead* prev = &o.before->read;
     for (const auto& sample : o.samples) {
         const auto& read = sample.read;
         if (read.committed < prev->committed) {
@@ -112,7 +112,7 @@ control::Json manifest_of(const EpochObservations& o) {
 
 }  // namespace
 
-ObservedRead observe(const stdb::CounterRead& read, std::int64_t clock_now_ms) {
+ObservedRead observe(const stdbhttp::CounterRead& read, std::int64_t clock_now_ms) {
     return ObservedRead{read, read.received_at_ms != 0 ? read.received_at_ms : clock_now_ms};
 }
 

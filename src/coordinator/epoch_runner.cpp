@@ -94,7 +94,7 @@ void EpochRunner::sample_counter(Sampling& sampling, Steady::time_point window_s
         wait_or_abort(lock, next, [&] { return sampling.window_closed; });
         if (sampling.window_closed || shared_.shutting_down || aborted()) return;
         lock.unlock();
-        std::optional<stdb::CounterRead> read;
+        std::optional<stdbhttp::CounterRead> read;
         try {
             read = io_.counter.read();
         } catch (const std::exception&) {

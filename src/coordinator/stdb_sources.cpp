@@ -5,7 +5,7 @@
 #include <mutex>
 #include <stdexcept>
 
-#include "benchdist/stdb/accounts_snapshot.hpp"
+#include "benchdist/stdbhttp/accounts_snapshot.hpp"
 
 namespace benchdist::coordinator {
 
@@ -20,20 +20,20 @@ public:
         // new identity, and its old series would no longer move.
         set_identity({});
         try {
-            set_identity(stdb::fetch_database_identity(target_.endpoint, target_.database, target_.timeout, target_.token));
+            set_identity(stdbhttp::fetch_database_identity(target_.endpoint, target_.database, target_.timeout, target_.token));
         } catch (const std::exception& e) {
             // The inner message names the URL and says what to check.
             throw std::runtime_error("cannot resolve database \"" + target_.database + "\": " + e.what());
         }
     }
 
-    stdb::CounterRead read() override {
+    stdbhttp::CounterRead read() override {
         auto identity = current_identity();
         if (identity.empty()) {
             begin_epoch();
             identity = current_identity();
         }
-        return stdb::read_committed_transfers(target_.endpoint, identity, target_.timeout, target_.token);
+        return stdbhttp::read_committed_transfers(target_.endpoint, identity, target_.timeout, target_.token);
     }
 
     std::optional<std::string> database_identity() const override {
@@ -65,7 +65,7 @@ public:
         : target_(std::move(target)), initial_balance_(initial_balance) {}
 
     stdb::transfer::VerificationOutcome verify() override {
-        const auto tally = stdb::fetch_account_balances(target_.endpoint, target_.database, initial_balance_,
+        const auto tally = stdbhttp::fetch_account_balances(target_.endpoint, target_.database, initial_balance_,
                                                         target_.compression, target_.timeout, target_.token);
         return stdb::transfer::verify(tally);
     }

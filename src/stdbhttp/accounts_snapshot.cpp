@@ -1,4 +1,4 @@
-#include "benchdist/stdb/accounts_snapshot.hpp"
+#include "benchdist/stdbhttp/accounts_snapshot.hpp"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -28,7 +28,10 @@
 #include "benchdist/stdb/server_payload.hpp"
 #include "benchdist/stdb/subprotocol.hpp"
 
-namespace benchdist::stdb {
+namespace benchdist::stdbhttp {
+
+// The codec and the endpoint forms this client is written in.
+using namespace benchdist::stdb;
 
 namespace {
 
@@ -286,4 +289,4 @@ transfer::BalanceTally fetch_account_balances(const Endpoint& server, const std:
     return reader.run(initial_balance);
 }
 
-}  // namespace benchdist::stdb
+}  // namespace benchdist::stdbhttp

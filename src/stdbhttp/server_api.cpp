@@ -1,4 +1,4 @@
-#include "benchdist/stdb/server_api.hpp"
+#include "benchdist/stdbhttp/server_api.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -8,7 +8,10 @@
 #include "benchdist/net/http_client.hpp"
 #include "benchdist/stdb/prometheus.hpp"
 
-namespace benchdist::stdb {
+namespace benchdist::stdbhttp {
+
+// The codec and the endpoint forms this client is written in.
+using namespace benchdist::stdb;
 
 namespace {
 
@@ -153,4 +156,4 @@ void call_reducer_json(const Endpoint& server, const std::string& database, cons
                          target.to_string() + ") failed: " + status_line(res) + hint);
 }
 
-}  // namespace benchdist::stdb
+}  // namespace benchdist::stdbhttp

@@ -19,7 +19,7 @@
 #include "benchdist/control/protocol.hpp"
 #include "benchdist/net/http_client.hpp"
 #include "benchdist/stdb/endpoint.hpp"
-#include "benchdist/stdb/server_api.hpp"
+#include "benchdist/stdbhttp/server_api.hpp"
 #include "netns.hpp"
 #include "rig.hpp"
 

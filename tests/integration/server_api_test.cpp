@@ -17,10 +17,10 @@
 #include <vector>
 
 #include "benchdist/net/http_client.hpp"
-#include "benchdist/stdb/accounts_snapshot.hpp"
+#include "benchdist/stdbhttp/accounts_snapshot.hpp"
 #include "benchdist/stdb/compression.hpp"
 #include "benchdist/stdb/endpoint.hpp"
-#include "benchdist/stdb/server_api.hpp"
+#include "benchdist/stdbhttp/server_api.hpp"
 #include "benchdist/stdb/transfer_module.hpp"
 #include "rig.hpp"
 
@@ -28,6 +28,7 @@ namespace {
 
 namespace asio = boost::asio;
 namespace stdb = benchdist::stdb;
+namespace stdbhttp = benchdist::stdbhttp;
 namespace xfer = benchdist::stdb::transfer;
 using namespace benchdist::testing;
 using tcp = asio::ip::tcp;
@@ -45,7 +46,7 @@ public:
     const stdb::Endpoint& endpoint() const { return endpoint_; }
 
     void call(const std::string& reducer, const std::string& args, const std::string& db = "test-1") const {
-        stdb::call_reducer_json(endpoint_, db, reducer, args, kTimeout);
+        stdbhttp::call_reducer_json(endpoint_, db, reducer, args, kTimeout);
     }
 
 private:
@@ -57,7 +58,7 @@ private:
 std::string api_error(const std::function<void()>& f) {
     try {
         f();
-    } catch (const stdb::ServerApiError& e) {
+    } catch (const stdbhttp::ServerApiError& e) {
         return e.what();
     } catch (const std::exception& e) {
         ADD_FAILURE() << "expected ServerApiError, got another exception: " << e.what();
@@ -69,15 +70,15 @@ std::string api_error(const std::function<void()>& f) {
 
 TEST(ServerApi, DatabaseIdentityMatchesWhatTheStandinPrints) {
     Standin s;
-    EXPECT_EQ(stdb::fetch_database_identity(s.endpoint(), "test-1", kTimeout), s.identity("test-1"));
-    EXPECT_EQ(stdb::fetch_database_identity(s.endpoint(), "test-2", kTimeout), s.identity("test-2"));
+    EXPECT_EQ(stdbhttp::fetch_database_identity(s.endpoint(), "test-1", kTimeout), s.identity("test-1"));
+    EXPECT_EQ(stdbhttp::fetch_database_identity(s.endpoint(), "test-2", kTimeout), s.identity("test-2"));
     EXPECT_EQ(s.identity("test-1").size(), 64u);
     EXPECT_NE(s.identity("test-1"), s.identity("test-2"));
 }
 
 TEST(ServerApi, UnknownDatabaseNamesTheDatabase) {
     Standin s;
-    const auto msg = api_error([&] { stdb::fetch_database_identity(s.endpoint(), "no-such-db", kTimeout); });
+    const auto msg = api_error([&] { stdbhttp::fetch_database_identity(s.endpoint(), "no-such-db", kTimeout); });
     EXPECT_TRUE(contains(msg, "no-such-db")) << msg;
     EXPECT_TRUE(contains(msg, "not found")) << msg;
     EXPECT_TRUE(contains(msg, "http://127.0.0.1:" + std::to_string(s.port()))) << msg;
@@ -85,7 +86,7 @@ TEST(ServerApi, UnknownDatabaseNamesTheDatabase) {
 
 TEST(ServerApi, CounterIsAbsentBeforeAnyTransfer) {
     Standin s;
-    const auto read = stdb::read_committed_transfers(s.endpoint(), s.identity("test-1"), kTimeout);
+    const auto read = stdbhttp::read_committed_transfers(s.endpoint(), s.identity("test-1"), kTimeout);
     EXPECT_TRUE(read.series_absent);
     EXPECT_EQ(read.committed, 0u);
     EXPECT_GT(read.sent_at_ms, 0);
@@ -101,11 +102,11 @@ TEST(ServerApi, CounterCountsCommittedTransfersOfOneDatabaseOnly) {
     // A rolled-back transfer is not a committed one.
     EXPECT_TRUE(contains(api_error([&] { s.call("transfer", "[4, 4, 5]"); }), "same_account"));
 
-    const auto one = stdb::read_committed_transfers(s.endpoint(), s.identity("test-1"), kTimeout);
+    const auto one = stdbhttp::read_committed_transfers(s.endpoint(), s.identity("test-1"), kTimeout);
     EXPECT_FALSE(one.series_absent);
     EXPECT_EQ(one.committed, 3u);
 
-    const auto two = stdb::read_committed_transfers(s.endpoint(), s.identity("test-2"), kTimeout);
+    const auto two = stdbhttp::read_committed_transfers(s.endpoint(), s.identity("test-2"), kTimeout);
     EXPECT_TRUE(two.series_absent);
     EXPECT_EQ(two.committed, 0u);
 }
@@ -126,11 +127,11 @@ TEST(ServerApi, ReducerErrorCarriesTheModuleMessage) {
 // URL with nothing listening fails like a plain one, naming the URL.
 TEST(ServerApi, HttpsToAClosedPortIsUnreachable) {
     const auto endpoint = stdb::parse_endpoint("https://127.0.0.1:1");
-    const auto msg = api_error([&] { stdb::fetch_database_identity(endpoint, "test-1", kTimeout); });
+    const auto msg = api_error([&] { stdbhttp::fetch_database_identity(endpoint, "test-1", kTimeout); });
     EXPECT_TRUE(contains(msg, "https://127.0.0.1:1/")) << msg;
     EXPECT_TRUE(contains(msg, "is the SpacetimeDB server running")) << msg;
     const auto ws = api_error(
-        [&] { stdb::fetch_account_balances(endpoint, "test-1", 1000, stdb::Compression::None, kTimeout); });
+        [&] { stdbhttp::fetch_account_balances(endpoint, "test-1", 1000, stdb::Compression::None, kTimeout); });
     EXPECT_TRUE(contains(ws, "cannot connect to wss://127.0.0.1:1/")) << ws;
 }
 
@@ -142,7 +143,7 @@ TEST(AccountsSnapshot, TalliesEveryAccountAndVerifies) {
     s.call("transfer", "[42, 0, 1]");
 
     const auto tally =
-        stdb::fetch_account_balances(s.endpoint(), "test-1", 1000, stdb::Compression::None, kTimeout);
+        stdbhttp::fetch_account_balances(s.endpoint(), "test-1", 1000, stdb::Compression::None, kTimeout);
     EXPECT_EQ(tally.count(), 100u);
     EXPECT_EQ(tally.total(), 100000);
     EXPECT_EQ(tally.changed(), 5u);  // accounts 0, 1, 5, 99, 42
@@ -164,7 +165,7 @@ TEST(AccountsSnapshot, CorruptedBalanceFailsVerification) {
     ASSERT_EQ(res.status, 200u) << res.body;
 
     const auto tally =
-        stdb::fetch_account_balances(s.endpoint(), "test-1", 1000, stdb::Compression::None, kTimeout);
+        stdbhttp::fetch_account_balances(s.endpoint(), "test-1", 1000, stdb::Compression::None, kTimeout);
     EXPECT_EQ(tally.count(), 100u);
     EXPECT_EQ(tally.total(), 100005);
     const auto outcome = xfer::verify(tally);
@@ -178,7 +179,7 @@ TEST(AccountsSnapshot, GzipCompressedSnapshotDecodes) {
     s.call("seed", "[300, 50]");
     s.call("transfer", "[299, 0, 50]");
     for (const auto c : {stdb::Compression::Gzip, stdb::Compression::Brotli}) {
-        const auto tally = stdb::fetch_account_balances(s.endpoint(), "test-1", 50, c, kTimeout);
+        const auto tally = stdbhttp::fetch_account_balances(s.endpoint(), "test-1", 50, c, kTimeout);
         EXPECT_EQ(tally.count(), 300u) << stdb::compression_flag_name(c);
         EXPECT_EQ(tally.total(), 300 * 50) << stdb::compression_flag_name(c);
         EXPECT_EQ(tally.changed(), 2u) << stdb::compression_flag_name(c);
@@ -189,7 +190,7 @@ TEST(AccountsSnapshot, GzipCompressedSnapshotDecodes) {
 TEST(AccountsSnapshot, EmptyDatabaseFailsVerificationWithNoAccounts) {
     Standin s;
     const auto tally =
-        stdb::fetch_account_balances(s.endpoint(), "test-2", 1000, stdb::Compression::None, kTimeout);
+        stdbhttp::fetch_account_balances(s.endpoint(), "test-2", 1000, stdb::Compression::None, kTimeout);
     EXPECT_EQ(tally.count(), 0u);
     const auto outcome = xfer::verify(tally);
     EXPECT_FALSE(outcome.passed);
@@ -199,7 +200,7 @@ TEST(AccountsSnapshot, EmptyDatabaseFailsVerificationWithNoAccounts) {
 TEST(AccountsSnapshot, RefusedUpgradeReportsStatusAndBody) {
     Standin s;
     const auto msg = api_error(
-        [&] { stdb::fetch_account_balances(s.endpoint(), "no-such-db", 1000, stdb::Compression::None, kTimeout); });
+        [&] { stdbhttp::fetch_account_balances(s.endpoint(), "no-such-db", 1000, stdb::Compression::None, kTimeout); });
     EXPECT_TRUE(contains(msg, "refused the WebSocket upgrade")) << msg;
     EXPECT_TRUE(contains(msg, "404")) << msg;
     EXPECT_TRUE(contains(msg, "`no-such-db` not found")) << msg;
@@ -212,17 +213,17 @@ TEST(Unreachable, EveryCallFailsQuicklyNamingTheUrl) {
     const auto started = std::chrono::steady_clock::now();
 
     const auto snap = api_error(
-        [&] { stdb::fetch_account_balances(endpoint, "test-1", 1000, stdb::Compression::None, kTimeout); });
+        [&] { stdbhttp::fetch_account_balances(endpoint, "test-1", 1000, stdb::Compression::None, kTimeout); });
     EXPECT_TRUE(contains(snap, "ws://" + where + "/v1/database/test-1/subscribe")) << snap;
     EXPECT_TRUE(contains(snap, "cannot connect")) << snap;
 
-    const auto id = api_error([&] { stdb::fetch_database_identity(endpoint, "test-1", kTimeout); });
+    const auto id = api_error([&] { stdbhttp::fetch_database_identity(endpoint, "test-1", kTimeout); });
     EXPECT_TRUE(contains(id, "http://" + where + "/v1/database/test-1/identity")) << id;
 
-    const auto counter = api_error([&] { stdb::read_committed_transfers(endpoint, std::string(64, 'a'), kTimeout); });
+    const auto counter = api_error([&] { stdbhttp::read_committed_transfers(endpoint, std::string(64, 'a'), kTimeout); });
     EXPECT_TRUE(contains(counter, "http://" + where + "/v1/metrics")) << counter;
 
-    const auto call = api_error([&] { stdb::call_reducer_json(endpoint, "test-1", "seed", "[1, 1]", kTimeout); });
+    const auto call = api_error([&] { stdbhttp::call_reducer_json(endpoint, "test-1", "seed", "[1, 1]", kTimeout); });
     EXPECT_TRUE(contains(call, "http://" + where + "/v1/database/test-1/call/seed")) << call;
 
     // Refused connections must not wait for the timeout.
@@ -240,13 +241,13 @@ TEST(Unreachable, SilentServerTimesOut) {
 
     const auto started = std::chrono::steady_clock::now();
     const auto snap = api_error(
-        [&] { stdb::fetch_account_balances(endpoint, "test-1", 1000, stdb::Compression::None, short_timeout); });
+        [&] { stdbhttp::fetch_account_balances(endpoint, "test-1", 1000, stdb::Compression::None, short_timeout); });
     EXPECT_TRUE(contains(snap, "no SubscribeApplied within 300 ms")) << snap;
     EXPECT_TRUE(contains(snap, "ws://127.0.0.1:" + std::to_string(port))) << snap;
     EXPECT_LT(std::chrono::steady_clock::now() - started, milliseconds(5000));
 
     const auto counter =
-        api_error([&] { stdb::read_committed_transfers(endpoint, std::string(64, 'a'), short_timeout); });
+        api_error([&] { stdbhttp::read_committed_transfers(endpoint, std::string(64, 'a'), short_timeout); });
     EXPECT_TRUE(contains(counter, "/v1/metrics")) << counter;
 }
 

@@ -33,9 +33,9 @@
 #include "benchdist/generator/load_session.hpp"
 #include "benchdist/net/http_client.hpp"
 #include "benchdist/net/tls_context.hpp"
-#include "benchdist/stdb/accounts_snapshot.hpp"
+#include "benchdist/stdbhttp/accounts_snapshot.hpp"
 #include "benchdist/stdb/endpoint.hpp"
-#include "benchdist/stdb/server_api.hpp"
+#include "benchdist/stdbhttp/server_api.hpp"
 #include "rig.hpp"
 
 namespace fs = std::filesystem;
@@ -45,6 +45,7 @@ namespace bc = benchdist::control;
 namespace bg = benchdist::generator;
 namespace bn = benchdist::net;
 namespace stdb = benchdist::stdb;
+namespace stdbhttp = benchdist::stdbhttp;
 using asio::ip::tcp;
 using namespace benchdist::testing;
 using namespace std::chrono_literals;
@@ -344,13 +345,13 @@ TEST(Tls, CoordinatorReadsOverHttpsAndVerifiesOverWss) {
     for (const char* host : {"localhost", "127.0.0.1"}) {
         SCOPED_TRACE(host);
         const auto endpoint = stdb::parse_endpoint(s.url("https", host));
-        const auto id = stdb::fetch_database_identity(endpoint, "test-1", 10s);
+        const auto id = stdbhttp::fetch_database_identity(endpoint, "test-1", 10s);
         EXPECT_EQ(id.size(), 64u);
-        stdb::call_reducer_json(endpoint, "test-1", "transfer", "[1,2,5]", 10s);
-        const auto read = stdb::read_committed_transfers(endpoint, id, 10s);
+        stdbhttp::call_reducer_json(endpoint, "test-1", "transfer", "[1,2,5]", 10s);
+        const auto read = stdbhttp::read_committed_transfers(endpoint, id, 10s);
         EXPECT_EQ(read.committed, s.committed_plain());
         EXPECT_GE(read.committed, 1u);
-        const auto tally = stdb::fetch_account_balances(endpoint, "test-1", kInitialBalance, stdb::Compression::None, 10s);
+        const auto tally = stdbhttp::fetch_account_balances(endpoint, "test-1", kInitialBalance, stdb::Compression::None, 10s);
         EXPECT_TRUE(stdb::transfer::verify(tally).passed) << stdb::transfer::verify(tally).reason;
     }
     // No SNI for an IP address (RFC 6066), the name for a host name.
@@ -372,11 +373,11 @@ TEST(Tls, UntrustedCertificateFailsPromptlyNamingHostAndFlag) {
     std::cout << "[ message  ] " << load << "\n";
 
     const auto endpoint = stdb::parse_endpoint(s.url("https"));
-    const auto metrics = error_of([&] { stdb::read_committed_transfers(endpoint, std::string(64, 'a'), 10s); });
+    const auto metrics = error_of([&] { stdbhttp::read_committed_transfers(endpoint, std::string(64, 'a'), 10s); });
     EXPECT_TRUE(contains(metrics, "TLS certificate verification failed for host localhost")) << metrics;
     EXPECT_TRUE(contains(metrics, "--stdb-ca-file")) << metrics;
     const auto verify = error_of(
-        [&] { stdb::fetch_account_balances(endpoint, "test-1", kInitialBalance, stdb::Compression::None, 10s); });
+        [&] { stdbhttp::fetch_account_balances(endpoint, "test-1", kInitialBalance, stdb::Compression::None, 10s); });
     EXPECT_TRUE(contains(verify, "TLS certificate verification failed for host localhost")) << verify;
     EXPECT_TRUE(contains(verify, "--stdb-ca-file")) << verify;
 
@@ -395,7 +396,7 @@ TEST(Tls, CertificateForAnotherHostIsRejectedEvenWithTheCa) {
     TlsServer s;
     bn::set_default_tls_options({.ca_file = s.pki().ca_file().string()});
     const auto msg = error_of([&] {
-        stdb::fetch_database_identity(stdb::parse_endpoint(s.wrong_host_url("https")), "test-1", 10s);
+        stdbhttp::fetch_database_identity(stdb::parse_endpoint(s.wrong_host_url("https")), "test-1", 10s);
     });
     EXPECT_TRUE(contains(msg, "TLS certificate verification failed for host localhost")) << msg;
     EXPECT_TRUE(contains(msg, "not issued for `localhost`")) << msg;

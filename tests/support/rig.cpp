@@ -14,7 +14,7 @@
 #include <stdexcept>
 
 #include "benchdist/stdb/endpoint.hpp"
-#include "benchdist/stdb/server_api.hpp"
+#include "benchdist/stdbhttp/server_api.hpp"
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
@@ -146,7 +146,7 @@ void StandinProcess::seed(std::uint64_t accounts, std::int64_t balance, const st
 std::uint64_t StandinProcess::committed(const std::string& database) const {
     const auto& id = identity(database.empty() ? options_.databases.front() : database);
     std::uint64_t n = 0;
-    in_place([&] { n = stdb::read_committed_transfers(stdb::parse_endpoint(http_url()), id, 10s).committed; });
+    in_place([&] { n = stdbhttp::read_committed_transfers(stdb::parse_endpoint(http_url()), id, 10s).committed; });
     return n;
 }
 

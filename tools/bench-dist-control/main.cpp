@@ -16,7 +16,7 @@
 #include "benchdist/control/state_format.hpp"
 #include "benchdist/net/bearer_auth.hpp"
 #include "benchdist/net/http_client.hpp"
-#include "benchdist/stdb/server_api.hpp"
+#include "benchdist/stdbhttp/server_api.hpp"
 
 namespace bc = benchdist::control;
 namespace bn = benchdist::net;
@@ -263,7 +263,7 @@ int main(int argc, char** argv) {
                              "is NOT checked\n";
             }
             const auto server = stdb_options.endpoint();
-            benchdist::stdb::call_reducer_json(server, stdb_options.database, "seed",
+            benchdist::stdbhttp::call_reducer_json(server, stdb_options.database, "seed",
                                                "[" + std::to_string(accounts) + "," + std::to_string(initial_balance) + "]",
                                                120s, stdb_options.token);
             std::cout << "seeded " << stdb_options.database << " on " << server.display() << ": " << accounts

@@ -30,7 +30,7 @@
 #include "benchdist/stats/client_server_check.hpp"
 #include "benchdist/stats/interval_series.hpp"
 #include "benchdist/stats/round_to.hpp"
-#include "benchdist/stdb/server_api.hpp"
+#include "benchdist/stdbhttp/server_api.hpp"
 #include "benchdist/stdb/subprotocol.hpp"
 #include "generator_tool.hpp"
 
@@ -51,13 +51,13 @@ using stats::round_to;
 // One read of the server's counter and when it happened (the midpoint of
 // the request, steady clock, for the window's length).
 struct CounterSample {
-    stdb::CounterRead read;
+    stdbhttp::CounterRead read;
     Clock::time_point at;
 };
 
 CounterSample read_counter(const generator::GeneratorConfig& config, const std::string& identity) {
     const auto sent = Clock::now();
-    auto read = stdb::read_committed_transfers(config.endpoint, identity, std::chrono::milliseconds(10000),
+    auto read = stdbhttp::read_committed_transfers(config.endpoint, identity, std::chrono::milliseconds(10000),
                                                config.stdb_token);
     const auto received = Clock::now();
     return {read, sent + (received - sent) / 2};
@@ -99,7 +99,7 @@ int run_local(const generator::GeneratorConfig& config, const LocalRunOptions& o
     // its series out of /v1/metrics.
     std::string identity;
     try {
-        identity = stdb::fetch_database_identity(config.endpoint, config.database, std::chrono::milliseconds(10000),
+        identity = stdbhttp::fetch_database_identity(config.endpoint, config.database, std::chrono::milliseconds(10000),
                                                  config.stdb_token);
     } catch (const std::exception& e) {
         std::cerr << "error: " << e.what() << std::endl;

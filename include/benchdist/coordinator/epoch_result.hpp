@@ -14,7 +14,7 @@
 #include "benchdist/control/protocol.hpp"
 #include "benchdist/coordinator/coordinator_options.hpp"
 #include "benchdist/coordinator/manifest.hpp"
-#include "benchdist/stdb/server_api.hpp"
+#include "benchdist/stdbhttp/server_api.hpp"
 
 namespace benchdist::coordinator {
 
@@ -22,13 +22,13 @@ namespace benchdist::coordinator {
 // answer's arrival, or the coordinator's clock when the source gave no
 // times (a fake in a test).
 struct ObservedRead {
-    stdb::CounterRead read;
+    stdbhttp::CounterRead read;
     std::int64_t at_ms = 0;
 };
 
 // The time a read is taken to have happened (see ObservedRead), given the
 // coordinator's clock at the moment it returned.
-ObservedRead observe(const stdb::CounterRead& read, std::int64_t clock_now_ms);
+ObservedRead observe(const stdbhttp::CounterRead& read, std::int64_t clock_now_ms);
 
 struct EpochObservations {
     std::uint64_t epoch = 0;

@@ -13,7 +13,7 @@
 
 #include "benchdist/stdb/compression.hpp"
 #include "benchdist/stdb/endpoint.hpp"
-#include "benchdist/stdb/server_api.hpp"
+#include "benchdist/stdbhttp/server_api.hpp"
 #include "benchdist/stdb/transfer_module.hpp"
 
 namespace benchdist::coordinator {
@@ -29,7 +29,7 @@ public:
     // measured window the timeline sampler calls this from its own thread,
     // possibly while the runner reads the window's end: it must be safe to
     // call concurrently (after begin_epoch()).
-    virtual stdb::CounterRead read() = 0;
+    virtual stdbhttp::CounterRead read() = 0;
     // The database identity begin_epoch() resolved, for the result's
     // manifest (so it is not fetched a second time); nullopt when unknown.
     // Called by the epoch runner after begin_epoch().

@@ -39,7 +39,7 @@ public:
         runner_ = std::this_thread::get_id();
         if (begin_error_) throw std::runtime_error(*begin_error_);
     }
-    stdb::CounterRead read() override {
+    stdbhttp::CounterRead read() override {
         std::lock_guard lock(mu_);
         const bool sample = std::this_thread::get_id() != runner_;
         auto& queue = sample ? samples_queue_ : reads_queue_;
@@ -63,8 +63,8 @@ public:
         std::unique_lock lock(mu_);
         return cv_.wait_for(lock, 2s, [&] { return sample_reads_ >= n; });
     }
-    static stdb::CounterRead make_read(std::uint64_t committed, std::int64_t received_at_ms, bool absent) {
-        stdb::CounterRead r;
+    static stdbhttp::CounterRead make_read(std::uint64_t committed, std::int64_t received_at_ms, bool absent) {
+        stdbhttp::CounterRead r;
         r.committed = committed;
         r.series_absent = absent;
         r.sent_at_ms = received_at_ms - 3;
@@ -91,8 +91,8 @@ public:
 private:
     mutable std::mutex mu_;
     std::condition_variable cv_;
-    std::deque<stdb::CounterRead> reads_queue_;
-    std::deque<stdb::CounterRead> samples_queue_;
+    std::deque<stdbhttp::CounterRead> reads_queue_;
+    std::deque<stdbhttp::CounterRead> samples_queue_;
     std::thread::id runner_;
     std::optional<std::string> begin_error_;
     std::optional<std::string> identity_;

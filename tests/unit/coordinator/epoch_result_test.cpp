@@ -16,7 +16,7 @@ namespace {
 constexpr std::int64_t kT0 = 1775822400000;  // 2026-04-10T12:00:00.000Z
 
 ObservedRead read_at(std::uint64_t committed, std::int64_t at_ms, std::int64_t round_trip_ms = 4, bool absent = false) {
-    stdb::CounterRead r;
+    stdbhttp::CounterRead r;
     r.committed = committed;
     r.series_absent = absent;
     r.sent_at_ms = at_ms - round_trip_ms;
@@ -239,7 +239,7 @@ TEST(EpochResult, VerificationOutcomeIsCarriedOver) {
 }
 
 TEST(EpochResult, AReadWithoutTimesTakesTheCoordinatorsClock) {
-    stdb::CounterRead r;
+    stdbhttp::CounterRead r;
     r.committed = 7;
     EXPECT_EQ(observe(r, 1234).at_ms, 1234);
     r.received_at_ms = 99;

@@ -232,7 +232,7 @@ namespace {
 class NoCounter : public CounterSource {
 public:
     void begin_epoch() override {}
-    stdb::CounterRead read() override { throw std::runtime_error("no counter in this test"); }
+    stdbhttp::CounterRead read() override { throw std::runtime_error("no counter in this test"); }
 };
 
 struct Answer {

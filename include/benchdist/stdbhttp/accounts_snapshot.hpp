@@ -12,10 +12,10 @@
 
 #include "benchdist/stdb/compression.hpp"
 #include "benchdist/stdb/endpoint.hpp"
-#include "benchdist/stdb/server_api.hpp"
+#include "benchdist/stdbhttp/server_api.hpp"
 #include "benchdist/stdb/transfer_module.hpp"
 
-namespace benchdist::stdb {
+namespace benchdist::stdbhttp {
 
 // Connects to {server}/v1/database/{database}/subscribe offering v3 then v2,
 // subscribes to "SELECT * FROM accounts" and returns the tally of its rows
@@ -27,8 +27,8 @@ namespace benchdist::stdb {
 // upgrade (status and body), a SubscriptionError (its text), a connection
 // closed before the rows arrived, a malformed message, or the timeout.
 // A non-empty `token` goes on the upgrade as "Authorization: Bearer".
-transfer::BalanceTally fetch_account_balances(const Endpoint& server, const std::string& database,
-                                              std::int64_t initial_balance, Compression compression,
+stdb::transfer::BalanceTally fetch_account_balances(const stdb::Endpoint& server, const std::string& database,
+                                              std::int64_t initial_balance, stdb::Compression compression,
                                               std::chrono::milliseconds timeout, const std::string& token = {});
 
-}  // namespace benchdist::stdb
+}  // namespace benchdist::stdbhttp

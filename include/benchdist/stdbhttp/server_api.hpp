@@ -18,7 +18,7 @@
 
 #include "benchdist/stdb/endpoint.hpp"
 
-namespace benchdist::stdb {
+namespace benchdist::stdbhttp {
 
 class ServerApiError : public std::runtime_error {
 public:
@@ -27,7 +27,7 @@ public:
 
 // GET /v1/database/{db}/identity: 64 lowercase hex digits.
 // Unknown database -> ServerApiError "database `x` not found on http://...".
-std::string fetch_database_identity(const Endpoint& server, const std::string& database,
+std::string fetch_database_identity(const stdb::Endpoint& server, const std::string& database,
                                     std::chrono::milliseconds timeout, const std::string& token = {});
 
 struct CounterRead {
@@ -46,13 +46,13 @@ struct CounterRead {
 // Committed `transfer` reducer transactions of one database, selected by the
 // db label = identity. Throws ServerApiError on HTTP failures, a malformed
 // series, or a non-integer value.
-CounterRead read_committed_transfers(const Endpoint& server, const std::string& database_identity_hex,
+CounterRead read_committed_transfers(const stdb::Endpoint& server, const std::string& database_identity_hex,
                                      std::chrono::milliseconds timeout, const std::string& token = {});
 
 // POST /v1/database/{db}/call/{reducer} with a JSON array of arguments.
 // Throws ServerApiError with the server's message on a non-200 answer.
-void call_reducer_json(const Endpoint& server, const std::string& database, const std::string& reducer,
+void call_reducer_json(const stdb::Endpoint& server, const std::string& database, const std::string& reducer,
                        const std::string& json_args, std::chrono::milliseconds timeout,
                        const std::string& token = {});
 
-}  // namespace benchdist::stdb
+}  // namespace benchdist::stdbhttp
