@@ -1,3 +1,5 @@
+// Parsing the Prometheus text exposition format (prometheus.hpp): a line
+// parser that keeps every well-formed sample and names every line it skips.
 #include "benchdist/stdb/prometheus.hpp"
 
 #include <algorithm>
@@ -6,31 +8,23 @@
 #include <limits>
 #include <system_error>
 
+#include "stdb/prometheus_text.hpp"
+
 namespace benchdist::stdb {
 
 namespace {
 
-constexpr std::string_view kDbLabel = "db";
+using prometheus_text::is_digit;
+using prometheus_text::iequals;
+
 constexpr std::size_t kExcerptBytes = 120;
-constexpr std::size_t kMaxMalformedListed = 3;
 
 bool is_blank(char c) { return c == ' ' || c == '\t'; }
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
 bool is_alpha_(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
 bool is_name_start(char c) { return is_alpha_(c) || c == ':'; }
 bool is_name_char(char c) { return is_alpha_(c) || is_digit(c) || c == ':'; }
 bool is_label_start(char c) { return is_alpha_(c); }
 bool is_label_char(char c) { return is_alpha_(c) || is_digit(c); }
-
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        if (lower(a[i]) != lower(b[i])) return false;
-    }
-    return true;
-}
 
 std::string excerpt_of(std::string_view line) {
     if (line.size() <= kExcerptBytes) return std::string(line);
@@ -334,62 +328,6 @@ private:
     Scrape& out_;
 };
 
-std::string_view strip_0x(std::string_view s) {
-    if (s.size() >= 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) s.remove_prefix(2);
-    return s;
-}
-
-bool looks_like_hex(std::string_view s) {
-    s = strip_0x(s);
-    if (s.empty()) return false;
-    return std::all_of(s.begin(), s.end(), [](char c) {
-        return is_digit(c) || (lower(c) >= 'a' && lower(c) <= 'f');
-    });
-}
-
-void append_escaped(std::string& out, std::string_view value) {
-    for (const char c : value) {
-        if (c == '\\') {
-            out += "\\\\";
-        } else if (c == '"') {
-            out += "\\\"";
-        } else if (c == '\n') {
-            out += "\\n";
-        } else {
-            out += c;
-        }
-    }
-}
-
-void append_labels(std::string& out, const LabelSet& labels) {
-    out += '{';
-    bool first = true;
-    for (const Label& l : labels) {
-        if (!first) out += ',';
-        first = false;
-        out += l.name;
-        out += "=\"";
-        append_escaped(out, l.value);
-        out += '"';
-    }
-    out += '}';
-}
-
-// "{..} {..} (and N more)", bounded so a busy server does not flood a log line.
-std::string list_label_sets(const std::vector<LabelSet>& sets, std::size_t total) {
-    std::string out;
-    for (const LabelSet& l : sets) {
-        if (!out.empty()) out += ' ';
-        append_labels(out, l);
-    }
-    if (total > sets.size()) out += " (and " + std::to_string(total - sets.size()) + " more)";
-    return out;
-}
-
-std::string plural(std::size_t n, std::string_view one, std::string_view many) {
-    return std::to_string(n) + " " + std::string(n == 1 ? one : many);
-}
-
 }  // namespace
 
 std::optional<std::string_view> Sample::label(std::string_view label_name) const {
@@ -422,256 +360,6 @@ Scrape parse_prometheus_text(std::string_view text) {
         LineParser(line, line_no, out).run();
     }
     return out;
-}
-
-CounterQuery committed_transfers_query(std::string_view db_identity_hex) {
-    CounterQuery q;
-    q.name = std::string(kNumTxnsMetric);
-    q.labels = {{"committed", "true"}, {"reducer", "transfer"}, {"txn_type", "Reducer"}};
-    q.db = std::string(db_identity_hex);
-    q.select = CounterSelect::ExactlyOne;
-    return q;
-}
-
-std::string_view counter_status_name(CounterStatus s) {
-    switch (s) {
-        case CounterStatus::Ok: return "ok";
-        case CounterStatus::NameAbsent: return "name_absent";
-        case CounterStatus::NoMatchingSeries: return "no_matching_series";
-        case CounterStatus::MalformedSeries: return "malformed_series";
-        case CounterStatus::Ambiguous: return "ambiguous";
-        case CounterStatus::BadValue: return "bad_value";
-    }
-    return "unknown";
-}
-
-const CounterReading& CounterResult::value() const {
-    if (!ok()) throw MetricsError(status, message);
-    return reading;
-}
-
-bool same_db_identity(std::string_view a, std::string_view b) {
-    return iequals(strip_0x(a), strip_0x(b));
-}
-
-CounterResult find_counter(const Scrape& scrape, const CounterQuery& query) {
-    CounterResult r;
-    std::vector<const Sample*> matched;
-    // Closest first: series of the requested database before others, then by
-    // how many labels differ, so "same db but committed=false" leads the list.
-    struct Miss {
-        const Sample* sample;
-        bool other_db;
-        std::size_t differing;
-    };
-    std::vector<Miss> misses;
-    for (const Sample& s : scrape.samples) {
-        if (s.name != query.name) continue;
-        std::size_t differing = 0;
-        for (const Label& want : query.labels) {
-            // Prometheus semantics: a label that is not there has the value "".
-            if (s.label(want.name).value_or(std::string_view{}) != want.value) ++differing;
-        }
-        bool other_db = false;
-        if (query.db) {
-            const auto db = s.label(kDbLabel);
-            other_db = !db || !same_db_identity(*db, *query.db);
-            r.db_seen = r.db_seen || !other_db;
-        }
-        if (differing == 0 && !other_db) {
-            matched.push_back(&s);
-        } else {
-            misses.push_back({&s, other_db, differing});
-        }
-    }
-    std::stable_sort(misses.begin(), misses.end(), [](const Miss& a, const Miss& b) {
-        return a.other_db != b.other_db ? !a.other_db : a.differing < b.differing;
-    });
-    r.near_miss_count = misses.size();
-    for (std::size_t k = 0; k < misses.size() && k < kMaxNearMisses; ++k) {
-        r.near_misses.push_back(misses[k].sample->labels);
-    }
-
-    LabelSet wanted_labels = query.labels;
-    if (query.db) wanted_labels.push_back(Label{std::string(kDbLabel), *query.db});
-    std::stable_sort(wanted_labels.begin(), wanted_labels.end(),
-                     [](const Label& a, const Label& b) { return a.name < b.name; });
-    const std::string wanted = format_series(query.name, wanted_labels);
-
-    if (matched.empty()) {
-        std::vector<const SkippedLine*> malformed;
-        for (const SkippedLine& l : scrape.skipped) {
-            if (l.name == query.name) malformed.push_back(&l);
-        }
-        const std::string others =
-            r.near_miss_count == 0 ? std::string()
-                                   : "; " + plural(r.near_miss_count, "series", "series") + " of that name " +
-                                         (r.near_miss_count == 1 ? "has" : "have") + " other labels: " +
-                                         list_label_sets(r.near_misses, r.near_miss_count);
-        if (!malformed.empty()) {
-            r.status = CounterStatus::MalformedSeries;
-            r.message = "no well-formed series " + wanted + "; " + plural(malformed.size(), "line", "lines") +
-                        " named " + query.name + " could not be parsed:";
-            for (std::size_t k = 0; k < malformed.size() && k < kMaxMalformedListed; ++k) {
-                r.message += " [line " + std::to_string(malformed[k]->line) + ": " + malformed[k]->reason + ": " +
-                             malformed[k]->excerpt + "]";
-            }
-            if (malformed.size() > kMaxMalformedListed) {
-                r.message += " (and " + std::to_string(malformed.size() - kMaxMalformedListed) + " more)";
-            }
-            r.message += others;
-        } else if (r.near_miss_count > 0) {
-            r.status = CounterStatus::NoMatchingSeries;
-            r.message = "no series " + wanted + others;
-            if (query.db && !r.db_seen) {
-                r.message += "; none of them has db=\"" + *query.db + "\"";
-                if (!looks_like_hex(*query.db)) {
-                    r.message += " (the db label holds the database identity in hex, not the database name)";
-                }
-            }
-        } else {
-            r.status = CounterStatus::NameAbsent;
-            r.message = "no metric named " + query.name + " in the scrape (" +
-                        plural(scrape.samples.size(), "sample", "samples") + " of other names";
-            if (scrape.skipped_lines() > 0) {
-                r.message += ", " + plural(scrape.skipped_lines(), "malformed line", "malformed lines") + " skipped";
-            }
-            r.message += ")";
-            if (scrape.type_of(query.name)) {
-                r.message += "; it is declared by # TYPE but has no series yet";
-            }
-        }
-        return r;
-    }
-
-    r.reading.series_matched = matched.size();
-    if (query.select == CounterSelect::ExactlyOne && matched.size() > 1) {
-        std::vector<LabelSet> listed;
-        for (std::size_t k = 0; k < matched.size() && k < kMaxNearMisses; ++k) listed.push_back(matched[k]->labels);
-        r.status = CounterStatus::Ambiguous;
-        r.message = std::to_string(matched.size()) + " series match " + wanted +
-                    " but exactly one was expected: " + list_label_sets(listed, matched.size());
-        return r;
-    }
-
-    double total = 0.0;
-    std::optional<std::uint64_t> exact_total = 0;
-    for (const Sample* s : matched) {
-        std::string problem;
-        if (std::isnan(s->value)) {
-            problem = "value NaN";
-        } else if (std::isinf(s->value)) {
-            problem = "infinite value " + format_value(s->value);
-        } else if (s->value < 0) {
-            problem = "negative value " + format_value(s->value);
-        } else if (query.require_integer && std::floor(s->value) != s->value) {
-            problem = "non-integral value " + format_value(s->value) + " where a whole count was expected";
-        }
-        if (!problem.empty()) {
-            r.status = CounterStatus::BadValue;
-            r.message = format_series(s->name, s->labels) + " (line " + std::to_string(s->line) + ") has " +
-                        problem + "; a counter must be a finite, non-negative number";
-            return r;
-        }
-        total += s->value;
-        if (exact_total && s->exact && *exact_total <= std::numeric_limits<std::uint64_t>::max() - *s->exact) {
-            *exact_total += *s->exact;
-        } else {
-            exact_total.reset();
-        }
-    }
-    r.reading.value = total;
-    r.reading.exact = exact_total;
-    return r;
-}
-
-std::string format_labels(const LabelSet& labels) {
-    std::string out;
-    append_labels(out, labels);
-    return out;
-}
-
-std::string format_series(std::string_view name, const LabelSet& labels) {
-    std::string out(name);
-    if (!labels.empty()) append_labels(out, labels);
-    return out;
-}
-
-std::string escape_label_value(std::string_view value) {
-    std::string out;
-    out.reserve(value.size());
-    append_escaped(out, value);
-    return out;
-}
-
-std::string format_value(double value) {
-    if (std::isnan(value)) return "NaN";
-    if (std::isinf(value)) return value > 0 ? "+Inf" : "-Inf";
-    char buf[64];
-    // Whole numbers below 2^53 print as integers, the way counters usually look.
-    if (std::floor(value) == value && std::fabs(value) < 9007199254740992.0) {
-        const auto [ptr, ec] = std::to_chars(buf, buf + sizeof buf, static_cast<std::int64_t>(value));
-        return std::string(buf, ptr);
-    }
-    const auto [ptr, ec] = std::to_chars(buf, buf + sizeof buf, value);
-    return std::string(buf, ptr);
-}
-
-void MetricsWriter::help(std::string_view name, std::string_view text) {
-    out_ += "# HELP ";
-    out_ += name;
-    out_ += ' ';
-    for (const char c : text) {
-        if (c == '\\') {
-            out_ += "\\\\";
-        } else if (c == '\n') {
-            out_ += "\\n";
-        } else {
-            out_ += c;
-        }
-    }
-    out_ += '\n';
-}
-
-void MetricsWriter::type(std::string_view name, std::string_view type) {
-    out_ += "# TYPE ";
-    out_ += name;
-    out_ += ' ';
-    out_ += type;
-    out_ += '\n';
-}
-
-void MetricsWriter::series(std::string_view name, const LabelSet& labels, std::string_view value_text) {
-    out_ += name;
-    if (!labels.empty()) append_labels(out_, labels);
-    out_ += ' ';
-    out_ += value_text;
-    out_ += '\n';
-}
-
-void MetricsWriter::sample(std::string_view name, const LabelSet& labels, std::uint64_t value) {
-    char buf[24];
-    const auto [ptr, ec] = std::to_chars(buf, buf + sizeof buf, value);
-    series(name, labels, std::string_view(buf, static_cast<std::size_t>(ptr - buf)));
-}
-
-void MetricsWriter::sample_double(std::string_view name, const LabelSet& labels, double value) {
-    series(name, labels, format_value(value));
-}
-
-void MetricsWriter::histogram(std::string_view name, const LabelSet& labels, std::span<const HistogramBucket> buckets,
-                              double sum, std::uint64_t count) {
-    const std::string bucket_name = std::string(name) + "_bucket";
-    LabelSet with_le = labels;
-    with_le.push_back(Label{"le", {}});
-    for (const HistogramBucket& b : buckets) {
-        with_le.back().value = format_value(b.upper_bound);
-        sample(bucket_name, with_le, b.cumulative_count);
-    }
-    with_le.back().value = "+Inf";
-    sample(bucket_name, with_le, count);
-    sample_double(std::string(name) + "_sum", labels, sum);
-    sample(std::string(name) + "_count", labels, count);
 }
 
 }  // namespace benchdist::stdb
