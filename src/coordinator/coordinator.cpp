@@ -123,36 +123,43 @@ void Coordinator::log(const std::string& message) const {
     if (log_) log_(message);
 }
 
-control::CoordinatorState Coordinator::register_generator(const control::RegisterRequest& request, StateView view) {
+template <typename Change>
+control::CoordinatorState Coordinator::apply_generator_request(const std::string& id, StateView view, Change change) {
     std::lock_guard lock(mu_);
-    sm_.register_generator(request, clock_());
-    heard_from(request.id);
+    change();
     cv_.notify_all();
-    return answer_locked(view, request.id);
+    return answer_locked(view, id);
+}
+
+// Contact is recorded before the state machine judges the request (a
+// refused request still shows the generator alive), except on /register,
+// which is what makes the id known.
+control::CoordinatorState Coordinator::register_generator(const control::RegisterRequest& request, StateView view) {
+    return apply_generator_request(request.id, view, [&] {
+        sm_.register_generator(request, clock_());
+        heard_from(request.id);
+    });
 }
 
 control::CoordinatorState Coordinator::ready(const control::ReadyRequest& request, StateView view) {
-    std::lock_guard lock(mu_);
-    heard_from(request.id);
-    sm_.mark_ready(request, clock_());
-    cv_.notify_all();
-    return answer_locked(view, request.id);
+    return apply_generator_request(request.id, view, [&] {
+        heard_from(request.id);
+        sm_.mark_ready(request, clock_());
+    });
 }
 
 control::CoordinatorState Coordinator::started(const control::EpochAckRequest& request, StateView view) {
-    std::lock_guard lock(mu_);
-    heard_from(request.id);
-    sm_.acknowledge_started(request, clock_());
-    cv_.notify_all();
-    return answer_locked(view, request.id);
+    return apply_generator_request(request.id, view, [&] {
+        heard_from(request.id);
+        sm_.acknowledge_started(request, clock_());
+    });
 }
 
 control::CoordinatorState Coordinator::stopped(const control::EpochAckRequest& request, StateView view) {
-    std::lock_guard lock(mu_);
-    heard_from(request.id);
-    sm_.acknowledge_stopped(request, clock_());
-    cv_.notify_all();
-    return answer_locked(view, request.id);
+    return apply_generator_request(request.id, view, [&] {
+        heard_from(request.id);
+        sm_.acknowledge_stopped(request, clock_());
+    });
 }
 
 control::CoordinatorState Coordinator::state(const std::optional<std::string>& touch_id) {

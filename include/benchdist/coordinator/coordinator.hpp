@@ -109,6 +109,10 @@ private:
     // What a generator route answers; callers hold mu_.
     control::CoordinatorState answer_locked(StateView view, const std::string& id) const;
     std::uint64_t version_of(StateView view) const;
+    // A generator route: `change` under the lock, then every waiter is
+    // told and `id` gets its answer in `view`.
+    template <typename Change>
+    control::CoordinatorState apply_generator_request(const std::string& id, StateView view, Change change);
     // Answers the hub's due watchers outside the lock. Called with `lock`
     // held; returns with it held.
     void answer(std::unique_lock<std::mutex>& lock, LongPollHub::Due due);
