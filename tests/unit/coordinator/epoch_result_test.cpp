@@ -245,3 +245,90 @@ TEST(EpochResult, AReadWithoutTimesTakesTheCoordinatorsClock) {
     r.received_at_ms = 99;
     EXPECT_EQ(observe(r, 1234).at_ms, 99);
 }
+
+namespace {
+
+// A report whose intervals hold `per_second` commits in each of the window's
+// ten seconds, from a generator whose clock is `offset_ms` off.
+Json report_with(int per_second, std::optional<double> offset_ms = std::nullopt) {
+    stats::IntervalRecorder rec;
+    for (int s = 0; s < 10; ++s)
+        for (int i = 0; i < per_second; ++i) rec.record_success(kT0 + s * 1000 + 10, 900);
+    Json report = {{"counters", {{"committed", per_second * 10}}}, {"intervals", rec.to_json()}};
+    if (offset_ms) report["clock"] = {{"offsetMs", *offset_ms}, {"rttMs", 1.0}, {"samples", 5}};
+    return report;
+}
+
+}  // namespace
+
+TEST(EpochResult, AClientServerGapBeyondTheToleranceIsNamed) {
+    auto o = ten_second_window();  // the server committed 1000
+    o.stop_reports["a"] = report_with(45);
+    o.stop_reports["b"] = report_with(45);  // the clients saw 900
+    const auto r = build_epoch_result(o);
+    EXPECT_DOUBLE_EQ(r.extra["clientServerRatio"].get<double>(), 0.9);
+    EXPECT_TRUE(has_warning_with(r, "client-observed commits in the window (900) differ from the server's committed "
+                                    "delta (1000) by -10.0%"));
+}
+
+TEST(EpochResult, SlowCounterReadsWidenTheCrossCheckByWhatTheirRoundTripsAllow) {
+    // 100/s on the server, 950 seen by the clients: 50 apart. 2% of 1000 is
+    // 20; round trips of 4 ms allow 0.4 more, so this warns...
+    auto o = ten_second_window();
+    o.stop_reports["a"] = report_with(95);
+    EXPECT_TRUE(has_warning_with(build_epoch_result(o), "differ from the server's committed delta"));
+    // ...but two reads of 400 ms each may have happened 400 ms (40
+    // transfers) later or earlier than the coordinator takes them: 60 in all.
+    o.before = read_at(5000, kT0, 400);
+    o.after = read_at(6000, kT0 + 10000, 400);
+    const auto r = build_epoch_result(o);
+    EXPECT_FALSE(has_warning_with(r, "differ from the server's committed delta"));
+    EXPECT_EQ(r.extra["counterReadMs"], Json::array({400, 400}));
+}
+
+TEST(EpochResult, TheGapWarningSaysWhatTheRoundTripsAllowed) {
+    auto o = ten_second_window();
+    o.before = read_at(5000, kT0, 200);
+    o.after = read_at(6000, kT0 + 10000, 200);
+    o.stop_reports["a"] = report_with(50);  // 500 of 1000: far beyond 20 + 20
+    EXPECT_TRUE(has_warning_with(build_epoch_result(o),
+                                 "tolerance 2% plus the 20 transfers the counter reads' round trips allow): another "
+                                 "client wrote"));
+}
+
+TEST(EpochResult, AClockOffsetBeyondTheCoordinatorsLimitIsNamed) {
+    auto o = ten_second_window();
+    o.options.max_clock_offset_ms = 50;
+    o.stop_reports["a"] = report_with(50, 80.0);
+    o.stop_reports["b"] = report_with(50, 10.0);
+    const auto r = build_epoch_result(o);
+    EXPECT_TRUE(has_warning_with(r, "generator \"a\" clock offset 80.0 ms exceeds --max-clock-offset-ms 50"));
+    EXPECT_FALSE(has_warning_with(r, "generator \"b\" clock offset"));
+}
+
+TEST(EpochResult, AReportWithoutIntervalsIsNamed) {
+    auto o = ten_second_window();
+    o.stop_reports["a"] = report_with(50);
+    o.stop_reports["b"] = {{"counters", {{"committed", 500}}}};
+    EXPECT_TRUE(has_warning_with(build_epoch_result(o), "generator \"b\" sent no intervals"));
+}
+
+TEST(EpochResult, MixedWorkloadsAreNamedInTheResult) {
+    auto o = ten_second_window();
+    for (const auto* id : {"a", "b"}) {
+        control::RegisterManifest m;
+        m.tool_version = std::string(control::tool_version());
+        m.workload = {{"alpha", std::string(id) == "a" ? 1.5 : 0.0}};
+        o.manifests[id].manifest = m;
+        o.manifests[id].negotiated_protocol = "v3";
+    }
+    o.workload = compare_workloads(o.manifests);
+    EXPECT_TRUE(has_warning_with(build_epoch_result(o), "the participants' workloads differ"));
+}
+
+TEST(EpochResult, AnAbortedEpochIsMarked) {
+    auto o = ten_second_window();
+    EXPECT_FALSE(build_epoch_result(o).extra.contains("aborted"));
+    o.aborted = true;
+    EXPECT_EQ(build_epoch_result(o).extra["aborted"], true);
+}
