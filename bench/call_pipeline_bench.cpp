@@ -34,8 +34,7 @@ void BM_CallPipeline_RoundTrip(benchmark::State& state) {
     const auto run_once = [&] {
         for (std::size_t i = 0; i < calls; ++i) {
             pipeline.add_transfer(static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(i + 1), 1, deadline,
-                                  std::chrono::milliseconds(10000),
-                                  [s = &sink, i](const generator::CallOutcome& o) {
+                                  std::chrono::milliseconds(10000), [s = &sink, i](const generator::CallOutcome& o) {
                                       if (o.status == generator::CallStatus::Committed) ++s->committed;
                                       s->last_slot = i;
                                   });
@@ -58,8 +57,9 @@ void BM_CallPipeline_RoundTrip(benchmark::State& state) {
     }
     bench::report_allocations(state, before, static_cast<double>(calls));
     state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(calls));
-    state.counters["time/call"] = benchmark::Counter(
-        static_cast<double>(calls), benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+    state.counters["time/call"] =
+        benchmark::Counter(static_cast<double>(calls),
+                           benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
     benchmark::DoNotOptimize(sink.last_slot);
     if (sink.committed != (static_cast<std::uint64_t>(state.iterations()) + 1) * calls) {
         state.SkipWithError("a call did not end as Committed exactly once");

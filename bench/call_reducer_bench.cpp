@@ -50,9 +50,9 @@ bool matches_golden() {
 void set_per_call_counters(benchmark::State& state, std::int64_t calls) {
     state.SetItemsProcessed(state.iterations() * calls);
     // Seconds per call (shown as e.g. "12n" = 12 ns) whatever the batch size.
-    state.counters["time/call"] = benchmark::Counter(static_cast<double>(calls),
-                                                     benchmark::Counter::kIsIterationInvariantRate |
-                                                         benchmark::Counter::kInvert);
+    state.counters["time/call"] =
+        benchmark::Counter(static_cast<double>(calls),
+                           benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
 }
 
 // range(0): calls per frame (1 = a v2 frame; more = one coalesced v3 frame).

@@ -41,8 +41,8 @@ std::vector<std::uint8_t> make_payload(const ResultCase& c) {
     std::vector<std::uint8_t> body;
     bsatn::Writer w(body);
     for (int i = 0; i < c.messages; ++i) {
-        const std::string_view error = c.outcome == ReducerOutcomeKind::Err ? stdb::transfer::kErrInsufficientFunds
-                                                                             : std::string_view{};
+        const std::string_view error =
+            c.outcome == ReducerOutcomeKind::Err ? stdb::transfer::kErrInsufficientFunds : std::string_view{};
         stdb::encode_reducer_result(w, static_cast<std::uint32_t>(100 + i),
                                     stdb::Timestamp{bench::kGoldenTimestampMicros + i}, c.outcome, error);
     }
@@ -61,9 +61,9 @@ bool matches_golden() {
 
 void set_per_message_counters(benchmark::State& state, int messages) {
     state.SetItemsProcessed(state.iterations() * messages);
-    state.counters["time/msg"] = benchmark::Counter(static_cast<double>(messages),
-                                                    benchmark::Counter::kIsIterationInvariantRate |
-                                                        benchmark::Counter::kInvert);
+    state.counters["time/msg"] =
+        benchmark::Counter(static_cast<double>(messages),
+                           benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
 }
 
 void BM_DecodeReducerResult_View(benchmark::State& state, ResultCase c) {
@@ -111,8 +111,7 @@ void BM_DecodeReducerResult_Typed(benchmark::State& state, ResultCase c) {
 }
 BENCHMARK_CAPTURE(BM_DecodeReducerResult_Typed, v2_ok, ResultCase{ProtocolVersion::V2, 1, ReducerOutcomeKind::Ok});
 BENCHMARK_CAPTURE(BM_DecodeReducerResult_Typed, v2_err, ResultCase{ProtocolVersion::V2, 1, ReducerOutcomeKind::Err});
-BENCHMARK_CAPTURE(BM_DecodeReducerResult_Typed, v3_ok_x16,
-                  ResultCase{ProtocolVersion::V3, 16, ReducerOutcomeKind::Ok});
+BENCHMARK_CAPTURE(BM_DecodeReducerResult_Typed, v3_ok_x16, ResultCase{ProtocolVersion::V3, 16, ReducerOutcomeKind::Ok});
 BENCHMARK_CAPTURE(BM_DecodeReducerResult_Typed, v3_err_x16,
                   ResultCase{ProtocolVersion::V3, 16, ReducerOutcomeKind::Err});
 

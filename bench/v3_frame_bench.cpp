@@ -37,9 +37,9 @@ std::vector<std::uint8_t> make_frame(std::int64_t calls) {
 void set_per_message_counters(benchmark::State& state, std::int64_t messages, std::size_t frame_bytes) {
     state.SetItemsProcessed(state.iterations() * messages);
     state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(frame_bytes));
-    state.counters["time/msg"] = benchmark::Counter(static_cast<double>(messages),
-                                                    benchmark::Counter::kIsIterationInvariantRate |
-                                                        benchmark::Counter::kInvert);
+    state.counters["time/msg"] =
+        benchmark::Counter(static_cast<double>(messages),
+                           benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
 }
 
 void BM_SplitV3Frame_View(benchmark::State& state) {

@@ -89,9 +89,9 @@ void BM_PrecomputePairs(benchmark::State& state) {
         benchmark::DoNotOptimize(pairs.from().data());
     }
     state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(o.count));
-    state.counters["time/pair"] = benchmark::Counter(static_cast<double>(o.count),
-                                                     benchmark::Counter::kIsIterationInvariantRate |
-                                                         benchmark::Counter::kInvert);
+    state.counters["time/pair"] =
+        benchmark::Counter(static_cast<double>(o.count),
+                           benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
 }
 BENCHMARK(BM_PrecomputePairs)->ArgName("harness")->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
 

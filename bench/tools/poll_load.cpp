@@ -170,7 +170,8 @@ public:
         phase_ = phase;
         offset_ = offset;
         control::RegisterRequest reg{id_, "poll-load-host", 1, Json::object()};
-        exchange(http::verb::post, o_.view == "self" ? "/register?view=self" : "/register", control::to_json(reg).dump(),
+        exchange(http::verb::post, o_.view == "self" ? "/register?view=self" : "/register",
+                 control::to_json(reg).dump(),
                  [self = shared_from_this(), registered = std::move(registered)](Exchange x) mutable {
                      if (!self->registered_ok(x, "/register")) {
                          self->failed_ = true;
@@ -484,8 +485,9 @@ bool parse_url(Options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    CLI::App app{"Simulates many bench-dist generators registering with and polling a bench-dist-coordinator; "
-                 "prints one JSON object"};
+    CLI::App app{
+        "Simulates many bench-dist generators registering with and polling a bench-dist-coordinator; "
+        "prints one JSON object"};
     Options o;
     std::string mode = "long-poll";
     std::string connection = "close";
@@ -493,8 +495,12 @@ int main(int argc, char** argv) {
     std::int64_t wait_ms = 1000;
     double settle_s = 3;
     app.add_option("--url", o.url, "Coordinator base URL (http:// only)")->capture_default_str();
-    app.add_option("--generators", o.generators, "Simulated generators")->capture_default_str()->check(CLI::PositiveNumber);
-    app.add_option("--seconds", o.seconds, "Length of the polling phase")->capture_default_str()->check(CLI::PositiveNumber);
+    app.add_option("--generators", o.generators, "Simulated generators")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
+    app.add_option("--seconds", o.seconds, "Length of the polling phase")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
     app.add_option("--threads", o.threads, "Client I/O threads")->capture_default_str()->check(CLI::Range(1u, 64u));
     app.add_option("--mode", mode, "long-poll (what bench-dist-generator does) or poll (plain GET every --interval-ms)")
         ->capture_default_str()
@@ -555,8 +561,8 @@ int main(int argc, char** argv) {
     for (unsigned t = 0; t < threads; ++t) ios.push_back(std::make_unique<asio::io_context>(1));
     for (std::size_t i = 0; i < o.generators; ++i) {
         const unsigned t = static_cast<unsigned>(i % threads);
-        fleets[t].push_back(std::make_shared<Generator>(*ios[t], o, endpoint, o.id_prefix + "-" + std::to_string(i),
-                                                        stats[t]));
+        fleets[t].push_back(
+            std::make_shared<Generator>(*ios[t], o, endpoint, o.id_prefix + "-" + std::to_string(i), stats[t]));
     }
     using Guard = asio::executor_work_guard<asio::io_context::executor_type>;
     std::vector<std::optional<Guard>> guards(threads);
@@ -658,7 +664,8 @@ int main(int argc, char** argv) {
         out["coordinator_cpu_s"] = std::round(cpu * 1000.0) / 1000.0;
         out["coordinator_cpu_ms_per_s"] = std::round(cpu / elapsed * 1000.0 * 10.0) / 10.0;
         out["coordinator_cpu_us_per_request"] =
-            all.requests > 0 ? Json(std::round(cpu / static_cast<double>(all.requests) * 1e6 * 10.0) / 10.0) : Json(nullptr);
+            all.requests > 0 ? Json(std::round(cpu / static_cast<double>(all.requests) * 1e6 * 10.0) / 10.0)
+                             : Json(nullptr);
         if (const auto rss = process_rss_kib(o.pid)) out["coordinator_rss_kib"] = *rss;
     }
     out["helper_cpu_ms_per_s"] = std::round((self_after - self_before) / elapsed * 1000.0 * 10.0) / 10.0;

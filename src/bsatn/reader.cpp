@@ -4,9 +4,7 @@
 
 namespace benchdist::bsatn {
 
-void Reader::fail(std::string_view expected) const {
-    throw DecodeError(absolute_position(), std::string(expected));
-}
+void Reader::fail(std::string_view expected) const { throw DecodeError(absolute_position(), std::string(expected)); }
 
 std::span<const std::uint8_t> Reader::read_raw(std::size_t n, std::string_view what) {
     if (n > remaining()) {
@@ -98,10 +96,17 @@ bool is_valid_utf8(std::string_view s) {
         }
         std::size_t len;
         std::uint32_t cp;
-        if ((c & 0xE0) == 0xC0) { len = 2; cp = c & 0x1F; }
-        else if ((c & 0xF0) == 0xE0) { len = 3; cp = c & 0x0F; }
-        else if ((c & 0xF8) == 0xF0) { len = 4; cp = c & 0x07; }
-        else return false;
+        if ((c & 0xE0) == 0xC0) {
+            len = 2;
+            cp = c & 0x1F;
+        } else if ((c & 0xF0) == 0xE0) {
+            len = 3;
+            cp = c & 0x0F;
+        } else if ((c & 0xF8) == 0xF0) {
+            len = 4;
+            cp = c & 0x07;
+        } else
+            return false;
         if (i + len > n) return false;
         for (std::size_t k = 1; k < len; ++k) {
             const auto cc = static_cast<unsigned char>(s[i + k]);

@@ -106,8 +106,8 @@ void install_stdb_tls(const StdbConnectionOptions& values) {
 
 void add_coordinator_connection_options(CLI::App& app, CoordinatorConnectionOptions& values,
                                         CoordinatorOptionSet offered) {
-    auto* url = app.add_option("--coordinator-url", values.url, "bench-dist-coordinator's base URL")
-                    ->capture_default_str();
+    auto* url =
+        app.add_option("--coordinator-url", values.url, "bench-dist-coordinator's base URL")->capture_default_str();
     if (offered.url_from_environment) url->envname("BENCH_DIST_COORDINATOR_URL");
     app.add_option("--auth-token", values.auth_token,
                    "The coordinator's --auth-token, sent as \"Authorization: Bearer\" on every control request "

@@ -271,9 +271,8 @@ EpochResult epoch_result_from_json(const Json& j) {
     r.verification_error = get_optional_string(j, "verificationError");
     r.error = get_optional_string(j, "error");
     r.extra = extra_keys(j, {"epoch", "label", "test", "connector", "windowSeconds", "actualWindowSeconds",
-                             "participantIds", "participantConnections", "measuredAt", "finishedAt",
-                             "committedBefore", "committedAfter", "committedDelta", "tps", "verification",
-                             "verificationError", "error"});
+                             "participantIds", "participantConnections", "measuredAt", "finishedAt", "committedBefore",
+                             "committedAfter", "committedDelta", "tps", "verification", "verificationError", "error"});
     return r;
 }
 
@@ -318,7 +317,8 @@ CoordinatorState coordinator_state_from_json(const Json& j) {
         const auto& gens = require(j, "generators");
         if (!gens.is_array()) throw ProtocolError("\"generators\" must be an array");
         for (const auto& g : gens) s.generators.push_back(generator_snapshot_from_json(g));
-        if (auto it = j.find("lastResult"); it != j.end() && !it->is_null()) s.last_result = epoch_result_from_json(*it);
+        if (auto it = j.find("lastResult"); it != j.end() && !it->is_null())
+            s.last_result = epoch_result_from_json(*it);
     }
     if (auto v = get_optional_count(j, "version")) s.version = *v;
     if (auto it = j.find("serverTimeMs"); it != j.end() && !it->is_null()) {
@@ -326,7 +326,8 @@ CoordinatorState coordinator_state_from_json(const Json& j) {
         s.server_time_ms = it->get<std::int64_t>();
     }
     if (auto it = j.find("leaseSeconds"); it != j.end() && !it->is_null()) {
-        if (!it->is_number() || !(it->get<double>() > 0)) throw ProtocolError("\"leaseSeconds\" must be a positive number");
+        if (!it->is_number() || !(it->get<double>() > 0))
+            throw ProtocolError("\"leaseSeconds\" must be a positive number");
         s.lease_seconds = it->get<double>();
     }
     if (auto it = j.find("currentEpochErrors"); it != j.end() && !it->is_null())
@@ -377,7 +378,8 @@ StartEpochRequest start_epoch_request_from_json(const Json& j) {
     if (!j.is_object()) throw ProtocolError("expected a JSON object");
     StartEpochRequest r;
     r.label = get_optional_string(j, "label");
-    if (auto it = j.find("generatorIds"); it != j.end() && !it->is_null()) r.generator_ids = get_string_list(j, "generatorIds");
+    if (auto it = j.find("generatorIds"); it != j.end() && !it->is_null())
+        r.generator_ids = get_string_list(j, "generatorIds");
     return r;
 }
 

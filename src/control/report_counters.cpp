@@ -13,10 +13,14 @@ std::uint64_t count_at(const Json& counters, const char* key) {
 }  // namespace
 
 Json to_json(const ReportCounters& c) {
-    return Json{{"attempted", c.attempted},       {"committed", c.committed},
-                {"errors", c.errors},             {"moduleErrors", c.module_errors},
-                {"internalErrors", c.internal_errors}, {"timeouts", c.timeouts},
-                {"disconnects", c.disconnects},   {"reopened", c.reopened},
+    return Json{{"attempted", c.attempted},
+                {"committed", c.committed},
+                {"errors", c.errors},
+                {"moduleErrors", c.module_errors},
+                {"internalErrors", c.internal_errors},
+                {"timeouts", c.timeouts},
+                {"disconnects", c.disconnects},
+                {"reopened", c.reopened},
                 {"reopenFailures", c.reopen_failures}};
 }
 

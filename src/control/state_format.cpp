@@ -135,7 +135,8 @@ std::string format_result_details(const EpochResult& r) {
         out += "errors: module=" + std::to_string(module_total) + " internal=" + count_of(errors, "internalErrors") +
                " timeouts=" + count_of(errors, "timeouts") + " disconnects=" + count_of(errors, "disconnects") + "\n";
         if (module.is_object())
-            for (const auto& [message, n] : module.items()) out += "  module error \"" + message + "\": " + n.dump() + "\n";
+            for (const auto& [message, n] : module.items())
+                out += "  module error \"" + message + "\": " + n.dump() + "\n";
     }
     const auto& ratio = at_or_null(r.extra, "clientServerRatio");
     if (ratio.is_number()) {
@@ -157,7 +158,8 @@ std::string format_state(const CoordinatorState& s) {
     std::string out;
     out += "phase=" + std::string(phase_name(s.phase)) + " epoch=" + or_dash(s.current_epoch) +
            " label=" + or_dash(s.current_label) + "\n";
-    out += "test=" + s.test + " connector=" + s.connector + " participants=" + std::to_string(s.participants.size()) + "\n";
+    out += "test=" + s.test + " connector=" + s.connector + " participants=" + std::to_string(s.participants.size()) +
+           "\n";
     if (s.generators.empty()) {
         out += "generators: none\n";
     } else {

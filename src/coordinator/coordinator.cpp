@@ -1,15 +1,15 @@
 #include "benchdist/coordinator/coordinator.hpp"
 
+#include <unistd.h>
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <iterator>
 #include <limits>
 #include <stdexcept>
-#include <unistd.h>
 
-#include "coordinator/epoch_runner.hpp"
 #include "benchdist/coordinator/manifest.hpp"
+#include "coordinator/epoch_runner.hpp"
 
 namespace benchdist::coordinator {
 
@@ -46,7 +46,8 @@ Coordinator::Coordinator(CoordinatorOptions options, std::shared_ptr<CounterSour
       store_(options_.results_dir),
       sm_(options_.test, options_.connector) {
     if (!counter_) throw std::invalid_argument("Coordinator needs a CounterSource");
-    if (options_.verify && !verifier_) throw std::invalid_argument("Coordinator: verify is on but no Verifier was given");
+    if (options_.verify && !verifier_)
+        throw std::invalid_argument("Coordinator: verify is on but no Verifier was given");
     if (options_.hostname.empty()) options_.hostname = system_hostname();
     notifier_ = std::thread([this] { notifier_loop(); });
 }
@@ -116,7 +117,8 @@ void Coordinator::check_leases() {
 std::chrono::milliseconds Coordinator::max_generator_wait() const {
     const auto lease = lease_ms();
     // A third of the lease leaves room for the round trip and the next poll.
-    return lease == 0 ? std::chrono::milliseconds::max() : std::chrono::milliseconds(std::max<std::int64_t>(1, lease / 3));
+    return lease == 0 ? std::chrono::milliseconds::max()
+                      : std::chrono::milliseconds(std::max<std::int64_t>(1, lease / 3));
 }
 
 void Coordinator::log(const std::string& message) const {
@@ -191,8 +193,8 @@ control::StartEpochResponse Coordinator::start_epoch(const control::StartEpochRe
                 // The previous runner already recorded its result (the
                 // machine is idle only after that); join it outside the lock.
                 finished_runner = std::move(runner_);
-                runner_ = std::thread(
-                    [this, epoch = outcome.epoch, started_ms = clock_()] { run_epoch(epoch, started_ms); });
+                runner_ =
+                    std::thread([this, epoch = outcome.epoch, started_ms = clock_()] { run_epoch(epoch, started_ms); });
                 cv_.notify_all();
             }
         }
@@ -301,7 +303,8 @@ void Coordinator::notifier_loop() {
         if (const auto lease = lease_ms(); lease > 0) {
             if (const auto expiry = sm_.next_lease_expiry(lease)) {
                 // One ms past the expiry: a lease ends when silence exceeds it.
-                const auto in_ms = std::min<std::int64_t>(std::max<std::int64_t>(1, *expiry - mono_clock_() + 1), 3600000);
+                const auto in_ms =
+                    std::min<std::int64_t>(std::max<std::int64_t>(1, *expiry - mono_clock_() + 1), 3600000);
                 next_deadline = now + std::chrono::milliseconds(in_ms);
                 lease_check_ms = *expiry + 1;
             }

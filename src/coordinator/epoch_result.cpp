@@ -58,8 +58,7 @@ std::optional<std::string> counter_reset_in_samples(const EpochObservations& o) 
         if (read.committed < prev->committed) {
             return "committed transfer counter went backwards from " + std::to_string(prev->committed) + " to " +
                    std::to_string(read.committed) + " " + std::to_string(sample.at_ms - o.before->at_ms) +
-                   " ms into the window" + (read.series_absent ? " (its series vanished)" : "") +
-                   restart_explanation();
+                   " ms into the window" + (read.series_absent ? " (its series vanished)" : "") + restart_explanation();
         }
         prev = &read;
     }
@@ -100,10 +99,10 @@ control::Json manifest_of(const EpochObservations& o) {
     control::Json manifest;
     manifest["toolVersion"] = std::string(control::tool_version());
     manifest["coordinator"] = std::move(coordinator);
-    manifest["server"] = {
-        {"url", string_or_null(o.options.server_url)},
-        {"database", string_or_null(o.options.database)},
-        {"databaseIdentity", o.database_identity ? control::Json(*o.database_identity) : control::Json(nullptr)}};
+    manifest["server"] = {{"url", string_or_null(o.options.server_url)},
+                          {"database", string_or_null(o.options.database)},
+                          {"databaseIdentity",
+                           o.database_identity ? control::Json(*o.database_identity) : control::Json(nullptr)}};
     manifest["startedAt"] = control::iso8601_millis(o.started_ms);
     manifest["generators"] = generator_entries(o.manifests);
     manifest["workload"] = o.workload.common;

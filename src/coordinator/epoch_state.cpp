@@ -76,9 +76,9 @@ void EpochStateMachine::acknowledge_stopped(const control::EpochAckRequest& requ
     // generator that never opened its connections as ready.
     if (request.epoch == 0 || request.epoch >= next_epoch_) {
         throw RequestRejected("Generator \"" + request.id + "\" reported stopping unexpected epoch " +
-                               std::to_string(request.epoch) + ": " +
-                                     (next_epoch_ == 1 ? std::string("no epoch has started yet")
-                                                       : "the latest epoch is " + std::to_string(next_epoch_ - 1)));
+                              std::to_string(request.epoch) + ": " +
+                              (next_epoch_ == 1 ? std::string("no epoch has started yet")
+                                                : "the latest epoch is " + std::to_string(next_epoch_ - 1)));
     }
     g.last_seen_at = control::iso8601_millis(now_ms);
     // A late ack for an older epoch must not mark a generator that already
@@ -141,7 +141,8 @@ std::vector<LostGenerator> EpochStateMachine::expire_leases(std::int64_t mono_ms
         LostGenerator lost;
         lost.id = id;
         lost.silent_ms = silent;
-        lost.participant = active_ && std::binary_search(active_->participants.begin(), active_->participants.end(), id);
+        lost.participant =
+            active_ && std::binary_search(active_->participants.begin(), active_->participants.end(), id);
         char seconds[32];
         std::snprintf(seconds, sizeof seconds, "%.1f", static_cast<double>(silent) / 1000.0);
         lost.message = "generator " + id + " lost: silent for " + seconds + " s";
@@ -206,9 +207,10 @@ StartOutcome EpochStateMachine::start_epoch(const control::StartEpochRequest& re
         if (!not_ready.empty()) message = "Requested generators are not ready: " + join_ids(not_ready);
         if (!lost.empty()) {
             if (!message.empty()) message += "; ";
-            message += "Requested generators are lost (not heard from within the lease; they rejoin when they "
-                       "contact the coordinator again): " +
-                       join_ids(lost);
+            message +=
+                "Requested generators are lost (not heard from within the lease; they rejoin when they "
+                "contact the coordinator again): " +
+                join_ids(lost);
         }
         if (!message.empty()) return {false, message, 0};
     }

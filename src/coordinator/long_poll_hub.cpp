@@ -54,8 +54,9 @@ std::optional<LongPollHub::Clock::time_point> LongPollHub::next_deadline() const
     return next;
 }
 
-LongPollHub::Batch LongPollHub::prepare(Due due, const std::function<control::CoordinatorState()>& full_state,
-                                        const std::function<control::CoordinatorState(const std::string& id)>& view_of) {
+LongPollHub::Batch LongPollHub::prepare(
+    Due due, const std::function<control::CoordinatorState()>& full_state,
+    const std::function<control::CoordinatorState(const std::string& id)>& view_of) {
     Batch b;
     if (!due.full.empty()) b.full_state_ = full_state();
     // A view's text depends only on these fields of the generator (the rest

@@ -132,9 +132,10 @@ std::vector<std::string> manifest_warnings(const WorkloadComparison& comparison,
                                            std::string_view coordinator_version) {
     std::vector<std::string> out;
     if (!comparison.differences.empty()) {
-        out.push_back("the participants' workloads differ (the epoch was started with --allow-mixed, so its numbers "
-                      "mix them): " +
-                      describe_differences(comparison.differences));
+        out.push_back(
+            "the participants' workloads differ (the epoch was started with --allow-mixed, so its numbers "
+            "mix them): " +
+            describe_differences(comparison.differences));
     }
     if (!comparison.unknown.empty()) {
         out.push_back(plural(comparison.unknown, "generator", "generators") +
@@ -148,8 +149,8 @@ std::vector<std::string> manifest_warnings(const WorkloadComparison& comparison,
     for (const auto& [id, m] : participants) {
         const auto& version = m.manifest ? m.manifest->tool_version : std::nullopt;
         if (version && *version != coordinator_version) {
-            out.push_back("generator \"" + id + "\" runs bench-dist " + *version +
-                          ", the coordinator " + std::string(coordinator_version));
+            out.push_back("generator \"" + id + "\" runs bench-dist " + *version + ", the coordinator " +
+                          std::string(coordinator_version));
         }
     }
     return out;

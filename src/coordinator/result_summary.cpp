@@ -78,7 +78,9 @@ Json latency_json(const std::string& kind, const stats::LatencyHistogram& h, con
     return j;
 }
 
-double overlap(double a0, double a1, double b0, double b1) { return std::max(0.0, std::min(a1, b1) - std::max(a0, b0)); }
+double overlap(double a0, double a1, double b0, double b1) {
+    return std::max(0.0, std::min(a1, b1) - std::max(a0, b0));
+}
 
 // The window's share of each second is what the server's counter saw of it.
 // With the load span known, a second is weighted by the part of its loaded
@@ -87,7 +89,8 @@ double overlap(double a0, double a1, double b0, double b1) { return std::max(0.0
 // opened with the load. Seconds outside the span (answers trailing the stop)
 // fall back to |I ∩ W| / |I|. Without a span, whole seconds by the midpoint
 // rule, as the selection has them.
-WindowCounts count_in_window(const GeneratorInput& in, const SummaryWindow& window, const stats::IntervalOptions& shape) {
+WindowCounts count_in_window(const GeneratorInput& in, const SummaryWindow& window,
+                             const stats::IntervalOptions& shape) {
     WindowCounts c;
     c.selection = stats::select_window(in.intervals, window.start_ms, window.end_ms, shape);
     if (!in.load || !in.load->started_at_ms) {
@@ -99,7 +102,8 @@ WindowCounts count_in_window(const GeneratorInput& in, const SummaryWindow& wind
     }
     const double offset = in.offset();
     const double s0 = *in.load->started_at_ms + offset;
-    const double s1 = in.load->stopped_at_ms ? *in.load->stopped_at_ms + offset : std::numeric_limits<double>::infinity();
+    const double s1 =
+        in.load->stopped_at_ms ? *in.load->stopped_at_ms + offset : std::numeric_limits<double>::infinity();
     const auto w0 = static_cast<double>(window.start_ms);
     const auto w1 = static_cast<double>(window.end_ms);
     for (const auto& iv : in.intervals) {
@@ -134,7 +138,8 @@ ScheduleCheck check_schedule(std::optional<double> target, double achieved, cons
     c.lag_high = options.schedule.lag_high(static_cast<double>(lag.value_at_percentile(99)));
     c.json = Json{{"targetPerSecond", target ? Json(*target) : Json(nullptr)},
                   {"achievedPerSecond", round_to(achieved, 0.01)},
-                  {"sendLagUs", {{"p50", lag.value_at_percentile(50)}, {"p99", lag.value_at_percentile(99)}, {"max", lag.max()}}},
+                  {"sendLagUs",
+                   {{"p50", lag.value_at_percentile(50)}, {"p99", lag.value_at_percentile(99)}, {"max", lag.max()}}},
                   {"kept", c.kept()}};
     return c;
 }
@@ -142,7 +147,8 @@ ScheduleCheck check_schedule(std::optional<double> target, double achieved, cons
 std::string describe_mode(const GeneratorInput& in) {
     if (in.open()) {
         return quote_id(in.id) + " open loop" +
-               (in.load->rate_per_second ? " at " + format_double(*in.load->rate_per_second, "%g") + "/s" : std::string());
+               (in.load->rate_per_second ? " at " + format_double(*in.load->rate_per_second, "%g") + "/s"
+                                         : std::string());
     }
     return quote_id(in.id) + " closed loop with " + std::to_string(in.max_inflight()) + " in flight per connection" +
            (in.load ? "" : " (no \"load\" sent)");
@@ -161,9 +167,9 @@ GeneratorInput read_report(const std::string& id, const control::StopReport* rep
         if (report->settings) in.settings_connections = report->settings->connections;
         in.load = report->load;
         if (report->load_problem)
-            warnings.push_back("generator " + quote_id(id) + " sent a \"load\" that could not be read (" +
-                               *report->load_problem +
-                               "): taken as a closed loop with one in flight, its window edges counted in whole seconds");
+            warnings.push_back(
+                "generator " + quote_id(id) + " sent a \"load\" that could not be read (" + *report->load_problem +
+                "): taken as a closed loop with one in flight, its window edges counted in whole seconds");
     }
     if (in.clock_offset_ms && std::fabs(*in.clock_offset_ms) > options.max_clock_offset_ms) {
         warnings.push_back("generator " + quote_id(id) + " clock offset " + format_double(*in.clock_offset_ms, "%.1f") +
@@ -201,8 +207,8 @@ std::string schedule_warning(const std::string& subject, const ScheduleCheck& c,
         const double achieved = j["achievedPerSecond"].get<double>();
         text += " achieved " + format_double(achieved, "%.1f") + "/s is " +
                 format_double(target > 0 ? achieved / target * 100.0 : 0.0, "%.1f") + "% of the target " +
-                format_double(target, "%.1f") + "/s (below " + format_double(options.schedule.min_rate_ratio * 100.0, "%g") +
-                "%)";
+                format_double(target, "%.1f") + "/s (below " +
+                format_double(options.schedule.min_rate_ratio * 100.0, "%g") + "%)";
     }
     if (c.lag_high) {
         if (c.rate_short) text += " and";
@@ -256,8 +262,8 @@ Json summarize_generator_reports(const StopReports& reports, const std::vector<s
         if (first.length_ms != shape->length_ms ||
             first.totals.latency.significant_digits() != shape->significant_digits) {
             in.usable = false;
-            warnings.push_back("generator " + quote_id(in.id) + " sent " + std::to_string(first.length_ms) + " ms intervals with " +
-                               std::to_string(first.totals.latency.significant_digits()) +
+            warnings.push_back("generator " + quote_id(in.id) + " sent " + std::to_string(first.length_ms) +
+                               " ms intervals with " + std::to_string(first.totals.latency.significant_digits()) +
                                "-digit histograms, others sent " + std::to_string(shape->length_ms) + " ms with " +
                                std::to_string(shape->significant_digits) + ": left out of the merged numbers");
         }
@@ -316,9 +322,11 @@ Json summarize_generator_reports(const StopReports& reports, const std::vector<s
             entry["p99"] = sel.totals.latency.value_at_percentile(99);
             entry["errors"] = round_count(c.failures);
             if (in.load && in.load->started_at_ms)
-                entry["startSkewMs"] = round_to(*in.load->started_at_ms + in.offset() - static_cast<double>(window->start_ms), 0.1);
+                entry["startSkewMs"] =
+                    round_to(*in.load->started_at_ms + in.offset() - static_cast<double>(window->start_ms), 0.1);
             if (in.load && in.load->stopped_at_ms)
-                entry["stopSkewMs"] = round_to(*in.load->stopped_at_ms + in.offset() - static_cast<double>(window->end_ms), 0.1);
+                entry["stopSkewMs"] =
+                    round_to(*in.load->stopped_at_ms + in.offset() - static_cast<double>(window->end_ms), 0.1);
             if (in.open()) {
                 const ScheduleCheck check = check_schedule(in.load->rate_per_second, rate_of(c.attempted, c.seconds),
                                                            sel.totals.send_lag, options);
@@ -361,8 +369,9 @@ Json summarize_generator_reports(const StopReports& reports, const std::vector<s
         text += std::string(text.empty() ? "" : " ") + "generators behind their own schedule:";
         if (behind.empty()) text += " none alone";
         for (std::size_t i = 0; i < behind.size(); ++i) text += (i ? ", " : " ") + behind[i];
-        text += " (see perGenerator.<id>.schedule); the load was lower or later than asked, so the latency is not "
-                "that of the target rate: add generator threads or machines, or lower --rate";
+        text +=
+            " (see perGenerator.<id>.schedule); the load was lower or later than asked, so the latency is not "
+            "that of the target rate: add generator threads or machines, or lower --rate";
         warnings.push_back(std::move(text));
     }
     const std::uint64_t committed_total = round_count(client_committed);
@@ -371,25 +380,23 @@ Json summarize_generator_reports(const StopReports& reports, const std::vector<s
     out["perGenerator"] = std::move(per_generator);
     if (server_committed_delta && *server_committed_delta > 0) {
         const double server = static_cast<double>(*server_committed_delta);
-        const double window_seconds =
-            window ? static_cast<double>(window->end_ms - window->start_ms) / 1000.0 : 0.0;
-        const auto check = stats::check_client_server(client_committed, server,
-                                                      window_seconds > 0 ? server / window_seconds : 0.0,
-                                                      options.counter_round_trips_ms, options.ratio_tolerance);
+        const double window_seconds = window ? static_cast<double>(window->end_ms - window->start_ms) / 1000.0 : 0.0;
+        const auto check =
+            stats::check_client_server(client_committed, server, window_seconds > 0 ? server / window_seconds : 0.0,
+                                       options.counter_round_trips_ms, options.ratio_tolerance);
         const double ratio = check.ratio;
         out["clientServerRatio"] = round_to(ratio, 1e-6);
         if (!check.agrees) {
-            warnings.push_back("client-observed commits in the window (" + std::to_string(committed_total) +
-                               ") differ from the server's committed delta (" +
-                               std::to_string(*server_committed_delta) + ") by " +
-                               format_double((ratio - 1.0) * 100.0, "%+.1f") + "% (clientServerRatio " +
-                               format_double(ratio, "%.4f") + ", tolerance " +
-                               format_double(options.ratio_tolerance * 100.0, "%g") + "%" +
-                               (check.edge_allowance >= 1
-                                    ? " plus the " + std::to_string(static_cast<long long>(check.edge_allowance)) +
-                                          " transfers the counter reads' round trips allow"
-                                    : std::string()) +
-                               "): another client wrote, a generator's report is missing, or clocks disagree");
+            warnings.push_back(
+                "client-observed commits in the window (" + std::to_string(committed_total) +
+                ") differ from the server's committed delta (" + std::to_string(*server_committed_delta) + ") by " +
+                format_double((ratio - 1.0) * 100.0, "%+.1f") + "% (clientServerRatio " + format_double(ratio, "%.4f") +
+                ", tolerance " + format_double(options.ratio_tolerance * 100.0, "%g") + "%" +
+                (check.edge_allowance >= 1
+                     ? " plus the " + std::to_string(static_cast<long long>(check.edge_allowance)) +
+                           " transfers the counter reads' round trips allow"
+                     : std::string()) +
+                "): another client wrote, a generator's report is missing, or clocks disagree");
         }
     }
 
@@ -419,8 +426,9 @@ Json summarize_generator_reports(const StopReports& reports, const std::vector<s
             if (utilization < options.min_inflight_utilization) {
                 warnings.push_back(
                     "Little's law: only " + format_double(busy, "%.1f") + " of " + std::to_string(capacity) +
-                    " in-flight slots were waiting for the server on average (client " + format_double(client_tps, "%.1f") +
-                    " transfers/s x mean latency " + format_double(mean_s * 1000.0, "%.3f") + " ms, utilization " +
+                    " in-flight slots were waiting for the server on average (client " +
+                    format_double(client_tps, "%.1f") + " transfers/s x mean latency " +
+                    format_double(mean_s * 1000.0, "%.3f") + " ms, utilization " +
                     format_double(utilization * 100.0, "%.1f") + "%, below " +
                     format_double(options.min_inflight_utilization * 100.0, "%g") +
                     "%): the generators, not the server, were the bottleneck -- the time between a reply and the next "

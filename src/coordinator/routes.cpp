@@ -80,7 +80,8 @@ StateView view_of(const net::HttpRequest& req) {
 
 std::vector<std::string> generator_ids_of(const Json& body) {
     const auto it = body.find("generatorIds");
-    if (it == body.end() || !it->is_array()) throw control::ProtocolError("\"generatorIds\" must be an array of strings");
+    if (it == body.end() || !it->is_array())
+        throw control::ProtocolError("\"generatorIds\" must be an array of strings");
     std::vector<std::string> ids;
     for (const auto& e : *it) {
         if (!e.is_string()) throw control::ProtocolError("\"generatorIds\" must be an array of strings");
@@ -92,15 +93,14 @@ std::vector<std::string> generator_ids_of(const Json& body) {
 void handle(Coordinator& c, const net::HttpRequest& req, net::Respond& respond) {
     const std::string& path = req.path;
     const std::string& method = req.method;
-    const auto known = std::find_if(kRoutes.begin(), kRoutes.end(),
-                                    [&](const Route& r) { return r.path == path; });
+    const auto known = std::find_if(kRoutes.begin(), kRoutes.end(), [&](const Route& r) { return r.path == path; });
     if (known == kRoutes.end()) {
         respond(error_response(404, "Unknown route: " + method + " " + path));
         return;
     }
     if (known->method != method) {
-        auto res = error_response(405, "Method " + method + " not allowed on " + path + "; use " +
-                                           std::string(known->method));
+        auto res =
+            error_response(405, "Method " + method + " not allowed on " + path + "; use " + std::string(known->method));
         res.headers.emplace_back("Allow", std::string(known->method));
         respond(std::move(res));
         return;

@@ -20,7 +20,8 @@ public:
         // new identity, and its old series would no longer move.
         set_identity({});
         try {
-            set_identity(stdbhttp::fetch_database_identity(target_.endpoint, target_.database, target_.timeout, target_.token));
+            set_identity(
+                stdbhttp::fetch_database_identity(target_.endpoint, target_.database, target_.timeout, target_.token));
         } catch (const std::exception& e) {
             // The inner message names the URL and says what to check.
             throw std::runtime_error("cannot resolve database \"" + target_.database + "\": " + e.what());
@@ -66,7 +67,7 @@ public:
 
     stdb::transfer::VerificationOutcome verify() override {
         const auto tally = stdbhttp::fetch_account_balances(target_.endpoint, target_.database, initial_balance_,
-                                                        target_.compression, target_.timeout, target_.token);
+                                                            target_.compression, target_.timeout, target_.token);
         return stdb::transfer::verify(tally);
     }
 

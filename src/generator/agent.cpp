@@ -6,9 +6,12 @@ namespace benchdist::generator {
 
 std::string_view agent_action_name(AgentAction a) {
     switch (a) {
-        case AgentAction::None: return "none";
-        case AgentAction::Start: return "start";
-        case AgentAction::Stop: return "stop";
+        case AgentAction::None:
+            return "none";
+        case AgentAction::Start:
+            return "start";
+        case AgentAction::Stop:
+            return "stop";
     }
     return "none";
 }
@@ -60,7 +63,8 @@ Backoff::Backoff(std::chrono::milliseconds initial, std::chrono::milliseconds ca
 std::chrono::milliseconds Backoff::next(double unit) {
     unit = std::clamp(unit, 0.0, 1.0);
     const auto half = step_.count() / 2;
-    const auto delay = std::chrono::milliseconds(step_.count() - half + static_cast<std::int64_t>(unit * static_cast<double>(half)));
+    const auto delay =
+        std::chrono::milliseconds(step_.count() - half + static_cast<std::int64_t>(unit * static_cast<double>(half)));
     step_ = std::min(cap_, step_ * 2);
     return delay;
 }

@@ -225,8 +225,9 @@ void AgentRunner::poll_once() {
         load_.start(decision.epoch);
         running_ = decision.epoch;
         try {
-            call_control("POST /started",
-                         [&] { return client_.started({config_.id, decision.epoch, control::Json::object()}); });
+            call_control("POST /started", [&] {
+                return client_.started({config_.id, decision.epoch, control::Json::object()});
+            });
             note_clock(true);
         } catch (const CoordinatorError& e) {
             if (e.kind() == CoordinatorError::Kind::Unreachable || e.kind() == CoordinatorError::Kind::Unauthorized) {
@@ -243,7 +244,8 @@ void AgentRunner::poll_once() {
         const auto& c = stopped.counters;
         sinks_.log("stopped epoch " + std::to_string(decision.epoch) + ": attempted=" + std::to_string(c.attempted) +
                    " committed=" + std::to_string(c.committed) + " errors=" + std::to_string(c.errors()) +
-                   " timeouts=" + std::to_string(c.timeouts) + " intervals=" + std::to_string(stopped.intervals.size()));
+                   " timeouts=" + std::to_string(c.timeouts) +
+                   " intervals=" + std::to_string(stopped.intervals.size()));
         post_stopped(decision.epoch, std::move(stopped));
         return;
     }
@@ -267,8 +269,9 @@ void AgentRunner::on_lost_coordinator(const CoordinatorError& e) {
     sinks_.log(std::string("lost the coordinator at ") + client_.base_url() + ": no answer for " + seconds + " (" +
                cause_of(e.what()) + "); stopping load");
     if (running_) stop_load();
-    sinks_.log("load stopped, connections kept open; re-registering with backoff "
-               "(--exit-on-coordinator-loss exits instead)");
+    sinks_.log(
+        "load stopped, connections kept open; re-registering with backoff "
+        "(--exit-on-coordinator-loss exits instead)");
     reconnect();
     have_version_ = false;
 }
@@ -279,9 +282,10 @@ void AgentRunner::report_failure(const CoordinatorError& e) {
                      " -- is bench-dist-coordinator running and reachable?");
     } else if (e.kind() == CoordinatorError::Kind::Unauthorized) {
         // Not retried: the same token would be refused again.
-        sinks_.error("error: the coordinator at " + client_.base_url() + " refused this generator (" + e.what() +
-                     ") -- start bench-dist-generator with the coordinator's token: --auth-token or BENCH_DIST_TOKEN (" +
-                     (config_.auth_token.empty() ? "none was given" : "the one given differs") + ")");
+        sinks_.error(
+            "error: the coordinator at " + client_.base_url() + " refused this generator (" + e.what() +
+            ") -- start bench-dist-generator with the coordinator's token: --auth-token or BENCH_DIST_TOKEN (" +
+            (config_.auth_token.empty() ? "none was given" : "the one given differs") + ")");
     } else {
         sinks_.error(std::string("error: ") + e.what());
     }

@@ -11,11 +11,16 @@ namespace benchdist::generator {
 
 std::string_view call_status_name(CallStatus s) {
     switch (s) {
-        case CallStatus::Committed: return "committed";
-        case CallStatus::ModuleError: return "module error";
-        case CallStatus::InternalError: return "internal error";
-        case CallStatus::Timeout: return "timeout";
-        case CallStatus::Disconnected: return "disconnected";
+        case CallStatus::Committed:
+            return "committed";
+        case CallStatus::ModuleError:
+            return "module error";
+        case CallStatus::InternalError:
+            return "internal error";
+        case CallStatus::Timeout:
+            return "timeout";
+        case CallStatus::Disconnected:
+            return "disconnected";
     }
     return "unknown";
 }

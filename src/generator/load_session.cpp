@@ -29,8 +29,8 @@ LoadSession::Impl::Impl(LoadSessionOptions options, std::shared_ptr<const Transf
     threads = std::min(threads, opt_.concurrency);
     for (std::size_t t = 0; t < threads; ++t) threads_.push_back(std::make_unique<ThreadCtx>(opt_.intervals));
     for (std::size_t w = 0; w < opt_.concurrency; ++w) {
-        workers_.push_back(std::make_unique<Worker>(this, threads_[w % threads].get(), w, *pairs_,
-                                                    opt_.concurrency, conn_opt_.max_inflight));
+        workers_.push_back(std::make_unique<Worker>(this, threads_[w % threads].get(), w, *pairs_, opt_.concurrency,
+                                                    conn_opt_.max_inflight));
     }
     for (auto& t : threads_) {
         ThreadCtx* ctx = t.get();
@@ -106,9 +106,9 @@ void LoadSession::Impl::open_all(const Progress& progress) {
         if (lanes_left_ == 0) break;
     }
     if (!first_error_.empty()) {
-        const std::string message = "opened " + std::to_string(opened_) + " of " +
-                                    std::to_string(opt_.concurrency) + " connections to " +
-                                    conn_opt_.target.to_string() + "; first error: " + first_error_;
+        const std::string message = "opened " + std::to_string(opened_) + " of " + std::to_string(opt_.concurrency) +
+                                    " connections to " + conn_opt_.target.to_string() +
+                                    "; first error: " + first_error_;
         lock.unlock();
         close_all(opt_.close_timeout);
         throw LoadSessionError(message);
@@ -157,7 +157,8 @@ void LoadSession::Impl::lane_done() {
 }
 
 void LoadSession::Impl::start(std::uint64_t epoch) {
-    if (!open_started_ || closed_.load()) throw LoadSessionError("start() needs open connections (call open_all first)");
+    if (!open_started_ || closed_.load())
+        throw LoadSessionError("start() needs open connections (call open_all first)");
     if (running_epoch_) throw LoadSessionError("epoch " + std::to_string(*running_epoch_) + " is still running");
     running_epoch_ = epoch;
     load_started_ms_ = wall_now_ms();
@@ -193,9 +194,8 @@ bool LoadSession::Impl::stop() {
         }
     });
     std::unique_lock lock(idle_mutex_);
-    const bool all = idle_cv_.wait_for(lock, opt_.op_timeout + opt_.connect_timeout, [this] {
-        return busy_workers_.load(std::memory_order_acquire) == 0;
-    });
+    const bool all = idle_cv_.wait_for(lock, opt_.op_timeout + opt_.connect_timeout,
+                                       [this] { return busy_workers_.load(std::memory_order_acquire) == 0; });
     // After the last answer, not at the halt: calls in flight at the halt
     // still commit, and their outcomes land in the intervals up to here.
     load_stopped_ms_ = wall_now_ms();

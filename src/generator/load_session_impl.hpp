@@ -10,14 +10,14 @@
 
 #include <algorithm>
 #include <atomic>
-#include <chrono>
-#include <cmath>
-#include <cstdint>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <cmath>
 #include <condition_variable>
+#include <cstdint>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -97,8 +97,8 @@ public:
         std::chrono::steady_clock::time_point next_due;  // open loop
         std::chrono::nanoseconds period{0};              // open loop: time between this worker's calls
         bool timer_armed = false;
-        bool running = false;    // issue more calls
-        bool busy = false;       // counted in busy_workers_: running, calls in flight or reopening
+        bool running = false;  // issue more calls
+        bool busy = false;     // counted in busy_workers_: running, calls in flight or reopening
         bool reopening = false;
         // A reopen failed and the next try waits on reopen_timer; not busy
         // meanwhile, so stop() never waits for a backoff.
@@ -110,8 +110,14 @@ public:
 
         Worker(Impl* s, ThreadCtx* c, std::size_t i, const TransferPairs& pairs, std::size_t concurrency,
                std::size_t max_inflight)
-            : session(s), ctx(c), index(i), cursor(pairs, i, concurrency), calls(max_inflight),
-              schedule_timer(c->io), reopen_timer(c->io), jitter(static_cast<std::uint_fast32_t>(i + 1)) {}
+            : session(s),
+              ctx(c),
+              index(i),
+              cursor(pairs, i, concurrency),
+              calls(max_inflight),
+              schedule_timer(c->io),
+              reopen_timer(c->io),
+              jitter(static_cast<std::uint_fast32_t>(i + 1)) {}
 
         void begin(std::chrono::steady_clock::time_point now);
         void halt();

@@ -121,7 +121,8 @@ void LoadSession::Impl::Worker::on_done(std::size_t slot, const CallOutcome& out
         case CallStatus::Committed:
             ++c.committed;
             if (open_loop()) {
-                const auto response = std::chrono::duration_cast<std::chrono::microseconds>(now - call.intended).count();
+                const auto response =
+                    std::chrono::duration_cast<std::chrono::microseconds>(now - call.intended).count();
                 r.record_success(now_ms, static_cast<std::uint64_t>(response), static_cast<std::uint64_t>(service));
             } else {
                 r.record_success(now_ms, static_cast<std::uint64_t>(service));

@@ -16,10 +16,9 @@ std::size_t files_needed(std::size_t connections) {
 }
 
 std::string file_limit_message(std::size_t needed, std::uint64_t hard) {
-    const std::string who = needed > kOpenFileMargin
-                                ? "--concurrency " + std::to_string(needed - kOpenFileMargin) + " needs about " +
-                                      std::to_string(needed) + " open files"
-                                : std::to_string(needed) + " open files are needed";
+    const std::string who = needed > kOpenFileMargin ? "--concurrency " + std::to_string(needed - kOpenFileMargin) +
+                                                           " needs about " + std::to_string(needed) + " open files"
+                                                     : std::to_string(needed) + " open files are needed";
     return who + ", but the hard limit is " + std::to_string(hard) +
            ": raise it (ulimit -Hn as root, LimitNOFILE= in a systemd unit, nofile in "
            "/etc/security/limits.conf) or spread the connections over more generators";
@@ -51,8 +50,10 @@ FileLimitResult raise_open_file_limit(std::size_t needed) {
     if (needed > r.hard) {
         r.message = file_limit_message(needed, r.hard);
     } else {
-        r.message = std::to_string(needed) + " open files are needed and the hard limit allows them, but the soft "
-                    "limit stays at " + std::to_string(r.soft_after) +
+        r.message = std::to_string(needed) +
+                    " open files are needed and the hard limit allows them, but the soft "
+                    "limit stays at " +
+                    std::to_string(r.soft_after) +
                     (refused.empty() ? std::string() : " (raising it failed: " + refused + ")") +
                     ": raise it before starting (ulimit -n " + std::to_string(needed) + ")";
     }

@@ -1,8 +1,8 @@
 #include "benchdist/generator/source_addresses.hpp"
 
+#include <algorithm>
 #include <boost/asio/ip/address.hpp>
 #include <boost/system/error_code.hpp>
-#include <algorithm>
 #include <stdexcept>
 
 namespace benchdist::generator {

@@ -30,13 +30,16 @@ namespace detail {
 
 std::string upgrade_hint(unsigned status) {
     switch (status) {
-        case 404: return " -- check --stdb-module (the database name or identity)";
-        case 400: return " -- check --stdb-protocol, --stdb-compression and --confirmed-reads";
+        case 404:
+            return " -- check --stdb-module (the database name or identity)";
+        case 400:
+            return " -- check --stdb-protocol, --stdb-compression and --confirmed-reads";
         case 401:
         case 403:
             return " -- the server refused this caller: pass its token with --stdb-token (or STDB_TOKEN), or check "
                    "the one given";
-        default: return " -- check --stdb-url";
+        default:
+            return " -- check --stdb-url";
     }
 }
 
@@ -51,10 +54,10 @@ StdbConnection::StdbConnection(asio::io_context& io, std::shared_ptr<const Resol
     if (server->tls) {
         auto& tls = server->tls->native();
         impl_ = std::make_shared<detail::StdbConnectionImpl<detail::TlsStream>>(io, std::move(server),
-                                                                               std::move(options), io, tls);
+                                                                                std::move(options), io, tls);
     } else {
         impl_ = std::make_shared<detail::StdbConnectionImpl<detail::PlainStream>>(io, std::move(server),
-                                                                                 std::move(options), io);
+                                                                                  std::move(options), io);
     }
 }
 

@@ -9,6 +9,7 @@
 // include this header: it pulls in Asio and Beast.
 #pragma once
 
+#include <algorithm>
 #include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -20,7 +21,6 @@
 #include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/system/errc.hpp>
-#include <algorithm>
 #include <memory>
 #include <span>
 #include <string>
@@ -32,12 +32,12 @@
 #include <sys/socket.h>
 
 #include "benchdist/generator/call_pipeline.hpp"
-#include "generator/handler_memory.hpp"
-#include "generator/silence_watch.hpp"
 #include "benchdist/generator/stdb_connection.hpp"
 #include "benchdist/net/tls_context.hpp"
 #include "benchdist/stdb/server_message_view.hpp"
 #include "benchdist/stdb/server_payload.hpp"
+#include "generator/handler_memory.hpp"
+#include "generator/silence_watch.hpp"
 
 namespace benchdist::generator {
 
@@ -54,8 +54,8 @@ class StdbConnection::Impl {
 public:
     virtual ~Impl() = default;
     virtual void open(OpenHandler done) = 0;
-    virtual void call(std::uint32_t from, std::uint32_t to, std::int64_t amount,
-                      std::chrono::milliseconds op_timeout, CallHandler done) = 0;
+    virtual void call(std::uint32_t from, std::uint32_t to, std::int64_t amount, std::chrono::milliseconds op_timeout,
+                      CallHandler done) = 0;
     virtual void close(CloseHandler done) = 0;
     // The owner went away: no callback may run any more.
     virtual void release() = 0;
@@ -102,8 +102,13 @@ public:
     template <typename... StreamArgs>
     StdbConnectionImpl(asio::io_context& io, std::shared_ptr<const ResolvedServer> server, ConnectionOptions options,
                        StreamArgs&&... stream_args)
-        : ws_(std::forward<StreamArgs>(stream_args)...), timer_(io), close_timer_(io), idle_timer_(io),
-          server_(std::move(server)), opt_(std::move(options)), url_(opt_.target.to_string()),
+        : ws_(std::forward<StreamArgs>(stream_args)...),
+          timer_(io),
+          close_timer_(io),
+          idle_timer_(io),
+          server_(std::move(server)),
+          opt_(std::move(options)),
+          url_(opt_.target.to_string()),
           calls_(opt_.max_inflight) {}
 
     enum class State { Idle, Connecting, Handshaking, AwaitInitial, Open, Closing, Closed };
@@ -128,9 +133,9 @@ public:
         if (state_ != State::Open || calls_.full()) {
             const bool open = state_ == State::Open;
             asio::post(ws_.get_executor(), [done = std::move(done), open, limit = calls_.max_inflight()] {
-                const std::string text = open ? "already " + std::to_string(limit) +
-                                                    " calls in flight on this connection (--max-inflight)"
-                                              : std::string("connection is not open");
+                const std::string text =
+                    open ? "already " + std::to_string(limit) + " calls in flight on this connection (--max-inflight)"
+                         : std::string("connection is not open");
                 done(CallOutcome{open ? CallStatus::InternalError : CallStatus::Disconnected, text});
             });
             return;
@@ -220,10 +225,11 @@ private:
     // Reads and writes happen once per transfer: their operations' memory
     // is recycled per thread (handler_memory.hpp), never malloc'd.
     void read() {
-        ws_.async_read(rbuf_, asio::bind_allocator(HandlerAllocator<void>(),
-                                                   [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
-                                                       self->on_read(ec);
-                                                   }));
+        ws_.async_read(rbuf_,
+                       asio::bind_allocator(HandlerAllocator<void>(),
+                                            [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                                                self->on_read(ec);
+                                            }));
     }
 
     void on_read(beast::error_code ec) {
@@ -232,7 +238,9 @@ private:
             if (state_ == State::Closing) return;  // on_close finishes the job
             std::string why = ec == websocket::error::closed
                                   ? "server closed the connection (code " + std::to_string(ws_.reason().code) +
-                                        (ws_.reason().reason.empty() ? "" : ": " + std::string(ws_.reason().reason.data(), ws_.reason().reason.size())) +
+                                        (ws_.reason().reason.empty() ? ""
+                                                                     : ": " + std::string(ws_.reason().reason.data(),
+                                                                                          ws_.reason().reason.size())) +
                                         ")"
                                   : ec.message();
             lost("connection to " + url_ + " lost: " + why);
@@ -364,15 +372,16 @@ private:
         if (state_ != State::Open || !calls_.write_ready()) return;
         const auto frame = calls_.start_write(protocol_);
         ws_.async_write(asio::buffer(frame.data(), frame.size()),
-                        asio::bind_allocator(HandlerAllocator<void>(), [self = this->shared_from_this()](
-                                                                           beast::error_code ec, std::size_t) {
-            self->calls_.finish_write();
-            if (ec) {
-                self->lost("sending to " + self->url_ + " failed: " + ec.message());
-                return;
-            }
-            self->flush();
-        }));
+                        asio::bind_allocator(HandlerAllocator<void>(),
+                                             [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                                                 self->calls_.finish_write();
+                                                 if (ec) {
+                                                     self->lost("sending to " + self->url_ +
+                                                                " failed: " + ec.message());
+                                                     return;
+                                                 }
+                                                 self->flush();
+                                             }));
     }
 
     void protocol_error(const std::string& what) {

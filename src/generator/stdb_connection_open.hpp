@@ -24,9 +24,10 @@ void StdbConnectionImpl<Stream>::start_connect() {
     }
     beast::get_lowest_layer(ws_).expires_after(opt_.connect_timeout);
     beast::get_lowest_layer(ws_).async_connect(server_->results,
-                                   [self = this->shared_from_this()](beast::error_code ec, const tcp::endpoint&) {
-                                       self->on_connect(ec);
-                                   });
+                                               [self = this->shared_from_this()](beast::error_code ec,
+                                                                                 const tcp::endpoint&) {
+                                                   self->on_connect(ec);
+                                               });
 }
 
 template <typename Stream>
@@ -136,8 +137,10 @@ void StdbConnectionImpl<Stream>::on_connect(beast::error_code ec) {
     timer_.async_wait([self = this->shared_from_this()](beast::error_code tec) {
         if (tec) return;
         if (self->state_ == State::Handshaking || self->state_ == State::AwaitInitial) {
-            self->fail_open("connected to " + self->url_ + " but the server did not complete the handshake "
-                            "(" + std::string(kTls ? "TLS + " : "") + "101 + InitialConnection) within " +
+            self->fail_open("connected to " + self->url_ +
+                            " but the server did not complete the handshake "
+                            "(" +
+                            std::string(kTls ? "TLS + " : "") + "101 + InitialConnection) within " +
                             std::to_string(self->opt_.handshake_timeout.count()) + " ms");
         }
     });
@@ -161,8 +164,8 @@ void StdbConnectionImpl<Stream>::on_tls_handshake(beast::error_code ec) {
     if (state_ != State::Handshaking) return;
     if (ec) {
         if constexpr (kTls) {
-            fail_open(net::describe_tls_failure(ws_.next_layer().native_handle(), url_, opt_.target.host,
-                                                ec.message()));
+            fail_open(
+                net::describe_tls_failure(ws_.next_layer().native_handle(), url_, opt_.target.host, ec.message()));
         }
         return;
     }
@@ -171,7 +174,6 @@ void StdbConnectionImpl<Stream>::on_tls_handshake(beast::error_code ec) {
 
 template <typename Stream>
 void StdbConnectionImpl<Stream>::start_upgrade() {
-
     websocket::stream_base::timeout timeouts{};
     timeouts.handshake_timeout = opt_.handshake_timeout;
     // A dead server is found by our SilenceWatch (opt_.idle_timeout),
@@ -184,12 +186,11 @@ void StdbConnectionImpl<Stream>::start_upgrade() {
     ws_.control_callback([this](websocket::frame_type, beast::string_view) { silence_.heard(); });
     const std::string offer = opt_.force_protocol ? std::string(stdb::subprotocol_name(*opt_.force_protocol))
                                                   : std::string(stdb::kSubprotocolOfferV3V2);
-    ws_.set_option(websocket::stream_base::decorator(
-        [offer, token = opt_.token](websocket::request_type& req) {
-            req.set(http::field::sec_websocket_protocol, offer);
-            req.set(http::field::user_agent, "bench-dist-generator");
-            if (!token.empty()) req.set(http::field::authorization, "Bearer " + token);
-        }));
+    ws_.set_option(websocket::stream_base::decorator([offer, token = opt_.token](websocket::request_type& req) {
+        req.set(http::field::sec_websocket_protocol, offer);
+        req.set(http::field::user_agent, "bench-dist-generator");
+        if (!token.empty()) req.set(http::field::authorization, "Bearer " + token);
+    }));
     ws_.binary(true);
     ws_.async_handshake(res_, opt_.target.host_header, opt_.target.target,
                         [self = this->shared_from_this()](beast::error_code hec) { self->on_handshake(hec); });
@@ -223,9 +224,8 @@ void StdbConnectionImpl<Stream>::on_handshake(beast::error_code ec) {
         return;
     }
     if (opt_.force_protocol && *opt_.force_protocol != protocol_) {
-        fail_open("server at " + url_ + " chose " + std::string(stdb::subprotocol_name(protocol_)) +
-                  " although only " + std::string(stdb::subprotocol_name(*opt_.force_protocol)) +
-                  " was offered");
+        fail_open("server at " + url_ + " chose " + std::string(stdb::subprotocol_name(protocol_)) + " although only " +
+                  std::string(stdb::subprotocol_name(*opt_.force_protocol)) + " was offered");
         return;
     }
     res_ = {};  // the response body is no longer needed

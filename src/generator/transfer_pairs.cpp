@@ -12,8 +12,7 @@ namespace benchdist::generator {
 namespace {
 
 template <typename Sampler>
-void fill_pairs(Sampler& sampler, int max_spins, std::vector<std::uint32_t>& from,
-                std::vector<std::uint32_t>& to) {
+void fill_pairs(Sampler& sampler, int max_spins, std::vector<std::uint32_t>& from, std::vector<std::uint32_t>& to) {
     for (std::size_t i = 0; i < from.size(); ++i) {
         const TransferPair pair = pick_two_distinct(sampler, max_spins);
         from[i] = pair.from;
@@ -25,10 +24,10 @@ void fill_pairs(Sampler& sampler, int max_spins, std::vector<std::uint32_t>& fro
 
 std::string_view pair_mode_name(PairMode mode) {
     switch (mode) {
-    case PairMode::harness:
-        return "harness";
-    case PairMode::zipf:
-        return "zipf";
+        case PairMode::harness:
+            return "harness";
+        case PairMode::zipf:
+            return "zipf";
     }
     return "unknown";
 }
@@ -91,8 +90,6 @@ std::size_t worker_start_index(std::size_t worker, std::size_t concurrency, std:
 }
 
 PairCursor::PairCursor(const TransferPairs& pairs, std::size_t worker, std::size_t concurrency)
-    : pairs_(&pairs),
-      start_(worker_start_index(worker, concurrency, pairs.size())),
-      position_(start_) {}
+    : pairs_(&pairs), start_(worker_start_index(worker, concurrency, pairs.size())), position_(start_) {}
 
 }  // namespace benchdist::generator

@@ -85,12 +85,12 @@ HarnessZipfSampler::HarnessZipfSampler(std::uint32_t n, double alpha, std::uint3
 
 std::uint32_t HarnessZipfSampler::next() {
     switch (method_) {
-    case Method::uniform:
-        return static_cast<std::uint32_t>(std::floor(rng_.next() * static_cast<double>(n_)));
-    case Method::cdf:
-        return next_cdf();
-    case Method::rejection:
-        return next_rejection();
+        case Method::uniform:
+            return static_cast<std::uint32_t>(std::floor(rng_.next() * static_cast<double>(n_)));
+        case Method::cdf:
+            return next_cdf();
+        case Method::rejection:
+            return next_rejection();
     }
     return 0;
 }

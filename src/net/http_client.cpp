@@ -112,8 +112,9 @@ struct Exchange {
             }
             out.stage = "connect";
             beast::get_lowest_layer(stream).expires_after(deadline);
-            beast::get_lowest_layer(stream).async_connect(
-                r, [this](beast::error_code ec2, const tcp::endpoint&) { on_connect(ec2); });
+            beast::get_lowest_layer(stream).async_connect(r, [this](beast::error_code ec2, const tcp::endpoint&) {
+                on_connect(ec2);
+            });
         });
     }
 
@@ -199,13 +200,14 @@ ClientResponse http_request(const ClientRequest& request) {
     // The resolver has no deadline of its own; bound the whole run.
     ioc.run_for(deadline + std::chrono::milliseconds(100));
     if (!ioc.stopped() || x.result == beast::error::timeout) {
-        throw HttpClientError(HttpClientError::Kind::Timeout,
-                              what + ": no answer within " + std::to_string(deadline.count()) + " ms (" + x.stage + ")");
+        throw HttpClientError(HttpClientError::Kind::Timeout, what + ": no answer within " +
+                                                                  std::to_string(deadline.count()) + " ms (" + x.stage +
+                                                                  ")");
     }
     if (x.tls_failed) {
         throw HttpClientError(HttpClientError::Kind::Tls,
-                              what + ": " + describe_tls_failure(secure->native_handle(), {}, url.host,
-                                                                 x.result.message()));
+                              what + ": " +
+                                  describe_tls_failure(secure->native_handle(), {}, url.host, x.result.message()));
     }
     if (x.result) {
         const bool unreachable = std::string_view(x.stage) == "resolve" || std::string_view(x.stage) == "connect";
@@ -216,7 +218,8 @@ ClientResponse http_request(const ClientRequest& request) {
     ClientResponse out;
     out.status = res.result_int();
     out.body = std::move(res.body());
-    for (const auto& field : res) out.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+    for (const auto& field : res)
+        out.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
     beast::error_code ignored;
     // No TLS close_notify: the server closes after this one response anyway
     // (keep_alive false), and waiting for its reply would cost a round trip.

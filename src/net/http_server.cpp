@@ -37,7 +37,8 @@ HttpRequest to_request(const http::request<http::string_body>& req, const std::s
     const auto q = out.target.find('?');
     out.path = out.target.substr(0, q);
     if (q != std::string::npos) out.query = out.target.substr(q + 1);
-    for (const auto& field : req) out.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+    for (const auto& field : req)
+        out.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
     out.body = req.body();
     out.remote = remote;
     return out;
@@ -107,7 +108,9 @@ private:
         // Headers first, so the body limit can depend on the route and an
         // oversized body is refused before it is read.
         http::async_read_header(stream_, buffer_, *parser_,
-                                [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_header(ec); });
+                                [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                                    self->on_header(ec);
+                                });
     }
 
     void on_header(beast::error_code ec) {
@@ -181,9 +184,10 @@ private:
             std::lock_guard lock(server->post_mutex);
             if (server->stopping) return;
             if (auto self = weak.lock()) {
-                asio::post(self->stream_.get_executor(), [self, seq, keep_alive, version, response = std::move(response)]() mutable {
-                    self->answer(seq, std::move(response), keep_alive, version);
-                });
+                asio::post(self->stream_.get_executor(),
+                           [self, seq, keep_alive, version, response = std::move(response)]() mutable {
+                               self->answer(seq, std::move(response), keep_alive, version);
+                           });
             }
         };
         try {
@@ -203,7 +207,8 @@ private:
 
     static std::shared_ptr<http::response<http::string_body>> to_beast(HttpResponse response, bool keep_alive,
                                                                        unsigned version) {
-        auto res = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(response.status), version);
+        auto res =
+            std::make_shared<http::response<http::string_body>>(static_cast<http::status>(response.status), version);
         res->set(http::field::server, "bench-dist");
         res->set(http::field::content_type, response.content_type);
         for (auto& [k, v] : response.headers) res->insert(k, v);
@@ -244,11 +249,11 @@ private:
     }
 
     void linger() {
-        stream_.async_read_some(asio::buffer(linger_buffer_), [self = shared_from_this()](beast::error_code ec,
-                                                                                         std::size_t) {
-            if (ec) return self->close();
-            self->linger();
-        });
+        stream_.async_read_some(asio::buffer(linger_buffer_),
+                                [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                                    if (ec) return self->close();
+                                    self->linger();
+                                });
     }
 
     static constexpr std::chrono::seconds kLingerTime{2};
@@ -300,7 +305,8 @@ void HttpServer::start() {
     beast::error_code ec;
     const auto address = asio::ip::make_address(o.bind_address, ec);
     if (ec) {
-        throw std::runtime_error("cannot listen on \"" + o.bind_address + "\": not an IP address (use e.g. 127.0.0.1 or 0.0.0.0)");
+        throw std::runtime_error("cannot listen on \"" + o.bind_address +
+                                 "\": not an IP address (use e.g. 127.0.0.1 or 0.0.0.0)");
     }
     const tcp::endpoint endpoint(address, o.port);
     const std::string where = o.bind_address + ":" + std::to_string(o.port);

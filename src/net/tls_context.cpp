@@ -90,14 +90,15 @@ std::string describe_tls_failure(ssl_st* session, std::string_view url, const st
         return "TLS handshake with " + host + " failed" + where + ": " + error +
                " -- does the server speak TLS on this port? (a plain server needs ws:// or http://)";
     }
-    std::string msg = "TLS certificate verification failed for host " + host + where + ": " +
-                      X509_verify_cert_error_string(result);
+    std::string msg =
+        "TLS certificate verification failed for host " + host + where + ": " + X509_verify_cert_error_string(result);
     if (result == X509_V_ERR_HOSTNAME_MISMATCH || result == X509_V_ERR_IP_ADDRESS_MISMATCH) {
         msg += " -- the certificate was not issued for `" + host +
                "`; connect with a name the certificate lists in --stdb-url";
     } else {
-        msg += " -- if the server's certificate comes from a private CA, pass that CA's PEM file with "
-               "--stdb-ca-file PATH";
+        msg +=
+            " -- if the server's certificate comes from a private CA, pass that CA's PEM file with "
+            "--stdb-ca-file PATH";
     }
     return msg;
 }

@@ -52,7 +52,8 @@ std::optional<std::string> base64url_decode(std::string_view text) {
 }
 
 std::string mint_token(const bsatn::U256& identity) {
-    const auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    const auto now =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
     const nlohmann::json header = {{"typ", "JWT"}, {"alg", "none"}};
     const nlohmann::json payload = {{"hex_identity", identity.to_hex_be()},
                                     {"sub", identity.to_hex_be().substr(32)},

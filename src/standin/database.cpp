@@ -25,9 +25,12 @@ std::int64_t steady_clock_nanos() {
 
 std::string_view reducer_name(ReducerKind kind) {
     switch (kind) {
-        case ReducerKind::Transfer: return xfer::kTransferReducer;
-        case ReducerKind::Seed: return xfer::kSeedReducer;
-        case ReducerKind::Unknown: break;
+        case ReducerKind::Transfer:
+            return xfer::kTransferReducer;
+        case ReducerKind::Seed:
+            return xfer::kSeedReducer;
+        case ReducerKind::Unknown:
+            break;
     }
     return "";
 }
@@ -78,9 +81,12 @@ void TableReplacement::append_new_rows_bsatn(std::vector<std::uint8_t>& out) con
 
 std::string_view ReducerOutcome::error_text() const {
     switch (status) {
-        case CallStatus::Committed: return {};
-        case CallStatus::UserError: return user_error;
-        default: return internal_error;
+        case CallStatus::Committed:
+            return {};
+        case CallStatus::UserError:
+            return user_error;
+        default:
+            return internal_error;
     }
 }
 
@@ -127,7 +133,8 @@ ReducerOutcome Database::call_reducer(std::string_view reducer, std::span<const 
                 const auto args = xfer::decode_seed_args(bsatn_args);
                 return run(kind, nullptr, &args);
             }
-            case ReducerKind::Unknown: break;
+            case ReducerKind::Unknown:
+                break;
         }
     } catch (const bsatn::DecodeError& e) {
         return not_called(kind, CallStatus::InvalidArguments, invalid_arguments_message(reducer, e.what()));
@@ -151,15 +158,15 @@ ReducerOutcome Database::call_reducer_json(std::string_view reducer, const nlohm
                                   invalid_arguments_message(reducer, r.error));
             return run(ReducerKind::Seed, nullptr, &*r.args);
         }
-        case ReducerKind::Unknown: break;
+        case ReducerKind::Unknown:
+            break;
     }
     return not_called(ReducerKind::Unknown, CallStatus::NoSuchReducer, std::string(kNoSuchReducer));
 }
 
 ReducerOutcome Database::call_reducer_json_text(std::string_view reducer, std::string_view body) {
     const ReducerKind kind = find_reducer(reducer);
-    if (kind == ReducerKind::Unknown)
-        return not_called(kind, CallStatus::NoSuchReducer, std::string(kNoSuchReducer));
+    if (kind == ReducerKind::Unknown) return not_called(kind, CallStatus::NoSuchReducer, std::string(kNoSuchReducer));
     nlohmann::json json;
     try {
         json = nlohmann::json::parse(body);

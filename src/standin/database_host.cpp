@@ -27,8 +27,10 @@ void append_account(std::vector<std::uint8_t>& out, const Account& row) {
 void append_replaced_rows(const TableReplacement& r, const AccountsQuery& q, bool old_rows,
                           std::vector<std::uint8_t>& out) {
     if (!q.id) {
-        if (old_rows) r.append_old_rows_bsatn(out);
-        else r.append_new_rows_bsatn(out);
+        if (old_rows)
+            r.append_old_rows_bsatn(out);
+        else
+            r.append_new_rows_bsatn(out);
         return;
     }
     const std::uint32_t id = *q.id;
@@ -59,7 +61,8 @@ stdb::TransactionUpdate DatabaseHost::update_for(const Subscriber& subscriber, c
         if (inserts.empty() && deletes.empty()) continue;
         stdb::TableUpdate table;
         table.table_name = std::string(stdb::transfer::kAccountsTable);
-        table.rows.emplace_back(stdb::PersistentTableRows{fixed_rows(std::move(inserts)), fixed_rows(std::move(deletes))});
+        table.rows.emplace_back(
+            stdb::PersistentTableRows{fixed_rows(std::move(inserts)), fixed_rows(std::move(deletes))});
         stdb::QuerySetUpdate qs;
         qs.query_set_id = sub.query_set_id;
         qs.tables.push_back(std::move(table));

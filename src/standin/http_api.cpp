@@ -31,7 +31,8 @@ std::optional<std::vector<std::string>> segments_of(std::string_view path) {
             continue;
         }
         const auto end = path.find('/', i);
-        auto seg = net::percent_decode(path.substr(i, end == std::string_view::npos ? std::string_view::npos : end - i));
+        auto seg =
+            net::percent_decode(path.substr(i, end == std::string_view::npos ? std::string_view::npos : end - i));
         if (!seg) return std::nullopt;
         out.push_back(std::move(*seg));
         if (end == std::string_view::npos) break;
@@ -87,8 +88,9 @@ void database_route(ServerContext& ctx, const HttpRequest& req, const std::vecto
         return reply(HttpResponse::text(200, host->identity_hex()));
     }
     if (action == "subscribe" && seg.size() == 4) {
-        return reply(HttpResponse::text(426, "this route is a WebSocket endpoint: send a GET with Connection: Upgrade "
-                                             "and Upgrade: websocket"));
+        return reply(HttpResponse::text(426,
+                                        "this route is a WebSocket endpoint: send a GET with Connection: Upgrade "
+                                        "and Upgrade: websocket"));
     }
     if (action == "sql" && seg.size() == 4) {
         if (req.method != "POST") return reply(method_not_allowed(req));
@@ -114,15 +116,27 @@ void database_route(ServerContext& ctx, const HttpRequest& req, const std::vecto
             const auto outcome = host->db().call_reducer_json_text(reducer, body);
             HttpResponse out;
             switch (outcome.status) {
-                case CallStatus::Committed: out.status = 200; break;
+                case CallStatus::Committed:
+                    out.status = 200;
+                    break;
                 case CallStatus::UserError:
-                case CallStatus::Failed: out.status = 530; out.body = std::string(outcome.error_text()); break;
-                case CallStatus::NoSuchReducer: out.status = 404; out.body = "No such procedure"; break;
-                case CallStatus::InvalidArguments: out.status = 400; out.body = std::string(outcome.error_text()); break;
+                case CallStatus::Failed:
+                    out.status = 530;
+                    out.body = std::string(outcome.error_text());
+                    break;
+                case CallStatus::NoSuchReducer:
+                    out.status = 404;
+                    out.body = "No such procedure";
+                    break;
+                case CallStatus::InvalidArguments:
+                    out.status = 400;
+                    out.body = std::string(outcome.error_text());
+                    break;
             }
             if (outcome.status == CallStatus::Committed || out.status == 530) {
                 out.headers.emplace_back("spacetime-energy-used", "0");
-                out.headers.emplace_back("spacetime-execution-duration-micros", std::to_string(outcome.duration_micros()));
+                out.headers.emplace_back("spacetime-execution-duration-micros",
+                                         std::to_string(outcome.duration_micros()));
             }
             reply(std::move(out));
         });
@@ -232,8 +246,9 @@ void debug_route(ServerContext& ctx, const HttpRequest& req, const std::vector<s
     if (seg.size() == 5 && seg[2] == "database" && seg[4] == "corrupt") {
         return corrupt_route(ctx, req, seg, std::move(respond));
     }
-    return respond(HttpResponse::text(404, "unknown debug route; use POST /v1/debug/database/{name}/corrupt?id=N&delta=D "
-                                           "or POST /v1/debug/delays?replyUs=N&reducerUs=M"));
+    return respond(HttpResponse::text(404,
+                                      "unknown debug route; use POST /v1/debug/database/{name}/corrupt?id=N&delta=D "
+                                      "or POST /v1/debug/delays?replyUs=N&reducerUs=M"));
 }
 
 }  // namespace
@@ -243,7 +258,8 @@ void handle_http(ServerContext& ctx, HttpRequest req, Respond respond) {
     if (!seg_opt) return respond(HttpResponse::text(400, "malformed percent-escape in path " + req.path));
     const auto& seg = *seg_opt;
     if (seg.empty() || seg[0] != "v1") {
-        return respond(HttpResponse::text(404, "no route " + req.method + " " + req.path + "; the API lives under /v1"));
+        return respond(
+            HttpResponse::text(404, "no route " + req.method + " " + req.path + "; the API lives under /v1"));
     }
     if (seg.size() == 2 && seg[1] == "ping") {
         return respond(req.method == "GET" ? HttpResponse::text(200, "") : method_not_allowed(req));

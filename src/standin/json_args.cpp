@@ -47,21 +47,27 @@ std::string signature(std::span<const Param> params) {
 // serde's wording for the value that was found instead.
 std::string unexpected(const nlohmann::json& v) {
     switch (v.type()) {
-        case nlohmann::json::value_t::null: return "null";
+        case nlohmann::json::value_t::null:
+            return "null";
         case nlohmann::json::value_t::boolean:
             return std::string("boolean `") + (v.get<bool>() ? "true" : "false") + "`";
-        case nlohmann::json::value_t::string: return "string " + v.dump();
-        case nlohmann::json::value_t::array: return "sequence";
-        case nlohmann::json::value_t::object: return "map";
+        case nlohmann::json::value_t::string:
+            return "string " + v.dump();
+        case nlohmann::json::value_t::array:
+            return "sequence";
+        case nlohmann::json::value_t::object:
+            return "map";
         case nlohmann::json::value_t::number_float: {
             std::string f = format_rust_f64(v.get<double>());
             if (f.find_first_of(".NnIi") == std::string::npos) f += ".0";
             return "floating point `" + f + "`";
         }
-        case nlohmann::json::value_t::number_integer: return "integer `" + std::to_string(v.get<std::int64_t>()) + "`";
+        case nlohmann::json::value_t::number_integer:
+            return "integer `" + std::to_string(v.get<std::int64_t>()) + "`";
         case nlohmann::json::value_t::number_unsigned:
             return "integer `" + std::to_string(v.get<std::uint64_t>()) + "`";
-        default: return "value";
+        default:
+            return "value";
     }
 }
 

@@ -36,14 +36,22 @@ struct MetricsRegistry::HistogramSeries {
 
 std::string_view txn_type_label(TxnType type) {
     switch (type) {
-        case TxnType::Reducer: return "Reducer";
-        case TxnType::Sql: return "Sql";
-        case TxnType::Subscribe: return "Subscribe";
-        case TxnType::Unsubscribe: return "Unsubscribe";
-        case TxnType::Update: return "Update";
-        case TxnType::Internal: return "Internal";
-        case TxnType::View: return "View";
-        case TxnType::Procedure: return "Procedure";
+        case TxnType::Reducer:
+            return "Reducer";
+        case TxnType::Sql:
+            return "Sql";
+        case TxnType::Subscribe:
+            return "Subscribe";
+        case TxnType::Unsubscribe:
+            return "Unsubscribe";
+        case TxnType::Update:
+            return "Update";
+        case TxnType::Internal:
+            return "Internal";
+        case TxnType::View:
+            return "View";
+        case TxnType::Procedure:
+            return "Procedure";
     }
     return "Internal";
 }

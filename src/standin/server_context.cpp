@@ -40,8 +40,9 @@ CallerAuth authenticate(ServerContext& ctx, std::optional<std::string_view> auth
     if (!token) {
         if (ctx.options.require_token) {
             out.error_status = 401;
-            out.error = "Unauthorized: this stdb-standin runs with --require-token; send \"Authorization: Bearer "
-                        "<token>\" (get a token from POST /v1/identity)";
+            out.error =
+                "Unauthorized: this stdb-standin runs with --require-token; send \"Authorization: Bearer "
+                "<token>\" (get a token from POST /v1/identity)";
             return out;
         }
         out.identity = ctx.mint_identity();

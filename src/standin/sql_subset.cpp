@@ -17,10 +17,14 @@ struct Token {
 
     std::string shown() const {
         switch (kind) {
-            case Tok::End: return "EOF";
-            case Tok::Quoted: return "\"" + text + "\"";
-            case Tok::String: return "'" + text + "'";
-            default: return text;
+            case Tok::End:
+                return "EOF";
+            case Tok::Quoted:
+                return "\"" + text + "\"";
+            case Tok::String:
+                return "'" + text + "'";
+            default:
+                return text;
         }
     }
 };
@@ -263,11 +267,10 @@ nlohmann::json sql_result_json(std::span<const Account> rows, std::int64_t total
     for (const auto& r : rows) json_rows.push_back(nlohmann::json::array({r.id, r.balance}));
     nlohmann::json stmt = {
         {"schema",
-         {{"elements",
-           nlohmann::json::array({
-               {{"name", {{"some", "id"}}}, {"algebraic_type", {{"U32", nlohmann::json::array()}}}},
-               {{"name", {{"some", "balance"}}}, {"algebraic_type", {{"I64", nlohmann::json::array()}}}},
-           })}}},
+         {{"elements", nlohmann::json::array({
+                           {{"name", {{"some", "id"}}}, {"algebraic_type", {{"U32", nlohmann::json::array()}}}},
+                           {{"name", {{"some", "balance"}}}, {"algebraic_type", {{"I64", nlohmann::json::array()}}}},
+                       })}}},
         {"rows", std::move(json_rows)},
         {"total_duration_micros", total_duration_micros},
         {"stats", {{"rows_inserted", 0}, {"rows_deleted", 0}, {"rows_updated", 0}}},
@@ -278,9 +281,8 @@ nlohmann::json sql_result_json(std::span<const Account> rows, std::int64_t total
 std::string sql_result_body(std::span<const Account> rows, std::int64_t total_duration_micros) {
     std::string out;
     out.reserve(rows.size() * 20 + 300);
-    out +=
-        R"([{"schema":{"elements":[{"name":{"some":"id"},"algebraic_type":{"U32":[]}},)"
-        R"({"name":{"some":"balance"},"algebraic_type":{"I64":[]}}]},"rows":[)";
+    out += R"([{"schema":{"elements":[{"name":{"some":"id"},"algebraic_type":{"U32":[]}},)"
+           R"({"name":{"some":"balance"},"algebraic_type":{"I64":[]}}]},"rows":[)";
     for (std::size_t i = 0; i < rows.size(); ++i) {
         if (i > 0) out += ',';
         append_json_row(out, rows[i]);

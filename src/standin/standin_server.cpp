@@ -37,10 +37,11 @@ StandinServer::StandinServer(StandinOptions options) : impl_(std::make_unique<Im
     http.port = ctx.options.port;
     http.threads = ctx.options.io_threads;
     http.max_body_bytes = ctx.options.max_http_body_bytes;
-    http.json_errors = false;  // the real server answers errors in plain text
+    http.json_errors = false;         // the real server answers errors in plain text
     http.max_connections = 1u << 20;  // load tests open tens of thousands
     impl_->http = std::make_unique<net::HttpServer>(
-        http, [&ctx](net::HttpRequest req, net::Respond respond) { handle_http(ctx, std::move(req), std::move(respond)); },
+        http,
+        [&ctx](net::HttpRequest req, net::Respond respond) { handle_http(ctx, std::move(req), std::move(respond)); },
         [&ctx](net::UpgradeRequest&& up) { start_websocket_session(std::move(up), ctx); });
 }
 

@@ -79,12 +79,13 @@ public:
         const std::string protocol(stdb::subprotocol_name(p_.version));
         const std::string identity_hex = p_.identity.to_hex_be();
         const std::string token = p_.token;
-        ws_.set_option(websocket::stream_base::decorator([protocol, identity_hex, token](websocket::response_type& res) {
-            res.set(http::field::server, "stdb-standin");
-            res.set(http::field::sec_websocket_protocol, protocol);
-            res.set("spacetime-identity", identity_hex);
-            res.set("spacetime-identity-token", token);
-        }));
+        ws_.set_option(
+            websocket::stream_base::decorator([protocol, identity_hex, token](websocket::response_type& res) {
+                res.set(http::field::server, "stdb-standin");
+                res.set(http::field::sec_websocket_protocol, protocol);
+                res.set("spacetime-identity", identity_hex);
+                res.set("spacetime-identity-token", token);
+            }));
         ws_.async_accept(request, [self = shared_from_this()](beast::error_code ec) { self->on_accept(ec); });
     }
 
@@ -116,15 +117,15 @@ private:
         }
         if (ec) return finish();
         if (!ws_.got_binary()) {
-            return close(websocket::close_code::internal_error,
-                         "text frames are not supported by the " + std::string(stdb::subprotocol_name(p_.version)) +
-                             " protocol; send binary BSATN messages");
+            return close(websocket::close_code::internal_error, "text frames are not supported by the " +
+                                                                    std::string(stdb::subprotocol_name(p_.version)) +
+                                                                    " protocol; send binary BSATN messages");
         }
         const auto data = buffer_.cdata();
         std::vector<stdb::ClientMessage> messages;
         try {
-            messages = stdb::decode_client_frame(
-                std::span(static_cast<const std::uint8_t*>(data.data()), data.size()), p_.version);
+            messages = stdb::decode_client_frame(std::span(static_cast<const std::uint8_t*>(data.data()), data.size()),
+                                                 p_.version);
         } catch (const bsatn::DecodeError& e) {
             return close(websocket::close_code::internal_error, e.what());
         }
@@ -140,11 +141,14 @@ private:
             [&](auto&& m) {
                 using T = std::decay_t<decltype(m)>;
                 if constexpr (std::is_same_v<T, stdb::CallReducer>) {
-                    host->post([host, weak, self_key = this, m = std::move(m)] { call_reducer(*host, weak, self_key, m); });
+                    host->post(
+                        [host, weak, self_key = this, m = std::move(m)] { call_reducer(*host, weak, self_key, m); });
                 } else if constexpr (std::is_same_v<T, stdb::Subscribe>) {
-                    host->post([host, weak, self_key = this, m = std::move(m)] { subscribe(*host, weak, self_key, m); });
+                    host->post(
+                        [host, weak, self_key = this, m = std::move(m)] { subscribe(*host, weak, self_key, m); });
                 } else if constexpr (std::is_same_v<T, stdb::Unsubscribe>) {
-                    host->post([host, weak, self_key = this, m = std::move(m)] { unsubscribe(*host, weak, self_key, m); });
+                    host->post(
+                        [host, weak, self_key = this, m = std::move(m)] { unsubscribe(*host, weak, self_key, m); });
                 } else if constexpr (std::is_same_v<T, stdb::OneOffQuery>) {
                     host->post([host, weak, m = std::move(m)] { one_off_query(*host, weak, m); });
                 } else {

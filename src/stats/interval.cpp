@@ -13,10 +13,14 @@ constexpr std::string_view kWhere = "interval";
 
 std::string_view failure_kind_name(FailureKind kind) {
     switch (kind) {
-        case FailureKind::ModuleError: return "moduleError";
-        case FailureKind::InternalError: return "internalError";
-        case FailureKind::Timeout: return "timeout";
-        case FailureKind::Disconnect: return "disconnect";
+        case FailureKind::ModuleError:
+            return "moduleError";
+        case FailureKind::InternalError:
+            return "internalError";
+        case FailureKind::Timeout:
+            return "timeout";
+        case FailureKind::Disconnect:
+            return "disconnect";
     }
     return "unknown";
 }
@@ -57,10 +61,18 @@ std::uint64_t ModuleErrorCounts::count(std::string_view message) const noexcept 
 
 void FailureCounts::add(FailureKind kind, std::string_view message, std::uint64_t n) {
     switch (kind) {
-        case FailureKind::ModuleError: module_errors.add(message, n); return;
-        case FailureKind::InternalError: internal_errors += n; return;
-        case FailureKind::Timeout: timeouts += n; return;
-        case FailureKind::Disconnect: disconnects += n; return;
+        case FailureKind::ModuleError:
+            module_errors.add(message, n);
+            return;
+        case FailureKind::InternalError:
+            internal_errors += n;
+            return;
+        case FailureKind::Timeout:
+            timeouts += n;
+            return;
+        case FailureKind::Disconnect:
+            disconnects += n;
+            return;
     }
 }
 
@@ -96,8 +108,8 @@ Json interval_to_json(const Interval& interval) {
                   {"internalErrors", t.failures.internal_errors},
                   {"timeouts", t.failures.timeouts},
                   {"disconnects", t.failures.disconnects}};
-    Json out{{"startMs", interval.start_ms}, {"lengthMs", interval.length_ms}, {"attempted", t.attempted},
-             {"committed", t.committed},     {"failures", std::move(failures)},  {"latency", t.latency.to_json()}};
+    Json out{{"startMs", interval.start_ms}, {"lengthMs", interval.length_ms},  {"attempted", t.attempted},
+             {"committed", t.committed},     {"failures", std::move(failures)}, {"latency", t.latency.to_json()}};
     if (!t.latency_uncorrected.empty()) out["latencyUncorrected"] = t.latency_uncorrected.to_json();
     if (!t.send_lag.empty()) out["sendLag"] = t.send_lag.to_json();
     return out;

@@ -17,8 +17,9 @@ OutcomeTotals& IntervalRecorder::open(std::int64_t start) {
     const auto it = std::lower_bound(intervals_.begin(), intervals_.end(), start,
                                      [](const Interval& iv, std::int64_t t) { return iv.start_ms < t; });
     if (it == intervals_.end() || it->start_ms != start) {
-        const auto inserted = intervals_.insert(
-            it, Interval{.start_ms = start, .length_ms = options_.length_ms, .totals = OutcomeTotals(options_.significant_digits)});
+        const auto inserted = intervals_.insert(it, Interval{.start_ms = start,
+                                                             .length_ms = options_.length_ms,
+                                                             .totals = OutcomeTotals(options_.significant_digits)});
         current_ = static_cast<std::size_t>(inserted - intervals_.begin());
     } else {
         current_ = static_cast<std::size_t>(it - intervals_.begin());
@@ -27,9 +28,8 @@ OutcomeTotals& IntervalRecorder::open(std::int64_t start) {
 }
 
 std::vector<Interval> IntervalRecorder::take_completed(std::int64_t now_ms) {
-    const auto end = std::find_if(intervals_.begin(), intervals_.end(), [&](const Interval& iv) {
-        return iv.start_ms + options_.length_ms > now_ms;
-    });
+    const auto end = std::find_if(intervals_.begin(), intervals_.end(),
+                                  [&](const Interval& iv) { return iv.start_ms + options_.length_ms > now_ms; });
     std::vector<Interval> done(std::make_move_iterator(intervals_.begin()), std::make_move_iterator(end));
     intervals_.erase(intervals_.begin(), end);
     current_ = intervals_.size();  // forces a lookup on the next record

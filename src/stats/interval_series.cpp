@@ -22,7 +22,8 @@ void check_sorted(std::span<const Interval> intervals, std::string_view what) {
     for (std::size_t i = 1; i < intervals.size(); ++i) {
         check_compatible(intervals[0], intervals[i]);
         if (intervals[i].start_ms <= intervals[i - 1].start_ms)
-            throw std::invalid_argument("intervals: " + std::string(what) + " is not sorted by strictly increasing start");
+            throw std::invalid_argument("intervals: " + std::string(what) +
+                                        " is not sorted by strictly increasing start");
     }
 }
 
@@ -68,8 +69,8 @@ std::vector<Interval> merge_intervals(const std::vector<std::vector<Interval>>& 
 
 double WindowSelection::coverage() const noexcept {
     if (window_ms() <= 0 || slots == 0) return 0.0;
-    const double present_ms = static_cast<double>(intervals_present) * static_cast<double>(span_ms()) /
-                              static_cast<double>(slots);
+    const double present_ms =
+        static_cast<double>(intervals_present) * static_cast<double>(span_ms()) / static_cast<double>(slots);
     return present_ms / static_cast<double>(window_ms());
 }
 

@@ -15,7 +15,7 @@ namespace benchdist::stats::detail {
 }
 
 inline const nlohmann::ordered_json& field(const nlohmann::ordered_json& j, std::string_view where,
-                                          std::string_view key) {
+                                           std::string_view key) {
     if (!j.is_object()) throw std::invalid_argument(std::string(where) + ": expected a JSON object");
     const auto it = j.find(key);
     if (it == j.end()) bad_field(where, key, "is missing");

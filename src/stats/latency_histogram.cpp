@@ -113,8 +113,8 @@ Json LatencyHistogram::to_json() const {
     Json buckets = Json::array();
     for (std::size_t i = 0; i < counts_.size(); ++i)  // nothing to list when unallocated
         if (counts_[i] != 0) buckets.push_back(Json::array({i, counts_[i]}));
-    return Json{{"sigDigits", digits_}, {"unit", "us"},     {"count", count_},         {"sum", sum_},
-                {"min", min()},         {"max", max_},      {"overflow", overflow_},   {"buckets", std::move(buckets)}};
+    return Json{{"sigDigits", digits_}, {"unit", "us"}, {"count", count_},       {"sum", sum_},
+                {"min", min()},         {"max", max_},  {"overflow", overflow_}, {"buckets", std::move(buckets)}};
 }
 
 LatencyHistogram LatencyHistogram::from_json(const Json& j) {
@@ -169,7 +169,8 @@ LatencyHistogram LatencyHistogram::from_json(const Json& j) {
     if (h.index_of(max) != last) bad_field(kWhere, "max", "is not in the highest non-empty bucket");
     if (overflow > h.counts_[h.index_of(kMaxValueUs)])
         bad_field(kWhere, "overflow", "exceeds the count of the top bucket");
-    if (overflow != 0 && max != kMaxValueUs) bad_field(kWhere, "overflow", "is non-zero but \"max\" is not the clamp value");
+    if (overflow != 0 && max != kMaxValueUs)
+        bad_field(kWhere, "overflow", "is non-zero but \"max\" is not the clamp value");
     // sum lies between count*min and count*max; compare by division to stay
     // clear of u64 overflow.
     if (sum / count < min || sum / count + (sum % count != 0 ? 1 : 0) > max)

@@ -8,9 +8,12 @@ namespace benchdist::stdb {
 
 std::string_view compression_query_value(Compression c) {
     switch (c) {
-        case Compression::None: return "None";
-        case Compression::Brotli: return "Brotli";
-        case Compression::Gzip: return "Gzip";
+        case Compression::None:
+            return "None";
+        case Compression::Brotli:
+            return "Brotli";
+        case Compression::Gzip:
+            return "Gzip";
     }
     return "None";
 }
@@ -33,9 +36,12 @@ std::optional<Compression> compression_from_flag(std::string_view v) {
 
 std::string_view compression_flag_name(Compression c) {
     switch (c) {
-        case Compression::None: return "none";
-        case Compression::Brotli: return "brotli";
-        case Compression::Gzip: return "gzip";
+        case Compression::None:
+            return "none";
+        case Compression::Brotli:
+            return "brotli";
+        case Compression::Gzip:
+            return "gzip";
     }
     return "none";
 }

@@ -110,14 +110,13 @@ void parse_host(std::string_view input, std::string_view text, bool bracketed, E
                             ", which is not allowed in a host name");
     }
     out.host = lowercase(text);
-    out.host_kind = urls::parse_ipv4_address(urls::string_view(out.host.data(), out.host.size())) ? HostKind::Ipv4
-                                                                                                   : HostKind::Name;
+    out.host_kind =
+        urls::parse_ipv4_address(urls::string_view(out.host.data(), out.host.size())) ? HostKind::Ipv4 : HostKind::Name;
 }
 
 void parse_authority(std::string_view input, std::string_view authority, Endpoint& out) {
     if (authority.find('@') != std::string_view::npos)
-        fail(input,
-             "user info (\"user@\") is not supported; SpacetimeDB takes a token, not credentials in the URL");
+        fail(input, "user info (\"user@\") is not supported; SpacetimeDB takes a token, not credentials in the URL");
     if (authority.empty()) fail(input, "host is empty");
 
     std::string_view host_text;
@@ -200,7 +199,9 @@ HttpTarget make_target(const Endpoint& e, bool websocket, std::string_view route
     return t;
 }
 
-std::string database_route(std::string_view database) { return "/database/" + encode_segment(database, "database name"); }
+std::string database_route(std::string_view database) {
+    return "/database/" + encode_segment(database, "database name");
+}
 
 std::string confirmed_param(bool confirmed) { return confirmed ? "confirmed=true" : "confirmed=false"; }
 

@@ -23,9 +23,9 @@ BsatnRowList get_row_list(bsatn::Reader& r, const char* what) {
 }
 
 // Smallest encodings, used to reject counts that cannot fit before reserving.
-constexpr std::size_t kMinRowList = 1 + 2 + 4;           // FixedSize hint + empty data
+constexpr std::size_t kMinRowList = 1 + 2 + 4;  // FixedSize hint + empty data
 constexpr std::size_t kMinSingleTableRows = 4 + kMinRowList;
-constexpr std::size_t kMinTableUpdate = 4 + 4;          // name + empty rows array
+constexpr std::size_t kMinTableUpdate = 4 + 4;  // name + empty rows array
 constexpr std::size_t kMinQuerySetUpdate = 4 + 4;
 constexpr std::size_t kMinTableUpdateRows = 1 + kMinRowList;
 
@@ -84,7 +84,8 @@ ReducerOutcome get_reducer_outcome(bsatn::Reader& r) {
             ok.transaction_update = get_transaction_update(r);
             return ok;
         }
-        case 1: return ReducerOkEmpty{};
+        case 1:
+            return ReducerOkEmpty{};
         case 2: {
             // The payload is a byte string that must hold exactly one BSATN
             // string (what the server and the SDK put and expect there).
@@ -96,7 +97,8 @@ ReducerOutcome get_reducer_outcome(bsatn::Reader& r) {
             inner.expect_end("the string inside ReducerOutcome::Err");
             return ReducerErr{to_bytes(payload)};
         }
-        default: return ReducerInternalError{std::string(wire::read_string(r, "ReducerOutcome::InternalError"))};
+        default:
+            return ReducerInternalError{std::string(wire::read_string(r, "ReducerOutcome::InternalError"))};
     }
 }
 
@@ -177,12 +179,15 @@ ServerMessage decode_server_message(bsatn::Reader& r) {
             m.error = std::string(wire::read_string(r, "SubscriptionError.error"));
             return m;
         }
-        case 4: return get_transaction_update(r);
+        case 4:
+            return get_transaction_update(r);
         case 5: {
             OneOffQueryResult m;
             m.request_id = r.read_u32("OneOffQueryResult.request_id");
-            if (wire::read_tag(r, 2, "Result<QueryRows, string>") == 0) m.result = get_query_rows(r);
-            else m.result = std::string(wire::read_string(r, "OneOffQueryResult error"));
+            if (wire::read_tag(r, 2, "Result<QueryRows, string>") == 0)
+                m.result = get_query_rows(r);
+            else
+                m.result = std::string(wire::read_string(r, "OneOffQueryResult error"));
             return m;
         }
         case 6: {

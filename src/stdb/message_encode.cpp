@@ -147,8 +147,10 @@ void encode(bsatn::Writer& w, const ServerMessage& message) {
                    [&](const OneOffQueryResult& m) {
                        w.write_u32(m.request_id);
                        w.write_tag(static_cast<std::uint8_t>(m.result.index()));
-                       if (const auto* rows = std::get_if<QueryRows>(&m.result)) put_query_rows(w, *rows);
-                       else w.write_string(std::get<std::string>(m.result));
+                       if (const auto* rows = std::get_if<QueryRows>(&m.result))
+                           put_query_rows(w, *rows);
+                       else
+                           w.write_string(std::get<std::string>(m.result));
                    },
                    [&](const ReducerResult& m) {
                        w.write_u32(m.request_id);
@@ -157,8 +159,10 @@ void encode(bsatn::Writer& w, const ServerMessage& message) {
                    },
                    [&](const ProcedureResult& m) {
                        w.write_tag(static_cast<std::uint8_t>(m.status.index()));
-                       if (const auto* r = std::get_if<ProcedureReturned>(&m.status)) w.write_bytes(r->value);
-                       else w.write_string(std::get<ProcedureInternalError>(m.status).message);
+                       if (const auto* r = std::get_if<ProcedureReturned>(&m.status))
+                           w.write_bytes(r->value);
+                       else
+                           w.write_string(std::get<ProcedureInternalError>(m.status).message);
                        w.write_i64(m.timestamp.micros_since_unix_epoch);
                        w.write_i64(m.total_host_execution_duration.micros);
                        w.write_u32(m.request_id);

@@ -33,25 +33,38 @@ std::string ReducerErr::message() const {
 
 std::string_view client_message_name(ClientMessageTag tag) {
     switch (tag) {
-        case ClientMessageTag::Subscribe: return "Subscribe";
-        case ClientMessageTag::Unsubscribe: return "Unsubscribe";
-        case ClientMessageTag::OneOffQuery: return "OneOffQuery";
-        case ClientMessageTag::CallReducer: return "CallReducer";
-        case ClientMessageTag::CallProcedure: return "CallProcedure";
+        case ClientMessageTag::Subscribe:
+            return "Subscribe";
+        case ClientMessageTag::Unsubscribe:
+            return "Unsubscribe";
+        case ClientMessageTag::OneOffQuery:
+            return "OneOffQuery";
+        case ClientMessageTag::CallReducer:
+            return "CallReducer";
+        case ClientMessageTag::CallProcedure:
+            return "CallProcedure";
     }
     return "unknown ClientMessage";
 }
 
 std::string_view server_message_name(ServerMessageTag tag) {
     switch (tag) {
-        case ServerMessageTag::InitialConnection: return "InitialConnection";
-        case ServerMessageTag::SubscribeApplied: return "SubscribeApplied";
-        case ServerMessageTag::UnsubscribeApplied: return "UnsubscribeApplied";
-        case ServerMessageTag::SubscriptionError: return "SubscriptionError";
-        case ServerMessageTag::TransactionUpdate: return "TransactionUpdate";
-        case ServerMessageTag::OneOffQueryResult: return "OneOffQueryResult";
-        case ServerMessageTag::ReducerResult: return "ReducerResult";
-        case ServerMessageTag::ProcedureResult: return "ProcedureResult";
+        case ServerMessageTag::InitialConnection:
+            return "InitialConnection";
+        case ServerMessageTag::SubscribeApplied:
+            return "SubscribeApplied";
+        case ServerMessageTag::UnsubscribeApplied:
+            return "UnsubscribeApplied";
+        case ServerMessageTag::SubscriptionError:
+            return "SubscriptionError";
+        case ServerMessageTag::TransactionUpdate:
+            return "TransactionUpdate";
+        case ServerMessageTag::OneOffQueryResult:
+            return "OneOffQueryResult";
+        case ServerMessageTag::ReducerResult:
+            return "ReducerResult";
+        case ServerMessageTag::ProcedureResult:
+            return "ProcedureResult";
     }
     return "unknown ServerMessage";
 }

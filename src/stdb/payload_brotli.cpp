@@ -66,7 +66,8 @@ void decode_all(std::span<const std::uint8_t> in, std::vector<std::uint8_t>& out
                     throw PayloadError("brotli: " + std::to_string(avail_in) +
                                        " unexpected bytes after the end of the stream");
                 return;
-            case BROTLI_DECODER_RESULT_NEEDS_MORE_OUTPUT: continue;
+            case BROTLI_DECODER_RESULT_NEEDS_MORE_OUTPUT:
+                continue;
             case BROTLI_DECODER_RESULT_NEEDS_MORE_INPUT:
                 throw PayloadError(in.empty() ? "brotli: empty stream"
                                               : "brotli: truncated stream (ended after " + std::to_string(in.size()) +

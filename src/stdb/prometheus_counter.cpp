@@ -28,9 +28,7 @@ std::string_view strip_0x(std::string_view s) {
 bool looks_like_hex(std::string_view s) {
     s = strip_0x(s);
     if (s.empty()) return false;
-    return std::all_of(s.begin(), s.end(), [](char c) {
-        return is_digit(c) || (lower(c) >= 'a' && lower(c) <= 'f');
-    });
+    return std::all_of(s.begin(), s.end(), [](char c) { return is_digit(c) || (lower(c) >= 'a' && lower(c) <= 'f'); });
 }
 
 // "{..} {..} (and N more)", bounded so a busy server does not flood a log line.
@@ -61,12 +59,18 @@ CounterQuery committed_transfers_query(std::string_view db_identity_hex) {
 
 std::string_view counter_status_name(CounterStatus s) {
     switch (s) {
-        case CounterStatus::Ok: return "ok";
-        case CounterStatus::NameAbsent: return "name_absent";
-        case CounterStatus::NoMatchingSeries: return "no_matching_series";
-        case CounterStatus::MalformedSeries: return "malformed_series";
-        case CounterStatus::Ambiguous: return "ambiguous";
-        case CounterStatus::BadValue: return "bad_value";
+        case CounterStatus::Ok:
+            return "ok";
+        case CounterStatus::NameAbsent:
+            return "name_absent";
+        case CounterStatus::NoMatchingSeries:
+            return "no_matching_series";
+        case CounterStatus::MalformedSeries:
+            return "malformed_series";
+        case CounterStatus::Ambiguous:
+            return "ambiguous";
+        case CounterStatus::BadValue:
+            return "bad_value";
     }
     return "unknown";
 }
@@ -76,9 +80,7 @@ const CounterReading& CounterResult::value() const {
     return reading;
 }
 
-bool same_db_identity(std::string_view a, std::string_view b) {
-    return iequals(strip_0x(a), strip_0x(b));
-}
+bool same_db_identity(std::string_view a, std::string_view b) { return iequals(strip_0x(a), strip_0x(b)); }
 
 CounterResult find_counter(const Scrape& scrape, const CounterQuery& query) {
     CounterResult r;
@@ -129,11 +131,11 @@ CounterResult find_counter(const Scrape& scrape, const CounterQuery& query) {
         for (const SkippedLine& l : scrape.skipped) {
             if (l.name == query.name) malformed.push_back(&l);
         }
-        const std::string others =
-            r.near_miss_count == 0 ? std::string()
-                                   : "; " + plural(r.near_miss_count, "series", "series") + " of that name " +
-                                         (r.near_miss_count == 1 ? "has" : "have") + " other labels: " +
-                                         list_label_sets(r.near_misses, r.near_miss_count);
+        const std::string others = r.near_miss_count == 0
+                                       ? std::string()
+                                       : "; " + plural(r.near_miss_count, "series", "series") + " of that name " +
+                                             (r.near_miss_count == 1 ? "has" : "have") +
+                                             " other labels: " + list_label_sets(r.near_misses, r.near_miss_count);
         if (!malformed.empty()) {
             r.status = CounterStatus::MalformedSeries;
             r.message = "no well-formed series " + wanted + "; " + plural(malformed.size(), "line", "lines") +
@@ -195,8 +197,8 @@ CounterResult find_counter(const Scrape& scrape, const CounterQuery& query) {
         }
         if (!problem.empty()) {
             r.status = CounterStatus::BadValue;
-            r.message = format_series(s->name, s->labels) + " (line " + std::to_string(s->line) + ") has " +
-                        problem + "; a counter must be a finite, non-negative number";
+            r.message = format_series(s->name, s->labels) + " (line " + std::to_string(s->line) + ") has " + problem +
+                        "; a counter must be a finite, non-negative number";
             return r;
         }
         total += s->value;

@@ -14,8 +14,8 @@ namespace benchdist::stdb {
 
 namespace {
 
-using prometheus_text::is_digit;
 using prometheus_text::iequals;
+using prometheus_text::is_digit;
 
 constexpr std::size_t kExcerptBytes = 120;
 
@@ -123,7 +123,8 @@ std::optional<ParsedValue> parse_value(std::string_view t) {
     if (i != body.size()) return std::nullopt;
 
     ParsedValue out;
-    const auto [ptr, ec] = std::from_chars(body.data(), body.data() + body.size(), out.value, std::chars_format::general);
+    const auto [ptr, ec] =
+        std::from_chars(body.data(), body.data() + body.size(), out.value, std::chars_format::general);
     if (ec != std::errc() || ptr != body.data() + body.size()) return std::nullopt;  // out of double range
     if (negative) out.value = -out.value;
     const auto exact = exact_integer(int_part, frac_part, exponent);

@@ -77,8 +77,8 @@ void RowListBuilder::end_row(std::size_t start) {
     const std::size_t written = list_.rows_data.size() - start;
     if (fixed_ && written != row_size_) {
         abort_row(start);
-        throw std::invalid_argument("RowListBuilder: row of " + std::to_string(written) +
-                                    " bytes in a FixedSize(" + std::to_string(row_size_) + ") list");
+        throw std::invalid_argument("RowListBuilder: row of " + std::to_string(written) + " bytes in a FixedSize(" +
+                                    std::to_string(row_size_) + ") list");
     }
     ++count_;
 }

@@ -47,7 +47,8 @@ void read_reducer_result_body(bsatn::Reader& r, ReducerResultView& v) {
             v.ret_value = wire::read_byte_string(r, "ReducerOk.ret_value");
             v.query_set_count = skip_transaction_update(r);
             break;
-        case ReducerOutcomeKind::OkEmpty: break;
+        case ReducerOutcomeKind::OkEmpty:
+            break;
         case ReducerOutcomeKind::Err: {
             // Position the nested reader at the payload's absolute offset so
             // errors inside it still point into the frame.
@@ -68,10 +69,14 @@ void read_reducer_result_body(bsatn::Reader& r, ReducerResultView& v) {
 
 std::string_view reducer_outcome_name(ReducerOutcomeKind kind) {
     switch (kind) {
-        case ReducerOutcomeKind::Ok: return "Ok";
-        case ReducerOutcomeKind::OkEmpty: return "OkEmpty";
-        case ReducerOutcomeKind::Err: return "Err";
-        case ReducerOutcomeKind::InternalError: return "InternalError";
+        case ReducerOutcomeKind::Ok:
+            return "Ok";
+        case ReducerOutcomeKind::OkEmpty:
+            return "OkEmpty";
+        case ReducerOutcomeKind::Err:
+            return "Err";
+        case ReducerOutcomeKind::InternalError:
+            return "InternalError";
     }
     return "unknown";
 }
@@ -95,15 +100,20 @@ ServerMessageTag read_server_message_view(bsatn::Reader& r, ReducerResultView* r
             if (wire::read_option_is_some(r, "UnsubscribeApplied.rows")) skip_query_rows(r);
             break;
         case ServerMessageTag::SubscriptionError:
-            if (wire::read_option_is_some(r, "SubscriptionError.request_id")) r.read_u32("SubscriptionError.request_id");
+            if (wire::read_option_is_some(r, "SubscriptionError.request_id"))
+                r.read_u32("SubscriptionError.request_id");
             r.read_u32("SubscriptionError.query_set_id");
             wire::read_string(r, "SubscriptionError.error");
             break;
-        case ServerMessageTag::TransactionUpdate: skip_transaction_update(r); break;
+        case ServerMessageTag::TransactionUpdate:
+            skip_transaction_update(r);
+            break;
         case ServerMessageTag::OneOffQueryResult:
             r.read_u32("OneOffQueryResult.request_id");
-            if (wire::read_tag(r, 2, "Result<QueryRows, string>") == 0) skip_query_rows(r);
-            else wire::read_string(r, "OneOffQueryResult error");
+            if (wire::read_tag(r, 2, "Result<QueryRows, string>") == 0)
+                skip_query_rows(r);
+            else
+                wire::read_string(r, "OneOffQueryResult error");
             break;
         case ServerMessageTag::ReducerResult: {
             ReducerResultView scratch;
@@ -111,8 +121,10 @@ ServerMessageTag read_server_message_view(bsatn::Reader& r, ReducerResultView* r
             break;
         }
         case ServerMessageTag::ProcedureResult:
-            if (wire::read_tag(r, 2, "ProcedureStatus") == 0) wire::read_byte_string(r, "ProcedureStatus::Returned");
-            else wire::read_string(r, "ProcedureStatus::InternalError");
+            if (wire::read_tag(r, 2, "ProcedureStatus") == 0)
+                wire::read_byte_string(r, "ProcedureStatus::Returned");
+            else
+                wire::read_string(r, "ProcedureStatus::InternalError");
             r.read_i64("ProcedureResult.timestamp");
             r.read_i64("ProcedureResult.total_host_execution_duration");
             r.read_u32("ProcedureResult.request_id");
@@ -145,14 +157,17 @@ void encode_reducer_result(bsatn::Writer& w, std::uint32_t request_id, Timestamp
             w.write_u32(0);  // ret_value: empty bytes
             w.write_u32(0);  // transaction_update.query_sets: empty
             break;
-        case ReducerOutcomeKind::OkEmpty: break;
+        case ReducerOutcomeKind::OkEmpty:
+            break;
         case ReducerOutcomeKind::Err: {
             const std::size_t at = w.begin_length_prefixed();
             w.write_string(error_text);
             w.end_length_prefixed(at);
             break;
         }
-        case ReducerOutcomeKind::InternalError: w.write_string(error_text); break;
+        case ReducerOutcomeKind::InternalError:
+            w.write_string(error_text);
+            break;
     }
 }
 

@@ -74,8 +74,8 @@ void encode_server_payload(std::vector<std::uint8_t>& out, std::span<const Serve
 std::vector<std::uint8_t> encode_server_payload(const ServerMessage& message, Compression connection_compression,
                                                 std::size_t threshold) {
     std::vector<std::uint8_t> out;
-    encode_server_payload(out, std::span<const ServerMessage>(&message, 1), ProtocolVersion::V2,
-                          connection_compression, threshold);
+    encode_server_payload(out, std::span<const ServerMessage>(&message, 1), ProtocolVersion::V2, connection_compression,
+                          threshold);
     return out;
 }
 

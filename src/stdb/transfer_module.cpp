@@ -81,11 +81,12 @@ VerificationOutcome verify(const BalanceTally& tally) {
     const bool expected_overflow =
         __builtin_mul_overflow(tally.initial_balance(), static_cast<std::int64_t>(tally.count()), &expected);
     if (expected_overflow || tally.total_overflowed() || tally.total() != expected) {
-        out.reason = std::string(prefix) + "total_balance mismatch: " + std::to_string(tally.count()) +
-                     " accounts x initial balance " + std::to_string(tally.initial_balance()) + " = " +
-                     (expected_overflow ? std::string("(overflows i64)") : std::to_string(expected)) + ", but they hold " +
-                     (tally.total_overflowed() ? std::string("(a sum that overflows i64)") : std::to_string(tally.total())) +
-                     " (was the database seeded with this initial balance?)";
+        out.reason =
+            std::string(prefix) + "total_balance mismatch: " + std::to_string(tally.count()) +
+            " accounts x initial balance " + std::to_string(tally.initial_balance()) + " = " +
+            (expected_overflow ? std::string("(overflows i64)") : std::to_string(expected)) + ", but they hold " +
+            (tally.total_overflowed() ? std::string("(a sum that overflows i64)") : std::to_string(tally.total())) +
+            " (was the database seeded with this initial balance?)";
         return out;
     }
     if (tally.changed() == 0) {

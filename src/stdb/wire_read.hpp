@@ -55,8 +55,7 @@ std::string row_list_problem(bool fixed_size, std::uint16_t row_size, std::size_
                              std::size_t data_size) {
     if (fixed_size) {
         if (row_size == 0) {
-            if (data_size != 0)
-                return "FixedSize(0) row list has " + std::to_string(data_size) + " bytes of rows_data";
+            if (data_size != 0) return "FixedSize(0) row list has " + std::to_string(data_size) + " bytes of rows_data";
             return {};
         }
         if (data_size % row_size != 0)

@@ -14,8 +14,8 @@
 #include <memory>
 #include <optional>
 #include <span>
-#include <type_traits>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -140,9 +140,8 @@ private:
                                     });
         });
         if (ec) throw ServerApiError(url_ + ": cannot resolve host " + target_.host + ": " + ec.message());
-        ec = step_or_timeout("connecting", [&](auto handler) {
-            beast::get_lowest_layer(ws_).async_connect(endpoints, handler);
-        });
+        ec = step_or_timeout("connecting",
+                             [&](auto handler) { beast::get_lowest_layer(ws_).async_connect(endpoints, handler); });
         if (ec) {
             throw ServerApiError("cannot connect to " + url_ + ": " + ec.message() +
                                  " -- is the SpacetimeDB server running and is --stdb-url (STDB_URL) right?");
@@ -172,10 +171,10 @@ private:
         });
         if (ec == websocket::error::upgrade_declined) {
             const unsigned status = res.result_int();
-            const std::string hint =
-                status != 401 && status != 403 ? std::string()
-                : token_.empty()               ? " -- the server wants a token: pass --stdb-token (or STDB_TOKEN)"
-                                               : " -- the token given with --stdb-token (STDB_TOKEN) is not accepted";
+            const std::string hint = status != 401 && status != 403 ? std::string()
+                                     : token_.empty()
+                                         ? " -- the server wants a token: pass --stdb-token (or STDB_TOKEN)"
+                                         : " -- the token given with --stdb-token (STDB_TOKEN) is not accepted";
             throw ServerApiError("the server refused the WebSocket upgrade at " + url_ + ": " + std::to_string(status) +
                                  " " + excerpt(res.body()) + hint);
         }
@@ -198,9 +197,8 @@ private:
         sub.query_set_id = QuerySetId{kQuerySetId};
         sub.query_strings.emplace_back(transfer::kAccountsQuery);
         const auto bytes = encode_to_bytes(ClientMessage{std::move(sub)});
-        const auto ec = step_or_timeout("sending Subscribe", [&](auto handler) {
-            ws_.async_write(asio::buffer(bytes), handler);
-        });
+        const auto ec =
+            step_or_timeout("sending Subscribe", [&](auto handler) { ws_.async_write(asio::buffer(bytes), handler); });
         if (ec) throw ServerApiError(url_ + ": sending Subscribe failed: " + ec.message());
     }
 
@@ -208,15 +206,15 @@ private:
         beast::flat_buffer buffer;
         for (;;) {
             buffer.clear();
-            const auto ec = step_or_timeout("waiting for SubscribeApplied", [&](auto handler) {
-                ws_.async_read(buffer, handler);
-            });
+            const auto ec =
+                step_or_timeout("waiting for SubscribeApplied", [&](auto handler) { ws_.async_read(buffer, handler); });
             if (ec == websocket::error::closed) {
                 const auto& reason = ws_.reason();
                 throw ServerApiError(url_ + ": the server closed the connection before SubscribeApplied (close code " +
                                      std::to_string(static_cast<unsigned>(reason.code)) +
-                                     (reason.reason.empty() ? std::string()
-                                                          : ": " + std::string(reason.reason.data(), reason.reason.size())) +
+                                     (reason.reason.empty()
+                                          ? std::string()
+                                          : ": " + std::string(reason.reason.data(), reason.reason.size())) +
                                      ")");
             }
             if (ec) {

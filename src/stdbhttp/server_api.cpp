@@ -30,9 +30,7 @@ std::string excerpt(std::string_view body) {
     return std::string(body.substr(0, kMax)) + "...";
 }
 
-std::string status_line(const net::ClientResponse& res) {
-    return std::to_string(res.status) + " " + excerpt(res.body);
-}
+std::string status_line(const net::ClientResponse& res) { return std::to_string(res.status) + " " + excerpt(res.body); }
 
 // The one place that talks to the server: turns transport failures into
 // ServerApiError with a hint, so every caller's message names the URL, and a
@@ -62,8 +60,10 @@ net::ClientResponse send(const HttpTarget& target, const std::string& method, st
                 hint = " -- the server did not answer in time; is it overloaded or is --stdb-url pointing elsewhere?";
                 break;
             // The TLS message already names the host and the fix.
-            case net::HttpClientError::Kind::Tls: break;
-            default: break;
+            case net::HttpClientError::Kind::Tls:
+                break;
+            default:
+                break;
         }
         throw ServerApiError(std::string(e.what()) + hint);
     }
@@ -86,7 +86,8 @@ std::string fetch_database_identity(const Endpoint& server, const std::string& d
     const auto res = send(target, "GET", {}, timeout, token);
     if (res.status == 404) {
         throw ServerApiError("database `" + database + "` not found on " + target.to_string() + " (" +
-                             status_line(res) + ") -- check the database name (--stdb-module) and that it is published");
+                             status_line(res) +
+                             ") -- check the database name (--stdb-module) and that it is published");
     }
     if (res.status != 200) {
         throw ServerApiError("GET " + target.to_string() + " failed: " + status_line(res));
@@ -96,8 +97,8 @@ std::string fetch_database_identity(const Endpoint& server, const std::string& d
     while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
     if (text.size() >= 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X')) text.remove_prefix(2);
     if (text.empty() || text.size() > 64 || !std::all_of(text.begin(), text.end(), is_hex_digit)) {
-        throw ServerApiError("GET " + target.to_string() + " answered 200 but not a database identity (64 hex digits): " +
-                             excerpt(res.body));
+        throw ServerApiError("GET " + target.to_string() +
+                             " answered 200 but not a database identity (64 hex digits): " + excerpt(res.body));
     }
     // The metrics db label is 64 lowercase digits; normalise so they compare.
     std::string hex(64 - text.size(), '0');
@@ -147,10 +148,17 @@ void call_reducer_json(const Endpoint& server, const std::string& database, cons
     if (res.status >= 200 && res.status < 300) return;
     std::string hint;
     switch (res.status) {
-        case 530: hint = " (the reducer ran and returned an error; the transaction was rolled back)"; break;
-        case 404: hint = " -- is the database name right and does the module have reducer `" + reducer + "`?"; break;
-        case 400: hint = " -- do the arguments " + excerpt(json_args) + " match the reducer's parameters?"; break;
-        default: break;
+        case 530:
+            hint = " (the reducer ran and returned an error; the transaction was rolled back)";
+            break;
+        case 404:
+            hint = " -- is the database name right and does the module have reducer `" + reducer + "`?";
+            break;
+        case 400:
+            hint = " -- do the arguments " + excerpt(json_args) + " match the reducer's parameters?";
+            break;
+        default:
+            break;
     }
     throw ServerApiError("calling reducer `" + reducer + "` on database `" + database + "` (POST " +
                          target.to_string() + ") failed: " + status_line(res) + hint);

@@ -43,8 +43,8 @@ std::unique_ptr<CoordinatorProcess> start_coordinator(std::vector<std::string> e
                                                       std::map<std::string, std::string> env,
                                                       const std::string& stdb_url, const fs::path& results,
                                                       const std::string& bind = "127.0.0.1") {
-    std::vector<std::string> args{"--window-seconds", "1", "--start-ack-timeout-seconds", "10",
-                                  "--stop-ack-timeout-seconds", "5", "--align-window-ms", "0"};
+    std::vector<std::string> args{"--window-seconds",           "1", "--start-ack-timeout-seconds", "10",
+                                  "--stop-ack-timeout-seconds", "5", "--align-window-ms",           "0"};
     args.insert(args.end(), extra_args.begin(), extra_args.end());
     return std::make_unique<CoordinatorProcess>(benchdist::testing::CoordinatorOptions{
         .stdb_url = stdb_url, .results_dir = results, .bind = bind, .args = std::move(args), .env = std::move(env)});
@@ -65,7 +65,9 @@ std::pair<int, std::string> run_control(std::vector<std::string> args, std::map<
     return {rc.value_or(-1), p.output()};
 }
 
-std::string www_authenticate(const bn::ClientResponse& r) { return std::string(r.header("WWW-Authenticate").value_or("")); }
+std::string www_authenticate(const bn::ClientResponse& r) {
+    return std::string(r.header("WWW-Authenticate").value_or(""));
+}
 
 // A raw TCP connection to 127.0.0.1:port that sends nothing, so the server
 // holds it (under the cap) or refuses it (over the cap).
@@ -145,8 +147,11 @@ TEST_F(AuthTest, CoordinatorRoutesRequireTheTokenExceptHealthz) {
         EXPECT_EQ(basic.status, 401u) << path;
     }
     // POST routes are guarded before their body is looked at.
-    const auto start = bn::http_request({.method = "POST", .url = c->url() + "/admin/start-epoch", .body = "{}",
-                                         .content_type = "application/json", .timeout = 10s});
+    const auto start = bn::http_request({.method = "POST",
+                                         .url = c->url() + "/admin/start-epoch",
+                                         .body = "{}",
+                                         .content_type = "application/json",
+                                         .timeout = 10s});
     EXPECT_EQ(start.status, 401u) << start.body;
 
     const auto ok = get(c->url() + "/admin/status", "Bearer " + token);
@@ -171,7 +176,8 @@ TEST_F(AuthTest, GeneratorAndControlWithTheTokenRunAnEpochAndTheTokenLeaksNowher
     const fs::path results = dir.path() / "results";
     auto c = start_coordinator({"--auth-token", token}, {}, stdb_url, results);
     const auto gen_argv = [&](const std::string& id, std::vector<std::string> extra = {}) {
-        return generator_argv(c->url(), stdb_url, {.id = id, .concurrency = 2, .pairs = 2000, .args = std::move(extra)});
+        return generator_argv(c->url(), stdb_url,
+                              {.id = id, .concurrency = 2, .pairs = 2000, .args = std::move(extra)});
     };
     std::string everything;  // every output and answer, searched for the token at the end
 
@@ -225,9 +231,9 @@ TEST_F(AuthTest, GeneratorAndControlWithTheTokenRunAnEpochAndTheTokenLeaksNowher
         everything += out;
     }
     {
-        const auto [rc, out] = run_control({"--coordinator-url", c->url(), "start-epoch", "--label", "auth",
-                                            "--timeout", "60", "--json"},
-                                           {{"BENCH_DIST_TOKEN", token}}, 90s);
+        const auto [rc, out] =
+            run_control({"--coordinator-url", c->url(), "start-epoch", "--label", "auth", "--timeout", "60", "--json"},
+                        {{"BENCH_DIST_TOKEN", token}}, 90s);
         ASSERT_EQ(rc, 0) << out << "\ncoordinator:\n" << c->process().output();
         everything += out;
         const auto result = bc::epoch_result_from_json(bc::Json::parse(out));
@@ -286,8 +292,8 @@ TEST_F(AuthTest, BindOutsideLoopbackWithoutTokenWarns) {
 
     TempDir dir2("auth-nowarn");
     const std::string token = make_token();
-    auto d = start_coordinator({}, {{"BENCH_DIST_TOKEN", token}}, "ws://127.0.0.1:1", dir2.path() / "results",
-                               "127.0.0.2");
+    auto d =
+        start_coordinator({}, {{"BENCH_DIST_TOKEN", token}}, "ws://127.0.0.1:1", dir2.path() / "results", "127.0.0.2");
     ASSERT_TRUE(d->process().wait_for_line([](const std::string& l) { return contains(l, "limits:"); }, 10s));
     // The warning would follow the limits line; stop the process so its
     // whole output is in.
@@ -303,13 +309,17 @@ TEST_F(AuthTest, BodyAndHeaderLimitsAreFlags) {
     auto c = start_coordinator({"--auth-token", token, "--max-body-bytes", "2048", "--max-header-bytes", "2048"}, {},
                                "ws://127.0.0.1:1", dir.path() / "results");
     const std::string big(4096, 'a');
-    const auto body = bn::http_request({.method = "POST", .url = c->url() + "/register", .body = "{}" + std::string(4096, ' '),
+    const auto body = bn::http_request({.method = "POST",
+                                        .url = c->url() + "/register",
+                                        .body = "{}" + std::string(4096, ' '),
                                         .content_type = "application/json",
-                                        .headers = {{"Authorization", "Bearer " + token}}, .timeout = 10s});
+                                        .headers = {{"Authorization", "Bearer " + token}},
+                                        .timeout = 10s});
     EXPECT_EQ(body.status, 413u) << body.body;
     EXPECT_TRUE(contains(bc::Json::parse(body.body).at("error").get<std::string>(), "2048")) << body.body;
 
-    const auto header = bn::http_request({.method = "GET", .url = c->url() + "/admin/status",
+    const auto header = bn::http_request({.method = "GET",
+                                          .url = c->url() + "/admin/status",
                                           .headers = {{"Authorization", "Bearer " + token}, {"X-Padding", big}},
                                           .timeout = 10s});
     EXPECT_EQ(header.status, 431u) << header.body;

@@ -227,7 +227,8 @@ public:
         f.opcode = b0 & 0x0F;
         f.payload = in_.substr(header, length);
         if (masked) {
-            for (std::size_t i = 0; i < f.payload.size(); ++i) f.payload[i] = static_cast<char>(f.payload[i] ^ in_[key_at + i % 4]);
+            for (std::size_t i = 0; i < f.payload.size(); ++i)
+                f.payload[i] = static_cast<char>(f.payload[i] ^ in_[key_at + i % 4]);
         }
         in_.erase(0, header + length);
         return f;
@@ -264,8 +265,7 @@ private:
 // "METHOD target HTTP/1.1" with Host, Connection: close, the given
 // Content-Length, any extra header lines, then the blank line.
 std::string request_head(const std::string& method, const std::string& target, std::size_t content_length,
-                         const std::string& extra_headers = "",
-                         const std::string& content_type = "application/json") {
+                         const std::string& extra_headers = "", const std::string& content_type = "application/json") {
     std::string head = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
     if (!content_type.empty()) head += "Content-Type: " + content_type + "\r\n";
     head += "Content-Length: " + std::to_string(content_length) + "\r\n" + extra_headers + "\r\n";
@@ -284,7 +284,8 @@ std::string many_headers() {
 }
 
 std::optional<HttpReply> raw_request(int port, const std::string& method, const std::string& target,
-                                     const std::string& body = "", const std::string& content_type = "application/json") {
+                                     const std::string& body = "",
+                                     const std::string& content_type = "application/json") {
     RawConnection c(port);
     if (!c.send(request_head(method, target, body.size(), "", content_type) + body)) return std::nullopt;
     return c.read_response();
@@ -299,8 +300,7 @@ std::string describe(const std::optional<HttpReply>& r) {
 
 class Standin : public benchdist::testing::StandinProcess {
 public:
-    Standin()
-        : StandinProcess({.args = {"--debug-routes", "--max-message-bytes", std::to_string(kWsMessageLimit)}}) {
+    Standin() : StandinProcess({.args = {"--debug-routes", "--max-message-bytes", std::to_string(kWsMessageLimit)}}) {
         seed(10, 1000);
     }
     std::string url(const std::string& target) const { return http_url(target); }
@@ -309,7 +309,8 @@ public:
     // reducer counts (SQL reads are counted as transactions too, so their
     // series are left out).
     std::string state() const {
-        const auto accounts = bn::http_request({.method = "POST", .url = url("/v1/database/test-1/sql"),
+        const auto accounts = bn::http_request({.method = "POST",
+                                                .url = url("/v1/database/test-1/sql"),
                                                 .body = std::string(stdb::transfer::kAccountsQuery)});
         if (accounts.status != 200) throw std::runtime_error("sql: HTTP " + std::to_string(accounts.status));
         std::string out = bc::Json::parse(accounts.body).at(0).at("rows").dump() + "\n";
@@ -353,8 +354,10 @@ public:
     // A generator the test registers by hand (no generator process needed):
     // known ids make "unknown generator" and "wrong epoch" distinguishable.
     void register_generator(const std::string& id) const {
-        const auto r = call("POST", "/register", R"({"id":")" + id + R"(","hostname":"bad-input-test","desiredConnections":1})");
-        if (r.status != 200) throw std::runtime_error("register " + id + ": HTTP " + std::to_string(r.status) + " " + r.body);
+        const auto r =
+            call("POST", "/register", R"({"id":")" + id + R"(","hostname":"bad-input-test","desiredConnections":1})");
+        if (r.status != 200)
+            throw std::runtime_error("register " + id + ": HTTP " + std::to_string(r.status) + " " + r.body);
     }
 
     // /admin/status without what moves on its own (the clock, last contact):
@@ -637,7 +640,9 @@ TEST_P(CoordinatorBadBody, IsRefusedNamingTheProblemAndChangesNothing) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Cases, CoordinatorBadBody, ::testing::ValuesIn(kCoordinatorCases),
-                         [](const ::testing::TestParamInfo<CoordinatorCase>& info) { return std::string(info.param.name); });
+                         [](const ::testing::TestParamInfo<CoordinatorCase>& info) {
+                             return std::string(info.param.name);
+                         });
 
 TEST(CoordinatorBadInput, StartEpochNamingUnknownGeneratorsIsRefusedWithoutStarting) {
     // The original harness answers refusals with 200 and started=false;
@@ -687,9 +692,9 @@ TEST(CoordinatorBadInput, NonUtf8InAnErrorMessageGets400Not500) {
     auto& c = shared().coordinator;
     const auto before = c.state();
     EXPECT_TRUE(coordinator_refused(raw_request(c.port(), "GET", "/state?since=%FF"), 400, "\"since\""));
-    EXPECT_TRUE(coordinator_refused(
-        raw_request(c.port(), "POST", "/register", "{\"id\":\"\xff\xfe\",\"hostname\":\"h\",\"desiredConnections\":1}"),
-        400, "not valid JSON"));
+    EXPECT_TRUE(coordinator_refused(raw_request(c.port(), "POST", "/register",
+                                                "{\"id\":\"\xff\xfe\",\"hostname\":\"h\",\"desiredConnections\":1}"),
+                                    400, "not valid JSON"));
     EXPECT_EQ(c.state(), before);
 }
 
@@ -824,22 +829,31 @@ const StandinCase kStandinCases[] = {
     {"CallNoContentType", "POST", "/v1/database/test-1/call/transfer", "", "[1,2,1]", 400, "content-type"},
     {"CallTextContentType", "POST", "/v1/database/test-1/call/transfer", "text/plain", "[1,2,1]", 415,
      "Content-Type must be application/json"},
-    {"CallUnknownReducer", "POST", "/v1/database/test-1/call/drain", "application/json", "[]", 404, "No such procedure"},
+    {"CallUnknownReducer", "POST", "/v1/database/test-1/call/drain", "application/json", "[]", 404,
+     "No such procedure"},
     {"CallUnknownDatabase", "POST", "/v1/database/nope/call/transfer", "application/json", "[1,2,1]", 404,
      "`nope` not found"},
     {"SqlNotSql", "POST", "/v1/database/test-1/sql", "text/plain", "SELEC * FROM accounts", 400, ""},
     {"SqlDelete", "POST", "/v1/database/test-1/sql", "text/plain", "DELETE FROM accounts", 400, ""},
     {"SqlEmpty", "POST", "/v1/database/test-1/sql", "text/plain", "", 400, ""},
-    {"SqlIdOverflow", "POST", "/v1/database/test-1/sql", "text/plain",
-     "SELECT * FROM accounts WHERE id = 99999999999", 400, ""},
+    {"SqlIdOverflow", "POST", "/v1/database/test-1/sql", "text/plain", "SELECT * FROM accounts WHERE id = 99999999999",
+     400, ""},
     {"BadPercentEscape", "GET", "/v1/database/%zz/identity", "", "", 400, "malformed percent-escape"},
     {"ForeignToken", "GET", "/v1/database/test-1/identity?token=not.a.token", "", "", 401, ""},
     {"WebsocketTokenWithoutAuthorization", "POST", "/v1/identity/websocket-token", "", "", 401,
      "Authorization required"},
-    {"WebsocketTokenBogusBearer", "POST", "/v1/identity/websocket-token", "", "", 401, "", {"Authorization: Bearer nope"}},
+    {"WebsocketTokenBogusBearer",
+     "POST",
+     "/v1/identity/websocket-token",
+     "",
+     "",
+     401,
+     "",
+     {"Authorization: Bearer nope"}},
     {"DelaysNotANumber", "POST", "/v1/debug/delays?replyUs=abc", "", "", 400, "replyUs"},
     {"DelaysTooLarge", "POST", "/v1/debug/delays?reducerUs=60000001", "", "", 400, "reducerUs"},
-    {"CorruptIdNotANumber", "POST", "/v1/debug/database/test-1/corrupt?id=abc", "", "", 400, "id must be an account id"},
+    {"CorruptIdNotANumber", "POST", "/v1/debug/database/test-1/corrupt?id=abc", "", "", 400,
+     "id must be an account id"},
     {"CorruptDeltaNotANumber", "POST", "/v1/debug/database/test-1/corrupt?id=1&delta=x", "", "", 400,
      "delta must be a 64-bit signed integer"},
     {"CorruptUnknownAccount", "POST", "/v1/debug/database/test-1/corrupt?id=999", "", "", 404, "does not exist"},
@@ -858,7 +872,8 @@ TEST_P(StandinBadRequest, IsRefusedNamingTheProblemAndChangesNothing) {
     std::string extra;
     for (const auto& h : tc.headers) extra += h + "\r\n";
     RawConnection c(s.port());
-    ASSERT_TRUE(c.send(request_head(tc.method, tc.target, std::string_view(tc.body).size(), extra, tc.content_type) + tc.body));
+    ASSERT_TRUE(
+        c.send(request_head(tc.method, tc.target, std::string_view(tc.body).size(), extra, tc.content_type) + tc.body));
     EXPECT_TRUE(standin_refused(c.read_response(), tc.status, tc.names));
     ASSERT_TRUE(s.running()) << s.output();
     EXPECT_TRUE(s.answers_ping());
@@ -866,7 +881,9 @@ TEST_P(StandinBadRequest, IsRefusedNamingTheProblemAndChangesNothing) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Cases, StandinBadRequest, ::testing::ValuesIn(kStandinCases),
-                         [](const ::testing::TestParamInfo<StandinCase>& info) { return std::string(info.param.name); });
+                         [](const ::testing::TestParamInfo<StandinCase>& info) {
+                             return std::string(info.param.name);
+                         });
 
 TEST(StandinHttpBadInput, TenMiBBodiesAreReadAndRefused) {
     auto& s = shared().standin;
@@ -874,7 +891,8 @@ TEST(StandinHttpBadInput, TenMiBBodiesAreReadAndRefused) {
     const std::string garbage(10u << 20, 'x');
     EXPECT_TRUE(standin_refused(raw_request(s.port(), "POST", "/v1/database/test-1/call/transfer", garbage), 400,
                                 "invalid arguments for reducer"));
-    EXPECT_TRUE(standin_refused(raw_request(s.port(), "POST", "/v1/database/test-1/sql", garbage, "text/plain"), 400, ""));
+    EXPECT_TRUE(
+        standin_refused(raw_request(s.port(), "POST", "/v1/database/test-1/sql", garbage, "text/plain"), 400, ""));
     EXPECT_TRUE(s.answers_ping());
     EXPECT_EQ(s.state(), before);
 }
@@ -888,9 +906,9 @@ TEST(StandinHttpBadInput, TenMiBBodiesAreReadAndRefused) {
 // parse both with std::from_chars over the whole value and range-check the id.
 TEST(StandinHttpBadInput, CorruptRouteRefusesMalformedNumbers) {
     Standin s;  // its own: the bug changes balances
-    for (const char* target : {"/v1/debug/database/test-1/corrupt?id=4294967297&delta=5",
-                               "/v1/debug/database/test-1/corrupt?id=1abc&delta=5",
-                               "/v1/debug/database/test-1/corrupt?id=1&delta=5x"}) {
+    for (const char* target :
+         {"/v1/debug/database/test-1/corrupt?id=4294967297&delta=5",
+          "/v1/debug/database/test-1/corrupt?id=1abc&delta=5", "/v1/debug/database/test-1/corrupt?id=1&delta=5x"}) {
         const auto before = s.state();
         EXPECT_TRUE(standin_refused(raw_request(s.port(), "POST", target, "", ""), 400, "must be a")) << target;
         EXPECT_EQ(s.state(), before) << target;
@@ -932,8 +950,9 @@ std::optional<std::string> read_ws_message(RawConnection& c) {
 stdb::ServerMessage read_server_message(RawConnection& c) {
     const auto payload = read_ws_message(c);
     if (!payload) throw std::runtime_error("the session ended while a message was expected");
-    const auto messages = stdb::decode_server_payload(
-        std::span(reinterpret_cast<const std::uint8_t*>(payload->data()), payload->size()), stdb::ProtocolVersion::V3);
+    const auto messages =
+        stdb::decode_server_payload(std::span(reinterpret_cast<const std::uint8_t*>(payload->data()), payload->size()),
+                                    stdb::ProtocolVersion::V3);
     if (messages.size() != 1) throw std::runtime_error("expected one message per frame here");
     return messages.front();
 }
@@ -965,8 +984,9 @@ std::optional<CloseFrame> expect_close(RawConnection& c) {
 
 std::string encoded_transfer() {
     const auto args = stdb::transfer::transfer_args_bytes(stdb::transfer::TransferArgs{1, 2, 5});
-    return bytes_of(stdb::encode_to_bytes(stdb::ClientMessage{
-        stdb::CallReducer{77, std::string(stdb::transfer::kTransferReducer), std::vector<std::uint8_t>(args.begin(), args.end())}}));
+    return bytes_of(stdb::encode_to_bytes(
+        stdb::ClientMessage{stdb::CallReducer{77, std::string(stdb::transfer::kTransferReducer),
+                                              std::vector<std::uint8_t>(args.begin(), args.end())}}));
 }
 
 struct WsCase {
@@ -978,14 +998,16 @@ struct WsCase {
 
 const WsCase kWsCases[] = {
     {"EmptyBinaryMessage", [] { return ws_frame(kOpBinary, ""); }, 1011, "decode error"},
-    {"TruncatedCallReducer", [] { return ws_frame(kOpBinary, encoded_transfer().substr(0, 12)); }, 1011, "decode error"},
+    {"TruncatedCallReducer", [] { return ws_frame(kOpBinary, encoded_transfer().substr(0, 12)); }, 1011,
+     "decode error"},
     {"CallReducerMissingLastByte",
      [] {
          const auto m = encoded_transfer();
          return ws_frame(kOpBinary, m.substr(0, m.size() - 1));
      },
      1011, "decode error"},
-    {"UnknownTagByte", [] { return ws_frame(kOpBinary, std::string("\x09\x00\x00\x00\x00", 5)); }, 1011, "decode error"},
+    {"UnknownTagByte", [] { return ws_frame(kOpBinary, std::string("\x09\x00\x00\x00\x00", 5)); }, 1011,
+     "decode error"},
     {"ValidCallThenGarbage", [] { return ws_frame(kOpBinary, encoded_transfer() + "\xff"); }, 1011, "decode error"},
     {"TextFrame", [] { return ws_frame(kOpText, R"({"CallReducer":{}})"); }, 1011, "text frames are not supported"},
     {"MessageOverTheLimit", [] { return ws_frame(kOpBinary, std::string(2u << 20, '\0')); }, 1009, ""},
@@ -1096,7 +1118,8 @@ TEST(SlowRequests, TrickledHeadersAndBodiesAreCutAtTheReadTimeout) {
     for (std::size_t i = 0; i < slow.size(); ++i) {
         EXPECT_TRUE(slow[i]->closed) << "slow request " << i << " was never cut off";
         EXPECT_LE(slow[i]->closed_after, kReadTimeout + 5s) << "slow request " << i;
-        std::printf("slow request %zu closed after %lld ms\n", i, static_cast<long long>(slow[i]->closed_after.count()));
+        std::printf("slow request %zu closed after %lld ms\n", i,
+                    static_cast<long long>(slow[i]->closed_after.count()));
     }
     ASSERT_TRUE(coordinator.running()) << coordinator.output();
     EXPECT_TRUE(coordinator.answers_healthz());

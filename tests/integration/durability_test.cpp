@@ -80,7 +80,9 @@ Index read_index(const fs::path& dir) {
 class DurableCluster : public benchdist::testing::Rig {
 public:
     DurableCluster()
-        : Rig({.tag = "durability", .coordinator_args = std::nullopt, .call_timeout = 20s,
+        : Rig({.tag = "durability",
+               .coordinator_args = std::nullopt,
+               .call_timeout = 20s,
                .generator = {.concurrency = 2, .pairs = 2000}}) {}
 
     fs::path results() const { return results_dir(); }
@@ -127,7 +129,8 @@ std::pair<std::string, std::string> new_result(const DirContents& now, const Dir
     for (const auto& kv : now.results) {
         if (!before.results.count(kv.first)) added.push_back(kv);
     }
-    if (added.size() != 1) throw std::runtime_error("expected one new result file, got " + std::to_string(added.size()));
+    if (added.size() != 1)
+        throw std::runtime_error("expected one new result file, got " + std::to_string(added.size()));
     return added.front();
 }
 
@@ -182,8 +185,9 @@ TEST(Durability, SigkillBetweenAndDuringEpochsLosesNoFinishedResult) {
     // --- Killed between the fsynced temporary file and its link. ---
     c.start(0.5, {{"BENCHDIST_TEST_RESULT_PAUSE_MS", "60000"}});
     c.start_epoch(1);
-    const auto paused = c.coordinator().wait_for_line(
-        [](const std::string& l) { return contains(l, "result store: test pause"); }, 30s);
+    const auto paused =
+        c.coordinator().wait_for_line([](const std::string& l) { return contains(l, "result store: test pause"); },
+                                      30s);
     ASSERT_TRUE(paused) << c.coordinator().output();
     c.kill_coordinator();
 

@@ -33,12 +33,14 @@ public:
                .standin = {.databases = {"test-1", "test-2"}, .args = {"--debug-routes"}},
                .commit_log = true,
                .seed = std::make_pair(std::uint64_t{1000}, kInitialBalance),
-               .coordinator_args = std::vector<std::string>{
-                   "--window-seconds", "2", "--start-ack-timeout-seconds", "10", "--stop-ack-timeout-seconds", "5",
-                   "--verify", "--initial-balance", std::to_string(kInitialBalance)}}) {}
+               .coordinator_args = std::vector<std::string>{"--window-seconds", "2", "--start-ack-timeout-seconds",
+                                                            "10", "--stop-ack-timeout-seconds", "5", "--verify",
+                                                            "--initial-balance", std::to_string(kInitialBalance)}}) {}
 
     std::string coord_url() { return coordinator().url(); }
-    bn::ClientResponse call_stdb(const std::string& path, const std::string& json) { return standin().post(path, json); }
+    bn::ClientResponse call_stdb(const std::string& path, const std::string& json) {
+        return standin().post(path, json);
+    }
 };
 
 }  // namespace
@@ -98,10 +100,10 @@ TEST(Epoch, TwoGeneratorsMatchGroundTruthAndAnotherDatabaseDoesNotLeak) {
     ASSERT_TRUE(r.extra.contains("counterReadMs")) << bc::pretty(bc::to_json(r));
     const std::int64_t start_read_us = r.extra["counterReadMs"][0].get<std::int64_t>() * 1000;
     const std::int64_t end_read_us = r.extra["counterReadMs"][1].get<std::int64_t>() * 1000;
-    const auto surely_in = benchdist::standin::count_commits(records, "test-1", window_start + 1000,
-                                                             window_end - end_read_us - 1000);
-    const auto possibly_in = benchdist::standin::count_commits(records, "test-1", window_start - start_read_us - 1000,
-                                                               window_end + 1000);
+    const auto surely_in =
+        benchdist::standin::count_commits(records, "test-1", window_start + 1000, window_end - end_read_us - 1000);
+    const auto possibly_in =
+        benchdist::standin::count_commits(records, "test-1", window_start - start_read_us - 1000, window_end + 1000);
     EXPECT_GE(delta, surely_in) << "coordinator delta " << delta << " vs commit log " << truth;
     EXPECT_LE(delta, possibly_in) << "coordinator delta " << delta << " vs commit log " << truth;
     std::printf("epoch 1: commit log bracket [%llu, %llu] (counter reads took %lld and %lld ms)\n",
@@ -189,7 +191,8 @@ TEST(Epoch, VerificationFailsAfterTheBalancesAreCorrupted) {
     ASSERT_TRUE(c.start_epoch().started);
     const auto r = c.wait_result(1);
     EXPECT_EQ(r.verification, "failed");
-    EXPECT_TRUE(contains(r.verification_error.value_or(""), "total_balance mismatch")) << r.verification_error.value_or("");
+    EXPECT_TRUE(contains(r.verification_error.value_or(""), "total_balance mismatch"))
+        << r.verification_error.value_or("");
 }
 
 TEST(Epoch, GeneratorStopsLoadingWhenItsCoordinatorDies) {
@@ -216,8 +219,8 @@ TEST(Epoch, ControlCliRunsAnEpochAndStopEpochAbortsOne) {
     Cluster c;
     c.start_generator("gen-a");
     {
-        Subprocess wait({bin_path("bench-dist-control"), "--coordinator-url", c.coord_url(), "wait-ready", "--generators",
-                         "1", "--timeout", "60"});
+        Subprocess wait({bin_path("bench-dist-control"), "--coordinator-url", c.coord_url(), "wait-ready",
+                         "--generators", "1", "--timeout", "60"});
         ASSERT_EQ(wait.wait_exit(70s), 0) << wait.output();
     }
     {

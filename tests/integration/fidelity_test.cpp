@@ -70,7 +70,8 @@ public:
     // POST /v1/debug/delays with e.g. "replyUs=5000"; throws unless 200.
     bc::Json set_delays(const std::string& query) {
         const auto r = standin().post("/v1/debug/delays?" + query);
-        if (r.status != 200) throw std::runtime_error("delays?" + query + ": " + std::to_string(r.status) + " " + r.body);
+        if (r.status != 200)
+            throw std::runtime_error("delays?" + query + ": " + std::to_string(r.status) + " " + r.body);
         return bc::Json::parse(r.body);
     }
 
@@ -131,11 +132,12 @@ Figures figures_of(const bc::EpochResult& r) {
     f.client_tps = static_cast<double>(f.client_committed) / r.actual_window_seconds;
     f.server_tps = r.tps;
     f.ratio = r.extra["clientServerRatio"].get<double>();
-    std::printf("  window [%s, %s) %.3f s: p50 %.0f us, p99 %.0f us, mean %.1f us over %llu calls; client %llu (%.1f/s), "
-                "server delta %llu (%.1f/s), clientServerRatio %.4f\n",
-                r.measured_at.c_str(), r.finished_at.c_str(), r.actual_window_seconds, f.p50_us, f.p99_us, f.mean_us, static_cast<unsigned long long>(f.count),
-                static_cast<unsigned long long>(f.client_committed), f.client_tps,
-                static_cast<unsigned long long>(f.server_delta), f.server_tps, f.ratio);
+    std::printf(
+        "  window [%s, %s) %.3f s: p50 %.0f us, p99 %.0f us, mean %.1f us over %llu calls; client %llu (%.1f/s), "
+        "server delta %llu (%.1f/s), clientServerRatio %.4f\n",
+        r.measured_at.c_str(), r.finished_at.c_str(), r.actual_window_seconds, f.p50_us, f.p99_us, f.mean_us,
+        static_cast<unsigned long long>(f.count), static_cast<unsigned long long>(f.client_committed), f.client_tps,
+        static_cast<unsigned long long>(f.server_delta), f.server_tps, f.ratio);
     return f;
 }
 
@@ -183,8 +185,10 @@ TEST(Fidelity, ReducerDelayGivesLittlesLawLatency) {
     if (f.client_tps >= 850) {
         EXPECT_LE(f.mean_us, 9500);
     } else {
-        std::printf("  the stand-in served only %.1f/s (CPU-starved host): the 9.5 ms bound does not apply, "
-                    "Little's law does\n", f.client_tps);
+        std::printf(
+            "  the stand-in served only %.1f/s (CPU-starved host): the 9.5 ms bound does not apply, "
+            "Little's law does\n",
+            f.client_tps);
     }
 }
 
@@ -211,7 +215,8 @@ TEST(Fidelity, ServerTpsMatchesTheCommitLog) {
                 static_cast<unsigned long long>(in_window), r.measured_at.c_str(), r.finished_at.c_str(), log_tps,
                 static_cast<unsigned long long>(f.server_delta), f.server_tps,
                 (static_cast<double>(f.server_delta) / static_cast<double>(in_window) - 1) * 100);
-    EXPECT_NEAR(static_cast<double>(f.server_delta), static_cast<double>(in_window), 0.01 * static_cast<double>(in_window));
+    EXPECT_NEAR(static_cast<double>(f.server_delta), static_cast<double>(in_window),
+                0.01 * static_cast<double>(in_window));
     EXPECT_NEAR(f.server_tps, log_tps, 0.01 * log_tps);
 }
 
@@ -242,8 +247,8 @@ TEST(Fidelity, OpenLoopAchievesItsTargetRate) {
     const auto& schedule = r.extra["schedule"];
     const double achieved = schedule.at("achievedPerSecond").get<double>();
     std::printf("  open loop: target %.0f/s, achieved %.1f/s, send lag p99 %s us, kept %s\n",
-                schedule.at("targetPerSecond").get<double>(), achieved, schedule.at("sendLagUs").at("p99").dump().c_str(),
-                schedule.at("kept").dump().c_str());
+                schedule.at("targetPerSecond").get<double>(), achieved,
+                schedule.at("sendLagUs").at("p99").dump().c_str(), schedule.at("kept").dump().c_str());
     EXPECT_EQ(schedule.at("targetPerSecond").get<double>(), 2000.0);
     EXPECT_NEAR(achieved, 2000.0, 0.02 * 2000.0) << dump;
     EXPECT_NEAR(f.server_tps, 2000.0, 0.02 * 2000.0) << "the server saw the offered rate";

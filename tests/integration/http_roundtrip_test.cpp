@@ -17,10 +17,13 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::string url(std::uint16_t port, const std::string& path) { return "http://127.0.0.1:" + std::to_string(port) + path; }
+std::string url(std::uint16_t port, const std::string& path) {
+    return "http://127.0.0.1:" + std::to_string(port) + path;
+}
 
 struct Fixture {
-    explicit Fixture(HttpServerOptions o = {}) : server(std::move(o), [this](HttpRequest r, Respond respond) { handle(std::move(r), std::move(respond)); }) {
+    explicit Fixture(HttpServerOptions o = {})
+        : server(std::move(o), [this](HttpRequest r, Respond respond) { handle(std::move(r), std::move(respond)); }) {
         server.start();
     }
     ~Fixture() {
@@ -30,7 +33,8 @@ struct Fixture {
 
     void handle(HttpRequest r, Respond respond) {
         if (r.path == "/echo") {
-            HttpResponse res = HttpResponse::text(200, r.method + " " + r.body + " " + r.query_param("q").value_or("-"));
+            HttpResponse res =
+                HttpResponse::text(200, r.method + " " + r.body + " " + r.query_param("q").value_or("-"));
             res.headers.emplace_back("X-Test", "yes");
             return respond(res);
         }
@@ -60,7 +64,9 @@ TEST(HttpRoundTrip, GetAndPostWithQueryAndHeaders) {
     EXPECT_EQ(get.status, 200u);
     EXPECT_EQ(get.body, "GET  a b");
     EXPECT_EQ(get.header("x-test").value_or(""), "yes");
-    auto post = http_request({.method = "POST", .url = url(f.server.port(), "/echo"), .body = "{\"a\":1}",
+    auto post = http_request({.method = "POST",
+                              .url = url(f.server.port(), "/echo"),
+                              .body = "{\"a\":1}",
                               .content_type = "application/json"});
     EXPECT_EQ(post.body, "POST {\"a\":1} -");
 }

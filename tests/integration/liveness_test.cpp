@@ -27,7 +27,10 @@ constexpr const char* kLease = "2";
 class LivenessCluster : public benchdist::testing::Rig {
 public:
     explicit LivenessCluster(int window = 6)
-        : Rig({.tag = "liveness", .coordinator_args = std::nullopt, .long_poll = 200ms, .generator = {.concurrency = 2}}),
+        : Rig({.tag = "liveness",
+               .coordinator_args = std::nullopt,
+               .long_poll = 200ms,
+               .generator = {.concurrency = 2}}),
           window_seconds(window) {
         start_coordinator(0);
     }
@@ -35,7 +38,8 @@ public:
     // port 0: a free one; otherwise the port a killed coordinator had.
     void start_coordinator(int port) {
         Rig::start_coordinator({"--window-seconds", std::to_string(window_seconds), "--start-ack-timeout-seconds", "10",
-                                "--stop-ack-timeout-seconds", "30", "--lease-seconds", kLease, "--align-window-ms", "0"},
+                                "--stop-ack-timeout-seconds", "30", "--lease-seconds", kLease, "--align-window-ms",
+                                "0"},
                                port);
     }
     int coord_port() { return coordinator().port(); }
@@ -71,7 +75,8 @@ TEST(Liveness, StoppedGeneratorIsFlaggedWithinItsLeaseAndRejoinsAfterSigcont) {
     EXPECT_EQ(flagged.phase, bc::Phase::Measure) << "flagged at once, not at the end of the window";
     for (const auto& g : flagged.generators)
         EXPECT_EQ(g.local_state, g.id == "gen-b" ? bc::GeneratorState::Lost : bc::GeneratorState::Running) << g.id;
-    EXPECT_TRUE(contains(c.coordinator().process().output(), "generator gen-b lost: silent for")) << c.coordinator().process().output();
+    EXPECT_TRUE(contains(c.coordinator().process().output(), "generator gen-b lost: silent for"))
+        << c.coordinator().process().output();
 
     // The result comes at the window's end: the 30 s stop-ack wait does not wait for gen-b.
     const auto r1 = c.wait_result(1, 25s);
@@ -115,7 +120,8 @@ TEST(Liveness, GeneratorStopsLoadingWithinItsLeaseWhenItsCoordinatorDiesAndRejoi
     const int port = c.coord_port();
     c.coordinator().process().signal(SIGKILL);
     const auto killed_at = Clock::now();
-    const auto fenced = gen.wait_for_line([](const std::string& l) { return contains(l, "lost the coordinator at"); }, 10s);
+    const auto fenced =
+        gen.wait_for_line([](const std::string& l) { return contains(l, "lost the coordinator at"); }, 10s);
     ASSERT_TRUE(fenced) << gen.output();
     const double fenced_after = seconds_since(killed_at);
     // The lease is renewed by the last answer before the kill (at most one
@@ -123,14 +129,15 @@ TEST(Liveness, GeneratorStopsLoadingWithinItsLeaseWhenItsCoordinatorDiesAndRejoi
     EXPECT_LT(fenced_after, 2.0 + 1.0) << *fenced;
     EXPECT_TRUE(contains(*fenced, "stopping load")) << *fenced;
     // Calls in flight at the fence finish (or time out) before this line.
-    ASSERT_TRUE(gen.wait_for_line([](const std::string& l) { return contains(l, "load stopped, connections kept open"); },
-                                  15s))
+    ASSERT_TRUE(
+        gen.wait_for_line([](const std::string& l) { return contains(l, "load stopped, connections kept open"); }, 15s))
         << gen.output();
 
     // The load stopped: the counter holds still while the generator keeps
     // trying to re-register (three failed attempts take about a second).
     const auto after_fence = c.server_committed();
-    ASSERT_TRUE(gen.wait_for_line([](const std::string& l) { return contains(l, "re-register attempt 3 failed"); }, 15s))
+    ASSERT_TRUE(
+        gen.wait_for_line([](const std::string& l) { return contains(l, "re-register attempt 3 failed"); }, 15s))
         << gen.output();
     EXPECT_EQ(c.server_committed(), after_fence) << "transfers went on after the fence";
     EXPECT_TRUE(gen.running()) << "it must keep trying, not exit:\n" << gen.output();
@@ -140,8 +147,8 @@ TEST(Liveness, GeneratorStopsLoadingWithinItsLeaseWhenItsCoordinatorDiesAndRejoi
     c.window_seconds = 2;
     c.start_coordinator(port);
     c.wait_ready(1);
-    ASSERT_TRUE(gen.wait_for_line([](const std::string& l) { return contains(l, "re-registered with the coordinator"); },
-                                  5s))
+    ASSERT_TRUE(
+        gen.wait_for_line([](const std::string& l) { return contains(l, "re-registered with the coordinator"); }, 5s))
         << gen.output();
     ASSERT_TRUE(c.start_epoch().started);
     const auto r = c.wait_result(1);

@@ -9,9 +9,9 @@
 
 #include <thread>
 
-#include <iostream>
 #include <chrono>
 #include <functional>
+#include <iostream>
 #include <memory>
 #include <string>
 
@@ -61,7 +61,8 @@ LoadSessionOptions options_for(int port, const std::string& database) {
 ::testing::AssertionResult load_until(LoadSession& session, std::uint64_t committed) {
     session.start(1);
     if (!session.wait_for_committed(committed, 30s)) {
-        return ::testing::AssertionFailure() << "committed only " << session.counters().committed << " of " << committed;
+        return ::testing::AssertionFailure()
+               << "committed only " << session.counters().committed << " of " << committed;
     }
     if (!session.stop()) return ::testing::AssertionFailure() << "the session did not stop";
     return ::testing::AssertionSuccess();
@@ -138,8 +139,9 @@ TEST(LoadSession, IntervalsAgreeWithCountersAndAreClearedWhenTaken) {
     LoadSession session(options_for(server->port(), "test-1"), small_pairs());
     session.open_all();
     for (std::uint64_t epoch = 1; epoch <= 2; ++epoch) {
-        const auto wall_before = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                     std::chrono::system_clock::now().time_since_epoch()).count();
+        const auto wall_before =
+            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+                .count();
         session.start(epoch);
         // Run across at least one interval boundary, so finished intervals
         // are handed over while the workers run, not only when taken.
@@ -147,12 +149,13 @@ TEST(LoadSession, IntervalsAgreeWithCountersAndAreClearedWhenTaken) {
         do {
             ASSERT_TRUE(session.wait_for_committed(target, 30s));
             target += 200;
-        } while (std::chrono::duration_cast<std::chrono::milliseconds>(
-                     std::chrono::system_clock::now().time_since_epoch()).count() <
-                 stats::align_down(wall_before, 1000) + 1100);
+        } while (
+            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+                .count() < stats::align_down(wall_before, 1000) + 1100);
         ASSERT_TRUE(session.stop());
-        const auto wall_after = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                    std::chrono::system_clock::now().time_since_epoch()).count();
+        const auto wall_after =
+            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+                .count();
         const LoadCounters c = session.counters();
         const auto intervals = session.take_intervals();
         ASSERT_GE(intervals.size(), 2u);
@@ -261,7 +264,8 @@ TEST(LoadSession, OpTimeoutCountsAndReplacesTheConnectionWithoutASecondRequestIn
     session.open_all();
     session.start(1);
     // Wait (bounded) until every connection has timed out at least twice.
-    wait_counters(session, [](const LoadCounters& c) { return c.timeouts >= 8; }, 20s);
+    wait_counters(
+        session, [](const LoadCounters& c) { return c.timeouts >= 8; }, 20s);
     session.stop();
     const LoadCounters c = session.counters();
     EXPECT_GE(c.timeouts, 8u);
@@ -336,7 +340,8 @@ TEST(LoadSession, PipelinedTimeoutFailsEveryCallOnTheConnectionAndReopens) {
     LoadSession session(o, small_pairs());
     session.open_all();
     session.start(1);
-    wait_counters(session, [](const LoadCounters& c) { return c.reopened >= 4; }, 20s);
+    wait_counters(
+        session, [](const LoadCounters& c) { return c.reopened >= 4; }, 20s);
     ASSERT_TRUE(session.stop());
     const LoadCounters c = session.counters();
     EXPECT_GE(c.reopened, 4u);

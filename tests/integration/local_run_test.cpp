@@ -18,8 +18,18 @@ using namespace std::chrono_literals;
 namespace {
 
 std::vector<std::string> run_argv(const std::string& stdb_url, std::vector<std::string> extra) {
-    std::vector<std::string> argv{bt::bin_path("bench-dist-generator"), "run", "--stdb-url", stdb_url,
-                                  "--accounts", "1000", "--pairs", "20000", "--threads", "1", "--id", "local"};
+    std::vector<std::string> argv{bt::bin_path("bench-dist-generator"),
+                                  "run",
+                                  "--stdb-url",
+                                  stdb_url,
+                                  "--accounts",
+                                  "1000",
+                                  "--pairs",
+                                  "20000",
+                                  "--threads",
+                                  "1",
+                                  "--id",
+                                  "local"};
     argv.insert(argv.end(), extra.begin(), extra.end());
     return argv;
 }
@@ -47,9 +57,9 @@ bc::Json result_of(const std::string& output) {
 TEST(LocalRun, MeasuresTheServersCounterAndItsOwnCost) {
     bt::Rig rig({.tag = "local-run", .commit_log = true, .coordinator_args = std::nullopt});
     const auto before = rig.standin().committed();
-    const auto [rc, out] = run_to_end(run_argv(
-        rig.stdb_url(), {"--concurrency", "8", "--seconds", "2", "--warmup-seconds", "0.5", "--server-pid",
-                         std::to_string(rig.standin().process().pid())}));
+    const auto [rc, out] =
+        run_to_end(run_argv(rig.stdb_url(), {"--concurrency", "8", "--seconds", "2", "--warmup-seconds", "0.5",
+                                             "--server-pid", std::to_string(rig.standin().process().pid())}));
     ASSERT_EQ(rc, 0) << out;
     const auto r = result_of(out);
     const auto delta = r["committedDelta"].get<std::uint64_t>();
@@ -82,9 +92,9 @@ TEST(LocalRun, MeasuresTheServersCounterAndItsOwnCost) {
 
 TEST(LocalRun, PipelinedRunsReportTheirKind) {
     bt::Rig rig({.tag = "local-run-pipe", .coordinator_args = std::nullopt});
-    const auto [rc, out] = run_to_end(run_argv(rig.stdb_url(), {"--concurrency", "2", "--max-inflight", "8",
-                                                                "--seconds", "1", "--warmup-seconds", "0",
-                                                                "--no-align-window"}));
+    const auto [rc, out] =
+        run_to_end(run_argv(rig.stdb_url(), {"--concurrency", "2", "--max-inflight", "8", "--seconds", "1",
+                                             "--warmup-seconds", "0", "--no-align-window"}));
     ASSERT_EQ(rc, 0) << out;
     const auto r = result_of(out);
     EXPECT_EQ(r["latency"]["kind"], "service time (closed loop, 8 in flight per connection)");
@@ -94,8 +104,8 @@ TEST(LocalRun, PipelinedRunsReportTheirKind) {
 
 TEST(LocalRun, AnUnreachableServerIsAClearError) {
     const int port = bt::free_port();
-    const auto [rc, out] = run_to_end(
-        run_argv("ws://127.0.0.1:" + std::to_string(port), {"--concurrency", "2", "--seconds", "1"}));
+    const auto [rc, out] =
+        run_to_end(run_argv("ws://127.0.0.1:" + std::to_string(port), {"--concurrency", "2", "--seconds", "1"}));
     EXPECT_EQ(rc, 1) << out;
     EXPECT_TRUE(bt::contains(out, "127.0.0.1:" + std::to_string(port))) << out;
     EXPECT_TRUE(bt::contains(out, "--stdb-url")) << out;
@@ -104,7 +114,8 @@ TEST(LocalRun, AnUnreachableServerIsAClearError) {
 TEST(LocalRun, AHardFileLimitTooLowForTheConcurrencyIsRefusedUpFront) {
     bt::Rig rig({.tag = "local-run-nofile", .coordinator_args = std::nullopt});
     std::string command = "ulimit -n 200 && exec";
-    for (const auto& arg : run_argv(rig.stdb_url(), {"--concurrency", "500", "--seconds", "1"})) command += " '" + arg + "'";
+    for (const auto& arg : run_argv(rig.stdb_url(), {"--concurrency", "500", "--seconds", "1"}))
+        command += " '" + arg + "'";
     const auto [rc, out] = run_to_end({"/bin/bash", "-c", command});
     EXPECT_EQ(rc, 2) << out;
     EXPECT_TRUE(bt::contains(out, "--concurrency 500")) << out;

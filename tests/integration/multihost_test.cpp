@@ -53,10 +53,12 @@ public:
         const auto no_delay = lab_.add_delay(kLinkDelay);
         delayed_ = !no_delay;
         if (no_delay) {
-            std::printf("multihost: no link delay -- tc netem is unavailable here (%s); the hosts are linked without it\n",
-                        no_delay->c_str());
+            std::printf(
+                "multihost: no link delay -- tc netem is unavailable here (%s); the hosts are linked without it\n",
+                no_delay->c_str());
         } else {
-            std::printf("multihost: %lld ms netem delay on every host's link\n", static_cast<long long>(kLinkDelay.count()));
+            std::printf("multihost: %lld ms netem delay on every host's link\n",
+                        static_cast<long long>(kLinkDelay.count()));
         }
         std::printf("multihost: hosts on %s, namespaces %s...\n", lab_.subnet().c_str(),
                     lab_.host("server").netns.c_str());
@@ -84,18 +86,21 @@ public:
             .call_timeout = 20s,
             .wrap = [this](std::vector<std::string> argv) { return lab_.exec_argv("coordinator", std::move(argv)); },
             .call_site = from_coordinator});
-        coordinator_->add_diagnostics(
-            [this] { return "gen-a output:\n" + generator("gen-a").output() + "\ngen-b output:\n" + generator("gen-b").output(); });
+        coordinator_->add_diagnostics([this] {
+            return "gen-a output:\n" + generator("gen-a").output() + "\ngen-b output:\n" + generator("gen-b").output();
+        });
 
         for (const char* id : {"gen-a", "gen-b"}) {
             // The generator learns the lease from the coordinator's /state.
             // A short op timeout: calls in flight to a cut-off server can only
             // end by timing out, and the generator reports its fencing once
             // they have (the default 15 s would hide when it stopped).
-            generators_[id] = std::make_unique<Subprocess>(lab_.exec_argv(
-                id, benchdist::testing::generator_argv(coord_url(), stdb_url(),
-                                                       {.id = id, .concurrency = kConcurrency, .accounts = kAccounts,
-                                                        .args = {"--op-timeout-ms", "1000"}})));
+            generators_[id] = std::make_unique<Subprocess>(
+                lab_.exec_argv(id, benchdist::testing::generator_argv(coord_url(), stdb_url(),
+                                                                      {.id = id,
+                                                                       .concurrency = kConcurrency,
+                                                                       .accounts = kAccounts,
+                                                                       .args = {"--op-timeout-ms", "1000"}})));
         }
     }
     ~MultiHost() {
@@ -107,7 +112,9 @@ public:
     bool delayed() const { return delayed_; }
     std::string address(const std::string& host) const { return lab_.host(host).address; }
     std::string stdb_url() const { return "ws://" + address("server") + ":" + std::to_string(kStdbPort); }
-    std::string coord_url() const { return "http://" + address("coordinator") + ":" + std::to_string(kCoordinatorPort); }
+    std::string coord_url() const {
+        return "http://" + address("coordinator") + ":" + std::to_string(kCoordinatorPort);
+    }
     Subprocess& generator(const std::string& id) { return *generators_.at(id); }
     Subprocess& coordinator() { return coordinator_->process(); }
 
@@ -143,9 +150,12 @@ public:
     }
 
     void wait_both_ready(std::chrono::seconds timeout) {
-        wait_state([](const bc::CoordinatorState& s) {
-            return state_of(s, "gen-a") == bc::GeneratorState::Ready && state_of(s, "gen-b") == bc::GeneratorState::Ready;
-        }, timeout, "gen-a and gen-b ready");
+        wait_state(
+            [](const bc::CoordinatorState& s) {
+                return state_of(s, "gen-a") == bc::GeneratorState::Ready &&
+                       state_of(s, "gen-b") == bc::GeneratorState::Ready;
+            },
+            timeout, "gen-a and gen-b ready");
     }
 
     bc::StartEpochResponse start_epoch(const std::string& label) {
@@ -171,7 +181,8 @@ std::uint64_t per_generator_committed(const bc::EpochResult& r, const std::strin
     const auto entry = all->find(id);
     if (entry == all->end() || !entry->is_object()) return 0;
     const auto committed = entry->find("committed");
-    return committed != entry->end() && committed->is_number() ? static_cast<std::uint64_t>(committed->get<double>()) : 0;
+    return committed != entry->end() && committed->is_number() ? static_cast<std::uint64_t>(committed->get<double>())
+                                                               : 0;
 }
 
 }  // namespace
@@ -212,11 +223,13 @@ TEST(MultiHost, CutGeneratorFencesItselfIsNamedAndRejoinsAfterTheLinkReturns) {
     {
         const auto started = c.start_epoch("multihost-2");
         ASSERT_TRUE(started.started) << started.message;
-        c.wait_state([](const bc::CoordinatorState& s) { return s.phase == bc::Phase::Measure && s.current_epoch == 2u; },
-                     30s, "epoch 2 measuring");
+        c.wait_state(
+            [](const bc::CoordinatorState& s) { return s.phase == bc::Phase::Measure && s.current_epoch == 2u; }, 30s,
+            "epoch 2 measuring");
         // Lines gen-b printed before the cut do not count as fencing.
         const auto output_before = c.generator("gen-b").output();
-        const auto lines_before = static_cast<std::size_t>(std::count(output_before.begin(), output_before.end(), '\n'));
+        const auto lines_before =
+            static_cast<std::size_t>(std::count(output_before.begin(), output_before.end(), '\n'));
         const auto server_before_cut = c.server_committed();
         lab->set_link("gen-b", false);
         const auto cut_at = std::chrono::steady_clock::now();
@@ -224,12 +237,14 @@ TEST(MultiHost, CutGeneratorFencesItselfIsNamedAndRejoinsAfterTheLinkReturns) {
         // gen-b can reach nobody now, so only its own log can say that it
         // stopped: it must, within its lease (plus scheduling slack).
         std::size_t index = 0;
-        const auto fenced = c.generator("gen-b").wait_for_line([&](const std::string& l) {
-            const bool after_cut = index++ >= lines_before;
-            const auto s = lower(l);
-            return after_cut && (contains(s, "lost the coordinator") || contains(s, "lease lost") ||
-                                 contains(s, "load stopped") || contains(s, "stopping load"));
-        }, std::chrono::seconds(kLeaseSeconds + 5));
+        const auto fenced = c.generator("gen-b").wait_for_line(
+            [&](const std::string& l) {
+                const bool after_cut = index++ >= lines_before;
+                const auto s = lower(l);
+                return after_cut && (contains(s, "lost the coordinator") || contains(s, "lease lost") ||
+                                     contains(s, "load stopped") || contains(s, "stopping load"));
+            },
+            std::chrono::seconds(kLeaseSeconds + 5));
         const auto fenced_after = seconds_since(cut_at);
         ASSERT_TRUE(fenced) << "gen-b did not stop its load after losing the coordinator:\n"
                             << c.generator("gen-b").output();
@@ -240,8 +255,9 @@ TEST(MultiHost, CutGeneratorFencesItselfIsNamedAndRejoinsAfterTheLinkReturns) {
 
         // The coordinator marks it lost and flags the epoch at once, not
         // after the stop-ack timeout.
-        c.wait_state([](const bc::CoordinatorState& s) { return MultiHost::state_of(s, "gen-b") == bc::GeneratorState::Lost; },
-                     std::chrono::seconds(kLeaseSeconds + 5), "gen-b lost");
+        c.wait_state(
+            [](const bc::CoordinatorState& s) { return MultiHost::state_of(s, "gen-b") == bc::GeneratorState::Lost; },
+            std::chrono::seconds(kLeaseSeconds + 5), "gen-b lost");
         const auto r = c.wait_result(2, std::chrono::seconds(kWindowSeconds + kStopAckTimeoutSeconds + 10));
         const auto result_after = seconds_since(cut_at);
         std::printf("multihost: epoch 2 result %.2f s after the cut: error \"%s\", perGenerator %s\n", result_after,

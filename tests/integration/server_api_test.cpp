@@ -17,11 +17,11 @@
 #include <vector>
 
 #include "benchdist/net/http_client.hpp"
-#include "benchdist/stdbhttp/accounts_snapshot.hpp"
 #include "benchdist/stdb/compression.hpp"
 #include "benchdist/stdb/endpoint.hpp"
-#include "benchdist/stdbhttp/server_api.hpp"
 #include "benchdist/stdb/transfer_module.hpp"
+#include "benchdist/stdbhttp/accounts_snapshot.hpp"
+#include "benchdist/stdbhttp/server_api.hpp"
 #include "rig.hpp"
 
 namespace {
@@ -220,7 +220,8 @@ TEST(Unreachable, EveryCallFailsQuicklyNamingTheUrl) {
     const auto id = api_error([&] { stdbhttp::fetch_database_identity(endpoint, "test-1", kTimeout); });
     EXPECT_TRUE(contains(id, "http://" + where + "/v1/database/test-1/identity")) << id;
 
-    const auto counter = api_error([&] { stdbhttp::read_committed_transfers(endpoint, std::string(64, 'a'), kTimeout); });
+    const auto counter =
+        api_error([&] { stdbhttp::read_committed_transfers(endpoint, std::string(64, 'a'), kTimeout); });
     EXPECT_TRUE(contains(counter, "http://" + where + "/v1/metrics")) << counter;
 
     const auto call = api_error([&] { stdbhttp::call_reducer_json(endpoint, "test-1", "seed", "[1, 1]", kTimeout); });

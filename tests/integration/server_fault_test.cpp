@@ -129,7 +129,8 @@ TEST(ServerFault, FrozenServerIsGivenUpByTheIdleCheckAndRejoinedWhenItThaws) {
     const auto frozen_at = Clock::now();
 
     // One call was in flight on each connection: both end as Disconnected.
-    const auto lost = wait_counters(session, [](const auto& c) { return c.disconnects >= 2; }, 15s);
+    const auto lost = wait_counters(
+        session, [](const auto& c) { return c.disconnects >= 2; }, 15s);
     const auto noticed_after = Clock::now() - frozen_at;
     EXPECT_GE(lost.disconnects, 2u);
     EXPECT_EQ(lost.timeouts, 0u) << "the op timeout (60 s) must not be what ended the calls";
@@ -139,7 +140,8 @@ TEST(ServerFault, FrozenServerIsGivenUpByTheIdleCheckAndRejoinedWhenItThaws) {
 
     ASSERT_EQ(::kill(pid, SIGCONT), 0);
     const auto before = lost.committed;
-    const auto resumed = wait_counters(session, [&](const auto& c) { return c.committed >= before + 50; }, 30s);
+    const auto resumed = wait_counters(
+        session, [&](const auto& c) { return c.committed >= before + 50; }, 30s);
     EXPECT_GE(resumed.committed, before + 50) << "connections were not reopened after the server thawed";
     EXPECT_TRUE(session.stop());
 }

@@ -157,7 +157,8 @@ TEST(SourceAddresses, ReplacementConnectionsKeepTheirAddress) {
     server->stop();
     server.reset();
     server = std::make_unique<Standin>(port);
-    const LoadCounters c = wait_counters(session, [](const LoadCounters& k) { return k.reopened >= 6; }, 30s);
+    const LoadCounters c = wait_counters(
+        session, [](const LoadCounters& k) { return k.reopened >= 6; }, 30s);
     ASSERT_GE(c.reopened, 6u);
     const std::uint64_t committed = session.counters().committed;
     ASSERT_TRUE(session.wait_for_committed(committed + 300, 30s)) << "no load after the reopen";
@@ -213,8 +214,7 @@ TEST(SourceAddresses, InvalidListIsRefusedWhenTheSessionIsMade) {
         LoadSession session(options_for(server.port(), {"127.0.0.2", "not-an-address"}), small_pairs());
         FAIL() << "accepted a bad address";
     } catch (const LoadSessionError& e) {
-        EXPECT_EQ(std::string(e.what()).rfind("--source-addresses not-an-address: not an IPv4 or IPv6 address", 0),
-                  0u)
+        EXPECT_EQ(std::string(e.what()).rfind("--source-addresses not-an-address: not an IPv4 or IPv6 address", 0), 0u)
             << e.what();
     }
 }

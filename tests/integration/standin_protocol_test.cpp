@@ -238,7 +238,8 @@ public:
             if (protocols) req.set(http::field::sec_websocket_protocol, *protocols);
         }));
         const std::string host = "127.0.0.1:" + std::to_string(port_);
-        return run_with_deadline(ioc_, lowest, [&](auto h) { ws_.async_handshake(response_, host, target, std::move(h)); });
+        return run_with_deadline(ioc_, lowest,
+                                 [&](auto h) { ws_.async_handshake(response_, host, target, std::move(h)); });
     }
 
     // A successful upgrade, then the first message, which must be InitialConnection.
@@ -248,7 +249,8 @@ public:
             throw std::runtime_error("upgrade to " + target + " failed: " + ec.message() + " (HTTP " +
                                      std::to_string(response_.result_int()) + " " + response_.body() + ")");
         }
-        const auto chosen = stdb::protocol_from_subprotocol(std::string(response_[http::field::sec_websocket_protocol]));
+        const auto chosen =
+            stdb::protocol_from_subprotocol(std::string(response_[http::field::sec_websocket_protocol]));
         if (!chosen) throw std::runtime_error("101 without a known Sec-WebSocket-Protocol");
         version_ = *chosen;
         ws_.binary(true);
@@ -336,8 +338,8 @@ public:
 
 private:
     void write(asio::const_buffer buf) {
-        const auto ec = run_with_deadline(ioc_, beast::get_lowest_layer(ws_),
-                                          [&](auto h) { ws_.async_write(buf, std::move(h)); });
+        const auto ec =
+            run_with_deadline(ioc_, beast::get_lowest_layer(ws_), [&](auto h) { ws_.async_write(buf, std::move(h)); });
         if (ec) throw std::runtime_error("writing to the server: " + ec.message());
     }
     std::string close_text() const {
@@ -362,7 +364,8 @@ private:
 
 TEST(StandinHandshake, OfferingV3AndV2PicksV3WhateverTheClientOrder) {
     const int port = shared_standin().port();
-    for (const std::string offer : {"v3.bsatn.spacetimedb, v2.bsatn.spacetimedb", "v2.bsatn.spacetimedb,v3.bsatn.spacetimedb"}) {
+    for (const std::string offer :
+         {"v3.bsatn.spacetimedb, v2.bsatn.spacetimedb", "v2.bsatn.spacetimedb,v3.bsatn.spacetimedb"}) {
         WsClient c(port);
         c.open(subscribe_target("test-1"), offer);
         EXPECT_EQ(c.response().result_int(), 101u);
@@ -454,7 +457,8 @@ protected:
         port_ = shared_standin().port();
         client_ = std::make_unique<WsClient>(port_);
         const auto p = GetParam();
-        client_->open(subscribe_target("test-1", "compression=" + std::string(stdb::compression_query_value(p.compression))),
+        client_->open(subscribe_target("test-1",
+                                       "compression=" + std::string(stdb::compression_query_value(p.compression))),
                       std::string(stdb::subprotocol_name(p.version)));
         ASSERT_EQ(client_->version(), p.version);
     }
@@ -497,16 +501,15 @@ TEST_P(StandinReducers, SeedTransferAndEveryError) {
     EXPECT_EQ(total_of(rows), 10000);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    ProtocolsAndCompression, StandinReducers,
-    ::testing::Values(ReducerParam{stdb::ProtocolVersion::V3, stdb::Compression::None},
-                      ReducerParam{stdb::ProtocolVersion::V3, stdb::Compression::Gzip},
-                      ReducerParam{stdb::ProtocolVersion::V2, stdb::Compression::None},
-                      ReducerParam{stdb::ProtocolVersion::V2, stdb::Compression::Gzip}),
-    [](const ::testing::TestParamInfo<ReducerParam>& info) {
-        return std::string(info.param.version == stdb::ProtocolVersion::V3 ? "V3" : "V2") +
-               std::string(stdb::compression_query_value(info.param.compression));
-    });
+INSTANTIATE_TEST_SUITE_P(ProtocolsAndCompression, StandinReducers,
+                         ::testing::Values(ReducerParam{stdb::ProtocolVersion::V3, stdb::Compression::None},
+                                           ReducerParam{stdb::ProtocolVersion::V3, stdb::Compression::Gzip},
+                                           ReducerParam{stdb::ProtocolVersion::V2, stdb::Compression::None},
+                                           ReducerParam{stdb::ProtocolVersion::V2, stdb::Compression::Gzip}),
+                         [](const ::testing::TestParamInfo<ReducerParam>& info) {
+                             return std::string(info.param.version == stdb::ProtocolVersion::V3 ? "V3" : "V2") +
+                                    std::string(stdb::compression_query_value(info.param.compression));
+                         });
 
 TEST(StandinV3Batching, ThreeCallsInOneFrameGetThreeResultsInOrder) {
     const int port = shared_standin().port();
@@ -685,34 +688,41 @@ TEST_P(StandinBadInput, ClosesWith1011AndLeavesStateAlone) {
     EXPECT_EQ(outcome_text(fresh.call(1, "transfer", transfer_args(1, 2, 5)).result), "Ok");
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Cases, StandinBadInput,
-    ::testing::Values(
-        BadInputCase{"TextFrameV3", stdb::ProtocolVersion::V3, [](WsClient& c) { c.send_text("hello"); }, "text"},
-        BadInputCase{"TextFrameV2", stdb::ProtocolVersion::V2, [](WsClient& c) { c.send_text("{}"); }, "text"},
-        BadInputCase{"TruncatedCallReducer", stdb::ProtocolVersion::V3,
-                     [](WsClient& c) {
-                         const auto full = encoded_transfer();
-                         c.send_binary(Bytes(full.begin(), full.begin() + 10));
-                     },
-                     "decode error"},
-        BadInputCase{"TruncatedCallReducerV2", stdb::ProtocolVersion::V2,
-                     [](WsClient& c) {
-                         const auto full = encoded_transfer();
-                         c.send_binary(Bytes(full.begin(), full.end() - 1));
-                     },
-                     "decode error"},
-        BadInputCase{"UnknownTag", stdb::ProtocolVersion::V3,
-                     [](WsClient& c) { c.send_binary(Bytes{0x09, 0, 0, 0, 0}); }, "decode error"},
-        BadInputCase{"EmptyFrameV3", stdb::ProtocolVersion::V3, [](WsClient& c) { c.send_binary(Bytes{}); }, "decode error"},
-        BadInputCase{"CallReducerFlagsOne", stdb::ProtocolVersion::V3,
-                     [](WsClient& c) {
-                         auto bytes = encoded_transfer();
-                         bytes.at(5) = 1;  // tag(1) + request_id(4), then the flags byte
-                         c.send_binary(bytes);
-                     },
-                     "decode error"}),
-    [](const ::testing::TestParamInfo<BadInputCase>& info) { return std::string(info.param.name); });
+INSTANTIATE_TEST_SUITE_P(Cases, StandinBadInput,
+                         ::testing::Values(BadInputCase{"TextFrameV3", stdb::ProtocolVersion::V3,
+                                                        [](WsClient& c) { c.send_text("hello"); }, "text"},
+                                           BadInputCase{"TextFrameV2", stdb::ProtocolVersion::V2,
+                                                        [](WsClient& c) { c.send_text("{}"); }, "text"},
+                                           BadInputCase{"TruncatedCallReducer", stdb::ProtocolVersion::V3,
+                                                        [](WsClient& c) {
+                                                            const auto full = encoded_transfer();
+                                                            c.send_binary(Bytes(full.begin(), full.begin() + 10));
+                                                        },
+                                                        "decode error"},
+                                           BadInputCase{"TruncatedCallReducerV2", stdb::ProtocolVersion::V2,
+                                                        [](WsClient& c) {
+                                                            const auto full = encoded_transfer();
+                                                            c.send_binary(Bytes(full.begin(), full.end() - 1));
+                                                        },
+                                                        "decode error"},
+                                           BadInputCase{"UnknownTag", stdb::ProtocolVersion::V3,
+                                                        [](WsClient& c) {
+                                                            c.send_binary(Bytes{0x09, 0, 0, 0, 0});
+                                                        },
+                                                        "decode error"},
+                                           BadInputCase{"EmptyFrameV3", stdb::ProtocolVersion::V3,
+                                                        [](WsClient& c) { c.send_binary(Bytes{}); }, "decode error"},
+                                           BadInputCase{"CallReducerFlagsOne", stdb::ProtocolVersion::V3,
+                                                        [](WsClient& c) {
+                                                            auto bytes = encoded_transfer();
+                                                            bytes.at(5) =
+                                                                1;  // tag(1) + request_id(4), then the flags byte
+                                                            c.send_binary(bytes);
+                                                        },
+                                                        "decode error"}),
+                         [](const ::testing::TestParamInfo<BadInputCase>& info) {
+                             return std::string(info.param.name);
+                         });
 
 // =============================================================================
 // HTTP API
@@ -788,8 +798,8 @@ TEST(StandinHttpTwoDatabases, MetricsSeriesPerDatabaseAndDebugCorrupt) {
 
     const auto metrics = http_request(port, http::verb::get, "/v1/metrics");
     ASSERT_EQ(metrics.status, 200u);
-    const std::string series = "spacetime_num_txns_total{committed=\"true\",db=\"" + id1 +
-                               "\",reducer=\"transfer\",txn_type=\"Reducer\"}";
+    const std::string series =
+        "spacetime_num_txns_total{committed=\"true\",db=\"" + id1 + "\",reducer=\"transfer\",txn_type=\"Reducer\"}";
     EXPECT_NE(metrics.body.find(series), std::string::npos) << metrics.body;
     EXPECT_EQ(counter(metrics.body, stdb::committed_transfers_query(id1)), 3u);
     EXPECT_EQ(counter(metrics.body, stdb::committed_transfers_query(id2)), 1u);

@@ -86,8 +86,8 @@ TEST(StdbToken, WithoutItTheCoordinatorsEpochAndTheGeneratorFailNamingTheFlag) {
 
     // A coordinator without it: the epoch's counter read is refused, and the
     // result's error says which flag is missing.
-    rig.start_coordinator({"--window-seconds", "1", "--start-ack-timeout-seconds", "10",
-                           "--stop-ack-timeout-seconds", "5"});
+    rig.start_coordinator(
+        {"--window-seconds", "1", "--start-ack-timeout-seconds", "10", "--stop-ack-timeout-seconds", "5"});
     // A generator without the token cannot open its connections: exit 1,
     // naming the flag (the WebSocket upgrade is refused with 401).
     auto& refused = rig.start_generator("gen-x");
@@ -97,8 +97,8 @@ TEST(StdbToken, WithoutItTheCoordinatorsEpochAndTheGeneratorFailNamingTheFlag) {
     EXPECT_TRUE(bt::contains(refused.output(), "401")) << refused.output();
     EXPECT_TRUE(bt::contains(refused.output(), "--stdb-token")) << refused.output();
     // `run` looks the database up first: refused there, also naming it.
-    bt::Subprocess run({bt::bin_path("bench-dist-generator"), "run", "--stdb-url", rig.stdb_url(), "--concurrency",
-                        "1", "--seconds", "1", "--accounts", "1000", "--pairs", "1000"});
+    bt::Subprocess run({bt::bin_path("bench-dist-generator"), "run", "--stdb-url", rig.stdb_url(), "--concurrency", "1",
+                        "--seconds", "1", "--accounts", "1000", "--pairs", "1000"});
     const auto run_rc = run.wait_exit(60s);
     EXPECT_EQ(run_rc.value_or(-1), 1) << run.output();
     EXPECT_TRUE(bt::contains(run.output(), "--stdb-token")) << run.output();

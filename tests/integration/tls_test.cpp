@@ -21,8 +21,8 @@
 #include <boost/asio/write.hpp>
 #include <chrono>
 #include <cstdio>
-#include <iostream>
 #include <filesystem>
+#include <iostream>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -33,8 +33,8 @@
 #include "benchdist/generator/load_session.hpp"
 #include "benchdist/net/http_client.hpp"
 #include "benchdist/net/tls_context.hpp"
-#include "benchdist/stdbhttp/accounts_snapshot.hpp"
 #include "benchdist/stdb/endpoint.hpp"
+#include "benchdist/stdbhttp/accounts_snapshot.hpp"
 #include "benchdist/stdbhttp/server_api.hpp"
 #include "rig.hpp"
 
@@ -107,8 +107,8 @@ Cert make_cert(EVP_PKEY* key, const std::string& cn, X509* issuer, EVP_PKEY* iss
 void write_pem(const fs::path& path, X509* cert, EVP_PKEY* key) {
     FILE* f = std::fopen(path.c_str(), "w");
     if (!f) throw std::runtime_error("cannot write " + path.string());
-    const bool ok = (cert ? PEM_write_X509(f, cert) : PEM_write_PrivateKey(f, key, nullptr, nullptr, 0, nullptr,
-                                                                             nullptr)) == 1;
+    const bool ok =
+        (cert ? PEM_write_X509(f, cert) : PEM_write_PrivateKey(f, key, nullptr, nullptr, 0, nullptr, nullptr)) == 1;
     std::fclose(f);
     if (!ok) throw std::runtime_error("cannot write PEM " + path.string());
 }
@@ -155,7 +155,8 @@ private:
 class TlsProxy {
 public:
     TlsProxy(int upstream_port, const fs::path& cert, const fs::path& key)
-        : ctx_(ssl::context::tls_server), acceptor_(io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)),
+        : ctx_(ssl::context::tls_server),
+          acceptor_(io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)),
           upstream_(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(upstream_port)) {
         ctx_.use_certificate_chain_file(cert.string());
         ctx_.use_private_key_file(key.string(), ssl::context::pem);
@@ -202,26 +203,26 @@ private:
             });
         }
         void pump_down() {
-            tls.async_read_some(asio::buffer(down), [self = shared_from_this()](boost::system::error_code ec,
-                                                                                 std::size_t n) {
-                if (ec) return self->stop();
-                asio::async_write(self->upstream, asio::buffer(self->down.data(), n),
-                                  [self](boost::system::error_code ec2, std::size_t) {
-                                      if (ec2) return self->stop();
-                                      self->pump_down();
-                                  });
-            });
+            tls.async_read_some(asio::buffer(down),
+                                [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+                                    if (ec) return self->stop();
+                                    asio::async_write(self->upstream, asio::buffer(self->down.data(), n),
+                                                      [self](boost::system::error_code ec2, std::size_t) {
+                                                          if (ec2) return self->stop();
+                                                          self->pump_down();
+                                                      });
+                                });
         }
         void pump_up() {
-            upstream.async_read_some(asio::buffer(up), [self = shared_from_this()](boost::system::error_code ec,
-                                                                                    std::size_t n) {
-                if (ec) return self->stop();
-                asio::async_write(self->tls, asio::buffer(self->up.data(), n),
-                                  [self](boost::system::error_code ec2, std::size_t) {
-                                      if (ec2) return self->stop();
-                                      self->pump_up();
-                                  });
-            });
+            upstream.async_read_some(asio::buffer(up),
+                                     [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+                                         if (ec) return self->stop();
+                                         asio::async_write(self->tls, asio::buffer(self->up.data(), n),
+                                                           [self](boost::system::error_code ec2, std::size_t) {
+                                                               if (ec2) return self->stop();
+                                                               self->pump_up();
+                                                           });
+                                     });
         }
         void stop() {
             boost::system::error_code ignored;
@@ -351,7 +352,8 @@ TEST(Tls, CoordinatorReadsOverHttpsAndVerifiesOverWss) {
         const auto read = stdbhttp::read_committed_transfers(endpoint, id, 10s);
         EXPECT_EQ(read.committed, s.committed_plain());
         EXPECT_GE(read.committed, 1u);
-        const auto tally = stdbhttp::fetch_account_balances(endpoint, "test-1", kInitialBalance, stdb::Compression::None, 10s);
+        const auto tally =
+            stdbhttp::fetch_account_balances(endpoint, "test-1", kInitialBalance, stdb::Compression::None, 10s);
         EXPECT_TRUE(stdb::transfer::verify(tally).passed) << stdb::transfer::verify(tally).reason;
     }
     // No SNI for an IP address (RFC 6066), the name for a host name.
@@ -395,9 +397,8 @@ TEST(Tls, UntrustedCertificateFailsPromptlyNamingHostAndFlag) {
 TEST(Tls, CertificateForAnotherHostIsRejectedEvenWithTheCa) {
     TlsServer s;
     bn::set_default_tls_options({.ca_file = s.pki().ca_file().string()});
-    const auto msg = error_of([&] {
-        stdbhttp::fetch_database_identity(stdb::parse_endpoint(s.wrong_host_url("https")), "test-1", 10s);
-    });
+    const auto msg = error_of(
+        [&] { stdbhttp::fetch_database_identity(stdb::parse_endpoint(s.wrong_host_url("https")), "test-1", 10s); });
     EXPECT_TRUE(contains(msg, "TLS certificate verification failed for host localhost")) << msg;
     EXPECT_TRUE(contains(msg, "not issued for `localhost`")) << msg;
     std::cout << "[ message  ] " << msg << "\n";
@@ -428,7 +429,11 @@ TEST(Tls, UnusableCaFileIsAUsageError) {
     EXPECT_TRUE(contains(missing, "--stdb-ca-file `/nonexistent/ca.pem` is not a readable file")) << missing;
     TestPki pki;
     const fs::path junk = pki.dir() / "junk.pem";
-    { std::FILE* f = std::fopen(junk.c_str(), "w"); std::fputs("not a certificate\n", f); std::fclose(f); }
+    {
+        std::FILE* f = std::fopen(junk.c_str(), "w");
+        std::fputs("not a certificate\n", f);
+        std::fclose(f);
+    }
     const auto bad = error_of([&] { bn::TlsClientContext ctx({.ca_file = junk.string()}); });
     EXPECT_TRUE(contains(bad, "holds no usable certificate")) << bad;
     // The tool refuses it at startup with exit code 2.
@@ -451,10 +456,11 @@ TEST(Tls, EpochWithProcessesOverTls) {
          .args = {"--stdb-ca-file", ca, "--window-seconds", "1", "--align-window-ms", "0", "--verify",
                   "--initial-balance", std::to_string(kInitialBalance)}});
     const auto gen_args = [&](const std::string& id, bool with_ca) {
-        return benchdist::testing::generator_argv(
-            coordinator.url(), s.url("wss"),
-            {.id = id, .concurrency = 3, .args = with_ca ? std::vector<std::string>{"--stdb-ca-file", ca}
-                                                         : std::vector<std::string>{}});
+        return benchdist::testing::generator_argv(coordinator.url(), s.url("wss"),
+                                                  {.id = id,
+                                                   .concurrency = 3,
+                                                   .args = with_ca ? std::vector<std::string>{"--stdb-ca-file", ca}
+                                                                   : std::vector<std::string>{}});
     };
 
     Subprocess untrusting(gen_args("gen-no-ca", false));

@@ -101,7 +101,8 @@ std::string NetnsLab::run_ip(const std::vector<std::string>& args) const {
     std::vector<std::string> argv{ip_};
     argv.insert(argv.end(), args.begin(), args.end());
     const auto r = run_command(argv);
-    if (r.code != 0) throw std::runtime_error("`" + joined(argv) + "` failed (" + std::to_string(r.code) + "): " + r.output);
+    if (r.code != 0)
+        throw std::runtime_error("`" + joined(argv) + "` failed (" + std::to_string(r.code) + "): " + r.output);
     return r.output;
 }
 
@@ -137,7 +138,16 @@ std::optional<std::string> NetnsLab::add_delay(std::chrono::milliseconds delay) 
     const auto tc = find_tool("tc");
     if (!tc) return "iproute2's `tc` was not found";
     for (const auto& h : hosts_) {
-        const std::vector<std::string> argv{*tc, "-n", h.netns, "qdisc", "add", "dev", "eth0", "root", "netem", "delay",
+        const std::vector<std::string> argv{*tc,
+                                            "-n",
+                                            h.netns,
+                                            "qdisc",
+                                            "add",
+                                            "dev",
+                                            "eth0",
+                                            "root",
+                                            "netem",
+                                            "delay",
                                             std::to_string(delay.count()) + "ms"};
         const auto r = run_command(argv);
         if (r.code != 0) {

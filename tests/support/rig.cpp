@@ -70,13 +70,14 @@ std::int64_t iso_to_micros(const std::string& iso) {
 int free_port() {
     boost::asio::io_context io;
     boost::asio::ip::tcp::acceptor acceptor(io,
-                                            boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0));
+                                            boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"),
+                                                                           0));
     return acceptor.local_endpoint().port();
 }
 
 TempDir::TempDir(const std::string& tag)
-    : path_(fs::temp_directory_path() / ("bench-dist-" + tag + "-" + std::to_string(::getpid()) + "-" +
-                                         std::to_string(temp_dir_counter++))) {
+    : path_(fs::temp_directory_path() /
+            ("bench-dist-" + tag + "-" + std::to_string(::getpid()) + "-" + std::to_string(temp_dir_counter++))) {
     fs::remove_all(path_);
     fs::create_directories(path_);
 }
@@ -87,7 +88,8 @@ TempDir::~TempDir() {
 }
 
 int wait_listening(Subprocess& p, const std::string& what, std::chrono::milliseconds timeout) {
-    const auto line = p.wait_for_line([](const std::string& l) { return contains(l, "listening on http://"); }, timeout);
+    const auto line =
+        p.wait_for_line([](const std::string& l) { return contains(l, "listening on http://"); }, timeout);
     if (!line) throw std::runtime_error(what + " did not start:\n" + p.output());
     const auto port = port_from_listening_line(*line);
     if (!port) throw std::runtime_error(what + ": no port in: " + *line);
@@ -96,9 +98,12 @@ int wait_listening(Subprocess& p, const std::string& what, std::chrono::millisec
 
 net::ClientResponse http_call(const std::string& method, const std::string& url, const std::string& body,
                               std::chrono::milliseconds timeout, net::HeaderList headers) {
-    return net::http_request({.method = method, .url = url, .body = body,
+    return net::http_request({.method = method,
+                              .url = url,
+                              .body = body,
                               .content_type = body.empty() ? "" : "application/json",
-                              .headers = std::move(headers), .timeout = timeout});
+                              .headers = std::move(headers),
+                              .timeout = timeout});
 }
 
 // ---- stdb-standin -------------------------------------------------------
@@ -135,8 +140,8 @@ net::ClientResponse StandinProcess::post(const std::string& path, const std::str
 }
 
 void StandinProcess::seed(std::uint64_t accounts, std::int64_t balance, const std::string& database) const {
-    const auto r =
-        post("/v1/database/" + database + "/call/seed", "[" + std::to_string(accounts) + "," + std::to_string(balance) + "]");
+    const auto r = post("/v1/database/" + database + "/call/seed",
+                        "[" + std::to_string(accounts) + "," + std::to_string(balance) + "]");
     if (r.status != 200) {
         throw std::runtime_error("seeding " + database + " on stdb-standin failed: HTTP " + std::to_string(r.status) +
                                  " " + r.body);
@@ -153,8 +158,14 @@ std::uint64_t StandinProcess::committed(const std::string& database) const {
 // ---- bench-dist-coordinator ---------------------------------------------
 
 CoordinatorProcess::CoordinatorProcess(CoordinatorOptions options) : options_(std::move(options)) {
-    std::vector<std::string> argv{bin_path("bench-dist-coordinator"), "--bind", options_.bind, "--port",
-                                  std::to_string(options_.port), "--stdb-url", options_.stdb_url, "--stdb-module",
+    std::vector<std::string> argv{bin_path("bench-dist-coordinator"),
+                                  "--bind",
+                                  options_.bind,
+                                  "--port",
+                                  std::to_string(options_.port),
+                                  "--stdb-url",
+                                  options_.stdb_url,
+                                  "--stdb-module",
                                   options_.module};
     if (!options_.results_dir.empty()) argv.insert(argv.end(), {"--results-dir", options_.results_dir.string()});
     argv.insert(argv.end(), options_.args.begin(), options_.args.end());
@@ -185,10 +196,10 @@ control::CoordinatorState CoordinatorProcess::wait_state(const StatePredicate& p
     auto s = state();
     while (!pred(s)) {
         if (std::chrono::steady_clock::now() > deadline) {
-            throw std::runtime_error(
-                what + " not reached within " + std::to_string(timeout.count()) + " ms; last state:\n" +
-                control::pretty(control::to_json(s)) + "\ncoordinator output:\n" + process_->output() +
-                (diagnostics_ ? "\n" + diagnostics_() : std::string()));
+            throw std::runtime_error(what + " not reached within " + std::to_string(timeout.count()) +
+                                     " ms; last state:\n" + control::pretty(control::to_json(s)) +
+                                     "\ncoordinator output:\n" + process_->output() +
+                                     (diagnostics_ ? "\n" + diagnostics_() : std::string()));
         }
         // The long-poll answers at once when the state changes.
         const auto body = call("GET", "/state?since=" + std::to_string(s.version) +
@@ -231,10 +242,25 @@ control::EpochResult CoordinatorProcess::wait_result(std::uint64_t epoch, std::c
 
 std::vector<std::string> generator_argv(const std::string& coordinator_url, const std::string& stdb_url,
                                         const GeneratorOptions& o) {
-    std::vector<std::string> argv{bin_path("bench-dist-generator"), "--coordinator-url", coordinator_url, "--id", o.id,
-                                  "--concurrency", std::to_string(o.concurrency), "--accounts",
-                                  std::to_string(o.accounts), "--pairs", std::to_string(o.pairs), "--stdb-url",
-                                  stdb_url, "--stdb-module", "test-1", "--poll-ms", "100", "--threads", "1"};
+    std::vector<std::string> argv{bin_path("bench-dist-generator"),
+                                  "--coordinator-url",
+                                  coordinator_url,
+                                  "--id",
+                                  o.id,
+                                  "--concurrency",
+                                  std::to_string(o.concurrency),
+                                  "--accounts",
+                                  std::to_string(o.accounts),
+                                  "--pairs",
+                                  std::to_string(o.pairs),
+                                  "--stdb-url",
+                                  stdb_url,
+                                  "--stdb-module",
+                                  "test-1",
+                                  "--poll-ms",
+                                  "100",
+                                  "--threads",
+                                  "1"};
     argv.insert(argv.end(), o.args.begin(), o.args.end());
     return argv;
 }
@@ -246,7 +272,8 @@ Rig::Rig(RigOptions options) : options_(std::move(options)), dir_(std::make_uniq
     if (options_.commit_log) standin.args.insert(standin.args.end(), {"--commit-log", commit_log_path().string()});
     standin_ = std::make_unique<StandinProcess>(std::move(standin));
     if (options_.seed) {
-        for (const auto& db : options_.standin.databases) standin_->seed(options_.seed->first, options_.seed->second, db);
+        for (const auto& db : options_.standin.databases)
+            standin_->seed(options_.seed->first, options_.seed->second, db);
     }
     if (options_.coordinator_args) start_coordinator(*options_.coordinator_args);
 }

@@ -188,7 +188,8 @@ struct RigOptions {
     // --commit-log commit_log_path() for the stand-in.
     bool commit_log = false;
     // Seeds every database with (accounts, balance); nullopt: not seeded.
-    std::optional<std::pair<std::uint64_t, std::int64_t>> seed = std::make_pair(std::uint64_t{1000}, std::int64_t{1000000});
+    std::optional<std::pair<std::uint64_t, std::int64_t>> seed =
+        std::make_pair(std::uint64_t{1000}, std::int64_t{1000000});
     // Coordinator flags after --stdb-url, --stdb-module and --results-dir
     // (results_dir()); nullopt: start no coordinator yet.
     std::optional<std::vector<std::string>> coordinator_args = std::vector<std::string>{};

@@ -155,7 +155,8 @@ std::optional<int> port_from_listening_line(const std::string& line) {
     if (at == std::string::npos) return std::nullopt;
     const auto host_start = line.find("//", at) + 2;
     auto end = line.find_first_of(" /\t", host_start);
-    const std::string hostport = line.substr(host_start, end == std::string::npos ? std::string::npos : end - host_start);
+    const std::string hostport =
+        line.substr(host_start, end == std::string::npos ? std::string::npos : end - host_start);
     const auto colon = hostport.rfind(':');
     if (colon == std::string::npos) return std::nullopt;
     try {

@@ -6,13 +6,13 @@
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
-#include <condition_variable>
 #include <vector>
 
 namespace benchdist::testing {

@@ -12,8 +12,8 @@
 
 #include "benchdist/cli/option_groups.hpp"
 #include "benchdist/control/protocol.hpp"
-#include "benchdist/control/version.hpp"
 #include "benchdist/control/state_format.hpp"
+#include "benchdist/control/version.hpp"
 #include "benchdist/net/bearer_auth.hpp"
 #include "benchdist/net/http_client.hpp"
 #include "benchdist/stdbhttp/server_api.hpp"
@@ -43,8 +43,11 @@ struct Coordinator {
         bn::HeaderList headers;
         if (!auth_token.empty()) headers.emplace_back("Authorization", bn::bearer_header_value(auth_token));
         try {
-            res = bn::http_request({.method = method, .url = url + path, .body = body,
-                                    .content_type = body.empty() ? "" : "application/json", .headers = headers,
+            res = bn::http_request({.method = method,
+                                    .url = url + path,
+                                    .body = body,
+                                    .content_type = body.empty() ? "" : "application/json",
+                                    .headers = headers,
                                     .timeout = timeout});
         } catch (const bn::HttpClientError& e) {
             throw Failure(std::string("cannot reach coordinator at ") + url + ": " + e.what() +
@@ -61,8 +64,9 @@ struct Coordinator {
             const std::string msg = j.is_object() && j.contains("error") ? j["error"].dump() : res.body;
             std::string fix;
             if (res.status == 401) {
-                fix = std::string(" -- give bench-dist-control the coordinator's token with --auth-token or "
-                                  "BENCH_DIST_TOKEN (") +
+                fix = std::string(
+                          " -- give bench-dist-control the coordinator's token with --auth-token or "
+                          "BENCH_DIST_TOKEN (") +
                       (auth_token.empty() ? "none was given" : "the one given differs") + ")";
             }
             throw Failure(method + " " + url + path + " failed: " + std::to_string(res.status) + " " + msg + fix);
@@ -74,8 +78,9 @@ struct Coordinator {
 
     // Long-polls for a change after `version` (answers at once on an old coordinator).
     bc::CoordinatorState wait_change(std::uint64_t version, std::chrono::milliseconds wait) const {
-        const auto j = call("GET", "/state?since=" + std::to_string(version) + "&waitMs=" + std::to_string(wait.count()),
-                            {}, wait + 10s);
+        const auto j =
+            call("GET", "/state?since=" + std::to_string(version) + "&waitMs=" + std::to_string(wait.count()), {},
+                 wait + 10s);
         return bc::coordinator_state_from_json(j);
     }
 };
@@ -103,7 +108,8 @@ int run_start_epoch(const Coordinator& c, const std::optional<std::string>& labe
     bc::StartEpochRequest req;
     req.label = label;
     if (!ids.empty()) req.generator_ids = split_ids(ids);
-    const auto resp = bc::start_epoch_response_from_json(c.call("POST", "/admin/start-epoch", bc::to_json(req).dump(), 10s, true));
+    const auto resp =
+        bc::start_epoch_response_from_json(c.call("POST", "/admin/start-epoch", bc::to_json(req).dump(), 10s, true));
     if (!json) {
         std::cout << resp.message << "\n" << bc::format_state(resp.state);
     }
@@ -166,7 +172,8 @@ int run_wait_ready(const Coordinator& c, std::size_t want, double timeout_s) {
                       << bc::format_state(state);
             return 1;
         }
-        const auto wait = std::min<std::chrono::milliseconds>(std::chrono::duration_cast<std::chrono::milliseconds>(left), 5s);
+        const auto wait =
+            std::min<std::chrono::milliseconds>(std::chrono::duration_cast<std::chrono::milliseconds>(left), 5s);
         state = c.wait_change(state.version, std::max(wait, 1ms));
     }
 }
@@ -192,16 +199,23 @@ int main(int argc, char** argv) {
     double timeout_s = 0;
     start->add_option("--label", label_value, "Label stored in the result");
     start->add_option("--generator-ids", ids, "Comma-separated generators to use (default: all ready and included)");
-    start->add_option("--poll-ms", poll_ms, "Longest wait between state checks")->capture_default_str()->check(CLI::Range(10, 600000));
-    start->add_option("--timeout", timeout_s, "Give up waiting after S seconds (0 = wait until the epoch ends)")->capture_default_str();
+    start->add_option("--poll-ms", poll_ms, "Longest wait between state checks")
+        ->capture_default_str()
+        ->check(CLI::Range(10, 600000));
+    start->add_option("--timeout", timeout_s, "Give up waiting after S seconds (0 = wait until the epoch ends)")
+        ->capture_default_str();
     start->add_flag("--json", json, "Print the result as JSON");
 
-    auto* stop = app.add_subcommand("stop-epoch", "End the running epoch now: load stops, the window closes, the result is written (aborted)");
+    auto* stop =
+        app.add_subcommand("stop-epoch",
+                           "End the running epoch now: load stops, the window closes, the result is written (aborted)");
     auto* gens = app.add_subcommand("generators", "List generators with state, connections and last contact");
     gens->add_flag("--json", json, "Print JSON");
     auto* include = app.add_subcommand("include", "Let these generators take part in the next epochs");
-    auto* exclude = app.add_subcommand("exclude", "Leave these generators out of the next epochs (they stay connected)");
-    for (auto* sub : {include, exclude}) sub->add_option("--generator-ids", ids, "Comma-separated generator ids")->required();
+    auto* exclude =
+        app.add_subcommand("exclude", "Leave these generators out of the next epochs (they stay connected)");
+    for (auto* sub : {include, exclude})
+        sub->add_option("--generator-ids", ids, "Comma-separated generator ids")->required();
 
     auto* seed = app.add_subcommand("seed", "Call the module's seed reducer over HTTP (creates accounts 0..N-1)");
     // On `seed` only: the other commands never reach SpacetimeDB.
@@ -247,8 +261,10 @@ int main(int argc, char** argv) {
         }
         if (*gens) {
             const auto state = c.state();
-            if (json) std::cout << bc::pretty(bc::to_json(state)["generators"]);
-            else std::cout << bc::format_generators(state);
+            if (json)
+                std::cout << bc::pretty(bc::to_json(state)["generators"]);
+            else
+                std::cout << bc::format_generators(state);
             return 0;
         }
         if (*include || *exclude) {
@@ -264,16 +280,19 @@ int main(int argc, char** argv) {
             }
             const auto server = stdb_options.endpoint();
             benchdist::stdbhttp::call_reducer_json(server, stdb_options.database, "seed",
-                                               "[" + std::to_string(accounts) + "," + std::to_string(initial_balance) + "]",
-                                               120s, stdb_options.token);
+                                                   "[" + std::to_string(accounts) + "," +
+                                                       std::to_string(initial_balance) + "]",
+                                                   120s, stdb_options.token);
             std::cout << "seeded " << stdb_options.database << " on " << server.display() << ": " << accounts
                       << " accounts with balance " << initial_balance << "\n";
             return 0;
         }
         if (*wait_ready) return run_wait_ready(c, want, wait_timeout);
         const auto state = c.state();
-        if (json) std::cout << bc::pretty(bc::to_json(state));
-        else std::cout << bc::format_state(state);
+        if (json)
+            std::cout << bc::pretty(bc::to_json(state));
+        else
+            std::cout << bc::format_state(state);
         return 0;
     } catch (const std::exception& e) {
         std::cerr << "bench-dist-control: " << e.what() << "\n";

@@ -11,12 +11,12 @@
 // backwards is an error rather than zero.
 #include <CLI/CLI.hpp>
 
+#include <spdlog/spdlog.h>
 #include <algorithm>
 #include <csignal>
 #include <ctime>
 #include <limits>
 #include <memory>
-#include <spdlog/spdlog.h>
 #include <sstream>
 
 #include "benchdist/cli/option_groups.hpp"
@@ -25,9 +25,9 @@
 #include "benchdist/coordinator/routes.hpp"
 #include "benchdist/generator/resource_limits.hpp"
 #include "benchdist/net/http_server.hpp"
+#include "benchdist/net/stop_signals.hpp"
 #include "benchdist/stdb/compression.hpp"
 #include "benchdist/stdb/transfer_module.hpp"
-#include "benchdist/net/stop_signals.hpp"
 
 namespace {
 
@@ -46,8 +46,9 @@ std::string format_seconds(double s) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    CLI::App app{"bench-dist-coordinator: runs measured epochs across bench-dist generators and records the "
-                 "SpacetimeDB server's committed transfers per epoch."};
+    CLI::App app{
+        "bench-dist-coordinator: runs measured epochs across bench-dist generators and records the "
+        "SpacetimeDB server's committed transfers per epoch."};
     std::string bind = "127.0.0.1";
     std::uint16_t port = 8080;
     coord::CoordinatorOptions o;
@@ -210,8 +211,9 @@ int main(int argc, char** argv) {
     spdlog::set_pattern("[coordinator] %v");
     spdlog::flush_on(spdlog::level::info);
     if (stdb_options.tls.insecure_skip_verify) {
-        spdlog::warn("WARNING: --stdb-insecure-skip-verify: the server's TLS certificate is NOT checked; anyone on "
-                     "the path can impersonate it");
+        spdlog::warn(
+            "WARNING: --stdb-insecure-skip-verify: the server's TLS certificate is NOT checked; anyone on "
+            "the path can impersonate it");
     }
 
     // Stop signals are handled by the main thread only; block them before
@@ -243,30 +245,34 @@ int main(int argc, char** argv) {
         const auto files = benchdist::generator::raise_open_file_limit(server_options.max_connections +
                                                                        benchdist::generator::kOpenFileMargin);
         if (!files.enough) {
-            spdlog::warn("warning: --max-connections {} needs about {} open files, but the hard limit is {}: raise it "
-                         "(ulimit -Hn) or lower --max-connections, or a large fleet's requests fail with \"Too many "
-                         "open files\" instead of a 503",
-                         server_options.max_connections, files.needed, files.hard);
+            spdlog::warn(
+                "warning: --max-connections {} needs about {} open files, but the hard limit is {}: raise it "
+                "(ulimit -Hn) or lower --max-connections, or a large fleet's requests fail with \"Too many "
+                "open files\" instead of a 503",
+                server_options.max_connections, files.needed, files.hard);
         }
         server.start();
 
-        spdlog::info("bench-dist-coordinator {} listening on http://{}:{} test={} connector={} start_ack_timeout={}s "
-                     "warmup={}s window={}s verify={} sample={}ms max_clock_offset={}ms allow_mixed={} stdb={} "
-                     "module={} compression={} results={}",
-                     benchdist::control::tool_version(), bind, server.port(), o.test, o.connector,
-                     format_seconds(o.start_ack_timeout_seconds), format_seconds(o.warmup_seconds),
-                     format_seconds(o.window_seconds), o.verify ? "on" : "off", o.sample_ms,
-                     format_seconds(o.max_clock_offset_ms), o.allow_mixed ? "on" : "off", endpoint.display(),
-                     stdb_module, stdb::compression_flag_name(compression), results_dir);
-        spdlog::info("limits: auth token {}, max body {} bytes, max headers {} bytes, read timeout {} ms, "
-                     "max connections {}",
-                     auth_token.empty() ? "none" : "set", server_options.max_body_bytes,
-                     server_options.max_header_bytes, read_timeout_ms, server_options.max_connections);
+        spdlog::info(
+            "bench-dist-coordinator {} listening on http://{}:{} test={} connector={} start_ack_timeout={}s "
+            "warmup={}s window={}s verify={} sample={}ms max_clock_offset={}ms allow_mixed={} stdb={} "
+            "module={} compression={} results={}",
+            benchdist::control::tool_version(), bind, server.port(), o.test, o.connector,
+            format_seconds(o.start_ack_timeout_seconds), format_seconds(o.warmup_seconds),
+            format_seconds(o.window_seconds), o.verify ? "on" : "off", o.sample_ms,
+            format_seconds(o.max_clock_offset_ms), o.allow_mixed ? "on" : "off", endpoint.display(), stdb_module,
+            stdb::compression_flag_name(compression), results_dir);
+        spdlog::info(
+            "limits: auth token {}, max body {} bytes, max headers {} bytes, read timeout {} ms, "
+            "max connections {}",
+            auth_token.empty() ? "none" : "set", server_options.max_body_bytes, server_options.max_header_bytes,
+            read_timeout_ms, server_options.max_connections);
         if (bind != "127.0.0.1" && bind != "::1" && auth_token.empty()) {
-            spdlog::warn("warning: --bind {} without --auth-token exposes the control API to anyone who can reach "
-                         "it: they can register generators and start epochs. Set --auth-token (or "
-                         "BENCH_DIST_TOKEN) here and on every generator and bench-dist-control",
-                         bind);
+            spdlog::warn(
+                "warning: --bind {} without --auth-token exposes the control API to anyone who can reach "
+                "it: they can register generators and start epochs. Set --auth-token (or "
+                "BENCH_DIST_TOKEN) here and on every generator and bench-dist-control",
+                bind);
         }
 
         const int sig = benchdist::net::wait_for_stop_signal(signals);

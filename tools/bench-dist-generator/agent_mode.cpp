@@ -29,9 +29,7 @@ public:
     std::optional<std::int64_t> load_stopped_unix_ms() const override { return session_.load_stopped_unix_ms(); }
     std::optional<std::uint64_t> running_epoch() const override { return session_.running_epoch(); }
     std::size_t live_connections() const override { return session_.live_connections(); }
-    std::optional<stdb::ProtocolVersion> negotiated_protocol() const override {
-        return session_.negotiated_protocol();
-    }
+    std::optional<stdb::ProtocolVersion> negotiated_protocol() const override { return session_.negotiated_protocol(); }
     void close_all() override { session_.close_all(); }
 
 private:

@@ -64,9 +64,9 @@ void open_connections(generator::LoadSession& session, const generator::Generato
 int run_agent(const generator::GeneratorConfig& config, StopFlag& stop);
 
 struct LocalRunOptions {
-    double seconds = 10;         // the measured window
-    double warmup_seconds = 1;   // load before the window, not measured
-    bool align_window = true;    // open the window on a whole second of the wall clock
+    double seconds = 10;            // the measured window
+    double warmup_seconds = 1;      // load before the window, not measured
+    bool align_window = true;       // open the window on a whole second of the wall clock
     control::Json open_file_limit;  // what raising the limit at start found, for the result
     // A server process on this host (e.g. stdb-standin in a benchmark) whose
     // CPU over the same window is reported per committed transfer; 0: none.

@@ -30,8 +30,8 @@
 #include "benchdist/stats/client_server_check.hpp"
 #include "benchdist/stats/interval_series.hpp"
 #include "benchdist/stats/round_to.hpp"
-#include "benchdist/stdbhttp/server_api.hpp"
 #include "benchdist/stdb/subprotocol.hpp"
+#include "benchdist/stdbhttp/server_api.hpp"
 #include "generator_tool.hpp"
 
 namespace benchdist::generator_tool {
@@ -58,7 +58,7 @@ struct CounterSample {
 CounterSample read_counter(const generator::GeneratorConfig& config, const std::string& identity) {
     const auto sent = Clock::now();
     auto read = stdbhttp::read_committed_transfers(config.endpoint, identity, std::chrono::milliseconds(10000),
-                                               config.stdb_token);
+                                                   config.stdb_token);
     const auto received = Clock::now();
     return {read, sent + (received - sent) / 2};
 }
@@ -100,7 +100,7 @@ int run_local(const generator::GeneratorConfig& config, const LocalRunOptions& o
     std::string identity;
     try {
         identity = stdbhttp::fetch_database_identity(config.endpoint, config.database, std::chrono::milliseconds(10000),
-                                                 config.stdb_token);
+                                                     config.stdb_token);
     } catch (const std::exception& e) {
         std::cerr << "error: " << e.what() << std::endl;
         return 1;
@@ -190,8 +190,8 @@ int run_local(const generator::GeneratorConfig& config, const LocalRunOptions& o
         const double start = static_cast<double>(interval.start_ms);
         const double end = start + static_cast<double>(interval.length_ms);
         const double inside = std::max(0.0, std::min(end, read1_ms) - std::max(start, read0_ms));
-        client_committed += static_cast<double>(interval.totals.committed) * inside /
-                            static_cast<double>(interval.length_ms);
+        client_committed +=
+            static_cast<double>(interval.totals.committed) * inside / static_cast<double>(interval.length_ms);
     }
     const double client_tps = read1_ms > read0_ms ? client_committed / ((read1_ms - read0_ms) / 1000.0) : 0.0;
 
@@ -225,8 +225,8 @@ int run_local(const generator::GeneratorConfig& config, const LocalRunOptions& o
     result["tps"] = round_to(tps, 0.1);
     result["counterReads"] = Json{{"before", before.read.committed}, {"after", after.read.committed}};
     // How long each read took: how uncertain the window's edges are.
-    result["counterReadMs"] = Json::array({before.read.received_at_ms - before.read.sent_at_ms,
-                                           after.read.received_at_ms - after.read.sent_at_ms});
+    result["counterReadMs"] = Json::array(
+        {before.read.received_at_ms - before.read.sent_at_ms, after.read.received_at_ms - after.read.sent_at_ms});
     Json client = control::to_json(generator::report_counters(counters));
     client["windowCommitted"] = round_to(client_committed, 1.0);
     client["windowTps"] = round_to(client_tps, 0.1);
@@ -240,42 +240,41 @@ int run_local(const generator::GeneratorConfig& config, const LocalRunOptions& o
         result["latencyUncorrected"] = window.latency_uncorrected.summary_json(control::kLocalUncorrectedLatencyKind);
         result["sendLag"] = window.send_lag.summary_json(control::kSendLagKind);
     }
-    result["resources"] = Json{
-        {"connections", connections},
-        {"threads", session.thread_count()},
-        {"openParallelism", config.open_parallelism},
-        {"openSeconds", round_to(open_seconds, 0.001)},
-        {"cpuUserUs", cpu.cpu_user_us},
-        {"cpuSystemUs", cpu.cpu_system_us},
-        {"cpuUsPerCommitted", committed > 0 ? Json(round_to(static_cast<double>(cpu.cpu_us) /
-                                                                static_cast<double>(committed), 0.01))
-                                            : Json(nullptr)},
-        {"cpuCores", cpu.wall_us > 0 ? round_to(static_cast<double>(cpu.cpu_us) / static_cast<double>(cpu.wall_us),
-                                                0.001)
-                                     : 0.0},
-        {"rssIdleBytes", idle.rss_bytes},
-        {"rssOpenBytes", opened.rss_bytes},
-        {"rssLoadedBytes", loaded.rss_bytes},
-        {"maxRssBytes", loaded.max_rss_bytes},
-        {"rssPerConnectionOpenBytes", per_connection(opened)},
-        {"rssPerConnectionLoadedBytes", per_connection(loaded)},
-        {"openFileLimit", options.open_file_limit}};
+    result["resources"] =
+        Json{{"connections", connections},
+             {"threads", session.thread_count()},
+             {"openParallelism", config.open_parallelism},
+             {"openSeconds", round_to(open_seconds, 0.001)},
+             {"cpuUserUs", cpu.cpu_user_us},
+             {"cpuSystemUs", cpu.cpu_system_us},
+             {"cpuUsPerCommitted",
+              committed > 0 ? Json(round_to(static_cast<double>(cpu.cpu_us) / static_cast<double>(committed), 0.01))
+                            : Json(nullptr)},
+             {"cpuCores", cpu.wall_us > 0
+                              ? round_to(static_cast<double>(cpu.cpu_us) / static_cast<double>(cpu.wall_us), 0.001)
+                              : 0.0},
+             {"rssIdleBytes", idle.rss_bytes},
+             {"rssOpenBytes", opened.rss_bytes},
+             {"rssLoadedBytes", loaded.rss_bytes},
+             {"maxRssBytes", loaded.max_rss_bytes},
+             {"rssPerConnectionOpenBytes", per_connection(opened)},
+             {"rssPerConnectionLoadedBytes", per_connection(loaded)},
+             {"openFileLimit", options.open_file_limit}};
 
     if (options.server_pid > 0) {
         if (server_cpu_before && server_cpu_after && *server_cpu_after >= *server_cpu_before) {
             const auto used = *server_cpu_after - *server_cpu_before;
-            result["server"]["process"] = Json{
-                {"pid", options.server_pid},
-                {"cpuUs", used},
-                {"cpuUsPerCommitted",
-                 committed > 0 ? Json(round_to(static_cast<double>(used) / static_cast<double>(committed), 0.01))
-                               : Json(nullptr)},
-                {"cpuCores", window_seconds > 0 ? round_to(static_cast<double>(used) / 1e6 / window_seconds, 0.001)
-                                                : 0.0}};
+            result["server"]["process"] =
+                Json{{"pid", options.server_pid},
+                     {"cpuUs", used},
+                     {"cpuUsPerCommitted",
+                      committed > 0 ? Json(round_to(static_cast<double>(used) / static_cast<double>(committed), 0.01))
+                                    : Json(nullptr)},
+                     {"cpuCores",
+                      window_seconds > 0 ? round_to(static_cast<double>(used) / 1e6 / window_seconds, 0.001) : 0.0}};
         } else {
-            warnings.push_back("--server-pid " + std::to_string(options.server_pid) +
-                               ": could not read /proc/" + std::to_string(options.server_pid) +
-                               "/stat (not a process on this host?)");
+            warnings.push_back("--server-pid " + std::to_string(options.server_pid) + ": could not read /proc/" +
+                               std::to_string(options.server_pid) + "/stat (not a process on this host?)");
         }
     }
     if (counters.errors() > 0) {
@@ -286,7 +285,8 @@ int run_local(const generator::GeneratorConfig& config, const LocalRunOptions& o
     // One rule with the coordinator's result (stats/client_server_check.hpp).
     const double round_trips_ms = static_cast<double>(before.read.received_at_ms - before.read.sent_at_ms) +
                                   static_cast<double>(after.read.received_at_ms - after.read.sent_at_ms);
-    const auto check = stats::check_client_server(client_committed, static_cast<double>(committed), tps, round_trips_ms);
+    const auto check =
+        stats::check_client_server(client_committed, static_cast<double>(committed), tps, round_trips_ms);
     if (tps > 0 && !check.agrees) {
         warnings.push_back("the client saw " + std::to_string(client_tps) + "/s but the server counted " +
                            std::to_string(tps) + "/s (more apart than 2% plus the " +

@@ -9,8 +9,8 @@
 //                                           (local_mode.cpp)
 // This file turns the command line into one GeneratorConfig, raises the
 // open-file limit for the connections, and starts the mode.
-#include <CLI/CLI.hpp>
 #include <unistd.h>
+#include <CLI/CLI.hpp>
 
 #include <csignal>
 #include <iostream>
@@ -106,7 +106,8 @@ int main(int argc, char** argv) {
                    "With --exit-on-coordinator-loss: attempts per control-plane call before giving up (exit 1). "
                    "Otherwise failed calls are retried every --poll-ms until the lease runs out")
         ->capture_default_str();
-    cli::add_stdb_connection_options(app, stdb_options, {.compression = true, .confirmed_reads = true, .protocol = true});
+    cli::add_stdb_connection_options(app, stdb_options,
+                                     {.compression = true, .confirmed_reads = true, .protocol = true});
     app.add_option("--threads", c.threads, "Worker threads, one io_context each [default: hardware threads]");
     app.add_option("--op-timeout-ms", op_timeout_ms,
                    "A call without a result in this time counts as a timeout; its connection is closed and reopened")
@@ -127,9 +128,11 @@ int main(int argc, char** argv) {
                    "addresses of this host's interfaces elsewhere [default: the kernel chooses]");
     app.require_subcommand(0, 1);
     auto* run = app.add_subcommand(
-        "run", "Load the server on its own, without a coordinator: open the connections, warm up, measure for "
-               "--seconds and print one JSON result (TPS from the server's counter, latency, errors, and this "
-               "generator's CPU and memory use). Takes every option of the main command as well (bench-dist-generator --help)");
+        "run",
+        "Load the server on its own, without a coordinator: open the connections, warm up, measure for "
+        "--seconds and print one JSON result (TPS from the server's counter, latency, errors, and this "
+        "generator's CPU and memory use). Takes every option of the main command as well (bench-dist-generator "
+        "--help)");
     generator_tool::LocalRunOptions local;
     run->add_option("--seconds", local.seconds, "Length of the measured window")
         ->check(CLI::Range(0.1, 86400.0))
@@ -158,7 +161,8 @@ int main(int argc, char** argv) {
         return 2;
     }
 
-    if (c.connector != "spacetimedb") return usage_error("--connector", "only `spacetimedb` is supported, got `" + c.connector + "`");
+    if (c.connector != "spacetimedb")
+        return usage_error("--connector", "only `spacetimedb` is supported, got `" + c.connector + "`");
     if (c.test != "test-1") return usage_error("--test", "only `test-1` is supported, got `" + c.test + "`");
     if (c.concurrency == 0) return usage_error("--concurrency", "must be at least 1");
     if (c.control_retries < 1) return usage_error("--control-retries", "must be at least 1");
@@ -192,8 +196,8 @@ int main(int argc, char** argv) {
         std::cerr << "error: " << files.message << std::endl;
         return 2;
     }
-    local.open_file_limit = control::Json{{"soft", files.soft_after}, {"hard", files.hard},
-                                          {"softAtStart", files.soft_before}};
+    local.open_file_limit =
+        control::Json{{"soft", files.soft_after}, {"hard", files.hard}, {"softAtStart", files.soft_before}};
 
     generator_tool::StopFlag stop;
     std::thread([&stop, signals] {
@@ -202,8 +206,9 @@ int main(int argc, char** argv) {
     }).detach();
 
     if (stdb_options.tls.insecure_skip_verify) {
-        generator_tool::log_line(c.id, "WARNING: --stdb-insecure-skip-verify: the server's TLS certificate is NOT "
-                                       "checked; anyone on the path can impersonate it");
+        generator_tool::log_line(c.id,
+                                 "WARNING: --stdb-insecure-skip-verify: the server's TLS certificate is NOT "
+                                 "checked; anyone on the path can impersonate it");
     }
     if (*run) return generator_tool::run_local(c, local, stop);
     return generator_tool::run_agent(c, stop);

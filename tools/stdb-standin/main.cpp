@@ -7,8 +7,8 @@
 #include <iostream>
 
 #include "benchdist/control/version.hpp"
-#include "benchdist/standin/standin_server.hpp"
 #include "benchdist/net/stop_signals.hpp"
+#include "benchdist/standin/standin_server.hpp"
 
 namespace {
 
@@ -62,7 +62,8 @@ int main(int argc, char** argv) {
     app.add_flag("--require-token", o.require_token,
                  "Answer 401 to callers without a token on /v1/database/* and the WebSocket upgrade (tokens come "
                  "from POST /v1/identity): a server that requires authentication, for testing --stdb-token");
-    app.add_option("--max-message-bytes", o.max_message_bytes, "Largest incoming WebSocket message")->capture_default_str();
+    app.add_option("--max-message-bytes", o.max_message_bytes, "Largest incoming WebSocket message")
+        ->capture_default_str();
     CLI11_PARSE(app, argc, argv);
 
     if (!databases.empty()) o.databases = databases;

@@ -32,11 +32,17 @@ public:
     std::uint8_t read_u8(std::string_view what = "u8") { return read_le<std::uint8_t>(what); }
     std::int8_t read_i8(std::string_view what = "i8") { return static_cast<std::int8_t>(read_le<std::uint8_t>(what)); }
     std::uint16_t read_u16(std::string_view what = "u16") { return read_le<std::uint16_t>(what); }
-    std::int16_t read_i16(std::string_view what = "i16") { return static_cast<std::int16_t>(read_le<std::uint16_t>(what)); }
+    std::int16_t read_i16(std::string_view what = "i16") {
+        return static_cast<std::int16_t>(read_le<std::uint16_t>(what));
+    }
     std::uint32_t read_u32(std::string_view what = "u32") { return read_le<std::uint32_t>(what); }
-    std::int32_t read_i32(std::string_view what = "i32") { return static_cast<std::int32_t>(read_le<std::uint32_t>(what)); }
+    std::int32_t read_i32(std::string_view what = "i32") {
+        return static_cast<std::int32_t>(read_le<std::uint32_t>(what));
+    }
     std::uint64_t read_u64(std::string_view what = "u64") { return read_le<std::uint64_t>(what); }
-    std::int64_t read_i64(std::string_view what = "i64") { return static_cast<std::int64_t>(read_le<std::uint64_t>(what)); }
+    std::int64_t read_i64(std::string_view what = "i64") {
+        return static_cast<std::int64_t>(read_le<std::uint64_t>(what));
+    }
     float read_f32(std::string_view what = "f32");
     double read_f64(std::string_view what = "f64");
 

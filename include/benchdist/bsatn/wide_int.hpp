@@ -47,10 +47,14 @@ struct WideInt {
         for (std::size_t i = hex.size(); i-- > 0; ++nibble) {
             const char c = hex[i];
             int v;
-            if (c >= '0' && c <= '9') v = c - '0';
-            else if (c >= 'a' && c <= 'f') v = c - 'a' + 10;
-            else if (c >= 'A' && c <= 'F') v = c - 'A' + 10;
-            else return false;
+            if (c >= '0' && c <= '9')
+                v = c - '0';
+            else if (c >= 'a' && c <= 'f')
+                v = c - 'a' + 10;
+            else if (c >= 'A' && c <= 'F')
+                v = c - 'A' + 10;
+            else
+                return false;
             w.le[nibble / 2] |= static_cast<std::uint8_t>(v << (4 * (nibble % 2)));
         }
         out = w;

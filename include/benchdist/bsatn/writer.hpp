@@ -38,7 +38,9 @@ public:
     void write_f64(double v) { write_le(std::bit_cast<std::uint64_t>(v)); }
 
     template <std::size_t Bytes>
-    void write_wide(const WideInt<Bytes>& v) { write_raw(v.le.data(), Bytes); }
+    void write_wide(const WideInt<Bytes>& v) {
+        write_raw(v.le.data(), Bytes);
+    }
 
     // A sum's variant index; the payload (if any) follows with other calls.
     void write_tag(std::uint8_t tag) { write_u8(tag); }

@@ -52,8 +52,8 @@ struct RegisterManifest {
     std::optional<std::string> hostname;
     std::optional<std::int64_t> pid;
     std::optional<std::string> started_at;  // ISO-8601 UTC
-    Json workload = nullptr;  // an object, or null when not sent
-    Json options = nullptr;   // an object, or null when not sent
+    Json workload = nullptr;                // an object, or null when not sent
+    Json options = nullptr;                 // an object, or null when not sent
 };
 // {"toolVersion", "hostname", "pid", "startedAt", "workload", "options"},
 // each only when set.

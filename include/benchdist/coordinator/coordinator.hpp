@@ -40,8 +40,7 @@ class Coordinator {
 public:
     // `verifier` may be null when options.verify is false.
     Coordinator(CoordinatorOptions options, std::shared_ptr<CounterSource> counter, std::shared_ptr<Verifier> verifier,
-                WallClock clock = system_wall_clock_ms, EventLog log = {},
-                MonotonicClock mono_clock = steady_clock_ms);
+                WallClock clock = system_wall_clock_ms, EventLog log = {}, MonotonicClock mono_clock = steady_clock_ms);
     ~Coordinator();
     Coordinator(const Coordinator&) = delete;
     Coordinator& operator=(const Coordinator&) = delete;
@@ -79,8 +78,8 @@ public:
     // throws RequestRejected before anything is held. Registering a
     // watcher is O(log waiters) and does not wake the notifier unless it
     // is due before the notifier's next planned wake-up.
-    void watch_rendered(std::uint64_t since, std::chrono::milliseconds wait, StateView view,
-                        RenderedAnswer on_answer, const std::optional<std::string>& touch_id);
+    void watch_rendered(std::uint64_t since, std::chrono::milliseconds wait, StateView view, RenderedAnswer on_answer,
+                        const std::optional<std::string>& touch_id);
 
     // Marks generators whose lease ran out as lost, now. The coordinator
     // does this on its own when a lease runs out; tests with a fake

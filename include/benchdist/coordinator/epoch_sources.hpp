@@ -13,8 +13,8 @@
 
 #include "benchdist/stdb/compression.hpp"
 #include "benchdist/stdb/endpoint.hpp"
-#include "benchdist/stdbhttp/server_api.hpp"
 #include "benchdist/stdb/transfer_module.hpp"
+#include "benchdist/stdbhttp/server_api.hpp"
 
 namespace benchdist::coordinator {
 

@@ -20,9 +20,9 @@ namespace benchdist::coordinator {
 
 // What a generator told about itself, kept from /register and /ready.
 struct GeneratorManifest {
-    std::string hostname;                 // from /register
+    std::string hostname;                               // from /register
     std::optional<control::RegisterManifest> manifest;  // nullopt from older generators
-    std::optional<std::string> negotiated_protocol;  // from /ready
+    std::optional<std::string> negotiated_protocol;     // from /ready
 };
 
 // Built from a /register request (replaces whatever was known about the id)
@@ -40,7 +40,7 @@ struct WorkloadValue {
     std::vector<std::string> generator_ids;
 };
 struct WorkloadDifference {
-    std::string key;  // a key of "workload", or "negotiatedProtocol"
+    std::string key;                    // a key of "workload", or "negotiatedProtocol"
     std::vector<WorkloadValue> values;  // in order of first appearance
 };
 

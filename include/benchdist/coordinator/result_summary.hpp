@@ -17,8 +17,8 @@
 #include <string>
 #include <vector>
 
-#include "benchdist/control/latency_kind.hpp"
 #include "benchdist/control/generator_report.hpp"
+#include "benchdist/control/latency_kind.hpp"
 #include "benchdist/control/protocol.hpp"
 #include "benchdist/stats/schedule_rule.hpp"
 

@@ -96,8 +96,8 @@ public:
     // --- Deadlines and endings.
 
     struct DeadlineCheck {
-        bool expired = false;                     // a call's deadline is at or before now
-        std::optional<Clock::time_point> next;    // the earliest deadline after now, if any
+        bool expired = false;                   // a call's deadline is at or before now
+        std::optional<Clock::time_point> next;  // the earliest deadline after now, if any
     };
     DeadlineCheck check_deadlines(Clock::time_point now) const;
     // Every call whose deadline is at or before now ends as Timeout

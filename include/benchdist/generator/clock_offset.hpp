@@ -20,7 +20,7 @@ namespace benchdist::generator {
 // All values are unix milliseconds (fractions allowed).
 struct ClockSample {
     double sent_ms = 0;      // t0, local, just before the request was sent
-    double received_ms = 0; // t3, local, when the answer had arrived
+    double received_ms = 0;  // t3, local, when the answer had arrived
     double server_ms = 0;    // the coordinator's clock in its answer
 };
 

@@ -47,8 +47,8 @@ private:
 
 // One answered control request, for ClockOffsetEstimator.
 struct ControlExchange {
-    double sent_unix_ms = 0;      // system clock just before connecting
-    double received_unix_ms = 0;  // sent_unix_ms + the steady-clock duration (immune to clock steps)
+    double sent_unix_ms = 0;               // system clock just before connecting
+    double received_unix_ms = 0;           // sent_unix_ms + the steady-clock duration (immune to clock steps)
     std::optional<double> server_time_ms;  // the state's "serverTimeMs", if the coordinator sent it
 };
 

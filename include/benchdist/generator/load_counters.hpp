@@ -17,15 +17,15 @@
 namespace benchdist::generator {
 
 struct LoadCounters {
-    std::uint64_t attempted = 0;         // CallReducer transfer sent
-    std::uint64_t committed = 0;         // ReducerResult Ok / OkEmpty
-    std::uint64_t module_errors = 0;     // Err(string), e.g. insufficient_funds
-    std::uint64_t internal_errors = 0;   // InternalError(string)
-    std::uint64_t timeouts = 0;          // no result within the op timeout
-    std::uint64_t disconnects = 0;       // connection ended with the call in flight
+    std::uint64_t attempted = 0;             // CallReducer transfer sent
+    std::uint64_t committed = 0;             // ReducerResult Ok / OkEmpty
+    std::uint64_t module_errors = 0;         // Err(string), e.g. insufficient_funds
+    std::uint64_t internal_errors = 0;       // InternalError(string)
+    std::uint64_t timeouts = 0;              // no result within the op timeout
+    std::uint64_t disconnects = 0;           // connection ended with the call in flight
     std::uint64_t skipped_same_account = 0;  // from == to pairs, never sent (as the harness)
-    std::uint64_t reopened = 0;          // connections replaced after a timeout or disconnect
-    std::uint64_t reopen_failures = 0;   // replacement attempts that failed (retried with backoff)
+    std::uint64_t reopened = 0;              // connections replaced after a timeout or disconnect
+    std::uint64_t reopen_failures = 0;       // replacement attempts that failed (retried with backoff)
     // Module errors by their text (few distinct strings: the module's own).
     std::map<std::string, std::uint64_t, std::less<>> module_errors_by_message;
 

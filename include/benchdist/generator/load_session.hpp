@@ -70,9 +70,9 @@ inline constexpr std::chrono::milliseconds kDefaultOpTimeout{15000};
 struct LoadSessionOptions {
     stdb::Endpoint endpoint;
     std::string database = "test-1";
-    std::size_t concurrency = 0;  // connections = workers; must be >= 1
+    std::size_t concurrency = 0;                             // connections = workers; must be >= 1
     std::size_t open_parallelism = kDefaultOpenParallelism;  // 0 counts as 1
-    std::size_t threads = 0;      // 0: hardware threads; never more than concurrency
+    std::size_t threads = 0;                                 // 0: hardware threads; never more than concurrency
     std::chrono::milliseconds op_timeout = kDefaultOpTimeout;
     std::chrono::milliseconds connect_timeout{10000};
     std::chrono::milliseconds handshake_timeout{10000};
@@ -85,8 +85,8 @@ struct LoadSessionOptions {
     std::optional<stdb::ProtocolVersion> protocol;            // nullopt: offer v3 and v2
     std::string token;
     std::int64_t amount = 1;
-    std::size_t max_inflight = 1;  // calls in flight per connection; 0 counts as 1
-    double rate_per_second = 0;    // 0: closed loop; > 0: open loop at this total rate
+    std::size_t max_inflight = 1;      // calls in flight per connection; 0 counts as 1
+    double rate_per_second = 0;        // 0: closed loop; > 0: open loop at this total rate
     stats::IntervalOptions intervals;  // 1000 ms, 3 significant digits
     // Local addresses (IPv4 or IPv6 literals, one family) the connections
     // leave from: connection i binds to source_addresses[i % n], and so does
@@ -162,7 +162,7 @@ public:
     // The coordinator uses them to weigh the intervals at the window's edges.
     std::optional<std::int64_t> load_started_unix_ms() const;
     std::optional<std::int64_t> load_stopped_unix_ms() const;
-    std::size_t opened() const;        // connections that completed open_all
+    std::size_t opened() const;            // connections that completed open_all
     std::size_t live_connections() const;  // open right now
     std::size_t thread_count() const;
     std::size_t concurrency() const;

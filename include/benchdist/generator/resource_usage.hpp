@@ -14,7 +14,7 @@
 namespace benchdist::generator {
 
 struct ResourceSnapshot {
-    std::uint64_t cpu_user_us = 0;    // getrusage(RUSAGE_SELF): all threads
+    std::uint64_t cpu_user_us = 0;  // getrusage(RUSAGE_SELF): all threads
     std::uint64_t cpu_system_us = 0;
     std::uint64_t rss_bytes = 0;      // resident now (/proc/self/statm); 0 if unreadable
     std::uint64_t max_rss_bytes = 0;  // peak resident so far (ru_maxrss)
@@ -26,10 +26,10 @@ ResourceSnapshot take_resource_snapshot();
 struct ResourceDelta {
     std::uint64_t cpu_user_us = 0;
     std::uint64_t cpu_system_us = 0;
-    std::uint64_t cpu_us = 0;          // user + system
-    std::uint64_t wall_us = 0;         // monotonic time between the snapshots
+    std::uint64_t cpu_us = 0;           // user + system
+    std::uint64_t wall_us = 0;          // monotonic time between the snapshots
     std::int64_t rss_growth_bytes = 0;  // negative when memory went back to the system
-    std::uint64_t max_rss_bytes = 0;   // the peak as of `after`
+    std::uint64_t max_rss_bytes = 0;    // the peak as of `after`
 };
 
 // after - before. CPU and wall time never run backwards between two

@@ -23,9 +23,9 @@ bool constant_time_equals(std::string_view a, std::string_view b) noexcept;
 
 enum class BearerCheck {
     Ok,
-    Missing,   // no Authorization header
-    NotBearer, // an Authorization header with another scheme, or no token after "Bearer"
-    Wrong,     // a bearer token that is not the expected one
+    Missing,    // no Authorization header
+    NotBearer,  // an Authorization header with another scheme, or no token after "Bearer"
+    Wrong,      // a bearer token that is not the expected one
 };
 
 // Checks the request's first Authorization header against `expected` (which

@@ -4,8 +4,8 @@
 // where someone waits for it (sigwait), never interrupting a worker mid-call.
 #pragma once
 
-#include <csignal>
 #include <pthread.h>
+#include <csignal>
 
 namespace benchdist::net {
 

@@ -13,7 +13,8 @@ namespace benchdist::net {
 
 class UpgradeRequest {
 public:
-    UpgradeRequest(boost::beast::tcp_stream stream, boost::beast::http::request<boost::beast::http::string_body> request,
+    UpgradeRequest(boost::beast::tcp_stream stream,
+                   boost::beast::http::request<boost::beast::http::string_body> request,
                    boost::beast::flat_buffer buffer)
         : stream(std::move(stream)), request(std::move(request)), buffer(std::move(buffer)) {}
 

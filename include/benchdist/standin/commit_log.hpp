@@ -115,7 +115,7 @@ private:
 std::vector<CommitRecord> read_commit_log(const std::filesystem::path& path);
 
 // Records of `db` with window_start_us <= commit_time_us < window_end_us.
-std::uint64_t count_commits(std::span<const CommitRecord> records, std::string_view db,
-                            std::int64_t window_start_us, std::int64_t window_end_us);
+std::uint64_t count_commits(std::span<const CommitRecord> records, std::string_view db, std::int64_t window_start_us,
+                            std::int64_t window_end_us);
 
 }  // namespace benchdist::standin

@@ -61,9 +61,9 @@ struct DatabaseClocks {
 };
 
 struct DatabaseConfig {
-    std::string name;          // e.g. "test-1"
-    bsatn::U256 identity;      // the database identity (see IdentitySource)
-    bsatn::U256 owner;         // the publisher's identity
+    std::string name;      // e.g. "test-1"
+    bsatn::U256 identity;  // the database identity (see IdentitySource)
+    bsatn::U256 owner;     // the publisher's identity
     std::chrono::microseconds reducer_delay{0};
     DatabaseClocks clocks;
     // Optional, not owned, must outlive the Database. With metrics set, every
@@ -76,7 +76,7 @@ struct DatabaseConfig {
 
 enum class ReducerKind : std::uint8_t { Transfer, Seed, Unknown };
 std::string_view reducer_name(ReducerKind kind);  // "transfer", "seed", ""
-ReducerKind find_reducer(std::string_view name);   // exact, case-sensitive
+ReducerKind find_reducer(std::string_view name);  // exact, case-sensitive
 
 enum class CallStatus : std::uint8_t {
     Committed,
@@ -107,9 +107,9 @@ struct TableReplacement {
 // i.e. deletes their old versions and inserts the new ones; that is held
 // inline so a committed transfer allocates nothing.
 struct AccountsChange {
-    std::array<Account, 2> deletes{};  // old rows of `from`, then `to`
-    std::array<Account, 2> inserts{};  // new rows of `from`, then `to`
-    std::uint8_t row_updates = 0;      // valid entries in deletes/inserts
+    std::array<Account, 2> deletes{};          // old rows of `from`, then `to`
+    std::array<Account, 2> inserts{};          // new rows of `from`, then `to`
+    std::uint8_t row_updates = 0;              // valid entries in deletes/inserts
     std::optional<TableReplacement> replaced;  // set by seed instead of row lists
 
     std::span<const Account> deleted_rows() const { return {deletes.data(), row_updates}; }
@@ -124,9 +124,9 @@ struct ReducerOutcome {
     // failure (what SpacetimeDB puts in ReducerResult.timestamp).
     std::int64_t timestamp_us = 0;
     std::chrono::nanoseconds duration{0};  // 0 when the reducer never ran
-    std::string_view user_error;  // UserError: one of the module's kErr* strings (static storage)
-    std::string internal_error;   // Failed / NoSuchReducer / InvalidArguments: the server's text
-    AccountsChange change;        // Committed only
+    std::string_view user_error;           // UserError: one of the module's kErr* strings (static storage)
+    std::string internal_error;            // Failed / NoSuchReducer / InvalidArguments: the server's text
+    AccountsChange change;                 // Committed only
 
     bool committed() const { return status == CallStatus::Committed; }
     // The error text to send (user_error or internal_error), "" when committed.

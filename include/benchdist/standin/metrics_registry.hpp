@@ -35,8 +35,8 @@ inline constexpr std::string_view kTxnElapsedHelp = "The total elapsed (wall) ti
 // transactions take microseconds, so they start at 10 µs, not Prometheus' 5 ms.
 inline constexpr std::size_t kTxnElapsedBucketCount = 13;
 inline constexpr std::array<std::int64_t, kTxnElapsedBucketCount> kTxnElapsedBucketsNanos = {
-    10'000,          50'000,        100'000,       500'000,         1'000'000,      5'000'000,     10'000'000,
-    50'000'000,      100'000'000,   500'000'000,   1'000'000'000,   5'000'000'000,  10'000'000'000};
+    10'000,     50'000,      100'000,     500'000,       1'000'000,     5'000'000,     10'000'000,
+    50'000'000, 100'000'000, 500'000'000, 1'000'000'000, 5'000'000'000, 10'000'000'000};
 
 // A float as Rust's `f64` Display writes it: shortest round-trip digits, never
 // an exponent ("0.00001", "1", "2.5"). stdb::format_value would write 1e-05,

@@ -62,8 +62,8 @@ nlohmann::json sql_result_json(std::span<const Account> rows, std::int64_t total
 std::string sql_result_body(std::span<const Account> rows, std::int64_t total_duration_micros);
 
 struct SqlHttpResponse {
-    int status = 200;            // 200, or 400 with the error text as body
-    std::string content_type;    // "application/json" or "text/plain; charset=utf-8"
+    int status = 200;          // 200, or 400 with the error text as body
+    std::string content_type;  // "application/json" or "text/plain; charset=utf-8"
     std::string body;
     std::int64_t duration_micros = 0;  // for the spacetime-execution-duration-micros header
 };

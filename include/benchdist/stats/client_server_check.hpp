@@ -13,8 +13,8 @@
 namespace benchdist::stats {
 
 struct ClientServerCheck {
-    double ratio = 0;         // client / server; 0 when the server counted nothing
-    double allowance = 0;     // the largest gap, in commits, that still agrees
+    double ratio = 0;           // client / server; 0 when the server counted nothing
+    double allowance = 0;       // the largest gap, in commits, that still agrees
     double edge_allowance = 0;  // the part of it the counter reads' round trips allow
     bool agrees = true;
 };

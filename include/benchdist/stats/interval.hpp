@@ -83,7 +83,7 @@ struct OutcomeTotals {
 };
 
 struct Interval {
-    std::int64_t start_ms = 0;      // unix ms, a multiple of length_ms
+    std::int64_t start_ms = 0;  // unix ms, a multiple of length_ms
     std::int64_t length_ms = 1000;
     OutcomeTotals totals;
 

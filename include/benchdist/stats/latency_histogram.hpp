@@ -121,7 +121,7 @@ private:
     void allocate() { counts_.assign(bucket_count_, 0); }
 
     int digits_;
-    int sub_bucket_magnitude_;      // log2 of the linear steps in the first range
+    int sub_bucket_magnitude_;  // log2 of the linear steps in the first range
     std::uint64_t sub_bucket_mask_;
     std::size_t bucket_count_;
     std::vector<std::uint64_t> counts_;  // empty until the first record or merge

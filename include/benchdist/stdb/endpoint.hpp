@@ -36,12 +36,12 @@ enum class HostKind : std::uint8_t { Name, Ipv4, Ipv6 };
 // same fields feed the upgrade request.
 struct HttpTarget {
     bool tls = false;
-    bool websocket = false;           // ws/wss rather than http/https in to_string()
-    std::string host;                 // for the resolver: IPv6 without brackets
+    bool websocket = false;  // ws/wss rather than http/https in to_string()
+    std::string host;        // for the resolver: IPv6 without brackets
     std::uint16_t port = 0;
     HostKind host_kind = HostKind::Name;
-    std::string target;               // origin-form: percent-encoded path, then "?query" if any
-    std::string host_header;          // host[:port], IPv6 bracketed, default port omitted
+    std::string target;       // origin-form: percent-encoded path, then "?query" if any
+    std::string host_header;  // host[:port], IPv6 bracketed, default port omitted
 
     // "ws", "wss", "http" or "https".
     std::string_view scheme() const;
@@ -105,15 +105,15 @@ HttpTarget subscribe_target(const Endpoint& endpoint, std::string_view database,
 // HTTP targets (http/https). {database} is a name or hex identity and
 // {reducer} a reducer name; both are percent-encoded as one path segment and
 // must not be empty.
-HttpTarget metrics_target(const Endpoint& endpoint);                                    // GET  /v1/metrics
-HttpTarget ping_target(const Endpoint& endpoint);                                       // GET  /v1/ping
-HttpTarget identity_target(const Endpoint& endpoint);                                   // POST /v1/identity
-HttpTarget database_info_target(const Endpoint& endpoint, std::string_view database);   // GET  /v1/database/{db}
+HttpTarget metrics_target(const Endpoint& endpoint);                                   // GET  /v1/metrics
+HttpTarget ping_target(const Endpoint& endpoint);                                      // GET  /v1/ping
+HttpTarget identity_target(const Endpoint& endpoint);                                  // POST /v1/identity
+HttpTarget database_info_target(const Endpoint& endpoint, std::string_view database);  // GET  /v1/database/{db}
 HttpTarget database_identity_target(const Endpoint& endpoint,
-                                    std::string_view database);                          // GET  .../{db}/identity
+                                    std::string_view database);  // GET  .../{db}/identity
 HttpTarget sql_target(const Endpoint& endpoint, std::string_view database,
-                      std::optional<bool> confirmed = std::nullopt);                     // POST .../{db}/sql[?confirmed=]
+                      std::optional<bool> confirmed = std::nullopt);  // POST .../{db}/sql[?confirmed=]
 HttpTarget call_target(const Endpoint& endpoint, std::string_view database,
-                       std::string_view reducer);                                        // POST .../{db}/call/{reducer}
+                       std::string_view reducer);  // POST .../{db}/call/{reducer}
 
 }  // namespace benchdist::stdb

@@ -53,14 +53,14 @@ struct Sample {
 
 struct SkippedLine {
     std::size_t line = 0;
-    std::string name;     // metric name the line starts with, "" if none could be read
+    std::string name;  // metric name the line starts with, "" if none could be read
     std::string reason;
     std::string excerpt;  // the line, cut to a readable length
 };
 
 struct Scrape {
     std::vector<Sample> samples;
-    std::vector<SkippedLine> skipped;  // every malformed line, in order
+    std::vector<SkippedLine> skipped;                       // every malformed line, in order
     std::map<std::string, std::string, std::less<>> types;  // from "# TYPE name type"
 
     std::size_t skipped_lines() const { return skipped.size(); }
@@ -85,7 +85,7 @@ struct CounterQuery {
     LabelSet labels;                // required label=value pairs; an absent label counts as ""
     std::optional<std::string> db;  // database identity hex; case and a 0x prefix are ignored
     CounterSelect select = CounterSelect::ExactlyOne;
-    bool require_integer = true;    // reject non-integral values (counts of things)
+    bool require_integer = true;  // reject non-integral values (counts of things)
 };
 
 // The series the harness measures: committed transfer reducer transactions
@@ -112,8 +112,7 @@ struct CounterReading {
 
 class MetricsError : public std::runtime_error {
 public:
-    MetricsError(CounterStatus status, const std::string& message)
-        : std::runtime_error(message), status_(status) {}
+    MetricsError(CounterStatus status, const std::string& message) : std::runtime_error(message), status_(status) {}
     CounterStatus status() const noexcept { return status_; }
 
 private:
@@ -169,8 +168,8 @@ public:
     void sample_double(std::string_view name, const LabelSet& labels, double value);
     // name_bucket{labels...,le="b"} for every bucket, then le="+Inf" (= count),
     // name_sum and name_count. Buckets must be in increasing bound order.
-    void histogram(std::string_view name, const LabelSet& labels, std::span<const HistogramBucket> buckets,
-                   double sum, std::uint64_t count);
+    void histogram(std::string_view name, const LabelSet& labels, std::span<const HistogramBucket> buckets, double sum,
+                   std::uint64_t count);
 
     const std::string& text() const { return out_; }
     std::string take() { return std::move(out_); }

@@ -12,8 +12,8 @@
 
 #include "benchdist/stdb/compression.hpp"
 #include "benchdist/stdb/endpoint.hpp"
-#include "benchdist/stdbhttp/server_api.hpp"
 #include "benchdist/stdb/transfer_module.hpp"
+#include "benchdist/stdbhttp/server_api.hpp"
 
 namespace benchdist::stdbhttp {
 
@@ -28,7 +28,7 @@ namespace benchdist::stdbhttp {
 // closed before the rows arrived, a malformed message, or the timeout.
 // A non-empty `token` goes on the upgrade as "Authorization: Bearer".
 stdb::transfer::BalanceTally fetch_account_balances(const stdb::Endpoint& server, const std::string& database,
-                                              std::int64_t initial_balance, stdb::Compression compression,
-                                              std::chrono::milliseconds timeout, const std::string& token = {});
+                                                    std::int64_t initial_balance, stdb::Compression compression,
+                                                    std::chrono::milliseconds timeout, const std::string& token = {});
 
 }  // namespace benchdist::stdbhttp

@@ -52,7 +52,6 @@ CounterRead read_committed_transfers(const stdb::Endpoint& server, const std::st
 // POST /v1/database/{db}/call/{reducer} with a JSON array of arguments.
 // Throws ServerApiError with the server's message on a non-200 answer.
 void call_reducer_json(const stdb::Endpoint& server, const std::string& database, const std::string& reducer,
-                       const std::string& json_args, std::chrono::milliseconds timeout,
-                       const std::string& token = {});
+                       const std::string& json_args, std::chrono::milliseconds timeout, const std::string& token = {});
 
 }  // namespace benchdist::stdbhttp

@@ -122,8 +122,12 @@ std::map<std::string, Codec> codecs() {
                              [](Writer& w, const json& v) { w.write_string(v.get<std::string>()); }};
     c["bsatn.string"] = string_codec;
     c["bsatn.string.empty"] = string_codec;
-    c["bsatn.bytes"] = {[](Reader& r) { return json{{"bytes_hex", to_hex(r.read_bytes())}}; },
-                        [](Writer& w, const json& v) { w.write_bytes(from_hex(v.at("bytes_hex").get<std::string>())); }};
+    c["bsatn.bytes"] = {[](Reader& r) {
+                            return json{{"bytes_hex", to_hex(r.read_bytes())}};
+                        },
+                        [](Writer& w, const json& v) {
+                            w.write_bytes(from_hex(v.at("bytes_hex").get<std::string>()));
+                        }};
     c["bsatn.array.u16"] = {[](Reader& r) {
                                 json out = json::array();
                                 const auto n = r.read_length("array", 2);
@@ -185,29 +189,36 @@ std::map<std::string, Codec> codecs() {
                           }};
     c["bsatn.sum.unit_variant"] = sum_codec;
     c["bsatn.sum.payload_variant"] = sum_codec;
-    c["bsatn.identity"] = {[](Reader& r) { return json{{"identity_hex_be", r.read_u256().to_hex_be()}}; },
+    c["bsatn.identity"] = {[](Reader& r) {
+                               return json{{"identity_hex_be", r.read_u256().to_hex_be()}};
+                           },
                            [](Writer& w, const json& v) {
                                benchdist::bsatn::U256 id;
-                               ASSERT_TRUE(benchdist::bsatn::U256::from_hex_be(v.at("identity_hex_be").get<std::string>(), id));
+                               ASSERT_TRUE(
+                                   benchdist::bsatn::U256::from_hex_be(v.at("identity_hex_be").get<std::string>(), id));
                                w.write_wide(id);
                            }};
-    c["bsatn.connection_id"] = {[](Reader& r) { return json{{"connection_id_hex_be", r.read_u128().to_hex_be()}}; },
+    c["bsatn.connection_id"] = {
+        [](Reader& r) {
+            return json{{"connection_id_hex_be", r.read_u128().to_hex_be()}};
+        },
+        [](Writer& w, const json& v) {
+            benchdist::bsatn::U128 id;
+            ASSERT_TRUE(benchdist::bsatn::U128::from_hex_be(v.at("connection_id_hex_be").get<std::string>(), id));
+            w.write_wide(id);
+        }};
+    c["bsatn.timestamp"] = {
+        [](Reader& r) {
+            const auto micros = r.read_i64();
+            return json{{"micros_since_unix_epoch", std::to_string(micros)}, {"iso", iso_from_micros(micros)}};
+        },
+        [](Writer& w, const json& v) { w.write_i64(std::stoll(v.at("micros_since_unix_epoch").get<std::string>())); }};
+    c["bsatn.time_duration"] = {[](Reader& r) {
+                                    return json{{"micros", std::to_string(r.read_i64())}};
+                                },
                                 [](Writer& w, const json& v) {
-                                    benchdist::bsatn::U128 id;
-                                    ASSERT_TRUE(benchdist::bsatn::U128::from_hex_be(
-                                        v.at("connection_id_hex_be").get<std::string>(), id));
-                                    w.write_wide(id);
+                                    w.write_i64(std::stoll(v.at("micros").get<std::string>()));
                                 }};
-    c["bsatn.timestamp"] = {[](Reader& r) {
-                                const auto micros = r.read_i64();
-                                return json{{"micros_since_unix_epoch", std::to_string(micros)},
-                                            {"iso", iso_from_micros(micros)}};
-                            },
-                            [](Writer& w, const json& v) {
-                                w.write_i64(std::stoll(v.at("micros_since_unix_epoch").get<std::string>()));
-                            }};
-    c["bsatn.time_duration"] = {[](Reader& r) { return json{{"micros", std::to_string(r.read_i64())}}; },
-                                [](Writer& w, const json& v) { w.write_i64(std::stoll(v.at("micros").get<std::string>())); }};
     c["bsatn.transfer_args"] = {[](Reader& r) {
                                     json out{{"from", r.read_u32()}, {"to", r.read_u32()}};
                                     out["amount"] = std::to_string(r.read_i64());
@@ -225,7 +236,8 @@ std::map<std::string, Codec> codecs() {
                             },
                             [](Writer& w, const json& v) {
                                 benchdist::stdb::transfer::encode_seed_args(
-                                    w, {v.at("n").get<std::uint32_t>(), std::stoll(v.at("initial_balance").get<std::string>())});
+                                    w, {v.at("n").get<std::uint32_t>(),
+                                        std::stoll(v.at("initial_balance").get<std::string>())});
                             }};
     c["bsatn.accounts_row"] = {[](Reader& r) {
                                    json row{{"id", r.read_u32()}};
@@ -235,7 +247,8 @@ std::map<std::string, Codec> codecs() {
                                [](Writer& w, const json& v) {
                                    for (const auto& row : v)
                                        benchdist::stdb::transfer::encode_account(
-                                           w, {row.at("id").get<std::uint32_t>(), std::stoll(row.at("balance").get<std::string>())});
+                                           w, {row.at("id").get<std::uint32_t>(),
+                                               std::stoll(row.at("balance").get<std::string>())});
                                }};
     return c;
 }
@@ -301,9 +314,7 @@ TEST(BsatnReader, ReadLengthGuardsAgainstCountsThatCannotFit) {
         FAIL();
     } catch (const DecodeError& e) {
         EXPECT_EQ(e.offset(), 0u);
-        EXPECT_NE(std::string(e.what()).find("offsets length 4294967295 exceeds the"),
-                  std::string::npos)
-            << e.what();
+        EXPECT_NE(std::string(e.what()).find("offsets length 4294967295 exceeds the"), std::string::npos) << e.what();
     }
     Reader ok(b);
     ok.read_raw(0, "nothing");
@@ -331,8 +342,7 @@ TEST(BsatnReader, NestedReadersReportOffsetsInTheOuterBuffer) {
         // The length prefix at outer offset 5 claims 5 bytes; 2 remain.
         EXPECT_EQ(e.offset(), 5u);
         EXPECT_NE(std::string(e.what()).find("BSATN decode error at byte 5"), std::string::npos) << e.what();
-        EXPECT_NE(std::string(e.what()).find("message length 5 exceeds the"), std::string::npos)
-            << e.what();
+        EXPECT_NE(std::string(e.what()).find("message length 5 exceeds the"), std::string::npos) << e.what();
     }
 }
 

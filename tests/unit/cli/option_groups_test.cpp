@@ -21,9 +21,9 @@ using ::testing::StartsWith;
 // Every variable the groups read, plus one they must not (no --stdb-protocol
 // fallback exists). Each test starts with none of them set and leaves the
 // process's environment as it found it.
-const std::vector<std::string> kVariables{"STDB_URL",           "STDB_MODULE",     "STDB_TOKEN",
-                                          "STDB_CA_FILE",       "STDB_COMPRESSION", "STDB_CONFIRMED_READS",
-                                          "STDB_PROTOCOL",      "BENCH_DIST_TOKEN", "BENCH_DIST_COORDINATOR_URL"};
+const std::vector<std::string> kVariables{"STDB_URL",      "STDB_MODULE",      "STDB_TOKEN",
+                                          "STDB_CA_FILE",  "STDB_COMPRESSION", "STDB_CONFIRMED_READS",
+                                          "STDB_PROTOCOL", "BENCH_DIST_TOKEN", "BENCH_DIST_COORDINATOR_URL"};
 
 class OptionGroups : public ::testing::Test {
 protected:
@@ -36,8 +36,10 @@ protected:
     void TearDown() override {
         for (const auto& name : kVariables) {
             const auto it = saved_.find(name);
-            if (it == saved_.end()) ::unsetenv(name.c_str());
-            else ::setenv(name.c_str(), it->second.c_str(), 1);
+            if (it == saved_.end())
+                ::unsetenv(name.c_str());
+            else
+                ::setenv(name.c_str(), it->second.c_str(), 1);
         }
     }
     static void set(const std::string& name, const std::string& value) { ::setenv(name.c_str(), value.c_str(), 1); }
@@ -96,16 +98,17 @@ TEST_F(OptionGroups, EveryFlagKeepsItsEnvironmentVariableAndDefault) {
     struct Expected {
         std::string flag, env, default_shown;
     };
-    for (const auto& e : std::vector<Expected>{{"--stdb-url", "STDB_URL", "ws://127.0.0.1:3000"},
-                                               {"--stdb-module", "STDB_MODULE", "test-1"},
-                                               {"--stdb-token", "STDB_TOKEN", ""},
-                                               {"--stdb-ca-file", "STDB_CA_FILE", ""},
-                                               {"--stdb-insecure-skip-verify", "", ""},
-                                               {"--stdb-compression", "STDB_COMPRESSION", "none"},
-                                               {"--confirmed-reads", "STDB_CONFIRMED_READS", ""},
-                                               {"--stdb-protocol", "", ""},
-                                               {"--coordinator-url", "BENCH_DIST_COORDINATOR_URL", "http://127.0.0.1:8080"},
-                                               {"--auth-token", "BENCH_DIST_TOKEN", ""}}) {
+    for (const auto& e :
+         std::vector<Expected>{{"--stdb-url", "STDB_URL", "ws://127.0.0.1:3000"},
+                               {"--stdb-module", "STDB_MODULE", "test-1"},
+                               {"--stdb-token", "STDB_TOKEN", ""},
+                               {"--stdb-ca-file", "STDB_CA_FILE", ""},
+                               {"--stdb-insecure-skip-verify", "", ""},
+                               {"--stdb-compression", "STDB_COMPRESSION", "none"},
+                               {"--confirmed-reads", "STDB_CONFIRMED_READS", ""},
+                               {"--stdb-protocol", "", ""},
+                               {"--coordinator-url", "BENCH_DIST_COORDINATOR_URL", "http://127.0.0.1:8080"},
+                               {"--auth-token", "BENCH_DIST_TOKEN", ""}}) {
         const CLI::Option* opt = app.get_option(e.flag);
         EXPECT_EQ(opt->get_envname(), e.env) << e.flag;
         EXPECT_EQ(opt->get_default_str(), e.default_shown) << e.flag;
@@ -175,7 +178,8 @@ TEST_F(OptionGroups, ABadStdbUrlIsAUsageErrorNamingTheFlag) {
         CLI::App app;
         cli::StdbConnectionOptions o;
         cli::add_stdb_connection_options(app, o);
-        EXPECT_THAT(usage_error(app, {"--stdb-url", "ftp://h"}), StartsWith("--stdb-url: invalid --stdb-url \"ftp://h\": "));
+        EXPECT_THAT(usage_error(app, {"--stdb-url", "ftp://h"}),
+                    StartsWith("--stdb-url: invalid --stdb-url \"ftp://h\": "));
     }
     {
         set("STDB_URL", "ftp://h");
@@ -187,8 +191,10 @@ TEST_F(OptionGroups, ABadStdbUrlIsAUsageErrorNamingTheFlag) {
 }
 
 TEST_F(OptionGroups, CompressionIsNoneGzipOrBrotliInAnyCase) {
-    for (const auto& [given, expected] : std::vector<std::pair<std::string, stdb::Compression>>{
-             {"none", stdb::Compression::None}, {"GZIP", stdb::Compression::Gzip}, {"Brotli", stdb::Compression::Brotli}}) {
+    for (const auto& [given, expected] :
+         std::vector<std::pair<std::string, stdb::Compression>>{{"none", stdb::Compression::None},
+                                                                {"GZIP", stdb::Compression::Gzip},
+                                                                {"Brotli", stdb::Compression::Brotli}}) {
         CLI::App app;
         cli::StdbConnectionOptions o;
         cli::add_stdb_connection_options(app, o, {.compression = true});
@@ -198,7 +204,8 @@ TEST_F(OptionGroups, CompressionIsNoneGzipOrBrotliInAnyCase) {
     CLI::App app;
     cli::StdbConnectionOptions o;
     cli::add_stdb_connection_options(app, o, {.compression = true});
-    EXPECT_EQ(usage_error(app, {"--stdb-compression", "zstd"}), "--stdb-compression: expected none|gzip|brotli, got `zstd`");
+    EXPECT_EQ(usage_error(app, {"--stdb-compression", "zstd"}),
+              "--stdb-compression: expected none|gzip|brotli, got `zstd`");
     set("STDB_COMPRESSION", "lz4");
     CLI::App from_env;
     cli::add_stdb_connection_options(from_env, o, {.compression = true});

@@ -66,8 +66,7 @@ TEST(GeneratorReport, AReportWrittenReadsBack) {
 
 TEST(GeneratorReport, AnOriginalHarnessReportHasNothingButReadsFine) {
     const auto r = stop_report_from_json(Json::object());
-    EXPECT_FALSE(r.counters || r.settings || r.load || r.load_problem || r.clock || r.intervals ||
-                 r.intervals_problem);
+    EXPECT_FALSE(r.counters || r.settings || r.load || r.load_problem || r.clock || r.intervals || r.intervals_problem);
     const auto not_object = stop_report_from_json(Json(5));
     EXPECT_FALSE(not_object.counters || not_object.intervals || not_object.intervals_problem);
 }
@@ -113,9 +112,10 @@ TEST(GeneratorReport, ManifestTravelsInTheRegisterRequestAndIsCheckedAtTheDoor) 
     m.options = Json{{"concurrency", 4}};
     RegisterRequest req{"g", "h", 4};
     set_manifest(req, m);
-    EXPECT_EQ(to_json(req).dump(),
-              R"({"id":"g","hostname":"h","desiredConnections":4,"manifest":{"toolVersion":"0.1.0","hostname":"h",)"
-              R"("pid":7,"startedAt":"2026-04-10T12:00:00.000Z","workload":{"alpha":1.5},"options":{"concurrency":4}}})");
+    EXPECT_EQ(
+        to_json(req).dump(),
+        R"({"id":"g","hostname":"h","desiredConnections":4,"manifest":{"toolVersion":"0.1.0","hostname":"h",)"
+        R"("pid":7,"startedAt":"2026-04-10T12:00:00.000Z","workload":{"alpha":1.5},"options":{"concurrency":4}}})");
     const auto parsed = register_request_from_json(to_json(req));
     const auto back = manifest_of(parsed);
     ASSERT_TRUE(back);

@@ -167,7 +167,8 @@ TEST(ControlProtocol, RegisterAndReadyKeepTheirAdditionsAfterTheOriginalKeys) {
     EXPECT_EQ(back, body);
     EXPECT_EQ(back.dump(), body.dump()) << "original keys first, additions in the order received";
 
-    const auto ready_body = Json::parse(R"({"id":"g","openedConnections":30,"negotiatedProtocol":"v3.bsatn.spacetimedb"})");
+    const auto ready_body =
+        Json::parse(R"({"id":"g","openedConnections":30,"negotiatedProtocol":"v3.bsatn.spacetimedb"})");
     const auto ready = ready_request_from_json(ready_body);
     EXPECT_EQ(ready.opened_connections, 30u);
     EXPECT_EQ(ready.extra["negotiatedProtocol"], "v3.bsatn.spacetimedb");
@@ -188,8 +189,8 @@ TEST(ControlProtocol, OlderGeneratorRequestsHaveNoAdditions) {
 TEST(ControlProtocol, MalformedManifestAndProtocolAreNamed) {
     const auto reg = [](const char* manifest) {
         return error_of([&] {
-            register_request_from_json(Json::parse(std::string(R"({"id":"g","hostname":"h","desiredConnections":1,"manifest":)") +
-                                                   manifest + "}"));
+            register_request_from_json(Json::parse(
+                std::string(R"({"id":"g","hostname":"h","desiredConnections":1,"manifest":)") + manifest + "}"));
         });
     };
     EXPECT_EQ(reg("[1]"), "\"manifest\" must be an object");
@@ -197,9 +198,13 @@ TEST(ControlProtocol, MalformedManifestAndProtocolAreNamed) {
     EXPECT_EQ(reg(R"({"options":3})"), "\"manifest.options\" must be an object");
     EXPECT_EQ(reg(R"({"toolVersion":1})"), "\"manifest.toolVersion\" must be a string");
     EXPECT_EQ(reg("null"), "(no error)");
-    EXPECT_EQ(error_of([] { ready_request_from_json(Json::parse(R"({"id":"g","openedConnections":1,"negotiatedProtocol":3})")); }),
+    EXPECT_EQ(error_of([] {
+                  ready_request_from_json(Json::parse(R"({"id":"g","openedConnections":1,"negotiatedProtocol":3})"));
+              }),
               "\"negotiatedProtocol\" must be a string or null");
-    EXPECT_EQ(error_of([] { ready_request_from_json(Json::parse(R"({"id":"g","openedConnections":1,"negotiatedProtocol":""})")); }),
+    EXPECT_EQ(error_of([] {
+                  ready_request_from_json(Json::parse(R"({"id":"g","openedConnections":1,"negotiatedProtocol":""})"));
+              }),
               "\"negotiatedProtocol\" must not be empty");
 }
 

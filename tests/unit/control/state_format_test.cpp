@@ -69,9 +69,16 @@ TEST(StateFormat, GeneratorsTableShowsInclusionAndContact) {
 TEST(StateFormat, ResultDetailsShowLatencyErrorsRatioAndWarnings) {
     EpochResult r;
     r.committed_delta = "1000";
-    r.extra["latency"] = Json{{"kind", "service time (closed loop)"}, {"unit", "us"}, {"count", 990},
-                              {"mean", 1234.5}, {"p50", 1100},  {"p90", 2000}, {"p99", 3500},
-                              {"p999", 4999},  {"max", 12000}, {"coverage", 1.0}};
+    r.extra["latency"] = Json{{"kind", "service time (closed loop)"},
+                              {"unit", "us"},
+                              {"count", 990},
+                              {"mean", 1234.5},
+                              {"p50", 1100},
+                              {"p90", 2000},
+                              {"p99", 3500},
+                              {"p999", 4999},
+                              {"max", 12000},
+                              {"coverage", 1.0}};
     r.extra["clientCommitted"] = 990;
     r.extra["errors"] = Json{{"moduleErrors", {{"insufficient funds", 3}}},
                              {"internalErrors", 0},
@@ -102,11 +109,25 @@ TEST(StateFormat, OpenLoopResultShowsUncorrectedRowAndSchedule) {
     EpochResult r;
     r.committed_delta = "2000";
     r.extra["latency"] = Json{{"kind", "response time from intended send (open loop, coordinated omission corrected)"},
-                              {"unit", "us"}, {"count", 2000}, {"mean", 3000.0}, {"p50", 3000}, {"p90", 3100},
-                              {"p99", 9000}, {"p999", 15000}, {"max", 20000}, {"coverage", 1.0}};
+                              {"unit", "us"},
+                              {"count", 2000},
+                              {"mean", 3000.0},
+                              {"p50", 3000},
+                              {"p90", 3100},
+                              {"p99", 9000},
+                              {"p999", 15000},
+                              {"max", 20000},
+                              {"coverage", 1.0}};
     r.extra["latencyUncorrected"] = Json{{"kind", "service time from actual send (uncorrected)"},
-                                         {"unit", "us"}, {"count", 2000}, {"mean", 2000.0}, {"p50", 2000}, {"p90", 2100},
-                                         {"p99", 2500}, {"p999", 3000}, {"max", 4000}, {"coverage", 1.0}};
+                                         {"unit", "us"},
+                                         {"count", 2000},
+                                         {"mean", 2000.0},
+                                         {"p50", 2000},
+                                         {"p90", 2100},
+                                         {"p99", 2500},
+                                         {"p999", 3000},
+                                         {"max", 4000},
+                                         {"coverage", 1.0}};
     r.extra["schedule"] = Json{{"targetPerSecond", 1000.0},
                                {"achievedPerSecond", 950.0},
                                {"sendLagUs", {{"p50", 100}, {"p99", 12000}, {"max", 20000}}},

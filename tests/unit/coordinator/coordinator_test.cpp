@@ -136,7 +136,9 @@ protected:
         c.reset();
         fs::remove_all(dir);
     }
-    void make() { c = std::make_unique<Coordinator>(options, counter, verifier, [] { return kT0; }); }
+    void make() {
+        c = std::make_unique<Coordinator>(options, counter, verifier, [] { return kT0; });
+    }
     void add(const std::string& id, std::uint64_t opened) {
         c->register_generator({id, id + "-host", opened});
         c->ready({id, opened});
@@ -145,8 +147,8 @@ protected:
         return c->wait_until([p](const control::CoordinatorState& s) { return s.phase == p; }, 2000ms);
     }
     control::EpochResult wait_result(std::uint64_t epoch) {
-        EXPECT_TRUE(c->wait_until([epoch](const control::CoordinatorState& s) { return idle_with_result(s, epoch); },
-                                  2000ms));
+        EXPECT_TRUE(
+            c->wait_until([epoch](const control::CoordinatorState& s) { return idle_with_result(s, epoch); }, 2000ms));
         return *c->state().last_result;
     }
     std::vector<fs::path> result_files() const {
@@ -165,7 +167,8 @@ protected:
     }
     // Waits for the stop phase and acknowledges the stop for each of ids.
     ::testing::AssertionResult stop_acked(const std::vector<std::string>& ids, std::uint64_t epoch = 1) {
-        if (!wait_phase(Phase::Stop)) return ::testing::AssertionFailure() << "epoch " << epoch << " never reached stop";
+        if (!wait_phase(Phase::Stop))
+            return ::testing::AssertionFailure() << "epoch " << epoch << " never reached stop";
         for (const auto& id : ids) c->stopped({id, epoch, {}});
         return ::testing::AssertionSuccess();
     }
@@ -689,9 +692,9 @@ TEST_F(CoordinatorTest, StateRouteLongPolls) {
 namespace {
 
 control::Json workload_json(double alpha) {
-    return control::Json{{"alpha", alpha}, {"accounts", 1000}, {"pairMode", "zipf"}, {"maxInflight", 1},
-                         {"rateMode", "closed"}, {"compression", "none"}, {"confirmedReads", nullptr},
-                         {"protocol", "auto"}};
+    return control::Json{
+        {"alpha", alpha},       {"accounts", 1000},      {"pairMode", "zipf"},        {"maxInflight", 1},
+        {"rateMode", "closed"}, {"compression", "none"}, {"confirmedReads", nullptr}, {"protocol", "auto"}};
 }
 
 std::string register_body(const std::string& id, double alpha, int concurrency) {
@@ -844,8 +847,8 @@ protected:
     std::shared_ptr<std::atomic<std::int64_t>> mono = std::make_shared<std::atomic<std::int64_t>>(0);
     void make_with_lease(double seconds) {
         options.lease_seconds = seconds;
-        c = std::make_unique<Coordinator>(options, counter, verifier, [] { return kT0; }, EventLog{},
-                                          [m = mono] { return m->load(); });
+        c = std::make_unique<Coordinator>(
+            options, counter, verifier, [] { return kT0; }, EventLog{}, [m = mono] { return m->load(); });
     }
     control::GeneratorState state_of(const std::string& id) {
         for (const auto& g : c->generators())
@@ -917,8 +920,8 @@ TEST_F(CoordinatorLeaseTest, LongPollCountsAsContactAtItsStartAndItsEnd) {
     add("a", 1);
     mono->store(8000);
     std::promise<void> answered;
-    c->watch(c->state().version, 300ms, [&](const control::CoordinatorState&) { answered.set_value(); },
-             std::string("a"));
+    c->watch(
+        c->state().version, 300ms, [&](const control::CoordinatorState&) { answered.set_value(); }, std::string("a"));
     mono->store(9000);
     ASSERT_EQ(answered.get_future().wait_for(5s), std::future_status::ready);
     // Heard at 9000 (the answer), so still alive at 19000, lost after.
@@ -956,15 +959,16 @@ TEST_F(CoordinatorTest, DroppedConnectionsInAReportAreNamedInTheWarnings) {
     counter->push(100, kT0 + 1000);
     ASSERT_TRUE(start_acked({"a"}));
     ASSERT_TRUE(wait_phase(Phase::Stop));
-    control::Json report{{"counters", {{"attempted", 10}, {"committed", 8}, {"disconnects", 2}, {"reopened", 1},
-                                       {"reopenFailures", 3}}}};
+    control::Json report{
+        {"counters",
+         {{"attempted", 10}, {"committed", 8}, {"disconnects", 2}, {"reopened", 1}, {"reopenFailures", 3}}}};
     c->stopped({"a", 1, report});
     const auto r = wait_result(1);
     ASSERT_TRUE(r.extra.contains("warnings")) << control::pretty(control::to_json(r));
     bool named = false;
     for (const auto& w : r.extra["warnings"])
-        named = named || w.get<std::string>().find("generator a: connections dropped during the epoch (2 calls lost "
-                                                   "as disconnects, 1 connections reopened, 3 reopen attempts failed)") !=
-                             std::string::npos;
+        named = named || w.get<std::string>().find(
+                             "generator a: connections dropped during the epoch (2 calls lost "
+                             "as disconnects, 1 connections reopened, 3 reopen attempts failed)") != std::string::npos;
     EXPECT_TRUE(named) << r.extra["warnings"].dump();
 }

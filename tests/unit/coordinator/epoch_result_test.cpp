@@ -196,8 +196,9 @@ TEST(EpochResult, DroppedConnectionsAreNamedPerGenerator) {
     o.stop_reports["b"] = {{"counters", {{"disconnects", 3}, {"reopened", 2}, {"reopenFailures", 1}}}};
     o.stop_reports["a"] = {{"counters", {{"disconnects", 0}}}};
     const auto r = build_epoch_result(o);
-    EXPECT_TRUE(has_warning_with(r, "generator b: connections dropped during the epoch (3 calls lost as disconnects, 2 "
-                                    "connections reopened, 1 reopen attempts failed)"));
+    EXPECT_TRUE(has_warning_with(r,
+                                 "generator b: connections dropped during the epoch (3 calls lost as disconnects, 2 "
+                                 "connections reopened, 1 reopen attempts failed)"));
     EXPECT_FALSE(has_warning_with(r, "generator a: connections dropped"));
 }
 
@@ -267,8 +268,9 @@ TEST(EpochResult, AClientServerGapBeyondTheToleranceIsNamed) {
     o.stop_reports["b"] = report_with(45);  // the clients saw 900
     const auto r = build_epoch_result(o);
     EXPECT_DOUBLE_EQ(r.extra["clientServerRatio"].get<double>(), 0.9);
-    EXPECT_TRUE(has_warning_with(r, "client-observed commits in the window (900) differ from the server's committed "
-                                    "delta (1000) by -10.0%"));
+    EXPECT_TRUE(has_warning_with(r,
+                                 "client-observed commits in the window (900) differ from the server's committed "
+                                 "delta (1000) by -10.0%"));
 }
 
 TEST(EpochResult, SlowCounterReadsWidenTheCrossCheckByWhatTheirRoundTripsAllow) {

@@ -112,12 +112,19 @@ TEST_F(EpochStateTest, RequestedSubsetAndDefaultIds) {
 TEST_F(EpochStateTest, StartedAckValidation) {
     add("a", 1);
     add("b", 1);
-    EXPECT_EQ(error_of([&] { sm.acknowledge_started({"a", 1, {}}, kT0); }),
+    EXPECT_EQ(error_of([&] {
+                  sm.acknowledge_started({"a", 1, {}}, kT0);
+              }),
               "Generator \"a\" acknowledged unexpected epoch 1");
     ASSERT_TRUE(start(std::vector<std::string>{"a"}).started);
-    EXPECT_EQ(error_of([&] { sm.acknowledge_started({"a", 2, {}}, kT0); }),
+    EXPECT_EQ(error_of([&] {
+                  sm.acknowledge_started({"a", 2, {}}, kT0);
+              }),
               "Generator \"a\" acknowledged unexpected epoch 2");
-    EXPECT_EQ(error_of([&] { sm.acknowledge_started({"b", 1, {}}, kT0); }), "Generator \"b\" is not assigned to epoch 1");
+    EXPECT_EQ(error_of([&] {
+                  sm.acknowledge_started({"b", 1, {}}, kT0);
+              }),
+              "Generator \"b\" is not assigned to epoch 1");
     EXPECT_EQ(sm.missing_start_acks(), (std::vector<std::string>{"a"}));
     sm.acknowledge_started({"a", 1, {}}, kT0);
     EXPECT_TRUE(sm.missing_start_acks().empty());
@@ -132,7 +139,9 @@ TEST_F(EpochStateTest, StopAcksCountOnlyForTheCurrentEpoch) {
     sm.acknowledge_started({"b", 1, {}}, kT0);
     sm.set_phase(Phase::Stop);
     // An epoch that never started is refused and changes nothing.
-    EXPECT_EQ(error_of([&] { sm.acknowledge_stopped({"a", 7, {}}, kT0); }),
+    EXPECT_EQ(error_of([&] {
+                  sm.acknowledge_stopped({"a", 7, {}}, kT0);
+              }),
               "Generator \"a\" reported stopping unexpected epoch 7: the latest epoch is 1");
     EXPECT_EQ(sm.missing_stop_acks(), (std::vector<std::string>{"a", "b"}));
     EXPECT_EQ(gen("a").local_state, GeneratorState::Running) << "a stale ack must not stop the current run";
@@ -148,7 +157,9 @@ TEST_F(EpochStateTest, LateJoinersTakePartFromTheNextEpoch) {
     add("late", 50);
     EXPECT_EQ(sm.active()->participants, (std::vector<std::string>{"a"}));
     EXPECT_EQ(sm.active()->participant_connections, 1u);
-    EXPECT_EQ(error_of([&] { sm.acknowledge_started({"late", 1, {}}, kT0); }),
+    EXPECT_EQ(error_of([&] {
+                  sm.acknowledge_started({"late", 1, {}}, kT0);
+              }),
               "Generator \"late\" is not assigned to epoch 1");
     sm.acknowledge_stopped({"a", 1, {}}, kT0);
     sm.finish_epoch({});

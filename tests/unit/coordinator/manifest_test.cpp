@@ -11,16 +11,20 @@ using control::Json;
 namespace {
 
 Json workload(double alpha = 1.5, const char* pair_mode = "zipf") {
-    return Json{{"alpha", alpha},         {"accounts", 100000},  {"pairMode", pair_mode}, {"amount", 1},
-                {"maxInflight", 1},       {"rateMode", "closed"}, {"compression", "none"},
-                {"confirmedReads", nullptr}, {"protocol", "auto"}};
+    return Json{{"alpha", alpha},        {"accounts", 100000},        {"pairMode", pair_mode},
+                {"amount", 1},           {"maxInflight", 1},          {"rateMode", "closed"},
+                {"compression", "none"}, {"confirmedReads", nullptr}, {"protocol", "auto"}};
 }
 
-GeneratorManifest generator(const std::string& host, Json w, std::optional<std::string> protocol = "v3.bsatn.spacetimedb",
+GeneratorManifest generator(const std::string& host, Json w,
+                            std::optional<std::string> protocol = "v3.bsatn.spacetimedb",
                             Json options = Json{{"concurrency", 32}}) {
     control::RegisterRequest reg{"id", host, 32};
-    reg.extra["manifest"] = Json{{"toolVersion", "0.1.0+gabc"}, {"hostname", host + ".example"}, {"pid", 7},
-                                 {"options", std::move(options)}, {"workload", std::move(w)}};
+    reg.extra["manifest"] = Json{{"toolVersion", "0.1.0+gabc"},
+                                 {"hostname", host + ".example"},
+                                 {"pid", 7},
+                                 {"options", std::move(options)},
+                                 {"workload", std::move(w)}};
     auto m = manifest_from_register(reg);
     if (protocol) {
         control::ReadyRequest ready{"id", 32};

@@ -33,7 +33,7 @@ bool has_warning_with(const Json& summary, const std::string& a, const std::stri
 
 TEST(ResultSummary, OnlyIntervalsInsideTheWindowCount) {
     stats::IntervalRecorder a;
-    succeed(a, kT0 - 1000, 50, 900);   // warm-up: before the window
+    succeed(a, kT0 - 1000, 50, 900);  // warm-up: before the window
     succeed(a, kT0, 100, 1000);
     succeed(a, kT0 + 1000, 100, 1000);
     succeed(a, kT0 + 2000, 70, 1900);  // after the window
@@ -135,8 +135,8 @@ TEST(ResultSummary, LargeClockOffsetsAreWarnedAboutByName) {
     reports["behind"]["clock"] = Json{{"offsetMs", -60}, {"rttMs", 1.0}, {"samples", 8}};
     SummaryOptions options;
     options.max_clock_offset_ms = 50;
-    const auto s = summarize_generator_reports(reports, {"ahead", "behind", "near"}, SummaryWindow{kT0, kT0 + 1000},
-                                               30, options);
+    const auto s =
+        summarize_generator_reports(reports, {"ahead", "behind", "near"}, SummaryWindow{kT0, kT0 + 1000}, 30, options);
     ASSERT_EQ(s["warnings"].size(), 2u) << s["warnings"];
     EXPECT_TRUE(has_warning_with(s, "\"ahead\"", "73.5 ms exceeds --max-clock-offset-ms 50"));
     EXPECT_TRUE(has_warning_with(s, "\"behind\"", "-60.0 ms"));
@@ -218,12 +218,12 @@ void succeed_open(stats::IntervalRecorder& rec, std::int64_t second_start, int n
 }
 
 Json closed_load(std::uint64_t connections, std::uint64_t max_inflight, std::int64_t started, std::int64_t stopped) {
-    return Json{{"mode", "closed"},          {"maxInflight", max_inflight}, {"connections", connections},
+    return Json{{"mode", "closed"},         {"maxInflight", max_inflight}, {"connections", connections},
                 {"ratePerSecond", nullptr}, {"startedAtMs", started},      {"stoppedAtMs", stopped}};
 }
 
 Json open_load(double rate, std::int64_t started, std::int64_t stopped) {
-    return Json{{"mode", "open"},       {"maxInflight", 1},      {"connections", 4},
+    return Json{{"mode", "open"},        {"maxInflight", 1},       {"connections", 4},
                 {"ratePerSecond", rate}, {"startedAtMs", started}, {"stoppedAtMs", stopped}};
 }
 
@@ -341,12 +341,14 @@ TEST(ResultSummary, LittlesLawWarnsWhenTheGeneratorsWereTheBottleneck) {
     succeed(a, kT0, 1000, 7300);
     Json reports{{"a", report_of(a)}};
     reports["a"]["settings"] = Json{{"connections", 8}};
-    EXPECT_EQ(summarize_generator_reports(reports, {"a"}, SummaryWindow{kT0, kT0 + 1000}, 1000, strict)["warnings"].size(),
-              1u);
+    EXPECT_EQ(
+        summarize_generator_reports(reports, {"a"}, SummaryWindow{kT0, kT0 + 1000}, 1000, strict)["warnings"].size(),
+        1u);
 
     // Without a known connection count there is no check.
     reports["a"].erase("settings");
-    EXPECT_FALSE(summarize_generator_reports(reports, {"a"}, SummaryWindow{kT0, kT0 + 1000}, 1000).contains("littlesLaw"));
+    EXPECT_FALSE(
+        summarize_generator_reports(reports, {"a"}, SummaryWindow{kT0, kT0 + 1000}, 1000).contains("littlesLaw"));
 }
 
 TEST(ResultSummary, OpenLoopKeptScheduleReportsCorrectedAndUncorrected) {
@@ -456,7 +458,8 @@ TEST(ResultSummary, UnreadableLoadIsAWarningAndTheMidpointRule) {
     EXPECT_EQ(s["latency"]["kind"], kLatencyKind);
 
     reports["a"]["load"] = closed_load(1, 1, kT0 + 400, kT0 + 3000);
-    EXPECT_EQ(summarize_generator_reports(reports, {"a"}, SummaryWindow{kT0 + 400, kT0 + 1400}, 1000)["clientCommitted"],
+    EXPECT_EQ(summarize_generator_reports(reports, {"a"}, SummaryWindow{kT0 + 400, kT0 + 1400},
+                                          1000)["clientCommitted"],
               1000);
 
     reports["a"]["load"] = closed_load(1, 1, kT0 + 400, kT0 + 300);

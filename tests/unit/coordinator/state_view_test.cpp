@@ -197,7 +197,8 @@ TEST(StateViewJson, ViewRoundTripsAndTheFullStateStillParses) {
     full.participants = {"a"};
     full.generators.push_back(control::GeneratorSnapshot{});
     full.generators.back().id = "a";
-    const auto parsed = control::coordinator_state_from_json(control::Json::parse(control::compact(control::to_json(full))));
+    const auto parsed =
+        control::coordinator_state_from_json(control::Json::parse(control::compact(control::to_json(full))));
     EXPECT_FALSE(parsed.self);
     EXPECT_EQ(parsed.participants, std::vector<std::string>{"a"});
     ASSERT_EQ(parsed.generators.size(), 1u);
@@ -216,7 +217,8 @@ TEST(StateViewAgent, DecideReadsTheViewOrTheParticipantList) {
     view.phase = Phase::Starting;
     view.current_epoch = 4;
     view.self = control::SelfView{true, true, GeneratorState::Starting, 1};
-    EXPECT_EQ(generator::decide(view, "gen-a", std::nullopt), (generator::AgentDecision{generator::AgentAction::Start, 4}));
+    EXPECT_EQ(generator::decide(view, "gen-a", std::nullopt),
+              (generator::AgentDecision{generator::AgentAction::Start, 4}));
     view.self->participant = false;
     EXPECT_EQ(generator::decide(view, "gen-a", std::nullopt), generator::AgentDecision{});
     EXPECT_EQ(generator::decide(view, "gen-a", 4), (generator::AgentDecision{generator::AgentAction::Stop, 4}));
@@ -224,7 +226,8 @@ TEST(StateViewAgent, DecideReadsTheViewOrTheParticipantList) {
     control::CoordinatorState full = view;  // an older coordinator: no view, a list
     full.self.reset();
     full.participants = {"gen-a"};
-    EXPECT_EQ(generator::decide(full, "gen-a", std::nullopt), (generator::AgentDecision{generator::AgentAction::Start, 4}));
+    EXPECT_EQ(generator::decide(full, "gen-a", std::nullopt),
+              (generator::AgentDecision{generator::AgentAction::Start, 4}));
 }
 
 namespace {
@@ -385,8 +388,9 @@ TEST_F(CoordinatorViewTest, WaitersGivenTheSameViewShareOneRendering) {
             std::string(id));
     }
     EXPECT_EQ(error_of([&] {
-                  c->watch_rendered(since, 5000ms, StateView::Self,
-                                    [](const control::CoordinatorState&, const std::string&) {}, std::string("ghost"));
+                  c->watch_rendered(
+                      since, 5000ms, StateView::Self, [](const control::CoordinatorState&, const std::string&) {},
+                      std::string("ghost"));
               }),
               "Unknown generator \"ghost\"");
     c->set_included({"a"}, true);  // moves every view's version

@@ -188,7 +188,8 @@ struct Rig {
         return runner.run();
     }
     bool logged(const std::string& part) const {
-        return std::any_of(logs.begin(), logs.end(), [&](const std::string& s) { return s.find(part) != std::string::npos; });
+        return std::any_of(logs.begin(), logs.end(),
+                           [&](const std::string& s) { return s.find(part) != std::string::npos; });
     }
     std::size_t position(const std::string& event) const {
         return static_cast<std::size_t>(std::find(events.begin(), events.end(), event) - events.begin());
@@ -267,8 +268,7 @@ TEST(AgentRunner, StartsAndStopsAnEpochAndReportsWhatItSaw) {
     EXPECT_TRUE(rig.logged("starting epoch 1"));
     EXPECT_TRUE(rig.logged("stopped epoch 1: attempted=120 committed=118 errors=2 timeouts=2 intervals=1"));
     // Long-polls after the first answer wait for a newer version.
-    EXPECT_EQ(rig.client.polled_since,
-              (std::vector<std::optional<std::uint64_t>>{std::nullopt, 2, 3, 4}));
+    EXPECT_EQ(rig.client.polled_since, (std::vector<std::optional<std::uint64_t>>{std::nullopt, 2, 3, 4}));
     // While loading, every request ends by the lease.
     EXPECT_TRUE(std::any_of(rig.client.deadlines.begin(), rig.client.deadlines.end(),
                             [](const auto& d) { return d.has_value(); }));
@@ -290,10 +290,12 @@ TEST(AgentRunner, LosingTheCoordinatorFencesTheLoadAndReRegistersWithCappedBacko
     // Retried every --poll-ms within the lease, then fenced: the load stops
     // before the first re-register, and no /stopped is sent for the epoch.
     EXPECT_TRUE(rig.logged("GET /state: GET http://127.0.0.1:9/x: connection refused"));
-    EXPECT_TRUE(rig.logged("lost the coordinator at http://127.0.0.1:9: no answer for 4.0 s (lease 4.0 s) "
-                           "(connection refused); stopping load"));
+    EXPECT_TRUE(
+        rig.logged("lost the coordinator at http://127.0.0.1:9: no answer for 4.0 s (lease 4.0 s) "
+                   "(connection refused); stopping load"));
     EXPECT_TRUE(rig.logged("load stopped, connections kept open; re-registering with backoff"));
-    EXPECT_LT(rig.position("load stop"), std::find(rig.events.begin() + 4, rig.events.end(), "register") - rig.events.begin());
+    EXPECT_LT(rig.position("load stop"),
+              std::find(rig.events.begin() + 4, rig.events.end(), "register") - rig.events.begin());
     EXPECT_TRUE(rig.client.stops.empty());
     EXPECT_EQ(std::count(rig.events.begin(), rig.events.end(), "open"), 1) << "connections are kept";
     EXPECT_TRUE(rig.logged("re-register attempt 1 failed (connection refused); next in "));
@@ -318,16 +320,17 @@ TEST(AgentRunner, ExitOnCoordinatorLossExitsAfterControlRetries) {
     EXPECT_EQ(rig.run(), 1);
     EXPECT_EQ(rig.client.polled_since.size(), 3u);
     ASSERT_EQ(rig.errors.size(), 1u);
-    EXPECT_EQ(rig.errors[0], "error: cannot reach coordinator at http://127.0.0.1:9: connection refused -- is "
-                             "bench-dist-coordinator running and reachable?");
+    EXPECT_EQ(rig.errors[0],
+              "error: cannot reach coordinator at http://127.0.0.1:9: connection refused -- is "
+              "bench-dist-coordinator running and reachable?");
     EXPECT_EQ(rig.events.back(), "close");
 }
 
 TEST(AgentRunner, RefusedTokenIsNotRetriedAndExitsOne) {
     Rig rig;
     rig.client.on_register = [](int) -> CoordinatorState {
-        throw CoordinatorError(Kind::Unauthorized, "POST http://127.0.0.1:9/register: 401 missing or wrong bearer token",
-                               401);
+        throw CoordinatorError(Kind::Unauthorized,
+                               "POST http://127.0.0.1:9/register: 401 missing or wrong bearer token", 401);
     };
     EXPECT_EQ(rig.run(), 1);
     EXPECT_EQ(rig.client.registers.size(), 1u);
@@ -349,8 +352,7 @@ TEST(AgentRunner, ATooLargeReportIsSentAgainWithoutIntervals) {
     Rig rig;
     rig.client.on_state = one_epoch(then_stop(rig.clock));
     rig.client.on_stopped = [](int n) -> CoordinatorState {
-        if (n == 0)
-            throw CoordinatorError(Kind::Rejected, "POST http://127.0.0.1:9/stopped: 413 body too large", 413);
+        if (n == 0) throw CoordinatorError(Kind::Rejected, "POST http://127.0.0.1:9/stopped: 413 body too large", 413);
         return view(Phase::Idle, std::nullopt, false, 5);
     };
     EXPECT_EQ(rig.run(), 0);
@@ -359,8 +361,9 @@ TEST(AgentRunner, ATooLargeReportIsSentAgainWithoutIntervals) {
     EXPECT_FALSE(rig.client.stops[1].extra.contains("intervals"));
     EXPECT_EQ(rig.client.stops[1].extra["counters"], rig.client.stops[0].extra["counters"]);
     EXPECT_EQ(rig.client.stops[1].extra["load"], rig.client.stops[0].extra["load"]);
-    EXPECT_TRUE(rig.logged("POST http://127.0.0.1:9/stopped: 413 body too large -- sending the report again without "
-                           "per-second intervals"));
+    EXPECT_TRUE(
+        rig.logged("POST http://127.0.0.1:9/stopped: 413 body too large -- sending the report again without "
+                   "per-second intervals"));
 }
 
 TEST(AgentRunner, AnUnknownGeneratorRegistersAgain) {
@@ -368,15 +371,15 @@ TEST(AgentRunner, AnUnknownGeneratorRegistersAgain) {
     rig.client.on_state = [&](int n) -> CoordinatorState {
         if (n == 0) return view(Phase::Starting, 1, true, 2);
         if (n == 1)
-            throw CoordinatorError(Kind::UnknownGenerator, "GET http://127.0.0.1:9/state: 400 Unknown generator \"gen-a\"",
-                                   400);
+            throw CoordinatorError(Kind::UnknownGenerator,
+                                   "GET http://127.0.0.1:9/state: 400 Unknown generator \"gen-a\"", 400);
         rig.clock.stop = true;
         return view(Phase::Idle, std::nullopt, false, 1);
     };
     EXPECT_EQ(rig.run(), 0);
     EXPECT_TRUE(rig.logged("the coordinator does not know this generator (restarted?): registering again"));
-    EXPECT_EQ(rig.events, (Events{"register", "open", "ready", "state", "load start 1", "started 1", "state", "load stop",
-                                  "register", "ready", "state", "close"}));
+    EXPECT_EQ(rig.events, (Events{"register", "open", "ready", "state", "load start 1", "started 1", "state",
+                                  "load stop", "register", "ready", "state", "close"}));
     // Registered afresh: the next poll does not wait on the old version.
     EXPECT_EQ(rig.client.polled_since.back(), std::nullopt);
 }
@@ -389,9 +392,9 @@ TEST(AgentRunner, AStartAckRefusedStopsThatEpochsLoad) {
         return view(Phase::Idle, std::nullopt, false, 3);
     };
     rig.client.on_started = [](int) -> CoordinatorState {
-        throw CoordinatorError(Kind::Rejected,
-                               "POST http://127.0.0.1:9/started: 400 Generator \"gen-a\" acknowledged unexpected epoch 1",
-                               400);
+        throw CoordinatorError(
+            Kind::Rejected, "POST http://127.0.0.1:9/started: 400 Generator \"gen-a\" acknowledged unexpected epoch 1",
+            400);
     };
     EXPECT_EQ(rig.run(), 0);
     EXPECT_TRUE(rig.logged("acknowledged unexpected epoch 1 -- stopping this epoch's load"));

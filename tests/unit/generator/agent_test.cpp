@@ -71,17 +71,19 @@ TEST(ControlLease, RenewedByAnswersExpiresAfterItsLengthAndAdoptsTheCoordinators
 
 TEST(Backoff, DoublesUpToTheCapWithHalfOfEachStepRandomised) {
     Backoff b(std::chrono::milliseconds(250), std::chrono::milliseconds(10000));
-    EXPECT_EQ(b.next(0.0), std::chrono::milliseconds(125));   // 250: 125..250
+    EXPECT_EQ(b.next(0.0), std::chrono::milliseconds(125));    // 250: 125..250
     EXPECT_EQ(b.next(0.999), std::chrono::milliseconds(499));  // 500: 250..500
-    EXPECT_EQ(b.next(0.5), std::chrono::milliseconds(750));   // 1000
+    EXPECT_EQ(b.next(0.5), std::chrono::milliseconds(750));    // 1000
     std::vector<std::chrono::milliseconds> steps;
     for (int i = 0; i < 6; ++i) {
         steps.push_back(b.step());
         b.next(1.0);
     }
-    EXPECT_EQ(steps, (std::vector<std::chrono::milliseconds>{std::chrono::milliseconds(2000), std::chrono::milliseconds(4000),
-                                                             std::chrono::milliseconds(8000), std::chrono::milliseconds(10000),
-                                                             std::chrono::milliseconds(10000), std::chrono::milliseconds(10000)}));
+    EXPECT_EQ(steps,
+              (std::vector<std::chrono::milliseconds>{std::chrono::milliseconds(2000), std::chrono::milliseconds(4000),
+                                                      std::chrono::milliseconds(8000), std::chrono::milliseconds(10000),
+                                                      std::chrono::milliseconds(10000),
+                                                      std::chrono::milliseconds(10000)}));
     EXPECT_EQ(b.next(1.0), std::chrono::milliseconds(10000));
     b.reset();
     EXPECT_EQ(b.step(), std::chrono::milliseconds(250));

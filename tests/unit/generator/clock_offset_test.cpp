@@ -16,9 +16,7 @@ TEST(ClockOffsetEstimator, EmptyHasNoEstimate) {
     EXPECT_EQ(e.window(), ClockOffsetEstimator::kDefaultWindow);
 }
 
-TEST(ClockOffsetEstimator, ZeroWindowIsRejected) {
-    EXPECT_THROW(ClockOffsetEstimator(0), std::invalid_argument);
-}
+TEST(ClockOffsetEstimator, ZeroWindowIsRejected) { EXPECT_THROW(ClockOffsetEstimator(0), std::invalid_argument); }
 
 TEST(ClockOffsetEstimator, OneSampleGivesServerMinusMidpoint) {
     ClockOffsetEstimator e;
@@ -41,7 +39,7 @@ TEST(ClockOffsetEstimator, SmallestRoundTripWins) {
     ClockOffsetEstimator e;
     // True offset +40. A slow exchange whose server stamp came late looks
     // like +540; the quick one is within 1 ms.
-    ASSERT_TRUE(e.add({0.0, 1000.0, 1040.0}));   // midpoint 500 -> +540, rtt 1000
+    ASSERT_TRUE(e.add({0.0, 1000.0, 1040.0}));     // midpoint 500 -> +540, rtt 1000
     ASSERT_TRUE(e.add({2000.0, 2002.0, 2041.0}));  // midpoint 2001 -> +40, rtt 2
     ASSERT_TRUE(e.add({3000.0, 3050.0, 3065.0}));  // midpoint 3025 -> +40, rtt 50
     const auto est = e.estimate();
@@ -53,14 +51,14 @@ TEST(ClockOffsetEstimator, SmallestRoundTripWins) {
 
 TEST(ClockOffsetEstimator, NewestOfEqualRoundTripsWins) {
     ClockOffsetEstimator e;
-    ASSERT_TRUE(e.add({0.0, 4.0, 12.0}));     // +10
+    ASSERT_TRUE(e.add({0.0, 4.0, 12.0}));       // +10
     ASSERT_TRUE(e.add({100.0, 104.0, 114.0}));  // +12, same rtt, newer
     EXPECT_DOUBLE_EQ(e.estimate()->offset_ms, 12.0);
 }
 
 TEST(ClockOffsetEstimator, OnlyTheLastWindowSamplesCount) {
     ClockOffsetEstimator e(3);
-    ASSERT_TRUE(e.add({0.0, 1.0, 100.5}));  // rtt 1, +100: the best, until it falls out
+    ASSERT_TRUE(e.add({0.0, 1.0, 100.5}));   // rtt 1, +100: the best, until it falls out
     ASSERT_TRUE(e.add({10.0, 15.0, 32.5}));  // rtt 5, +20
     ASSERT_TRUE(e.add({20.0, 28.0, 54.0}));  // rtt 8, +30
     EXPECT_DOUBLE_EQ(e.estimate()->offset_ms, 100.0);

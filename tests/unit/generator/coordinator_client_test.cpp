@@ -25,7 +25,9 @@ using namespace std::chrono_literals;
 class FakeCoordinator {
 public:
     FakeCoordinator(std::optional<std::int64_t> server_time, std::chrono::milliseconds delay)
-        : server_time_(server_time), delay_(delay), server_(net::HttpServerOptions{}, [this](net::HttpRequest req, net::Respond respond) {
+        : server_time_(server_time),
+          delay_(delay),
+          server_(net::HttpServerOptions{}, [this](net::HttpRequest req, net::Respond respond) {
               {
                   std::lock_guard lock(m_);
                   targets_.push_back(req.target);

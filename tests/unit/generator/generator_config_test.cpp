@@ -70,8 +70,8 @@ TEST(GeneratorConfig, WorkloadHoldsWhatMustMatchAcrossGenerators) {
 
 TEST(GeneratorConfig, NoReportedBlockContainsATokenOnlyWhetherOneWasSet) {
     const auto c = sample();
-    const std::string all = c.options_json(2).dump() + c.workload_json().dump() + c.settings_json().dump() +
-                            c.load_json(1000, 2000).dump();
+    const std::string all =
+        c.options_json(2).dump() + c.workload_json().dump() + c.settings_json().dump() + c.load_json(1000, 2000).dump();
     EXPECT_EQ(all.find("stdb-secret-token-1"), std::string::npos) << all;
     EXPECT_EQ(all.find("control-secret-token-2"), std::string::npos) << all;
     const auto o = c.options_json(2);

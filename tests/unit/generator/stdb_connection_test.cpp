@@ -91,8 +91,8 @@ asio::awaitable<void> serve(websocket::stream<TestStream>& ws, Script script, Se
     while (answered < script.answer_calls) {
         co_await ws.async_read(buf, asio::use_awaitable);
         const auto data = buf.cdata();
-        const auto messages = stdb::decode_client_frame(
-            std::span(static_cast<const std::uint8_t*>(data.data()), data.size()), version);
+        const auto messages =
+            stdb::decode_client_frame(std::span(static_cast<const std::uint8_t*>(data.data()), data.size()), version);
         buf.consume(buf.size());
         log.calls_per_message.push_back(messages.size());
         std::vector<stdb::ServerMessage> results;
@@ -243,9 +243,13 @@ void walk_every_failure(stdb::ProtocolVersion version) {
     EXPECT_GE(full_successes, 10);
 }
 
-TEST(StdbConnectionGlue, AFailureAtEveryOperationEndsEachHandlerOnceV3) { walk_every_failure(stdb::ProtocolVersion::V3); }
+TEST(StdbConnectionGlue, AFailureAtEveryOperationEndsEachHandlerOnceV3) {
+    walk_every_failure(stdb::ProtocolVersion::V3);
+}
 
-TEST(StdbConnectionGlue, AFailureAtEveryOperationEndsEachHandlerOnceV2) { walk_every_failure(stdb::ProtocolVersion::V2); }
+TEST(StdbConnectionGlue, AFailureAtEveryOperationEndsEachHandlerOnceV2) {
+    walk_every_failure(stdb::ProtocolVersion::V2);
+}
 
 TEST(StdbConnectionGlue, CallsAnsweredAndCountedPerMessage) {
     for (const auto version : {stdb::ProtocolVersion::V3, stdb::ProtocolVersion::V2}) {
@@ -306,8 +310,9 @@ TEST(StdbConnectionGlue, TheServerClosingFailsTheCallsInFlightWithItsReason) {
     EXPECT_EQ(outcomes[0], gen::CallStatus::Committed);
     EXPECT_EQ(outcomes[1], gen::CallStatus::Disconnected);
     EXPECT_EQ(outcomes[2], gen::CallStatus::Disconnected);
-    EXPECT_EQ(text, "connection to ws://stdb.test:3000/v1/database/nope/subscribe lost: server closed the connection "
-                    "(code 1001: restarting)");
+    EXPECT_EQ(text,
+              "connection to ws://stdb.test:3000/v1/database/nope/subscribe lost: server closed the connection "
+              "(code 1001: restarting)");
     EXPECT_FALSE(p.conn->is_open());
 }
 

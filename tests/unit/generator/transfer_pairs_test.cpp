@@ -255,8 +255,7 @@ TEST(PairCursorTest, WalksForwardWrapsAtCountAndResets) {
     for (int i = 0; i < 7; ++i) {
         walked.push_back(cursor.next());
     }
-    const std::vector<TransferPair> expected = {pairs[6], pairs[7], pairs[8], pairs[9],
-                                                pairs[0], pairs[1], pairs[2]};
+    const std::vector<TransferPair> expected = {pairs[6], pairs[7], pairs[8], pairs[9], pairs[0], pairs[1], pairs[2]};
     EXPECT_EQ(walked, expected);
     EXPECT_EQ(cursor.position(), 3U);
     cursor.reset();

@@ -11,8 +11,8 @@
 #include <cstdint>
 #include <fstream>
 #include <limits>
-#include <ostream>
 #include <nlohmann/json.hpp>
+#include <ostream>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -123,8 +123,9 @@ TEST(HarnessZipfSamplerTest, PicksMethodLikeTheHarness) {
 
 TEST(HarnessZipfSamplerTest, CdfFirstPicksMatchVector) {
     const json vectors = load_json("vectors.json");
-    const auto expected =
-        vector_named(vectors, "harness.zipf.cdf.N100000_s1.5.first12_picks").at("decoded").get<std::vector<std::uint32_t>>();
+    const auto expected = vector_named(vectors, "harness.zipf.cdf.N100000_s1.5.first12_picks")
+                              .at("decoded")
+                              .get<std::vector<std::uint32_t>>();
     HarnessZipfSampler sampler(100000, 1.5);
     EXPECT_EQ(draw(sampler, expected.size()), expected);
 }
@@ -299,16 +300,14 @@ TEST_P(ZipfSamplerFitTest, FrequenciesMatchExactZipf) {
     RecordProperty("threshold", std::to_string(fit.threshold));
     RecordProperty("degrees_of_freedom", std::to_string(fit.degrees_of_freedom));
     EXPECT_GT(fit.degrees_of_freedom, 10U);
-    EXPECT_LT(fit.chi_square, fit.threshold)
-        << "n=" << c.n << " alpha=" << c.alpha << " df=" << fit.degrees_of_freedom;
+    EXPECT_LT(fit.chi_square, fit.threshold) << "n=" << c.n << " alpha=" << c.alpha << " df=" << fit.degrees_of_freedom;
     EXPECT_NEAR(fit.observed_rank0_share, fit.expected_rank0_share,
                 6.0 * std::sqrt(fit.expected_rank0_share / 1e6) + 1e-12);
 }
 
 INSTANTIATE_TEST_SUITE_P(Cases, ZipfSamplerFitTest,
-                         ::testing::Values(FitCase{1000, 1.5, 1}, FitCase{100000, 1.5, 2},
-                                           FitCase{1000000, 1.5, 3}, FitCase{1000000, 0.8, 4},
-                                           FitCase{100000, 1.0, 5}, FitCase{1000, 0.5, 6},
+                         ::testing::Values(FitCase{1000, 1.5, 1}, FitCase{100000, 1.5, 2}, FitCase{1000000, 1.5, 3},
+                                           FitCase{1000000, 0.8, 4}, FitCase{100000, 1.0, 5}, FitCase{1000, 0.5, 6},
                                            FitCase{100000000, 1.2, 7}, FitCase{100000000, 1.0, 8},
                                            FitCase{1000, 0.0, 9}));
 

@@ -31,7 +31,9 @@ public:
     }
     ~ScreenedServer() { server_.stop(); }
 
-    std::string url(const std::string& path) const { return "http://127.0.0.1:" + std::to_string(server_.port()) + path; }
+    std::string url(const std::string& path) const {
+        return "http://127.0.0.1:" + std::to_string(server_.port()) + path;
+    }
     int handled() const { return handled_.load(); }
 
 private:

@@ -2,9 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
 #include <fstream>
 #include <thread>
-#include <unistd.h>
 
 namespace sd = benchdist::standin;
 namespace fs = std::filesystem;
@@ -84,7 +84,8 @@ TEST_F(CommitLogTest, NeverDropsRecordsUnderBackPressure) {
     // A tiny queue forces appenders to wait for the writer many times.
     constexpr int kPerThread = 5000;
     {
-        sd::CommitLog log(path_, {.batch_records = 4, .flush_interval = std::chrono::milliseconds(1),
+        sd::CommitLog log(path_, {.batch_records = 4,
+                                  .flush_interval = std::chrono::milliseconds(1),
                                   .max_pending_records = 8});
         auto producer = [&log](const char* name) {
             const auto db = log.register_database(name);

@@ -2,9 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
 #include <filesystem>
 #include <nlohmann/json.hpp>
-#include <unistd.h>
 
 #include "benchdist/bsatn/reader.hpp"
 #include "benchdist/standin/commit_log.hpp"
@@ -332,7 +332,7 @@ TEST_F(DatabaseTest, CountsTransactionsInTheMetricsRegistry) {
     db.transfer({0, 1, 1});
     db.transfer({0, 2, 1});
     db.transfer({0, 0, 1});
-    db.call_reducer("nope", {});                       // never ran: not a transaction
+    db.call_reducer("nope", {});                                // never ran: not a transaction
     db.call_reducer("transfer", std::vector<std::uint8_t>{1});  // never ran either
     const auto& hex = db.identity_hex();
     EXPECT_EQ(metrics.txn_counter(sd::TxnType::Reducer, hex, "transfer", true).value(), 2u);
@@ -351,8 +351,8 @@ TEST_F(DatabaseTest, CountsTransactionsInTheMetricsRegistry) {
 }
 
 TEST_F(DatabaseTest, RecordsCommittedTransfersInTheCommitLog) {
-    const auto path = std::filesystem::temp_directory_path() /
-                      ("standin_db_commitlog_" + std::to_string(::getpid()) + ".log");
+    const auto path =
+        std::filesystem::temp_directory_path() / ("standin_db_commitlog_" + std::to_string(::getpid()) + ".log");
     std::filesystem::remove(path);
     {
         sd::CommitLog log(path);

@@ -50,7 +50,8 @@ public:
     // Asserts a 200 and returns the delays in force.
     std::pair<std::uint64_t, std::uint64_t> set_delays(const std::string& query) {
         const auto r = post("/v1/debug/delays" + query);
-        if (r.status != 200) throw std::runtime_error("delays" + query + ": " + std::to_string(r.status) + " " + r.body);
+        if (r.status != 200)
+            throw std::runtime_error("delays" + query + ": " + std::to_string(r.status) + " " + r.body);
         const auto j = nlohmann::json::parse(r.body);
         return {j.at("replyDelayUs").get<std::uint64_t>(), j.at("reducerDelayUs").get<std::uint64_t>()};
     }
@@ -96,10 +97,11 @@ TEST(DebugDelays, BadNumbersAre400sNamingTheParameterAndChangeNothing) {
         const char* query;
         const char* named;
     };
-    for (const Case& c : {Case{"?replyUs=abc", "replyUs"}, Case{"?replyUs=-1", "replyUs"}, Case{"?replyUs=", "replyUs"},
-                          Case{"?replyUs=1.5", "replyUs"}, Case{"?replyUs=60000001", "replyUs"},
-                          Case{"?replyUs=99999999999999999999999", "replyUs"}, Case{"?reducerUs=12x", "reducerUs"},
-                          Case{"?replyUs=5&reducerUs=%2B3", "reducerUs"}, Case{"?reducerUs=0x10&replyUs=1", "reducerUs"}}) {
+    for (const Case& c :
+         {Case{"?replyUs=abc", "replyUs"}, Case{"?replyUs=-1", "replyUs"}, Case{"?replyUs=", "replyUs"},
+          Case{"?replyUs=1.5", "replyUs"}, Case{"?replyUs=60000001", "replyUs"},
+          Case{"?replyUs=99999999999999999999999", "replyUs"}, Case{"?reducerUs=12x", "reducerUs"},
+          Case{"?replyUs=5&reducerUs=%2B3", "reducerUs"}, Case{"?reducerUs=0x10&replyUs=1", "reducerUs"}}) {
         const auto r = s.post(std::string("/v1/debug/delays") + c.query);
         EXPECT_EQ(r.status, 400u) << c.query;
         EXPECT_EQ(r.body.rfind(c.named, 0), 0u) << c.query << " -> " << r.body;
@@ -164,8 +166,7 @@ TEST(DebugDelays, NewDelaysHoldEveryLaterReplyAndTransfer) {
     const auto slow_reducer = load.run(20);
     ASSERT_GE(slow_reducer.latency.count(), 20u);
     EXPECT_GE(slow_reducer.latency.min(), 5000u);
-    EXPECT_LT(slow_reducer.latency.value_at_percentile(50), 25000u)
-        << "the 25 ms reply delay should no longer apply";
+    EXPECT_LT(slow_reducer.latency.value_at_percentile(50), 25000u) << "the 25 ms reply delay should no longer apply";
 
     // The reducer delay reached the other database too (HTTP calls skip the
     // reply delay, so this times the reducer alone).

@@ -151,11 +151,10 @@ TEST(SqlSubset, HttpBodyHasTheServersShape) {
     const std::string body = sd::sql_result_body(rows, 812);
     EXPECT_EQ(json::parse(body), expected);
     // The real server's key order.
-    EXPECT_EQ(body,
-              R"([{"schema":{"elements":[{"name":{"some":"id"},"algebraic_type":{"U32":[]}},)"
-              R"({"name":{"some":"balance"},"algebraic_type":{"I64":[]}}]},)"
-              R"("rows":[[0,10000000],[1,10000000],[3,9999999]],"total_duration_micros":812,)"
-              R"("stats":{"rows_inserted":0,"rows_deleted":0,"rows_updated":0}}])");
+    EXPECT_EQ(body, R"([{"schema":{"elements":[{"name":{"some":"id"},"algebraic_type":{"U32":[]}},)"
+                    R"({"name":{"some":"balance"},"algebraic_type":{"I64":[]}}]},)"
+                    R"("rows":[[0,10000000],[1,10000000],[3,9999999]],"total_duration_micros":812,)"
+                    R"("stats":{"rows_inserted":0,"rows_deleted":0,"rows_updated":0}}])");
     // i64 extremes stay exact.
     const std::vector<xfer::Account> extreme{{4294967295u, INT64_MIN}, {0, INT64_MAX}};
     const auto parsed = json::parse(sd::sql_result_body(extreme, 0));

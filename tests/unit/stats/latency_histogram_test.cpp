@@ -93,7 +93,9 @@ void check_percentiles(const std::vector<std::uint64_t>& raw, int digits) {
 }
 
 TEST_P(HistogramDigits, PercentilesOfUniformWithinPrecision) { check_percentiles(uniform_samples(), GetParam()); }
-TEST_P(HistogramDigits, PercentilesOfExponentialWithinPrecision) { check_percentiles(exponential_samples(), GetParam()); }
+TEST_P(HistogramDigits, PercentilesOfExponentialWithinPrecision) {
+    check_percentiles(exponential_samples(), GetParam());
+}
 TEST_P(HistogramDigits, PercentilesOfBimodalWithinPrecision) { check_percentiles(bimodal_samples(), GetParam()); }
 
 TEST_P(HistogramDigits, MinMaxMeanAreExact) {

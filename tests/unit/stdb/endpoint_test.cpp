@@ -33,10 +33,10 @@ void PrintTo(const GoodCase& c, std::ostream* os) { *os << '"' << c.input << '"'
 const std::vector<GoodCase>& good_cases() {
     static const std::vector<GoodCase> cases = {
         // input, tls, host, port, kind, prefix, display, host_header, ws_base, http_base
-        {"ws://127.0.0.1:3000", false, "127.0.0.1", 3000, HostKind::Ipv4, "", "ws://127.0.0.1:3000",
-         "127.0.0.1:3000", "ws://127.0.0.1:3000", "http://127.0.0.1:3000"},
-        {"ws://127.0.0.1:3000/", false, "127.0.0.1", 3000, HostKind::Ipv4, "", "ws://127.0.0.1:3000",
-         "127.0.0.1:3000", "ws://127.0.0.1:3000", "http://127.0.0.1:3000"},
+        {"ws://127.0.0.1:3000", false, "127.0.0.1", 3000, HostKind::Ipv4, "", "ws://127.0.0.1:3000", "127.0.0.1:3000",
+         "ws://127.0.0.1:3000", "http://127.0.0.1:3000"},
+        {"ws://127.0.0.1:3000/", false, "127.0.0.1", 3000, HostKind::Ipv4, "", "ws://127.0.0.1:3000", "127.0.0.1:3000",
+         "ws://127.0.0.1:3000", "http://127.0.0.1:3000"},
         {"ws://127.0.0.1:3000///", false, "127.0.0.1", 3000, HostKind::Ipv4, "", "ws://127.0.0.1:3000",
          "127.0.0.1:3000", "ws://127.0.0.1:3000", "http://127.0.0.1:3000"},
         {"ws://localhost", false, "localhost", 80, HostKind::Name, "", "ws://localhost:80", "localhost",
@@ -47,13 +47,12 @@ const std::vector<GoodCase>& good_cases() {
          "db.example.com", "wss://db.example.com", "https://db.example.com"},
         {"wss://db.example.com/", true, "db.example.com", 443, HostKind::Name, "", "wss://db.example.com:443",
          "db.example.com", "wss://db.example.com", "https://db.example.com"},
-        {"wss://db.example.com:8443", true, "db.example.com", 8443, HostKind::Name, "",
-         "wss://db.example.com:8443", "db.example.com:8443", "wss://db.example.com:8443",
-         "https://db.example.com:8443"},
+        {"wss://db.example.com:8443", true, "db.example.com", 8443, HostKind::Name, "", "wss://db.example.com:8443",
+         "db.example.com:8443", "wss://db.example.com:8443", "https://db.example.com:8443"},
         {"wss://db.example.com:80", true, "db.example.com", 80, HostKind::Name, "", "wss://db.example.com:80",
          "db.example.com:80", "wss://db.example.com:80", "https://db.example.com:80"},
-        {"http://localhost:3000", false, "localhost", 3000, HostKind::Name, "", "ws://localhost:3000",
-         "localhost:3000", "ws://localhost:3000", "http://localhost:3000"},
+        {"http://localhost:3000", false, "localhost", 3000, HostKind::Name, "", "ws://localhost:3000", "localhost:3000",
+         "ws://localhost:3000", "http://localhost:3000"},
         {"http://localhost/", false, "localhost", 80, HostKind::Name, "", "ws://localhost:80", "localhost",
          "ws://localhost", "http://localhost"},
         {"https://maincloud.spacetimedb.com", true, "maincloud.spacetimedb.com", 443, HostKind::Name, "",
@@ -62,41 +61,38 @@ const std::vector<GoodCase>& good_cases() {
         {"https://h:443/", true, "h", 443, HostKind::Name, "", "wss://h:443", "h", "wss://h", "https://h"},
         {"localhost:3000", false, "localhost", 3000, HostKind::Name, "", "ws://localhost:3000", "localhost:3000",
          "ws://localhost:3000", "http://localhost:3000"},
-        {"localhost:3000/", false, "localhost", 3000, HostKind::Name, "", "ws://localhost:3000",
-         "localhost:3000", "ws://localhost:3000", "http://localhost:3000"},
-        {"localhost", false, "localhost", 80, HostKind::Name, "", "ws://localhost:80", "localhost",
-         "ws://localhost", "http://localhost"},
+        {"localhost:3000/", false, "localhost", 3000, HostKind::Name, "", "ws://localhost:3000", "localhost:3000",
+         "ws://localhost:3000", "http://localhost:3000"},
+        {"localhost", false, "localhost", 80, HostKind::Name, "", "ws://localhost:80", "localhost", "ws://localhost",
+         "http://localhost"},
         {"10.0.0.5", false, "10.0.0.5", 80, HostKind::Ipv4, "", "ws://10.0.0.5:80", "10.0.0.5", "ws://10.0.0.5",
          "http://10.0.0.5"},
-        {"[::1]:3000", false, "::1", 3000, HostKind::Ipv6, "", "ws://[::1]:3000", "[::1]:3000",
-         "ws://[::1]:3000", "http://[::1]:3000"},
-        {"ws://[::1]", false, "::1", 80, HostKind::Ipv6, "", "ws://[::1]:80", "[::1]", "ws://[::1]",
-         "http://[::1]"},
+        {"[::1]:3000", false, "::1", 3000, HostKind::Ipv6, "", "ws://[::1]:3000", "[::1]:3000", "ws://[::1]:3000",
+         "http://[::1]:3000"},
+        {"ws://[::1]", false, "::1", 80, HostKind::Ipv6, "", "ws://[::1]:80", "[::1]", "ws://[::1]", "http://[::1]"},
         {"wss://[2001:DB8::1]:8443/", true, "2001:db8::1", 8443, HostKind::Ipv6, "", "wss://[2001:db8::1]:8443",
          "[2001:db8::1]:8443", "wss://[2001:db8::1]:8443", "https://[2001:db8::1]:8443"},
         {"ws://[0:0:0:0:0:0:0:1]:3000", false, "::1", 3000, HostKind::Ipv6, "", "ws://[::1]:3000", "[::1]:3000",
          "ws://[::1]:3000", "http://[::1]:3000"},
-        {"WS://LocalHost:3000", false, "localhost", 3000, HostKind::Name, "", "ws://localhost:3000",
-         "localhost:3000", "ws://localhost:3000", "http://localhost:3000"},
-        {"HTTPS://Example.COM", true, "example.com", 443, HostKind::Name, "", "wss://example.com:443",
-         "example.com", "wss://example.com", "https://example.com"},
+        {"WS://LocalHost:3000", false, "localhost", 3000, HostKind::Name, "", "ws://localhost:3000", "localhost:3000",
+         "ws://localhost:3000", "http://localhost:3000"},
+        {"HTTPS://Example.COM", true, "example.com", 443, HostKind::Name, "", "wss://example.com:443", "example.com",
+         "wss://example.com", "https://example.com"},
         {"ws://h/prefix/", false, "h", 80, HostKind::Name, "/prefix", "ws://h:80/prefix", "h", "ws://h/prefix",
          "http://h/prefix"},
         {"ws://h/prefix", false, "h", 80, HostKind::Name, "/prefix", "ws://h:80/prefix", "h", "ws://h/prefix",
          "http://h/prefix"},
         {"wss://h:8443/a/b//", true, "h", 8443, HostKind::Name, "/a/b", "wss://h:8443/a/b", "h:8443",
          "wss://h:8443/a/b", "https://h:8443/a/b"},
-        {"h:3000/stdb", false, "h", 3000, HostKind::Name, "/stdb", "ws://h:3000/stdb", "h:3000",
-         "ws://h:3000/stdb", "http://h:3000/stdb"},
+        {"h:3000/stdb", false, "h", 3000, HostKind::Name, "/stdb", "ws://h:3000/stdb", "h:3000", "ws://h:3000/stdb",
+         "http://h:3000/stdb"},
         {"ws://h/My%20Prefix/", false, "h", 80, HostKind::Name, "/My%20Prefix", "ws://h:80/My%20Prefix", "h",
          "ws://h/My%20Prefix", "http://h/My%20Prefix"},
         {"  ws://h:3000 \r\n", false, "h", 3000, HostKind::Name, "", "ws://h:3000", "h:3000", "ws://h:3000",
          "http://h:3000"},
-        {"ws://h:03000", false, "h", 3000, HostKind::Name, "", "ws://h:3000", "h:3000", "ws://h:3000",
-         "http://h:3000"},
-        {"ws://stdb_1.internal:3000", false, "stdb_1.internal", 3000, HostKind::Name, "",
-         "ws://stdb_1.internal:3000", "stdb_1.internal:3000", "ws://stdb_1.internal:3000",
-         "http://stdb_1.internal:3000"},
+        {"ws://h:03000", false, "h", 3000, HostKind::Name, "", "ws://h:3000", "h:3000", "ws://h:3000", "http://h:3000"},
+        {"ws://stdb_1.internal:3000", false, "stdb_1.internal", 3000, HostKind::Name, "", "ws://stdb_1.internal:3000",
+         "stdb_1.internal:3000", "ws://stdb_1.internal:3000", "http://stdb_1.internal:3000"},
     };
     return cases;
 }
@@ -235,9 +231,7 @@ TEST_P(BadEndpoint, ThrowsWithQuotedInputAndReason) {
 
 INSTANTIATE_TEST_SUITE_P(Forms, BadEndpoint, ::testing::ValuesIn(bad_cases()));
 
-TEST(EndpointError, IsARuntimeError) {
-    EXPECT_THROW(parse_endpoint("ftp://h"), std::runtime_error);
-}
+TEST(EndpointError, IsARuntimeError) { EXPECT_THROW(parse_endpoint("ftp://h"), std::runtime_error); }
 
 TEST(EndpointError, NeverRepeatsThePassword) {
     try {
@@ -264,8 +258,7 @@ TEST(SubscribeTarget, MatchesTheUrlTheOfficialSdkBuilds) {
 TEST(SubscribeTarget, AlwaysSendsCompressionAndConfirmedOnlyWhenSet) {
     const Endpoint e = parse_endpoint("localhost:3000");
     EXPECT_EQ(subscribe_target(e, "db", Compression::None).target, "/v1/database/db/subscribe?compression=None");
-    EXPECT_EQ(subscribe_target(e, "db", Compression::Brotli).target,
-              "/v1/database/db/subscribe?compression=Brotli");
+    EXPECT_EQ(subscribe_target(e, "db", Compression::Brotli).target, "/v1/database/db/subscribe?compression=Brotli");
     EXPECT_EQ(subscribe_target(e, "db", Compression::Gzip, false).target,
               "/v1/database/db/subscribe?compression=Gzip&confirmed=false");
     EXPECT_EQ(subscribe_target(e, "db", Compression::None, true).target,
@@ -273,8 +266,8 @@ TEST(SubscribeTarget, AlwaysSendsCompressionAndConfirmedOnlyWhenSet) {
 }
 
 TEST(SubscribeTarget, KeepsTlsAndPrefix) {
-    const HttpTarget t = subscribe_target(parse_endpoint("https://Proxy.Example.com/stdb/"), "test-1",
-                                          Compression::None);
+    const HttpTarget t =
+        subscribe_target(parse_endpoint("https://Proxy.Example.com/stdb/"), "test-1", Compression::None);
     EXPECT_TRUE(t.tls);
     EXPECT_EQ(t.scheme(), "wss");
     EXPECT_EQ(t.port, 443);
@@ -316,16 +309,11 @@ struct EncodingCase {
 TEST(DatabaseNames, ArePercentEncodedAsOneSegment) {
     const Endpoint e = parse_endpoint("ws://h:3000");
     const std::vector<EncodingCase> cases = {
-        {"test-1", "test-1"},
-        {"c200a81f4e2b00ff", "c200a81f4e2b00ff"},
-        {"0xC200", "0xC200"},
-        {"a.b_c~d", "a.b_c~d"},
-        {"my db", "my%20db"},
-        {"a/b", "a%2Fb"},
-        {"x?y#z", "x%3Fy%23z"},
-        {"100%", "100%25"},
-        {"a+b&c=d", "a%2Bb%26c%3Dd"},
-        {"..", ".."},
+        {"test-1", "test-1"},         {"c200a81f4e2b00ff", "c200a81f4e2b00ff"},
+        {"0xC200", "0xC200"},         {"a.b_c~d", "a.b_c~d"},
+        {"my db", "my%20db"},         {"a/b", "a%2Fb"},
+        {"x?y#z", "x%3Fy%23z"},       {"100%", "100%25"},
+        {"a+b&c=d", "a%2Bb%26c%3Dd"}, {"..", ".."},
         {"\xc3\xbc", "%C3%BC"},
     };
     for (const auto& c : cases) {

@@ -173,10 +173,12 @@ Bytes subscribe_applied_with(const BsatnRowList& list) {
 TEST(MessageMalformed, InconsistentRowListsAreRejected) {
     const Bytes data(36, 0);
     // Row list starts after tag(1) request_id(4) query_set_id(4) count(4) "accounts"(12) = 25.
-    expect_server_rejected(subscribe_applied_with({RowOffsetsHint{{0, 24, 12}}, data}), 25, "RowOffsets not increasing");
+    expect_server_rejected(subscribe_applied_with({RowOffsetsHint{{0, 24, 12}}, data}), 25,
+                           "RowOffsets not increasing");
     expect_server_rejected(subscribe_applied_with({RowOffsetsHint{{4, 12, 24}}, data}), 25, "RowOffsets[0] is 4");
     expect_server_rejected(subscribe_applied_with({RowOffsetsHint{{0, 12, 37}}, data}), 25, "past the end");
-    expect_server_rejected(subscribe_applied_with({RowOffsetsHint{}, data}), 25, "RowOffsets([]) row list has 36 bytes");
+    expect_server_rejected(subscribe_applied_with({RowOffsetsHint{}, data}), 25,
+                           "RowOffsets([]) row list has 36 bytes");
     expect_server_rejected(subscribe_applied_with({FixedSizeHint{12}, Bytes(35, 0)}), 25,
                            "rows_data length 35 is not a multiple of FixedSize(12)");
     expect_server_rejected(subscribe_applied_with({FixedSizeHint{0}, Bytes(3, 0)}), 25, "FixedSize(0)");

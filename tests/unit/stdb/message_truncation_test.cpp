@@ -23,7 +23,9 @@ using namespace benchdist::stdb::test_vectors;
 using benchdist::bsatn::DecodeError;
 using Bytes = std::vector<std::uint8_t>;
 
-std::span<const std::uint8_t> prefix(const Bytes& b, std::size_t n) { return std::span<const std::uint8_t>(b).first(n); }
+std::span<const std::uint8_t> prefix(const Bytes& b, std::size_t n) {
+    return std::span<const std::uint8_t>(b).first(n);
+}
 
 void walk_server_body(std::span<const std::uint8_t> body, ProtocolVersion v) {
     ServerBodyCursor c(body, v);

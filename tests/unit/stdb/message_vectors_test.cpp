@@ -274,10 +274,14 @@ class MessageVector : public ::testing::TestWithParam<std::string> {};
 TEST_P(MessageVector, DecodesComparesAndReencodes) {
     const json& v = vector_named(GetParam());
     const std::string& name = GetParam();
-    if (name.starts_with("v2.client.")) check_client_message(vector_bytes(v), v.at("decoded"));
-    else if (name.starts_with("v2.server.")) check_v2_server(v);
-    else if (name.starts_with("ws.")) check_ws(v);
-    else check_sdk_live(v);
+    if (name.starts_with("v2.client."))
+        check_client_message(vector_bytes(v), v.at("decoded"));
+    else if (name.starts_with("v2.server."))
+        check_v2_server(v);
+    else if (name.starts_with("ws."))
+        check_ws(v);
+    else
+        check_sdk_live(v);
 }
 
 INSTANTIATE_TEST_SUITE_P(Vectors, MessageVector, ::testing::ValuesIn(covered_vector_names()),

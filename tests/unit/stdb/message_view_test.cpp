@@ -82,8 +82,8 @@ TEST(MessageView, HotPathAllocatesNothing) {
     g_counting = false;
     EXPECT_EQ(g_allocations, 0);
     EXPECT_EQ(results, 1u + 3u + 3u);
-    EXPECT_EQ(error_chars, std::string_view("insufficient_funds").size() +
-                               std::string_view("The reducer panicked: example").size());
+    EXPECT_EQ(error_chars,
+              std::string_view("insufficient_funds").size() + std::string_view("The reducer panicked: example").size());
 }
 
 TEST(MessageView, ReducerResultViewFields) {
@@ -168,16 +168,20 @@ TEST(MessageView, ViewsAndTypedDecodersAgreeOnCorruptedInput) {
                 bool view_ok = true;
                 try {
                     benchdist::bsatn::Reader r(b);
-                    if (server) decode_server_message(r);
-                    else decode_client_message(r);
+                    if (server)
+                        decode_server_message(r);
+                    else
+                        decode_client_message(r);
                     typed_end = r.position();
                 } catch (const DecodeError&) {
                     typed_ok = false;
                 }
                 try {
                     benchdist::bsatn::Reader r(b);
-                    if (server) skip_server_message(r);
-                    else read_client_message_view(r, nullptr);
+                    if (server)
+                        skip_server_message(r);
+                    else
+                        read_client_message_view(r, nullptr);
                     view_end = r.position();
                 } catch (const DecodeError&) {
                     view_ok = false;

@@ -31,13 +31,17 @@ std::string realistic_scrape() {
     t += "# HELP spacetime_num_txns_total The cumulative number of transactions, including both commits and "
          "rollbacks\n";
     t += "# TYPE spacetime_num_txns_total counter\n";
-    t += "spacetime_num_txns_total{committed=\"false\",db=\"" + kDbA + "\",reducer=\"transfer\",txn_type=\"Reducer\"} 1523\n";
+    t += "spacetime_num_txns_total{committed=\"false\",db=\"" + kDbA +
+         "\",reducer=\"transfer\",txn_type=\"Reducer\"} 1523\n";
     t += "spacetime_num_txns_total{committed=\"true\",db=\"" + kDbA + "\",reducer=\"seed\",txn_type=\"Reducer\"} 1\n";
-    t += "spacetime_num_txns_total{committed=\"true\",db=\"" + kDbA + "\",reducer=\"transfer\",txn_type=\"Reducer\"} 619241\n";
+    t += "spacetime_num_txns_total{committed=\"true\",db=\"" + kDbA +
+         "\",reducer=\"transfer\",txn_type=\"Reducer\"} 619241\n";
     t += "spacetime_num_txns_total{committed=\"true\",db=\"" + kDbA + "\",reducer=\"\",txn_type=\"Sql\"} 3\n";
-    t += "spacetime_num_txns_total{committed=\"true\",db=\"" + kDbB + "\",reducer=\"transfer\",txn_type=\"Reducer\"} 1000\n";
+    t += "spacetime_num_txns_total{committed=\"true\",db=\"" + kDbB +
+         "\",reducer=\"transfer\",txn_type=\"Reducer\"} 1000\n";
     t += "spacetime_num_txns_total{committed=\"true\",db=\"" + kDbB + "\",reducer=\"\",txn_type=\"Sql\"} 7\n";
-    t += "spacetime_num_txns_total{committed=\"false\",db=\"" + kDbC + "\",reducer=\"transfer\",txn_type=\"Reducer\"} 4\n";
+    t += "spacetime_num_txns_total{committed=\"false\",db=\"" + kDbC +
+         "\",reducer=\"transfer\",txn_type=\"Reducer\"} 4\n";
     t += "\n";
     t += "# HELP spacetime_txn_elapsed_time_sec The total elapsed (wall) time of a transaction (in seconds)\n";
     t += "# TYPE spacetime_txn_elapsed_time_sec histogram\n";
@@ -184,19 +188,19 @@ TEST(PrometheusParse, Timestamps) {
 TEST(PrometheusParse, MalformedLinesAreSkippedAndCounted) {
     const std::string t =
         "good 1\n"
-        "m{a=\"unterminated} 2\n"   // 2
-        "m{a=\"x\" b=\"y\"} 3\n"    // 3 missing comma
-        "m{a=\"x\"\n"               // 4 missing }
-        "m{a=x} 4\n"                // 5 unquoted
-        "m{a=\"1\",a=\"2\"} 5\n"    // 6 duplicate
-        "m{1a=\"1\"} 5\n"           // 7 bad label name
-        "m{a=\"1\"}\n"              // 8 missing value
-        "m{a=\"1\"} abc\n"          // 9 bad value
-        "m{a=\"1\"} 0x10\n"         // 10 hex refused
-        "9lives 1\n"                // 11 bad metric name
-        "bad-name 1\n"              // 12
-        "# TYPE\n"                  // 13
-        "m{a=\"1\"} 1e999\n"        // 14 out of range
+        "m{a=\"unterminated} 2\n"  // 2
+        "m{a=\"x\" b=\"y\"} 3\n"   // 3 missing comma
+        "m{a=\"x\"\n"              // 4 missing }
+        "m{a=x} 4\n"               // 5 unquoted
+        "m{a=\"1\",a=\"2\"} 5\n"   // 6 duplicate
+        "m{1a=\"1\"} 5\n"          // 7 bad label name
+        "m{a=\"1\"}\n"             // 8 missing value
+        "m{a=\"1\"} abc\n"         // 9 bad value
+        "m{a=\"1\"} 0x10\n"        // 10 hex refused
+        "9lives 1\n"               // 11 bad metric name
+        "bad-name 1\n"             // 12
+        "# TYPE\n"                 // 13
+        "m{a=\"1\"} 1e999\n"       // 14 out of range
         "also_good{z=\"1\"} 2\n";
     const Scrape s = parse_prometheus_text(t);
     ASSERT_EQ(s.samples.size(), 2U);
@@ -313,11 +317,12 @@ TEST(PrometheusQuery, NotFoundListsNearMissesClosestFirst) {
     EXPECT_EQ(r.near_miss_count, 7U);
     ASSERT_EQ(r.near_misses.size(), kMaxNearMisses);
     // The committed="false" series of the same db differs in one label only.
-    EXPECT_EQ(r.near_misses[0], (LabelSet{{"committed", "false"}, {"db", kDbC}, {"reducer", "transfer"},
-                                          {"txn_type", "Reducer"}}));
+    EXPECT_EQ(r.near_misses[0],
+              (LabelSet{{"committed", "false"}, {"db", kDbC}, {"reducer", "transfer"}, {"txn_type", "Reducer"}}));
     const std::string wanted = "no series spacetime_num_txns_total{committed=\"true\",db=\"" + kDbC +
                                "\",reducer=\"transfer\",txn_type=\"Reducer\"}; 7 series of that name have other "
-                               "labels: {committed=\"false\",db=\"" + kDbC + "\"";
+                               "labels: {committed=\"false\",db=\"" +
+                               kDbC + "\"";
     EXPECT_THAT(r.message, HasSubstr(wanted));
     EXPECT_THAT(r.message, HasSubstr("(and 2 more)"));
     EXPECT_THAT(r.message, Not(HasSubstr("none of them has db")));
@@ -456,7 +461,9 @@ TEST(PrometheusWrite, RoundTripThroughParser) {
     MetricsWriter w;
     w.help("spacetime_num_txns_total", "The cumulative number of transactions\nwith a \\ backslash");
     w.type("spacetime_num_txns_total", "counter");
-    const LabelSet tricky = {{"committed", "true"}, {"db", kDbA}, {"reducer", "trans,fer \"x\" {y}\\z\n"},
+    const LabelSet tricky = {{"committed", "true"},
+                             {"db", kDbA},
+                             {"reducer", "trans,fer \"x\" {y}\\z\n"},
                              {"txn_type", "Reducer"}};
     w.sample("spacetime_num_txns_total", tricky, 18446744073709551615ULL);
     w.sample("plain_total", {}, 3);
@@ -514,7 +521,9 @@ TEST(PrometheusParse, OneMegabyteScrape) {
         std::snprintf(db, sizeof db, "%064zx", written * 7919);
         if (written == 4000) target_db = db;
         w.sample(kNumTxnsMetric,
-                 {{"committed", written % 3 == 0 ? "false" : "true"}, {"db", db}, {"reducer", "transfer"},
+                 {{"committed", written % 3 == 0 ? "false" : "true"},
+                  {"db", db},
+                  {"reducer", "transfer"},
                   {"txn_type", "Reducer"}},
                  written * 13);
         ++written;

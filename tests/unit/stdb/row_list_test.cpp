@@ -88,8 +88,8 @@ TEST(RowList, FixedSizeBuilderReproducesTheGoldenSubscribeApplied) {
 
 TEST(RowList, RowOffsetsBuilderReproducesTheGoldenSubscribeApplied) {
     const auto golden = test_vectors::vector_bytes(test_vectors::vector_named("v2.server.SubscribeApplied.RowOffsets"));
-    const auto fixed = std::get<SubscribeApplied>(
-        decode_server_message(test_vectors::vector_bytes(test_vectors::vector_named("v2.server.SubscribeApplied.FixedSize"))));
+    const auto fixed = std::get<SubscribeApplied>(decode_server_message(
+        test_vectors::vector_bytes(test_vectors::vector_named("v2.server.SubscribeApplied.FixedSize"))));
     auto builder = RowListBuilder::row_offsets();
     for (const auto row : rows_of(fixed.rows.tables[0].rows)) builder.add_row(row);
     SubscribeApplied m = fixed;

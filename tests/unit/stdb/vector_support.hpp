@@ -120,7 +120,8 @@ inline json to_json(const TransactionUpdate& u) {
                     rows.push_back(sum_json("PersistentTable", 0,
                                             json{{"inserts", to_json(p->inserts)}, {"deletes", to_json(p->deletes)}}));
                 else
-                    rows.push_back(sum_json("EventTable", 1, json{{"events", to_json(std::get<EventTableRows>(r).events)}}));
+                    rows.push_back(
+                        sum_json("EventTable", 1, json{{"events", to_json(std::get<EventTableRows>(r).events)}}));
             }
             tables.push_back(json{{"table_name", t.table_name}, {"rows", rows}});
         }
@@ -134,11 +135,13 @@ inline json to_json(const ClientMessage& m) {
     const std::string name(client_message_name(tag_of(m)));
     json v;
     if (const auto* s = std::get_if<Subscribe>(&m)) {
-        v = json{{"request_id", s->request_id}, {"query_set_id", json{{"id", s->query_set_id.id}}},
+        v = json{{"request_id", s->request_id},
+                 {"query_set_id", json{{"id", s->query_set_id.id}}},
                  {"query_strings", s->query_strings}};
     } else if (const auto* u = std::get_if<Unsubscribe>(&m)) {
         const bool send = u->flags == UnsubscribeFlags::SendDroppedRows;
-        v = json{{"request_id", u->request_id}, {"query_set_id", json{{"id", u->query_set_id.id}}},
+        v = json{{"request_id", u->request_id},
+                 {"query_set_id", json{{"id", u->query_set_id.id}}},
                  {"flags", sum_json(send ? "SendDroppedRows" : "Default", send ? 1 : 0)}};
     } else if (const auto* q = std::get_if<OneOffQuery>(&m)) {
         v = json{{"request_id", q->request_id}, {"query_string", q->query_string}};
@@ -170,10 +173,12 @@ inline json to_json(const ServerMessage& m) {
                  {"connection_id", json{{"connection_id_hex_be", ic->connection_id.to_hex()}}},
                  {"token", ic->token}};
     } else if (const auto* sa = std::get_if<SubscribeApplied>(&m)) {
-        v = json{{"request_id", sa->request_id}, {"query_set_id", json{{"id", sa->query_set_id.id}}},
+        v = json{{"request_id", sa->request_id},
+                 {"query_set_id", json{{"id", sa->query_set_id.id}}},
                  {"rows", to_json(sa->rows)}};
     } else if (const auto* ua = std::get_if<UnsubscribeApplied>(&m)) {
-        v = json{{"request_id", ua->request_id}, {"query_set_id", json{{"id", ua->query_set_id.id}}},
+        v = json{{"request_id", ua->request_id},
+                 {"query_set_id", json{{"id", ua->query_set_id.id}}},
                  {"rows", ua->rows ? json{{"some", to_json(*ua->rows)}} : json{{"none", json::array()}}}};
     } else if (const auto* se = std::get_if<SubscriptionError>(&m)) {
         v = json{{"request_id", se->request_id ? json{{"some", *se->request_id}} : json{{"none", json::array()}}},
@@ -183,20 +188,26 @@ inline json to_json(const ServerMessage& m) {
         v = to_json(*tu);
     } else if (const auto* oq = std::get_if<OneOffQueryResult>(&m)) {
         json result;
-        if (const auto* rows = std::get_if<QueryRows>(&oq->result)) result = json{{"ok", to_json(*rows)}};
-        else result = json{{"err", std::get<std::string>(oq->result)}};
+        if (const auto* rows = std::get_if<QueryRows>(&oq->result))
+            result = json{{"ok", to_json(*rows)}};
+        else
+            result = json{{"err", std::get<std::string>(oq->result)}};
         v = json{{"request_id", oq->request_id}, {"result", result}};
     } else if (const auto* rr = std::get_if<ReducerResult>(&m)) {
-        v = json{{"request_id", rr->request_id}, {"timestamp", timestamp_json(rr->timestamp)},
+        v = json{{"request_id", rr->request_id},
+                 {"timestamp", timestamp_json(rr->timestamp)},
                  {"result", reducer_outcome_json(rr->result)}};
     } else {
         const auto& pr = std::get<ProcedureResult>(m);
         json status;
-        if (const auto* ret = std::get_if<ProcedureReturned>(&pr.status)) status = sum_json("Returned", 0, bytes_json(ret->value));
-        else status = sum_json("InternalError", 1, std::get<ProcedureInternalError>(pr.status).message);
+        if (const auto* ret = std::get_if<ProcedureReturned>(&pr.status))
+            status = sum_json("Returned", 0, bytes_json(ret->value));
+        else
+            status = sum_json("InternalError", 1, std::get<ProcedureInternalError>(pr.status).message);
         v = json{{"status", status},
                  {"timestamp", timestamp_json(pr.timestamp)},
-                 {"total_host_execution_duration", json{{"micros", std::to_string(pr.total_host_execution_duration.micros)}}},
+                 {"total_host_execution_duration",
+                  json{{"micros", std::to_string(pr.total_host_execution_duration.micros)}}},
                  {"request_id", pr.request_id}};
     }
     return sum_json(name, idx, v);
