@@ -4,6 +4,9 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <iterator>
+#include <sstream>
+#include <string>
 
 namespace benchdist::generator {
 
@@ -52,6 +55,27 @@ ResourceDelta diff(const ResourceSnapshot& before, const ResourceSnapshot& after
     d.rss_growth_bytes = static_cast<std::int64_t>(after.rss_bytes) - static_cast<std::int64_t>(before.rss_bytes);
     d.max_rss_bytes = after.max_rss_bytes;
     return d;
+}
+
+// /proc/PID/stat fields 14 and 15, in clock ticks.
+std::optional<std::uint64_t> process_cpu_us(int pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    // The command name (field 2) is in parentheses and may contain spaces.
+    const auto close = text.rfind(')');
+    if (close == std::string::npos || close + 2 > text.size()) return std::nullopt;
+    std::istringstream fields(text.substr(close + 2));
+    std::string field;
+    std::uint64_t utime = 0;
+    std::uint64_t stime = 0;
+    // After ')' come field 3 (state) onwards: utime is the 12th of those, stime the 13th.
+    for (int i = 3; i <= 15 && fields >> field; ++i) {
+        if (i == 14) utime = std::stoull(field);
+        if (i == 15) stime = std::stoull(field);
+    }
+    if (!fields) return std::nullopt;
+    const long ticks = sysconf(_SC_CLK_TCK);
+    return (utime + stime) * 1'000'000ull / static_cast<std::uint64_t>(ticks > 0 ? ticks : 100);
 }
 
 }  // namespace benchdist::generator

@@ -13,6 +13,7 @@
 #include "benchdist/control/protocol.hpp"
 #include "benchdist/generator/generator_config.hpp"
 #include "benchdist/generator/load_session.hpp"
+#include "benchdist/generator/local_result.hpp"
 #include "benchdist/generator/transfer_pairs.hpp"
 
 namespace benchdist::generator_tool {
@@ -63,19 +64,9 @@ void open_connections(generator::LoadSession& session, const generator::Generato
 // Follows the coordinator at config.coordinator_url until stopped; the exit code.
 int run_agent(const generator::GeneratorConfig& config, StopFlag& stop);
 
-struct LocalRunOptions {
-    double seconds = 10;            // the measured window
-    double warmup_seconds = 1;      // load before the window, not measured
-    bool align_window = true;       // open the window on a whole second of the wall clock
-    control::Json open_file_limit;  // what raising the limit at start found, for the result
-    // A server process on this host (e.g. stdb-standin in a benchmark) whose
-    // CPU over the same window is reported per committed transfer; 0: none.
-    int server_pid = 0;
-};
-
 // `bench-dist-generator run`: opens the connections, loads the server for
 // warm-up + window, reads the server's committed counter at both ends of the
 // window and prints one JSON result on stdout; the exit code.
-int run_local(const generator::GeneratorConfig& config, const LocalRunOptions& options, StopFlag& stop);
+int run_local(const generator::GeneratorConfig& config, const generator::LocalRunOptions& options, StopFlag& stop);
 
 }  // namespace benchdist::generator_tool

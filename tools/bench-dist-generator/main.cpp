@@ -133,7 +133,7 @@ int main(int argc, char** argv) {
         "--seconds and print one JSON result (TPS from the server's counter, latency, errors, and this "
         "generator's CPU and memory use). Takes every option of the main command as well (bench-dist-generator "
         "--help)");
-    generator_tool::LocalRunOptions local;
+    generator::LocalRunOptions local;
     run->add_option("--seconds", local.seconds, "Length of the measured window")
         ->check(CLI::Range(0.1, 86400.0))
         ->capture_default_str();

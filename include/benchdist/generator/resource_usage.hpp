@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 
 namespace benchdist::generator {
 
@@ -36,5 +37,9 @@ struct ResourceDelta {
 // snapshots of one process; if they are given in the wrong order the
 // differences are 0 rather than wrapping.
 ResourceDelta diff(const ResourceSnapshot& before, const ResourceSnapshot& after);
+
+// User + system CPU of another process on this host (a server beside the
+// generator in a benchmark), in microseconds; nullopt if unreadable.
+std::optional<std::uint64_t> process_cpu_us(int pid);
 
 }  // namespace benchdist::generator
