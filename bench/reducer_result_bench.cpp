@@ -1,6 +1,6 @@
 // Cost of decoding the generator's one answer, ServerMessage::ReducerResult,
 // from a whole WebSocket payload ([compression tag][body]). The "view"
-// benchmarks time what StdbConnection (detail/stdb_connection_impl.hpp)
+// benchmarks time what StdbConnection (src/generator/stdb_connection_impl.hpp)
 // does for every binary message (open_server_payload + ServerBodyCursor,
 // pulling request id, outcome and error text out without copying); the
 // "typed" ones time
