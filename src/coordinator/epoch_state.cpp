@@ -126,7 +126,8 @@ void EpochStateMachine::heard_from(std::string_view id, std::int64_t mono_ms) {
 
 std::vector<LostGenerator> EpochStateMachine::expire_leases(std::int64_t mono_ms, std::int64_t lease_ms) {
     // The expired are at the front of lease_order_; they are reported (and
-    // recorded in the epoch's errors) in id order, as before the index.
+    // recorded in the epoch's errors) in id order, so logs and errors are
+    // stable whatever order the leases ran out in.
     std::vector<std::pair<std::string, std::int64_t>> expired;
     while (!lease_order_.empty() && mono_ms - lease_order_.begin()->first > lease_ms) {
         auto node = lease_order_.extract(lease_order_.begin());

@@ -77,7 +77,7 @@ struct CoordinatorOptionSet {
 
 // Adds --coordinator-url and --auth-token to `app`, writing into `values`,
 // which must outlive parsing. Neither is checked here: a coordinator URL that
-// does not work is reported when the first request fails, as before.
+// does not work is reported when the first request fails, with what failed.
 void add_coordinator_connection_options(CLI::App& app, CoordinatorConnectionOptions& values,
                                         CoordinatorOptionSet offered = {});
 
