@@ -238,24 +238,13 @@ void set_manifest(RegisterRequest& request, const RegisterManifest& manifest) {
 std::optional<RegisterManifest> manifest_of(const RegisterRequest& request) {
     const auto it = request.extra.find("manifest");
     if (it == request.extra.end() || !it->is_object()) return std::nullopt;
-    RegisterManifest m;
-    const Json& j = *it;
-    const auto string_at = [&j](const char* key) -> std::optional<std::string> {
-        const auto v = j.find(key);
-        if (v == j.end() || !v->is_string()) return std::nullopt;
-        return v->get<std::string>();
-    };
-    const auto object_at = [&j](const char* key) -> Json {
-        const auto v = j.find(key);
-        return v != j.end() && v->is_object() ? *v : Json(nullptr);
-    };
-    m.tool_version = string_at("toolVersion");
-    m.hostname = string_at("hostname");
-    m.started_at = string_at("startedAt");
-    if (const auto v = j.find("pid"); v != j.end() && v->is_number_integer()) m.pid = v->get<std::int64_t>();
-    m.workload = object_at("workload");
-    m.options = object_at("options");
-    return m;
+    // register_request_from_json refused a malformed manifest at the door;
+    // one built in process that would fail that check counts as not sent.
+    try {
+        return register_manifest_from_json(*it);
+    } catch (const ProtocolError&) {
+        return std::nullopt;
+    }
 }
 
 void set_negotiated_protocol(ReadyRequest& request, const std::string& protocol) {

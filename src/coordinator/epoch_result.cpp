@@ -169,8 +169,7 @@ control::EpochResult build_epoch_result(const EpochObservations& o) {
                                                 restart_explanation());
         }
         // How long each read took bounds how uncertain the window edges are.
-        r.extra["counterReadMs"] = control::Json::array({before->read.received_at_ms - before->read.sent_at_ms,
-                                                         after->read.received_at_ms - after->read.sent_at_ms});
+        r.extra["counterReadMs"] = control::Json::array({before->read.round_trip_ms(), after->read.round_trip_ms()});
         if (before->read.series_absent) r.extra["counterSeriesAbsentAtStart"] = true;
     }
     if (o.aborted) r.extra["aborted"] = true;
@@ -186,8 +185,7 @@ control::EpochResult build_epoch_result(const EpochObservations& o) {
         summary_options.max_clock_offset_ms = o.options.max_clock_offset_ms;
         if (before && after)
             summary_options.counter_round_trips_ms =
-                static_cast<double>(before->read.received_at_ms - before->read.sent_at_ms) +
-                static_cast<double>(after->read.received_at_ms - after->read.sent_at_ms);
+                static_cast<double>(before->read.round_trip_ms() + after->read.round_trip_ms());
         const auto summary =
             summarize_generator_reports(reports, r.participant_ids, window, server_delta, summary_options);
         for (const auto& [key, value] : summary.items()) r.extra[key] = value;

@@ -22,8 +22,6 @@ double midpoint_ms(const stdbhttp::CounterRead& read) {
     return static_cast<double>(read.sent_at_ms + read.received_at_ms) / 2.0;
 }
 
-std::int64_t round_trip_ms(const stdbhttp::CounterRead& read) { return read.received_at_ms - read.sent_at_ms; }
-
 Json per_committed(std::uint64_t us, std::uint64_t committed) {
     return committed > 0 ? Json(round_to(static_cast<double>(us) / static_cast<double>(committed), 0.01))
                          : Json(nullptr);
@@ -110,7 +108,7 @@ Json build_local_result(const GeneratorConfig& config, const LocalRunOptions& op
     result["tps"] = round_to(tps, 0.1);
     result["counterReads"] = Json{{"before", o.before.committed}, {"after", o.after.committed}};
     // How long each read took: how uncertain the window's edges are.
-    result["counterReadMs"] = Json::array({round_trip_ms(o.before), round_trip_ms(o.after)});
+    result["counterReadMs"] = Json::array({o.before.round_trip_ms(), o.after.round_trip_ms()});
     Json client = control::to_json(report_counters(o.counters));
     client["windowCommitted"] = round_to(client_committed, 1.0);
     client["windowTps"] = round_to(client_tps, 0.1);
@@ -148,7 +146,7 @@ Json build_local_result(const GeneratorConfig& config, const LocalRunOptions& op
                            std::to_string(counters.module_errors) + " module errors)");
     }
     // One rule with the coordinator's result (stats/client_server_check.hpp).
-    const double round_trips_ms = static_cast<double>(round_trip_ms(o.before) + round_trip_ms(o.after));
+    const double round_trips_ms = static_cast<double>(o.before.round_trip_ms() + o.after.round_trip_ms());
     const auto check =
         stats::check_client_server(client_committed, static_cast<double>(committed), tps, round_trips_ms);
     if (tps > 0 && !check.agrees) {

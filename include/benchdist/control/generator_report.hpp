@@ -133,9 +133,9 @@ StopReport stop_report_from_json(const Json& j);
 // the requests' `extra`, so that keys unknown to this version, and their
 // order, survive a parse and a write unchanged.
 void set_manifest(RegisterRequest& request, const RegisterManifest& manifest);
-// nullopt when none was sent (an older generator) or it is not an object; a
-// member of the wrong type reads as absent (register_request_from_json has
-// already refused those from the network).
+// Read with register_manifest_from_json. nullopt when none was sent (an
+// older generator), or when it would fail that check -- which a request
+// from the network cannot, register_request_from_json having refused it.
 std::optional<RegisterManifest> manifest_of(const RegisterRequest& request);
 void set_negotiated_protocol(ReadyRequest& request, const std::string& protocol);
 // nullopt when none was sent or it is not a string.

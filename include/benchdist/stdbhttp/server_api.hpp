@@ -41,6 +41,9 @@ struct CounterRead {
     // uncertainty of a window's edges.
     std::int64_t sent_at_ms = 0;
     std::int64_t received_at_ms = 0;
+
+    // How long the read took: how uncertain its moment is.
+    std::int64_t round_trip_ms() const { return received_at_ms - sent_at_ms; }
 };
 
 // Committed `transfer` reducer transactions of one database, selected by the
