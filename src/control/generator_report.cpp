@@ -80,6 +80,7 @@ Json to_json(const RegisterManifest& m) {
     if (m.started_at) j["startedAt"] = *m.started_at;
     if (!m.workload.is_null()) j["workload"] = m.workload;
     if (!m.options.is_null()) j["options"] = m.options;
+    if (m.holds_lease) j["holdsLease"] = true;
     return j;
 }
 
@@ -94,6 +95,10 @@ RegisterManifest register_manifest_from_json(const Json& j) {
     m.hostname = optional_string(j, "hostname");
     m.started_at = optional_string(j, "startedAt");
     if (const auto it = j.find("pid"); it != j.end() && it->is_number_integer()) m.pid = it->get<std::int64_t>();
+    if (const auto it = j.find("holdsLease"); it != j.end() && !it->is_null()) {
+        if (!it->is_boolean()) throw ProtocolError("\"manifest.holdsLease\" must be true or false");
+        m.holds_lease = it->get<bool>();
+    }
     return m;
 }
 

@@ -102,6 +102,8 @@ control::RegisterManifest GeneratorConfig::manifest(std::size_t threads_used, st
     m.started_at = control::iso8601_millis(started_unix_ms);
     m.workload = workload_json();
     m.options = options_json(threads_used);
+    // The agent renews its lease with every request and fences its load on it.
+    m.holds_lease = true;
     return m;
 }
 

@@ -54,13 +54,21 @@ struct RegisterManifest {
     std::optional<std::string> started_at;  // ISO-8601 UTC
     Json workload = nullptr;                // an object, or null when not sent
     Json options = nullptr;                 // an object, or null when not sent
+    // True when the generator renews a lease: it contacts the coordinator
+    // at least every leaseSeconds while it lives and stops its load when it
+    // cannot. Only such generators are marked lost for silence; the
+    // original harness's generators (which poll /state without their id and
+    // never send this) keep its semantics: a dead one is found by its
+    // missing stop acknowledgement.
+    bool holds_lease = false;
 };
-// {"toolVersion", "hostname", "pid", "startedAt", "workload", "options"},
-// each only when set.
+// {"toolVersion", "hostname", "pid", "startedAt", "workload", "options",
+// "holdsLease"}, each only when set (holdsLease only when true).
 Json to_json(const RegisterManifest& m);
 // Strict: a manifest that is not an object, non-object "options" or
-// "workload", or non-string "toolVersion", "hostname" or "startedAt" throw
-// ProtocolError naming the key. A "pid" that is not an integer is ignored.
+// "workload", non-string "toolVersion", "hostname" or "startedAt", or a
+// non-boolean "holdsLease" throw ProtocolError naming the key. A "pid" that
+// is not an integer is ignored.
 RegisterManifest register_manifest_from_json(const Json& j);
 
 // What the load ran with ("settings" in /stopped), e.g. whether every reply
