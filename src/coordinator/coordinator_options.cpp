@@ -2,12 +2,15 @@
 
 namespace benchdist::coordinator {
 
+std::string_view original_revision_name(OriginalRevision r) { return r == OriginalRevision::First ? "first" : "final"; }
+
 control::Json coordinator_options_json(const CoordinatorOptions& o) {
     control::Json j;
     j["test"] = o.test;
     j["connector"] = o.connector;
     j["resultsDir"] = o.results_dir.string();
     j["warmupSeconds"] = o.warmup_seconds;
+    j["originalRevision"] = original_revision_name(o.revision);
     j["startAckTimeoutSeconds"] = o.start_ack_timeout_seconds;
     j["windowSeconds"] = o.window_seconds;
     j["stopAckTimeoutSeconds"] = o.stop_ack_timeout_seconds;

@@ -126,7 +126,9 @@ control::EpochResult build_epoch_result(const EpochObservations& o) {
     r.participant_connections = o.participant_connections;
     r.verification = o.verification;
     r.verification_error = o.verification_error;
-    if (o.options.warmup_seconds > 0) r.extra["warmupSeconds"] = o.options.warmup_seconds;
+    // The first revision's results always carry it; the final's never did.
+    if (o.options.warmup_seconds > 0 || o.options.revision == OriginalRevision::First)
+        r.extra["warmupSeconds"] = o.options.warmup_seconds;
 
     // Participants lost during the epoch come first in the error: they are
     // why the rest may look odd (missing reports, a lower rate).

@@ -44,19 +44,28 @@ void EpochRunner::wait_for_window(std::unique_lock<std::mutex>& lock) {
     const auto cut_short = [&] {
         if (aborted() || shared_.shutting_down) throw EpochAborted();
     };
-    const auto deadline = Steady::now() + seconds_to_duration(options_.start_ack_timeout_seconds);
-    // A participant lost meanwhile will not ack: stop waiting for it.
-    wait_or_abort(lock, deadline, [&] { return sm.missing_start_acks().empty() || !sm.active()->errors.empty(); });
-    cut_short();
-    if (!sm.active()->errors.empty())
-        throw std::runtime_error("not measured: a participant was lost before the window opened");
-    const auto missing = sm.missing_start_acks();
-    if (!missing.empty()) throw std::runtime_error("Missing start acknowledgements from: " + join_ids(missing));
+    const auto lost_before_window = [&] {
+        if (!sm.active()->errors.empty())
+            throw std::runtime_error("not measured: a participant was lost before the window opened");
+    };
+    // The first revision has no start barrier: the state machine opened the
+    // epoch in `warmup`, which is all the time generators get to start.
+    if (options_.revision == OriginalRevision::Final) {
+        const auto deadline = Steady::now() + seconds_to_duration(options_.start_ack_timeout_seconds);
+        // A participant lost meanwhile will not ack: stop waiting for it.
+        wait_or_abort(lock, deadline, [&] { return sm.missing_start_acks().empty() || !sm.active()->errors.empty(); });
+        cut_short();
+        lost_before_window();
+        const auto missing = sm.missing_start_acks();
+        if (!missing.empty()) throw std::runtime_error("Missing start acknowledgements from: " + join_ids(missing));
+    }
     if (options_.warmup_seconds > 0) {
         sm.set_phase(Phase::Warmup);
         shared_.cv.notify_all();
-        wait_or_abort(lock, Steady::now() + seconds_to_duration(options_.warmup_seconds), [] { return false; });
+        wait_or_abort(lock, Steady::now() + seconds_to_duration(options_.warmup_seconds),
+                      [&] { return !sm.active()->errors.empty(); });
         cut_short();
+        lost_before_window();
     }
     if (options_.align_window_ms > 0) {
         const std::int64_t step = options_.align_window_ms;

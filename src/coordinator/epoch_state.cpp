@@ -17,8 +17,20 @@ std::string join_ids(const std::vector<std::string>& ids) {
     return out;
 }
 
-EpochStateMachine::EpochStateMachine(std::string test, std::string connector)
-    : test_(std::move(test)), connector_(std::move(connector)) {}
+EpochStateMachine::EpochStateMachine(std::string test, std::string connector, OriginalRevision revision)
+    : test_(std::move(test)), connector_(std::move(connector)), revision_(revision) {}
+
+bool EpochStateMachine::holds_lease(const std::string& id) const {
+    const auto it = manifests_.find(id);
+    return it != manifests_.end() && it->second.manifest && it->second.manifest->holds_lease;
+}
+
+void EpochStateMachine::drop_lease(const std::string& id) {
+    const auto heard = heard_ms_.find(id);
+    if (heard == heard_ms_.end()) return;
+    lease_order_.erase({heard->second, id});
+    heard_ms_.erase(heard);
+}
 
 control::GeneratorSnapshot& EpochStateMachine::find(const std::string& id) {
     auto it = generators_.find(id);
@@ -42,6 +54,8 @@ void EpochStateMachine::register_generator(const control::RegisterRequest& reque
     g.last_seen_at = control::iso8601_millis(now_ms);
     // A restarted generator may run other options: forget the old ones.
     manifests_[request.id] = manifest_from_register(request);
+    // ... and may be another tool under the same id, one that renews no lease.
+    if (!holds_lease(request.id)) drop_lease(request.id);
     bump();
 }
 
@@ -104,7 +118,7 @@ void EpochStateMachine::touch(std::string_view id, std::int64_t now_ms) {
 
 void EpochStateMachine::heard_from(std::string_view id, std::int64_t mono_ms) {
     const auto it = generators_.find(id);
-    if (it == generators_.end()) return;
+    if (it == generators_.end() || !holds_lease(it->first)) return;
     auto& g = it->second;
     const auto [heard, inserted] = heard_ms_.try_emplace(it->first, mono_ms);
     if (!inserted) {
@@ -224,6 +238,10 @@ StartOutcome EpochStateMachine::start_epoch(const control::StartEpochRequest& re
         return {false, mixed_workload_refusal(workload.differences), 0, std::move(workload.differences)};
     }
 
+    // Final: participants are `starting` until their /started. First: the
+    // original first revision had no acknowledgement, so they count as
+    // running from the start, and the phase is `warmup` at once.
+    const bool barrier = revision_ == OriginalRevision::Final;
     ActiveEpoch a;
     a.manifests = std::move(manifests);
     a.workload = std::move(workload);
@@ -233,11 +251,11 @@ StartOutcome EpochStateMachine::start_epoch(const control::StartEpochRequest& re
     for (const auto& id : eligible) {
         auto& g = generators_.find(id)->second;
         a.participant_connections += g.opened_connections;
-        g.local_state = GeneratorState::Starting;
+        g.local_state = barrier ? GeneratorState::Starting : GeneratorState::Running;
         g.active_epoch = a.epoch;
     }
     active_ = std::move(a);
-    phase_ = Phase::Starting;
+    phase_ = barrier ? Phase::Starting : Phase::Warmup;
     bump_view();
     return {true, "Epoch " + std::to_string(active_->epoch) + " started", active_->epoch};
 }

@@ -182,11 +182,9 @@ GeneratorInput read_report(const std::string& id, const control::StopReport* rep
                            "): its operations are missing from latency, clientCommitted and errors");
         return in;
     }
-    if (!report || !report->intervals) {
-        warnings.push_back("generator " + quote_id(id) +
-                           " sent no intervals: its operations are missing from latency, clientCommitted and errors");
-        return in;
-    }
+    // No intervals at all (the original harness's generators send none) is
+    // said once for all such generators, by the caller.
+    if (!report || !report->intervals) return in;
     in.intervals = *report->intervals;
     in.usable = true;
     return in;
@@ -243,9 +241,22 @@ Json summarize_generator_reports(const StopReports& reports, const std::vector<s
     for (const auto& [id, report] : reports) ids.insert(id);
 
     std::vector<GeneratorInput> inputs;
+    std::vector<std::string> silent;  // sent no client counts at all
     for (const auto& id : ids) {
         const auto it = reports.find(id);
-        inputs.push_back(read_report(id, it == reports.end() ? nullptr : &it->second, options, warnings));
+        const auto* report = it == reports.end() ? nullptr : &it->second;
+        inputs.push_back(read_report(id, report, options, warnings));
+        if (!report || (!report->intervals && !report->intervals_problem)) silent.push_back(quote_id(id));
+    }
+    if (!silent.empty()) {
+        std::string names;
+        for (const auto& id : silent) names += (names.empty() ? "" : ", ") + id;
+        warnings.push_back(
+            std::string(silent.size() == 1 ? "generator " : "generators ") + names +
+            (silent.size() == 1 ? " reports" : " report") +
+            " no client counts (the original harness's generators send none, and a generator that did not "
+            "acknowledge its stop sent no report): clientServerRatio is not computed, and latency, "
+            "clientCommitted and errors cover only the other generators");
     }
 
     // The first generator with intervals fixes their length and histogram
@@ -378,7 +389,18 @@ Json summarize_generator_reports(const StopReports& reports, const std::vector<s
     out["clientCommitted"] = committed_total;
     out["errors"] = errors_json(sel.totals.failures);
     out["perGenerator"] = std::move(per_generator);
-    if (server_committed_delta && *server_committed_delta > 0) {
+    // The ratio compares the server's whole count with the clients': it
+    // means something only when every participant's count is in the sum.
+    const bool every_count_merged =
+        std::all_of(inputs.begin(), inputs.end(), [](const GeneratorInput& in) { return in.usable; });
+    if (!every_count_merged && silent.empty()) {
+        std::string names;
+        for (const auto& in : inputs)
+            if (!in.usable) names += (names.empty() ? "" : ", ") + quote_id(in.id);
+        warnings.push_back("clientServerRatio is not computed: the client counts of " + names +
+                           " are not in clientCommitted (see the warnings above)");
+    }
+    if (server_committed_delta && *server_committed_delta > 0 && every_count_merged) {
         const double server = static_cast<double>(*server_committed_delta);
         const double window_seconds = window ? static_cast<double>(window->end_ms - window->start_ms) / 1000.0 : 0.0;
         const auto check =

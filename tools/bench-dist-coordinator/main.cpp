@@ -111,10 +111,18 @@ int main(int argc, char** argv) {
         ->check(CLI::IsMember({"spacetimedb"}));
     app.add_option("--results-dir", results_dir, "Directory for result files and index.jsonl (created if missing)")
         ->capture_default_str();
-    app.add_option("--warmup-seconds", o.warmup_seconds,
-                   "Load before the window opens, after every generator acknowledged the start")
+    auto* warmup = app.add_option("--warmup-seconds", o.warmup_seconds,
+                                  "Load before the window opens, after every generator acknowledged the start "
+                                  "(--original-revision first: from the start; default 15 there, as in the original)")
+                       ->capture_default_str()
+                       ->check(CLI::Range(0.0, kMaxSeconds));
+    std::string revision = "final";
+    app.add_option("--original-revision", revision,
+                   "Which revision of the original harness's generators the fleet runs: final (phase starting, "
+                   "start barrier with /started) or first (phase warmup, no /started, --warmup-seconds instead of "
+                   "the barrier). Our generators follow either")
         ->capture_default_str()
-        ->check(CLI::Range(0.0, kMaxSeconds));
+        ->check(CLI::IsMember({"first", "final"}));
     app.add_option("--start-ack-timeout-seconds", o.start_ack_timeout_seconds,
                    "How long to wait for every participant's /started")
         ->capture_default_str()
@@ -170,6 +178,10 @@ int main(int argc, char** argv) {
     } catch (const CLI::ParseError& e) {
         const int code = app.exit(e);
         return code == 0 ? 0 : 2;
+    }
+    if (revision == "first") {
+        o.revision = coord::OriginalRevision::First;
+        if (warmup->count() == 0) o.warmup_seconds = coord::kFirstRevisionWarmupSeconds;
     }
     // Only /stopped carries a large report; anything else that big is a
     // mistake or an attack, refused before its body is read.
@@ -254,12 +266,14 @@ int main(int argc, char** argv) {
         server.start();
 
         spdlog::info(
-            "bench-dist-coordinator {} listening on http://{}:{} test={} connector={} start_ack_timeout={}s "
-            "warmup={}s window={}s verify={} sample={}ms max_clock_offset={}ms allow_mixed={} stdb={} "
-            "module={} compression={} results={}",
+            "bench-dist-coordinator {} listening on http://{}:{} test={} connector={} original_revision={} "
+            "start_ack_timeout={} warmup={}s window={}s verify={} sample={}ms max_clock_offset={}ms allow_mixed={} "
+            "stdb={} module={} compression={} results={}",
             benchdist::control::tool_version(), bind, server.port(), o.test, o.connector,
-            format_seconds(o.start_ack_timeout_seconds), format_seconds(o.warmup_seconds),
-            format_seconds(o.window_seconds), o.verify ? "on" : "off", o.sample_ms,
+            coord::original_revision_name(o.revision),
+            o.revision == coord::OriginalRevision::First ? std::string("none (no start barrier)")
+                                                         : format_seconds(o.start_ack_timeout_seconds) + "s",
+            format_seconds(o.warmup_seconds), format_seconds(o.window_seconds), o.verify ? "on" : "off", o.sample_ms,
             format_seconds(o.max_clock_offset_ms), o.allow_mixed ? "on" : "off", endpoint.display(), stdb_module,
             stdb::compression_flag_name(compression), results_dir);
         spdlog::info(

@@ -6,11 +6,29 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "benchdist/control/protocol.hpp"
 
 namespace benchdist::coordinator {
+
+// Which revision of the original harness's epoch protocol the coordinator
+// speaks. Both revisions' generators send the same /register body, so the
+// operator says which one the fleet runs (--original-revision):
+//  - Final (default): phase `starting`, a start barrier (every participant
+//    posts /started), then the optional warmup, then `measure`.
+//  - First: phase `warmup` from the start (participants start their load
+//    on it and never post /started), --warmup-seconds of load as the
+//    barrier's substitute, then `measure`.
+// Our generators follow either without being told.
+enum class OriginalRevision { First, Final };
+std::string_view original_revision_name(OriginalRevision r);  // "first", "final"
+
+// The original first revision's --warmup-seconds default: without a start
+// barrier, the warmup is what lets every generator notice the epoch (within
+// one poll) and open its load before the window.
+inline constexpr double kFirstRevisionWarmupSeconds = 15;
 
 struct CoordinatorOptions {
     std::string test = "test-1";
@@ -18,6 +36,7 @@ struct CoordinatorOptions {
     std::filesystem::path results_dir = "runs/distributed";
     // Seconds; fractions are honoured (tests use milliseconds).
     double warmup_seconds = 0;
+    OriginalRevision revision = OriginalRevision::Final;
     double start_ack_timeout_seconds = 60;
     double window_seconds = 60;
     double stop_ack_timeout_seconds = 60;

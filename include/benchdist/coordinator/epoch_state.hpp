@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "benchdist/control/protocol.hpp"
+#include "benchdist/coordinator/coordinator_options.hpp"
 #include "benchdist/coordinator/manifest.hpp"
 
 namespace benchdist::coordinator {
@@ -75,7 +76,11 @@ struct StartOutcome {
 
 class EpochStateMachine {
 public:
-    EpochStateMachine(std::string test, std::string connector);
+    // `revision`: how an epoch starts (see OriginalRevision): Final puts
+    // participants in `starting` and waits for their /started; First puts
+    // them straight in `running` under phase `warmup`, as the original's
+    // first revision did.
+    EpochStateMachine(std::string test, std::string connector, OriginalRevision revision = OriginalRevision::Final);
 
     // Generator requests. Unknown ids throw RequestRejected
     // `Unknown generator "<id>"` (except register, which creates them).
@@ -89,8 +94,12 @@ public:
     void touch(std::string_view id, std::int64_t now_ms);
 
     // Liveness, on a monotonic clock in ms (a wall-clock step must not lose
-    // every generator at once). Records that a known generator was heard
-    // from; one that was lost comes back in the state it had, or ready when
+    // every generator at once), for generators that hold a lease (their
+    // /register manifest says holdsLease): the original harness's
+    // generators poll /state without their id, so they could never renew
+    // one, and keep its semantics -- never lost for silence, a dead one
+    // found by its missing stop acknowledgement. Records that a known
+    // lease holder was heard from; one that was lost comes back in the state it had, or ready when
     // the epoch it ran is over, and so joins the next epoch. Unknown ids are
     // ignored (their request is refused anyway). Coming back does not bump
     // the version: under overload whole batches of generators are lost and
@@ -155,8 +164,13 @@ private:
         ++view_version_;
     }
 
+    bool holds_lease(const std::string& id) const;
+    // Forgets id's lease (a re-register by a generator that holds none).
+    void drop_lease(const std::string& id);
+
     std::string test_;
     std::string connector_;
+    OriginalRevision revision_;
     control::Phase phase_ = control::Phase::Idle;
     std::map<std::string, control::GeneratorSnapshot, std::less<>> generators_;
     // Kept apart from the snapshots: GET /state is polled constantly and

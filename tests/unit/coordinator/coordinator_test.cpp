@@ -139,8 +139,11 @@ protected:
     void make() {
         c = std::make_unique<Coordinator>(options, counter, verifier, [] { return kT0; });
     }
+    // Registers as our generators do: with a lease (holdsLease).
     void add(const std::string& id, std::uint64_t opened) {
-        c->register_generator({id, id + "-host", opened});
+        control::RegisterRequest r{id, id + "-host", opened};
+        r.extra["manifest"] = control::Json{{"holdsLease", true}};
+        c->register_generator(r);
         c->ready({id, opened});
     }
     bool wait_phase(Phase p) {
@@ -277,14 +280,16 @@ TEST_F(CoordinatorTest, ResultCarriesTheClientSummaryWithoutTheIntervals) {
     EXPECT_EQ(r.extra["generatorReports"],
               (control::Json{{"a", {{"clock", report["clock"]}, {"counters", report["counters"]}}}}));
     EXPECT_EQ(r.extra["clientCommitted"], 100);
-    EXPECT_EQ(r.extra["clientServerRatio"], 1.0);
+    // b's count is not in clientCommitted, so there is no honest ratio.
+    EXPECT_FALSE(r.extra.contains("clientServerRatio"));
     EXPECT_EQ(r.extra["latency"]["count"], 100);
     EXPECT_EQ(r.extra["latency"]["p50"], 1049);
     EXPECT_EQ(r.extra["perGenerator"]["a"]["clockOffsetMs"], 7.5);
     // The summary's warnings, then the manifest's (these generators sent none).
     ASSERT_EQ(r.extra["warnings"].size(), 3u) << r.extra["warnings"];
     EXPECT_NE(r.extra["warnings"][0].get<std::string>().find("\"a\" clock offset 7.5 ms"), std::string::npos);
-    EXPECT_NE(r.extra["warnings"][1].get<std::string>().find("\"b\" sent no intervals"), std::string::npos);
+    EXPECT_NE(r.extra["warnings"][1].get<std::string>().find("generator \"b\" reports no client counts"),
+              std::string::npos);
     EXPECT_EQ(r.extra["warnings"][2].get<std::string>().rfind("generators a, b sent no workload manifest", 0), 0u);
     // The written file has the summary too.
     const auto files = result_files();
@@ -971,4 +976,74 @@ TEST_F(CoordinatorTest, DroppedConnectionsInAReportAreNamedInTheWarnings) {
                              "generator a: connections dropped during the epoch (2 calls lost "
                              "as disconnects, 1 connections reopened, 3 reopen attempts failed)") != std::string::npos;
     EXPECT_TRUE(named) << r.extra["warnings"].dump();
+}
+
+// ---- the original harness's first revision (--original-revision first) ----
+
+TEST_F(CoordinatorTest, FirstRevisionEpochRunsWarmupThenMeasureWithoutStartAcknowledgements) {
+    options.revision = OriginalRevision::First;
+    options.warmup_seconds = 0.05;
+    make();
+    add("a", 30);
+    counter->push(1000, kT0 + 10);
+    counter->push(3000, kT0 + 2010);
+    const auto r0 = c->start_epoch({});
+    ASSERT_TRUE(r0.started) << r0.message;
+    // The first revision's phase from the start: generators start on it.
+    EXPECT_EQ(r0.state.phase, Phase::Warmup);
+    ASSERT_EQ(c->generators().size(), 1u);
+    EXPECT_EQ(c->generators()[0].local_state, control::GeneratorState::Running);
+    // No /started from anyone, and still the window opens and closes.
+    ASSERT_TRUE(stop_acked({"a"}));
+    const auto r = wait_result(1);
+    EXPECT_FALSE(r.error) << *r.error;
+    EXPECT_EQ(r.committed_delta, "2000");
+    EXPECT_EQ(r.extra["warmupSeconds"], 0.05);
+    EXPECT_EQ(r.extra["manifest"]["coordinator"]["originalRevision"], "first");
+}
+
+TEST_F(CoordinatorTest, FirstRevisionResultsCarryWarmupSecondsEvenWhenZero) {
+    options.revision = OriginalRevision::First;
+    make();
+    add("a", 1);
+    counter->push(10, kT0 + 10);
+    counter->push(20, kT0 + 2010);
+    ASSERT_TRUE(c->start_epoch({}).started);
+    ASSERT_TRUE(stop_acked({"a"}));
+    const auto r = wait_result(1);
+    EXPECT_FALSE(r.error) << *r.error;
+    EXPECT_EQ(r.extra["warmupSeconds"], 0);
+}
+
+TEST_F(CoordinatorTest, FinalRevisionStillWaitsForTheStartBarrier) {
+    options.start_ack_timeout_seconds = 0.05;
+    make();
+    add("a", 1);
+    ASSERT_TRUE(c->start_epoch({}).started);
+    EXPECT_EQ(c->state().phase, Phase::Starting);
+    ASSERT_TRUE(stop_acked({"a"}));
+    const auto r = wait_result(1);
+    ASSERT_TRUE(r.error);
+    EXPECT_EQ(*r.error, "Missing start acknowledgements from: a");
+}
+
+TEST_F(CoordinatorLeaseTest, AnOriginalGeneratorIsNeverLostForSilenceBecauseItHoldsNoLease) {
+    options.window_seconds = 60;
+    make_with_lease(10);
+    // The original harness registers with no manifest and polls /state
+    // without its id: nothing renews a lease between /ready and /stopped.
+    c->register_generator({"orig", "orig-host", 5});
+    c->ready({"orig", 5});
+    counter->push(100, kT0);
+    counter->push(300, kT0 + 1000);
+    ASSERT_TRUE(start_acked({"orig"}));
+    ASSERT_TRUE(wait_phase(Phase::Measure));
+    mono->store(120000);
+    c->check_leases();
+    EXPECT_EQ(state_of("orig"), control::GeneratorState::Running);
+    EXPECT_TRUE(c->state().current_epoch_errors.empty());
+    EXPECT_TRUE(c->stop_epoch().stopping);
+    ASSERT_TRUE(stop_acked({"orig"}));
+    const auto r = wait_result(1);
+    EXPECT_FALSE(r.error) << *r.error;
 }

@@ -127,7 +127,7 @@ TEST(EpochResult, NoWindowWhenTheFirstReadNeverHappened) {
     EXPECT_FALSE(r.extra.contains("counterReadMs"));
     EXPECT_FALSE(r.extra.contains("timeline"));
     // The summary still names who sent nothing.
-    EXPECT_TRUE(has_warning_with(r, "\"a\" sent no intervals"));
+    EXPECT_TRUE(has_warning_with(r, "generators \"a\", \"b\" report no client counts"));
 }
 
 TEST(EpochResult, AFailedEndReadKeepsTheStartAndHasNoDelta) {
@@ -277,6 +277,7 @@ TEST(EpochResult, SlowCounterReadsWidenTheCrossCheckByWhatTheirRoundTripsAllow) 
     // 100/s on the server, 950 seen by the clients: 50 apart. 2% of 1000 is
     // 20; round trips of 4 ms allow 0.4 more, so this warns...
     auto o = ten_second_window();
+    o.participant_ids = {"a"};
     o.stop_reports["a"] = report_with(95);
     EXPECT_TRUE(has_warning_with(build_epoch_result(o), "differ from the server's committed delta"));
     // ...but two reads of 400 ms each may have happened 400 ms (40
@@ -292,6 +293,7 @@ TEST(EpochResult, TheGapWarningSaysWhatTheRoundTripsAllowed) {
     auto o = ten_second_window();
     o.before = read_at(5000, kT0, 200);
     o.after = read_at(6000, kT0 + 10000, 200);
+    o.participant_ids = {"a"};
     o.stop_reports["a"] = report_with(50);  // 500 of 1000: far beyond 20 + 20
     EXPECT_TRUE(has_warning_with(build_epoch_result(o),
                                  "tolerance 2% plus the 20 transfers the counter reads' round trips allow): another "
@@ -312,7 +314,7 @@ TEST(EpochResult, AReportWithoutIntervalsIsNamed) {
     auto o = ten_second_window();
     o.stop_reports["a"] = report_with(50);
     o.stop_reports["b"] = {{"counters", {{"committed", 500}}}};
-    EXPECT_TRUE(has_warning_with(build_epoch_result(o), "generator \"b\" sent no intervals"));
+    EXPECT_TRUE(has_warning_with(build_epoch_result(o), "generator \"b\" reports no client counts"));
 }
 
 TEST(EpochResult, MixedWorkloadsAreNamedInTheResult) {

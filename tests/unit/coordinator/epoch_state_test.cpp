@@ -24,8 +24,12 @@ class EpochStateTest : public ::testing::Test {
 protected:
     EpochStateMachine sm{"test-1", "spacetimedb"};
 
-    void add(const std::string& id, std::uint64_t opened, bool ready = true) {
-        sm.register_generator({id, id + "-host", opened}, kT0);
+    // Registers like our generators do, announcing a lease unless `lease`
+    // is false (the original harness's generators announce none).
+    void add(const std::string& id, std::uint64_t opened, bool ready = true, bool lease = true) {
+        control::RegisterRequest reg{id, id + "-host", opened};
+        if (lease) reg.extra["manifest"] = control::Json{{"holdsLease", true}};
+        sm.register_generator(reg, kT0);
         if (ready) sm.mark_ready({id, opened}, kT0);
     }
     StartOutcome start(std::optional<std::vector<std::string>> ids = std::nullopt,
@@ -353,7 +357,7 @@ TEST_F(EpochStateTest, ReRegisterReplacesTheManifestAndOldGeneratorsStillStart) 
     add_with_workload(sm, "a", 1.5, "v3.bsatn.spacetimedb");
     add_with_workload(sm, "b", 2.0, "v3.bsatn.spacetimedb");
     // b restarts as an older generator: no manifest, nothing to compare.
-    add("b", 4);
+    add("b", 4, true, /*lease=*/false);
     ASSERT_NE(sm.manifest("b"), nullptr);
     EXPECT_FALSE(sm.manifest("b")->manifest);
     EXPECT_FALSE(sm.manifest("b")->negotiated_protocol);
@@ -466,4 +470,76 @@ TEST_F(EpochStateTest, ReRegisterOfALostGeneratorStartsItOverAsRegistered) {
     EXPECT_EQ(gen("a").local_state, GeneratorState::Registered);
     sm.mark_ready({"a", 1}, kT0);
     EXPECT_EQ(gen("a").local_state, GeneratorState::Ready);
+}
+
+// ---- generators of the original harness ----------------------------------
+
+TEST_F(EpochStateTest, AGeneratorThatHoldsNoLeaseIsNeverLostForSilence) {
+    // The original's generators poll /state without their id, so nothing
+    // renews a lease between /ready and /stopped.
+    add("orig", 5, true, /*lease=*/false);
+    add("ours", 5);
+    sm.heard_from("orig", 0);
+    sm.heard_from("ours", 0);
+    const auto lost = sm.expire_leases(60000, 10000);
+    ASSERT_EQ(lost.size(), 1u);
+    EXPECT_EQ(lost[0].id, "ours");
+    EXPECT_EQ(gen("orig").local_state, GeneratorState::Ready);
+    ASSERT_TRUE(start().started);
+    EXPECT_EQ(sm.active()->participants, std::vector<std::string>{"orig"});
+    EXPECT_TRUE(sm.expire_leases(600000, 10000).empty());
+    EXPECT_TRUE(sm.active()->errors.empty());
+}
+
+TEST_F(EpochStateTest, ReRegisteringWithoutALeaseDropsTheOldOne) {
+    add("a", 1);
+    sm.heard_from("a", 0);
+    ASSERT_TRUE(sm.next_lease_expiry(10000).has_value());
+    sm.register_generator({"a", "a-host", 1}, kT0);  // the same id, now run by the original
+    sm.mark_ready({"a", 1}, kT0);
+    EXPECT_FALSE(sm.next_lease_expiry(10000).has_value());
+    EXPECT_TRUE(sm.expire_leases(60000, 10000).empty());
+    EXPECT_EQ(gen("a").local_state, GeneratorState::Ready);
+}
+
+TEST_F(EpochStateTest, ALostLeaseHolderReRegisteringWithoutALeaseIsNotLostAgain) {
+    add("a", 1);
+    sm.heard_from("a", 0);
+    ASSERT_EQ(sm.expire_leases(20000, 10000).size(), 1u);
+    sm.register_generator({"a", "a-host", 1}, kT0);
+    sm.heard_from("a", 20001);
+    sm.mark_ready({"a", 1}, kT0);
+    EXPECT_TRUE(sm.expire_leases(90000, 10000).empty());
+    EXPECT_EQ(gen("a").local_state, GeneratorState::Ready);
+}
+
+TEST(EpochStateFirstRevision, AnEpochOpensInWarmupWithParticipantsRunningAndNoStartBarrier) {
+    EpochStateMachine sm{"test-1", "spacetimedb", OriginalRevision::First};
+    sm.register_generator({"g", "h", 2}, kT0);
+    sm.mark_ready({"g", 2}, kT0);
+    const auto out = sm.start_epoch({}, {});
+    ASSERT_TRUE(out.started) << out.message;
+    EXPECT_EQ(out.message, "Epoch 1 started");
+    EXPECT_EQ(sm.phase(), Phase::Warmup);
+    const auto s = sm.snapshot();
+    ASSERT_EQ(s.generators.size(), 1u);
+    // The first revision's states: registered, ready, running (no starting).
+    EXPECT_EQ(s.generators[0].local_state, GeneratorState::Running);
+    EXPECT_EQ(s.generators[0].active_epoch, 1u);
+    EXPECT_EQ(s.participants, std::vector<std::string>{"g"});
+    // A first-revision generator stops on `stop` and acknowledges it.
+    sm.set_phase(Phase::Stop);
+    sm.acknowledge_stopped({"g", 1, {}}, kT0);
+    EXPECT_TRUE(sm.missing_stop_acks().empty());
+    EXPECT_EQ(sm.generators()[0].local_state, GeneratorState::Ready);
+}
+
+TEST(EpochStateFirstRevision, TheFinalRevisionStillStartsInStarting) {
+    EpochStateMachine sm{"test-1", "spacetimedb"};
+    sm.register_generator({"g", "h", 2}, kT0);
+    sm.mark_ready({"g", 2}, kT0);
+    ASSERT_TRUE(sm.start_epoch({}, {}).started);
+    EXPECT_EQ(sm.phase(), Phase::Starting);
+    EXPECT_EQ(sm.generators()[0].local_state, GeneratorState::Starting);
+    EXPECT_EQ(sm.missing_start_acks(), std::vector<std::string>{"g"});
 }

@@ -155,10 +155,14 @@ TEST(ResultSummary, GeneratorsWithoutIntervalsAreWarnedAboutAndLeftOut) {
     // c sent no report at all (an old generator, or one that never stopped).
     const auto s = summarize_generator_reports(reports, {"a", "b", "c", "d"}, SummaryWindow{kT0, kT0 + 1000}, 100);
     EXPECT_EQ(s["clientCommitted"], 100);
-    EXPECT_EQ(s["clientServerRatio"], 1.0);
-    ASSERT_EQ(s["warnings"].size(), 3u) << s["warnings"];
-    EXPECT_TRUE(has_warning_with(s, "\"b\" sent no intervals"));
-    EXPECT_TRUE(has_warning_with(s, "\"c\" sent no intervals"));
+    // Only a's count is in clientCommitted: a ratio against the server's
+    // whole count would blame a gap on the server that is only b's, c's and
+    // d's missing counts (it read 1.0 here, by coincidence of the numbers).
+    EXPECT_FALSE(s.contains("clientServerRatio"));
+    ASSERT_EQ(s["warnings"].size(), 2u) << s["warnings"];
+    // One line for everyone who reports nothing, naming them.
+    EXPECT_TRUE(
+        has_warning_with(s, "generators \"b\", \"c\" report no client counts", "clientServerRatio is not computed"));
     EXPECT_TRUE(has_warning_with(s, "\"d\" sent intervals that could not be read"));
     EXPECT_EQ(s["perGenerator"]["b"], Json::object());
 
@@ -167,7 +171,29 @@ TEST(ResultSummary, GeneratorsWithoutIntervalsAreWarnedAboutAndLeftOut) {
     EXPECT_FALSE(none.contains("latency"));
     EXPECT_FALSE(none.contains("clientCommitted"));
     EXPECT_FALSE(none.contains("clientServerRatio"));
-    EXPECT_EQ(none["warnings"].size(), 2u);
+    ASSERT_EQ(none["warnings"].size(), 1u) << none["warnings"];
+    EXPECT_TRUE(has_warning_with(none, "generators \"a\", \"b\" report no client counts"));
+}
+
+TEST(ResultSummary, TheRatioIsComputedOnlyWhenEveryParticipantsCountIsInTheSum) {
+    stats::IntervalRecorder a;
+    stats::IntervalRecorder b;
+    succeed(a, kT0, 100, 800);
+    succeed(b, kT0, 60, 800);
+    const Json both{{"a", report_of(a)}, {"b", report_of(b)}};
+    const auto all = summarize_generator_reports(both, {"a", "b"}, SummaryWindow{kT0, kT0 + 1000}, 160);
+    EXPECT_EQ(all["clientCommitted"], 160);
+    EXPECT_EQ(all["clientServerRatio"], 1.0);
+    EXPECT_EQ(all["warnings"], Json::array());
+
+    // A mixed fleet: the original harness's generator (b) acknowledged its
+    // stop with no report. The server's 160 include b's 60.
+    const Json mixed{{"a", report_of(a)}, {"b", Json::object()}};
+    const auto m = summarize_generator_reports(mixed, {"a", "b"}, SummaryWindow{kT0, kT0 + 1000}, 160);
+    EXPECT_EQ(m["clientCommitted"], 100);
+    EXPECT_FALSE(m.contains("clientServerRatio"));
+    ASSERT_EQ(m["warnings"].size(), 1u) << m["warnings"];
+    EXPECT_TRUE(has_warning_with(m, "generator \"b\" reports no client counts", "clientServerRatio is not computed"));
 }
 
 TEST(ResultSummary, IntervalsOfAnotherShapeAreNotMerged) {
