@@ -39,11 +39,18 @@ std::string error_of(const std::function<void()>& f) {
     return "";
 }
 
+// A /register from one of our generators, which hold a lease.
+control::RegisterRequest leased(const std::string& id, const std::string& host) {
+    control::RegisterRequest r{id, host, 1};
+    r.extra["manifest"] = control::Json{{"holdsLease", true}};
+    return r;
+}
+
 class StateMachineViewTest : public ::testing::Test {
 protected:
     EpochStateMachine sm{"test-1", "spacetimedb"};
     void add(const std::string& id) {
-        sm.register_generator({id, id + "-host", 1}, kT0);
+        sm.register_generator(leased(id, id + "-host"), kT0);
         sm.mark_ready({id, 1}, kT0);
     }
     StartOutcome start(std::optional<std::vector<std::string>> ids = std::nullopt) {
@@ -93,7 +100,7 @@ TEST_F(StateMachineViewTest, ViewVersionMovesOnlyWithWhatViewsShow) {
         return m;
     };
     using M = std::pair<bool, bool>;
-    sm.register_generator({"a", "h", 1}, kT0);
+    sm.register_generator(leased("a", "h"), kT0);
     EXPECT_EQ(moved(), M(true, false)) << "a registration elsewhere wakes no generator";
     sm.mark_ready({"a", 1}, kT0);
     EXPECT_EQ(moved(), M(true, false));
@@ -160,7 +167,7 @@ TEST_F(StateMachineViewTest, LeaseIndexExpiresOldestFirstReportsInIdOrderAndFoll
     // A lost generator that registers again has a lease again.
     ASSERT_EQ(sm.expire_leases(7000, 1000).size(), 2u);  // d, b
     EXPECT_FALSE(sm.next_lease_expiry(1000));
-    sm.register_generator({"c", "c-host", 1}, kT0);
+    sm.register_generator(leased("c", "c-host"), kT0);
     EXPECT_EQ(sm.next_lease_expiry(1000), 1200) << "from its last contact until heard_from() renews it";
     sm.heard_from("c", 7100);
     EXPECT_EQ(sm.next_lease_expiry(1000), 8100);
@@ -263,7 +270,7 @@ protected:
         fs::remove_all(dir);
     }
     void add(const std::string& id) {
-        c->register_generator({id, id + "-host", 1});
+        c->register_generator(leased(id, id + "-host"));
         c->ready({id, 1});
     }
     static net::HttpRequest request(std::string method, std::string target, std::string body = "") {
