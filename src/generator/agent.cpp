@@ -30,7 +30,7 @@ bool is_start_phase(control::Phase p) { return p == control::Phase::Starting || 
 }  // namespace
 
 AgentDecision decide(const control::CoordinatorState& state, std::string_view own_id,
-                     std::optional<std::uint64_t> running_epoch) {
+                     std::optional<std::uint64_t> running_epoch, std::optional<std::uint64_t> ended_epoch) {
     const bool participant = is_participant(state, own_id);
     if (running_epoch) {
         const bool keep = state.current_epoch == running_epoch && participant &&
@@ -38,8 +38,8 @@ AgentDecision decide(const control::CoordinatorState& state, std::string_view ow
         if (keep) return {};
         return {AgentAction::Stop, *running_epoch};
     }
-    if (is_start_phase(state.phase) && state.current_epoch && participant) {
-        return {AgentAction::Start, *state.current_epoch};
+    if (is_start_phase(state.phase) && state.current_epoch && participant && state.current_epoch != ended_epoch) {
+        return {AgentAction::Start, *state.current_epoch, state.phase == control::Phase::Starting};
     }
     return {};
 }

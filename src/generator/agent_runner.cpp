@@ -100,6 +100,7 @@ double AgentRunner::last_rtt_ms() const {
 AgentRunner::StoppedLoad AgentRunner::stop_load() {
     const bool all_idle = load_.stop();
     if (!all_idle) sinks_.log("some workers were still busy after the op timeout");
+    if (running_) ended_ = running_;
     running_.reset();
     StoppedLoad stopped{load_.counters(), load_.take_intervals(), load_.load_started_unix_ms(),
                         load_.load_stopped_unix_ms()};
@@ -134,21 +135,76 @@ control::EpochAckRequest AgentRunner::stopped_request(std::uint64_t epoch, const
 
 // A coordinator that refuses the body as too large (413) still gets the
 // epoch's end and counters: the intervals are dropped, with a log line.
+// Any other refusal is logged and not sent again: the same report would be
+// refused the same way, the load is already stopped, and the generator is
+// still of use for the next epoch, so it carries on rather than exit. (Ours
+// refuses a report for an epoch it never started; the original harness
+// takes one for any epoch. "Unknown generator" lands here too: the next
+// /state poll meets it again and registers afresh.)
 void AgentRunner::post_stopped(std::uint64_t epoch, StoppedLoad&& stopped) {
     const auto report = stop_report(std::move(stopped));
     try {
-        const auto request = stopped_request(epoch, report, true);
-        call_control("POST /stopped", [&] { return client_.stopped(request); });
+        try {
+            const auto request = stopped_request(epoch, report, true);
+            call_control("POST /stopped", [&] { return client_.stopped(request); });
+        } catch (const CoordinatorError& e) {
+            if (e.status() != 413) throw;
+            sinks_.log(std::string(e.what()) + " -- sending the report again without per-second intervals");
+            const auto request = stopped_request(epoch, report, false);
+            call_control("POST /stopped", [&] { return client_.stopped(request); });
+        }
     } catch (const CoordinatorError& e) {
-        if (e.status() != 413) throw;
-        sinks_.log(std::string(e.what()) + " -- sending the report again without per-second intervals");
-        const auto request = stopped_request(epoch, report, false);
-        call_control("POST /stopped", [&] { return client_.stopped(request); });
+        if (is_retryable(e) || e.kind() == CoordinatorError::Kind::Unauthorized) throw;
+        sinks_.log("the coordinator refused epoch " + std::to_string(epoch) + "'s stop report (" + e.what() +
+                   "): not sent again, so its result lacks this generator's counters");
+        return;
     }
     note_clock(true);
 }
 
+// POST /started: this generator's load runs, for the coordinator's start
+// barrier.
+void AgentRunner::acknowledge_start(std::uint64_t epoch) {
+    const std::string n = std::to_string(epoch);
+    try {
+        call_control("POST /started", [&] { return client_.started({config_.id, epoch, control::Json::object()}); });
+        note_clock(true);
+    } catch (const CoordinatorError& e) {
+        if (e.kind() == CoordinatorError::Kind::Unreachable || e.kind() == CoordinatorError::Kind::Unauthorized) {
+            throw;
+        }
+        if (e.status() == 404) {
+            // The route is missing, which says nothing against the epoch:
+            // a coordinator without it has no start barrier to wait on (the
+            // original harness's first revision has none). The load keeps
+            // running; asking again would only be refused again.
+            // Remembered until this generator registers again, since only
+            // then may the coordinator have been replaced by another build.
+            no_started_route_ = true;
+            const std::string why =
+                "the coordinator has no /started route (no start barrier, as in the original "
+                "harness's first revision): ";
+            sinks_.log(why + "epoch " + n +
+                       "'s load keeps running without a start acknowledgement, and none is posted to this "
+                       "coordinator again");
+            return;
+        }
+        // Refused: the epoch ended, moved on, or is not ours. Its load stops,
+        // and stop_load() marks the epoch ended, so the next poll does not
+        // start it again even while the state still names it.
+        sinks_.log(std::string(e.what()) + " -- stopping epoch " + n +
+                   "'s load; this generator sits that epoch out (it is not started again)");
+        stop_load();
+    }
+}
+
+// A coordinator that (re)registers this generator may be another process,
+// even another build, than the one before: a restarted coordinator numbers
+// its epochs from 1 again, and may have a /started route the old one
+// lacked. So what was learned about the old one is forgotten here.
 void AgentRunner::register_and_ready(bool open) {
+    ended_.reset();
+    no_started_route_ = false;
     call_control("POST /register", [&] {
         control::RegisterRequest request{config_.id, config_.hostname, static_cast<std::uint64_t>(config_.concurrency)};
         control::set_manifest(request, manifest_);
@@ -219,24 +275,16 @@ void AgentRunner::poll_once() {
     const bool changed = !have_version_ || state.version != seen_version_;
     seen_version_ = state.version;
     have_version_ = true;
-    const auto decision = decide(state, config_.id, running_);
+    const auto decision = decide(state, config_.id, running_, ended_);
     if (decision.action == AgentAction::Start) {
-        sinks_.log("starting epoch " + std::to_string(decision.epoch));
+        const bool acknowledge = decision.acknowledge && !no_started_route_;
+        sinks_.log("starting epoch " + std::to_string(decision.epoch) +
+                   (!decision.acknowledge ? " (phase warmup: no start barrier, so no /started)"
+                    : !acknowledge        ? " (this coordinator has no /started route)"
+                                          : ""));
         load_.start(decision.epoch);
         running_ = decision.epoch;
-        try {
-            call_control("POST /started", [&] {
-                return client_.started({config_.id, decision.epoch, control::Json::object()});
-            });
-            note_clock(true);
-        } catch (const CoordinatorError& e) {
-            if (e.kind() == CoordinatorError::Kind::Unreachable || e.kind() == CoordinatorError::Kind::Unauthorized) {
-                throw;
-            }
-            // The epoch ended or moved on before we acknowledged: stop and keep polling.
-            sinks_.log(std::string(e.what()) + " -- stopping this epoch's load");
-            stop_load();
-        }
+        if (acknowledge) acknowledge_start(decision.epoch);
         return;  // poll again at once: the coordinator moves on when everyone started
     }
     if (decision.action == AgentAction::Stop) {

@@ -1,7 +1,9 @@
 // The generator agent's decisions, as pure functions: given the latest
 // CoordinatorState and what this generator is doing (idle, or running epoch
 // n), whether to start an epoch, stop the running one, or do nothing -- the
-// rules of the original harness's poll loop. Plus the lease it fences its
+// rules of the original harness's poll loop, plus whether a start is
+// acknowledged (/started) and never restarting an epoch whose load already
+// ended. Plus the lease it fences its
 // load on and the backoff it re-registers with. No sockets, no clock: the
 // caller passes the time in, so tests drive every path directly
 // (AgentRunner, agent_runner.hpp, sequences them).
@@ -23,18 +25,31 @@ struct AgentDecision {
     AgentAction action = AgentAction::None;
     // Start: the epoch to start. Stop: the epoch being stopped.
     std::uint64_t epoch = 0;
+    // Start: the coordinator holds a start barrier (phase starting), so the
+    // generator acknowledges with POST /started once its load runs. A start
+    // on warmup has no barrier to acknowledge: the original harness's first
+    // revision (and ours with --original-revision first) goes straight to
+    // warmup and has no /started route, and ours by default publishes
+    // warmup only after every participant acknowledged.
+    bool acknowledge = false;
     friend bool operator==(const AgentDecision&, const AgentDecision&) = default;
 };
 
-// Start: not running, phase starting or warmup, currentEpoch set, and this
+// Start: not running, phase starting or warmup, currentEpoch set, this
 // generator a participant (own id in participants, or self.participant in
-// the compact per-generator view). Stop: running and not (currentEpoch ==
-// running epoch, a participant, phase in {starting, warmup, measure}).
-// Otherwise None.
+// the compact per-generator view), and currentEpoch not `ended_epoch`.
+// Stop: running and not (currentEpoch == running epoch, a participant,
+// phase in {starting, warmup, measure}). Otherwise None.
 // A new epoch that includes us while an older one still runs yields Stop
 // first; the next poll then yields Start.
+// `ended_epoch`: the last epoch whose load this generator ran and stopped,
+// for whatever reason (its /started refused, the state said stop, ...). It
+// is never started again: the state that named it may well name it again
+// on the next poll, and start, stop, start on every poll is a load that
+// never settles (the original's rule has no such memory).
 AgentDecision decide(const control::CoordinatorState& state, std::string_view own_id,
-                     std::optional<std::uint64_t> running_epoch);
+                     std::optional<std::uint64_t> running_epoch,
+                     std::optional<std::uint64_t> ended_epoch = std::nullopt);
 
 // Self-fencing: how long the generator may go without one successful
 // coordinator request before it stops its load. A generator that cannot

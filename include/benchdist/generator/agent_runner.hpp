@@ -16,6 +16,21 @@
 // at once with an unchanged version; then the loop falls back to waiting
 // --poll-ms between polls.
 //
+// The load starts when the coordinator names this generator in phase
+// `starting` -- a start barrier: POST /started acknowledges that the load
+// runs -- or `warmup`, which has no barrier to acknowledge (the original
+// harness's first revision, or ours with --original-revision first; ours by
+// default publishes warmup only after the barrier). A 404 on /started says
+// the coordinator has no such route: the load runs on, and /started is not
+// posted to it again. Any other refusal stops that epoch's load. Whatever
+// stopped an epoch's load, that epoch is not started again (decide()'s
+// ended epoch), so no refusal can turn the loop into start, stop, start on
+// every poll; a refused /stopped is logged once and not sent again. Both
+// memories last until this generator registers again. A refused /state
+// (other than "Unknown generator") is not retried either: every revision
+// has that route, so the generator cannot follow this coordinator, stops
+// its load and exits 1 -- once, not a loop.
+//
 // /register carries the manifest; /ready names the protocol the server
 // chose; /stopped carries the StopReport (control/generator_report.hpp),
 // including this host's clock offset to the coordinator, since the
@@ -116,6 +131,7 @@ private:
     control::EpochAckRequest stopped_request(std::uint64_t epoch, const control::StopReport& report,
                                              bool with_intervals) const;
     void post_stopped(std::uint64_t epoch, StoppedLoad&& stopped);
+    void acknowledge_start(std::uint64_t epoch);
     void register_and_ready(bool open);
     void reconnect();
     void poll_once();
@@ -134,6 +150,11 @@ private:
     bool reconnecting_ = false;  // single attempts while re-registering with backoff
     ClockOffsetEstimator clock_offset_;
     std::optional<std::uint64_t> running_;
+    // The last epoch whose load ran and stopped: decide() never starts it
+    // again. Forgotten, like no_started_route_, when registering again.
+    std::optional<std::uint64_t> ended_;
+    // POST /started answered 404: this coordinator has no start barrier.
+    bool no_started_route_ = false;
     // Version of the last /state answer acted on; the next poll waits for a
     // newer one. A plain pair rather than std::optional: GCC 12 at -O2
     // reports a bogus maybe-uninitialized read of the optional's payload.

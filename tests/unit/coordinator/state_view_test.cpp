@@ -225,7 +225,7 @@ TEST(StateViewAgent, DecideReadsTheViewOrTheParticipantList) {
     view.current_epoch = 4;
     view.self = control::SelfView{true, true, GeneratorState::Starting, 1};
     EXPECT_EQ(generator::decide(view, "gen-a", std::nullopt),
-              (generator::AgentDecision{generator::AgentAction::Start, 4}));
+              (generator::AgentDecision{generator::AgentAction::Start, 4, true}));
     view.self->participant = false;
     EXPECT_EQ(generator::decide(view, "gen-a", std::nullopt), generator::AgentDecision{});
     EXPECT_EQ(generator::decide(view, "gen-a", 4), (generator::AgentDecision{generator::AgentAction::Stop, 4}));
@@ -234,7 +234,7 @@ TEST(StateViewAgent, DecideReadsTheViewOrTheParticipantList) {
     full.self.reset();
     full.participants = {"gen-a"};
     EXPECT_EQ(generator::decide(full, "gen-a", std::nullopt),
-              (generator::AgentDecision{generator::AgentAction::Start, 4}));
+              (generator::AgentDecision{generator::AgentAction::Start, 4, true}));
 }
 
 namespace {

@@ -194,6 +194,11 @@ struct Rig {
     std::size_t position(const std::string& event) const {
         return static_cast<std::size_t>(std::find(events.begin(), events.end(), event) - events.begin());
     }
+    long count(const std::string& event) const { return std::count(events.begin(), events.end(), event); }
+    long count_logged(const std::string& part) const {
+        return std::count_if(logs.begin(), logs.end(),
+                             [&](const std::string& s) { return s.find(part) != std::string::npos; });
+    }
 };
 
 // The states of one epoch from this generator's view: starting, measure,
@@ -397,9 +402,241 @@ TEST(AgentRunner, AStartAckRefusedStopsThatEpochsLoad) {
             400);
     };
     EXPECT_EQ(rig.run(), 0);
-    EXPECT_TRUE(rig.logged("acknowledged unexpected epoch 1 -- stopping this epoch's load"));
+    EXPECT_TRUE(rig.logged(
+        "acknowledged unexpected epoch 1 -- stopping epoch 1's load; this generator sits that epoch out (it is not "
+        "started again)"));
     EXPECT_LT(rig.position("load stop"), rig.position("close"));
     EXPECT_TRUE(rig.client.stops.empty());
+}
+
+// One /state answer of a scripted coordinator: the phase and the current
+// epoch, this generator a participant of it unless said otherwise.
+struct Step {
+    Phase phase;
+    std::optional<std::uint64_t> epoch;
+    bool participant = true;
+    friend bool operator==(const Step&, const Step&) = default;
+};
+
+// `count` answers of each step, in order.
+std::vector<Step> steps(std::initializer_list<std::pair<Step, int>> runs) {
+    std::vector<Step> out;
+    for (const auto& [step, count] : runs) out.insert(out.end(), static_cast<std::size_t>(count), step);
+    return out;
+}
+
+// Answers script[n] on poll n, then ends the test (stop requested, idle).
+// Our coordinator: the compact view, whose version moves only when the
+// state does. The original harness (`original`): the full state, with no
+// version, no leaseSeconds and no long-polling.
+std::function<CoordinatorState(int)> scripted(FakeClock& clock, std::vector<Step> script, bool original = false) {
+    return [&clock, script, original](int n) {
+        if (n >= static_cast<int>(script.size())) {
+            clock.stop = true;
+            return view(Phase::Idle, std::nullopt, false, 1000);
+        }
+        const auto& s = script[static_cast<std::size_t>(n)];
+        const bool member = s.epoch && s.participant;
+        if (original) {
+            CoordinatorState full;
+            full.phase = s.phase;
+            full.current_epoch = s.epoch;
+            if (member) full.participants = {"other", "gen-a"};
+            return full;
+        }
+        std::uint64_t version = 2;
+        for (int i = 1; i <= n; ++i)
+            version += script[static_cast<std::size_t>(i)] == script[static_cast<std::size_t>(i - 1)] ? 0 : 1;
+        return view(s.phase, s.epoch, member, version);
+    };
+}
+
+CoordinatorError no_started_route() {
+    return CoordinatorError(Kind::Rejected, "POST http://127.0.0.1:9/started failed: 404 Unknown route: POST /started",
+                            404);
+}
+
+std::vector<std::uint64_t> epochs_of(const std::vector<control::EpochAckRequest>& acks) {
+    std::vector<std::uint64_t> out;
+    for (const auto& a : acks) out.push_back(a.epoch);
+    return out;
+}
+
+// The original harness's first revision: warmup, measure, stop, with no
+// start barrier and no /started route. Measured against it, the generator
+// posted /started on warmup, took the 404 for "the epoch moved on", stopped,
+// and started again on the next poll: 478 restarts in 75 s, never a /stopped.
+TEST(AgentRunner, TheOriginalFirstRevisionRunsEachEpochOnceFromWarmupWithoutAStartAck) {
+    Rig rig;
+    rig.client.on_state = scripted(rig.clock,
+                                   steps({{{Phase::Warmup, 1}, 5},
+                                          {{Phase::Measure, 1}, 3},
+                                          {{Phase::Stop, 1}, 2},
+                                          {{Phase::Idle, std::nullopt}, 2},
+                                          {{Phase::Warmup, 2}, 3},
+                                          {{Phase::Measure, 2}, 2},
+                                          {{Phase::Stop, 2}, 1}}),
+                                   true);
+    rig.client.on_started = [](int) -> CoordinatorState { throw no_started_route(); };
+    EXPECT_EQ(rig.run(), 0);
+    EXPECT_EQ(rig.count("load start 1"), 1);
+    EXPECT_EQ(rig.count("load start 2"), 1);
+    EXPECT_EQ(rig.count("load stop"), 2);
+    EXPECT_TRUE(rig.client.starts.empty()) << "warmup has no start barrier to acknowledge";
+    EXPECT_EQ(epochs_of(rig.client.stops), (std::vector<std::uint64_t>{1, 2}));
+    EXPECT_LT(rig.position("load start 1"), rig.position("stopped 1"));
+    EXPECT_LT(rig.position("stopped 1"), rig.position("load start 2"));
+    EXPECT_TRUE(rig.logged("starting epoch 1 (phase warmup: no start barrier, so no /started)"));
+    EXPECT_TRUE(rig.errors.empty());
+}
+
+// Ours with --original-revision first publishes warmup at once, too.
+TEST(AgentRunner, AnEpochFirstSeenInWarmupStartsWithoutPostingStarted) {
+    Rig rig;
+    rig.client.on_state =
+        scripted(rig.clock, steps({{{Phase::Warmup, 1}, 1}, {{Phase::Measure, 1}, 1}, {{Phase::Stop, 1}, 1}}));
+    EXPECT_EQ(rig.run(), 0);
+    EXPECT_EQ(rig.events, (Events{"register", "open", "ready", "state", "load start 1", "state", "state", "load stop",
+                                  "stopped 1", "state", "close"}));
+}
+
+// Ours by default: starting (the barrier), then warmup once every
+// participant acknowledged, then measure. One acknowledgement, one start.
+TEST(AgentRunner, TheStartBarrierIsAcknowledgedOnceAndTheLoadRunsOnThroughWarmup) {
+    Rig rig;
+    rig.client.on_state = scripted(
+        rig.clock,
+        steps({{{Phase::Starting, 1}, 2}, {{Phase::Warmup, 1}, 2}, {{Phase::Measure, 1}, 2}, {{Phase::Stop, 1}, 1}}));
+    EXPECT_EQ(rig.run(), 0);
+    EXPECT_EQ(rig.events, (Events{"register", "open", "ready", "state", "load start 1", "started 1", "state", "state",
+                                  "state", "state", "state", "state", "load stop", "stopped 1", "state", "close"}));
+    EXPECT_EQ(epochs_of(rig.client.starts), (std::vector<std::uint64_t>{1}));
+}
+
+// A coordinator that publishes `starting` but has no /started route: the
+// 404 says the route is missing, not that the epoch is wrong. The load runs
+// on, and /started is never posted to it again.
+TEST(AgentRunner, ACoordinatorWithoutAStartedRouteIsToldOnceAndTheLoadRunsOn) {
+    Rig rig;
+    rig.client.on_state = scripted(rig.clock, steps({{{Phase::Starting, 1}, 4},
+                                                     {{Phase::Measure, 1}, 2},
+                                                     {{Phase::Stop, 1}, 1},
+                                                     {{Phase::Idle, std::nullopt}, 1},
+                                                     {{Phase::Starting, 2}, 3},
+                                                     {{Phase::Measure, 2}, 1},
+                                                     {{Phase::Stop, 2}, 1}}));
+    rig.client.on_started = [](int) -> CoordinatorState { throw no_started_route(); };
+    EXPECT_EQ(rig.run(), 0);
+    EXPECT_EQ(epochs_of(rig.client.starts), (std::vector<std::uint64_t>{1})) << "a 404 is neither retried nor repeated";
+    EXPECT_EQ(rig.count("load start 1"), 1);
+    EXPECT_EQ(rig.count("load start 2"), 1);
+    EXPECT_EQ(rig.count("load stop"), 2);
+    EXPECT_EQ(epochs_of(rig.client.stops), (std::vector<std::uint64_t>{1, 2}));
+    EXPECT_EQ(rig.count_logged("the coordinator has no /started route"), 1);
+    EXPECT_TRUE(rig.logged("starting epoch 2 (this coordinator has no /started route)"));
+    EXPECT_TRUE(rig.logged(
+        "the coordinator has no /started route (no start barrier, as in the original harness's first revision): "
+        "epoch 1's load keeps running without a start acknowledgement, and none is posted to this coordinator "
+        "again"));
+    EXPECT_TRUE(rig.errors.empty());
+}
+
+// /started refused while the state goes on saying `starting` for that
+// epoch: the load stops once and the epoch is not started again -- not a
+// start, refuse, stop, start loop -- and the polls wait as usual.
+TEST(AgentRunner, AnEpochWhoseStartAckWasRefusedIsNotStartedAgain) {
+    Rig rig;
+    rig.client.on_state = scripted(rig.clock, steps({{{Phase::Starting, 1}, 50}}));
+    rig.client.on_started = [](int) -> CoordinatorState {
+        throw CoordinatorError(Kind::Rejected,
+                               "POST http://127.0.0.1:9/started failed: 400 Generator \"gen-a\" is not assigned to "
+                               "epoch 1",
+                               400);
+    };
+    EXPECT_EQ(rig.run(), 0);
+    EXPECT_EQ(rig.client.polled_since.size(), 51u);
+    EXPECT_EQ(rig.count("load start 1"), 1);
+    EXPECT_EQ(rig.count("load stop"), 1);
+    EXPECT_EQ(rig.client.starts.size(), 1u);
+    EXPECT_TRUE(rig.client.stops.empty());
+    EXPECT_EQ(rig.count_logged("is not assigned to epoch 1"), 1);
+    EXPECT_EQ(std::count(rig.clock.waits.begin(), rig.clock.waits.end(), milliseconds(500)), 49);
+}
+
+// However the load of an epoch ended, that epoch is not started again,
+// even if the coordinator names this generator for it once more.
+TEST(AgentRunner, AnEpochThatEndedIsNotStartedAgain) {
+    Rig rig;
+    rig.client.on_state =
+        scripted(rig.clock,
+                 steps({{{Phase::Starting, 1}, 1}, {{Phase::Starting, 1, false}, 1}, {{Phase::Starting, 1}, 3}}));
+    EXPECT_EQ(rig.run(), 0);
+    EXPECT_EQ(rig.count("load start 1"), 1);
+    EXPECT_EQ(epochs_of(rig.client.stops), (std::vector<std::uint64_t>{1}));
+}
+
+// A refused stop report is logged and not sent again (the same report would
+// be refused again); the generator carries on with the next epoch instead
+// of exiting.
+TEST(AgentRunner, ARefusedStopReportIsLoggedAndTheGeneratorCarriesOn) {
+    Rig rig;
+    rig.client.on_state = scripted(rig.clock, steps({{{Phase::Starting, 1}, 1},
+                                                     {{Phase::Stop, 1}, 1},
+                                                     {{Phase::Idle, std::nullopt}, 1},
+                                                     {{Phase::Starting, 2}, 1},
+                                                     {{Phase::Stop, 2}, 1}}));
+    rig.client.on_stopped = [](int n) -> CoordinatorState {
+        if (n == 0)
+            throw CoordinatorError(Kind::Rejected,
+                                   "POST http://127.0.0.1:9/stopped failed: 400 Generator \"gen-a\" reported stopping "
+                                   "unexpected epoch 1: no epoch has started yet",
+                                   400);
+        return view(Phase::Idle, std::nullopt, false, 100);
+    };
+    EXPECT_EQ(rig.run(), 0);
+    EXPECT_EQ(epochs_of(rig.client.stops), (std::vector<std::uint64_t>{1, 2}));
+    EXPECT_EQ(rig.count_logged("reported stopping unexpected epoch 1"), 1);
+    EXPECT_TRUE(rig.logged("the coordinator refused epoch 1's stop report ("));
+    EXPECT_TRUE(rig.errors.empty());
+}
+
+// A /state refusal other than "Unknown generator" (or 401) is not a
+// transient failure: retrying cannot help, and the generator cannot follow
+// that coordinator. It stops its load and exits 1 -- once, not a loop.
+TEST(AgentRunner, AStateRefusalStopsTheLoadAndExitsOne) {
+    Rig rig;
+    rig.client.on_state = [](int n) -> CoordinatorState {
+        if (n == 0) return view(Phase::Starting, 1, true, 2);
+        throw CoordinatorError(Kind::Rejected, "GET http://127.0.0.1:9/state failed: 400 \"since\" must be a count",
+                               400);
+    };
+    EXPECT_EQ(rig.run(), 1);
+    EXPECT_EQ(rig.client.polled_since.size(), 2u);
+    EXPECT_EQ(rig.count("load stop"), 1);
+    ASSERT_EQ(rig.errors.size(), 1u);
+    EXPECT_EQ(rig.errors[0], "error: GET http://127.0.0.1:9/state failed: 400 \"since\" must be a count");
+}
+
+// The original harness publishes no leaseSeconds: the generator fences on
+// its own --lease-seconds. Ours publishes one, which wins.
+TEST(AgentRunner, FencesOnTheCoordinatorsLeaseOrItsOwnWhenTheCoordinatorPublishesNone) {
+    for (const std::optional<double> published : {std::optional<double>(), std::optional<double>(2.0)}) {
+        Rig rig;
+        rig.client.on_state = [&](int n) -> CoordinatorState {
+            if (n == 0) {
+                auto s = view(Phase::Starting, 1, true, 2);
+                s.lease_seconds = published;
+                return s;
+            }
+            rig.clock.stop = rig.client.registers.size() >= 2;
+            if (!rig.clock.stop) throw unreachable("GET");
+            return view(Phase::Idle, std::nullopt, false, 9);
+        };
+        EXPECT_EQ(rig.run(), 0);
+        const std::string lease = published ? "2.0" : "4.0";
+        EXPECT_TRUE(rig.logged("no answer for " + lease + " s (lease " + lease + " s)")) << lease;
+        EXPECT_EQ(rig.count("load stop"), 1);
+    }
 }
 
 // SIGINT in each phase: the loop ends, a running epoch is stopped and
@@ -455,6 +692,18 @@ TEST(AgentRunner, StopRequestedWhileStoppingEndsRetriesAndExitsZero) {
     EXPECT_NE(rig.errors[0].find("cannot reach coordinator"), std::string::npos);
     EXPECT_EQ(std::count(rig.events.begin(), rig.events.end(), "load stop"), 1);
     EXPECT_EQ(rig.events.back(), "close");
+}
+
+// Only a missing answer or a 5xx is worth retrying: a 404 (a route this
+// coordinator lacks) or a 400 refusal would be answered the same again.
+TEST(AgentRunner, OnlyNoAnswerOrAServerErrorIsRetried) {
+    EXPECT_TRUE(is_retryable(unreachable("GET")));
+    EXPECT_TRUE(is_retryable(CoordinatorError(Kind::Rejected, "503 busy", 503)));
+    EXPECT_TRUE(is_retryable(CoordinatorError(Kind::BadResponse, "not a state", 200)));
+    EXPECT_FALSE(is_retryable(no_started_route()));
+    EXPECT_FALSE(is_retryable(CoordinatorError(Kind::Rejected, "400 not assigned", 400)));
+    EXPECT_FALSE(is_retryable(CoordinatorError(Kind::UnknownGenerator, "400 Unknown generator", 400)));
+    EXPECT_FALSE(is_retryable(CoordinatorError(Kind::Unauthorized, "401", 401)));
 }
 
 TEST(AgentRunner, ScheduleLineJudgesByTheSharedRule) {

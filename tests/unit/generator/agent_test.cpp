@@ -21,8 +21,29 @@ CoordinatorState state(Phase phase, std::optional<std::uint64_t> epoch, std::vec
 
 TEST(AgentDecide, StartsWhenStartingOrWarmupAndParticipant) {
     EXPECT_EQ(decide(state(Phase::Starting, 4, {"a", "me"}), "me", std::nullopt),
-              (AgentDecision{AgentAction::Start, 4}));
-    EXPECT_EQ(decide(state(Phase::Warmup, 2, {"me"}), "me", std::nullopt), (AgentDecision{AgentAction::Start, 2}));
+              (AgentDecision{AgentAction::Start, 4, true}));
+    EXPECT_EQ(decide(state(Phase::Warmup, 2, {"me"}), "me", std::nullopt),
+              (AgentDecision{AgentAction::Start, 2, false}));
+}
+
+// Only `starting` is a start barrier: warmup is the original's first
+// revision (no barrier, no /started route) or ours after the barrier.
+TEST(AgentDecide, AcknowledgesTheStartOnlyInTheStartingPhase) {
+    EXPECT_TRUE(decide(state(Phase::Starting, 4, {"me"}), "me", std::nullopt).acknowledge);
+    EXPECT_FALSE(decide(state(Phase::Warmup, 4, {"me"}), "me", std::nullopt).acknowledge);
+    EXPECT_FALSE(decide(state(Phase::Starting, 4, {"me"}), "me", 3).acknowledge) << "a stop acknowledges nothing";
+}
+
+TEST(AgentDecide, NeverStartsTheEpochThatEndedAgain) {
+    for (Phase p : {Phase::Starting, Phase::Warmup}) {
+        EXPECT_EQ(decide(state(p, 4, {"me"}), "me", std::nullopt, 4).action, AgentAction::None)
+            << control::phase_name(p);
+        EXPECT_EQ(decide(state(p, 5, {"me"}), "me", std::nullopt, 4),
+                  (AgentDecision{AgentAction::Start, 5, p == Phase::Starting}))
+            << control::phase_name(p);
+    }
+    // It does not keep a running epoch from being stopped.
+    EXPECT_EQ(decide(state(Phase::Stop, 4, {"me"}), "me", 4, 4), (AgentDecision{AgentAction::Stop, 4}));
 }
 
 TEST(AgentDecide, DoesNotStartWhenNotParticipantOrWrongPhaseOrNoEpoch) {
@@ -46,7 +67,8 @@ TEST(AgentDecide, StopsOnStopPhaseIdleOtherEpochOrRemoval) {
     EXPECT_EQ(decide(state(Phase::Measure, 7, {"other"}), "me", 7), (AgentDecision{AgentAction::Stop, 7}));
     // A newer epoch that includes us: stop the old one first; the next poll starts the new one.
     EXPECT_EQ(decide(state(Phase::Starting, 8, {"me"}), "me", 7), (AgentDecision{AgentAction::Stop, 7}));
-    EXPECT_EQ(decide(state(Phase::Starting, 8, {"me"}), "me", std::nullopt), (AgentDecision{AgentAction::Start, 8}));
+    EXPECT_EQ(decide(state(Phase::Starting, 8, {"me"}), "me", std::nullopt, 7),
+              (AgentDecision{AgentAction::Start, 8, true}));
 }
 
 TEST(ControlLease, RenewedByAnswersExpiresAfterItsLengthAndAdoptsTheCoordinators) {
