@@ -1,6 +1,7 @@
 #include "coordinator/epoch_runner.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <stdexcept>
 
 namespace benchdist::coordinator {
@@ -59,9 +60,14 @@ void EpochRunner::wait_for_window(std::unique_lock<std::mutex>& lock) {
         const auto missing = sm.missing_start_acks();
         if (!missing.empty()) throw std::runtime_error("Missing start acknowledgements from: " + join_ids(missing));
     }
+    // The warmup keeps the phase the epoch opened with: `warmup` (first
+    // revision), or `starting` (final): the final revision's generators keep
+    // their load only in `starting` and `measure`, so a `warmup` phase
+    // after the barrier would stop them and leave the window without load.
     if (options_.warmup_seconds > 0) {
-        sm.set_phase(Phase::Warmup);
-        shared_.cv.notify_all();
+        char seconds[32];
+        std::snprintf(seconds, sizeof seconds, "%g", options_.warmup_seconds);
+        log("epoch " + std::to_string(sm.active()->epoch) + ": warmup of " + seconds + " s before the window");
         wait_or_abort(lock, Steady::now() + seconds_to_duration(options_.warmup_seconds),
                       [&] { return !sm.active()->errors.empty(); });
         cut_short();

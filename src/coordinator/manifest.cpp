@@ -139,7 +139,8 @@ std::vector<std::string> manifest_warnings(const WorkloadComparison& comparison,
     }
     if (!comparison.unknown.empty()) {
         out.push_back(plural(comparison.unknown, "generator", "generators") +
-                      " sent no workload manifest (an older bench-dist-generator?): the epoch's workload is "
+                      " sent no workload manifest (the original harness's generators and older bench-dist-generators "
+                      "send none): the epoch's workload is "
                       "unknown and was not checked for differences");
     }
     if (!comparison.protocol_unknown.empty()) {

@@ -117,7 +117,8 @@ TEST(Manifest, OlderGeneratorsMakeTheWorkloadUnknownWithoutADifference) {
     const auto warnings = manifest_warnings(c, p, "0.1.0+gabc");
     ASSERT_EQ(warnings.size(), 1u);
     EXPECT_EQ(warnings[0],
-              "generator old sent no workload manifest (an older bench-dist-generator?): the epoch's workload is "
+              "generator old sent no workload manifest (the original harness's generators and older "
+              "bench-dist-generators send none): the epoch's workload is "
               "unknown and was not checked for differences");
 }
 
