@@ -141,6 +141,11 @@ TEST(OriginalCommandLines, ControlOptionsGoBeforeOrAfterTheCommand) {
     ASSERT_EQ(before.rc, 0) << before.out;
     EXPECT_EQ(bc::Json::parse(before.out).at("phase"), "idle") << before.out;
 
+    // A command name after --json is the command, not the flag's value.
+    const auto command_after = control({"--json", "status", "--coordinator-url", url, "--auth-token", token});
+    ASSERT_EQ(command_after.rc, 0) << command_after.out;
+    EXPECT_EQ(bc::Json::parse(command_after.out).at("phase"), "idle") << command_after.out;
+
     const auto text = control({"--auth-token", token, "status", "--json", "off", "--coordinator-url", url});
     EXPECT_EQ(text.rc, 0) << text.out;
     EXPECT_TRUE(bt::contains(text.out, "phase=idle epoch=-")) << text.out;
