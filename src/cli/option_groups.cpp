@@ -1,5 +1,7 @@
 #include "benchdist/cli/option_groups.hpp"
 
+#include "benchdist/cli/original_syntax.hpp"
+
 #include <CLI/CLI.hpp>
 
 #include <exception>
@@ -71,8 +73,8 @@ void add_stdb_connection_options(CLI::App& app, StdbConnectionOptions& values, S
     app.add_option("--stdb-ca-file", values.tls.ca_file,
                    "PEM file of a CA to trust for a wss:// / https:// --stdb-url, besides the system store")
         ->envname("STDB_CA_FILE");
-    app.add_flag("--stdb-insecure-skip-verify", values.tls.insecure_skip_verify,
-                 "Do not check the server's TLS certificate (throwaway test servers only)");
+    add_bool_flag(app, "--stdb-insecure-skip-verify", values.tls.insecure_skip_verify,
+                  "Do not check the server's TLS certificate (throwaway test servers only)");
     if (offered.compression) {
         app.add_option_function<std::string>(
                "--stdb-compression", [&values](const std::string& v) { values.compression = compression_from(v); },

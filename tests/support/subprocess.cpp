@@ -14,7 +14,8 @@ extern char** environ;
 
 namespace benchdist::testing {
 
-Subprocess::Subprocess(std::vector<std::string> argv, std::map<std::string, std::string> env) {
+Subprocess::Subprocess(std::vector<std::string> argv, std::map<std::string, std::string> env,
+                       const std::filesystem::path& working_directory) {
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error(std::string("pipe2: ") + std::strerror(errno));
 
@@ -38,6 +39,8 @@ Subprocess::Subprocess(std::vector<std::string> argv, std::map<std::string, std:
     posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
     posix_spawn_file_actions_adddup2(&actions, fds[1], STDERR_FILENO);
     posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+    // In the child, after the redirections (glibc 2.29+).
+    if (!working_directory.empty()) posix_spawn_file_actions_addchdir_np(&actions, working_directory.c_str());
     posix_spawnattr_t attr;
     posix_spawnattr_init(&attr);
     // Own process group, so cleanup reaches anything the child starts.

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -19,8 +20,11 @@ namespace benchdist::testing {
 
 class Subprocess {
 public:
-    // argv[0] is the program path. env entries are added to the inherited environment.
-    Subprocess(std::vector<std::string> argv, std::map<std::string, std::string> env = {});
+    // argv[0] is the program path (absolute when working_directory is set).
+    // env entries are added to the inherited environment. The child runs in
+    // working_directory when one is given, else in the test's own.
+    Subprocess(std::vector<std::string> argv, std::map<std::string, std::string> env = {},
+               const std::filesystem::path& working_directory = {});
     ~Subprocess();
     Subprocess(const Subprocess&) = delete;
     Subprocess& operator=(const Subprocess&) = delete;

@@ -1,6 +1,8 @@
 // bench-dist-control: a thin client of the coordinator's admin routes, for
 // people and scripts. Exit codes: 0 ok, 1 failure (an epoch with an error or
-// failed verification, an unreachable coordinator), 2 usage error.
+// failed verification, an unreachable coordinator, a stop-epoch the
+// coordinator cannot do), 2 usage error. The original harness's command
+// lines work too: options after the command, a bare `--` from pnpm.
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -10,7 +12,9 @@
 #include <iostream>
 #include <thread>
 
+#include "benchdist/cli/dotenv.hpp"
 #include "benchdist/cli/option_groups.hpp"
+#include "benchdist/cli/original_syntax.hpp"
 #include "benchdist/control/protocol.hpp"
 #include "benchdist/control/state_format.hpp"
 #include "benchdist/control/version.hpp"
@@ -35,10 +39,15 @@ struct Coordinator {
     std::string url;
     std::string auth_token;  // sent as a bearer token when set; never printed
 
-    // conflict_is_answer: a 409 carries a regular answer (start-epoch's
-    // refusal of a mixed workload), not a failure of the request.
-    bc::Json call(const std::string& method, const std::string& path, const std::string& body = {},
-                  std::chrono::milliseconds timeout = 10s, bool conflict_is_answer = false) const {
+    struct Answer {
+        unsigned status = 0;
+        bc::Json body;
+    };
+
+    // One request; throws Failure when the coordinator cannot be reached or
+    // answers something that is not JSON, whatever the status.
+    Answer request(const std::string& method, const std::string& path, const std::string& body,
+                   std::chrono::milliseconds timeout) const {
         bn::ClientResponse res;
         bn::HeaderList headers;
         if (!auth_token.empty()) headers.emplace_back("Authorization", bn::bearer_header_value(auth_token));
@@ -60,18 +69,58 @@ struct Coordinator {
             throw Failure(method + " " + url + path + " answered " + std::to_string(res.status) +
                           " with a body that is not JSON: " + res.body.substr(0, 200));
         }
-        if (res.status >= 400 && !(conflict_is_answer && res.status == 409)) {
-            const std::string msg = j.is_object() && j.contains("error") ? j["error"].dump() : res.body;
+        return {res.status, std::move(j)};
+    }
+
+    // conflict_is_answer: a 409 carries a regular answer (start-epoch's
+    // refusal of a mixed workload), not a failure of the request.
+    bc::Json call(const std::string& method, const std::string& path, const std::string& body = {},
+                  std::chrono::milliseconds timeout = 10s, bool conflict_is_answer = false) const {
+        return checked(method, path, request(method, path, body, timeout), conflict_is_answer);
+    }
+
+    // The answer's body, or a Failure naming the status and the
+    // coordinator's error (and the fix, for a 401).
+    bc::Json checked(const std::string& method, const std::string& path, Answer answer,
+                     bool conflict_is_answer = false) const {
+        auto& [status, j] = answer;
+        if (status >= 400 && !(conflict_is_answer && status == 409)) {
+            const std::string msg = j.is_object() && j.contains("error") ? j["error"].dump() : j.dump();
             std::string fix;
-            if (res.status == 401) {
+            if (status == 401) {
                 fix = std::string(
                           " -- give bench-dist-control the coordinator's token with --auth-token or "
                           "BENCH_DIST_TOKEN (") +
                       (auth_token.empty() ? "none was given" : "the one given differs") + ")";
             }
-            throw Failure(method + " " + url + path + " failed: " + std::to_string(res.status) + " " + msg + fix);
+            throw Failure(method + " " + url + path + " failed: " + std::to_string(status) + " " + msg + fix);
         }
         return j;
+    }
+
+    // POST /admin/stop-epoch: the coordinator's message, or nullopt when it
+    // has no such route. The original harness's coordinator has none: it
+    // answers 404 {"error": "Unknown route: POST /admin/stop-epoch"}, and
+    // its epochs always run to their end.
+    std::optional<std::string> stop_epoch() const {
+        const std::string path = "/admin/stop-epoch";
+        auto answer = request("POST", path, "{}", 10s);
+        const auto& j = answer.body;
+        if (answer.status == 404 && j.is_object() && j.contains("error") && j["error"].is_string() &&
+            j["error"].get<std::string>() == "Unknown route: POST " + path) {
+            return std::nullopt;
+        }
+        const auto done = checked("POST", path, std::move(answer));
+        return done.contains("message") && done["message"].is_string() ? done["message"].get<std::string>()
+                                                                       : done.dump();
+    }
+
+    // Why stop_epoch found no route, for stderr.
+    std::string no_stop_route() const {
+        return "the coordinator at " + url +
+               " has no stop route (POST /admin/stop-epoch answered 404 Unknown route): it is the original "
+               "harness's coordinator, which cannot end an epoch early. A running epoch runs to its end: its "
+               "window, then the wait for the generators' stop acknowledgements (its --stop-ack-timeout-seconds).";
     }
 
     bc::CoordinatorState state() const { return bc::coordinator_state_from_json(call("GET", "/admin/status")); }
@@ -132,9 +181,9 @@ int run_start_epoch(const Coordinator& c, const std::optional<std::string>& labe
                 std::string answer;
                 std::getline(std::cin, answer);
                 if (answer == "y" || answer == "Y" || answer == "yes") {
-                    c.call("POST", "/admin/stop-epoch", "{}");
+                    if (!c.stop_epoch()) std::cerr << "bench-dist-control: " << c.no_stop_route() << "\n";
                     interrupted = false;
-                    continue;  // wait for the aborted epoch's result
+                    continue;  // wait for the (aborted) epoch's result
                 }
             }
             std::cerr << "detached; epoch " << epoch << " keeps running on the coordinator\n";
@@ -181,17 +230,30 @@ int run_wait_ready(const Coordinator& c, std::size_t want, double timeout_s) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    // The original harness's inputs: ./.env (before parsing, so the
+    // environment fallbacks see it) and a bare `--` from `pnpm run ... --`.
+    benchdist::cli::load_working_directory_dotenv("bench-dist-control");
+    argc = benchdist::cli::skip_bare_double_dashes(argc, argv);
     CLI::App app{"bench-dist-control: start and watch bench-dist epochs, list and choose generators"};
+    // Inherited by every command's --help, where the app's options are not listed.
+    app.footer(
+        "--coordinator-url, --auth-token and --json go before or after the command (bench-dist-control --help "
+        "describes them).");
     app.set_version_flag("--version", std::string(bc::tool_version()));
     app.require_subcommand(0, 1);
-    // On the app, so they go before the command (CLI11 refuses them after it).
+    // Set before the commands are added, which inherit it: an option a
+    // command does not know is looked up here, so the app's options work
+    // before or after the command (`status --coordinator-url URL`).
+    app.fallthrough();
     benchdist::cli::CoordinatorConnectionOptions coordinator_options;
     benchdist::cli::add_coordinator_connection_options(app, coordinator_options, {.url_from_environment = true});
     bool json = false;
-    app.add_flag("--json", json, "Print JSON instead of text");
+    benchdist::cli::add_bool_flag(app, "--json", json, "Print JSON instead of text");
 
+    // The commands that print something keep a --json of their own, so
+    // their --help shows it.
     auto* status = app.add_subcommand("status", "Print the coordinator's state (the default command)");
-    status->add_flag("--json", json, "Print JSON");
+    benchdist::cli::add_bool_flag(*status, "--json", json, "Print JSON");
 
     auto* start = app.add_subcommand("start-epoch", "Start an epoch, wait for it and print its result");
     std::string label_value, ids;
@@ -204,13 +266,13 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(10, 600000));
     start->add_option("--timeout", timeout_s, "Give up waiting after S seconds (0 = wait until the epoch ends)")
         ->capture_default_str();
-    start->add_flag("--json", json, "Print the result as JSON");
+    benchdist::cli::add_bool_flag(*start, "--json", json, "Print the result as JSON");
 
     auto* stop =
         app.add_subcommand("stop-epoch",
                            "End the running epoch now: load stops, the window closes, the result is written (aborted)");
     auto* gens = app.add_subcommand("generators", "List generators with state, connections and last contact");
-    gens->add_flag("--json", json, "Print JSON");
+    benchdist::cli::add_bool_flag(*gens, "--json", json, "Print JSON");
     auto* include = app.add_subcommand("include", "Let these generators take part in the next epochs");
     auto* exclude =
         app.add_subcommand("exclude", "Leave these generators out of the next epochs (they stay connected)");
@@ -255,8 +317,12 @@ int main(int argc, char** argv) {
             return run_start_epoch(c, label, ids, std::chrono::milliseconds(poll_ms), timeout_s, json);
         }
         if (*stop) {
-            const auto j = c.call("POST", "/admin/stop-epoch", "{}");
-            std::cout << (j.contains("message") ? j["message"].get<std::string>() : j.dump()) << "\n";
+            const auto message = c.stop_epoch();
+            if (!message) {
+                std::cerr << "bench-dist-control: " << c.no_stop_route() << "\n";
+                return 1;
+            }
+            std::cout << *message << "\n";
             return 0;
         }
         if (*gens) {

@@ -19,7 +19,9 @@
 #include <memory>
 #include <sstream>
 
+#include "benchdist/cli/dotenv.hpp"
 #include "benchdist/cli/option_groups.hpp"
+#include "benchdist/cli/original_syntax.hpp"
 #include "benchdist/control/version.hpp"
 #include "benchdist/coordinator/coordinator.hpp"
 #include "benchdist/coordinator/routes.hpp"
@@ -46,6 +48,10 @@ std::string format_seconds(double s) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    // The original harness's inputs: ./.env (before parsing, so the
+    // environment fallbacks see it) and a bare `--` from `pnpm run ... --`.
+    benchdist::cli::load_working_directory_dotenv("bench-dist-coordinator");
+    argc = benchdist::cli::skip_bare_double_dashes(argc, argv);
     CLI::App app{
         "bench-dist-coordinator: runs measured epochs across bench-dist generators and records the "
         "SpacetimeDB server's committed transfers per epoch."};
@@ -134,9 +140,9 @@ int main(int argc, char** argv) {
                    "How long to wait for every participant's /stopped")
         ->capture_default_str()
         ->check(CLI::Range(0.0, kMaxSeconds));
-    app.add_flag("--verify", o.verify,
-                 "After each epoch, subscribe to the accounts table and check the total balance is conserved "
-                 "(--verify=false turns it off)");
+    benchdist::cli::add_bool_flag(app, "--verify", o.verify,
+                                  "After each epoch, subscribe to the accounts table and check the total balance is "
+                                  "conserved");
     app.add_option("--initial-balance", initial_balance, "Seeded balance per account, for verification")
         ->envname("SEED_INITIAL_BALANCE")
         ->capture_default_str()
@@ -160,10 +166,10 @@ int main(int argc, char** argv) {
     app.add_option("--generator-ids", generator_ids,
                    "Comma-separated generators used when a start-epoch request names none")
         ->delimiter(',');
-    app.add_flag("--allow-mixed", o.allow_mixed,
-                 "Start epochs whose participants run different workload options (alpha, accounts, pair mode, "
-                 "max in-flight, rate mode, compression, confirmed reads, protocol); the result warns. Without "
-                 "it such a start-epoch is refused");
+    benchdist::cli::add_bool_flag(app, "--allow-mixed", o.allow_mixed,
+                                  "Start epochs whose participants run different workload options (alpha, accounts, "
+                                  "pair mode, max in-flight, rate mode, compression, confirmed reads, protocol); the "
+                                  "result warns. Without it such a start-epoch is refused");
     app.add_option("--lease-seconds", o.lease_seconds,
                    "A generator not heard from for this long is marked lost: left out of new epochs, and a running "
                    "epoch it takes part in is flagged at once. Published to generators, which stop their load when "

@@ -18,7 +18,9 @@
 #include <string>
 #include <thread>
 
+#include "benchdist/cli/dotenv.hpp"
 #include "benchdist/cli/option_groups.hpp"
+#include "benchdist/cli/original_syntax.hpp"
 #include "benchdist/control/version.hpp"
 #include "benchdist/generator/generator_config.hpp"
 #include "benchdist/generator/resource_limits.hpp"
@@ -47,6 +49,10 @@ int main(int argc, char** argv) {
     // Signals go to a dedicated thread (sigwait), so every other thread --
     // including the load session's workers -- must block them from the start.
     const sigset_t signals = benchdist::net::block_stop_signals();
+    // The original harness's inputs: ./.env (before parsing, so the
+    // environment fallbacks see it) and a bare `--` from `pnpm run ... --`.
+    cli::load_working_directory_dotenv("bench-dist-generator");
+    argc = cli::skip_bare_double_dashes(argc, argv);
 
     CLI::App app{
         "bench-dist-generator: opens --concurrency SpacetimeDB WebSocket connections and runs `transfer` load "
@@ -99,9 +105,9 @@ int main(int argc, char** argv) {
                    "--lease-seconds wins once it answered), then keep re-registering with backoff")
         ->check(CLI::Range(0.1, 86400.0))
         ->capture_default_str();
-    app.add_flag("--exit-on-coordinator-loss", c.exit_on_coordinator_loss,
-                 "On losing the coordinator (--control-retries failed attempts, or the lease), stop the load, "
-                 "close the connections and exit 1 instead of re-registering");
+    cli::add_bool_flag(app, "--exit-on-coordinator-loss", c.exit_on_coordinator_loss,
+                       "On losing the coordinator (--control-retries failed attempts, or the lease), stop the load, "
+                       "close the connections and exit 1 instead of re-registering");
     app.add_option("--control-retries", c.control_retries,
                    "With --exit-on-coordinator-loss: attempts per control-plane call before giving up (exit 1). "
                    "Otherwise failed calls are retried every --poll-ms until the lease runs out")
@@ -157,8 +163,8 @@ int main(int argc, char** argv) {
     } catch (const CLI::CallForAllHelp& e) {
         return app.exit(e);
     } catch (const CLI::ParseError& e) {
-        app.exit(e);
-        return 2;
+        // --version ends parsing with a ParseError too, whose code is 0.
+        return app.exit(e) == 0 ? 0 : 2;
     }
 
     if (c.connector != "spacetimedb")
