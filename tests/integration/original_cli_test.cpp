@@ -8,6 +8,8 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -192,6 +194,61 @@ TEST(OriginalCoordinator, StopEpochSaysItHasNoStopRoute) {
     EXPECT_TRUE(bt::contains(elsewhere.out, "failed: 404")) << elsewhere.out;
     EXPECT_FALSE(bt::contains(elsewhere.out, "has no stop route")) << elsewhere.out;
     original.stop();
+}
+
+// The original coordinator ignores since/waitMs and answers /state at once,
+// with no version: start-epoch must then poll every --poll-ms, as the
+// original control did, not back to back (it sent ~2000 requests in a 3.5 s
+// epoch before).
+TEST(OriginalCoordinator, StartEpochPollsItEveryPollMsNotBackToBack) {
+    std::atomic<int> polls{0};
+    std::atomic<std::int64_t> started_ms{0};
+    const auto now_ms = [] {
+        return std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::steady_clock::now().time_since_epoch())
+            .count();
+    };
+    constexpr std::int64_t kEpochMs = 1500;
+    bn::HttpServer original({}, [&](bn::HttpRequest req, bn::Respond respond) {
+        bc::CoordinatorState s;
+        s.phase = bc::Phase::Measure;
+        s.current_epoch = 1;
+        s.participants = {"gen-a"};
+        if (req.method == "GET" && req.path == "/state") {
+            ++polls;
+            if (now_ms() - started_ms.load() >= kEpochMs) {
+                bc::EpochResult r;
+                r.epoch = 1;
+                r.verification = "passed";
+                r.committed_delta = "100";
+                s.phase = bc::Phase::Idle;
+                s.current_epoch.reset();
+                s.participants.clear();
+                s.last_result = r;
+            }
+        } else if (req.method == "POST" && req.path == "/admin/start-epoch") {
+            started_ms = now_ms();
+        }
+        auto j = bc::to_json(s);
+        j.erase("version");  // the original has none
+        if (req.path == "/admin/start-epoch")
+            j = bc::Json{{"started", true}, {"message", "Epoch 1 started"}, {"state", j}};
+        bn::HttpResponse res;
+        res.content_type = "application/json; charset=utf-8";
+        res.body = j.dump(2) + "\n";
+        respond(std::move(res));
+    });
+    original.start();
+    const std::string url = "http://127.0.0.1:" + std::to_string(original.port());
+
+    const auto run = control({"start-epoch", "--coordinator-url", url, "--poll-ms", "100"});
+    original.stop();
+    EXPECT_EQ(run.rc, 0) << run.out;
+    EXPECT_TRUE(bt::contains(run.out, "epoch=1")) << run.out;
+    // 1.5 s at one poll per 100 ms is about 15; allow slow machines room,
+    // but not the thousands of an unpaced loop.
+    EXPECT_GE(polls.load(), 3) << run.out;
+    EXPECT_LE(polls.load(), 40) << run.out;
 }
 
 // A malformed line makes each tool warn, naming the file and line, even

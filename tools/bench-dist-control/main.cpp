@@ -125,12 +125,23 @@ struct Coordinator {
 
     bc::CoordinatorState state() const { return bc::coordinator_state_from_json(call("GET", "/admin/status")); }
 
-    // Long-polls for a change after `version` (answers at once on an old coordinator).
-    bc::CoordinatorState wait_change(std::uint64_t version, std::chrono::milliseconds wait) const {
-        const auto j =
+    // Long-polls for a change after `version`. A coordinator without
+    // long-polls (the original harness's) ignores since/waitMs and answers
+    // at once with the same state (and no version): then the rest of the
+    // wait, at most `pace`, is slept here, so watching it polls every
+    // `pace` (--poll-ms, as the original control did) instead of back to
+    // back -- thousands of requests a second otherwise.
+    bc::CoordinatorState wait_change(std::uint64_t version, std::chrono::milliseconds wait,
+                                     std::chrono::milliseconds pace = 1s) const {
+        const auto asked = std::chrono::steady_clock::now();
+        auto state = bc::coordinator_state_from_json(
             call("GET", "/state?since=" + std::to_string(version) + "&waitMs=" + std::to_string(wait.count()), {},
-                 wait + 10s);
-        return bc::coordinator_state_from_json(j);
+                 wait + 10s));
+        if (state.version == version) {
+            const auto rest = std::min(wait, pace) - (std::chrono::steady_clock::now() - asked);
+            if (rest > 0s) std::this_thread::sleep_for(rest);
+        }
+        return state;
     }
 };
 
@@ -194,7 +205,7 @@ int run_start_epoch(const Coordinator& c, const std::optional<std::string>& labe
                       << " s; it keeps running (bench-dist-control stop-epoch ends it)\n";
             return 1;
         }
-        state = c.wait_change(state.version, poll);
+        state = c.wait_change(state.version, poll, poll);
     }
     const auto& result = *state.last_result;
     if (json) {
