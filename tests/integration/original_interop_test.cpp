@@ -391,9 +391,13 @@ INSTANTIATE_TEST_SUITE_P(Revision, OriginalDoubles, ::testing::Values(Revision::
 // /register, /ready, /started and /stopped (their GET /state names nobody),
 // so a coordinator that leased them would mark them lost between epochs.
 // With a 1 s lease, a start more than a lease after /ready and a 3 s window
-// (longer than the lease), nobody may be marked lost.
+// (longer than the lease), nobody may be marked lost. The warmup after the
+// barrier must stay in phase starting: these generators keep their load
+// only in starting and measure, so a `warmup` phase would stop it and leave
+// the window without load (delta 0).
 TEST(OriginalInterop, OriginalFinalGeneratorsAndControlAreNotMarkedLostByOurLease) {
-    Rig rig(rig_with("orig-lease", {"--lease-seconds", "1", "--window-seconds", "3", "--verify"}));
+    Rig rig(rig_with("orig-lease",
+                     {"--lease-seconds", "1", "--warmup-seconds", "0.5", "--window-seconds", "3", "--verify"}));
     auto& coordinator = rig.coordinator();
     auto gen_a = start_original_generator(Revision::Final, "orig-a", coordinator.url(), rig.stdb_url());
     auto gen_b = start_original_generator(Revision::Final, "orig-b", coordinator.url(), rig.stdb_url());
