@@ -2,6 +2,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "benchdist/cli/dotenv.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cctype>
@@ -46,7 +48,8 @@ CLI::Option* add_bool_flag(CLI::App& app, const std::string& name, bool& value, 
                 const auto parsed = parse_bool_value(given);
                 if (!parsed) {
                     throw CLI::ValidationError(
-                        name, "expected no value or one of 1, true, yes, on, 0, false, no, off, got `" + given + "`");
+                        name, "expected no value or one of 1, true, yes, on, 0, false, no, off, got `" +
+                                  printable(given) + "`");
                 }
                 value = *parsed;
             },
