@@ -1,5 +1,7 @@
 #include "benchdist/cli/option_groups.hpp"
 
+#include "parse_args.hpp"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -44,25 +46,11 @@ protected:
     }
     static void set(const std::string& name, const std::string& value) { ::setenv(name.c_str(), value.c_str(), 1); }
 
-    static void parse(CLI::App& app, std::initializer_list<std::string> args) {
-        std::vector<std::string> storage{"tool"};
-        storage.insert(storage.end(), args.begin(), args.end());
-        std::vector<const char*> argv;
-        for (const auto& a : storage) argv.push_back(a.c_str());
-        app.parse(static_cast<int>(argv.size()), argv.data());
+    static void parse(CLI::App& app, const std::vector<std::string>& args) {
+        benchdist::testing::parse_args(app, args);
     }
-
-    // The message of the usage error parsing `args` gives; the tools turn
-    // every CLI::ParseError into exit code 2.
-    static std::string usage_error(CLI::App& app, std::initializer_list<std::string> args) {
-        try {
-            parse(app, args);
-        } catch (const CLI::ParseError& e) {
-            EXPECT_NE(e.get_exit_code(), 0) << e.what();
-            return e.what();
-        }
-        ADD_FAILURE() << "parsing succeeded";
-        return {};
+    static std::string usage_error(CLI::App& app, const std::vector<std::string>& args) {
+        return benchdist::testing::usage_error(app, args);
     }
 
     static constexpr cli::StdbOptionSet kGenerator{.compression = true, .confirmed_reads = true, .protocol = true};

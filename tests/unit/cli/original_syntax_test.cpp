@@ -1,5 +1,7 @@
 #include "benchdist/cli/original_syntax.hpp"
 
+#include "parse_args.hpp"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -12,25 +14,10 @@ namespace {
 namespace cli = benchdist::cli;
 using ::testing::HasSubstr;
 
-void parse(CLI::App& app, const std::vector<std::string>& args) {
-    std::vector<std::string> storage{"tool"};
-    storage.insert(storage.end(), args.begin(), args.end());
-    std::vector<const char*> argv;
-    for (const auto& a : storage) argv.push_back(a.c_str());
-    app.parse(static_cast<int>(argv.size()), argv.data());
-}
+using benchdist::testing::usage_error;
+void parse(CLI::App& app, const std::vector<std::string>& args) { benchdist::testing::parse_args(app, args); }
 
-// The message of the usage error; the tools exit 2 on every CLI::ParseError.
-std::string usage_error(CLI::App& app, const std::vector<std::string>& args) {
-    try {
-        parse(app, args);
-    } catch (const CLI::ParseError& e) {
-        EXPECT_NE(e.get_exit_code(), 0) << e.what();
-        return e.what();
-    }
-    ADD_FAILURE() << "parsing succeeded";
-    return {};
-}
+}  // namespace
 
 TEST(BoolValue, TheOriginalsWordsInAnyCase) {
     for (const char* t : {"1", "true", "yes", "on", "TRUE", "Yes", "oN"})
@@ -195,5 +182,3 @@ TEST(BareDoubleDash, LetsTheFlagsAfterItParse) {
     EXPECT_TRUE(u.verify);
     EXPECT_EQ(u.port, 8080);
 }
-
-}  // namespace
