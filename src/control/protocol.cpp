@@ -363,6 +363,7 @@ ReadyRequest ready_request_from_json(const Json& j) {
     r.extra = extra_keys(j, {"id", "openedConnections"});
     if (auto p = get_optional_string(j, "negotiatedProtocol"); p && p->empty())
         throw ProtocolError("\"negotiatedProtocol\" must not be empty");
+    get_optional_string(j, "incarnation");  // a string when sent
     return r;
 }
 

@@ -17,6 +17,7 @@
 #include "benchdist/cli/original_syntax.hpp"
 #include "benchdist/control/protocol.hpp"
 #include "benchdist/control/state_format.hpp"
+#include "benchdist/control/verdict.hpp"
 #include "benchdist/control/version.hpp"
 #include "benchdist/net/bearer_auth.hpp"
 #include "benchdist/net/http_client.hpp"
@@ -161,7 +162,12 @@ std::vector<std::string> split_ids(const std::string& csv) {
     return ids;
 }
 
-bool result_failed(const bc::EpochResult& r) { return r.error.has_value() || r.verification == "failed"; }
+// Exit 0 only for a valid verdict; a coordinator that gives none (an older
+// one, or the original's) is judged by its error and verification.
+bool result_failed(const bc::EpochResult& r) {
+    if (const auto verdict = bc::read_verdict(r.extra)) return !verdict->valid;
+    return r.error.has_value() || r.verification == "failed";
+}
 
 int run_start_epoch(const Coordinator& c, const std::optional<std::string>& label, const std::string& ids,
                     std::chrono::milliseconds poll, double timeout_s, bool json) {
@@ -211,7 +217,7 @@ int run_start_epoch(const Coordinator& c, const std::optional<std::string>& labe
     if (json) {
         std::cout << bc::pretty(bc::to_json(result));
     } else {
-        std::cout << bc::format_state(state) << bc::format_result_details(result);
+        std::cout << bc::format_verdict(result) << bc::format_state(state) << bc::format_result_details(result);
     }
     return result_failed(result) ? 1 : 0;
 }
