@@ -175,6 +175,8 @@ void EpochRunner::run(std::uint64_t epoch, std::int64_t started_ms) {
         o.manifests = a.manifests;
         o.workload = a.workload;
         o.connections = a.connections;
+        o.epoch_thresholds = a.thresholds;
+        o.epoch_tolerate = a.tolerate;
     }
 
     std::optional<std::int64_t> finished_ms;

@@ -299,6 +299,8 @@ StartOutcome EpochStateMachine::start_epoch(const control::StartEpochRequest& re
     a.workload = std::move(workload);
     a.epoch = next_epoch_++;
     a.label = request.label;
+    a.thresholds = request.thresholds;
+    a.tolerate = request.tolerate;
     a.participants = eligible;  // std::map iteration: already sorted
     for (const auto& id : eligible) {
         auto& g = generators_.find(id)->second;

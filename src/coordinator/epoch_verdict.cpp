@@ -192,4 +192,58 @@ std::vector<VerdictReason> find_epoch_reasons(const control::EpochResult& r, con
     return out;
 }
 
+stats::MetricValues epoch_metrics(const control::EpochResult& r) {
+    stats::MetricValues m;
+    // counterReadMs is written only when both edge reads happened.
+    const bool measured = r.extra.contains("counterReadMs") && !r.extra.value("counterWentBackwards", false);
+    if (measured && r.actual_window_seconds > 0) {
+        m.tps = r.tps;
+        m.committed = std::stod(r.committed_delta);
+    }
+    const auto latency = r.extra.find("latency");
+    if (latency != r.extra.end() && latency->is_object() && latency->value("count", 0) > 0) {
+        m.p50 = number_or(*latency, "p50", 0);
+        m.p90 = number_or(*latency, "p90", 0);
+        m.p99 = number_or(*latency, "p99", 0);
+        m.p999 = number_or(*latency, "p999", 0);
+        m.max = number_or(*latency, "max", 0);
+        m.mean = number_or(*latency, "mean", 0);
+    }
+    const auto errors = r.extra.find("errors");
+    if (errors != r.extra.end() && errors->is_object() && errors->contains("total")) {
+        m.errors = number_or(*errors, "total", 0);
+        double attempted = 0;
+        bool any = false;
+        if (const auto per = r.extra.find("perGenerator"); per != r.extra.end() && per->is_object()) {
+            for (const auto& [id, e] : per->items()) {
+                if (!e.contains("attempted")) continue;
+                attempted += number_or(e, "attempted", 0);
+                any = true;
+            }
+        }
+        if (any) {
+            m.attempted = attempted;
+            if (attempted > 0) m.error_ratio = *m.errors / attempted;
+        }
+    }
+    if (const auto ratio = r.extra.find("clientServerRatio"); ratio != r.extra.end() && ratio->is_number())
+        m.client_server_ratio = ratio->get<double>();
+    return m;
+}
+
+ThresholdCheck check_thresholds(const control::EpochResult& r, const EpochObservations& o) {
+    ThresholdCheck out;
+    std::vector<stats::Threshold> all = o.options.thresholds;
+    for (const auto& text : o.epoch_thresholds) all.push_back(stats::parse_threshold(text));
+    if (all.empty()) return out;
+    const auto metrics = epoch_metrics(r);
+    for (const auto& t : all) {
+        const auto outcome = stats::evaluate(t, metrics);
+        out.outcomes.push_back(stats::to_json(outcome));
+        if (!outcome.passed)
+            out.reasons.push_back(make(code::kThresholdFailed, outcome.message, stats::to_json(outcome)));
+    }
+    return out;
+}
+
 }  // namespace benchdist::coordinator

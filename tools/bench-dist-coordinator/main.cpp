@@ -21,6 +21,7 @@
 
 #include "benchdist/cli/dotenv.hpp"
 #include "benchdist/cli/option_groups.hpp"
+#include "benchdist/cli/threshold_option.hpp"
 #include "benchdist/cli/original_syntax.hpp"
 #include "benchdist/control/verdict.hpp"
 #include "benchdist/control/version.hpp"
@@ -191,6 +192,7 @@ int main(int argc, char** argv) {
                        ? std::string()
                        : "unknown reason code \"" + code + "\" (docs/results.md lists them)";
         });
+    benchdist::cli::add_threshold_option(app, o.thresholds);
     app.set_version_flag("--version", std::string(benchdist::control::tool_version()));
 
     try {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "benchdist/control/protocol.hpp"
+#include "benchdist/stats/threshold.hpp"
 
 namespace benchdist::coordinator {
 
@@ -68,6 +69,8 @@ struct CoordinatorOptions {
     // `tolerate` become warnings instead of reasons (--tolerate).
     double max_error_ratio = 0.01;
     std::set<std::string, std::less<>> tolerate;
+    // --threshold, applied to every epoch.
+    std::vector<stats::Threshold> thresholds;
     // For the result's manifest: the server as the operator named it, this
     // host's name (empty: the system's host name), and the command-line
     // options that are not fields above (bind, port, stdbUrl...), by

@@ -69,6 +69,9 @@ struct EpochObservations {
     // Times the coordinator itself did not run (SIGSTOP, swap, a paused
     // VM) while the epoch ran: how long, in ms, one entry each.
     std::vector<std::int64_t> stalls_ms;
+    // start-epoch's own thresholds and tolerated codes for this epoch.
+    std::vector<std::string> epoch_thresholds;
+    std::vector<std::string> epoch_tolerate;
     // What the participants asked for and opened, by id.
     std::map<std::string, std::pair<std::uint64_t, std::uint64_t>> connections;  // id -> (desired, opened)
     // Participants lost during the epoch (the state machine's errors): they

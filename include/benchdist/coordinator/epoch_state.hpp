@@ -60,6 +60,10 @@ struct ActiveEpoch {
     // What each participant asked for and had open when the epoch started:
     // id -> (desiredConnections, openedConnections).
     std::map<std::string, std::pair<std::uint64_t, std::uint64_t>> connections;
+    // What start-epoch asked of this epoch's verdict on top of the
+    // coordinator's own (checked when the request was parsed).
+    std::vector<std::string> thresholds;
+    std::vector<std::string> tolerate;
     // What the participants said about themselves when the epoch started
     // (a re-register during the epoch does not change what this one ran),
     // and how their workloads compared.

@@ -308,9 +308,11 @@ TEST_F(CoordinatorTest, StateAnswersCarryTheServerTime) {
 }
 
 TEST_F(CoordinatorTest, PhasesGoThroughWarmupWhenConfigured) {
-    // Long enough that the long-poll sees the warmup phase even on a loaded
-    // machine (at 2 ms the notifier sometimes answered only after measure).
+    // Each phase long enough that the long-poll sees it even on a loaded
+    // machine (at 2 ms the notifier sometimes answered only after measure;
+    // a 5 ms window was missed under AddressSanitizer).
     options.warmup_seconds = 0.25;
+    options.window_seconds = 0.3;
     make();
     add("a", 1);
     counter->push(0, kT0 + 1);
