@@ -400,8 +400,7 @@ StartEpochRequest start_epoch_request_from_json(const Json& j) {
         r.tolerate = get_string_list(j, "tolerate");
         for (const auto& code : r.tolerate)
             if (!is_known_reason_code(code))
-                throw ProtocolError("\"tolerate\": unknown reason code \"" + code +
-                                    "\" (docs/results.md lists them)");
+                throw ProtocolError("\"tolerate\": unknown reason code \"" + code + "\" (docs/results.md lists them)");
     }
     return r;
 }

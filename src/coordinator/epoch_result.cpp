@@ -200,7 +200,6 @@ control::EpochResult build_epoch_result(const EpochObservations& o) {
     append_warnings(r.extra, connection_fault_warnings(reports));
     if (o.options.sample_ms > 0 && before && after) r.extra["timeline"] = timeline_of(o);
     append_warnings(r.extra, manifest_warnings(o.workload, o.manifests, control::tool_version()));
-    r.extra["manifest"] = manifest_of(o);
     auto reasons = find_epoch_reasons(r, o);
     auto thresholds = check_thresholds(r, o);
     if (!thresholds.outcomes.empty()) r.extra["thresholds"] = std::move(thresholds.outcomes);
@@ -208,6 +207,7 @@ control::EpochResult build_epoch_result(const EpochObservations& o) {
     auto tolerate = o.options.tolerate;
     tolerate.insert(o.epoch_tolerate.begin(), o.epoch_tolerate.end());
     control::write_verdict(r.extra, control::judge(std::move(reasons), tolerate));
+    r.extra["manifest"] = manifest_of(o);
     return r;
 }
 

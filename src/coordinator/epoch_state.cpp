@@ -66,7 +66,8 @@ void EpochStateMachine::check_restart(const std::string& id, const std::optional
     active_->restarted.insert(id);
     std::string message = "generator " + id + " restarted during " + std::string(control::phase_name(phase_)) +
                           " (a new process " + (registering ? "registered" : "reported ready") + " under its id";
-    if (old_incarnation && new_incarnation) message += ": incarnation " + *new_incarnation + ", was " + *old_incarnation;
+    if (old_incarnation && new_incarnation)
+        message += ": incarnation " + *new_incarnation + ", was " + *old_incarnation;
     message += "): its load before the restart is missing from the reports, and it left this epoch";
     active_->restarts.push_back(message);
     active_->errors.push_back(std::move(message));

@@ -36,8 +36,7 @@ double number_or(const Json& j, const char* key, double fallback) {
 // Per generator: nothing committed, or too many failures, over the window
 // (perGenerator, from the per-second reports) -- or, for a generator that
 // reported counters but no intervals, over its whole load.
-void participant_counts(const control::EpochResult& r, const EpochObservations& o,
-                        std::vector<VerdictReason>& out) {
+void participant_counts(const control::EpochResult& r, const EpochObservations& o, std::vector<VerdictReason>& out) {
     const auto per = r.extra.find("perGenerator");
     for (const auto& id : o.participant_ids) {
         double committed = -1;
@@ -93,8 +92,9 @@ void client_server(const control::EpochResult& r, std::vector<VerdictReason>& ou
     const double client = number_or(c, "clientCommitted", 0);
     const double server = number_or(c, "serverCommitted", 0);
     const double allowance = number_or(c, "allowance", 0);
-    std::string message = "the generators saw " + format(client, "%.0f") + " commits in the window, the server counted " +
-                          format(server, "%.0f") + " (allowed gap " + format(allowance, "%.0f") + "): ";
+    std::string message = "the generators saw " + format(client, "%.0f") +
+                          " commits in the window, the server counted " + format(server, "%.0f") + " (allowed gap " +
+                          format(allowance, "%.0f") + "): ";
     if (server > client) {
         message +=
             "the server committed transfers the generators did not send -- another client wrote to this database "
@@ -112,9 +112,7 @@ void client_server(const control::EpochResult& r, std::vector<VerdictReason>& ou
 
 }  // namespace
 
-double window_length_allowance_seconds(double requested_seconds) {
-    return std::max(1.0, 0.05 * requested_seconds);
-}
+double window_length_allowance_seconds(double requested_seconds) { return std::max(1.0, 0.05 * requested_seconds); }
 
 std::vector<VerdictReason> find_epoch_reasons(const control::EpochResult& r, const EpochObservations& o) {
     std::vector<VerdictReason> out;
@@ -145,7 +143,8 @@ std::vector<VerdictReason> find_epoch_reasons(const control::EpochResult& r, con
     for (const auto& restart : o.restarts) out.push_back(make(code::kParticipantRestarted, restart));
     for (const auto ms : o.stalls_ms)
         out.push_back(make(code::kCoordinatorStalled,
-                           "the coordinator itself did not run for " + format(static_cast<double>(ms) / 1000.0, "%.1f") +
+                           "the coordinator itself did not run for " +
+                               format(static_cast<double>(ms) / 1000.0, "%.1f") +
                                " s during the epoch (stopped, swapped out or a paused VM): its timing and its view "
                                "of the generators are not trustworthy for that span. The generators were not "
                                "blamed for the silence",
@@ -157,7 +156,8 @@ std::vector<VerdictReason> find_epoch_reasons(const control::EpochResult& r, con
     for (const auto& [id, c] : o.connections) {
         desired += c.first;
         opened += c.second;
-        if (c.second < c.first) short_ids.push_back(id + " " + std::to_string(c.second) + "/" + std::to_string(c.first));
+        if (c.second < c.first)
+            short_ids.push_back(id + " " + std::to_string(c.second) + "/" + std::to_string(c.first));
     }
     if (!short_ids.empty())
         out.push_back(make(code::kConnectionsShort,
@@ -170,14 +170,12 @@ std::vector<VerdictReason> find_epoch_reasons(const control::EpochResult& r, con
     if (measured && !o.aborted) {
         const double allowance = window_length_allowance_seconds(r.window_seconds);
         if (std::fabs(r.actual_window_seconds - r.window_seconds) > allowance)
-            out.push_back(make(code::kWindowLength,
-                               "the measured window lasted " + format(r.actual_window_seconds, "%.3f") +
-                                   " s instead of " + format(r.window_seconds, "%g") + " s (allowed " +
-                                   format(allowance, "%g") +
-                                   " s): a slow counter read or a stalled coordinator stretched it",
-                               {{"observed", r.actual_window_seconds},
-                                {"requested", r.window_seconds},
-                                {"allowance", allowance}}));
+            out.push_back(make(
+                code::kWindowLength,
+                "the measured window lasted " + format(r.actual_window_seconds, "%.3f") + " s instead of " +
+                    format(r.window_seconds, "%g") + " s (allowed " + format(allowance, "%g") +
+                    " s): a slow counter read or a stalled coordinator stretched it",
+                {{"observed", r.actual_window_seconds}, {"requested", r.window_seconds}, {"allowance", allowance}}));
     }
     if (r.extra.value("counterWentBackwards", false))
         out.push_back(make(code::kCounterBackwards,

@@ -403,13 +403,10 @@ Json summarize_generator_reports(const StopReports& reports, const std::vector<s
     if (server_committed_delta && *server_committed_delta == 0 && every_count_merged) {
         // No ratio to speak of, but clients that saw commits the server did
         // not count still disagree with it.
-        out["clientServerCheck"] = {{"clientCommitted", committed_total},
-                                    {"serverCommitted", 0},
-                                    {"ratio", nullptr},
-                                    {"tolerance", options.ratio_tolerance},
-                                    {"allowance", 0},
-                                    {"edgeAllowance", 0},
-                                    {"agrees", committed_total == 0}};
+        out["clientServerCheck"] = {
+            {"clientCommitted", committed_total},   {"serverCommitted", 0}, {"ratio", nullptr},
+            {"tolerance", options.ratio_tolerance}, {"allowance", 0},       {"edgeAllowance", 0},
+            {"agrees", committed_total == 0}};
     }
     if (server_committed_delta && *server_committed_delta > 0 && every_count_merged) {
         const double server = static_cast<double>(*server_committed_delta);

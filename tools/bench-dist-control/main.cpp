@@ -285,9 +285,10 @@ int main(int argc, char** argv) {
     std::vector<benchdist::stats::Threshold> thresholds;
     benchdist::cli::add_threshold_option(*start, thresholds);
     std::vector<std::string> tolerate;
-    start->add_option("--tolerate", tolerate,
-                      "A reason code to record as a warning instead of making this epoch invalid (repeatable; "
-                      "docs/results.md lists them)")
+    start
+        ->add_option("--tolerate", tolerate,
+                     "A reason code to record as a warning instead of making this epoch invalid (repeatable; "
+                     "docs/results.md lists them)")
         ->check([](const std::string& code) {
             return bc::is_known_reason_code(code) ? std::string()
                                                   : "unknown reason code \"" + code + "\" (docs/results.md lists them)";

@@ -21,8 +21,8 @@
 
 #include "benchdist/cli/dotenv.hpp"
 #include "benchdist/cli/option_groups.hpp"
-#include "benchdist/cli/threshold_option.hpp"
 #include "benchdist/cli/original_syntax.hpp"
+#include "benchdist/cli/threshold_option.hpp"
 #include "benchdist/control/verdict.hpp"
 #include "benchdist/control/version.hpp"
 #include "benchdist/coordinator/coordinator.hpp"
