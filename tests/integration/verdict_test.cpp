@@ -26,8 +26,14 @@ struct StartEpochRun {
 };
 
 std::unique_ptr<Subprocess> start_epoch_cli(const std::string& coordinator_url, std::vector<std::string> extra = {}) {
-    std::vector<std::string> argv{bin_path("bench-dist-control"), "--coordinator-url", coordinator_url, "start-epoch",
-                                  "--poll-ms", "100", "--timeout", "90"};
+    std::vector<std::string> argv{bin_path("bench-dist-control"),
+                                  "--coordinator-url",
+                                  coordinator_url,
+                                  "start-epoch",
+                                  "--poll-ms",
+                                  "100",
+                                  "--timeout",
+                                  "90"};
     argv.insert(argv.end(), extra.begin(), extra.end());
     return std::make_unique<Subprocess>(std::move(argv));
 }
@@ -101,8 +107,9 @@ TEST(Verdict, AnAbortedEpochExitsOne) {
 // the lease, so only its incarnation tells it apart. The epoch is invalid at
 // once, without waiting out the stop-acknowledgement timeout.
 TEST(Verdict, AGeneratorRestartedUnderItsIdIsCaughtAtOnce) {
-    Rig rig({.tag = "verdict-restart",
-             .coordinator_args = std::vector<std::string>{"--window-seconds", "3", "--stop-ack-timeout-seconds", "60"}});
+    Rig rig(
+        {.tag = "verdict-restart",
+         .coordinator_args = std::vector<std::string>{"--window-seconds", "3", "--stop-ack-timeout-seconds", "60"}});
     rig.start_generator("gen-a");
     rig.wait_ready(1);
     ASSERT_TRUE(rig.start_epoch().started);

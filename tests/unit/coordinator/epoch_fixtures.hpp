@@ -13,7 +13,8 @@ using control::Json;
 
 constexpr std::int64_t kT0 = 1775822400000;  // 2026-04-10T12:00:00.000Z
 
-inline ObservedRead read_at(std::uint64_t committed, std::int64_t at_ms, std::int64_t round_trip_ms = 4, bool absent = false) {
+inline ObservedRead read_at(std::uint64_t committed, std::int64_t at_ms, std::int64_t round_trip_ms = 4,
+                            bool absent = false) {
     stdbhttp::CounterRead r;
     r.committed = committed;
     r.series_absent = absent;
