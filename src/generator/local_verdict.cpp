@@ -115,7 +115,8 @@ bool judge_local_result(Json& result, const LocalVerdictOptions& options) {
         for (const auto& t : options.thresholds) {
             const auto outcome = stats::evaluate(t, metrics);
             outcomes.push_back(stats::to_json(outcome));
-            if (!outcome.passed) found.push_back(make(code::kThresholdFailed, outcome.message, stats::to_json(outcome)));
+            if (!outcome.passed)
+                found.push_back(make(code::kThresholdFailed, outcome.message, stats::to_json(outcome)));
         }
         result["thresholds"] = std::move(outcomes);
     }

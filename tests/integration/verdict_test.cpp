@@ -54,7 +54,10 @@ std::string dump(const bc::EpochResult& r) { return bc::pretty(bc::to_json(r)); 
 }  // namespace
 
 TEST(Verdict, AValidEpochExitsZeroAndSaysSoFirst) {
-    Rig rig({.tag = "verdict-ok", .coordinator_args = std::vector<std::string>{"--window-seconds", "1", "--verify"}});
+    // The rig seeds 1000 accounts with 1,000,000 each.
+    Rig rig({.tag = "verdict-ok",
+             .coordinator_args =
+                 std::vector<std::string>{"--window-seconds", "2", "--verify", "--initial-balance", "1000000"}});
     rig.start_generator("gen-a");
     rig.wait_ready(1);
     auto cli = start_epoch_cli(rig.coordinator().url());

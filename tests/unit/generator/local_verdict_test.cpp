@@ -12,15 +12,16 @@ namespace {
 
 // A 10 s run: 5000 attempted, 5000 committed, the server agrees.
 Json clean_result() {
-    return Json{{"window", {{"requestedSeconds", 10}, {"seconds", 10.002}, {"interrupted", false}}},
-                {"committedDelta", 5000},
-                {"tps", 499.9},
-                {"client", {{"attempted", 5000}, {"committed", 5000}, {"errors", 0}}},
-                {"clientServerRatio", 1.0},
-                {"clientServerCheck", {{"clientCommitted", 5000}, {"serverCommitted", 5000}, {"agrees", true}}},
-                {"latency", {{"count", 5000}, {"p50", 900}, {"p90", 1000}, {"p99", 2000}, {"p999", 3000},
-                             {"max", 4000}, {"mean", 950.0}}},
-                {"warnings", Json::array()}};
+    return Json{
+        {"window", {{"requestedSeconds", 10}, {"seconds", 10.002}, {"interrupted", false}}},
+        {"committedDelta", 5000},
+        {"tps", 499.9},
+        {"client", {{"attempted", 5000}, {"committed", 5000}, {"errors", 0}}},
+        {"clientServerRatio", 1.0},
+        {"clientServerCheck", {{"clientCommitted", 5000}, {"serverCommitted", 5000}, {"agrees", true}}},
+        {"latency",
+         {{"count", 5000}, {"p50", 900}, {"p90", 1000}, {"p99", 2000}, {"p999", 3000}, {"max", 4000}, {"mean", 950.0}}},
+        {"warnings", Json::array()}};
 }
 
 LocalVerdictOptions connections(std::uint64_t desired, std::uint64_t opened) {
