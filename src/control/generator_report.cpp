@@ -81,6 +81,7 @@ Json to_json(const RegisterManifest& m) {
     if (!m.workload.is_null()) j["workload"] = m.workload;
     if (!m.options.is_null()) j["options"] = m.options;
     if (m.holds_lease) j["holdsLease"] = true;
+    if (m.incarnation) j["incarnation"] = *m.incarnation;
     return j;
 }
 
@@ -99,6 +100,7 @@ RegisterManifest register_manifest_from_json(const Json& j) {
         if (!it->is_boolean()) throw ProtocolError("\"manifest.holdsLease\" must be true or false");
         m.holds_lease = it->get<bool>();
     }
+    m.incarnation = optional_string(j, "incarnation");
     return m;
 }
 
@@ -258,6 +260,16 @@ void set_negotiated_protocol(ReadyRequest& request, const std::string& protocol)
 
 std::optional<std::string> negotiated_protocol_of(const ReadyRequest& request) {
     const auto it = request.extra.find("negotiatedProtocol");
+    if (it == request.extra.end() || !it->is_string()) return std::nullopt;
+    return it->get<std::string>();
+}
+
+void set_incarnation(ReadyRequest& request, const std::string& incarnation) {
+    request.extra["incarnation"] = incarnation;
+}
+
+std::optional<std::string> incarnation_of(const ReadyRequest& request) {
+    const auto it = request.extra.find("incarnation");
     if (it == request.extra.end() || !it->is_string()) return std::nullopt;
     return it->get<std::string>();
 }

@@ -7,6 +7,9 @@
 #include <ctime>
 #include <initializer_list>
 
+#include "benchdist/control/verdict.hpp"
+#include "benchdist/stats/threshold.hpp"
+
 namespace benchdist::control {
 
 namespace {
@@ -232,6 +235,8 @@ Json to_json(const StartEpochRequest& r) {
     Json j = Json::object();
     if (r.label) j["label"] = *r.label;
     if (r.generator_ids) j["generatorIds"] = *r.generator_ids;
+    if (!r.thresholds.empty()) j["thresholds"] = r.thresholds;
+    if (!r.tolerate.empty()) j["tolerate"] = r.tolerate;
     return j;
 }
 
@@ -363,6 +368,7 @@ ReadyRequest ready_request_from_json(const Json& j) {
     r.extra = extra_keys(j, {"id", "openedConnections"});
     if (auto p = get_optional_string(j, "negotiatedProtocol"); p && p->empty())
         throw ProtocolError("\"negotiatedProtocol\" must not be empty");
+    get_optional_string(j, "incarnation");  // a string when sent
     return r;
 }
 
@@ -380,6 +386,22 @@ StartEpochRequest start_epoch_request_from_json(const Json& j) {
     r.label = get_optional_string(j, "label");
     if (auto it = j.find("generatorIds"); it != j.end() && !it->is_null())
         r.generator_ids = get_string_list(j, "generatorIds");
+    if (auto it = j.find("thresholds"); it != j.end() && !it->is_null()) {
+        r.thresholds = get_string_list(j, "thresholds");
+        for (const auto& t : r.thresholds) {
+            try {
+                stats::parse_threshold(t);
+            } catch (const stats::ThresholdSyntaxError& e) {
+                throw ProtocolError(std::string("\"thresholds\": ") + e.what());
+            }
+        }
+    }
+    if (auto it = j.find("tolerate"); it != j.end() && !it->is_null()) {
+        r.tolerate = get_string_list(j, "tolerate");
+        for (const auto& code : r.tolerate)
+            if (!is_known_reason_code(code))
+                throw ProtocolError("\"tolerate\": unknown reason code \"" + code + "\" (docs/results.md lists them)");
+    }
     return r;
 }
 

@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include "benchdist/control/verdict.hpp"
+
 namespace benchdist::control {
 
 namespace {
@@ -189,6 +191,15 @@ std::string format_generators(const CoordinatorState& s) {
                       g.last_seen_at.empty() ? "-" : g.last_seen_at.c_str());
         out += line;
     }
+    return out;
+}
+
+std::string format_verdict(const EpochResult& result) {
+    const auto verdict = read_verdict(result.extra);
+    if (!verdict) return {};
+    std::string out = verdict->valid ? "verdict: valid\n" : "verdict: INVALID\n";
+    for (const auto& r : verdict->reasons) out += "  - [" + r.code + "] " + r.message + "\n";
+    for (const auto& r : verdict->tolerated) out += "  - tolerated [" + r.code + "] " + r.message + "\n";
     return out;
 }
 

@@ -279,7 +279,26 @@ void Coordinator::answer(std::unique_lock<std::mutex>& lock, LongPollHub::Due du
 
 void Coordinator::notifier_loop() {
     std::unique_lock lock(mu_);
+    // The deadline of the last timed wait: waking far past it means this
+    // process did not run in between (SIGSTOP, swap, a paused VM).
+    std::optional<Steady::time_point> timed_wait_until;
     for (;;) {
+        if (timed_wait_until) {
+            const auto late = std::chrono::duration_cast<std::chrono::milliseconds>(Steady::now() - *timed_wait_until);
+            if (late >= kStallThreshold) {
+                // Before the leases are checked: the silence was ours.
+                sm_.coordinator_stalled(mono_clock_(), late.count());
+                cv_.notify_all();
+                lock.unlock();
+                char seconds[32];
+                std::snprintf(seconds, sizeof seconds, "%.1f", static_cast<double>(late.count()) / 1000.0);
+                log(std::string("this coordinator did not run for ") + seconds +
+                    " s (stopped, swapped out or a paused VM): every generator's lease restarts now, and a running "
+                    "epoch is marked invalid (coordinator_stalled)");
+                lock.lock();
+            }
+            timed_wait_until.reset();
+        }
         notifier_wake_at_ = Steady::time_point::min();
         notifier_lease_check_ms_ = std::numeric_limits<std::int64_t>::min();
         // Leases first: a generator lost now shows up in the answers below.
@@ -310,12 +329,15 @@ void Coordinator::notifier_loop() {
             }
         }
         if (const auto held = hub_.next_deadline()) next_deadline = std::min(next_deadline, *held);
+        // While an epoch runs, wake at least this often, so a stall of the
+        // process is noticed even when nothing else is due.
+        if (sm_.active()) next_deadline = std::min(next_deadline, now + kStallProbe);
         notifier_wake_at_ = next_deadline;
         notifier_lease_check_ms_ = lease_check_ms;
         if (next_deadline == Steady::time_point::max()) {
             cv_.wait(lock);
-        } else {
-            cv_.wait_until(lock, next_deadline);
+        } else if (cv_.wait_until(lock, next_deadline) == std::cv_status::timeout) {
+            timed_wait_until = next_deadline;
         }
     }
 }

@@ -21,6 +21,10 @@ control::Json coordinator_options_json(const CoordinatorOptions& o) {
     j["allowMixed"] = o.allow_mixed;
     j["alignWindowMs"] = o.align_window_ms;
     j["leaseSeconds"] = o.lease_seconds;
+    j["maxErrorRatio"] = o.max_error_ratio;
+    j["tolerate"] = o.tolerate;
+    j["thresholds"] = control::Json::array();
+    for (const auto& t : o.thresholds) j["thresholds"].push_back(t.text);
     for (const auto& [k, v] : o.other_options.items())
         if (!j.contains(k)) j[k] = v;
     return j;

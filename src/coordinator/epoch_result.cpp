@@ -3,7 +3,9 @@
 #include <cmath>
 
 #include "benchdist/control/report_counters.hpp"
+#include "benchdist/control/verdict.hpp"
 #include "benchdist/control/version.hpp"
+#include "benchdist/coordinator/epoch_verdict.hpp"
 #include "benchdist/coordinator/result_summary.hpp"
 
 namespace benchdist::coordinator {
@@ -133,9 +135,10 @@ control::EpochResult build_epoch_result(const EpochObservations& o) {
     // Participants lost during the epoch come first in the error: they are
     // why the rest may look odd (missing reports, a lower rate).
     r.error = o.runner_error;
-    if (!o.lost_errors.empty()) {
+    if (!o.lost_errors.empty() || !o.restarts.empty()) {
         std::string lost;
-        for (const auto& e : o.lost_errors) lost += (lost.empty() ? "" : "; ") + e;
+        for (const auto* list : {&o.lost_errors, &o.restarts})
+            for (const auto& e : *list) lost += (lost.empty() ? "" : "; ") + e;
         r.error = r.error ? lost + "; " + *r.error : lost;
     }
 
@@ -158,6 +161,7 @@ control::EpochResult build_epoch_result(const EpochObservations& o) {
     if (before && after) {
         if (const auto reset = counter_reset_in_samples(o)) {
             r.error = append_error(r.error, *reset);
+            r.extra["counterWentBackwards"] = true;
         } else if (after->read.committed >= before->read.committed) {
             const std::uint64_t delta = after->read.committed - before->read.committed;
             server_delta = delta;
@@ -169,6 +173,7 @@ control::EpochResult build_epoch_result(const EpochObservations& o) {
                                                 std::to_string(after->read.committed) + " during the window" +
                                                 (after->read.series_absent ? " (its series vanished)" : "") +
                                                 restart_explanation());
+            r.extra["counterWentBackwards"] = true;
         }
         // How long each read took bounds how uncertain the window edges are.
         r.extra["counterReadMs"] = control::Json::array({before->read.round_trip_ms(), after->read.round_trip_ms()});
@@ -195,6 +200,13 @@ control::EpochResult build_epoch_result(const EpochObservations& o) {
     append_warnings(r.extra, connection_fault_warnings(reports));
     if (o.options.sample_ms > 0 && before && after) r.extra["timeline"] = timeline_of(o);
     append_warnings(r.extra, manifest_warnings(o.workload, o.manifests, control::tool_version()));
+    auto reasons = find_epoch_reasons(r, o);
+    auto thresholds = check_thresholds(r, o);
+    if (!thresholds.outcomes.empty()) r.extra["thresholds"] = std::move(thresholds.outcomes);
+    reasons.insert(reasons.end(), thresholds.reasons.begin(), thresholds.reasons.end());
+    auto tolerate = o.options.tolerate;
+    tolerate.insert(o.epoch_tolerate.begin(), o.epoch_tolerate.end());
+    control::write_verdict(r.extra, control::judge(std::move(reasons), tolerate));
     r.extra["manifest"] = manifest_of(o);
     return r;
 }

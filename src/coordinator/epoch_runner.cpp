@@ -24,6 +24,17 @@ public:
     EpochAborted() : std::runtime_error("Epoch aborted before the measurement window opened") {}
 };
 
+// Thrown when the start barrier timed out; the original's message.
+class StartAcksMissing : public std::runtime_error {
+public:
+    explicit StartAcksMissing(std::vector<std::string> ids)
+        : std::runtime_error("Missing start acknowledgements from: " + join_ids(ids)), ids_(std::move(ids)) {}
+    const std::vector<std::string>& ids() const { return ids_; }
+
+private:
+    std::vector<std::string> ids_;
+};
+
 }  // namespace
 
 EpochRunner::EpochRunner(const CoordinatorOptions& options, EpochRunnerShared shared, EpochRunnerIo io)
@@ -58,7 +69,7 @@ void EpochRunner::wait_for_window(std::unique_lock<std::mutex>& lock) {
         cut_short();
         lost_before_window();
         const auto missing = sm.missing_start_acks();
-        if (!missing.empty()) throw std::runtime_error("Missing start acknowledgements from: " + join_ids(missing));
+        if (!missing.empty()) throw StartAcksMissing(missing);
     }
     // The warmup keeps the phase the epoch opened with: `warmup` (first
     // revision), or `starting` (final): the final revision's generators keep
@@ -163,6 +174,9 @@ void EpochRunner::run(std::uint64_t epoch, std::int64_t started_ms) {
         o.participant_connections = a.participant_connections;
         o.manifests = a.manifests;
         o.workload = a.workload;
+        o.connections = a.connections;
+        o.epoch_thresholds = a.thresholds;
+        o.epoch_tolerate = a.tolerate;
     }
 
     std::optional<std::int64_t> finished_ms;
@@ -184,17 +198,25 @@ void EpochRunner::run(std::uint64_t epoch, std::int64_t started_ms) {
         stop_phase_entered = true;
         const auto missing = stop_and_wait_acks();
         if (!missing.empty()) {
+            o.missing_stop_acks = missing;
             o.runner_error = "Missing stop acknowledgements from: " + join_ids(missing);
             log(name + ": " + *o.runner_error);
         }
         verify(o);
     } catch (const std::exception& e) {
         o.runner_error = o.runner_error ? *o.runner_error + "; " + e.what() : std::string(e.what());
+        if (const auto* acks = dynamic_cast<const StartAcksMissing*>(&e)) {
+            o.missing_start_acks = acks->ids();
+        } else if (!dynamic_cast<const EpochAborted*>(&e)) {
+            o.failure = e.what();
+        }
         if (!finished_ms) finished_ms = io_.clock();
         if (!stop_phase_entered) {
             const auto missing = stop_and_wait_acks();
-            if (!missing.empty())
+            if (!missing.empty()) {
+                o.missing_stop_acks = missing;
                 o.runner_error = *o.runner_error + "; missing stop acknowledgements from: " + join_ids(missing);
+            }
         }
     }
     o.finished_ms = *finished_ms;
@@ -213,7 +235,12 @@ void EpochRunner::run(std::uint64_t epoch, std::int64_t started_ms) {
     {
         std::lock_guard lock(shared_.mu);
         if (const auto& active = shared_.sm.active()) {
-            o.lost_errors = active->errors;
+            // errors (what /state shows as currentEpochErrors) holds the
+            // restarts too; the verdict tells them apart.
+            o.restarts = active->restarts;
+            for (const auto& e : active->errors)
+                if (std::find(o.restarts.begin(), o.restarts.end(), e) == o.restarts.end()) o.lost_errors.push_back(e);
+            o.stalls_ms = active->stalls_ms;
             o.aborted = active->abort_requested;
             for (const auto& [id, report] : active->stop_reports) o.stop_reports[id] = report;
         }

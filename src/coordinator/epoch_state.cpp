@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "benchdist/control/generator_report.hpp"
+
 namespace benchdist::coordinator {
 
 using control::GeneratorState;
@@ -38,7 +40,44 @@ control::GeneratorSnapshot& EpochStateMachine::find(const std::string& id) {
     return it->second;
 }
 
+void EpochStateMachine::check_restart(const std::string& id, const std::optional<std::string>& new_incarnation,
+                                      bool registering) {
+    if (!active_ || active_->stop_acks.count(id) || active_->restarted.count(id)) return;
+    const auto& p = active_->participants;
+    if (!std::binary_search(p.begin(), p.end(), id)) return;
+    const auto known = manifests_.find(id);
+    const std::optional<std::string> old_incarnation =
+        known != manifests_.end() && known->second.manifest ? known->second.manifest->incarnation : std::nullopt;
+    // Ours re-register with the same incarnation after losing the
+    // coordinator (that is a loss, already flagged by the lease), and send
+    // it again with /ready; the original's register only when they start.
+    const bool same_process = old_incarnation && new_incarnation && *old_incarnation == *new_incarnation;
+    if (same_process && registering && !active_->lost.count(id)) {
+        // Ours register again only after stopping their load for want of the
+        // coordinator (self-fencing): it left the epoch, and posts no stop
+        // acknowledgement for it, so none is waited for.
+        active_->lost.insert(id);
+        active_->errors.push_back("generator " + id + " stopped its load during " +
+                                  std::string(control::phase_name(phase_)) +
+                                  ": it could not reach the coordinator for its lease and registered again");
+        return;
+    }
+    if (same_process || (!registering && !new_incarnation)) return;
+    active_->restarted.insert(id);
+    std::string message = "generator " + id + " restarted during " + std::string(control::phase_name(phase_)) +
+                          " (a new process " + (registering ? "registered" : "reported ready") + " under its id";
+    if (old_incarnation && new_incarnation)
+        message += ": incarnation " + *new_incarnation + ", was " + *old_incarnation;
+    message += "): its load before the restart is missing from the reports, and it left this epoch";
+    active_->restarts.push_back(message);
+    active_->errors.push_back(std::move(message));
+}
+
 void EpochStateMachine::register_generator(const control::RegisterRequest& request, std::int64_t now_ms) {
+    {
+        const auto incoming = control::manifest_of(request);
+        check_restart(request.id, incoming ? incoming->incarnation : std::nullopt, true);
+    }
     auto& g = generators_[request.id];
     const bool included = g.id.empty() ? true : g.included;  // an operator's exclusion survives a restart
     if (g.local_state == GeneratorState::Lost) {
@@ -61,6 +100,7 @@ void EpochStateMachine::register_generator(const control::RegisterRequest& reque
 
 void EpochStateMachine::mark_ready(const control::ReadyRequest& request, std::int64_t now_ms) {
     auto& g = find(request.id);
+    check_restart(request.id, control::incarnation_of(request), false);
     update_from_ready(manifests_[request.id], request);
     g.local_state = GeneratorState::Ready;
     g.opened_connections = request.opened_connections;
@@ -172,6 +212,19 @@ std::vector<LostGenerator> EpochStateMachine::expire_leases(std::int64_t mono_ms
     return out;
 }
 
+void EpochStateMachine::coordinator_stalled(std::int64_t mono_ms, std::int64_t stalled_ms) {
+    // Every running lease restarts now: rebuild the index rather than shift
+    // it, since all entries get the same time.
+    lease_order_.clear();
+    for (auto& [id, heard] : heard_ms_) {
+        heard = std::max(heard, mono_ms);
+        const auto g = generators_.find(id);
+        if (g != generators_.end() && g->second.local_state != GeneratorState::Lost) lease_order_.emplace(heard, id);
+    }
+    if (active_) active_->stalls_ms.push_back(stalled_ms);
+    bump();
+}
+
 std::optional<std::int64_t> EpochStateMachine::next_lease_expiry(std::int64_t lease_ms) const {
     if (lease_order_.empty()) return std::nullopt;
     return lease_order_.begin()->first + lease_ms;
@@ -247,10 +300,13 @@ StartOutcome EpochStateMachine::start_epoch(const control::StartEpochRequest& re
     a.workload = std::move(workload);
     a.epoch = next_epoch_++;
     a.label = request.label;
+    a.thresholds = request.thresholds;
+    a.tolerate = request.tolerate;
     a.participants = eligible;  // std::map iteration: already sorted
     for (const auto& id : eligible) {
         auto& g = generators_.find(id)->second;
         a.participant_connections += g.opened_connections;
+        a.connections[id] = {g.desired_connections, g.opened_connections};
         g.local_state = barrier ? GeneratorState::Starting : GeneratorState::Running;
         g.active_epoch = a.epoch;
     }
@@ -299,7 +355,8 @@ std::vector<std::string> EpochStateMachine::missing_stop_acks() const {
     // A participant lost (and still silent) will not ack: its loss is already
     // the epoch's error, and waiting for it would only delay the result.
     for (const auto& id : active_->participants)
-        if (!active_->stop_acks.count(id) && !active_->lost.count(id)) out.push_back(id);
+        if (!active_->stop_acks.count(id) && !active_->lost.count(id) && !active_->restarted.count(id))
+            out.push_back(id);
     return out;
 }
 

@@ -216,6 +216,7 @@ void AgentRunner::register_and_ready(bool open) {
         control::ReadyRequest request{config_.id, static_cast<std::uint64_t>(load_.live_connections())};
         if (const auto chosen = load_.negotiated_protocol())
             control::set_negotiated_protocol(request, std::string(stdb::subprotocol_name(*chosen)));
+        if (manifest_.incarnation) control::set_incarnation(request, *manifest_.incarnation);
         return client_.ready(request);
     });
     note_clock(true);

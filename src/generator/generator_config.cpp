@@ -1,5 +1,8 @@
 #include "benchdist/generator/generator_config.hpp"
 
+#include <cstdio>
+#include <random>
+
 #include "benchdist/control/version.hpp"
 
 namespace benchdist::generator {
@@ -93,8 +96,16 @@ control::Json GeneratorConfig::options_json(std::size_t threads_used) const {
     return o;
 }
 
+std::string new_incarnation() {
+    std::random_device device;
+    const std::uint64_t bits = (static_cast<std::uint64_t>(device()) << 32) ^ device();
+    char text[17];
+    std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(bits));
+    return text;
+}
+
 control::RegisterManifest GeneratorConfig::manifest(std::size_t threads_used, std::int64_t pid,
-                                                    std::int64_t started_unix_ms) const {
+                                                    std::int64_t started_unix_ms, std::string incarnation) const {
     control::RegisterManifest m;
     m.tool_version = std::string(control::tool_version());
     m.hostname = hostname;
@@ -104,6 +115,7 @@ control::RegisterManifest GeneratorConfig::manifest(std::size_t threads_used, st
     m.options = options_json(threads_used);
     // The agent renews its lease with every request and fences its load on it.
     m.holds_lease = true;
+    m.incarnation = std::move(incarnation);
     return m;
 }
 

@@ -15,8 +15,10 @@
 #include "benchdist/cli/dotenv.hpp"
 #include "benchdist/cli/option_groups.hpp"
 #include "benchdist/cli/original_syntax.hpp"
+#include "benchdist/cli/threshold_option.hpp"
 #include "benchdist/control/protocol.hpp"
 #include "benchdist/control/state_format.hpp"
+#include "benchdist/control/verdict.hpp"
 #include "benchdist/control/version.hpp"
 #include "benchdist/net/bearer_auth.hpp"
 #include "benchdist/net/http_client.hpp"
@@ -161,12 +163,21 @@ std::vector<std::string> split_ids(const std::string& csv) {
     return ids;
 }
 
-bool result_failed(const bc::EpochResult& r) { return r.error.has_value() || r.verification == "failed"; }
+// Exit 0 only for a valid verdict; a coordinator that gives none (an older
+// one, or the original's) is judged by its error and verification.
+bool result_failed(const bc::EpochResult& r) {
+    if (const auto verdict = bc::read_verdict(r.extra)) return !verdict->valid;
+    return r.error.has_value() || r.verification == "failed";
+}
 
 int run_start_epoch(const Coordinator& c, const std::optional<std::string>& label, const std::string& ids,
-                    std::chrono::milliseconds poll, double timeout_s, bool json) {
+                    const std::vector<benchdist::stats::Threshold>& thresholds,
+                    const std::vector<std::string>& tolerate, std::chrono::milliseconds poll, double timeout_s,
+                    bool json) {
     bc::StartEpochRequest req;
     req.label = label;
+    for (const auto& t : thresholds) req.thresholds.push_back(t.text);
+    req.tolerate = tolerate;
     if (!ids.empty()) req.generator_ids = split_ids(ids);
     const auto resp =
         bc::start_epoch_response_from_json(c.call("POST", "/admin/start-epoch", bc::to_json(req).dump(), 10s, true));
@@ -211,7 +222,7 @@ int run_start_epoch(const Coordinator& c, const std::optional<std::string>& labe
     if (json) {
         std::cout << bc::pretty(bc::to_json(result));
     } else {
-        std::cout << bc::format_state(state) << bc::format_result_details(result);
+        std::cout << bc::format_verdict(result) << bc::format_state(state) << bc::format_result_details(result);
     }
     return result_failed(result) ? 1 : 0;
 }
@@ -271,6 +282,17 @@ int main(int argc, char** argv) {
     int poll_ms = 1000;
     double timeout_s = 0;
     start->add_option("--label", label_value, "Label stored in the result");
+    std::vector<benchdist::stats::Threshold> thresholds;
+    benchdist::cli::add_threshold_option(*start, thresholds);
+    std::vector<std::string> tolerate;
+    start
+        ->add_option("--tolerate", tolerate,
+                     "A reason code to record as a warning instead of making this epoch invalid (repeatable; "
+                     "docs/results.md lists them)")
+        ->check([](const std::string& code) {
+            return bc::is_known_reason_code(code) ? std::string()
+                                                  : "unknown reason code \"" + code + "\" (docs/results.md lists them)";
+        });
     start->add_option("--generator-ids", ids, "Comma-separated generators to use (default: all ready and included)");
     start->add_option("--poll-ms", poll_ms, "Longest wait between state checks")
         ->capture_default_str()
@@ -325,7 +347,8 @@ int main(int argc, char** argv) {
         if (*start) {
             std::optional<std::string> label;
             if (start->count("--label")) label = label_value;
-            return run_start_epoch(c, label, ids, std::chrono::milliseconds(poll_ms), timeout_s, json);
+            return run_start_epoch(c, label, ids, thresholds, tolerate, std::chrono::milliseconds(poll_ms), timeout_s,
+                                   json);
         }
         if (*stop) {
             const auto message = c.stop_epoch();

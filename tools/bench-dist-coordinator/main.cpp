@@ -22,6 +22,8 @@
 #include "benchdist/cli/dotenv.hpp"
 #include "benchdist/cli/option_groups.hpp"
 #include "benchdist/cli/original_syntax.hpp"
+#include "benchdist/cli/threshold_option.hpp"
+#include "benchdist/control/verdict.hpp"
 #include "benchdist/control/version.hpp"
 #include "benchdist/coordinator/coordinator.hpp"
 #include "benchdist/coordinator/routes.hpp"
@@ -176,6 +178,21 @@ int main(int argc, char** argv) {
                    "they cannot reach the coordinator for as long (0 = off)")
         ->capture_default_str()
         ->check(CLI::Range(0.0, 86400.0));
+    app.add_option("--max-error-ratio", o.max_error_ratio,
+                   "A participant that failed more than this fraction of its calls in the window makes the epoch "
+                   "invalid (error_ratio)")
+        ->capture_default_str()
+        ->check(CLI::Range(0.0, 1.0));
+    std::vector<std::string> tolerate;
+    app.add_option("--tolerate", tolerate,
+                   "A reason code that makes a result invalid to record as a warning instead (repeatable; "
+                   "docs/results.md lists the codes), e.g. --tolerate connections_short")
+        ->check([](const std::string& code) {
+            return benchdist::control::is_known_reason_code(code)
+                       ? std::string()
+                       : "unknown reason code \"" + code + "\" (docs/results.md lists them)";
+        });
+    benchdist::cli::add_threshold_option(app, o.thresholds);
     app.set_version_flag("--version", std::string(benchdist::control::tool_version()));
 
     try {
@@ -185,6 +202,7 @@ int main(int argc, char** argv) {
         const int code = app.exit(e);
         return code == 0 ? 0 : 2;
     }
+    o.tolerate.insert(tolerate.begin(), tolerate.end());
     if (revision == "first") {
         o.revision = coord::OriginalRevision::First;
         if (warmup->count() == 0) o.warmup_seconds = coord::kFirstRevisionWarmupSeconds;

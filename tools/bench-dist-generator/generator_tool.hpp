@@ -14,6 +14,7 @@
 #include "benchdist/generator/generator_config.hpp"
 #include "benchdist/generator/load_session.hpp"
 #include "benchdist/generator/local_result.hpp"
+#include "benchdist/generator/local_verdict.hpp"
 #include "benchdist/generator/transfer_pairs.hpp"
 
 namespace benchdist::generator_tool {
@@ -67,6 +68,8 @@ int run_agent(const generator::GeneratorConfig& config, StopFlag& stop);
 // `bench-dist-generator run`: opens the connections, loads the server for
 // warm-up + window, reads the server's committed counter at both ends of the
 // window and prints one JSON result on stdout; the exit code.
-int run_local(const generator::GeneratorConfig& config, const generator::LocalRunOptions& options, StopFlag& stop);
+// Exits 0 only for a valid verdict (generator/local_verdict.hpp).
+int run_local(const generator::GeneratorConfig& config, const generator::LocalRunOptions& options,
+              generator::LocalVerdictOptions verdict, StopFlag& stop);
 
 }  // namespace benchdist::generator_tool

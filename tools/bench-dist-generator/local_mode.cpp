@@ -50,7 +50,8 @@ double seconds_between(Clock::time_point a, Clock::time_point b) {
 
 }  // namespace
 
-int run_local(const generator::GeneratorConfig& config, const generator::LocalRunOptions& options, StopFlag& stop) {
+int run_local(const generator::GeneratorConfig& config, const generator::LocalRunOptions& options,
+              generator::LocalVerdictOptions verdict, StopFlag& stop) {
     const auto log = [&config](const std::string& text) { log_line(config.id, text); };
     generator::LocalRunObservations o;
 
@@ -127,10 +128,18 @@ int run_local(const generator::GeneratorConfig& config, const generator::LocalRu
     o.negotiated_protocol = session.negotiated_protocol();
     o.threads = session.thread_count();
     o.connections = session.opened();
-    std::cout << generator::build_local_result(config, options, o).dump(2) << std::endl;
+    auto result = generator::build_local_result(config, options, o);
+    verdict.desired_connections = static_cast<std::uint64_t>(config.concurrency);
+    verdict.opened_connections = o.connections;
+    const bool valid = generator::judge_local_result(result, verdict);
+    std::cout << result.dump(2) << std::endl;
+    // The verdict last on stderr too, where a terminal shows it under the JSON.
+    const auto stored = control::read_verdict(result);
+    std::cerr << (valid ? "verdict: valid" : "verdict: INVALID") << "\n";
+    for (const auto& r : stored->reasons) std::cerr << "  - [" << r.code << "] " << r.message << "\n";
 
     session.close_all();
-    return o.interrupted ? 1 : 0;
+    return valid ? 0 : 1;
 }
 
 }  // namespace benchdist::generator_tool

@@ -21,6 +21,8 @@
 #include "benchdist/cli/dotenv.hpp"
 #include "benchdist/cli/option_groups.hpp"
 #include "benchdist/cli/original_syntax.hpp"
+#include "benchdist/cli/threshold_option.hpp"
+#include "benchdist/control/verdict.hpp"
 #include "benchdist/control/version.hpp"
 #include "benchdist/generator/generator_config.hpp"
 #include "benchdist/generator/resource_limits.hpp"
@@ -153,6 +155,21 @@ int main(int argc, char** argv) {
     run->add_flag("!--no-align-window", local.align_window,
                   "Open the window at once after the warm-up rather than on the next whole second");
     // Options of the main command may follow `run`.
+    generator::LocalVerdictOptions local_verdict;
+    run->add_option("--max-error-ratio", local_verdict.max_error_ratio,
+                    "A run that failed more than this fraction of its calls is invalid (exit 1)")
+        ->capture_default_str()
+        ->check(CLI::Range(0.0, 1.0));
+    std::vector<std::string> tolerate;
+    run->add_option("--tolerate", tolerate,
+                    "A reason code to record as a warning instead of making the run invalid (repeatable; "
+                    "docs/results.md lists them)")
+        ->check([](const std::string& code) {
+            return benchdist::control::is_known_reason_code(code)
+                       ? std::string()
+                       : "unknown reason code \"" + code + "\" (docs/results.md lists them)";
+        });
+    benchdist::cli::add_threshold_option(*run, local_verdict.thresholds);
     run->fallthrough();
 
     try {
@@ -216,6 +233,7 @@ int main(int argc, char** argv) {
                                  "WARNING: --stdb-insecure-skip-verify: the server's TLS certificate is NOT "
                                  "checked; anyone on the path can impersonate it");
     }
-    if (*run) return generator_tool::run_local(c, local, stop);
+    local_verdict.tolerate.insert(tolerate.begin(), tolerate.end());
+    if (*run) return generator_tool::run_local(c, local, local_verdict, stop);
     return generator_tool::run_agent(c, stop);
 }

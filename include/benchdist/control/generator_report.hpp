@@ -61,13 +61,20 @@ struct RegisterManifest {
     // never send this) keep its semantics: a dead one is found by its
     // missing stop acknowledgement.
     bool holds_lease = false;
+    // Random per process, the same in /register and /ready: a new one under
+    // a participant's id during an epoch means that generator restarted,
+    // which the coordinator catches at once (its load before the restart
+    // is missing from the reports).
+    std::optional<std::string> incarnation;
 };
 // {"toolVersion", "hostname", "pid", "startedAt", "workload", "options",
-// "holdsLease"}, each only when set (holdsLease only when true).
+// "holdsLease", "incarnation"}, each only when set (holdsLease only when
+// true).
 Json to_json(const RegisterManifest& m);
 // Strict: a manifest that is not an object, non-object "options" or
 // "workload", non-string "toolVersion", "hostname" or "startedAt", or a
-// non-boolean "holdsLease" throw ProtocolError naming the key. A "pid" that
+// non-boolean "holdsLease" or non-string "incarnation" throw ProtocolError
+// naming the key. A "pid" that
 // is not an integer is ignored.
 RegisterManifest register_manifest_from_json(const Json& j);
 
@@ -148,6 +155,10 @@ std::optional<RegisterManifest> manifest_of(const RegisterRequest& request);
 void set_negotiated_protocol(ReadyRequest& request, const std::string& protocol);
 // nullopt when none was sent or it is not a string.
 std::optional<std::string> negotiated_protocol_of(const ReadyRequest& request);
+// The process's incarnation again in /ready (see RegisterManifest).
+void set_incarnation(ReadyRequest& request, const std::string& incarnation);
+// nullopt when none was sent or it is not a string.
+std::optional<std::string> incarnation_of(const ReadyRequest& request);
 void set_stop_report(EpochAckRequest& request, const StopReport& report, bool with_intervals = true);
 StopReport stop_report_of(const EpochAckRequest& request);
 

@@ -152,6 +152,11 @@ struct EpochAckRequest {  // /started and /stopped
 struct StartEpochRequest {
     std::optional<std::string> label;
     std::optional<std::vector<std::string>> generator_ids;
+    // Additions, for this epoch only: threshold expressions
+    // (stats/threshold.hpp) and reason codes to tolerate
+    // (control/verdict.hpp), on top of the coordinator's own.
+    std::vector<std::string> thresholds;
+    std::vector<std::string> tolerate;
 };
 
 Json to_json(const GeneratorSnapshot& g);

@@ -27,4 +27,10 @@ std::string format_result_line(const EpochResult& result);
 // no intervals).
 std::string format_result_details(const EpochResult& result);
 
+// The verdict and why, for the top of start-epoch's output:
+// "verdict: valid" or "verdict: INVALID" and one "  - [code] message" line
+// per reason, then the tolerated ones; "" for a result without a verdict
+// (an older coordinator, or the original's).
+std::string format_verdict(const EpochResult& result);
+
 }  // namespace benchdist::control

@@ -118,6 +118,13 @@ private:
     // The runner thread's body: EpochRunner over this coordinator's state.
     void run_epoch(std::uint64_t epoch, std::int64_t started_ms);
     void notifier_loop();
+    // The notifier's stall watch: during an epoch it wakes at least every
+    // kStallProbe, and a timed wait that ends kStallThreshold or more past
+    // its deadline means this process did not run meanwhile. The threshold
+    // is well above any scheduling delay of a busy host, so a slow machine
+    // is not taken for a stopped coordinator.
+    static constexpr std::chrono::milliseconds kStallProbe{500};
+    static constexpr std::chrono::milliseconds kStallThreshold{3000};
     // Records contact from a generator (wall clock for lastSeenAt, monotonic
     // clock for its lease); callers hold mu_.
     void heard_from(const std::string& id);

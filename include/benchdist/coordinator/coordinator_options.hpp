@@ -5,11 +5,13 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "benchdist/control/protocol.hpp"
+#include "benchdist/stats/threshold.hpp"
 
 namespace benchdist::coordinator {
 
@@ -62,6 +64,13 @@ struct CoordinatorOptions {
     // part in is flagged at once. Published in /state as leaseSeconds so
     // generators fence their load on the same lease. 0 turns it off.
     double lease_seconds = 10;
+    // The verdict (coordinator/epoch_verdict.hpp): a participant that failed
+    // more than this fraction of its calls makes the epoch invalid; codes in
+    // `tolerate` become warnings instead of reasons (--tolerate).
+    double max_error_ratio = 0.01;
+    std::set<std::string, std::less<>> tolerate;
+    // --threshold, applied to every epoch.
+    std::vector<stats::Threshold> thresholds;
     // For the result's manifest: the server as the operator named it, this
     // host's name (empty: the system's host name), and the command-line
     // options that are not fields above (bind, port, stdbUrl...), by

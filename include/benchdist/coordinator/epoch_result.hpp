@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -56,6 +57,23 @@ struct EpochObservations {
     // The runner's own findings in the order it made them (missing
     // acknowledgements, an exception's message), already joined with "; ".
     std::optional<std::string> runner_error;
+    // The same findings, apart, for the verdict: participants whose
+    // acknowledgement never came, and the exception that ended the epoch
+    // early (a failed counter read, say).
+    std::vector<std::string> missing_start_acks;
+    std::vector<std::string> missing_stop_acks;
+    std::optional<std::string> failure;
+    // Participants that restarted during the epoch (a new incarnation
+    // registered under their id), one message each.
+    std::vector<std::string> restarts;
+    // Times the coordinator itself did not run (SIGSTOP, swap, a paused
+    // VM) while the epoch ran: how long, in ms, one entry each.
+    std::vector<std::int64_t> stalls_ms;
+    // start-epoch's own thresholds and tolerated codes for this epoch.
+    std::vector<std::string> epoch_thresholds;
+    std::vector<std::string> epoch_tolerate;
+    // What the participants asked for and opened, by id.
+    std::map<std::string, std::pair<std::uint64_t, std::uint64_t>> connections;  // id -> (desired, opened)
     // Participants lost during the epoch (the state machine's errors): they
     // come first in the result's error, since they explain the rest.
     std::vector<std::string> lost_errors;

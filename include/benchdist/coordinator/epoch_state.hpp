@@ -49,6 +49,21 @@ struct ActiveEpoch {
     // per loss for the result's error.
     std::set<std::string> lost;
     std::vector<std::string> errors;
+    // Participants that restarted (a new process under their id) before
+    // acknowledging the stop: not waited for either, one message each
+    // (also in `errors`).
+    std::set<std::string> restarted;
+    std::vector<std::string> restarts;
+    // How long the coordinator itself did not run, each time it noticed
+    // (Coordinator's stall watch), while this epoch ran.
+    std::vector<std::int64_t> stalls_ms;
+    // What each participant asked for and had open when the epoch started:
+    // id -> (desiredConnections, openedConnections).
+    std::map<std::string, std::pair<std::uint64_t, std::uint64_t>> connections;
+    // What start-epoch asked of this epoch's verdict on top of the
+    // coordinator's own (checked when the request was parsed).
+    std::vector<std::string> thresholds;
+    std::vector<std::string> tolerate;
     // What the participants said about themselves when the epoch started
     // (a re-register during the epoch does not change what this one ran),
     // and how their workloads compared.
@@ -111,6 +126,11 @@ public:
     // returns them. A lost participant of the running epoch is recorded in
     // it (ActiveEpoch::lost and ::errors) at once.
     std::vector<LostGenerator> expire_leases(std::int64_t mono_ms, std::int64_t lease_ms);
+    // The coordinator did not run for `stalled_ms` (it noticed its own
+    // timers firing that late): every lease restarts at `mono_ms`, since
+    // the silence was the coordinator's, not the generators', and a running
+    // epoch records the stall.
+    void coordinator_stalled(std::int64_t mono_ms, std::int64_t stalled_ms);
     // When the next lease runs out (mono ms); nullopt when none runs. O(1):
     // the notifier asks after every wake-up.
     std::optional<std::int64_t> next_lease_expiry(std::int64_t lease_ms) const;
@@ -165,6 +185,11 @@ private:
     }
 
     bool holds_lease(const std::string& id) const;
+    // A participant of the running epoch that has not acknowledged its stop
+    // came back as a new process (/register or /ready with another
+    // incarnation, or a /register from a generator that sends none, as the
+    // original's do only when they start): records the restart.
+    void check_restart(const std::string& id, const std::optional<std::string>& new_incarnation, bool registering);
     // Forgets id's lease (a re-register by a generator that holds none).
     void drop_lease(const std::string& id);
 

@@ -25,6 +25,10 @@
 
 namespace benchdist::generator {
 
+// 16 random hex digits naming this process among every run of the same
+// --id (control::RegisterManifest::incarnation).
+std::string new_incarnation();
+
 struct GeneratorConfig {
     // Who this generator is (agent mode).
     std::string id;
@@ -81,7 +85,9 @@ struct GeneratorConfig {
     control::Json options_json(std::size_t threads_used) const;
     // The /register manifest: this tool's version, the host, the process and
     // when it started, the workload and every option.
-    control::RegisterManifest manifest(std::size_t threads_used, std::int64_t pid, std::int64_t started_unix_ms) const;
+    // `incarnation`: new_incarnation(), once per process.
+    control::RegisterManifest manifest(std::size_t threads_used, std::int64_t pid, std::int64_t started_unix_ms,
+                                       std::string incarnation = new_incarnation()) const;
     // What the load ran with, in a stop report (e.g. whether every reply
     // waited for durability).
     control::ReportSettings settings() const;

@@ -6,45 +6,27 @@
 
 #include "benchdist/control/version.hpp"
 #include "benchdist/stats/interval_recorder.hpp"
+#include "epoch_fixtures.hpp"
 
 using namespace benchdist;
 using namespace benchdist::coordinator;
 using control::Json;
+using namespace benchdist::coordinator::testing;
 
 namespace {
-
-constexpr std::int64_t kT0 = 1775822400000;  // 2026-04-10T12:00:00.000Z
-
-ObservedRead read_at(std::uint64_t committed, std::int64_t at_ms, std::int64_t round_trip_ms = 4, bool absent = false) {
-    stdbhttp::CounterRead r;
-    r.committed = committed;
-    r.series_absent = absent;
-    r.sent_at_ms = at_ms - round_trip_ms;
-    r.received_at_ms = at_ms;
-    return observe(r, 0);
-}
-
-// Two participants, a 10 s window from kT0 with 1000 commits in it.
-EpochObservations ten_second_window() {
-    EpochObservations o;
-    o.epoch = 3;
-    o.label = "run-1";
-    o.participant_ids = {"a", "b"};
-    o.participant_connections = 64;
-    o.options.window_seconds = 10;
-    o.options.sample_ms = 1000;
-    o.options.hostname = "control-host";
-    o.started_ms = kT0 - 2000;
-    o.before = read_at(5000, kT0);
-    o.after = read_at(6000, kT0 + 10000);
-    o.finished_ms = kT0 + 10000;
-    return o;
-}
 
 bool has_warning_with(const control::EpochResult& r, const std::string& text) {
     if (!r.extra.contains("warnings")) return false;
     for (const auto& w : r.extra["warnings"])
         if (w.get<std::string>().find(text) != std::string::npos) return true;
+    return false;
+}
+
+// An invalid verdict with a reason of `code` whose message has `text`.
+bool has_reason(const control::EpochResult& r, std::string_view code, const std::string& text = {}) {
+    if (r.extra.value("verdict", "") != "invalid") return false;
+    for (const auto& reason : r.extra["reasons"])
+        if (reason["code"] == code && reason["message"].get<std::string>().find(text) != std::string::npos) return true;
     return false;
 }
 
@@ -247,30 +229,16 @@ TEST(EpochResult, AReadWithoutTimesTakesTheCoordinatorsClock) {
     EXPECT_EQ(observe(r, 1234).at_ms, 99);
 }
 
-namespace {
-
-// A report whose intervals hold `per_second` commits in each of the window's
-// ten seconds, from a generator whose clock is `offset_ms` off.
-Json report_with(int per_second, std::optional<double> offset_ms = std::nullopt) {
-    stats::IntervalRecorder rec;
-    for (int s = 0; s < 10; ++s)
-        for (int i = 0; i < per_second; ++i) rec.record_success(kT0 + s * 1000 + 10, 900);
-    Json report = {{"counters", {{"committed", per_second * 10}}}, {"intervals", rec.to_json()}};
-    if (offset_ms) report["clock"] = {{"offsetMs", *offset_ms}, {"rttMs", 1.0}, {"samples", 5}};
-    return report;
-}
-
-}  // namespace
-
 TEST(EpochResult, AClientServerGapBeyondTheToleranceIsNamed) {
     auto o = ten_second_window();  // the server committed 1000
     o.stop_reports["a"] = report_with(45);
     o.stop_reports["b"] = report_with(45);  // the clients saw 900
     const auto r = build_epoch_result(o);
     EXPECT_DOUBLE_EQ(r.extra["clientServerRatio"].get<double>(), 0.9);
-    EXPECT_TRUE(has_warning_with(r,
-                                 "client-observed commits in the window (900) differ from the server's committed "
-                                 "delta (1000) by -10.0%"));
+    EXPECT_TRUE(has_reason(r, "client_server_mismatch",
+                           "the generators saw 900 commits in the window, the server counted 1000 (allowed gap 20): "
+                           "the server committed transfers the generators did not send"))
+        << r.extra["reasons"];
 }
 
 TEST(EpochResult, SlowCounterReadsWidenTheCrossCheckByWhatTheirRoundTripsAllow) {
@@ -279,13 +247,13 @@ TEST(EpochResult, SlowCounterReadsWidenTheCrossCheckByWhatTheirRoundTripsAllow) 
     auto o = ten_second_window();
     o.participant_ids = {"a"};
     o.stop_reports["a"] = report_with(95);
-    EXPECT_TRUE(has_warning_with(build_epoch_result(o), "differ from the server's committed delta"));
+    EXPECT_TRUE(has_reason(build_epoch_result(o), "client_server_mismatch"));
     // ...but two reads of 400 ms each may have happened 400 ms (40
     // transfers) later or earlier than the coordinator takes them: 60 in all.
     o.before = read_at(5000, kT0, 400);
     o.after = read_at(6000, kT0 + 10000, 400);
     const auto r = build_epoch_result(o);
-    EXPECT_FALSE(has_warning_with(r, "differ from the server's committed delta"));
+    EXPECT_EQ(r.extra["verdict"], "valid") << r.extra["reasons"];
     EXPECT_EQ(r.extra["counterReadMs"], Json::array({400, 400}));
 }
 
@@ -295,9 +263,9 @@ TEST(EpochResult, TheGapWarningSaysWhatTheRoundTripsAllowed) {
     o.after = read_at(6000, kT0 + 10000, 200);
     o.participant_ids = {"a"};
     o.stop_reports["a"] = report_with(50);  // 500 of 1000: far beyond 20 + 20
-    EXPECT_TRUE(has_warning_with(build_epoch_result(o),
-                                 "tolerance 2% plus the 20 transfers the counter reads' round trips allow): another "
-                                 "client wrote"));
+    const auto r = build_epoch_result(o);
+    EXPECT_TRUE(has_reason(r, "client_server_mismatch", "(allowed gap 40)")) << r.extra["reasons"];
+    EXPECT_EQ(r.extra["reasons"][0]["edgeAllowance"], 20.0);
 }
 
 TEST(EpochResult, AClockOffsetBeyondTheCoordinatorsLimitIsNamed) {
