@@ -55,7 +55,41 @@ Json resources_json(const LocalRunOptions& options, const LocalRunObservations& 
                 {"openFileLimit", options.open_file_limit}};
 }
 
+// "2 timeouts, 78 disconnects, 0 module errors[, 1 internal errors]".
+std::string failures_of(const LoadCounters& c) {
+    return std::to_string(c.timeouts) + " timeouts, " + std::to_string(c.disconnects) + " disconnects, " +
+           std::to_string(c.module_errors) + " module errors" +
+           (c.internal_errors > 0 ? ", " + std::to_string(c.internal_errors) + " internal errors" : std::string());
+}
+
+std::string protocol_errors_warning(const ProtocolErrorCounts& p) {
+    return "the server sent " + std::to_string(p.total()) +
+           " messages this generator could not take (protocol errors: " + p.describe() +
+           "); each closed its connection and failed the calls in flight on it, counted as disconnects -- is "
+           "--stdb-url a SpacetimeDB speaking v2/v3.bsatn? (the log's `protocol error` lines show the first "
+           "frames in hex)";
+}
+
 }  // namespace
+
+LocalRunVerdict local_run_verdict(const LocalRunObservations& o) {
+    const auto& c = o.counters;
+    const std::string protocol = c.protocol_errors.total() > 0 ? "; " + std::to_string(c.protocol_errors.total()) +
+                                                                     " protocol errors: " + c.protocol_errors.describe()
+                                                               : std::string();
+    if (o.interrupted) return {1, "interrupted: the window is shorter than requested"};
+    if (c.attempted == 0) return {1, "no call was attempted"};
+    if (c.committed == 0) {
+        return {1, "every call failed: " + std::to_string(c.attempted) + " attempted, none committed (" +
+                       failures_of(c) + protocol + ")"};
+    }
+    if (o.after.committed <= o.before.committed) {
+        return {1, "nothing committed: the server's committed transfer counter did not move during the window (" +
+                       std::to_string(c.attempted) + " calls attempted, " + std::to_string(c.committed) +
+                       " committed by the client's count over the whole run" + protocol + ")"};
+    }
+    return {};
+}
 
 double committed_between(const std::vector<stats::Interval>& intervals, double from_ms, double to_ms) {
     double committed = 0;
@@ -140,11 +174,9 @@ Json build_local_result(const GeneratorConfig& config, const LocalRunOptions& op
         }
     }
     const auto& counters = o.counters;
-    if (counters.errors() > 0) {
-        warnings.push_back(std::to_string(counters.errors()) + " calls failed (" + std::to_string(counters.timeouts) +
-                           " timeouts, " + std::to_string(counters.disconnects) + " disconnects, " +
-                           std::to_string(counters.module_errors) + " module errors)");
-    }
+    if (counters.errors() > 0)
+        warnings.push_back(std::to_string(counters.errors()) + " calls failed (" + failures_of(counters) + ")");
+    if (counters.protocol_errors.total() > 0) warnings.push_back(protocol_errors_warning(counters.protocol_errors));
     // One rule with the coordinator's result (stats/client_server_check.hpp).
     const double round_trips_ms = static_cast<double>(o.before.round_trip_ms() + o.after.round_trip_ms());
     const auto check =

@@ -7,8 +7,9 @@
 // epoch result, the client's outcomes and latency over the same window, and
 // what the generator itself cost -- CPU per committed transfer (getrusage
 // over the window), memory per connection above the idle baseline, the time
-// to open every connection. It is useful on its own and drives
-// bench/load_bench.sh.
+// to open every connection. It exits 1 when the run measured nothing
+// (generator::local_run_verdict: every call failed, nothing committed,
+// interrupted). It is useful on its own and drives bench/load_bench.sh.
 #include <chrono>
 #include <iostream>
 #include <string>
@@ -130,7 +131,9 @@ int run_local(const generator::GeneratorConfig& config, const generator::LocalRu
     std::cout << generator::build_local_result(config, options, o).dump(2) << std::endl;
 
     session.close_all();
-    return o.interrupted ? 1 : 0;
+    const auto verdict = generator::local_run_verdict(o);
+    if (verdict.exit_code != 0) std::cerr << "error: " << verdict.reason << std::endl;
+    return verdict.exit_code;
 }
 
 }  // namespace benchdist::generator_tool

@@ -70,6 +70,17 @@ struct LocalRunObservations {
 control::Json build_local_result(const GeneratorConfig& config, const LocalRunOptions& options,
                                  const LocalRunObservations& o);
 
+// What `bench-dist-generator run` exits with, apart from the result it
+// prints: 0, or 1 with one line saying why. This is the minimal rule --
+// interrupted, no call attempted, every call failed, or the server's counter
+// did not move in the window (nothing committed) -- until a full verdict on
+// the run replaces this one function.
+struct LocalRunVerdict {
+    int exit_code = 0;
+    std::string reason;  // empty when exit_code is 0
+};
+LocalRunVerdict local_run_verdict(const LocalRunObservations& o);
+
 // Commits the intervals count inside [from_ms, to_ms] (wall clock), each
 // interval weighted by its share inside the span: the coordinator's edge
 // weighting for a span inside the load.

@@ -92,6 +92,72 @@ TEST(LocalResult, FailedCallsABusyStopAndAnInterruptionAreNamed) {
     EXPECT_EQ(r["window"]["interrupted"], true);
 }
 
+TEST(LocalResult, ProtocolErrorsAreCountedByKindAndNamedAsTheCause) {
+    GeneratorConfig config;
+    auto o = ten_seconds(100);
+    o.counters.attempted += 80;
+    o.counters.disconnects = 80;
+    o.counters.protocol_errors.add(ProtocolErrorKind::Decode, 50);
+    o.counters.protocol_errors.add(ProtocolErrorKind::TextFrame, 30);
+    const auto r = build_local_result(config, LocalRunOptions{}, o);
+    EXPECT_EQ(r["client"]["protocolErrors"], 80);
+    EXPECT_EQ(r["client"]["protocolErrorsByKind"], (Json{{"decode", 50}, {"textFrame", 30}}));
+    EXPECT_TRUE(has_warning_with(r, "80 calls failed (0 timeouts, 80 disconnects, 0 module errors)"));
+    EXPECT_TRUE(has_warning_with(r,
+                                 "the server sent 80 messages this generator could not take (protocol errors: "
+                                 "textFrame 30, decode 50)"))
+        << r["warnings"].dump();
+    // Without any, the keys are there and say none.
+    const auto clean = build_local_result(config, LocalRunOptions{}, ten_seconds(100));
+    EXPECT_EQ(clean["client"]["protocolErrors"], 0);
+    EXPECT_EQ(clean["client"]["protocolErrorsByKind"], Json::object());
+}
+
+// The exit status rule of `bench-dist-generator run` until a full verdict
+// replaces local_run_verdict.
+TEST(LocalRunVerdict, ExitsOneWhenEveryCallFailedNothingCommittedOrInterrupted) {
+    EXPECT_EQ(local_run_verdict(ten_seconds(100)).exit_code, 0);
+    EXPECT_EQ(local_run_verdict(ten_seconds(100)).reason, "");
+
+    // Issue 14's run: 80 calls, every one ended by a protocol error.
+    auto garbage = ten_seconds(0);
+    garbage.after = garbage.before;
+    garbage.counters = LoadCounters{};
+    garbage.counters.attempted = 80;
+    garbage.counters.disconnects = 80;
+    garbage.counters.reopened = 80;
+    garbage.counters.protocol_errors.add(ProtocolErrorKind::Decode, 80);
+    const auto v = local_run_verdict(garbage);
+    EXPECT_EQ(v.exit_code, 1);
+    EXPECT_EQ(v.reason,
+              "every call failed: 80 attempted, none committed (0 timeouts, 80 disconnects, 0 module errors; 80 "
+              "protocol errors: decode 80)");
+
+    // Some calls committed, but none in the window by the server's count.
+    auto stalled = ten_seconds(100);
+    stalled.after = read_at(5000, kT0 + 10000);
+    const auto s = local_run_verdict(stalled);
+    EXPECT_EQ(s.exit_code, 1);
+    EXPECT_TRUE(s.reason.starts_with("nothing committed: the server's committed transfer counter did not move"))
+        << s.reason;
+
+    auto none = ten_seconds(0);
+    none.counters = LoadCounters{};
+    EXPECT_EQ(local_run_verdict(none).exit_code, 1);
+    EXPECT_EQ(local_run_verdict(none).reason, "no call was attempted");
+
+    auto interrupted = ten_seconds(100);
+    interrupted.interrupted = true;
+    EXPECT_EQ(local_run_verdict(interrupted).exit_code, 1);
+    EXPECT_EQ(local_run_verdict(interrupted).reason, "interrupted: the window is shorter than requested");
+
+    // Failures beside commits are the result's business, not the exit code's.
+    auto some_failed = ten_seconds(100);
+    some_failed.counters.attempted += 5;
+    some_failed.counters.timeouts = 5;
+    EXPECT_EQ(local_run_verdict(some_failed).exit_code, 0);
+}
+
 TEST(LocalResult, TheServersCpuPerTransferOrWhyItIsMissing) {
     GeneratorConfig config;
     LocalRunOptions options;
