@@ -4,9 +4,11 @@ namespace benchdist::control {
 
 namespace {
 
+bool is_count(const Json& v) { return v.is_number_unsigned() || (v.is_number_integer() && v.get<std::int64_t>() >= 0); }
+
 std::uint64_t count_at(const Json& counters, const char* key) {
     const auto it = counters.find(key);
-    if (it == counters.end() || !it->is_number_integer() || it->get<std::int64_t>() < 0) return 0;
+    if (it == counters.end() || !is_count(*it)) return 0;
     return it->get<std::uint64_t>();
 }
 
@@ -21,7 +23,9 @@ Json to_json(const ReportCounters& c) {
                 {"timeouts", c.timeouts},
                 {"disconnects", c.disconnects},
                 {"reopened", c.reopened},
-                {"reopenFailures", c.reopen_failures}};
+                {"reopenFailures", c.reopen_failures},
+                {"protocolErrors", c.protocol_errors},
+                {"protocolErrorsByKind", Json(c.protocol_errors_by_kind)}};
 }
 
 ReportCounters report_counters_from_json(const Json& counters) {
@@ -36,6 +40,12 @@ ReportCounters report_counters_from_json(const Json& counters) {
     c.disconnects = count_at(counters, "disconnects");
     c.reopened = count_at(counters, "reopened");
     c.reopen_failures = count_at(counters, "reopenFailures");
+    c.protocol_errors = count_at(counters, "protocolErrors");
+    if (const auto it = counters.find("protocolErrorsByKind"); it != counters.end() && it->is_object()) {
+        for (const auto& [kind, n] : it->items()) {
+            if (is_count(n)) c.protocol_errors_by_kind.emplace(kind, n.get<std::uint64_t>());
+        }
+    }
     return c;
 }
 

@@ -26,7 +26,9 @@ void append_warnings(control::Json& extra, const std::vector<std::string>& warni
 
 // Connections the server dropped are a fault of the run, not of the numbers'
 // arithmetic: name them per generator so nobody reads a dip as the server's
-// steady rate.
+// steady rate. When the generator counted protocol errors -- messages it
+// could not take, each of which closed its connection -- those are the cause
+// and the warning says so, rather than guessing at a restart.
 std::vector<std::string> connection_fault_warnings(const StopReports& reports) {
     std::vector<std::string> out;
     for (const auto& [id, report] : reports) {
@@ -34,10 +36,25 @@ std::vector<std::string> connection_fault_warnings(const StopReports& reports) {
         const auto disconnects = counters.disconnects;
         const auto reopened = counters.reopened;
         const auto failures = counters.reopen_failures;
-        if (disconnects == 0 && reopened == 0 && failures == 0) continue;
-        out.push_back("generator " + id + ": connections dropped during the epoch (" + std::to_string(disconnects) +
-                      " calls lost as disconnects, " + std::to_string(reopened) + " connections reopened, " +
-                      std::to_string(failures) + " reopen attempts failed): did the server restart or shed load?");
+        const auto protocol = counters.protocol_errors;
+        if (disconnects == 0 && reopened == 0 && failures == 0 && protocol == 0) continue;
+        const std::string counts = std::to_string(disconnects) + " calls lost as disconnects, " +
+                                   std::to_string(reopened) + " connections reopened, " + std::to_string(failures) +
+                                   " reopen attempts failed";
+        if (protocol == 0) {
+            out.push_back("generator " + id + ": connections dropped during the epoch (" + counts +
+                          "): did the server restart or shed load?");
+            continue;
+        }
+        std::string kinds;
+        for (const auto& [kind, n] : counters.protocol_errors_by_kind)
+            kinds += (kinds.empty() ? "" : ", ") + kind + " " + std::to_string(n);
+        out.push_back("generator " + id + ": the server sent " + std::to_string(protocol) +
+                      " messages it could not take (protocol errors" + (kinds.empty() ? "" : ": " + kinds) +
+                      "), and each closed its connection (" + counts +
+                      "): its answers are not the v2/v3 BSATN protocol the generator speaks (another server or "
+                      "version, or something between altering them) -- the generator's `protocol error` log lines "
+                      "show each kind and the first bytes of the frames");
     }
     return out;
 }

@@ -28,6 +28,10 @@ struct GeneratorInput {
     // The report's own intervals, not a copy: they are the bulk of it.
     std::span<const stats::Interval> intervals;
     bool usable = false;  // has intervals that merge with the others'
+    // From the report's counters (over the whole epoch, not the window):
+    // server messages the generator could not take. Absent without counters.
+    std::optional<std::uint64_t> protocol_errors;
+    std::map<std::string, std::uint64_t, std::less<>> protocol_errors_by_kind;
 
     bool open() const { return load && load->open; }
     std::uint64_t max_inflight() const { return load ? load->max_inflight : 1; }
@@ -165,6 +169,10 @@ GeneratorInput read_report(const std::string& id, const control::StopReport* rep
             in.clock_rtt_ms = report->clock->rtt_ms;
         }
         if (report->settings) in.settings_connections = report->settings->connections;
+        if (report->counters) {
+            in.protocol_errors = report->counters->protocol_errors;
+            in.protocol_errors_by_kind = report->counters->protocol_errors_by_kind;
+        }
         in.load = report->load;
         if (report->load_problem)
             warnings.push_back(
@@ -190,10 +198,17 @@ GeneratorInput read_report(const std::string& id, const control::StopReport* rep
     return in;
 }
 
-Json clock_entry(const GeneratorInput& in) {
+// What a perGenerator entry carries besides its window counts: the clock,
+// and the protocol errors its counters name (a generator whose server
+// answered garbage is named as such where its numbers are).
+Json report_entry(const GeneratorInput& in) {
     Json entry = Json::object();
     if (in.clock_offset_ms) entry["clockOffsetMs"] = *in.clock_offset_ms;
     if (in.clock_rtt_ms) entry["clockRttMs"] = *in.clock_rtt_ms;
+    if (in.protocol_errors) {
+        entry["protocolErrors"] = *in.protocol_errors;
+        if (!in.protocol_errors_by_kind.empty()) entry["protocolErrorsByKind"] = Json(in.protocol_errors_by_kind);
+    }
     return entry;
 }
 
@@ -286,7 +301,7 @@ Json summarize_generator_reports(const StopReports& reports, const std::vector<s
     if (!(have_window && shape)) {
         // No merged numbers, but the clock offsets are still worth listing.
         for (const auto& in : inputs) {
-            Json entry = clock_entry(in);
+            Json entry = report_entry(in);
             if (!entry.empty()) per_generator[in.id] = std::move(entry);
         }
         if (!per_generator.empty()) out["perGenerator"] = std::move(per_generator);
@@ -354,8 +369,8 @@ Json summarize_generator_reports(const StopReports& reports, const std::vector<s
             client_tps += rate_of(c.committed, c.seconds);
             stats::merge_into(merged, in.intervals);
         }
-        const Json clock = clock_entry(in);  // named: items() would outlive a temporary
-        for (const auto& [key, value] : clock.items()) entry[key] = value;
+        const Json extras = report_entry(in);  // named: items() would outlive a temporary
+        for (const auto& [key, value] : extras.items()) entry[key] = value;
         per_generator[in.id] = std::move(entry);
     }
 

@@ -294,6 +294,9 @@ void AgentRunner::poll_once() {
         sinks_.log("stopped epoch " + std::to_string(decision.epoch) + ": attempted=" + std::to_string(c.attempted) +
                    " committed=" + std::to_string(c.committed) + " errors=" + std::to_string(c.errors()) +
                    " timeouts=" + std::to_string(c.timeouts) +
+                   (c.protocol_errors.total() > 0 ? " protocolErrors=" + std::to_string(c.protocol_errors.total()) +
+                                                        " (" + c.protocol_errors.describe() + ")"
+                                                  : std::string()) +
                    " intervals=" + std::to_string(stopped.intervals.size()));
         post_stopped(decision.epoch, std::move(stopped));
         return;

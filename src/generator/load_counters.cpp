@@ -12,6 +12,7 @@ void LoadCounters::combine(const LoadCounters& other) {
     skipped_same_account += other.skipped_same_account;
     reopened += other.reopened;
     reopen_failures += other.reopen_failures;
+    protocol_errors.combine(other.protocol_errors);
     for (const auto& [message, count] : other.module_errors_by_message) module_errors_by_message[message] += count;
 }
 
@@ -26,6 +27,8 @@ control::ReportCounters report_counters(const LoadCounters& c) {
     r.disconnects = c.disconnects;
     r.reopened = c.reopened;
     r.reopen_failures = c.reopen_failures;
+    r.protocol_errors = c.protocol_errors.total();
+    r.protocol_errors_by_kind = c.protocol_errors.by_name();
     return r;
 }
 

@@ -1,5 +1,7 @@
 #include "generator/load_session_impl.hpp"
 
+#include <iostream>
+
 namespace benchdist::generator {
 
 LoadSession::Impl::Impl(LoadSessionOptions options, std::shared_ptr<const TransferPairs> pairs)
@@ -23,6 +25,7 @@ LoadSession::Impl::Impl(LoadSessionOptions options, std::shared_ptr<const Transf
         throw LoadSessionError("rate must be a finite number >= 0 (0: closed loop)");
     }
     server_ = resolve_server(conn_opt_.target);
+    if (!opt_.log) opt_.log = [](const std::string& line) { std::cerr << line + "\n" << std::flush; };
 
     std::size_t threads = opt_.threads;
     if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
@@ -59,10 +62,29 @@ LoadSession::Impl::~Impl() {
 // Worker i's connections (the first and every replacement) leave from
 // the same source address, so the spread over addresses holds for the
 // whole run.
-ConnectionOptions LoadSession::Impl::connection_options(std::size_t worker) const {
+ConnectionOptions LoadSession::Impl::connection_options(std::size_t worker) {
     ConnectionOptions o = conn_opt_;
     if (!source_addresses_.empty()) o.source_address = source_addresses_[worker % source_addresses_.size()];
+    // Two pointers: std::function keeps them inline, no allocation per reopen.
+    o.on_protocol_error = [this, ctx = workers_[worker]->ctx](const ProtocolErrorEvent& event) {
+        on_protocol_error(*ctx, event);
+    };
     return o;
+}
+
+void LoadSession::Impl::on_protocol_error(ThreadCtx& ctx, const ProtocolErrorEvent& event) {
+    ctx.counters.protocol_errors.add(event.kind);
+    // Logged under the lock, so lines from several threads keep their order
+    // (a summary after the lines it follows). Protocol errors are rare, and
+    // each one costs its connection a reopen anyway.
+    std::lock_guard lock(protocol_log_mutex_);
+    for (const auto& line : protocol_log_.note(event, std::chrono::steady_clock::now())) opt_.log(line);
+}
+
+void LoadSession::Impl::flush_protocol_log(bool reset) {
+    std::lock_guard lock(protocol_log_mutex_);
+    if (auto line = protocol_log_.flush(std::chrono::steady_clock::now())) opt_.log(*line);
+    if (reset) protocol_log_.reset();
 }
 
 // Runs fn(ctx) on every worker thread and waits until all have run it.
@@ -161,6 +183,7 @@ void LoadSession::Impl::start(std::uint64_t epoch) {
         throw LoadSessionError("start() needs open connections (call open_all first)");
     if (running_epoch_) throw LoadSessionError("epoch " + std::to_string(*running_epoch_) + " is still running");
     running_epoch_ = epoch;
+    flush_protocol_log(true);
     load_started_ms_ = wall_now_ms();
     load_stopped_ms_.reset();
     {
@@ -200,6 +223,7 @@ bool LoadSession::Impl::stop() {
     // still commit, and their outcomes land in the intervals up to here.
     load_stopped_ms_ = wall_now_ms();
     running_epoch_.reset();
+    flush_protocol_log(false);
     return all;
 }
 
@@ -307,6 +331,7 @@ void LoadSession::Impl::close_all(std::chrono::milliseconds bound) {
             if (wp->ctx == &ctx) wp->conn.reset();
         }
     });
+    flush_protocol_log(false);
 }
 
 LoadSession::WriteStats LoadSession::Impl::write_stats() {

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "benchdist/generator/agent.hpp"
+#include "benchdist/generator/protocol_errors.hpp"
 #include "benchdist/generator/source_addresses.hpp"
 #include "benchdist/generator/stdb_connection.hpp"
 #include "benchdist/stats/interval_recorder.hpp"
@@ -141,7 +142,7 @@ public:
     // Worker i's connections (the first and every replacement) leave from
     // the same source address, so the spread over addresses holds for the
     // whole run.
-    ConnectionOptions connection_options(std::size_t worker) const;
+    ConnectionOptions connection_options(std::size_t worker);
 
     // Runs fn(ctx) on every worker thread and waits until all have run it.
     void on_all_threads(const std::function<void(ThreadCtx&)>& fn);
@@ -179,6 +180,13 @@ public:
 
     std::size_t live_connections();
 
+    // On a worker thread: count the error in that thread's counters and
+    // log what the limiter lets through.
+    void on_protocol_error(ThreadCtx& ctx, const ProtocolErrorEvent& event);
+    // Logs the summary of protocol errors not logged yet; with reset, the
+    // next ones are logged in full again.
+    void flush_protocol_log(bool reset);
+
     LoadSessionOptions opt_;
     std::shared_ptr<const TransferPairs> pairs_;
     ConnectionOptions conn_opt_;
@@ -208,6 +216,11 @@ public:
     // Finished intervals of every thread, merged by start.
     std::mutex timeline_mutex_;
     std::vector<stats::Interval> timeline_;
+
+    // One limiter for the whole session, so N connections answered with
+    // garbage make a bounded number of lines, not N.
+    std::mutex protocol_log_mutex_;
+    ProtocolErrorLimiter protocol_log_;
 
     std::atomic<std::uint64_t> watch_target_{0};
     std::mutex watch_mutex_;

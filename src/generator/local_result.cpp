@@ -55,6 +55,21 @@ Json resources_json(const LocalRunOptions& options, const LocalRunObservations& 
                 {"openFileLimit", options.open_file_limit}};
 }
 
+// "2 timeouts, 78 disconnects, 0 module errors[, 1 internal errors]".
+std::string failures_of(const LoadCounters& c) {
+    return std::to_string(c.timeouts) + " timeouts, " + std::to_string(c.disconnects) + " disconnects, " +
+           std::to_string(c.module_errors) + " module errors" +
+           (c.internal_errors > 0 ? ", " + std::to_string(c.internal_errors) + " internal errors" : std::string());
+}
+
+std::string protocol_errors_warning(const ProtocolErrorCounts& p) {
+    return "the server sent " + std::to_string(p.total()) +
+           " messages this generator could not take (protocol errors: " + p.describe() +
+           "); each closed its connection and failed the calls in flight on it, counted as disconnects -- is "
+           "--stdb-url a SpacetimeDB speaking v2/v3.bsatn? (the log's `protocol error` lines show the first "
+           "frames in hex)";
+}
+
 }  // namespace
 
 double committed_between(const std::vector<stats::Interval>& intervals, double from_ms, double to_ms) {
@@ -140,25 +155,25 @@ Json build_local_result(const GeneratorConfig& config, const LocalRunOptions& op
         }
     }
     const auto& counters = o.counters;
-    if (counters.errors() > 0) {
-        warnings.push_back(std::to_string(counters.errors()) + " calls failed (" + std::to_string(counters.timeouts) +
-                           " timeouts, " + std::to_string(counters.disconnects) + " disconnects, " +
-                           std::to_string(counters.module_errors) + " module errors)");
-    }
+    if (counters.errors() > 0)
+        warnings.push_back(std::to_string(counters.errors()) + " calls failed (" + failures_of(counters) + ")");
+    if (counters.protocol_errors.total() > 0) warnings.push_back(protocol_errors_warning(counters.protocol_errors));
     // One rule with the coordinator's result (stats/client_server_check.hpp).
     const double round_trips_ms = static_cast<double>(o.before.round_trip_ms() + o.after.round_trip_ms());
     const auto check =
         stats::check_client_server(client_committed, static_cast<double>(committed), tps, round_trips_ms);
     // The evidence for the verdict (generator/local_verdict), which words a
     // disagreement by which side is higher.
-    if (tps > 0)
+    // With a window but no commit on the server, clients that saw commits
+    // still disagree with it (check_client_server leaves that case to us).
+    if (o.window_seconds > 0)
         result["clientServerCheck"] = Json{{"clientCommitted", round_to(client_committed, 1.0)},
                                            {"serverCommitted", committed},
-                                           {"ratio", round_to(check.ratio, 0.000001)},
+                                           {"ratio", committed > 0 ? Json(round_to(check.ratio, 0.000001)) : Json()},
                                            {"tolerance", 0.02},
                                            {"allowance", round_to(check.allowance, 0.1)},
                                            {"edgeAllowance", round_to(check.edge_allowance, 0.1)},
-                                           {"agrees", check.agrees}};
+                                           {"agrees", committed > 0 ? check.agrees : client_committed < 0.5}};
     if (o.interrupted) warnings.push_back("interrupted: the window is shorter than requested");
     result["warnings"] = warnings;
     return result;

@@ -66,10 +66,19 @@ bool judge_local_result(Json& result, const LocalVerdictOptions& options) {
     const double committed = number_at(result, {"client", "committed"}).value_or(0);
     const double errors = number_at(result, {"client", "errors"}).value_or(0);
     if (committed == 0) {
+        // Protocol errors name the cause: the server sent what this
+        // generator cannot read.
+        std::string protocol;
+        if (const auto n = number_at(result, {"client", "protocolErrors"}); n && *n > 0) {
+            protocol = "; " + format(*n, "%.0f") + " protocol errors:";
+            if (const auto kinds = result["client"].find("protocolErrorsByKind");
+                kinds != result["client"].end() && kinds->is_object())
+                for (const auto& [kind, count] : kinds->items()) protocol += " " + kind + " " + count.dump();
+        }
         found.push_back(make(code::kCommittedNothing,
                              "nothing committed (" + format(attempted, "%.0f") + " calls attempted, " +
-                                 format(errors, "%.0f") +
-                                 " failed): the connections carried no load; the log above says why",
+                                 format(errors, "%.0f") + " failed" + protocol +
+                                 "): the connections carried no load; the log above says why",
                              {{"committed", 0}, {"attempted", attempted}, {"errors", errors}}));
     } else if (attempted > 0 && errors / attempted > options.max_error_ratio) {
         found.push_back(make(code::kErrorRatio,

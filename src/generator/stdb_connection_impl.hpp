@@ -22,8 +22,10 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/system/errc.hpp>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -31,9 +33,12 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "benchdist/bsatn/decode_error.hpp"
 #include "benchdist/generator/call_pipeline.hpp"
+#include "benchdist/generator/protocol_errors.hpp"
 #include "benchdist/generator/stdb_connection.hpp"
 #include "benchdist/net/tls_context.hpp"
+#include "benchdist/stdb/payload_compression.hpp"
 #include "benchdist/stdb/server_message_view.hpp"
 #include "benchdist/stdb/server_payload.hpp"
 #include "generator/handler_memory.hpp"
@@ -188,6 +193,7 @@ public:
     // The owner went away: no callback may run any more.
     void release() override {
         open_done_ = nullptr;
+        opt_.on_protocol_error = nullptr;
         calls_.drop_all();
         close_done_ = nullptr;
         if (state_ != State::Closing) {
@@ -236,6 +242,11 @@ private:
         if (state_ == State::Closed) return;
         if (ec) {
             if (state_ == State::Closing) return;  // on_close finishes the job
+            if (ec == websocket::condition::protocol_violation || ec == websocket::error::message_too_big) {
+                protocol_error(ProtocolErrorKind::WebSocketFrame,
+                               "the WebSocket layer refused the server's frame: " + ec.message(), {});
+                return;
+            }
             std::string why = ec == websocket::error::closed
                                   ? "server closed the connection (code " + std::to_string(ws_.reason().code) +
                                         (ws_.reason().reason.empty() ? ""
@@ -247,12 +258,12 @@ private:
             return;
         }
         silence_.heard();
-        if (!ws_.got_binary()) {
-            protocol_error("server sent a text frame on a binary protocol");
-            return;
-        }
         const auto data = rbuf_.cdata();
         const std::span<const std::uint8_t> payload(static_cast<const std::uint8_t*>(data.data()), data.size());
+        if (!ws_.got_binary()) {
+            protocol_error(ProtocolErrorKind::TextFrame, "server sent a text frame on a binary protocol", payload);
+            return;
+        }
         // Keep this object alive across the user callbacks below (they may
         // destroy the owning StdbConnection).
         auto self = this->shared_from_this();
@@ -260,9 +271,12 @@ private:
         // one write afterwards: results that arrived together are answered
         // together.
         calls_.begin_dispatch();
+        // Set once the compression tag and the decompression passed: which
+        // kind a DecodeError is depends on it.
+        std::optional<std::span<const std::uint8_t>> body;
         try {
-            const auto body = stdb::open_server_payload(payload, scratch_);
-            stdb::ServerBodyCursor cursor(body, protocol_);
+            body = stdb::open_server_payload(payload, scratch_);
+            stdb::ServerBodyCursor cursor(*body, protocol_);
             while (cursor.next()) {
                 if (cursor.tag() == stdb::ServerMessageTag::InitialConnection) {
                     if (state_ == State::AwaitInitial) {
@@ -274,18 +288,17 @@ private:
                         if (done) done(std::string());
                     }
                 } else if (const auto* r = cursor.reducer_result()) {
-                    // An id not in flight (a call that timed out) is ignored.
-                    switch (r->outcome) {
-                        case stdb::ReducerOutcomeKind::Ok:
-                        case stdb::ReducerOutcomeKind::OkEmpty:
-                            calls_.complete(r->request_id, CallStatus::Committed, {});
-                            break;
-                        case stdb::ReducerOutcomeKind::Err:
-                            calls_.complete(r->request_id, CallStatus::ModuleError, r->error_text);
-                            break;
-                        case stdb::ReducerOutcomeKind::InternalError:
-                            calls_.complete(r->request_id, CallStatus::InternalError, r->error_text);
-                            break;
+                    // While open every call in flight is still awaited (a
+                    // timeout closes the connection first), so a result for
+                    // any other id is the server's mistake; while closing
+                    // it is a late answer to a call already ended.
+                    if (!complete(*r) && state_ == State::Open) {
+                        calls_.end_dispatch();
+                        protocol_error(ProtocolErrorKind::UnknownRequestId,
+                                       "ReducerResult for request id " + std::to_string(r->request_id) +
+                                           ", which is not in flight on this connection",
+                                       payload);
+                        return;
                     }
                 }
                 if (state_ == State::Closed) {
@@ -293,15 +306,40 @@ private:
                     return;
                 }
             }
-        } catch (const std::exception& e) {
+        } catch (const bsatn::DecodeError& e) {
             calls_.end_dispatch();
-            protocol_error(std::string("undecodable server message: ") + e.what());
+            const auto kind = body ? classify_body_failure(*body, protocol_)
+                                   : (payload.empty() ? ProtocolErrorKind::Framing : ProtocolErrorKind::CompressionTag);
+            protocol_error(kind, e.what(), payload);
+            return;
+        } catch (const stdb::PayloadError& e) {
+            calls_.end_dispatch();
+            protocol_error(ProtocolErrorKind::Decompression, e.what(), payload);
+            return;
+        } catch (const std::exception& e) {
+            // Not the server's bytes: a handler threw (out of memory, ...).
+            calls_.end_dispatch();
+            fail_connection("error while handling a message from " + url_ + ": " + e.what());
             return;
         }
         calls_.end_dispatch();
         if (state_ == State::Open) flush();
         rbuf_.consume(rbuf_.size());
         if (state_ == State::Open || state_ == State::AwaitInitial || state_ == State::Closing) read();
+    }
+
+    // Ends the call a ReducerResult answers; false when no call in flight has its id.
+    bool complete(const stdb::ReducerResultView& r) {
+        switch (r.outcome) {
+            case stdb::ReducerOutcomeKind::Ok:
+            case stdb::ReducerOutcomeKind::OkEmpty:
+                return calls_.complete(r.request_id, CallStatus::Committed, {});
+            case stdb::ReducerOutcomeKind::Err:
+                return calls_.complete(r.request_id, CallStatus::ModuleError, r.error_text);
+            case stdb::ReducerOutcomeKind::InternalError:
+                return calls_.complete(r.request_id, CallStatus::InternalError, r.error_text);
+        }
+        return false;
     }
 
     // Every half idle timeout while open: is the server still there?
@@ -384,8 +422,18 @@ private:
                                              }));
     }
 
-    void protocol_error(const std::string& what) {
-        const std::string msg = "protocol error on " + url_ + ": " + what;
+    // A message from the server this connection cannot take: reported to
+    // the owner (counted and logged there), then the connection is given up
+    // as for any broken connection. Only while opening or open: once closing,
+    // what the server still sends no longer matters.
+    void protocol_error(ProtocolErrorKind kind, std::string_view detail, std::span<const std::uint8_t> frame) {
+        if (state_ != State::AwaitInitial && state_ != State::Open) return;
+        if (opt_.on_protocol_error) opt_.on_protocol_error(ProtocolErrorEvent{kind, url_, detail, frame});
+        fail_connection("protocol error (" + std::string(protocol_error_kind_name(kind)) + ") on " + url_ + ": " +
+                        std::string(detail));
+    }
+
+    void fail_connection(const std::string& msg) {
         if (state_ == State::AwaitInitial) {
             fail_open(msg);
             return;

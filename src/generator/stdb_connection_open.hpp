@@ -200,7 +200,30 @@ template <typename Stream>
 void StdbConnectionImpl<Stream>::on_handshake(beast::error_code ec) {
     if (state_ != State::Handshaking) return;
     if (ec) {
-        const unsigned status = res_.result_int();
+        // Beast fills res_ only once a whole answer was read (its error is
+        // then one of the WebSocket category: declined, no Upgrade header,
+        // bad Sec-WebSocket-Accept, ...); before that it holds a 500 Beast
+        // puts there itself, which no server sent.
+        const bool answered = ec.category() == websocket::make_error_code(websocket::error::closed).category();
+        const std::string is_it = " -- is --stdb-url a SpacetimeDB server, and nothing between cutting connections?";
+        if (ec == http::error::end_of_stream) {
+            fail_open("the server at " + url_ + " closed the connection without answering the WebSocket upgrade" +
+                      is_it);
+            return;
+        }
+        if (ec == http::error::partial_message || ec == asio::ssl::error::stream_truncated) {
+            fail_open(
+                "the server's answer to the WebSocket upgrade was cut off: the connection closed before a "
+                "whole HTTP response had arrived (" +
+                url_ + ")" + is_it);
+            return;
+        }
+        if (ec.category() == http::make_error_code(http::error::end_of_stream).category()) {
+            fail_open("the server's answer to the WebSocket upgrade is not valid HTTP: " + ec.message() + " (" + url_ +
+                      ")" + is_it);
+            return;
+        }
+        const unsigned status = answered ? res_.result_int() : 0;
         if (ec == websocket::error::upgrade_declined || (status != 0 && status != 101)) {
             std::string body = res_.body();
             while (!body.empty() && (body.back() == '\n' || body.back() == '\r')) body.pop_back();

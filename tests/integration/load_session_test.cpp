@@ -2,7 +2,10 @@
 // parallelism over several threads, closed-loop load, exact agreement of the
 // session's committed count with the server's counter, and the errors an
 // operator sees for a wrong database and a wrong port; the per-second
-// timeline agrees with the counters and measures service time.
+// timeline agrees with the counters and measures service time. Against a
+// server answering garbage (testing::HostileStdb), every protocol error is
+// counted by kind, its calls fail, and the log stays short; a cut-off
+// upgrade answer is named as such.
 #include "benchdist/generator/load_session.hpp"
 
 #include <gtest/gtest.h>
@@ -13,9 +16,13 @@
 #include <functional>
 #include <iostream>
 #include <memory>
+#include <mutex>
+#include <regex>
 #include <string>
+#include <vector>
 
 #include "benchdist/stats/interval_series.hpp"
+#include "hostile_stdb.hpp"
 #include "load_session_support.hpp"
 #include "rig.hpp"
 
@@ -252,6 +259,105 @@ TEST(LoadSession, NothingListeningGivesClearErrorQuickly) {
     }
     // Refused at once, not after the 5 s connect timeout.
     EXPECT_LT(std::chrono::steady_clock::now() - t0, 4s);
+}
+
+// A log sink for a session: every line, from any thread.
+struct LogLines {
+    std::mutex mutex;
+    std::vector<std::string> lines;
+
+    std::function<void(const std::string&)> sink() {
+        return [this](const std::string& line) {
+            std::lock_guard lock(mutex);
+            lines.push_back(line);
+        };
+    }
+    std::vector<std::string> snapshot() {
+        std::lock_guard lock(mutex);
+        return lines;
+    }
+};
+
+TEST(LoadSession, ServerGarbageIsCountedByKindFailsItsCallsAndIsLoggedOnlyAFewTimes) {
+    using testing::Garbage;
+    const std::vector<Garbage> every_kind{Garbage::TextFrame,         Garbage::EmptyMessage,
+                                          Garbage::CompressionTag,    Garbage::BadGzip,
+                                          Garbage::UnknownMessageTag, Garbage::TruncatedResult,
+                                          Garbage::UnknownRequestId,  Garbage::ReservedOpcode};
+    testing::HostileStdb server({.kinds = every_kind});
+    LogLines log;
+    auto o = testing::test_session_options(server.port(), "test-1", 8, 8);
+    o.log = log.sink();
+    LoadSession session(o, small_pairs());
+    session.open_all();
+    const auto t0 = std::chrono::steady_clock::now();
+    session.start(1);
+    // Each protocol error costs its connection a reopen, so this many take
+    // hundreds of connections, every kind many times over.
+    const auto seen = wait_counters(
+        session, [](const LoadCounters& c) { return c.protocol_errors.total() >= 400; }, 30s);
+    ASSERT_GE(seen.protocol_errors.total(), 400u) << "only " << seen.protocol_errors.describe();
+    ASSERT_TRUE(session.stop());
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+    const LoadCounters c = session.counters();
+    // What the server sent is what the generator counted, kind by kind.
+    EXPECT_EQ(c.protocol_errors.by_name(), server.sent_by_expected_kind()) << c.protocol_errors.describe();
+    EXPECT_EQ(c.protocol_errors.by_name().size(), every_kind.size()) << c.protocol_errors.describe();
+    // Every call failed, each ended by the one protocol error its answer was
+    // (one call in flight per connection), as a disconnect.
+    EXPECT_EQ(c.committed, 0u);
+    EXPECT_EQ(c.attempted, c.errors());
+    EXPECT_EQ(c.disconnects, c.protocol_errors.total());
+    EXPECT_EQ(c.attempted, server.calls());
+    EXPECT_GE(c.reopened + 8, c.protocol_errors.total());
+    // The timeline sees them as failures too.
+    const auto totals = total_of(session.take_intervals());
+    EXPECT_EQ(totals.committed, 0u);
+    EXPECT_EQ(totals.failures.disconnects, c.disconnects);
+
+    // The first five in full -- kind, URL, what failed, the frame's first
+    // bytes in hex -- then a notice and summaries: a few lines for hundreds
+    // of errors.
+    const auto lines = log.snapshot();
+    std::size_t full = 0;
+    std::size_t summaries = 0;
+    const std::regex full_line(
+        R"(protocol error \((\w+)\) on ws://127\.0\.0\.1:\d+/v1/database/test-1/subscribe\?compression=None: .+; )"
+        R"(frame(: not kept by the WebSocket layer| \(\d+ bytes(, first 32)?\)(: [0-9a-f]{2}( [0-9a-f]{2}){0,31})?))");
+    for (const auto& line : lines) {
+        SCOPED_TRACE(line);
+        EXPECT_EQ(line.find(R"({"not")"), std::string::npos) << "raw bytes of a frame in the log";
+        if (line.starts_with("protocol error (")) {
+            ++full;
+            EXPECT_TRUE(std::regex_match(line, full_line));
+        } else if (line.starts_with("protocol errors: ") && line.find(" more over ") != std::string::npos) {
+            ++summaries;
+        }
+    }
+    EXPECT_EQ(full, ProtocolErrorLimiter::kFirstInFull);
+    EXPECT_GE(summaries, 1u) << "stop() sums up what was not logged";
+    EXPECT_LE(summaries, 2u + static_cast<std::size_t>(seconds / 10.0));
+    EXPECT_LE(lines.size(), full + 1 + summaries);
+    session.close_all(5s);
+}
+
+TEST(LoadSession, ACutOffUpgradeAnswerIsNamedNotTakenForA500) {
+    testing::HostileStdb server({.upgrade_answer = "HTTP/1.1 101 Switching"});
+    LoadSession session(testing::test_session_options(server.port(), "test-1", 1, 1), small_pairs());
+    try {
+        session.open_all();
+        FAIL() << "expected LoadSessionError";
+    } catch (const LoadSessionError& e) {
+        const std::string msg = e.what();
+        EXPECT_NE(msg.find("first error: connection 0: the server's answer to the WebSocket upgrade was cut off: the "
+                           "connection closed before a whole HTTP response had arrived (ws://127.0.0.1:" +
+                           std::to_string(server.port()) + "/v1/database/test-1/subscribe?compression=None)"),
+                  std::string::npos)
+            << msg;
+        EXPECT_EQ(msg.find("Internal Server Error"), std::string::npos) << msg;
+    }
+    EXPECT_EQ(server.upgrades(), 1u);
 }
 
 TEST(LoadSession, OpTimeoutCountsAndReplacesTheConnectionWithoutASecondRequestInFlight) {

@@ -7,7 +7,8 @@
 namespace benchdist::generator_tool {
 
 void log_line(const std::string& id, const std::string& text) {
-    std::cerr << "[generator " << id << "] " << text << std::endl;
+    // One write, so lines from worker threads (protocol errors) do not mix.
+    std::cerr << ("[generator " + id + "] " + text + "\n") << std::flush;
 }
 
 LoadParts make_load_parts(const generator::GeneratorConfig& config) {
@@ -16,7 +17,9 @@ LoadParts make_load_parts(const generator::GeneratorConfig& config) {
                             std::string(generator::pair_mode_name(config.pair_mode)) +
                             ", accounts=" + std::to_string(config.accounts) + ")");
     parts.pairs = std::make_shared<generator::TransferPairs>(config.pair_options());
-    parts.session = std::make_unique<generator::LoadSession>(config.session_options(), parts.pairs);
+    auto options = config.session_options();
+    options.log = [id = config.id](const std::string& text) { log_line(id, text); };
+    parts.session = std::make_unique<generator::LoadSession>(std::move(options), parts.pairs);
     return parts;
 }
 

@@ -7,7 +7,9 @@
 // epoch result, the client's outcomes and latency over the same window, and
 // what the generator itself cost -- CPU per committed transfer (getrusage
 // over the window), memory per connection above the idle baseline, the time
-// to open every connection. It is useful on its own and drives
+// to open every connection. It exits 0 only for a valid verdict
+// (generator/local_verdict.hpp: e.g. every call failed, nothing committed,
+// interrupted, another client's load). It is useful on its own and drives
 // bench/load_bench.sh.
 #include <chrono>
 #include <iostream>

@@ -4,7 +4,9 @@
 // when someone asks -- the /stopped report, a progress line, a test. Every
 // attempted call ends in exactly one of committed / module error / internal
 // error / timeout / disconnect, so attempted == committed + errors() once
-// the workers are idle.
+// the workers are idle. Protocol errors (protocol_errors.hpp) are counted
+// apart, by kind: they are server messages, not calls; the calls each one
+// ended are among the disconnects.
 #pragma once
 
 #include <cstdint>
@@ -13,6 +15,7 @@
 #include <string>
 
 #include "benchdist/control/report_counters.hpp"
+#include "benchdist/generator/protocol_errors.hpp"
 
 namespace benchdist::generator {
 
@@ -26,6 +29,7 @@ struct LoadCounters {
     std::uint64_t skipped_same_account = 0;  // from == to pairs, never sent (as the harness)
     std::uint64_t reopened = 0;              // connections replaced after a timeout or disconnect
     std::uint64_t reopen_failures = 0;       // replacement attempts that failed (retried with backoff)
+    ProtocolErrorCounts protocol_errors;     // server messages that could not be taken, by kind
     // Module errors by their text (few distinct strings: the module's own).
     std::map<std::string, std::uint64_t, std::less<>> module_errors_by_message;
 

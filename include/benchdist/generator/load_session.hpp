@@ -18,6 +18,11 @@
 // it, and each send's lag behind its schedule too) to its ReducerResult --
 // in the interval of the wall-clock time at which it completed, and each
 // failure by kind.
+// A protocol error (a server message a connection cannot take, see
+// protocol_errors.hpp) closes that connection like a dropped one -- its calls
+// count as disconnects and it is reopened -- and is counted by kind in
+// LoadCounters::protocol_errors and logged through `log`, rate-limited per
+// session and epoch.
 // Once a second a thread hands its finished intervals to a session-wide
 // timeline (one short lock, off the per-call path), so memory grows with
 // the run's seconds, not with seconds x threads.
@@ -95,6 +100,11 @@ struct LoadSessionOptions {
     // generator hold about n x 28k connections to one server. Empty: the
     // kernel chooses. Usually from parse_source_addresses (source_addresses.hpp).
     std::vector<std::string> source_addresses;
+    // Where the session's own log lines go -- protocol errors (the server
+    // sent what a connection cannot take: the first few one line each, then
+    // a summary per 10 s; see protocol_errors.hpp) -- one line per call,
+    // from any thread, never two at once. Empty: standard error.
+    std::function<void(const std::string&)> log;
 };
 
 class LoadSession {

@@ -31,6 +31,7 @@
 #include <string_view>
 
 #include "benchdist/generator/call_pipeline.hpp"
+#include "benchdist/generator/protocol_errors.hpp"
 #include "benchdist/net/tls_context.hpp"
 #include "benchdist/stdb/endpoint.hpp"
 #include "benchdist/stdb/subprotocol.hpp"
@@ -77,6 +78,12 @@ struct ConnectionOptions {
     // the server's addresses of the same family are tried. Bind failures name
     // --source-addresses and the address.
     std::string source_address;
+    // Told of every protocol error (protocol_errors.hpp) while the connection
+    // is opening or open -- a message it cannot take, or a result for a
+    // request id not in flight -- on the connection's thread, before the
+    // connection closes and its calls fail as Disconnected (or its open
+    // fails). One per connection at most: the first ends it. May be empty.
+    ProtocolErrorHandler on_protocol_error;
 };
 
 class StdbConnection {

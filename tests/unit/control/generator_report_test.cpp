@@ -5,6 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+#include <string>
+#include <vector>
+
 namespace benchdist::control {
 namespace {
 
@@ -29,7 +33,8 @@ TEST(GeneratorReport, StopReportWritesTheKeysInTheirWireOrder) {
     r.clock = ReportClock{1.5, 0.25, 8};
     EXPECT_EQ(to_json(r, false).dump(),
               R"({"counters":{"attempted":10,"committed":8,"errors":2,"moduleErrors":1,"internalErrors":0,)"
-              R"("timeouts":1,"disconnects":0,"reopened":0,"reopenFailures":0},)"
+              R"("timeouts":1,"disconnects":0,"reopened":0,"reopenFailures":0,"protocolErrors":0,)"
+              R"("protocolErrorsByKind":{}},)"
               R"x("settings":{"connections":4,"compression":"none","confirmedReads":"server default (true on v2/v3)",)x"
               R"("protocol":"v3 or v2, server's choice","accounts":100000,"alpha":1.5,"pairMode":"zipf",)"
               R"("opTimeoutMs":15000,"maxInflight":1,"rate":null},)"
@@ -62,6 +67,31 @@ TEST(GeneratorReport, AReportWrittenReadsBack) {
     EXPECT_EQ(back.intervals, r.intervals) << back.intervals_problem.value_or("");
     EXPECT_FALSE(back.clock);
     EXPECT_FALSE(back.settings);
+}
+
+TEST(GeneratorReport, ProtocolErrorsFollowTheOldCountersAndReadBack) {
+    ReportCounters c{80, 0, 80, 0, 0, 0, 80, 80, 0};
+    c.protocol_errors = 80;
+    c.protocol_errors_by_kind = {{"decode", 50}, {"unknownMessageTag", 30}};
+    const Json j = to_json(c);
+    std::vector<std::string> keys;
+    for (const auto& [k, v] : j.items()) keys.push_back(k);
+    EXPECT_EQ(keys, (std::vector<std::string>{"attempted", "committed", "errors", "moduleErrors", "internalErrors",
+                                              "timeouts", "disconnects", "reopened", "reopenFailures", "protocolErrors",
+                                              "protocolErrorsByKind"}));
+    EXPECT_EQ(j["protocolErrorsByKind"].dump(), R"({"decode":50,"unknownMessageTag":30})");
+    EXPECT_EQ(report_counters_from_json(j), c);
+    // A kind this build does not know still reads (a newer generator's);
+    // entries that are not counts are left out, and an older generator's
+    // counters without the keys read as none.
+    const auto odd = report_counters_from_json(Json::parse(
+        R"({"protocolErrors":3,"protocolErrorsByKind":{"someNewKind":2,"decode":-1,"framing":"1","textFrame":1}})"));
+    EXPECT_EQ(odd.protocol_errors, 3u);
+    EXPECT_EQ(odd.protocol_errors_by_kind,
+              (std::map<std::string, std::uint64_t, std::less<>>{{"someNewKind", 2}, {"textFrame", 1}}));
+    const auto old = report_counters_from_json(Json::parse(R"({"attempted":4,"disconnects":4})"));
+    EXPECT_EQ(old.protocol_errors, 0u);
+    EXPECT_TRUE(old.protocol_errors_by_kind.empty());
 }
 
 TEST(GeneratorReport, AnOriginalHarnessReportHasNothingButReadsFine) {

@@ -184,6 +184,37 @@ TEST(EpochResult, DroppedConnectionsAreNamedPerGenerator) {
     EXPECT_FALSE(has_warning_with(r, "generator a: connections dropped"));
 }
 
+// Issue 14: a server that answered garbage was taken for one that restarted.
+TEST(EpochResult, ProtocolErrorsAreNamedAsTheCauseInsteadOfARestartGuess) {
+    auto o = ten_second_window();
+    o.stop_reports["a"] = {{"counters",
+                            {{"attempted", 80},
+                             {"errors", 80},
+                             {"disconnects", 80},
+                             {"reopened", 80},
+                             {"protocolErrors", 80},
+                             {"protocolErrorsByKind", {{"decode", 50}, {"unknownMessageTag", 30}}}}}};
+    o.stop_reports["b"] = {{"counters", {{"disconnects", 3}, {"reopened", 2}}}};
+    const auto r = build_epoch_result(o);
+    EXPECT_TRUE(has_warning_with(r,
+                                 "generator a: the server sent 80 messages it could not take (protocol errors: decode "
+                                 "50, unknownMessageTag 30), and each closed its connection (80 calls lost as "
+                                 "disconnects, 80 connections reopened, 0 reopen attempts failed): its answers are not "
+                                 "the v2/v3 BSATN protocol"))
+        << r.extra["warnings"];
+    EXPECT_FALSE(has_warning_with(r, "generator a: connections dropped"));
+    // Without protocol errors the guess stays: nothing better is known.
+    EXPECT_TRUE(has_warning_with(r,
+                                 "generator b: connections dropped during the epoch (3 calls lost as disconnects, 2 "
+                                 "connections reopened, 0 reopen attempts failed): did the server restart or shed "
+                                 "load?"));
+    // The result's per-generator entry names them too.
+    EXPECT_EQ(r.extra["perGenerator"]["a"]["protocolErrors"], 80) << r.extra["perGenerator"];
+    EXPECT_EQ(r.extra["perGenerator"]["a"]["protocolErrorsByKind"], (Json{{"decode", 50}, {"unknownMessageTag", 30}}));
+    EXPECT_EQ(r.extra["perGenerator"]["b"]["protocolErrors"], 0);
+    EXPECT_FALSE(r.extra["perGenerator"]["b"].contains("protocolErrorsByKind"));
+}
+
 TEST(EpochResult, ManifestRecordsCoordinatorServerAndGenerators) {
     auto o = ten_second_window();
     o.options.server_url = "ws://db:3000";

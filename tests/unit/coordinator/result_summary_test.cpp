@@ -62,6 +62,29 @@ TEST(ResultSummary, OnlyIntervalsInsideTheWindowCount) {
                                               "clientServerRatio", "clientServerCheck", "warnings"}));
 }
 
+TEST(ResultSummary, PerGeneratorEntriesNameTheProtocolErrorsTheirCountersCarry) {
+    stats::IntervalRecorder a;
+    succeed(a, kT0, 10, 1000);
+    for (int i = 0; i < 30; ++i) a.record_failure(kT0 + 500, stats::FailureKind::Disconnect);
+    Json reports{{"a", report_of(a)}, {"b", report_of(a)}, {"old", report_of(a)}};
+    reports["a"]["counters"] = {{"attempted", 40},      {"committed", 10},
+                                {"errors", 30},         {"disconnects", 30},
+                                {"protocolErrors", 30}, {"protocolErrorsByKind", {{"textFrame", 30}}}};
+    reports["b"]["counters"] = {{"attempted", 40}, {"protocolErrors", 0}, {"protocolErrorsByKind", Json::object()}};
+    const auto s = summarize_generator_reports(reports, {"a", "b", "old"}, SummaryWindow{kT0, kT0 + 1000}, 30);
+    EXPECT_EQ(s["perGenerator"]["a"], (Json{{"committed", 10},
+                                            {"attempted", 40},
+                                            {"p50", 1000},
+                                            {"p99", 1000},
+                                            {"errors", 30},
+                                            {"protocolErrors", 30},
+                                            {"protocolErrorsByKind", {{"textFrame", 30}}}}));
+    EXPECT_EQ(s["perGenerator"]["b"]["protocolErrors"], 0);
+    EXPECT_FALSE(s["perGenerator"]["b"].contains("protocolErrorsByKind"));
+    // A report without counters (the original harness's) claims nothing.
+    EXPECT_FALSE(s["perGenerator"]["old"].contains("protocolErrors"));
+}
+
 TEST(ResultSummary, TwoGeneratorsMergeIntoOneHistogramAndOneSetOfCounts) {
     stats::IntervalRecorder a;
     stats::IntervalRecorder b;
@@ -172,7 +195,8 @@ TEST(ResultSummary, GeneratorsWithoutIntervalsAreWarnedAboutAndLeftOut) {
     EXPECT_TRUE(
         has_warning_with(s, "generators \"b\", \"c\" report no client counts", "clientServerRatio is not computed"));
     EXPECT_TRUE(has_warning_with(s, "\"d\" sent intervals that could not be read"));
-    EXPECT_EQ(s["perGenerator"]["b"], Json::object());
+    // No window counts for b; its counters still say it saw no protocol errors.
+    EXPECT_EQ(s["perGenerator"]["b"], (Json{{"protocolErrors", 0}}));
 
     // Nobody sent intervals: no client numbers at all rather than zeros.
     const auto none = summarize_generator_reports(Json::object(), {"a", "b"}, SummaryWindow{kT0, kT0 + 1000}, 100);

@@ -1,6 +1,7 @@
 // The local run's result on its own: observations in, the printed JSON out.
 // No server, no sockets, no clocks.
 #include "benchdist/generator/local_result.hpp"
+#include "benchdist/generator/local_verdict.hpp"
 
 #include <gtest/gtest.h>
 
@@ -90,6 +91,68 @@ TEST(LocalResult, FailedCallsABusyStopAndAnInterruptionAreNamed) {
     EXPECT_TRUE(has_warning_with(r, "3 calls failed (3 timeouts, 0 disconnects, 0 module errors)"));
     EXPECT_TRUE(has_warning_with(r, "interrupted: the window is shorter than requested"));
     EXPECT_EQ(r["window"]["interrupted"], true);
+}
+
+TEST(LocalResult, ProtocolErrorsAreCountedByKindAndNamedAsTheCause) {
+    GeneratorConfig config;
+    auto o = ten_seconds(100);
+    o.counters.attempted += 80;
+    o.counters.disconnects = 80;
+    o.counters.protocol_errors.add(ProtocolErrorKind::Decode, 50);
+    o.counters.protocol_errors.add(ProtocolErrorKind::TextFrame, 30);
+    const auto r = build_local_result(config, LocalRunOptions{}, o);
+    EXPECT_EQ(r["client"]["protocolErrors"], 80);
+    EXPECT_EQ(r["client"]["protocolErrorsByKind"], (Json{{"decode", 50}, {"textFrame", 30}}));
+    EXPECT_TRUE(has_warning_with(r, "80 calls failed (0 timeouts, 80 disconnects, 0 module errors)"));
+    EXPECT_TRUE(has_warning_with(r,
+                                 "the server sent 80 messages this generator could not take (protocol errors: "
+                                 "textFrame 30, decode 50)"))
+        << r["warnings"].dump();
+    // Without any, the keys are there and say none.
+    const auto clean = build_local_result(config, LocalRunOptions{}, ten_seconds(100));
+    EXPECT_EQ(clean["client"]["protocolErrors"], 0);
+    EXPECT_EQ(clean["client"]["protocolErrorsByKind"], Json::object());
+}
+
+// `bench-dist-generator run` exits by its verdict (generator/local_verdict):
+// the cases the run's exit code must catch, through the built result.
+TEST(LocalRunVerdict, EveryCallFailedNothingCommittedOrInterruptedIsInvalid) {
+    GeneratorConfig config;
+    const auto judged = [&](const LocalRunObservations& o) {
+        auto r = build_local_result(config, LocalRunOptions{}, o);
+        LocalVerdictOptions v;
+        v.max_error_ratio = 1.0;  // failures beside commits are judged elsewhere
+        judge_local_result(r, v);
+        return r;
+    };
+    EXPECT_EQ(judged(ten_seconds(100))["verdict"], "valid") << judged(ten_seconds(100))["reasons"];
+
+    // Issue 14's run: 80 calls, every one ended by a protocol error.
+    auto garbage = ten_seconds(0);
+    garbage.after = garbage.before;
+    garbage.counters = LoadCounters{};
+    garbage.counters.attempted = 80;
+    garbage.counters.disconnects = 80;
+    garbage.counters.reopened = 80;
+    garbage.counters.protocol_errors.add(ProtocolErrorKind::Decode, 80);
+    const auto g = judged(garbage);
+    EXPECT_EQ(g["verdict"], "invalid");
+    EXPECT_EQ(g["reasons"][0]["code"], "committed_nothing");
+    EXPECT_EQ(g["reasons"][0]["message"],
+              "nothing committed (80 calls attempted, 80 failed; 80 protocol errors: decode 80): the connections "
+              "carried no load; the log above says why");
+
+    // The client saw commits, but the server's counter did not move.
+    auto stalled = ten_seconds(100);
+    stalled.after = read_at(5000, kT0 + 10000);
+    const auto s = judged(stalled);
+    EXPECT_EQ(s["verdict"], "invalid");
+    EXPECT_EQ(s["reasons"][0]["code"], "client_server_mismatch") << s["reasons"];
+
+    auto interrupted = ten_seconds(100);
+    interrupted.interrupted = true;
+    const auto i = judged(interrupted);
+    EXPECT_EQ(i["reasons"][0]["code"], "aborted") << i["reasons"];
 }
 
 TEST(LocalResult, TheServersCpuPerTransferOrWhyItIsMissing) {

@@ -14,13 +14,20 @@
 #include <boost/beast/_experimental/test/stream.hpp>
 #include <boost/beast/http.hpp>
 
+#include <boost/asio/write.hpp>
+
+#include <algorithm>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
 
+#include "benchdist/bsatn/writer.hpp"
+#include "benchdist/generator/protocol_errors.hpp"
 #include "benchdist/stdb/messages.hpp"
+#include "benchdist/stdb/server_message_view.hpp"
 #include "benchdist/stdb/server_payload.hpp"
 #include "benchdist/stdb/v3_framing.hpp"
 
@@ -43,6 +50,15 @@ struct Script {
     unsigned refuse_status = 0;      // answer the upgrade with this HTTP status instead
     std::size_t answer_calls = 0;    // answer this many calls (each message's in one message on v3)
     bool close_after_calls = false;  // then close with code 1001 rather than wait for the client's close
+    // Answer the upgrade with exactly these bytes (none at all: ""), then
+    // close: a cut-off answer.
+    std::optional<std::string> raw_upgrade_answer;
+    // Answer the first message of calls with this payload instead of their
+    // results (as a text message when garbage_as_text), or send it in place
+    // of InitialConnection when garbage_first.
+    std::optional<std::vector<std::uint8_t>> garbage;
+    bool garbage_as_text = false;
+    bool garbage_first = false;
 };
 
 // What the server saw.
@@ -64,6 +80,14 @@ stdb::ServerMessage result_for(std::uint32_t request_id) {
 }
 
 asio::awaitable<void> serve(websocket::stream<TestStream>& ws, Script script, ServerLog& log) {
+    if (script.raw_upgrade_answer) {
+        beast::flat_buffer buf;
+        http::request<http::string_body> req;
+        co_await http::async_read(ws.next_layer(), buf, req, asio::use_awaitable);
+        co_await asio::async_write(ws.next_layer(), asio::buffer(*script.raw_upgrade_answer), asio::use_awaitable);
+        ws.next_layer().close();
+        co_return;
+    }
     if (script.refuse_status != 0) {
         beast::flat_buffer buf;
         http::request<http::string_body> req;
@@ -84,9 +108,17 @@ asio::awaitable<void> serve(websocket::stream<TestStream>& ws, Script script, Se
     std::vector<std::uint8_t> out;
     const stdb::ServerMessage hello{stdb::InitialConnection{}};
     stdb::encode_server_payload(out, std::span(&hello, 1), version, stdb::Compression::None);
+    if (script.garbage && script.garbage_first) out = *script.garbage;
     co_await ws.async_write(asio::buffer(out), asio::use_awaitable);
 
     beast::flat_buffer buf;
+    if (script.garbage && !script.garbage_first) {
+        co_await ws.async_read(buf, asio::use_awaitable);
+        buf.consume(buf.size());
+        ws.text(script.garbage_as_text);
+        co_await ws.async_write(asio::buffer(*script.garbage), asio::use_awaitable);
+        ws.binary(true);
+    }
     std::size_t answered = 0;
     while (answered < script.answer_calls) {
         co_await ws.async_read(buf, asio::use_awaitable);
@@ -127,7 +159,9 @@ asio::awaitable<void> serve(websocket::stream<TestStream>& ws, Script script, Se
 // from operation `fail_at` on (beast::test::fail_count: 0-based, and every
 // operation after the first failed one fails too).
 struct Pair {
-    explicit Pair(Script script, std::size_t fail_at = 1000000, std::size_t max_inflight = 2) : fc(fail_at) {
+    explicit Pair(Script script, std::size_t fail_at = 1000000, std::size_t max_inflight = 2,
+                  gen::ProtocolErrorHandler on_protocol_error = {})
+        : fc(fail_at) {
         gen::ConnectionOptions o;
         o.target.websocket = true;
         o.target.host = "stdb.test";
@@ -136,6 +170,7 @@ struct Pair {
         o.target.target = "/v1/database/nope/subscribe";
         o.idle_timeout = 0ms;
         o.max_inflight = max_inflight;
+        o.on_protocol_error = std::move(on_protocol_error);
         conn = std::make_shared<Conn>(io, nullptr, o, io, fc);
         conn->stream().next_layer().connect(server.next_layer());
         asio::co_spawn(io, serve(server, script, log), [this](const std::exception_ptr&) { log.finished = true; });
@@ -395,6 +430,136 @@ TEST(StdbConnectionGlue, AReleasedConnectionCallsNoHandlerWhateverItWasDoing) {
         // post before the release, and that post still runs.
         EXPECT_LE(c.closed, closed_before + (close_asked ? 1 : 0));
         EXPECT_FALSE(p.conn->is_open());
+    }
+}
+
+// What a connection saw of protocol errors: each event as reported (the
+// views copied), in order.
+struct SeenError {
+    gen::ProtocolErrorKind kind;
+    std::string url;
+    std::string detail;
+    std::vector<std::uint8_t> frame;
+};
+
+std::vector<std::uint8_t> payload_of(std::uint8_t tag, const std::vector<std::uint8_t>& body) {
+    std::vector<std::uint8_t> out(1 + body.size(), tag);
+    std::copy(body.begin(), body.end(), out.begin() + 1);
+    return out;
+}
+
+std::vector<std::uint8_t> result_body(std::uint32_t request_id) {
+    std::vector<std::uint8_t> body;
+    benchdist::bsatn::Writer w(body);
+    stdb::encode_reducer_result(w, request_id, stdb::Timestamp{1}, stdb::ReducerOutcomeKind::Ok);
+    return body;
+}
+
+struct GarbageCase {
+    const char* name;
+    std::vector<std::uint8_t> payload;
+    bool as_text;
+    gen::ProtocolErrorKind kind;
+    const char* detail_part;
+    std::size_t committed;  // calls the frame answered before its garbage
+};
+
+std::vector<GarbageCase> garbage_cases() {
+    using K = gen::ProtocolErrorKind;
+    auto truncated = result_body(1);
+    truncated.resize(7);
+    auto valid_then_cut = result_body(1);
+    valid_then_cut.insert(valid_then_cut.end(), truncated.begin(), truncated.end());
+    const std::string text = R"({"not":"bsatn"})";
+    return {
+        {"empty message", {}, false, K::Framing, "expected a compression tag", 0},
+        {"unknown compression tag", payload_of(7, result_body(1)), false, K::CompressionTag,
+         "unknown compression tag 7", 0},
+        {"bad gzip", {2, 0x1f, 0x8b, 0xde, 0xad}, false, K::Decompression, "gzip", 0},
+        {"empty body", {0}, false, K::Framing, "body is empty", 0},
+        {"unknown message tag", {0, 9, 0xde, 0xad}, false, K::UnknownMessageTag, "unknown ServerMessage tag 9", 0},
+        {"truncated result", payload_of(0, truncated), false, K::Decode, "ReducerResult.timestamp", 0},
+        {"a valid result, then a cut one", payload_of(0, valid_then_cut), false, K::Decode, "ReducerResult", 1},
+        {"result for a request id never sent", payload_of(0, result_body(99)), false, K::UnknownRequestId,
+         "request id 99, which is not in flight", 0},
+        {"text message", std::vector<std::uint8_t>(text.begin(), text.end()), true, K::TextFrame, "text frame", 0},
+    };
+}
+
+TEST(StdbConnectionGlue, EveryUndecodableMessageIsReportedByKindWithItsBytesAndFailsTheCallsInFlight) {
+    for (const auto& gc : garbage_cases()) {
+        SCOPED_TRACE(gc.name);
+        std::vector<SeenError> seen;
+        Pair p(Script{.garbage = gc.payload, .garbage_as_text = gc.as_text}, 1000000, 2,
+               [&seen](const gen::ProtocolErrorEvent& e) {
+                   seen.push_back({e.kind, std::string(e.url), std::string(e.detail),
+                                   std::vector<std::uint8_t>(e.frame.begin(), e.frame.end())});
+               });
+        Client c;
+        c.start(*p.conn);
+        ASSERT_TRUE(p.run_until([&] { return c.closed > 0 && p.log.finished; }));
+        ASSERT_TRUE(c.open_error.empty()) << c.open_error;
+        ASSERT_EQ(seen.size(), 1u) << "one report, however many calls it ends";
+        EXPECT_EQ(seen[0].kind, gc.kind) << gen::protocol_error_kind_name(seen[0].kind) << ": " << seen[0].detail;
+        EXPECT_EQ(seen[0].url, "ws://stdb.test:3000/v1/database/nope/subscribe");
+        EXPECT_NE(seen[0].detail.find(gc.detail_part), std::string::npos) << seen[0].detail;
+        EXPECT_EQ(seen[0].frame, gc.payload);
+        // Both calls left in one v3 message; what the garbage did not
+        // answer fails, naming the protocol error.
+        ASSERT_EQ(c.outcomes.size(), 2u);
+        std::size_t committed = 0;
+        for (std::size_t i = 0; i < 2; ++i) {
+            if (c.outcomes[i] == gen::CallStatus::Committed) {
+                ++committed;
+                continue;
+            }
+            EXPECT_EQ(c.outcomes[i], gen::CallStatus::Disconnected);
+            const std::string prefix = "protocol error (" + std::string(gen::protocol_error_kind_name(gc.kind)) +
+                                       ") on ws://stdb.test:3000/v1/database/nope/subscribe: ";
+            EXPECT_TRUE(c.texts[i].starts_with(prefix)) << c.texts[i];
+        }
+        EXPECT_EQ(committed, gc.committed);
+        EXPECT_FALSE(p.conn->is_open());
+        EXPECT_TRUE(p.log.saw_clean_close) << "the client closes the connection itself";
+    }
+}
+
+TEST(StdbConnectionGlue, GarbageInsteadOfInitialConnectionFailsTheOpenAndIsReported) {
+    std::vector<gen::ProtocolErrorKind> seen;
+    Pair p(Script{.garbage = std::vector<std::uint8_t>{0, 9}, .garbage_first = true}, 1000000, 2,
+           [&seen](const gen::ProtocolErrorEvent& e) { seen.push_back(e.kind); });
+    Client c;
+    c.start(*p.conn);
+    ASSERT_TRUE(p.run_until([&] { return c.closed > 0; }));
+    EXPECT_EQ(seen, std::vector<gen::ProtocolErrorKind>{gen::ProtocolErrorKind::UnknownMessageTag});
+    EXPECT_TRUE(c.open_error.starts_with("protocol error (unknownMessageTag) on ws://stdb.test:3000/")) << c.open_error;
+}
+
+TEST(StdbConnectionGlue, ACutOffUpgradeAnswerIsNamedAsSuchNotAsAStatusNobodySent) {
+    for (const std::string answer : {"HTTP/1.1 101 Switching", "HTTP/1.1 101 Switching Protocols\r\nUpgrade: webs"}) {
+        SCOPED_TRACE(answer);
+        Pair p(Script{.raw_upgrade_answer = answer});
+        Client c;
+        c.start(*p.conn);
+        ASSERT_TRUE(p.run_until([&] { return c.closed > 0 && p.log.finished; }));
+        EXPECT_EQ(c.open_error,
+                  "the server's answer to the WebSocket upgrade was cut off: the connection closed before a whole "
+                  "HTTP response had arrived (ws://stdb.test:3000/v1/database/nope/subscribe) -- is --stdb-url a "
+                  "SpacetimeDB server, and nothing between cutting connections?");
+        EXPECT_EQ(c.open_error.find("500"), std::string::npos) << "Beast's placeholder status";
+    }
+    for (const auto& [answer, expected] : std::vector<std::pair<std::string, std::string>>{
+             {"",
+              "the server at ws://stdb.test:3000/v1/database/nope/subscribe closed the connection without "
+              "answering the WebSocket upgrade"},
+             {"SSH-2.0-OpenSSH_9.2\r\n\r\n", "the server's answer to the WebSocket upgrade is not valid HTTP: "}}) {
+        SCOPED_TRACE(answer);
+        Pair p(Script{.raw_upgrade_answer = answer});
+        Client c;
+        c.start(*p.conn);
+        ASSERT_TRUE(p.run_until([&] { return c.closed > 0; }));
+        EXPECT_TRUE(c.open_error.starts_with(expected)) << c.open_error;
+        EXPECT_EQ(c.open_error.find("500"), std::string::npos) << c.open_error;
     }
 }
 
