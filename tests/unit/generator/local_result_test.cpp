@@ -67,17 +67,25 @@ TEST(LocalResult, AnotherClientOnTheDatabaseIsNamedByTheSharedCrossCheck) {
     GeneratorConfig config;
     const auto r = build_local_result(config, LocalRunOptions{}, ten_seconds(80));
     EXPECT_DOUBLE_EQ(r["clientServerRatio"].get<double>(), 0.8);
-    EXPECT_TRUE(has_warning_with(r, "another client is loading this database"));
+    // The evidence; the verdict (local_verdict) words it.
+    EXPECT_EQ(r["clientServerCheck"]["agrees"], false);
+    EXPECT_EQ(r["clientServerCheck"]["clientCommitted"], 800.0);
+    EXPECT_EQ(r["clientServerCheck"]["serverCommitted"], 1000);
+    auto judged = r;
+    judge_local_result(judged, LocalVerdictOptions{});
+    EXPECT_NE(judged["reasons"][0]["message"].get<std::string>().find("another client wrote to this database"),
+              std::string::npos)
+        << judged["reasons"];
 }
 
 TEST(LocalResult, SlowCounterReadsWidenTheCrossCheckAsInAnEpoch) {
     GeneratorConfig config;
     auto o = ten_seconds(95);  // 950 of 1000: beyond 2% alone
-    EXPECT_TRUE(has_warning_with(build_local_result(config, LocalRunOptions{}, o), "another client"));
+    EXPECT_EQ(build_local_result(config, LocalRunOptions{}, o)["clientServerCheck"]["agrees"], false);
     // Reads of 400 ms each allow 40 more transfers: within 2% + 40.
     o.before = read_at(5000, kT0, 400);
     o.after = read_at(6000, kT0 + 10000, 400);
-    EXPECT_FALSE(has_warning_with(build_local_result(config, LocalRunOptions{}, o), "another client"));
+    EXPECT_EQ(build_local_result(config, LocalRunOptions{}, o)["clientServerCheck"]["agrees"], true);
 }
 
 TEST(LocalResult, FailedCallsABusyStopAndAnInterruptionAreNamed) {
