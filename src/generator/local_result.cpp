@@ -72,13 +72,22 @@ std::string protocol_errors_warning(const ProtocolErrorCounts& p) {
 
 }  // namespace
 
-double committed_between(const std::vector<stats::Interval>& intervals, double from_ms, double to_ms) {
+double committed_between(const std::vector<stats::Interval>& intervals, double from_ms, double to_ms,
+                         std::optional<double> load_from_ms, std::optional<double> load_to_ms) {
     double committed = 0;
     for (const auto& interval : intervals) {
-        const double start = static_cast<double>(interval.start_ms);
-        const double end = start + static_cast<double>(interval.length_ms);
+        double start = static_cast<double>(interval.start_ms);
+        double end = start + static_cast<double>(interval.length_ms);
+        // The part of the second the load ran in holds all its transfers.
+        if (load_from_ms) start = std::max(start, *load_from_ms);
+        if (load_to_ms) end = std::min(end, *load_to_ms);
+        if (end <= start) {
+            // Outside the span (answers trailing the stop): whole length.
+            start = static_cast<double>(interval.start_ms);
+            end = start + static_cast<double>(interval.length_ms);
+        }
         const double inside = std::max(0.0, std::min(end, to_ms) - std::max(start, from_ms));
-        committed += static_cast<double>(interval.totals.committed) * inside / static_cast<double>(interval.length_ms);
+        committed += static_cast<double>(interval.totals.committed) * inside / (end - start);
     }
     return committed;
 }
@@ -99,7 +108,11 @@ Json build_local_result(const GeneratorConfig& config, const LocalRunOptions& op
     // time even when a read was late.
     const double read0_ms = midpoint_ms(o.before);
     const double read1_ms = midpoint_ms(o.after);
-    const double client_committed = committed_between(o.intervals, read0_ms, read1_ms);
+    const auto as_ms = [](const std::optional<std::int64_t>& t) {
+        return t ? std::optional(static_cast<double>(*t)) : std::nullopt;
+    };
+    const double client_committed =
+        committed_between(o.intervals, read0_ms, read1_ms, as_ms(o.load_started_ms), as_ms(o.load_stopped_ms));
     const double client_tps = read1_ms > read0_ms ? client_committed / ((read1_ms - read0_ms) / 1000.0) : 0.0;
 
     Json result = Json::object();

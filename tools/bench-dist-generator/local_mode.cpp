@@ -115,6 +115,8 @@ int run_local(const generator::GeneratorConfig& config, const generator::LocalRu
         return 1;
     }
     o.workers_busy_at_stop = !session.stop();
+    o.load_started_ms = session.load_started_unix_ms();
+    o.load_stopped_ms = session.load_stopped_unix_ms();
     o.counters = session.counters();
     o.intervals = session.take_intervals();
     o.loaded = generator::take_resource_snapshot();

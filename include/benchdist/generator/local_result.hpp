@@ -62,6 +62,10 @@ struct LocalRunObservations {
     LoadCounters counters;
     std::vector<stats::Interval> intervals;
     bool workers_busy_at_stop = false;
+    // When the load started and stopped (wall clock): the span the edge
+    // seconds' transfers fall in.
+    std::optional<std::int64_t> load_started_ms;
+    std::optional<std::int64_t> load_stopped_ms;
     bool interrupted = false;
 };
 
@@ -71,8 +75,13 @@ control::Json build_local_result(const GeneratorConfig& config, const LocalRunOp
                                  const LocalRunObservations& o);
 
 // Commits the intervals count inside [from_ms, to_ms] (wall clock), each
-// interval weighted by its share inside the span: the coordinator's edge
-// weighting for a span inside the load.
-double committed_between(const std::vector<stats::Interval>& intervals, double from_ms, double to_ms);
+// interval weighted by the share of its loaded time inside the span --
+// |I ∩ W ∩ S| / |I ∩ S| with S = [load_from_ms, load_to_ms], the
+// coordinator's rule: a second in which the load started 600 ms in holds
+// 400 ms of transfers, all of them inside a window that opened with the
+// load. Without a load span, by the interval's whole length.
+double committed_between(const std::vector<stats::Interval>& intervals, double from_ms, double to_ms,
+                         std::optional<double> load_from_ms = std::nullopt,
+                         std::optional<double> load_to_ms = std::nullopt);
 
 }  // namespace benchdist::generator

@@ -198,4 +198,11 @@ TEST(LocalResult, EdgeSecondsCountByTheirShareInsideTheSpan) {
     const std::vector<stats::Interval> intervals(rec.intervals().begin(), rec.intervals().end());
     EXPECT_DOUBLE_EQ(committed_between(intervals, kT0 + 500, kT0 + 1250), 50.0 + 25.0);
     EXPECT_DOUBLE_EQ(committed_between(intervals, kT0 - 1000, kT0), 0.0);
+    // The load started 600 ms into the first second: its 100 transfers all
+    // fall in [kT0+600, kT0+1000), so a window from kT0+600 holds them all
+    // (by the whole second it would hold 40).
+    EXPECT_DOUBLE_EQ(committed_between(intervals, kT0 + 600, kT0 + 2000, kT0 + 600.0, kT0 + 2000.0), 200.0);
+    EXPECT_DOUBLE_EQ(committed_between(intervals, kT0 + 600, kT0 + 2000), 140.0);
+    // ...and one stopped 500 ms into the second: [kT0+1000, kT0+1500).
+    EXPECT_DOUBLE_EQ(committed_between(intervals, kT0 + 600, kT0 + 1250, kT0 + 600.0, kT0 + 1500.0), 150.0);
 }
