@@ -2,13 +2,16 @@
 #include <iostream>
 #include <string>
 
+#include "benchdist/text/printable.hpp"
 #include "generator_tool.hpp"
 
 namespace benchdist::generator_tool {
 
 void log_line(const std::string& id, const std::string& text) {
-    std::cerr << "[generator " << id << "] " << text << std::endl;
+    std::cerr << "[generator " << text::printable(id) << "] " << text::printable(text) << std::endl;
 }
+
+void error_line(const std::string& line) { std::cerr << text::printable(line) << std::endl; }
 
 LoadParts make_load_parts(const generator::GeneratorConfig& config) {
     LoadParts parts;
@@ -28,7 +31,7 @@ std::optional<int> make_load_parts_or_report(const generator::GeneratorConfig& c
         std::cerr << "error: --accounts/--alpha/--pairs: " << e.what() << "\nRun with --help for usage." << std::endl;
         return 2;
     } catch (const std::exception& e) {
-        std::cerr << "error: " << e.what() << std::endl;
+        error_line(std::string("error: ") + e.what());
         return 1;
     }
 }

@@ -60,7 +60,7 @@ int run_local(const generator::GeneratorConfig& config, const generator::LocalRu
         o.database_identity = stdbhttp::fetch_database_identity(config.endpoint, config.database,
                                                                 std::chrono::milliseconds(10000), config.stdb_token);
     } catch (const std::exception& e) {
-        std::cerr << "error: " << e.what() << std::endl;
+        error_line(std::string("error: ") + e.what());
         return 1;
     }
 
@@ -74,7 +74,7 @@ int run_local(const generator::GeneratorConfig& config, const generator::LocalRu
     try {
         open_connections(session, config);
     } catch (const std::exception& e) {
-        std::cerr << "error: " << e.what() << std::endl;
+        error_line(std::string("error: ") + e.what());
         return 1;
     }
     o.open_seconds = seconds_between(open_started, Clock::now());
@@ -108,7 +108,7 @@ int run_local(const generator::GeneratorConfig& config, const generator::LocalRu
         if (options.server_pid > 0) o.server_cpu_after_us = generator::process_cpu_us(options.server_pid);
     } catch (const std::exception& e) {
         session.stop();
-        std::cerr << "error: " << e.what() << std::endl;
+        error_line(std::string("error: ") + e.what());
         return 1;
     }
     o.workers_busy_at_stop = !session.stop();
@@ -127,7 +127,9 @@ int run_local(const generator::GeneratorConfig& config, const generator::LocalRu
     o.negotiated_protocol = session.negotiated_protocol();
     o.threads = session.thread_count();
     o.connections = session.opened();
-    std::cout << generator::build_local_result(config, options, o).dump(2) << std::endl;
+    // pretty(): a server's error text in the result may not be UTF-8; it is
+    // replaced rather than thrown on.
+    std::cout << control::pretty(generator::build_local_result(config, options, o)) << std::flush;
 
     session.close_all();
     return o.interrupted ? 1 : 0;
