@@ -343,7 +343,7 @@ const std::vector<UsageCase> kUsageCases{
      generator_args({{"--hostname", "load1" + kForged}}),
      {"--hostname", "is not a valid host name"}},
     {"GeneratorLeaseNaN", "bench-dist-generator", generator_args({{"--lease-seconds", "nan"}}), {"--lease-seconds"}},
-    {"GeneratorRateInfinite", "bench-dist-generator", generator_args({{"--rate", "inf"}}), {"--rate"}},
+    {"GeneratorRateNaN", "bench-dist-generator", generator_args({{"--rate", "nan"}}), {"--rate", "0 to 1000000000"}},
     {"GeneratorPollZero", "bench-dist-generator", generator_args({{"--poll-ms", "0"}}), {"--poll-ms", "10 to 600000"}},
     // bench-dist-control
     {"ControlTimeoutNegative",
