@@ -1,5 +1,7 @@
 #include "benchdist/cli/dotenv.hpp"
 
+#include "benchdist/text/printable.hpp"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -173,7 +175,7 @@ DotenvParse parse_dotenv(std::string_view text) {
 
 DotenvLoad load_dotenv(const std::filesystem::path& file) {
     DotenvLoad out;
-    const std::string name = printable(file.string());
+    const std::string name = text::printable(file.string());
     std::string why;
     const auto text = read_small_file(file, why);
     if (!text) return out;
@@ -183,7 +185,8 @@ DotenvLoad load_dotenv(const std::filesystem::path& file) {
     }
     const auto parsed = parse_dotenv(*text);
     for (const auto& p : parsed.problems) {
-        out.warnings.push_back(name + " line " + std::to_string(p.line) + ": " + printable(p.what) + "; line ignored");
+        out.warnings.push_back(name + " line " + std::to_string(p.line) + ": " + text::printable(p.what) +
+                               "; line ignored");
     }
     // The last value of a key counts, as in dotenv; each key is looked up in
     // the environment before anything from the file was set.
@@ -207,22 +210,6 @@ DotenvLoad load_dotenv(const std::filesystem::path& file) {
 
 void load_working_directory_dotenv(std::string_view tool) {
     for (const auto& w : load_dotenv(".env").warnings) std::cerr << tool << ": warning: " << w << "\n";
-}
-
-std::string printable(std::string_view text) {
-    std::string out;
-    out.reserve(text.size());
-    for (const char ch : text) {
-        const auto c = static_cast<unsigned char>(ch);
-        if (c >= 0x20 && c < 0x7f) {
-            out.push_back(ch);
-        } else {
-            char buf[5];
-            std::snprintf(buf, sizeof buf, "\\x%02X", c);
-            out += buf;
-        }
-    }
-    return out;
 }
 
 }  // namespace benchdist::cli

@@ -4,8 +4,15 @@
 
 #include <CLI/CLI.hpp>
 
+#include <cctype>
+#include <cmath>
+#include <cstdio>
 #include <exception>
 #include <string_view>
+
+#include "benchdist/net/http_client.hpp"
+#include "benchdist/stdb/transfer_module.hpp"
+#include "benchdist/text/printable.hpp"
 
 namespace benchdist::cli {
 
@@ -17,6 +24,8 @@ namespace {
 CLI::Validator check(std::string (*what_is_wrong)(const std::string&)) {
     return CLI::Validator([what_is_wrong](std::string& value) { return what_is_wrong(value); }, "");
 }
+
+std::string coordinator_url_error(const std::string& value) { return coordinator_url_problem(value); }
 
 std::string url_error(const std::string& value) {
     try {
@@ -108,13 +117,92 @@ void install_stdb_tls(const StdbConnectionOptions& values) {
 
 void add_coordinator_connection_options(CLI::App& app, CoordinatorConnectionOptions& values,
                                         CoordinatorOptionSet offered) {
-    auto* url =
-        app.add_option("--coordinator-url", values.url, "bench-dist-coordinator's base URL")->capture_default_str();
+    auto* url = app.add_option("--coordinator-url", values.url,
+                               "bench-dist-coordinator's base URL: http://HOST[:PORT][/PATH] (or https:// through a "
+                               "TLS proxy)")
+                    ->capture_default_str()
+                    ->check(check(coordinator_url_error));
     if (offered.url_from_environment) url->envname("BENCH_DIST_COORDINATOR_URL");
     app.add_option("--auth-token", values.auth_token,
                    "The coordinator's --auth-token, sent as \"Authorization: Bearer\" on every control request "
                    "(prefer the environment variable: command lines are visible to other users)")
         ->envname("BENCH_DIST_TOKEN");
+}
+
+std::string coordinator_url_problem(std::string_view url) {
+    const std::string expected =
+        "; expected http://HOST[:PORT][/PATH] or https://HOST[:PORT][/PATH], e.g. http://127.0.0.1:8080 (the address "
+        "on bench-dist-coordinator's \"listening on\" line)";
+    const auto invalid = [&](const std::string& why) {
+        return "invalid --coordinator-url " + text::quoted_excerpt(url) + ": " + why + expected;
+    };
+    if (url.empty()) return invalid("it is empty");
+    for (const char ch : url) {
+        const auto c = static_cast<unsigned char>(ch);
+        if (c <= 0x20 || c == 0x7f) return invalid("it contains whitespace or control characters");
+    }
+    const auto scheme_end = url.find("://");
+    if (scheme_end == std::string_view::npos) return invalid("it has no scheme (http:// or https://)");
+    std::string scheme(url.substr(0, scheme_end));
+    for (auto& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (scheme != "http" && scheme != "https") return invalid("unsupported scheme " + text::quoted_excerpt(scheme));
+    if (url.find_first_of("?#") != std::string_view::npos)
+        return invalid("a query or fragment cannot take the route the tools append");
+    const auto rest = url.substr(scheme_end + 3);
+    if (rest.substr(0, rest.find('/')).find('@') != std::string_view::npos)
+        return invalid("user info is not supported (pass a token with --auth-token)");
+    net::ParsedHttpUrl parsed;
+    std::string why;
+    if (!net::parse_http_url(url, parsed, why)) return invalid(why);
+    return {};
+}
+
+namespace {
+
+// 31536000, not 3.1536e+07: bounds read as the user would type them.
+std::string number_text(double d) {
+    char buf[64];
+    if (d == std::floor(d) && std::fabs(d) < 1e15) {
+        std::snprintf(buf, sizeof buf, "%.0f", d);
+    } else {
+        std::snprintf(buf, sizeof buf, "%g", d);
+    }
+    return buf;
+}
+
+}  // namespace
+
+CLI::Validator number_from(double min, double max) {
+    const std::string range = number_text(min) + " to " + number_text(max);
+    return CLI::Validator(
+        [min, max, range](std::string& value) -> std::string {
+            double d = 0;
+            if (!CLI::detail::lexical_cast(value, d) || std::isnan(d) || d < min || d > max)
+                return "must be a number from " + range + ", got `" + text::printable(value) + "`";
+            return {};
+        },
+        "");
+}
+
+CLI::Validator valid_name(control::NameKind kind) {
+    return CLI::Validator([kind](std::string& value) { return control::name_problem(kind, value); }, "");
+}
+
+CLI::Validator valid_label() {
+    return CLI::Validator([](std::string& value) { return control::label_problem(value); }, "");
+}
+
+CLI::Validator account_count() {
+    return CLI::Validator(
+        [](std::string& value) -> std::string {
+            std::uint64_t n = 0;
+            if (CLI::detail::lexical_cast(value, n) && n >= stdb::transfer::kMinAccounts) return {};
+            return "must be at least " + std::to_string(stdb::transfer::kMinAccounts) +
+                   ": a transfer moves money between two distinct accounts, so with fewer every drawn pair is one "
+                   "account twice and nothing is sent; got `" +
+                   text::printable(value) + "`";
+        },
+        "");
 }
 
 }  // namespace benchdist::cli

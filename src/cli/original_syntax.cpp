@@ -2,7 +2,7 @@
 
 #include <CLI/CLI.hpp>
 
-#include "benchdist/cli/dotenv.hpp"
+#include "benchdist/text/printable.hpp"
 
 #include <algorithm>
 #include <array>
@@ -49,7 +49,7 @@ CLI::Option* add_bool_flag(CLI::App& app, const std::string& name, bool& value, 
                 if (!parsed) {
                     throw CLI::ValidationError(
                         name, "expected no value or one of 1, true, yes, on, 0, false, no, off, got `" +
-                                  printable(given) + "`");
+                                  text::printable(given) + "`");
                 }
                 value = *parsed;
             },

@@ -1,6 +1,7 @@
 #include "benchdist/control/protocol.hpp"
 
 #include "benchdist/control/generator_report.hpp"
+#include "benchdist/control/identifiers.hpp"
 
 #include <array>
 #include <cctype>
@@ -30,9 +31,12 @@ std::string get_string(const Json& j, const char* key) {
     return v.get<std::string>();
 }
 
-std::string get_nonempty_string(const Json& j, const char* key) {
+// A name from a request: a string that follows its rule (identifiers.hpp),
+// refused naming the key and the rule otherwise.
+std::string get_name(const Json& j, const char* key, NameKind kind) {
     auto s = get_string(j, key);
-    if (s.empty()) throw ProtocolError(std::string("\"") + key + "\" must not be empty");
+    if (auto problem = name_problem(kind, s); !problem.empty())
+        throw ProtocolError(std::string("\"") + key + "\" " + problem);
     return s;
 }
 
@@ -77,6 +81,27 @@ std::vector<std::string> get_string_list(const Json& j, const char* key) {
         out.push_back(e.get<std::string>());
     }
     return out;
+}
+
+// A connection count a generator announces: at most what one generator may
+// hold, so a typo or a forged 2^64-1 cannot reach the epoch's totals.
+std::uint64_t get_connections(const Json& j, const char* key) {
+    const auto n = get_count(j, key);
+    if (n > kMaxConnectionsPerGenerator) {
+        throw ProtocolError(std::string("\"") + key + "\" is " + std::to_string(n) + "; a generator holds at most " +
+                            std::to_string(kMaxConnectionsPerGenerator) + " connections");
+    }
+    return n;
+}
+
+// "generatorIds": an array of valid generator ids.
+std::vector<std::string> get_generator_ids(const Json& j, const char* key) {
+    auto ids = get_string_list(j, key);
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+        if (auto problem = name_problem(NameKind::GeneratorId, ids[i]); !problem.empty())
+            throw ProtocolError(std::string("\"") + key + "\"[" + std::to_string(i) + "] " + problem);
+    }
+    return ids;
 }
 
 // JavaScript prints 30.0 as 30; scripts comparing text expect that.
@@ -353,9 +378,9 @@ StartEpochResponse start_epoch_response_from_json(const Json& j) {
 
 RegisterRequest register_request_from_json(const Json& j) {
     RegisterRequest r;
-    r.id = get_nonempty_string(j, "id");
-    r.hostname = get_string(j, "hostname");
-    r.desired_connections = get_count(j, "desiredConnections");
+    r.id = get_name(j, "id", NameKind::GeneratorId);
+    r.hostname = get_name(j, "hostname", NameKind::Hostname);
+    r.desired_connections = get_connections(j, "desiredConnections");
     r.extra = extra_keys(j, {"id", "hostname", "desiredConnections"});
     check_manifest(r.extra);
     return r;
@@ -363,8 +388,8 @@ RegisterRequest register_request_from_json(const Json& j) {
 
 ReadyRequest ready_request_from_json(const Json& j) {
     ReadyRequest r;
-    r.id = get_nonempty_string(j, "id");
-    r.opened_connections = get_count(j, "openedConnections");
+    r.id = get_name(j, "id", NameKind::GeneratorId);
+    r.opened_connections = get_connections(j, "openedConnections");
     r.extra = extra_keys(j, {"id", "openedConnections"});
     if (auto p = get_optional_string(j, "negotiatedProtocol"); p && p->empty())
         throw ProtocolError("\"negotiatedProtocol\" must not be empty");
@@ -374,7 +399,7 @@ ReadyRequest ready_request_from_json(const Json& j) {
 
 EpochAckRequest epoch_ack_request_from_json(const Json& j) {
     EpochAckRequest r;
-    r.id = get_nonempty_string(j, "id");
+    r.id = get_name(j, "id", NameKind::GeneratorId);
     r.epoch = get_count(j, "epoch");
     r.extra = extra_keys(j, {"id", "epoch"});
     return r;
@@ -384,8 +409,11 @@ StartEpochRequest start_epoch_request_from_json(const Json& j) {
     if (!j.is_object()) throw ProtocolError("expected a JSON object");
     StartEpochRequest r;
     r.label = get_optional_string(j, "label");
+    if (r.label) {
+        if (auto problem = label_problem(*r.label); !problem.empty()) throw ProtocolError("\"label\" " + problem);
+    }
     if (auto it = j.find("generatorIds"); it != j.end() && !it->is_null())
-        r.generator_ids = get_string_list(j, "generatorIds");
+        r.generator_ids = get_generator_ids(j, "generatorIds");
     if (auto it = j.find("thresholds"); it != j.end() && !it->is_null()) {
         r.thresholds = get_string_list(j, "thresholds");
         for (const auto& t : r.thresholds) {
@@ -403,6 +431,12 @@ StartEpochRequest start_epoch_request_from_json(const Json& j) {
                 throw ProtocolError("\"tolerate\": unknown reason code \"" + code + "\" (docs/results.md lists them)");
     }
     return r;
+}
+
+std::vector<std::string> generator_ids_request_from_json(const Json& j) {
+    if (!j.is_object()) throw ProtocolError("expected a JSON object");
+    if (!j.contains("generatorIds")) throw ProtocolError("\"generatorIds\" must be an array of strings");
+    return get_generator_ids(j, "generatorIds");
 }
 
 Json parse_body(std::string_view body) {

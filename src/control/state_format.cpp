@@ -4,20 +4,33 @@
 
 #include "benchdist/control/verdict.hpp"
 
+#include "benchdist/text/printable.hpp"
+
+// Every string printed here came from a coordinator -- ours, or the
+// original harness's, which checks nothing -- and may hold what a generator
+// or an operator put in it: each one goes through text::printable, so a
+// newline cannot forge a line and an escape sequence cannot reach the
+// terminal.
 namespace benchdist::control {
 
 namespace {
+using text::printable;
 std::string or_dash(const std::optional<std::uint64_t>& v) { return v ? std::to_string(*v) : "-"; }
-std::string or_dash(const std::optional<std::string>& v) { return v ? *v : "-"; }
+std::string or_dash(const std::optional<std::string>& v) { return v ? printable(*v) : "-"; }
+// `s` left-aligned in a column of `width` (printf's %-Ns).
+std::string padded(std::string s, std::size_t width) {
+    if (s.size() < width) s.append(width - s.size(), ' ');
+    return s;
+}
 }  // namespace
 
 std::string format_result_line(const EpochResult& r) {
     char tps[64];
     std::snprintf(tps, sizeof tps, "%.2f", r.tps);
-    std::string line = "epoch=" + std::to_string(r.epoch) + " tps=" + tps + " delta=" + r.committed_delta +
-                       " verification=" + r.verification;
-    if (r.verification_error) line += " verification_error=" + *r.verification_error;
-    if (r.error) line += " error=" + *r.error;
+    std::string line = "epoch=" + std::to_string(r.epoch) + " tps=" + tps + " delta=" + printable(r.committed_delta) +
+                       " verification=" + printable(r.verification);
+    if (r.verification_error) line += " verification_error=" + printable(*r.verification_error);
+    if (r.error) line += " error=" + printable(*r.error);
     return line;
 }
 
@@ -50,7 +63,8 @@ const Json& at_or_null(const Json& object, const char* key) {
 // "<title> (ms[, <kind>]):\n" then the row of a latency object.
 std::string latency_heading(const char* title, const Json& latency) {
     const auto& kind = at_or_null(latency, "kind");
-    return std::string(title) + " (ms" + (kind.is_string() ? ", " + kind.get<std::string>() : std::string()) + "):\n";
+    return std::string(title) + " (ms" +
+           (kind.is_string() ? ", " + printable(kind.get<std::string>()) : std::string()) + "):\n";
 }
 
 std::string latency_row(const Json& latency) {
@@ -138,12 +152,13 @@ std::string format_result_details(const EpochResult& r) {
                " timeouts=" + count_of(errors, "timeouts") + " disconnects=" + count_of(errors, "disconnects") + "\n";
         if (module.is_object())
             for (const auto& [message, n] : module.items())
-                out += "  module error \"" + message + "\": " + n.dump() + "\n";
+                out += "  module error \"" + printable(message) + "\": " + printable(n.dump()) + "\n";
     }
     const auto& ratio = at_or_null(r.extra, "clientServerRatio");
     if (ratio.is_number()) {
         std::snprintf(line, sizeof line, "client/server committed ratio: %.4f (client %s, server %s)\n",
-                      ratio.get<double>(), count_of(r.extra, "clientCommitted").c_str(), r.committed_delta.c_str());
+                      ratio.get<double>(), count_of(r.extra, "clientCommitted").c_str(),
+                      printable(r.committed_delta).c_str());
         out += line;
     }
     const auto& law = at_or_null(r.extra, "littlesLaw");
@@ -151,7 +166,8 @@ std::string format_result_details(const EpochResult& r) {
     const auto& warnings = at_or_null(r.extra, "warnings");
     if (warnings.is_array() && !warnings.empty()) {
         out += "warnings:\n";
-        for (const auto& w : warnings) out += "  - " + (w.is_string() ? w.get<std::string>() : w.dump()) + "\n";
+        for (const auto& w : warnings)
+            out += "  - " + printable(w.is_string() ? w.get<std::string>() : w.dump()) + "\n";
     }
     return out;
 }
@@ -160,14 +176,15 @@ std::string format_state(const CoordinatorState& s) {
     std::string out;
     out += "phase=" + std::string(phase_name(s.phase)) + " epoch=" + or_dash(s.current_epoch) +
            " label=" + or_dash(s.current_label) + "\n";
-    out += "test=" + s.test + " connector=" + s.connector + " participants=" + std::to_string(s.participants.size()) +
-           "\n";
+    out += "test=" + printable(s.test) + " connector=" + printable(s.connector) +
+           " participants=" + std::to_string(s.participants.size()) + "\n";
     if (s.generators.empty()) {
         out += "generators: none\n";
     } else {
         out += "generators:\n";
         for (const auto& g : s.generators) {
-            out += "  " + g.id + " host=" + g.hostname + " state=" + std::string(generator_state_name(g.local_state)) +
+            out += "  " + printable(g.id) + " host=" + printable(g.hostname) +
+                   " state=" + std::string(generator_state_name(g.local_state)) +
                    " opened=" + std::to_string(g.opened_connections) + "/" + std::to_string(g.desired_connections) +
                    " active_epoch=" + or_dash(g.active_epoch) + "\n";
         }
@@ -185,11 +202,12 @@ std::string format_generators(const CoordinatorState& s) {
     out += line;
     for (const auto& g : s.generators) {
         const std::string conns = std::to_string(g.opened_connections) + "/" + std::to_string(g.desired_connections);
-        std::snprintf(line, sizeof line, "%-24s %-20s %-10s %-15s %-8s %-12s %s\n", g.id.c_str(), g.hostname.c_str(),
-                      std::string(generator_state_name(g.local_state)).c_str(), conns.c_str(),
-                      or_dash(g.active_epoch).c_str(), g.included ? "included" : "excluded",
-                      g.last_seen_at.empty() ? "-" : g.last_seen_at.c_str());
-        out += line;
+        // Built with += rather than into a fixed buffer: a long id widens its
+        // line instead of cutting it (and an escaped NUL no longer ends it).
+        out += padded(printable(g.id), 24) + " " + padded(printable(g.hostname), 20) + " " +
+               padded(std::string(generator_state_name(g.local_state)), 10) + " " + padded(conns, 15) + " " +
+               padded(or_dash(g.active_epoch), 8) + " " + padded(g.included ? "included" : "excluded", 12) + " " +
+               (g.last_seen_at.empty() ? "-" : printable(g.last_seen_at)) + "\n";
     }
     return out;
 }

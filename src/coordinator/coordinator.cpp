@@ -9,6 +9,7 @@
 #include <stdexcept>
 
 #include "benchdist/coordinator/manifest.hpp"
+#include "benchdist/text/printable.hpp"
 #include "coordinator/epoch_runner.hpp"
 
 namespace benchdist::coordinator {
@@ -22,6 +23,14 @@ std::string system_hostname() {
     char name[256] = {};
     if (::gethostname(name, sizeof name - 1) != 0) return "unknown";
     return name;
+}
+
+// The log sink, behind the one escaping step: messages quote ids, labels
+// and texts from the server and the generators, any of which may hold a
+// newline or a terminal escape sequence.
+EventLog escaping(EventLog sink) {
+    if (!sink) return sink;
+    return [sink = std::move(sink)](const std::string& message) { sink(text::printable(message)); };
 }
 
 }  // namespace
@@ -41,7 +50,7 @@ Coordinator::Coordinator(CoordinatorOptions options, std::shared_ptr<CounterSour
       counter_(std::move(counter)),
       verifier_(std::move(verifier)),
       clock_(std::move(clock)),
-      log_(std::move(log)),
+      log_(escaping(std::move(log))),
       mono_clock_(std::move(mono_clock)),
       store_(options_.results_dir),
       sm_(options_.test, options_.connector, options_.revision) {

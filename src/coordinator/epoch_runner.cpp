@@ -253,7 +253,8 @@ void EpochRunner::run(std::uint64_t epoch, std::int64_t started_ms) {
         log(name + ": delta=" + r.committed_delta + " tps=" + std::to_string(r.tps) + " verification=" +
             r.verification + (r.error ? " error=" + *r.error : std::string()) + " -> " + path.string());
     } catch (const std::exception& e) {
-        r.error = (r.error ? *r.error + "; " : std::string()) + "result file not written: " + e.what();
+        // The message says whether the file exists (only its index line may be missing).
+        r.error = (r.error ? *r.error + "; " : std::string()) + e.what();
         log(name + ": " + *r.error);
     }
 

@@ -100,6 +100,13 @@ void EpochStateMachine::register_generator(const control::RegisterRequest& reque
 
 void EpochStateMachine::mark_ready(const control::ReadyRequest& request, std::int64_t now_ms) {
     auto& g = find(request.id);
+    // More open than announced is a broken or forged report: the epoch's
+    // participantConnections would count connections nobody asked for.
+    if (request.opened_connections > g.desired_connections) {
+        throw RequestRejected("Generator \"" + request.id + "\" reports openedConnections " +
+                              std::to_string(request.opened_connections) + " above its desiredConnections " +
+                              std::to_string(g.desired_connections) + " (from /register)");
+    }
     check_restart(request.id, control::incarnation_of(request), false);
     update_from_ready(manifests_[request.id], request);
     g.local_state = GeneratorState::Ready;

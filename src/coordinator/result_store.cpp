@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -49,6 +50,21 @@ void write_all(int fd, const std::string& data, const fs::path& path) {
         done += static_cast<std::size_t>(n);
     }
 }
+
+// A temporary file this writer created: removed on every way out of the
+// scope that made it, so a failed write (disk full, a file size limit, a
+// failed fsync or link) leaves no partial file behind. Only a killed
+// process leaves one, which readers skip (is_temporary).
+class TemporaryName {
+public:
+    explicit TemporaryName(fs::path path) : path_(std::move(path)) {}
+    ~TemporaryName() { ::unlink(path_.c_str()); }
+    TemporaryName(const TemporaryName&) = delete;
+    TemporaryName& operator=(const TemporaryName&) = delete;
+
+private:
+    fs::path path_;
+};
 
 void fsync_dir(const fs::path& dir) {
     Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
@@ -103,20 +119,44 @@ void ResultStore::create_directory() const {
 }
 
 fs::path ResultStore::write(const control::EpochResult& result) const {
-    create_directory();
+    fs::path final_path;
+    try {
+        create_directory();
+        final_path = link_result_file(result);
+    } catch (const std::exception& e) {
+        throw std::runtime_error(std::string("result file not written: ") + e.what());
+    }
+    try {
+        // The result's name is durable before the index mentions it, so a
+        // line in index.jsonl never points at a file a crash could take back.
+        fsync_dir(directory_);
+        // compact(): text from the server (an error message) may not be
+        // UTF-8; it is replaced rather than thrown on, as in the file.
+        std::string line = control::compact(control::to_json(result));
+        line.pop_back();  // compact() ends with the newline append_index_line adds
+        append_index_line(line);
+    } catch (const std::exception& e) {
+        throw std::runtime_error("result file " + final_path.string() +
+                                 " written but not added to index.jsonl: " + e.what());
+    }
+    return final_path;
+}
 
+fs::path ResultStore::link_result_file(const control::EpochResult& result) const {
     const std::string content = control::pretty(control::to_json(result));
     const std::string name = file_name(result);
     const std::string stem = name.substr(0, name.size() - 5);
 
     const fs::path tmp = directory_ / ("." + name + ".tmp-" + std::to_string(::getpid()));
+    // A temp file of the same name left by a killed process may still be a
+    // second link to a finished result (killed between link and unlink):
+    // unlink the name instead of truncating through it.
+    ::unlink(tmp.c_str());
+    std::optional<TemporaryName> temporary;
     {
-        // A temp file of the same name left by a killed process may still be
-        // a second link to a finished result (killed between link and
-        // unlink): unlink the name instead of truncating through it.
-        ::unlink(tmp.c_str());
         Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
         if (fd.get() < 0) fail("create", tmp, errno);
+        temporary.emplace(tmp);
         write_all(fd.get(), content, tmp);
         if (::fsync(fd.get()) != 0) fail("fsync", tmp, errno);
     }
@@ -126,24 +166,13 @@ fs::path ResultStore::write(const control::EpochResult& result) const {
         std::fflush(stderr);
         std::this_thread::sleep_for(std::chrono::milliseconds(pause_before_link_ms_));
     }
-    // link() fails with EEXIST instead of replacing, which rename() would do.
-    fs::path final_path;
+    // link() fails with EEXIST instead of replacing, which rename() would
+    // do. The temporary name goes when `temporary` does, linked or not.
     for (int suffix = 0;; ++suffix) {
-        final_path = directory_ / (suffix == 0 ? name : stem + "-" + std::to_string(suffix) + ".json");
-        if (::link(tmp.c_str(), final_path.c_str()) == 0) break;
-        if (errno != EEXIST || suffix >= 1000) {
-            const int err = errno;
-            ::unlink(tmp.c_str());
-            fail("create", final_path, err);
-        }
+        const fs::path final_path = directory_ / (suffix == 0 ? name : stem + "-" + std::to_string(suffix) + ".json");
+        if (::link(tmp.c_str(), final_path.c_str()) == 0) return final_path;
+        if (errno != EEXIST || suffix >= kMaxNameSuffix) fail("create", final_path, errno);
     }
-    ::unlink(tmp.c_str());
-    // The result's name is durable before the index mentions it, so a line
-    // in index.jsonl never points at a file a crash could take back.
-    fsync_dir(directory_);
-
-    append_index_line(control::to_json(result).dump());
-    return final_path;
 }
 
 void ResultStore::append_index_line(const std::string& line) const {

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string_view>
 
+#include "benchdist/control/identifiers.hpp"
 #include "benchdist/net/bearer_auth.hpp"
 
 namespace benchdist::coordinator {
@@ -78,16 +79,15 @@ StateView view_of(const net::HttpRequest& req) {
     throw control::ProtocolError("query parameter \"view\" must be \"self\" or \"full\", got \"" + *v + "\"");
 }
 
-std::vector<std::string> generator_ids_of(const Json& body) {
-    const auto it = body.find("generatorIds");
-    if (it == body.end() || !it->is_array())
-        throw control::ProtocolError("\"generatorIds\" must be an array of strings");
-    std::vector<std::string> ids;
-    for (const auto& e : *it) {
-        if (!e.is_string()) throw control::ProtocolError("\"generatorIds\" must be an array of strings");
-        ids.push_back(e.get<std::string>());
+// ?id= of GET /state: held to the same rule as the id in a body, so a
+// hostile id is refused here rather than quoted back or logged.
+std::optional<std::string> query_generator_id(const net::HttpRequest& req) {
+    auto id = req.query_param("id");
+    if (id) {
+        if (auto problem = control::name_problem(control::NameKind::GeneratorId, *id); !problem.empty())
+            throw control::ProtocolError("query parameter \"id\" " + problem);
     }
-    return ids;
+    return id;
 }
 
 void handle(Coordinator& c, const net::HttpRequest& req, net::Respond& respond) {
@@ -109,7 +109,7 @@ void handle(Coordinator& c, const net::HttpRequest& req, net::Respond& respond) 
     if (path == "/healthz") {
         respond(json_response(200, Json{{"ok", true}}));
     } else if (path == "/state" || path == "/admin/status") {
-        const auto id = req.query_param("id");
+        const auto id = query_generator_id(req);
         const auto view = view_of(req);
         if (view == StateView::Self && !id) throw control::ProtocolError("view=self needs the generator's id (?id=)");
         // /state is what machine clients poll: no indentation (a quarter of
@@ -190,7 +190,7 @@ void handle(Coordinator& c, const net::HttpRequest& req, net::Respond& respond) 
         for (const auto& g : c.generators()) list.push_back(control::to_json(g));
         respond(json_response(200, Json{{"generators", list}}));
     } else if (path == "/admin/include" || path == "/admin/exclude") {
-        const auto ids = generator_ids_of(control::parse_body(req.body));
+        const auto ids = control::generator_ids_request_from_json(control::parse_body(req.body));
         respond(json_response(200, control::to_json(c.set_included(ids, path == "/admin/include"))));
     }
 }

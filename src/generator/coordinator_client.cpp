@@ -99,7 +99,9 @@ control::CoordinatorState CoordinatorClient::call(std::string_view method, const
     }
     if (!auth_token_.empty()) req.headers.emplace_back("Authorization", net::bearer_header_value(auth_token_));
     if (body) {
-        req.body = body->dump();
+        // Invalid UTF-8 (in a text quoted from a peer) is replaced rather
+        // than thrown on: a throw here would lose the whole request.
+        req.body = body->dump(-1, ' ', false, control::Json::error_handler_t::replace);
         req.content_type = "application/json";
     }
     net::ClientResponse res;

@@ -617,6 +617,50 @@ constexpr CoordinatorCase kCoordinatorCases[] = {
      "Unknown generator \"nope\""},
     // Wrong epoch: no epoch is running.
     {"StartedWrongEpoch", "POST", "/started", R"({"id":"gen-a","epoch":7})", 400, "unexpected epoch 7"},
+    // Names follow their rules (control/identifiers.hpp) on every route that
+    // takes one: a newline, an escape sequence or a NUL in an id would reach
+    // the coordinator's log and bench-dist-control's tables.
+    {"RegisterIdNewline", "POST", "/register",
+     R"({"id":"gen-x\nepoch=1 verification=passed","hostname":"h","desiredConnections":1})", 400,
+     "\"id\" is not a valid generator id: byte 6 is \\x0A"},
+    {"RegisterIdEscape", "POST", "/register", R"({"id":"gen\u001b[2J","hostname":"h","desiredConnections":1})", 400,
+     "\"id\" is not a valid generator id: byte 4 is \\x1B"},
+    {"RegisterIdNul", "POST", "/register", R"({"id":"gen\u0000x","hostname":"h","desiredConnections":1})", 400,
+     "\"id\" is not a valid generator id: byte 4 is \\x00"},
+    {"RegisterIdComma", "POST", "/register", R"({"id":"a,b","hostname":"h","desiredConnections":1})", 400,
+     "1 to 128 bytes of A-Z a-z 0-9 . _ : @ -"},
+    {"RegisterIdEmpty", "POST", "/register", R"({"id":"","hostname":"h","desiredConnections":1})", 400,
+     "\"id\" is not a valid generator id: it is empty"},
+    {"RegisterHostnameEscape", "POST", "/register",
+     R"({"id":"gen-x","hostname":"h\u001b]0;owned\u0007","desiredConnections":1})", 400,
+     "\"hostname\" is not a valid host name"},
+    {"RegisterHostnameEmpty", "POST", "/register", R"({"id":"gen-x","hostname":"","desiredConnections":1})", 400,
+     "\"hostname\" is not a valid host name: it is empty"},
+    {"RegisterConnectionsAbsurd", "POST", "/register",
+     R"({"id":"gen-x","hostname":"h","desiredConnections":18446744073709551615})", 400,
+     "\"desiredConnections\" is 18446744073709551615; a generator holds at most 1000000 connections"},
+    {"ReadyIdNewline", "POST", "/ready", R"({"id":"gen-a\n","openedConnections":1})", 400,
+     "\"id\" is not a valid generator id"},
+    {"ReadyAboveDesired", "POST", "/ready", R"({"id":"gen-a","openedConnections":2})", 400,
+     "openedConnections 2 above its desiredConnections 1"},
+    {"StartedIdEscape", "POST", "/started", R"({"id":"gen\u001b[31m","epoch":1})", 400,
+     "\"id\" is not a valid generator id"},
+    {"StoppedIdNul", "POST", "/stopped", R"({"id":"gen-a\u0000","epoch":1})", 400,
+     "\"id\" is not a valid generator id"},
+    {"StateIdNewline", "GET", "/state?id=gen-a%0Aphase%3Didle", "", 400,
+     "query parameter \"id\" is not a valid generator id"},
+    {"StateViewIdEscape", "GET", "/state?view=self&since=0&id=%1B%5B2J", "", 400,
+     "query parameter \"id\" is not a valid generator id"},
+    {"StartEpochIdsNewline", "POST", "/admin/start-epoch", R"({"generatorIds":["gen-a","gen-a\n"]})", 400,
+     "\"generatorIds\"[1] is not a valid generator id"},
+    {"StartEpochLabelEscape", "POST", "/admin/start-epoch", R"({"label":"run\u001b[2J"})", 400,
+     "\"label\" holds a control character"},
+    {"StartEpochLabelNewline", "POST", "/admin/start-epoch", R"({"label":"run\nepoch=1 verification=passed"})", 400,
+     "\"label\" holds a control character"},
+    {"IncludeIdsEscape", "POST", "/admin/include", R"({"generatorIds":["\u001b[2J"]})", 400,
+     "\"generatorIds\"[0] is not a valid generator id"},
+    {"ExcludeIdsNewline", "POST", "/admin/exclude", R"({"generatorIds":["gen-a\n"]})", 400,
+     "\"generatorIds\"[0] is not a valid generator id"},
     // Query parameters of the long-poll.
     {"StateSinceNotANumber", "GET", "/state?since=abc", "", 400, "\"since\""},
     {"StateSinceNegative", "GET", "/state?since=-1", "", 400, "\"since\""},
@@ -655,6 +699,24 @@ TEST(CoordinatorBadInput, StartEpochNamingUnknownGeneratorsIsRefusedWithoutStart
     EXPECT_EQ(j["started"], false);
     EXPECT_TRUE(contains(j["message"].get<std::string>(), "not ready: nope")) << r->body;
     EXPECT_EQ(c.state(), before);
+}
+
+// A megabyte-long id (just under the 1 MiB body limit) is refused by its
+// length, and neither the answer nor the log repeats it.
+TEST(CoordinatorBadInput, MegabyteIdIsRefusedByItsLengthNotEchoed) {
+    auto& c = shared().coordinator;
+    const auto before = c.state();
+    const std::string id(1000000, 'a');
+    const auto r =
+        raw_request(c.port(), "POST", "/register", R"({"id":")" + id + R"(","hostname":"h","desiredConnections":1})");
+    EXPECT_TRUE(coordinator_refused(r, 400, "\"id\" is not a valid generator id: it is 1000000 bytes long"));
+    ASSERT_TRUE(r);
+    EXPECT_LT(r->body.size(), 1000u) << r->body.substr(0, 200);
+    const auto label =
+        raw_request(c.port(), "POST", "/admin/start-epoch", R"({"label":")" + std::string(100000, 'l') + R"("})");
+    EXPECT_TRUE(coordinator_refused(label, 400, "\"label\" is 100000 bytes long; a label is at most 256 bytes"));
+    EXPECT_EQ(c.state(), before);
+    EXPECT_FALSE(contains(c.output(), std::string(1000, 'a')));
 }
 
 // Was a finding of this suite (fixed; see docs/reliability.md): a body nested ~30000 levels deep under

@@ -265,6 +265,16 @@ std::vector<std::string> generator_argv(const std::string& coordinator_url, cons
     return argv;
 }
 
+// ---- any tool, run to its end --------------------------------------------
+
+ToolRun run_tool(const std::string& tool, std::vector<std::string> args, std::map<std::string, std::string> env,
+                 const std::filesystem::path& dir, std::chrono::milliseconds timeout) {
+    args.insert(args.begin(), bin_path(tool));
+    Subprocess p(std::move(args), std::move(env), dir);
+    const auto rc = p.wait_exit(timeout);
+    return {rc.value_or(-1), p.output()};
+}
+
 // ---- the usual three together -------------------------------------------
 
 Rig::Rig(RigOptions options) : options_(std::move(options)), dir_(std::make_unique<TempDir>(options_.tag)) {

@@ -180,6 +180,18 @@ struct GeneratorOptions {
 std::vector<std::string> generator_argv(const std::string& coordinator_url, const std::string& stdb_url,
                                         const GeneratorOptions& o = {});
 
+// ---- any tool, run to its end --------------------------------------------
+
+struct ToolRun {
+    int rc = -1;      // -1: it did not exit within the timeout (then it is killed)
+    std::string out;  // stdout and stderr together
+};
+
+// Runs build/<preset>/bin/<tool> with `args` (in `dir` when given) until it
+// exits or `timeout` passes; for usage errors and one-shot commands.
+ToolRun run_tool(const std::string& tool, std::vector<std::string> args, std::map<std::string, std::string> env = {},
+                 const std::filesystem::path& dir = {}, std::chrono::milliseconds timeout = std::chrono::seconds(90));
+
 // ---- the usual three together -------------------------------------------
 
 struct RigOptions {

@@ -10,12 +10,14 @@
 #include <chrono>
 #include <csignal>
 #include <iostream>
+#include <limits>
 #include <thread>
 
 #include "benchdist/cli/dotenv.hpp"
 #include "benchdist/cli/option_groups.hpp"
 #include "benchdist/cli/original_syntax.hpp"
 #include "benchdist/cli/threshold_option.hpp"
+#include "benchdist/control/identifiers.hpp"
 #include "benchdist/control/protocol.hpp"
 #include "benchdist/control/state_format.hpp"
 #include "benchdist/control/verdict.hpp"
@@ -23,6 +25,7 @@
 #include "benchdist/net/bearer_auth.hpp"
 #include "benchdist/net/http_client.hpp"
 #include "benchdist/stdbhttp/server_api.hpp"
+#include "benchdist/text/printable.hpp"
 
 namespace bc = benchdist::control;
 namespace bn = benchdist::net;
@@ -163,6 +166,24 @@ std::vector<std::string> split_ids(const std::string& csv) {
     return ids;
 }
 
+// --generator-ids: each id of the comma-separated list (split as
+// split_ids does) must be one the coordinator accepts, so a typo is a usage
+// error here rather than a 400 after the request.
+CLI::Validator generator_id_list() {
+    return CLI::Validator(
+        [](std::string& value) -> std::string {
+            for (const auto& id : split_ids(value)) {
+                auto problem = bc::name_problem(bc::NameKind::GeneratorId, id);
+                if (!problem.empty()) return problem;
+            }
+            return {};
+        },
+        "");
+}
+
+// --timeout above a year is a typo.
+constexpr double kMaxSeconds = 31536000.0;
+
 // Exit 0 only for a valid verdict; a coordinator that gives none (an older
 // one, or the original's) is judged by its error and verification.
 bool result_failed(const bc::EpochResult& r) {
@@ -182,7 +203,7 @@ int run_start_epoch(const Coordinator& c, const std::optional<std::string>& labe
     const auto resp =
         bc::start_epoch_response_from_json(c.call("POST", "/admin/start-epoch", bc::to_json(req).dump(), 10s, true));
     if (!json) {
-        std::cout << resp.message << "\n" << bc::format_state(resp.state);
+        std::cout << benchdist::text::printable(resp.message) << "\n" << bc::format_state(resp.state);
     }
     if (!resp.started) {
         if (json) std::cout << bc::pretty(bc::to_json(resp));
@@ -281,7 +302,8 @@ int main(int argc, char** argv) {
     std::string label_value, ids;
     int poll_ms = 1000;
     double timeout_s = 0;
-    start->add_option("--label", label_value, "Label stored in the result");
+    start->add_option("--label", label_value, "Label stored in the result (at most 256 bytes, no control characters)")
+        ->check(benchdist::cli::valid_label());
     std::vector<benchdist::stats::Threshold> thresholds;
     benchdist::cli::add_threshold_option(*start, thresholds);
     std::vector<std::string> tolerate;
@@ -293,11 +315,13 @@ int main(int argc, char** argv) {
             return bc::is_known_reason_code(code) ? std::string()
                                                   : "unknown reason code \"" + code + "\" (docs/results.md lists them)";
         });
-    start->add_option("--generator-ids", ids, "Comma-separated generators to use (default: all ready and included)");
+    start->add_option("--generator-ids", ids, "Comma-separated generators to use (default: all ready and included)")
+        ->check(generator_id_list());
     start->add_option("--poll-ms", poll_ms, "Longest wait between state checks")
         ->capture_default_str()
         ->check(CLI::Range(10, 600000));
     start->add_option("--timeout", timeout_s, "Give up waiting after S seconds (0 = wait until the epoch ends)")
+        ->check(benchdist::cli::number_from(0, kMaxSeconds))
         ->capture_default_str();
     benchdist::cli::add_bool_flag(*start, "--json", json, "Print the result as JSON");
 
@@ -310,7 +334,9 @@ int main(int argc, char** argv) {
     auto* exclude =
         app.add_subcommand("exclude", "Leave these generators out of the next epochs (they stay connected)");
     for (auto* sub : {include, exclude})
-        sub->add_option("--generator-ids", ids, "Comma-separated generator ids")->required();
+        sub->add_option("--generator-ids", ids, "Comma-separated generator ids")
+            ->required()
+            ->check(generator_id_list());
 
     auto* seed = app.add_subcommand("seed", "Call the module's seed reducer over HTTP (creates accounts 0..N-1)");
     // On `seed` only: the other commands never reach SpacetimeDB.
@@ -318,9 +344,13 @@ int main(int argc, char** argv) {
     benchdist::cli::add_stdb_connection_options(*seed, stdb_options);
     std::uint32_t accounts = 100000;
     std::int64_t initial_balance = 10000000;
-    seed->add_option("--accounts", accounts, "Number of accounts")->envname("SEED_ACCOUNTS")->capture_default_str();
+    seed->add_option("--accounts", accounts, "Number of accounts (at least 2)")
+        ->envname("SEED_ACCOUNTS")
+        ->check(benchdist::cli::account_count())
+        ->capture_default_str();
     seed->add_option("--initial-balance", initial_balance, "Balance of each account")
         ->envname("SEED_INITIAL_BALANCE")
+        ->check(CLI::Range(std::int64_t{1}, std::numeric_limits<std::int64_t>::max()))
         ->capture_default_str();
     // CLI11 reads the environment into every subcommand's options, given or
     // not, unless the subcommand has a parse-complete callback: with one, a
@@ -331,8 +361,12 @@ int main(int argc, char** argv) {
     auto* wait_ready = app.add_subcommand("wait-ready", "Wait until N generators are ready (for scripts)");
     std::size_t want = 1;
     double wait_timeout = 60;
-    wait_ready->add_option("--generators", want, "How many ready generators to wait for")->required();
-    wait_ready->add_option("--timeout", wait_timeout, "Seconds before giving up (exit 1)")->capture_default_str();
+    wait_ready->add_option("--generators", want, "How many ready generators to wait for")
+        ->required()
+        ->check(CLI::Range(std::size_t{1}, std::size_t{1000000}));
+    wait_ready->add_option("--timeout", wait_timeout, "Seconds before giving up (exit 1)")
+        ->check(benchdist::cli::number_from(0, kMaxSeconds))
+        ->capture_default_str();
 
     try {
         app.parse(argc, argv);
@@ -356,7 +390,7 @@ int main(int argc, char** argv) {
                 std::cerr << "bench-dist-control: " << c.no_stop_route() << "\n";
                 return 1;
             }
-            std::cout << *message << "\n";
+            std::cout << benchdist::text::printable(*message) << "\n";
             return 0;
         }
         if (*gens) {
@@ -395,7 +429,8 @@ int main(int argc, char** argv) {
             std::cout << bc::format_state(state);
         return 0;
     } catch (const std::exception& e) {
-        std::cerr << "bench-dist-control: " << e.what() << "\n";
+        // Failures quote the coordinator's and the server's answers.
+        std::cerr << "bench-dist-control: " << benchdist::text::printable(e.what()) << "\n";
         return 1;
     }
 }

@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <csignal>
 #include <ctime>
+#include <iostream>
 #include <limits>
 #include <memory>
 #include <sstream>
@@ -23,6 +24,7 @@
 #include "benchdist/cli/option_groups.hpp"
 #include "benchdist/cli/original_syntax.hpp"
 #include "benchdist/cli/threshold_option.hpp"
+#include "benchdist/control/identifiers.hpp"
 #include "benchdist/control/verdict.hpp"
 #include "benchdist/control/version.hpp"
 #include "benchdist/coordinator/coordinator.hpp"
@@ -112,7 +114,8 @@ int main(int argc, char** argv) {
         ->capture_default_str()
         ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20));
     app.add_option("--port", port, "Port to listen on (0 picks a free one; the startup line shows it)")
-        ->capture_default_str();
+        ->capture_default_str()
+        ->check(CLI::Range(0, 65535));
     app.add_option("--test", o.test, "Test name, recorded in results and file names")->capture_default_str();
     app.add_option("--connector", o.connector, "Connector (only spacetimedb)")
         ->capture_default_str()
@@ -123,7 +126,7 @@ int main(int argc, char** argv) {
                                   "Load before the window opens, after every generator acknowledged the start "
                                   "(--original-revision first: from the start; default 15 there, as in the original)")
                        ->capture_default_str()
-                       ->check(CLI::Range(0.0, kMaxSeconds));
+                       ->check(benchdist::cli::number_from(0.0, kMaxSeconds));
     std::string revision = "final";
     app.add_option("--original-revision", revision,
                    "Which revision of the original harness's generators the fleet runs: final (phase starting, "
@@ -134,14 +137,14 @@ int main(int argc, char** argv) {
     app.add_option("--start-ack-timeout-seconds", o.start_ack_timeout_seconds,
                    "How long to wait for every participant's /started")
         ->capture_default_str()
-        ->check(CLI::Range(0.0, kMaxSeconds));
+        ->check(benchdist::cli::number_from(0.0, kMaxSeconds));
     app.add_option("--window-seconds", o.window_seconds, "Length of the measured window")
         ->capture_default_str()
-        ->check(CLI::Range(0.001, kMaxSeconds));
+        ->check(benchdist::cli::number_from(0.001, kMaxSeconds));
     app.add_option("--stop-ack-timeout-seconds", o.stop_ack_timeout_seconds,
                    "How long to wait for every participant's /stopped")
         ->capture_default_str()
-        ->check(CLI::Range(0.0, kMaxSeconds));
+        ->check(benchdist::cli::number_from(0.0, kMaxSeconds));
     benchdist::cli::add_bool_flag(app, "--verify", o.verify,
                                   "After each epoch, subscribe to the accounts table and check the total balance is "
                                   "conserved");
@@ -157,7 +160,7 @@ int main(int argc, char** argv) {
     app.add_option("--max-clock-offset-ms", o.max_clock_offset_ms,
                    "Warn in the result when a generator's estimated clock offset is larger than this")
         ->capture_default_str()
-        ->check(CLI::Range(0.0, 3600000.0));
+        ->check(benchdist::cli::number_from(0.0, 3600000.0));
     o.align_window_ms = 1000;
     app.add_option("--align-window-ms", o.align_window_ms,
                    "Open the measured window on the next multiple of N ms of this host's clock, the edges of the "
@@ -177,12 +180,12 @@ int main(int argc, char** argv) {
                    "epoch it takes part in is flagged at once. Published to generators, which stop their load when "
                    "they cannot reach the coordinator for as long (0 = off)")
         ->capture_default_str()
-        ->check(CLI::Range(0.0, 86400.0));
+        ->check(benchdist::cli::number_from(0.0, 86400.0));
     app.add_option("--max-error-ratio", o.max_error_ratio,
                    "A participant that failed more than this fraction of its calls in the window makes the epoch "
                    "invalid (error_ratio)")
         ->capture_default_str()
-        ->check(CLI::Range(0.0, 1.0));
+        ->check(benchdist::cli::number_from(0.0, 1.0));
     std::vector<std::string> tolerate;
     app.add_option("--tolerate", tolerate,
                    "A reason code that makes a result invalid to record as a warning instead (repeatable; "
@@ -225,6 +228,15 @@ int main(int argc, char** argv) {
         id.erase(id.find_last_not_of(" \t") + 1);
     }
     std::erase_if(generator_ids, [](const std::string& id) { return id.empty(); });
+    for (const auto& id : generator_ids) {
+        // An id no generator can register with would leave every epoch
+        // without participants.
+        if (const auto problem = benchdist::control::name_problem(benchdist::control::NameKind::GeneratorId, id);
+            !problem.empty()) {
+            std::cerr << "--generator-ids: " << problem << "\nRun with --help for more information.\n";
+            return 2;
+        }
+    }
     o.default_generator_ids = generator_ids;
     o.results_dir = results_dir;
     o.server_url = endpoint.display();

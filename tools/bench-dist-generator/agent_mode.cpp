@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <iostream>
 
 #include "benchdist/generator/agent_runner.hpp"
 #include "benchdist/generator/coordinator_client.hpp"
@@ -63,7 +62,7 @@ int run_agent(const generator::GeneratorConfig& config, StopFlag& stop) {
     SessionLoad load(*parts.session, config);
     StopFlagClock clock(stop);
     generator::AgentSinks sinks{[&config](const std::string& text) { log_line(config.id, text); },
-                                [](const std::string& line) { std::cerr << line << std::endl; }};
+                                [](const std::string& line) { error_line(line); }};
     generator::AgentRunner runner(config, std::move(manifest), client, load, clock, std::move(sinks),
                                   static_cast<std::uint32_t>(getpid()));
     const int exit_code = runner.run();

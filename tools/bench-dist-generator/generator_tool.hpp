@@ -45,8 +45,12 @@ private:
     bool stop_ = false;
 };
 
-// "[generator <id>] text" on stderr.
+// "[generator <id>] text" on stderr. The text quotes the coordinator's and
+// the server's error messages, so it is escaped (text::printable): one
+// line, printable ASCII, whatever a peer sent.
 void log_line(const std::string& id, const std::string& text);
+// A line such as "error: ..." on stderr, escaped the same way.
+void error_line(const std::string& line);
 
 // The pairs and the session (worker threads started, nothing opened), built
 // from the config; the caller reports construction errors.

@@ -2,14 +2,17 @@
 #include <iostream>
 #include <string>
 
+#include "benchdist/text/printable.hpp"
 #include "generator_tool.hpp"
 
 namespace benchdist::generator_tool {
 
 void log_line(const std::string& id, const std::string& text) {
     // One write, so lines from worker threads (protocol errors) do not mix.
-    std::cerr << ("[generator " + id + "] " + text + "\n") << std::flush;
+    std::cerr << ("[generator " + text::printable(id) + "] " + text::printable(text) + "\n") << std::flush;
 }
+
+void error_line(const std::string& line) { std::cerr << text::printable(line) << std::endl; }
 
 LoadParts make_load_parts(const generator::GeneratorConfig& config) {
     LoadParts parts;
@@ -31,7 +34,7 @@ std::optional<int> make_load_parts_or_report(const generator::GeneratorConfig& c
         std::cerr << "error: --accounts/--alpha/--pairs: " << e.what() << "\nRun with --help for usage." << std::endl;
         return 2;
     } catch (const std::exception& e) {
-        std::cerr << "error: " << e.what() << std::endl;
+        error_line(std::string("error: ") + e.what());
         return 1;
     }
 }

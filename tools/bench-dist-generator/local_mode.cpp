@@ -63,7 +63,7 @@ int run_local(const generator::GeneratorConfig& config, const generator::LocalRu
         o.database_identity = stdbhttp::fetch_database_identity(config.endpoint, config.database,
                                                                 std::chrono::milliseconds(10000), config.stdb_token);
     } catch (const std::exception& e) {
-        std::cerr << "error: " << e.what() << std::endl;
+        error_line(std::string("error: ") + e.what());
         return 1;
     }
 
@@ -77,7 +77,7 @@ int run_local(const generator::GeneratorConfig& config, const generator::LocalRu
     try {
         open_connections(session, config);
     } catch (const std::exception& e) {
-        std::cerr << "error: " << e.what() << std::endl;
+        error_line(std::string("error: ") + e.what());
         return 1;
     }
     o.open_seconds = seconds_between(open_started, Clock::now());
@@ -111,7 +111,7 @@ int run_local(const generator::GeneratorConfig& config, const generator::LocalRu
         if (options.server_pid > 0) o.server_cpu_after_us = generator::process_cpu_us(options.server_pid);
     } catch (const std::exception& e) {
         session.stop();
-        std::cerr << "error: " << e.what() << std::endl;
+        error_line(std::string("error: ") + e.what());
         return 1;
     }
     o.workers_busy_at_stop = !session.stop();
@@ -136,11 +136,13 @@ int run_local(const generator::GeneratorConfig& config, const generator::LocalRu
     verdict.desired_connections = static_cast<std::uint64_t>(config.concurrency);
     verdict.opened_connections = o.connections;
     const bool valid = generator::judge_local_result(result, verdict);
-    std::cout << result.dump(2) << std::endl;
+    // pretty(): a server's error text in the result may not be UTF-8; it is
+    // replaced rather than thrown on.
+    std::cout << control::pretty(result) << std::flush;
     // The verdict last on stderr too, where a terminal shows it under the JSON.
     const auto stored = control::read_verdict(result);
     std::cerr << (valid ? "verdict: valid" : "verdict: INVALID") << "\n";
-    for (const auto& r : stored->reasons) std::cerr << "  - [" << r.code << "] " << r.message << "\n";
+    for (const auto& r : stored->reasons) std::cerr << "  - [" << r.code << "] " << text::printable(r.message) << "\n";
 
     session.close_all();
     return valid ? 0 : 1;

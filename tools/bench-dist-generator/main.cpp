@@ -22,6 +22,7 @@
 #include "benchdist/cli/option_groups.hpp"
 #include "benchdist/cli/original_syntax.hpp"
 #include "benchdist/cli/threshold_option.hpp"
+#include "benchdist/control/identifiers.hpp"
 #include "benchdist/control/verdict.hpp"
 #include "benchdist/control/version.hpp"
 #include "benchdist/generator/generator_config.hpp"
@@ -39,6 +40,14 @@ std::string host_name() {
     if (gethostname(buf, sizeof buf - 1) != 0) return "localhost";
     return buf;
 }
+
+// --rate above this is a typo: no generator sends a billion calls a second.
+constexpr double kMaxRate = 1e9;
+// Above this exponent nearly every draw is account 0 (the second account's
+// chance is 2^-alpha of the first's): fewer than 3% of the pairs have two
+// distinct accounts, the rest are skipped, and the generator sends almost
+// nothing.
+constexpr double kMaxAlpha = 10;
 
 int usage_error(const std::string& flag, const std::string& what) {
     std::cerr << "error: " << flag << ": " << what << "\nRun with --help for usage." << std::endl;
@@ -69,15 +78,23 @@ int main(int argc, char** argv) {
     cli::StdbConnectionOptions stdb_options;
     std::string pair_mode_flag = "zipf";
     std::string source_addresses_flag;
-    std::uint64_t op_timeout_ms = 15000;
+    // Signed, so that a negative value is refused by its range like 0.
+    std::int64_t op_timeout_ms = 15000;
     std::uint64_t seed = 0;
 
     cli::add_coordinator_connection_options(app, coordinator_options);
     app.add_option("--test", c.test, "Test case (only test-1 exists)")->capture_default_str();
     app.add_option("--connector", c.connector, "Connector (only spacetimedb)")->capture_default_str();
-    app.add_option("--id", c.id, "Generator id [default: <hostname>-<pid>]");
-    app.add_option("--hostname", c.hostname, "Hostname reported to the coordinator [default: this host's name]");
-    app.add_option("--concurrency", c.concurrency, "Connections (one worker each)")->required();
+    auto* id_opt = app.add_option("--id", c.id,
+                                  "Generator id: " + std::string(control::name_rule(control::NameKind::GeneratorId)) +
+                                      " [default: <hostname>-<pid>]");
+    auto* hostname_opt = app.add_option("--hostname", c.hostname,
+                                        "Hostname reported to the coordinator: " +
+                                            std::string(control::name_rule(control::NameKind::Hostname)) +
+                                            " [default: this host's name]");
+    app.add_option("--concurrency", c.concurrency, "Connections (one worker each)")
+        ->required()
+        ->check(CLI::Range(std::size_t{1}, std::size_t{control::kMaxConnectionsPerGenerator}));
     app.add_option("--max-inflight", c.max_inflight,
                    "Calls in flight per connection; on v3 calls queued together share a WebSocket message")
         ->check(CLI::Range(std::size_t{1}, std::size_t{4096}))
@@ -86,16 +103,22 @@ int main(int argc, char** argv) {
                    "Open loop: transfers per second for this generator, spread evenly over its connections and "
                    "sent on schedule whatever the answers do; latency counts from each call's due time "
                    "(coordinated omission corrected). 0: closed loop")
-        ->check(CLI::NonNegativeNumber)
+        ->check(cli::number_from(0, kMaxRate))
         ->capture_default_str();
     app.set_version_flag("--version", std::string(control::tool_version()));
-    app.add_option("--accounts", c.accounts, "Number of seeded accounts to draw from")
+    app.add_option("--accounts", c.accounts, "Number of seeded accounts to draw from (at least 2)")
         ->envname("SEED_ACCOUNTS")
+        ->check(cli::account_count())
         ->capture_default_str();
-    app.add_option("--alpha", c.alpha, "Zipf exponent of the account distribution")->capture_default_str();
+    app.add_option("--alpha", c.alpha,
+                   "Zipf exponent of the account distribution, 0 (uniform) to " + std::to_string(int(kMaxAlpha)))
+        ->check(cli::number_from(0, kMaxAlpha))
+        ->capture_default_str();
     app.add_option("--open-parallelism", c.open_parallelism, "At most this many connections opening at once")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{control::kMaxConnectionsPerGenerator}))
         ->capture_default_str();
     app.add_option("--poll-ms", c.poll_ms, "Coordinator poll interval, also the delay between control retries")
+        ->check(CLI::Range(std::uint64_t{10}, std::uint64_t{600000}))
         ->capture_default_str();
     app.add_option("--long-poll-ms", c.long_poll_ms,
                    "Longest a /state request waits at the coordinator for a change (long-polling); also the "
@@ -105,7 +128,7 @@ int main(int argc, char** argv) {
     app.add_option("--lease-seconds", c.lease_seconds,
                    "Stop the load when no coordinator request succeeded for this long (the coordinator's own "
                    "--lease-seconds wins once it answered), then keep re-registering with backoff")
-        ->check(CLI::Range(0.1, 86400.0))
+        ->check(cli::number_from(0.1, 86400.0))
         ->capture_default_str();
     cli::add_bool_flag(app, "--exit-on-coordinator-loss", c.exit_on_coordinator_loss,
                        "On losing the coordinator (--control-retries failed attempts, or the lease), stop the load, "
@@ -113,16 +136,20 @@ int main(int argc, char** argv) {
     app.add_option("--control-retries", c.control_retries,
                    "With --exit-on-coordinator-loss: attempts per control-plane call before giving up (exit 1). "
                    "Otherwise failed calls are retried every --poll-ms until the lease runs out")
+        ->check(CLI::Range(1, 1000000))
         ->capture_default_str();
     cli::add_stdb_connection_options(app, stdb_options,
                                      {.compression = true, .confirmed_reads = true, .protocol = true});
-    app.add_option("--threads", c.threads, "Worker threads, one io_context each [default: hardware threads]");
+    app.add_option("--threads", c.threads, "Worker threads, one io_context each [default: hardware threads]")
+        ->check(CLI::Range(std::size_t{0}, std::size_t{4096}));
     app.add_option("--op-timeout-ms", op_timeout_ms,
                    "A call without a result in this time counts as a timeout; its connection is closed and reopened")
         ->envname("BENCH_OP_TIMEOUT_MS")
+        ->check(CLI::Range(std::int64_t{1}, std::int64_t{86400000}))
         ->capture_default_str();
-    app.add_option("--pairs", c.pairs, "Precomputed transfer pairs")
+    app.add_option("--pairs", c.pairs, "Precomputed transfer pairs (8 bytes each; 0 means 1, as in the original)")
         ->envname("BENCH_PRECOMPUTED_TRANSFER_PAIRS")
+        ->check(CLI::Range(std::size_t{0}, std::size_t{1000000000}))
         ->capture_default_str();
     app.add_option("--pair-mode", pair_mode_flag,
                    "zipf: correct Zipf distribution; harness: the original TypeScript harness's exact sequence")
@@ -143,10 +170,10 @@ int main(int argc, char** argv) {
         "--help)");
     generator::LocalRunOptions local;
     run->add_option("--seconds", local.seconds, "Length of the measured window")
-        ->check(CLI::Range(0.1, 86400.0))
+        ->check(cli::number_from(0.1, 86400.0))
         ->capture_default_str();
     run->add_option("--warmup-seconds", local.warmup_seconds, "Load before the window, not measured")
-        ->check(CLI::Range(0.0, 86400.0))
+        ->check(cli::number_from(0.0, 86400.0))
         ->capture_default_str();
     run->add_option("--server-pid", local.server_pid,
                     "PID of the server when it runs on this host (a benchmark against stdb-standin): its CPU over "
@@ -187,8 +214,16 @@ int main(int argc, char** argv) {
     if (c.connector != "spacetimedb")
         return usage_error("--connector", "only `spacetimedb` is supported, got `" + c.connector + "`");
     if (c.test != "test-1") return usage_error("--test", "only `test-1` is supported, got `" + c.test + "`");
-    if (c.concurrency == 0) return usage_error("--concurrency", "must be at least 1");
-    if (c.control_retries < 1) return usage_error("--control-retries", "must be at least 1");
+    // Checked here rather than by CLI11, which does not check defaults: the
+    // default id is made of this host's name, which may not fit the rule.
+    if (const auto problem = control::name_problem(control::NameKind::GeneratorId, c.id); !problem.empty()) {
+        return usage_error("--id",
+                           problem + (id_opt->count() > 0 ? "" : " (the default, <hostname>-<pid>; pass --id)"));
+    }
+    if (const auto problem = control::name_problem(control::NameKind::Hostname, c.hostname); !problem.empty()) {
+        return usage_error("--hostname",
+                           problem + (hostname_opt->count() > 0 ? "" : " (this host's name; pass --hostname)"));
+    }
     if (c.pairs == 0) c.pairs = 1;
     c.op_timeout = std::chrono::milliseconds(op_timeout_ms);
     if (seed_opt->count() > 0) c.seed = seed;

@@ -48,7 +48,7 @@ DotenvParse parse_dotenv(std::string_view text);
 struct DotenvLoad {
     std::vector<std::string> set;       // keys set from the file
     std::vector<std::string> kept;      // keys the real environment already had: left as they were
-    std::vector<std::string> warnings;  // one line each, naming the file; printable ASCII only
+    std::vector<std::string> warnings;  // one line each, naming the file; text::printable ASCII only
 };
 
 // Reads `file` and sets each variable it defines (its last value) that the
@@ -61,9 +61,5 @@ DotenvLoad load_dotenv(const std::filesystem::path& file);
 // What the tools call first in main(): load_dotenv(".env") with each
 // warning printed to stderr as "<tool>: warning: <warning>".
 void load_working_directory_dotenv(std::string_view tool);
-
-// `text` with every byte outside printable ASCII written as \xNN, so a path
-// or name taken from a file cannot move the cursor or recolour a terminal.
-std::string printable(std::string_view text);
 
 }  // namespace benchdist::cli

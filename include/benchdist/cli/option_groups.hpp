@@ -12,7 +12,9 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 
+#include "benchdist/control/identifiers.hpp"
 #include "benchdist/net/tls_context.hpp"
 #include "benchdist/stdb/compression.hpp"
 #include "benchdist/stdb/endpoint.hpp"
@@ -20,6 +22,7 @@
 
 namespace CLI {
 class App;
+class Validator;
 }  // namespace CLI
 
 namespace benchdist::cli {
@@ -76,9 +79,33 @@ struct CoordinatorOptionSet {
 };
 
 // Adds --coordinator-url and --auth-token to `app`, writing into `values`,
-// which must outlive parsing. Neither is checked here: a coordinator URL that
-// does not work is reported when the first request fails, with what failed.
+// which must outlive parsing. A URL that cannot be a coordinator's
+// (coordinator_url_problem) is a usage error naming the flag; one that is
+// well formed but does not answer is reported when the first request fails.
 void add_coordinator_connection_options(CLI::App& app, CoordinatorConnectionOptions& values,
                                         CoordinatorOptionSet offered = {});
+
+// What is wrong with `url` as --coordinator-url, or "" when nothing is. It
+// must be http:// or https://, name a host, and may add a port and a path
+// prefix (a coordinator behind a reverse proxy); whitespace, control
+// characters, user info, a query or a fragment are refused, since the
+// tools append the route (`/admin/status`) to it.
+std::string coordinator_url_problem(std::string_view url);
+
+// Checks for the tools' own numeric and name options, so each range is
+// written once and every tool words its refusal alike (a CLI11
+// ValidationError naming the flag: exit 2).
+//
+// A number from `min` to `max`. Unlike CLI::Range it refuses NaN, which
+// compares false with both bounds and so passes CLI::Range.
+CLI::Validator number_from(double min, double max);
+// A name of that kind (control/identifiers.hpp); for a list option
+// (->delimiter(',')), each item.
+CLI::Validator valid_name(control::NameKind kind);
+// An epoch label (control::label_problem).
+CLI::Validator valid_label();
+// A number of accounts for the transfer workload: at least
+// stdb::transfer::kMinAccounts (2), as a transfer needs two distinct ones.
+CLI::Validator account_count();
 
 }  // namespace benchdist::cli

@@ -172,7 +172,13 @@ Json to_json(const ReadyRequest& r);
 Json to_json(const EpochAckRequest& r);
 Json to_json(const StartEpochRequest& r);
 
-// Parsers throw ProtocolError naming the key and the expected type.
+// Parsers throw ProtocolError naming the key and the expected type. The
+// request parsers also hold names and counts to their rules
+// (identifiers.hpp): an id, host name or label that breaks its rule, or a
+// connection count above kMaxConnectionsPerGenerator, is refused naming the
+// key and the rule. What the coordinator sends back (states, results) is
+// not checked that way: a client shows whatever a coordinator -- perhaps
+// the original harness's -- reports, escaped where it prints it.
 GeneratorSnapshot generator_snapshot_from_json(const Json& j);
 EpochResult epoch_result_from_json(const Json& j);
 // Accepts both the full state and the compact view (told apart by "view"),
@@ -184,6 +190,8 @@ RegisterRequest register_request_from_json(const Json& j);
 ReadyRequest ready_request_from_json(const Json& j);
 EpochAckRequest epoch_ack_request_from_json(const Json& j);
 StartEpochRequest start_epoch_request_from_json(const Json& j);
+// The body of /admin/include and /admin/exclude: {"generatorIds": [...]}.
+std::vector<std::string> generator_ids_request_from_json(const Json& j);
 
 // Parses a request body: trimmed, must be a JSON object. An empty body is
 // "Request body is empty" (the original's text); malformed JSON names the

@@ -18,6 +18,8 @@ std::int64_t system_wall_clock_ms();
 using MonotonicClock = std::function<std::int64_t()>;
 std::int64_t steady_clock_ms();
 
+// The Coordinator hands it one line of printable ASCII per event (text
+// from peers escaped), so a sink can write it as it is.
 using EventLog = std::function<void(const std::string& message)>;
 
 }  // namespace benchdist::coordinator

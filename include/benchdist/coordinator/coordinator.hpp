@@ -38,7 +38,10 @@ struct StopEpochOutcome {
 
 class Coordinator {
 public:
-    // `verifier` may be null when options.verify is false.
+    // `verifier` may be null when options.verify is false. Every message
+    // given to `log` (the coordinator's and its epoch runner's) is one line
+    // of printable ASCII: ids, labels and the server's error texts in it
+    // are escaped (text::printable), so no peer can forge a log line.
     Coordinator(CoordinatorOptions options, std::shared_ptr<CounterSource> counter, std::shared_ptr<Verifier> verifier,
                 WallClock clock = system_wall_clock_ms, EventLog log = {}, MonotonicClock mono_clock = steady_clock_ms);
     ~Coordinator();

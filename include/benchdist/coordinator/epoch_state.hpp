@@ -100,6 +100,8 @@ public:
     // Generator requests. Unknown ids throw RequestRejected
     // `Unknown generator "<id>"` (except register, which creates them).
     void register_generator(const control::RegisterRequest& request, std::int64_t now_ms);
+    // Refuses (RequestRejected, nothing changed) openedConnections above
+    // the desiredConnections the generator registered with.
     void mark_ready(const control::ReadyRequest& request, std::int64_t now_ms);
     void acknowledge_started(const control::EpochAckRequest& request, std::int64_t now_ms);
     void acknowledge_stopped(const control::EpochAckRequest& request, std::int64_t now_ms);

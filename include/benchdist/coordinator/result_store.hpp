@@ -29,7 +29,10 @@ public:
 
     // Creates the directory (recursively) when needed, writes the file and
     // appends to index.jsonl. Returns the path written. Throws
-    // std::runtime_error naming the path and the OS error.
+    // std::runtime_error naming the path and the OS error, starting
+    // "result file not written: " when no result file exists, or "result
+    // file <path> written but not added to index.jsonl: " when only the
+    // index failed. A failed write removes its temporary file.
     //
     // Test hook: with BENCHDIST_TEST_RESULT_PAUSE_MS=N in the environment
     // (read by the constructor), write() prints a line to stderr and waits N
@@ -40,7 +43,12 @@ public:
     const std::filesystem::path& directory() const { return directory_; }
 
 private:
+    // After `<name>-1000.json`, a clash is an error rather than a longer search.
+    static constexpr int kMaxNameSuffix = 1000;
+
     void create_directory() const;
+    // The temporary file, fsynced and linked to a free result name (returned).
+    std::filesystem::path link_result_file(const control::EpochResult& result) const;
     void append_index_line(const std::string& line) const;
 
     std::filesystem::path directory_;

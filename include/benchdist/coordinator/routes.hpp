@@ -40,7 +40,9 @@ inline constexpr std::chrono::milliseconds kMaxLongPoll{30000};
 //   GET  /admin/generators             {"generators": [...]}
 //   POST /admin/include, /admin/exclude {"generatorIds": [...]} -> CoordinatorState
 // Unknown path -> 404 "Unknown route: <METHOD> <path>"; known path with the
-// wrong method -> 405; a refused or malformed request -> 400 {"error": ...}.
+// wrong method -> 405; a refused or malformed request -> 400 {"error": ...},
+// including an id (in a body or ?id=), host name or label that breaks its
+// rule (control/identifiers.hpp).
 // The Coordinator must outlive the handler.
 net::RequestHandler make_http_handler(Coordinator& coordinator);
 // The same routes behind a bearer token (--auth-token): every route except

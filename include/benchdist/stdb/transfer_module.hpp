@@ -30,6 +30,11 @@ inline constexpr std::size_t kTransferArgsSize = 16;
 inline constexpr std::size_t kSeedArgsSize = 12;
 inline constexpr std::size_t kAccountRowSize = 12;
 
+// transfer refuses from == to (kErrSameAccount), so a workload needs two
+// accounts at least: with one, every drawn pair is that account twice and
+// no call is ever sent (the epoch "passes" at 0 TPS).
+inline constexpr std::uint32_t kMinAccounts = 2;
+
 // The harness's seed: `spacetime call test-1 seed 100000 10000000`.
 inline constexpr std::uint32_t kDefaultAccounts = 100000;
 inline constexpr std::int64_t kDefaultInitialBalance = 10000000;

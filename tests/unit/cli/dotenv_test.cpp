@@ -236,10 +236,4 @@ TEST_F(DotenvLoad, WarningsArePrintableAscii) {
     for (const char c : load.warnings[0]) EXPECT_TRUE(c >= 0x20 && c < 0x7f) << int(c);
 }
 
-TEST(Printable, EscapesEverythingOutsidePrintableAscii) {
-    EXPECT_EQ(cli::printable("plain text ~"), "plain text ~");
-    EXPECT_EQ(cli::printable(std::string("a\nb\x7f\0c", 6)), "a\\x0Ab\\x7F\\x00c");
-    EXPECT_EQ(cli::printable("\xC3\xA9"), "\\xC3\\xA9");
-}
-
 }  // namespace

@@ -309,6 +309,88 @@ TEST_F(OptionGroups, CoordinatorUrlVariableOnlyWhereOffered) {
     EXPECT_EQ(c.auth_token, "env-token");
 }
 
+// A coordinator URL that cannot work was only found by the first request,
+// and reported as "cannot reach coordinator" (exit 1); it is a usage error.
+TEST_F(OptionGroups, ABadCoordinatorUrlIsAUsageErrorNamingTheFlagAndTheForm) {
+    for (const std::string bad : {"not a url", "ftp://h:8080", "localhost:8080", "http://", "http:/h", "http://:8080",
+                                  "http://h:99999", "http://h:8080/x?y=1", "http://u:p@h:8080", "http://h\x1b[31m"}) {
+        CLI::App app;
+        cli::CoordinatorConnectionOptions c;
+        cli::add_coordinator_connection_options(app, c);
+        const auto message = usage_error(app, {"--coordinator-url", bad});
+        EXPECT_THAT(message, StartsWith("--coordinator-url: invalid --coordinator-url \"")) << bad;
+        EXPECT_THAT(message, HasSubstr("expected http://HOST[:PORT][/PATH] or https://HOST[:PORT][/PATH]")) << bad;
+        for (const char ch : message) EXPECT_TRUE(ch >= 0x20 && ch < 0x7f) << message;
+    }
+    EXPECT_THAT(cli::coordinator_url_problem("ftp://h"), HasSubstr("unsupported scheme \"ftp\""));
+    EXPECT_THAT(cli::coordinator_url_problem("not a url"), HasSubstr("whitespace or control characters"));
+    EXPECT_THAT(cli::coordinator_url_problem("localhost:8080"), HasSubstr("no scheme"));
+    // The same rule for BENCH_DIST_COORDINATOR_URL.
+    set("BENCH_DIST_COORDINATOR_URL", "ftp://h");
+    CLI::App app;
+    cli::CoordinatorConnectionOptions c;
+    cli::add_coordinator_connection_options(app, c, {.url_from_environment = true});
+    EXPECT_THAT(usage_error(app, {}), StartsWith("--coordinator-url: invalid --coordinator-url \"ftp://h\""));
+}
+
+TEST_F(OptionGroups, CoordinatorUrlsThatWorkAreAccepted) {
+    for (const std::string good : {"http://127.0.0.1:8080", "http://127.0.0.1:8080/", "HTTP://Control.Internal",
+                                   "https://control.internal/bench", "http://[::1]:8080"}) {
+        EXPECT_EQ(cli::coordinator_url_problem(good), "") << good;
+        CLI::App app;
+        cli::CoordinatorConnectionOptions c;
+        cli::add_coordinator_connection_options(app, c);
+        parse(app, {"--coordinator-url", good});
+        EXPECT_EQ(c.url, good);
+    }
+}
+
+// CLI::Range lets NaN through (it compares false with both bounds).
+TEST_F(OptionGroups, NumberFromRefusesNaNInfinityAndTheOutOfRange) {
+    for (const std::string bad : {"nan", "NaN", "inf", "-inf", "-5", "11", "ten"}) {
+        CLI::App app;
+        double v = 1;
+        app.add_option("--seconds", v)->check(cli::number_from(0, 10));
+        EXPECT_THAT(usage_error(app, {"--seconds", bad}), StartsWith("--seconds: must be a number from 0 to 10, got `"))
+            << bad;
+    }
+    CLI::App app;
+    double v = 1;
+    app.add_option("--seconds", v)->check(cli::number_from(0.1, 10));
+    parse(app, {"--seconds", "0.1"});
+    EXPECT_EQ(v, 0.1);
+}
+
+TEST_F(OptionGroups, AccountsNeedTwo) {
+    for (const std::string bad : {"0", "1"}) {
+        CLI::App app;
+        std::uint32_t n = 5;
+        app.add_option("--accounts", n)->check(cli::account_count());
+        EXPECT_THAT(usage_error(app, {"--accounts", bad}),
+                    StartsWith("--accounts: must be at least 2: a transfer moves money between two distinct accounts"));
+    }
+    CLI::App app;
+    std::uint32_t n = 5;
+    app.add_option("--accounts", n)->check(cli::account_count());
+    parse(app, {"--accounts", "2"});
+    EXPECT_EQ(n, 2u);
+}
+
+TEST_F(OptionGroups, NamesAndLabelsFollowTheControlPlaneRules) {
+    CLI::App app;
+    std::string id, label;
+    app.add_option("--id", id)->check(cli::valid_name(benchdist::control::NameKind::GeneratorId));
+    app.add_option("--label", label)->check(cli::valid_label());
+    EXPECT_THAT(usage_error(app, {"--id", "gen a"}), StartsWith("--id: is not a valid generator id: byte 4"));
+    CLI::App app2;
+    app2.add_option("--label", label)->check(cli::valid_label());
+    EXPECT_THAT(usage_error(app2, {"--label", "a\x1b[2J"}), StartsWith("--label: holds a control character"));
+    CLI::App app3;
+    app3.add_option("--id", id)->check(cli::valid_name(benchdist::control::NameKind::GeneratorId));
+    parse(app3, {"--id", "load1-42"});
+    EXPECT_EQ(id, "load1-42");
+}
+
 // bench-dist-control's shape: the SpacetimeDB group on the `seed` command,
 // which has a parse-complete callback so the environment is read for it only
 // when it is given.

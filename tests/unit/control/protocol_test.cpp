@@ -113,12 +113,76 @@ TEST(ControlProtocol, RequestsNameTheBadKey) {
               "\"openedConnections\" must be a non-negative integer");
     EXPECT_EQ(error_of([] { ready_request_from_json(Json::parse(R"({"id":"a","openedConnections":"5"})")); }),
               "\"openedConnections\" must be a non-negative integer");
-    EXPECT_EQ(error_of([] { epoch_ack_request_from_json(Json::parse(R"({"id":"","epoch":1})")); }),
-              "\"id\" must not be empty");
+    EXPECT_EQ(error_of([] {
+                  epoch_ack_request_from_json(Json::parse(R"({"id":"","epoch":1})"));
+              }).rfind("\"id\" is not a valid generator id: it is empty", 0),
+              0u);
     EXPECT_EQ(error_of([] { start_epoch_request_from_json(Json::parse(R"({"generatorIds":"a,b"})")); }),
               "\"generatorIds\" must be an array of strings");
     // Whole floats from JavaScript clients are accepted.
     EXPECT_EQ(ready_request_from_json(Json::parse(R"({"id":"a","openedConnections":1e3})")).opened_connections, 1000u);
+}
+
+// Ids, host names and labels are printed in logs and tables: every request
+// that carries one holds it to its rule (identifiers.hpp), naming the key.
+TEST(ControlProtocol, HostileNamesAreRefusedNamingTheKeyAndTheRule) {
+    const std::string forged = "gen-a\nepoch=1 tps=99999.00 delta=1 verification=passed";
+    const std::string esc = "gen\x1b[2J\x1b[31m";
+    const std::string nul("gen\0a", 5);
+    const std::string huge(1000000, 'a');
+    for (const auto& id : {forged, esc, nul, huge, std::string("a,b")}) {
+        Json reg{{"id", id}, {"hostname", "h"}, {"desiredConnections", 1}};
+        EXPECT_EQ(error_of([&] { register_request_from_json(reg); }).rfind("\"id\" is not a valid generator id", 0),
+                  0u);
+        Json ready{{"id", id}, {"openedConnections", 1}};
+        EXPECT_EQ(error_of([&] { ready_request_from_json(ready); }).rfind("\"id\" is not a valid generator id", 0), 0u);
+        Json ack{{"id", id}, {"epoch", 1}};
+        EXPECT_EQ(error_of([&] { epoch_ack_request_from_json(ack); }).rfind("\"id\" is not a valid generator id", 0),
+                  0u);
+        Json start{{"generatorIds", {"gen-b", id}}};
+        EXPECT_EQ(error_of([&] {
+                      start_epoch_request_from_json(start);
+                  }).rfind("\"generatorIds\"[1] is not a valid generator id", 0),
+                  0u);
+        Json include{{"generatorIds", {id}}};
+        EXPECT_EQ(error_of([&] {
+                      generator_ids_request_from_json(include);
+                  }).rfind("\"generatorIds\"[0] is not a valid generator id", 0),
+                  0u);
+    }
+    Json host{{"id", "gen-a"}, {"hostname", "load1\x1b]0;owned\x07"}, {"desiredConnections", 1}};
+    EXPECT_EQ(error_of([&] { register_request_from_json(host); }).rfind("\"hostname\" is not a valid host name", 0),
+              0u);
+    host["hostname"] = "";
+    EXPECT_EQ(error_of([&] { register_request_from_json(host); }).rfind("\"hostname\" is not a valid host name", 0),
+              0u);
+    EXPECT_EQ(error_of([] {
+                  start_epoch_request_from_json(Json{{"label", "run\x1b[31m"}});
+              }).rfind("\"label\" holds a control character", 0),
+              0u);
+    EXPECT_EQ(error_of([] {
+                  start_epoch_request_from_json(Json{{"label", std::string(257, 'l')}});
+              }).rfind("\"label\" is 257 bytes long", 0),
+              0u);
+    // What the original harness's generators send is still accepted.
+    const auto ok = register_request_from_json(
+        Json::parse(R"({"id":"load1.internal-4242","hostname":"load1.internal","desiredConnections":2000})"));
+    EXPECT_EQ(ok.id, "load1.internal-4242");
+    EXPECT_EQ(generator_ids_request_from_json(Json::parse(R"({"generatorIds":["a","b"]})")).size(), 2u);
+    EXPECT_EQ(error_of([] { generator_ids_request_from_json(Json::object()); }),
+              "\"generatorIds\" must be an array of strings");
+}
+
+TEST(ControlProtocol, ConnectionCountsAboveWhatAGeneratorHoldsAreRefused) {
+    Json reg{{"id", "gen-a"}, {"hostname", "h"}, {"desiredConnections", std::uint64_t{18446744073709551615u}}};
+    EXPECT_EQ(error_of([&] { register_request_from_json(reg); }),
+              "\"desiredConnections\" is 18446744073709551615; a generator holds at most 1000000 connections");
+    reg["desiredConnections"] = 1000001;
+    EXPECT_NE(error_of([&] { register_request_from_json(reg); }), "(no error)");
+    reg["desiredConnections"] = 1000000;
+    EXPECT_EQ(register_request_from_json(reg).desired_connections, 1000000u);
+    Json ready{{"id", "gen-a"}, {"openedConnections", 1000001}};
+    EXPECT_EQ(error_of([&] { ready_request_from_json(ready); }).rfind("\"openedConnections\" is 1000001", 0), 0u);
 }
 
 TEST(ControlProtocol, StartEpochRequestFieldsAreOptional) {

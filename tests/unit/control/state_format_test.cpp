@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 using namespace benchdist::control;
 
 TEST(StateFormat, IdleWithNoGeneratorsMatchesTheOriginal) {
@@ -157,4 +159,88 @@ TEST(StateFormat, ClosedLoopResultShowsLittlesLaw) {
     EXPECT_EQ(format_result_details(r),
               "client/server committed ratio: 1.0000 (client 1000, server 1000)\n"
               "little's law: 7.90 of 8 in-flight slots busy (utilization 98.8%)\n");
+}
+
+namespace {
+
+// What an unchecking coordinator (the original harness's) may hand
+// bench-dist-control: names and texts with newlines, escapes and NULs.
+CoordinatorState hostile_state() {
+    const std::string forged = "\nepoch=9 tps=99999.00 delta=1 verification=passed";
+    CoordinatorState s;
+    s.phase = Phase::Idle;
+    s.current_label = "label\x1b[2J" + forged;
+    s.test = "test\x1b[31m";
+    GeneratorSnapshot g;
+    g.id = "gen-a" + forged;
+    g.hostname = std::string("host\0hidden", 11);
+    g.last_seen_at = "2026\r";
+    s.generators.push_back(g);
+    EpochResult r;
+    r.epoch = 1;
+    r.label = "run\x1b]0;title\x07";
+    r.committed_delta = "1\n2";
+    r.verification = "failed" + forged;
+    r.verification_error = "bad\x1b[1m";
+    r.error = "boom" + forged;
+    r.extra["warnings"] = Json::array({"warn" + forged,
+                                       "\x9b"
+                                       "31m"});
+    r.extra["errors"] = Json{{"moduleErrors", {{"insufficient\nfunds", 2}}}};
+    r.extra["latency"] = Json{{"kind", "service\x1b[0m"}, {"count", 1}};
+    s.last_result = r;
+    return s;
+}
+
+::testing::AssertionResult only_printable_lines(const std::string& out) {
+    for (const char c : out) {
+        if (c != '\n' && (c < 0x20 || c > 0x7e))
+            return ::testing::AssertionFailure() << "byte " << int(static_cast<unsigned char>(c)) << " in:\n" << out;
+    }
+    // No line can start with a forged field.
+    if (out.find("\nepoch=9") != std::string::npos) return ::testing::AssertionFailure() << "forged line in:\n" << out;
+    return ::testing::AssertionSuccess();
+}
+
+}  // namespace
+
+TEST(StateFormat, EveryTextFromTheCoordinatorIsEscaped) {
+    const auto s = hostile_state();
+    const auto state = format_state(s);
+    EXPECT_TRUE(only_printable_lines(state));
+    EXPECT_NE(state.find("gen-a\\x0Aepoch=9 tps=99999.00 delta=1 verification=passed host=host\\x00hidden"),
+              std::string::npos)
+        << state;
+    EXPECT_NE(state.find("label=label\\x1B[2J\\x0Aepoch=9"), std::string::npos) << state;
+    EXPECT_NE(state.find("test=test\\x1B[31m"), std::string::npos) << state;
+    EXPECT_NE(state.find("error=boom\\x0Aepoch=9"), std::string::npos) << state;
+    // Exactly the lines format_state writes itself: 2 + "generators:" + 1 + "last_result:" + 1.
+    EXPECT_EQ(std::count(state.begin(), state.end(), '\n'), 6) << state;
+
+    const auto table = format_generators(s);
+    EXPECT_TRUE(only_printable_lines(table));
+    EXPECT_NE(table.find("host\\x00hidden"), std::string::npos) << table;
+    EXPECT_NE(table.find("2026\\x0D"), std::string::npos) << table;
+    EXPECT_EQ(std::count(table.begin(), table.end(), '\n'), 2) << table;
+
+    const auto details = format_result_details(*s.last_result);
+    EXPECT_TRUE(only_printable_lines(details));
+    EXPECT_NE(details.find("warn\\x0Aepoch=9"), std::string::npos) << details;
+    EXPECT_NE(details.find("\\x9B31m"), std::string::npos) << details;
+    EXPECT_NE(details.find("insufficient\\x0Afunds"), std::string::npos) << details;
+    EXPECT_NE(details.find("service\\x1B[0m"), std::string::npos) << details;
+    EXPECT_TRUE(only_printable_lines(format_result_line(*s.last_result)));
+}
+
+// A long id no longer cuts its table row (it was printed into a 512-byte buffer).
+TEST(StateFormat, GeneratorsTableKeepsLongIdsWhole) {
+    CoordinatorState s;
+    GeneratorSnapshot g;
+    g.id = std::string(600, 'x');
+    g.hostname = "h";
+    g.last_seen_at = "2026-01-01T00:00:00.000Z";
+    s.generators.push_back(g);
+    const auto t = format_generators(s);
+    EXPECT_NE(t.find(std::string(600, 'x') + " h "), std::string::npos) << t;
+    EXPECT_NE(t.find("2026-01-01T00:00:00.000Z\n"), std::string::npos) << t;
 }

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <future>
 #include <iterator>
+#include <mutex>
 #include <sstream>
 
 #include "benchdist/control/version.hpp"
@@ -429,6 +430,34 @@ TEST_F(CoordinatorTest, VerificationFailureAndVerifierException) {
     EXPECT_EQ(r.verification, "failed");
     ASSERT_TRUE(r.verification_error);
     EXPECT_NE(r.verification_error->find("cannot reach ws://127.0.0.1:3000"), std::string::npos);
+}
+
+// Log lines quote labels and the server's error texts; neither may write a
+// control byte to the log (a forged second line, a terminal escape).
+TEST_F(CoordinatorTest, LogLinesAreOnePrintableLineEach) {
+    options.stop_ack_timeout_seconds = 0.01;
+    std::mutex m;
+    std::vector<std::string> lines;
+    c = std::make_unique<Coordinator>(
+        options, counter, verifier, [] { return kT0; },
+        [&](const std::string& line) {
+            std::lock_guard lock(m);
+            lines.push_back(line);
+        });
+    add("a", 1);
+    counter->fail_begin("server said \x1b[31m\nepoch=1 tps=1 verification=passed");
+    control::StartEpochRequest request;
+    request.label = "l\x1b]0;x\x07";
+    ASSERT_TRUE(c->start_epoch(request).started);
+    wait_result(1);
+    c.reset();  // joins the runner: every line is in
+    std::string all;
+    for (const auto& line : lines) {
+        all += line + "\n";
+        for (const char ch : line) EXPECT_TRUE(ch >= 0x20 && ch < 0x7f) << int(ch) << " in " << line;
+    }
+    EXPECT_NE(all.find("label=l\\x1B]0;x\\x07"), std::string::npos) << all;
+    EXPECT_NE(all.find("server said \\x1B[31m\\x0Aepoch=1 tps=1 verification=passed"), std::string::npos) << all;
 }
 
 TEST_F(CoordinatorTest, UnknownDatabaseAtEpochStartIsAnEpochError) {

@@ -49,6 +49,22 @@ protected:
 
 }  // namespace
 
+// A generator cannot report more open connections than it registered
+// for: the report is refused and changes nothing.
+TEST_F(EpochStateTest, ReadyAboveTheDesiredConnectionsIsRefused) {
+    sm.register_generator({"g1", "host-1", 4}, kT0);
+    const auto version = sm.version();
+    EXPECT_EQ(error_of([&] {
+                  sm.mark_ready({"g1", 5}, kT0);
+              }),
+              "Generator \"g1\" reports openedConnections 5 above its desiredConnections 4 (from /register)");
+    EXPECT_EQ(gen("g1").local_state, GeneratorState::Registered);
+    EXPECT_EQ(gen("g1").opened_connections, 0u);
+    EXPECT_EQ(sm.version(), version);
+    sm.mark_ready({"g1", 4}, kT0);
+    EXPECT_EQ(gen("g1").local_state, GeneratorState::Ready);
+}
+
 TEST_F(EpochStateTest, RegisterThenReadyTracksStateAndConnections) {
     sm.register_generator({"g1", "host-1", 100}, kT0);
     EXPECT_EQ(gen("g1").local_state, GeneratorState::Registered);

@@ -1,10 +1,15 @@
 #include "benchdist/coordinator/result_store.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <csignal>
 #include <fstream>
 #include <sstream>
+#include <string>
+#include <vector>
 
 using namespace benchdist;
 using namespace benchdist::coordinator;
@@ -166,4 +171,110 @@ TEST_F(ResultStoreTest, EveryNewDirectoryLevelIsCreated) {
     const auto path = store.write(sample(3));
     EXPECT_TRUE(fs::is_regular_file(path));
     EXPECT_TRUE(fs::is_regular_file(dir / "x" / "y" / "z" / "index.jsonl"));
+}
+
+namespace {
+
+// Every name in `dir`, sorted.
+std::vector<std::string> names_in(const fs::path& dir) {
+    std::vector<std::string> names;
+    for (const auto& e : fs::directory_iterator(dir)) names.push_back(e.path().filename().string());
+    std::sort(names.begin(), names.end());
+    return names;
+}
+
+// Caps the size of files this process writes (RLIMIT_FSIZE, which binds
+// root too): a write past it fails with EFBIG, as a full disk fails with
+// ENOSPC. SIGXFSZ is ignored meanwhile so the write returns the error.
+class FileSizeLimit {
+public:
+    explicit FileSizeLimit(rlim_t bytes) {
+        ::getrlimit(RLIMIT_FSIZE, &saved_);
+        old_handler_ = std::signal(SIGXFSZ, SIG_IGN);
+        rlimit capped = saved_;
+        capped.rlim_cur = bytes;
+        ::setrlimit(RLIMIT_FSIZE, &capped);
+    }
+    ~FileSizeLimit() {
+        ::setrlimit(RLIMIT_FSIZE, &saved_);
+        std::signal(SIGXFSZ, old_handler_);
+    }
+
+private:
+    rlimit saved_{};
+    void (*old_handler_)(int) = nullptr;
+};
+
+}  // namespace
+
+// A write that fails half way (disk full) used to leave its hidden
+// temporary file behind, partly written; every failure must remove it.
+TEST_F(ResultStoreTest, FailedWriteLeavesNoTemporaryFile) {
+    fs::create_directories(dir);
+    const ResultStore store(dir);
+    std::string message;
+    {
+        const FileSizeLimit limit(64);  // the pretty JSON is ~500 bytes
+        try {
+            store.write(sample(1));
+        } catch (const std::runtime_error& e) {
+            message = e.what();
+        }
+    }
+    EXPECT_NE(message.find("result file not written: cannot write "), std::string::npos) << message;
+    EXPECT_NE(message.find((dir / ".").string()), std::string::npos) << message;
+    EXPECT_EQ(names_in(dir), std::vector<std::string>{}) << "a temporary file was left behind";
+    // The store still works once the disk has room again.
+    EXPECT_TRUE(fs::is_regular_file(store.write(sample(1))));
+}
+
+// Linking fails when every name the store may use is taken; the temporary
+// file goes too (this path removed it before; kept as a guard for the
+// shared cleanup).
+TEST_F(ResultStoreTest, FailedLinkLeavesNoTemporaryFile) {
+    fs::create_directories(dir);
+    const auto name = ResultStore::file_name(sample(1));
+    const auto stem = name.substr(0, name.size() - 5);
+    std::ofstream(dir / name) << "taken";
+    for (int i = 1; i <= 1000; ++i) std::ofstream(dir / (stem + "-" + std::to_string(i) + ".json")) << "taken";
+    const auto before = names_in(dir);
+    const ResultStore store(dir);
+    try {
+        store.write(sample(1));
+        FAIL() << "expected an error";
+    } catch (const std::runtime_error& e) {
+        EXPECT_NE(std::string(e.what()).find("result file not written: cannot create "), std::string::npos) << e.what();
+    }
+    EXPECT_EQ(names_in(dir), before);
+}
+
+// The file is in place but its index line cannot be written: the message
+// says so instead of claiming nothing was written, and no temporary stays.
+TEST_F(ResultStoreTest, IndexFailureSaysTheResultFileExists) {
+    fs::create_directories(dir / "index.jsonl");  // a directory where the index goes
+    const ResultStore store(dir);
+    try {
+        store.write(sample(1));
+        FAIL() << "expected an error";
+    } catch (const std::runtime_error& e) {
+        const std::string expected = "result file " + (dir / ResultStore::file_name(sample(1))).string() +
+                                     " written but not added to index.jsonl: cannot open ";
+        EXPECT_EQ(std::string(e.what()).rfind(expected, 0), 0u) << e.what();
+    }
+    EXPECT_EQ(names_in(dir), (std::vector<std::string>{"index.jsonl", ResultStore::file_name(sample(1))}));
+}
+
+// Text quoted from a server (an error message) need not be UTF-8. The
+// index line used a dump() that throws on it, after the file was already
+// in place.
+TEST_F(ResultStoreTest, InvalidUtf8InAResultIsWrittenReplaced) {
+    auto r = sample(1);
+    r.error = "server said \xff\xfe";
+    r.label = "caf\xe9";
+    const ResultStore store(dir);
+    const auto path = store.write(r);
+    const auto file = control::epoch_result_from_json(control::Json::parse(slurp(path)));
+    EXPECT_EQ(file.error, "server said \xEF\xBF\xBD\xEF\xBF\xBD");
+    const auto index = slurp(dir / "index.jsonl");
+    EXPECT_EQ(control::epoch_result_from_json(control::Json::parse(index)).label, "caf\xEF\xBF\xBD");
 }

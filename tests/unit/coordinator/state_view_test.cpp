@@ -330,10 +330,10 @@ TEST_F(CoordinatorViewTest, RoutesAnswerTheViewCompactAndKeepTheFullState) {
     EXPECT_EQ(a.body, control::pretty(a.json));
 
     // Generator POST routes answer the view when asked.
-    a = call(h, "POST", "/ready?view=self", R"({"id":"b","openedConnections":2})");
+    a = call(h, "POST", "/ready?view=self", R"({"id":"b","openedConnections":1})");
     EXPECT_EQ(a.status, 200u);
     EXPECT_EQ(a.json["view"], "self");
-    a = call(h, "POST", "/ready", R"({"id":"b","openedConnections":2})");
+    a = call(h, "POST", "/ready", R"({"id":"b","openedConnections":1})");
     EXPECT_EQ(a.json["generators"].size(), 2u);
 
     // Refusals: 400 with the reason; nothing is held.
