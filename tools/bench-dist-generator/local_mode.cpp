@@ -18,6 +18,7 @@
 #include "benchdist/generator/local_result.hpp"
 #include "benchdist/generator/resource_usage.hpp"
 #include "benchdist/stdbhttp/server_api.hpp"
+#include "benchdist/text/printable.hpp"
 #include "generator_tool.hpp"
 
 namespace benchdist::generator_tool {
