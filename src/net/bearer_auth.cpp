@@ -73,11 +73,14 @@ HttpResponse unauthorized_response(BearerCheck why, std::string_view hint) {
 HeaderScreen bearer_token_screen(std::string token, std::vector<std::string> open_paths, std::string hint) {
     if (token.empty()) return {};
     return [token = std::move(token), open_paths = std::move(open_paths),
-            hint = std::move(hint)](const HttpRequest& head) -> std::optional<HttpResponse> {
-        if (std::find(open_paths.begin(), open_paths.end(), head.path) != open_paths.end()) return std::nullopt;
+            hint = std::move(hint)](const HttpRequest& head) -> ScreenVerdict {
         const auto check = check_bearer(head, token);
-        if (check == BearerCheck::Ok) return std::nullopt;
-        return unauthorized_response(check, hint);
+        if (check == BearerCheck::Ok) return ScreenVerdict::admit();
+        // An open path proves nothing about the caller: served, but its
+        // connection is not admitted (it closes after the answer).
+        if (std::find(open_paths.begin(), open_paths.end(), head.path) != open_paths.end())
+            return ScreenVerdict::serve_once();
+        return ScreenVerdict::refuse(unauthorized_response(check, hint));
     };
 }
 
@@ -86,8 +89,8 @@ RequestHandler require_bearer_token(std::string token, RequestHandler inner, std
     auto screen = bearer_token_screen(std::move(token), std::move(open_paths), std::move(hint));
     if (!screen) return inner;
     return [screen = std::move(screen), inner = std::move(inner)](HttpRequest req, Respond respond) {
-        if (auto refusal = screen(req)) {
-            respond(std::move(*refusal));
+        if (auto verdict = screen(req); verdict.refusal) {
+            respond(std::move(*verdict.refusal));
             return;
         }
         inner(std::move(req), std::move(respond));

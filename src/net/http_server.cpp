@@ -1,7 +1,6 @@
 #include "benchdist/net/http_server.hpp"
 
 #include <array>
-#include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
@@ -12,9 +11,11 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "benchdist/net/websocket_upgrade.hpp"
+#include "net/connection_admission.hpp"
 
 namespace benchdist::net {
 
@@ -44,6 +45,8 @@ HttpRequest to_request(const http::request<http::string_body>& req, const std::s
     return out;
 }
 
+class Session;
+
 }  // namespace
 
 struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
@@ -55,7 +58,12 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     std::unique_ptr<asio::io_context> ioc;
     std::unique_ptr<tcp::acceptor> acceptor;
     std::vector<std::thread> threads;
-    std::atomic<std::size_t> connections{0};
+    // Who holds a slot (see connection_admission.hpp), and the pending
+    // sessions, so an arrival can evict one. Taken briefly by the accept
+    // loop and by sessions on their strands.
+    mutable std::mutex admission_mutex;
+    ConnectionAdmission admission;
+    std::unordered_map<ConnectionAdmission::Id, std::weak_ptr<Session>> pending_sessions;
     std::uint16_t bound_port = 0;
     std::once_flag stopped;
     // Responses may arrive from other threads after stop(); they are dropped
@@ -68,9 +76,22 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
           handler(std::move(h)),
           upgrade(std::move(u)),
           ioc(std::make_unique<asio::io_context>(static_cast<int>(std::max(1u, options.threads)))),
-          acceptor(std::make_unique<tcp::acceptor>(*ioc)) {}
+          acceptor(std::make_unique<tcp::acceptor>(*ioc)),
+          admission(AdmissionLimits{options.max_connections, options.max_pending_connections,
+                                    options.max_pending_per_address}) {}
 
     void do_accept();
+    ConnectionAdmission::Admit admit(ConnectionAdmission::Id id) {
+        std::lock_guard lock(admission_mutex);
+        const auto verdict = admission.admit(id);
+        if (verdict == ConnectionAdmission::Admit::Admitted) pending_sessions.erase(id);
+        return verdict;
+    }
+    void leave(ConnectionAdmission::Id id) {
+        std::lock_guard lock(admission_mutex);
+        admission.leave(id);
+        pending_sessions.erase(id);
+    }
 };
 
 namespace {
@@ -81,21 +102,28 @@ public:
         : stream_(std::move(socket)), server_(std::move(server)) {
         beast::error_code ec;
         const auto ep = stream_.socket().remote_endpoint(ec);
-        if (!ec) remote_ = ep.address().to_string() + ":" + std::to_string(ep.port());
+        if (!ec) {
+            address_ = ep.address().to_string();
+            remote_ = address_ + ":" + std::to_string(ep.port());
+        }
     }
-    ~Session() { server_->connections.fetch_sub(1); }
+    ~Session() {
+        if (id_ != 0) server_->leave(id_);
+    }
+
+    const std::string& address() const { return address_; }
+    // Set once by the accept loop, before start().
+    void set_id(ConnectionAdmission::Id id) { id_ = id; }
 
     void start() {
         asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->do_read(); });
     }
 
-    // Refuses a connection over the cap: answer once, then close.
-    void refuse_busy() {
-        asio::dispatch(stream_.get_executor(), [self = shared_from_this()] {
-            self->write(server_error(self->server_->options.json_errors, 503,
-                                     "too many concurrent connections; retry later"),
-                        false, 11);
-        });
+    // Made room for a newer pending connection: closed without an answer
+    // (there is no request to answer, or only part of one). Called from the
+    // accept loop, so it touches only the executor, which never changes.
+    void evict() {
+        asio::dispatch(executor_, [self = shared_from_this()] { self->close(); });
     }
 
 private:
@@ -104,7 +132,11 @@ private:
         body_limit_ = server_->options.max_body_bytes;
         parser_->body_limit(body_limit_);
         parser_->header_limit(static_cast<std::uint32_t>(server_->options.max_header_bytes));
-        stream_.expires_after(server_->options.read_timeout);
+        // A pending connection gets only the short first-request deadline
+        // for its head: holding a socket costs nothing to a client that never
+        // means to send a request, so it must not cost the server long.
+        const auto& o = server_->options;
+        stream_.expires_after(admitted_ ? o.read_timeout : std::min(o.first_request_timeout, o.read_timeout));
         // Headers first, so the body limit can depend on the route and an
         // oversized body is refused before it is read.
         http::async_read_header(stream_, buffer_, *parser_,
@@ -115,10 +147,11 @@ private:
 
     void on_header(beast::error_code ec) {
         if (ec) return on_read(ec);
+        bool authenticated = true;
         if (server_->options.screen_headers) {
-            if (auto refusal = server_->options.screen_headers(to_request(parser_->get(), remote_))) {
-                return refuse_unread(std::move(*refusal));
-            }
+            auto verdict = server_->options.screen_headers(to_request(parser_->get(), remote_));
+            if (verdict.refusal) return refuse_unread(std::move(*verdict.refusal));
+            authenticated = verdict.authenticated;
         }
         if (server_->options.body_limit_for) {
             const auto target = parser_->get().target();
@@ -131,6 +164,21 @@ private:
                 return refuse_unread(server_error(server_->options.json_errors, 413,
                                                   "request body exceeds the limit of " + std::to_string(body_limit_) +
                                                       " bytes for this route"));
+            }
+        }
+        if (authenticated && !admitted_) {
+            switch (server_->admit(id_)) {
+                case ConnectionAdmission::Admit::Admitted:
+                    admitted_ = true;
+                    // Its body, if any, is read under the usual deadline: a
+                    // large report on a slow link is not cut at the short one.
+                    stream_.expires_after(server_->options.read_timeout);
+                    break;
+                case ConnectionAdmission::Admit::Full:
+                    return refuse_unread(server_error(server_->options.json_errors, 503,
+                                                      "too many concurrent connections; retry later"));
+                case ConnectionAdmission::Admit::Gone:
+                    return close();
             }
         }
         if (parser_->is_done()) return on_read(ec);
@@ -161,13 +209,18 @@ private:
         }
 
         auto req = parser_->release();
-        if (server_->upgrade && beast::websocket::is_upgrade(req)) {
+        // Only an admitted session hands its stream away: a pending one can
+        // be evicted from the accept loop at any moment, and must still own
+        // its stream then.
+        if (server_->upgrade && admitted_ && beast::websocket::is_upgrade(req)) {
             stream_.expires_never();
             server_->upgrade(UpgradeRequest(std::move(stream_), std::move(req), std::move(buffer_)));
             return;
         }
 
-        const bool keep_alive = req.keep_alive();
+        // A connection that was served without being admitted (an open
+        // route of a screened server) gets this one answer, then closes.
+        const bool keep_alive = req.keep_alive() && admitted_;
         const unsigned version = req.version();
         const std::uint64_t seq = ++request_seq_;
         awaiting_ = true;
@@ -265,6 +318,10 @@ private:
     }
 
     beast::tcp_stream stream_;
+    const asio::any_io_executor executor_{stream_.get_executor()};  // the session's strand
+    ConnectionAdmission::Id id_ = 0;
+    bool admitted_ = false;
+    std::string address_;  // the peer's IP address
     asio::steady_timer answer_timer_{stream_.get_executor()};
     std::uint64_t request_seq_ = 0;
     std::size_t body_limit_ = 0;  // of the request being read
@@ -282,13 +339,25 @@ void HttpServer::Impl::do_accept() {
     acceptor->async_accept(asio::make_strand(*ioc), [this](beast::error_code ec, tcp::socket socket) {
         if (ec == asio::error::operation_aborted || !acceptor->is_open()) return;
         if (!ec) {
-            const std::size_t now_open = connections.fetch_add(1) + 1;
             auto session = std::make_shared<Session>(std::move(socket), shared_from_this());
-            if (now_open > options.max_connections) {
-                session->refuse_busy();
-            } else {
-                session->start();
+            std::vector<std::shared_ptr<Session>> evicted;
+            {
+                std::lock_guard lock(admission_mutex);
+                auto arrival = admission.arrive(source_key(session->address()));
+                session->set_id(arrival.id);
+                pending_sessions.emplace(arrival.id, session);
+                for (const auto id : arrival.evict) {
+                    const auto it = pending_sessions.find(id);
+                    if (it == pending_sessions.end()) continue;
+                    if (auto s = it->second.lock()) evicted.push_back(std::move(s));
+                    pending_sessions.erase(it);
+                }
             }
+            // Outside the lock: a session's last reference may go here, and
+            // its destructor takes the lock.
+            for (auto& s : evicted) s->evict();
+            evicted.clear();
+            session->start();
         }
         // Accept errors such as EMFILE are transient: keep accepting.
         do_accept();
@@ -326,6 +395,11 @@ void HttpServer::start() {
 }
 
 std::uint16_t HttpServer::port() const { return impl_->bound_port; }
+
+HttpServer::ConnectionCounts HttpServer::connection_counts() const {
+    std::lock_guard lock(impl_->admission_mutex);
+    return {impl_->admission.pending(), impl_->admission.admitted(), impl_->admission.evicted_total()};
+}
 
 void HttpServer::stop() {
     std::call_once(impl_->stopped, [this] {

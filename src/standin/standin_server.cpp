@@ -39,6 +39,13 @@ StandinServer::StandinServer(StandinOptions options) : impl_(std::make_unique<Im
     http.max_body_bytes = ctx.options.max_http_body_bytes;
     http.json_errors = false;         // the real server answers errors in plain text
     http.max_connections = 1u << 20;  // load tests open tens of thousands
+    // ... from one address, many at once, each one a WebSocket upgrade that
+    // may wait for a busy server to read it: no per-address cap, no separate
+    // budget or shorter deadline for connections before their first
+    // request. The stand-in is a test double, not exposed to a network.
+    http.max_pending_connections = http.max_connections;
+    http.max_pending_per_address = 0;
+    http.first_request_timeout = http.read_timeout;
     impl_->http = std::make_unique<net::HttpServer>(
         http,
         [&ctx](net::HttpRequest req, net::Respond respond) { handle_http(ctx, std::move(req), std::move(respond)); },

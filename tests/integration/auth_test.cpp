@@ -4,8 +4,9 @@
 // that carry it run a whole epoch, those that do not fail at once with a
 // message naming the fix, and the token shows up in no output, answer or
 // result file. Also the server limits the coordinator exposes as flags:
-// body and header size, the cap on concurrent connections and the idle
-// read timeout.
+// body and header size, and which connections count against the cap on
+// concurrent connections (those that sent the token) and which are evicted
+// or cut at the first-request deadline (those that did not yet).
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -69,12 +70,20 @@ std::string www_authenticate(const bn::ClientResponse& r) {
     return std::string(r.header("WWW-Authenticate").value_or(""));
 }
 
-// A raw TCP connection to 127.0.0.1:port that sends nothing, so the server
-// holds it (under the cap) or refuses it (over the cap).
+// A raw TCP connection to 127.0.0.1:port from `source` (another loopback
+// address), which sends only what the test tells it to.
 class RawConnection {
 public:
-    explicit RawConnection(int port) : fd_(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
+    explicit RawConnection(int port, const char* source = "127.0.0.1")
+        : fd_(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
         if (fd_ < 0) throw std::runtime_error("socket failed");
+        sockaddr_in local{};
+        local.sin_family = AF_INET;
+        ::inet_pton(AF_INET, source, &local.sin_addr);
+        if (::bind(fd_, reinterpret_cast<sockaddr*>(&local), sizeof local) != 0) {
+            ::close(fd_);
+            throw std::runtime_error("bind failed");
+        }
         sockaddr_in addr{};
         addr.sin_family = AF_INET;
         addr.sin_port = htons(static_cast<std::uint16_t>(port));
@@ -87,6 +96,11 @@ public:
     ~RawConnection() { ::close(fd_); }
     RawConnection(const RawConnection&) = delete;
     RawConnection& operator=(const RawConnection&) = delete;
+
+    void send(const std::string& data) {
+        if (::send(fd_, data.data(), data.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(data.size()))
+            throw std::runtime_error("send failed");
+    }
 
     // Reads until the server closes the connection or the deadline passes;
     // returns what arrived, and whether the close was seen.
@@ -327,45 +341,88 @@ TEST_F(AuthTest, BodyAndHeaderLimitsAreFlags) {
     EXPECT_FALSE(contains(c->process().output(), token));
 }
 
-TEST_F(AuthTest, ConnectionsOverTheCapAreRefusedAndIdleOnesTimeOut) {
+// The admission flags: connections that sent nothing take no slot of
+// --max-connections, are evicted oldest first beyond
+// --max-pending-connections and closed at --first-request-timeout-ms, all
+// without an answer; requests without the token get 401, never 503; the
+// slots go to authenticated requests, and only one over the cap gets 503.
+TEST_F(AuthTest, OnlyAuthenticatedConnectionsTakeTheCappedSlots) {
+    const std::string token = make_token();
+    const std::string bearer = "Bearer " + token;
     TempDir dir("auth-cap");
     constexpr int kCap = 3;
-    auto c = start_coordinator({"--max-connections", std::to_string(kCap), "--read-timeout-ms", "4000"}, {},
-                               "ws://127.0.0.1:1", dir.path() / "results");
-    // Fill the cap with connections that send nothing: the server holds them
-    // until the read timeout.
-    std::vector<std::unique_ptr<RawConnection>> held;
-    for (int i = 0; i < kCap; ++i) held.push_back(std::make_unique<RawConnection>(c->port()));
-    // The acceptor takes connections one at a time in arrival order, so every
-    // later one is over the cap: answered 503 and closed, not left hanging.
-    std::vector<std::unique_ptr<RawConnection>> extra;
-    for (int i = 0; i < 20; ++i) extra.push_back(std::make_unique<RawConnection>(c->port()));
-    for (auto& e : extra) {
-        const auto [data, closed] = e->read_until_closed(10s);
-        EXPECT_TRUE(closed);
-        EXPECT_EQ(data.rfind("HTTP/1.1 503", 0), 0u) << data;
-        EXPECT_TRUE(contains(data, "too many concurrent connections")) << data;
-    }
-    // An ordinary client gets the same answer while the cap is full.
-    const auto busy = get(c->url() + "/healthz");
-    EXPECT_EQ(busy.status, 503u) << busy.body;
+    constexpr int kPerAddress = 8;
+    auto c = start_coordinator({"--max-connections", std::to_string(kCap), "--read-timeout-ms", "4000",
+                                "--first-request-timeout-ms", "1000", "--max-pending-connections", "100",
+                                "--max-pending-per-address", std::to_string(kPerAddress)},
+                               {{"BENCH_DIST_TOKEN", token}}, "ws://127.0.0.1:1", dir.path() / "results");
+    // Printed just after the listening line, which is all the start waited for.
+    EXPECT_TRUE(c->process().wait_for_line(
+        [](const std::string& l) {
+            return contains(l, "first request within 1000 ms, max pending connections 100 (8 per address)");
+        },
+        10s))
+        << c->process().output();
 
-    // The idle connections are closed by the read timeout, without an answer.
-    for (auto& h : held) {
-        const auto [data, closed] = h->read_until_closed(20s);
-        EXPECT_TRUE(closed);
-        EXPECT_EQ(data, "");
+    // Twice the per-address cap of idle connections from an address of
+    // their own: the older half is evicted at once, the rest closed at the
+    // first-request deadline; the test's requests from 127.0.0.1 evict none.
+    const auto t0 = std::chrono::steady_clock::now();
+    std::vector<std::unique_ptr<RawConnection>> idle;
+    for (int i = 0; i < 2 * kPerAddress; ++i) idle.push_back(std::make_unique<RawConnection>(c->port(), "127.0.0.2"));
+    for (int i = 0; i < kPerAddress; ++i) {
+        const auto [data, closed] = idle[static_cast<std::size_t>(i)]->read_until_closed(10s);
+        EXPECT_TRUE(closed) << "idle connection " << i;
+        EXPECT_EQ(data, "") << "idle connection " << i;
     }
-    held.clear();
-    extra.clear();
-    // Their slots are free again (the count drops as the server tears the
-    // sessions down, so wait for it with a deadline).
-    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    EXPECT_LT(seconds_since(t0), 0.9);  // evicted, not cut at the deadline
+
+    // kCap long-polls with the token hold every slot meanwhile (answered
+    // after 2 s: no generator, so the state does not change).
+    const auto version =
+        bc::coordinator_state_from_json(bc::Json::parse(get(c->url() + "/admin/status", bearer).body)).version;
+    std::vector<std::unique_ptr<RawConnection>> polls;
+    for (int i = 0; i < kCap; ++i) {
+        polls.push_back(std::make_unique<RawConnection>(c->port()));
+        polls.back()->send("GET /state?since=" + std::to_string(version) +
+                           "&waitMs=2000 HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: " + bearer +
+                           "\r\n\r\n");
+    }
+    // One more request with the token is refused once the polls are in
+    // (they may be read after the first tries: retry until they are).
     unsigned status = 0;
-    while (std::chrono::steady_clock::now() < deadline) {
-        status = get(c->url() + "/healthz").status;
+    for (const auto deadline = std::chrono::steady_clock::now() + 10s; std::chrono::steady_clock::now() < deadline;) {
+        const auto over = get(c->url() + "/healthz", bearer);
+        status = over.status;
+        if (status == 503) {
+            EXPECT_TRUE(contains(over.body, "too many concurrent connections")) << over.body;
+            break;
+        }
+    }
+    EXPECT_EQ(status, 503u);
+    // Without the token: 401, not 503 -- it never needed a slot.
+    EXPECT_EQ(get(c->url() + "/admin/status").status, 401u);
+    // The open route is served without one, and its connection closed.
+    EXPECT_EQ(get(c->url() + "/healthz").status, 200u);
+
+    for (std::size_t i = kPerAddress; i < idle.size(); ++i) {
+        const auto [data, closed] = idle[i]->read_until_closed(10s);
+        EXPECT_TRUE(closed) << "idle connection " << i;
+        EXPECT_EQ(data, "") << "idle connection " << i;
+    }
+    const double idle_closed_after = seconds_since(t0);
+    EXPECT_GE(idle_closed_after, 0.9);
+    EXPECT_LT(idle_closed_after, 4.0);  // the first-request deadline, not the read timeout
+    // The polls are answered and closed, which frees their slots.
+    for (auto& p : polls) {
+        const auto [data, closed] = p->read_until_closed(10s);
+        EXPECT_TRUE(closed);
+        EXPECT_EQ(data.rfind("HTTP/1.1 200", 0), 0u) << data;
+    }
+    status = 0;
+    for (const auto deadline = std::chrono::steady_clock::now() + 10s; std::chrono::steady_clock::now() < deadline;) {
+        status = get(c->url() + "/healthz", bearer).status;
         if (status == 200) break;
-        std::this_thread::sleep_for(20ms);  // polling a condition, bounded by the deadline
     }
     EXPECT_EQ(status, 200u);
     EXPECT_TRUE(c->process().running()) << c->process().output();

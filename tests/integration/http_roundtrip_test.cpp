@@ -138,9 +138,19 @@ TEST(HttpRoundTrip, ConnectionCapAnswers503) {
     o.max_connections = 1;
     Fixture f(o);
     boost::asio::io_context ioc;
+    // An idle connection takes no slot (it has sent no request): the caller
+    // after it is served.
+    boost::asio::ip::tcp::socket idle(ioc);
+    idle.connect({boost::asio::ip::make_address("127.0.0.1"), f.server.port()});
+    EXPECT_EQ(http_request({.url = url(f.server.port(), "/echo"), .timeout = 2000ms}).status, 200u);
+    // The hog's request is never answered, so it holds the only slot; the
+    // next caller is refused politely. (The handler parks the hog's request
+    // from the I/O thread before the next one is read, but the hog's
+    // connection may be read after the caller's: retry until it is held.)
     boost::asio::ip::tcp::socket hog(ioc);
     hog.connect({boost::asio::ip::make_address("127.0.0.1"), f.server.port()});
-    // The hog holds the only slot (accepted but idle); the next caller is refused politely.
+    const std::string never = "GET /never HTTP/1.1\r\nHost: x\r\n\r\n";
+    boost::asio::write(hog, boost::asio::buffer(never));
     const auto deadline = std::chrono::steady_clock::now() + 5s;
     unsigned status = 0;
     while (std::chrono::steady_clock::now() < deadline) {

@@ -182,7 +182,9 @@ std::string CoordinatorProcess::url(const std::string& path) const {
 net::ClientResponse CoordinatorProcess::call(const std::string& method, const std::string& path,
                                              const std::string& body) const {
     net::ClientResponse r;
-    run_at(options_.call_site, [&] { r = http_call(method, url(path), body, options_.call_timeout); });
+    net::HeaderList headers;
+    if (!options_.auth_token.empty()) headers.emplace_back("Authorization", "Bearer " + options_.auth_token);
+    run_at(options_.call_site, [&] { r = http_call(method, url(path), body, options_.call_timeout, headers); });
     return r;
 }
 
@@ -297,13 +299,16 @@ Rig::~Rig() {
 CoordinatorProcess& Rig::start_coordinator(std::vector<std::string> args, int port,
                                            std::map<std::string, std::string> env) {
     coordinator_.reset();
+    const auto token = env.find("BENCH_DIST_TOKEN");
+    std::string auth_token = token == env.end() ? std::string() : token->second;
     coordinator_ = std::make_unique<CoordinatorProcess>(CoordinatorOptions{.stdb_url = stdb_url(),
                                                                            .results_dir = results_dir(),
                                                                            .port = port,
                                                                            .args = std::move(args),
                                                                            .env = std::move(env),
                                                                            .call_timeout = options_.call_timeout,
-                                                                           .long_poll = options_.long_poll});
+                                                                           .long_poll = options_.long_poll,
+                                                                           .auth_token = std::move(auth_token)});
     coordinator_->add_diagnostics([this] {
         std::string out;
         for (const auto& [id, g] : generators_) out += id + " output:\n" + g->output() + "\n";

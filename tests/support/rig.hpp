@@ -128,6 +128,10 @@ struct CoordinatorOptions {
     std::map<std::string, std::string> env;
     std::chrono::milliseconds call_timeout{40000};
     std::chrono::milliseconds long_poll{500};  // waitMs of the /state polls in wait_state
+    // Sent as a bearer token on the test's own calls (call, state,
+    // wait_state, ...). The coordinator learns its token only from args or
+    // env; Rig::start_coordinator copies env's BENCH_DIST_TOKEN here.
+    std::string auth_token;
     ArgvWrapper wrap;
     CallSite call_site;
 };
@@ -224,7 +228,8 @@ public:
     StandinProcess& standin() { return *standin_; }
     std::string stdb_url() const { return standin_->ws_url(); }
 
-    // A (new) coordinator on the rig's stand-in and results directory.
+    // A (new) coordinator on the rig's stand-in and results directory. With
+    // BENCH_DIST_TOKEN in env, the rig's own calls carry that token.
     CoordinatorProcess& start_coordinator(std::vector<std::string> args, int port = 0,
                                           std::map<std::string, std::string> env = {});
     CoordinatorProcess& coordinator() { return *coordinator_; }

@@ -9,8 +9,10 @@
 #include <atomic>
 #include <chrono>
 #include <csignal>
+#include <cstdio>
 #include <iostream>
 #include <limits>
+#include <random>
 #include <thread>
 
 #include "benchdist/cli/dotenv.hpp"
@@ -22,6 +24,7 @@
 #include "benchdist/control/state_format.hpp"
 #include "benchdist/control/verdict.hpp"
 #include "benchdist/control/version.hpp"
+#include "benchdist/generator/agent.hpp"
 #include "benchdist/net/bearer_auth.hpp"
 #include "benchdist/net/http_client.hpp"
 #include "benchdist/stdbhttp/server_api.hpp"
@@ -43,6 +46,10 @@ struct Failure : std::runtime_error {
 struct Coordinator {
     std::string url;
     std::string auth_token;  // sent as a bearer token when set; never printed
+    // How long one request is retried at most (see request), and a moment
+    // past which none is (a command's --timeout).
+    std::chrono::milliseconds retry_for = 30s;
+    std::optional<std::chrono::steady_clock::time_point> give_up_at;
 
     struct Answer {
         unsigned status = 0;
@@ -51,22 +58,77 @@ struct Coordinator {
 
     // One request; throws Failure when the coordinator cannot be reached or
     // answers something that is not JSON, whatever the status.
+    //
+    // Retried as generators retry: a 5xx answer (503: every connection slot
+    // is taken, or a proxy in front has no coordinator) and, for a GET
+    // (idempotent), a connection closed with no answer (the coordinator
+    // closes connections it has not read a request from yet when newer ones
+    // need their room) are tried again after a capped, jittered exponential
+    // backoff (generator::Backoff, 250 ms doubling to 5 s), for up to
+    // retry_for and never past give_up_at; then the last failure is thrown,
+    // naming the coordinator and the status. A 4xx is final, and so is a
+    // coordinator nothing listens for (retrying only delays that error).
     Answer request(const std::string& method, const std::string& path, const std::string& body,
                    std::chrono::milliseconds timeout) const {
-        bn::ClientResponse res;
-        bn::HeaderList headers;
-        if (!auth_token.empty()) headers.emplace_back("Authorization", bn::bearer_header_value(auth_token));
-        try {
-            res = bn::http_request({.method = method,
-                                    .url = url + path,
-                                    .body = body,
-                                    .content_type = body.empty() ? "" : "application/json",
-                                    .headers = headers,
-                                    .timeout = timeout});
-        } catch (const bn::HttpClientError& e) {
-            throw Failure(std::string("cannot reach coordinator at ") + url + ": " + e.what() +
-                          " — is bench-dist-coordinator running and bound to a reachable address (--bind)?");
+        using Clock = std::chrono::steady_clock;
+        const auto first = Clock::now();
+        auto stop_at = first + retry_for;
+        if (give_up_at) stop_at = std::min(stop_at, *give_up_at);
+        benchdist::generator::Backoff backoff(250ms, 5s);
+        std::minstd_rand jitter(std::random_device{}());
+        std::uniform_real_distribution<double> unit(0.0, 1.0);
+        const auto retried = [&](int attempts) {
+            char spent[32];
+            std::snprintf(spent, sizeof spent, "%.1f", std::chrono::duration<double>(Clock::now() - first).count());
+            return " (still failing after " + std::to_string(attempts) + " attempts in " + spent +
+                   " s of retrying with backoff; giving up)";
+        };
+        // Sleeps before the next attempt, the last one at the end of the time
+        // allowed; false when that has passed (or Ctrl-C was pressed).
+        const auto wait_to_retry = [&] {
+            const auto now = Clock::now();
+            if (interrupted || now >= stop_at) return false;
+            const auto until = std::min<Clock::time_point>(now + backoff.next(unit(jitter)), stop_at);
+            while (Clock::now() < until && !interrupted)
+                std::this_thread::sleep_for(std::min<Clock::duration>(until - Clock::now(), 100ms));
+            return !interrupted;
+        };
+        for (int attempt = 1;; ++attempt) {
+            bn::ClientResponse res;
+            bn::HeaderList headers;
+            if (!auth_token.empty()) headers.emplace_back("Authorization", bn::bearer_header_value(auth_token));
+            try {
+                res = bn::http_request({.method = method,
+                                        .url = url + path,
+                                        .body = body,
+                                        .content_type = body.empty() ? "" : "application/json",
+                                        .headers = headers,
+                                        .timeout = timeout});
+            } catch (const bn::HttpClientError& e) {
+                const bool closed_unanswered = e.kind() == bn::HttpClientError::Kind::Protocol && method == "GET";
+                if (closed_unanswered && wait_to_retry()) continue;
+                throw Failure(std::string("cannot reach coordinator at ") + url + ": " + e.what() +
+                              " — is bench-dist-coordinator running and bound to a reachable address (--bind)?" +
+                              (attempt > 1 ? retried(attempt) : std::string()));
+            }
+            if (res.status >= 500) {
+                if (wait_to_retry()) continue;
+                if (attempt > 1) {
+                    std::string said = res.body.substr(0, 200);
+                    try {
+                        const auto j = bc::Json::parse(res.body);
+                        said = j.is_object() && j.contains("error") ? j["error"].dump() : j.dump();
+                    } catch (const std::exception&) {
+                    }
+                    throw Failure(method + " " + url + path + " failed: " + std::to_string(res.status) + " " + said +
+                                  retried(attempt));
+                }
+            }
+            return parse_answer(method, path, res);
         }
+    }
+
+    Answer parse_answer(const std::string& method, const std::string& path, const bn::ClientResponse& res) const {
         bc::Json j;
         try {
             j = bc::Json::parse(res.body);
@@ -191,10 +253,16 @@ bool result_failed(const bc::EpochResult& r) {
     return r.error.has_value() || r.verification == "failed";
 }
 
-int run_start_epoch(const Coordinator& c, const std::optional<std::string>& label, const std::string& ids,
+int run_start_epoch(Coordinator c, const std::optional<std::string>& label, const std::string& ids,
                     const std::vector<benchdist::stats::Threshold>& thresholds,
                     const std::vector<std::string>& tolerate, std::chrono::milliseconds poll, double timeout_s,
                     bool json) {
+    // No retry outlives --timeout.
+    if (timeout_s > 0) {
+        c.give_up_at =
+            std::chrono::steady_clock::now() +
+            std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(timeout_s));
+    }
     bc::StartEpochRequest req;
     req.label = label;
     for (const auto& t : thresholds) req.thresholds.push_back(t.text);
@@ -248,8 +316,10 @@ int run_start_epoch(const Coordinator& c, const std::optional<std::string>& labe
     return result_failed(result) ? 1 : 0;
 }
 
-int run_wait_ready(const Coordinator& c, std::size_t want, double timeout_s) {
+int run_wait_ready(Coordinator c, std::size_t want, double timeout_s) {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
+    // No retry outlives --timeout.
+    c.give_up_at = std::chrono::time_point_cast<std::chrono::steady_clock::duration>(deadline);
     auto state = c.state();
     for (;;) {
         std::size_t ready = 0;

@@ -79,6 +79,19 @@ int main(int argc, char** argv) {
     // soft open-file limit is raised to fit at start (see below).
     server_options.max_connections = 2048;
     std::int64_t read_timeout_ms = server_options.read_timeout.count();
+    // Connections that have not yet sent a request head with the token (or,
+    // without --auth-token, any valid head) take none of those slots: they
+    // are pending, with a budget of their own, evicted oldest first when a
+    // newcomer needs room, and closed if their first head does not come
+    // within the first-request deadline (HttpServerOptions, and
+    // src/net/connection_admission.hpp for why). So 2100 idle sockets cannot
+    // take the fleet's slots, with or without a token. A quarter of the
+    // slots is room for a fleet's polls all reconnecting at once; an eighth
+    // of that per address still lets a whole fleet behind one NAT through,
+    // since a real client is admitted within a round trip of connecting.
+    server_options.max_pending_connections = 512;
+    server_options.max_pending_per_address = 128;
+    std::int64_t first_request_timeout_ms = 5000;
 
     app.add_option("--bind", bind,
                    "Address to listen on. Use 0.0.0.0 for multi-machine runs, with --auth-token and a firewall "
@@ -108,11 +121,31 @@ int main(int argc, char** argv) {
         ->capture_default_str()
         ->check(CLI::Range(std::int64_t{100}, std::int64_t{3600000}));
     app.add_option("--max-connections", server_options.max_connections,
-                   "Concurrent control connections; one more is answered 503 and closed (generators retry). "
-                   "Each long-polling generator holds one, so use at least the fleet's size plus a few; the soft "
-                   "open-file limit is raised to the hard one at start, which must exceed this")
+                   "Concurrent admitted control connections: those that sent a request with the token (without "
+                   "--auth-token: any valid request); one more request is answered 503 and its connection closed "
+                   "(generators and bench-dist-control retry). Each long-polling generator holds one, so use at "
+                   "least the fleet's size plus a few. Connections that sent no such request yet do not count "
+                   "(see --max-pending-connections). The soft open-file limit is raised to the hard one at start, "
+                   "which must exceed this plus --max-pending-connections")
         ->capture_default_str()
         ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20));
+    app.add_option("--first-request-timeout-ms", first_request_timeout_ms,
+                   "Deadline for a new connection to send the headers of its first request (at most "
+                   "--read-timeout-ms); closed without an answer otherwise. Admitted connections have "
+                   "--read-timeout-ms instead")
+        ->capture_default_str()
+        ->check(CLI::Range(std::int64_t{100}, std::int64_t{3600000}));
+    app.add_option("--max-pending-connections", server_options.max_pending_connections,
+                   "Connections that have not yet sent a request with the token (without --auth-token: any valid "
+                   "request), in all; a newer one closes the oldest without an answer, so idle sockets cannot "
+                   "keep the place of generators, whose requests follow their connect at once")
+        ->capture_default_str()
+        ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20));
+    app.add_option("--max-pending-per-address", server_options.max_pending_per_address,
+                   "The same, per source address (IPv6: per /64): a newer connection closes the oldest one from "
+                   "its own address first (0 = no per-address cap)")
+        ->capture_default_str()
+        ->check(CLI::Range(std::size_t{0}, std::size_t{1} << 20));
     app.add_option("--port", port, "Port to listen on (0 picks a free one; the startup line shows it)")
         ->capture_default_str()
         ->check(CLI::Range(0, 65535));
@@ -254,7 +287,10 @@ int main(int argc, char** argv) {
                        {"maxControlBodyBytes", max_control_body_bytes},
                        {"maxHeaderBytes", server_options.max_header_bytes},
                        {"readTimeoutMs", read_timeout_ms},
-                       {"maxConnections", server_options.max_connections}};
+                       {"maxConnections", server_options.max_connections},
+                       {"firstRequestTimeoutMs", first_request_timeout_ms},
+                       {"maxPendingConnections", server_options.max_pending_connections},
+                       {"maxPendingPerAddress", server_options.max_pending_per_address}};
 
     spdlog::set_pattern("[coordinator] %v");
     spdlog::flush_on(spdlog::level::info);
@@ -282,6 +318,7 @@ int main(int argc, char** argv) {
         server_options.threads = 2;
         server_options.json_errors = true;
         server_options.read_timeout = std::chrono::milliseconds(read_timeout_ms);
+        server_options.first_request_timeout = std::chrono::milliseconds(first_request_timeout_ms);
         // Long-polls hold a connection for up to 30 s; the read deadline only
         // covers reading a request, so it does not cut them.
         server_options.screen_headers = coord::make_auth_screen(auth_token);
@@ -291,13 +328,14 @@ int main(int argc, char** argv) {
         // would turn a large fleet's polls into accept failures instead of
         // the cap's clean 503.
         const auto files = benchdist::generator::raise_open_file_limit(server_options.max_connections +
+                                                                       server_options.max_pending_connections +
                                                                        benchdist::generator::kOpenFileMargin);
         if (!files.enough) {
             spdlog::warn(
-                "warning: --max-connections {} needs about {} open files, but the hard limit is {}: raise it "
-                "(ulimit -Hn) or lower --max-connections, or a large fleet's requests fail with \"Too many "
-                "open files\" instead of a 503",
-                server_options.max_connections, files.needed, files.hard);
+                "warning: --max-connections {} plus --max-pending-connections {} need about {} open files, but "
+                "the hard limit is {}: raise it (ulimit -Hn) or lower them, or a large fleet's requests fail "
+                "with \"Too many open files\" instead of a 503",
+                server_options.max_connections, server_options.max_pending_connections, files.needed, files.hard);
         }
         server.start();
 
@@ -314,9 +352,10 @@ int main(int argc, char** argv) {
             stdb::compression_flag_name(compression), results_dir);
         spdlog::info(
             "limits: auth token {}, max body {} bytes, max headers {} bytes, read timeout {} ms, "
-            "max connections {}",
+            "max connections {}, first request within {} ms, max pending connections {} ({} per address)",
             auth_token.empty() ? "none" : "set", server_options.max_body_bytes, server_options.max_header_bytes,
-            read_timeout_ms, server_options.max_connections);
+            read_timeout_ms, server_options.max_connections, first_request_timeout_ms,
+            server_options.max_pending_connections, server_options.max_pending_per_address);
         if (bind != "127.0.0.1" && bind != "::1" && auth_token.empty()) {
             spdlog::warn(
                 "warning: --bind {} without --auth-token exposes the control API to anyone who can reach "

@@ -42,7 +42,9 @@ HttpResponse unauthorized_response(BearerCheck why, std::string_view hint);
 
 // The check of require_bearer_token as an HttpServerOptions::screen_headers
 // function, so a request without the token is refused before its body is
-// read. Empty token: an empty function (no check).
+// read. A request with the token is authenticated (its connection is
+// admitted); one to an open path without it is served once, unadmitted.
+// Empty token: an empty function (no check: every valid head is admitted).
 HeaderScreen bearer_token_screen(std::string token, std::vector<std::string> open_paths, std::string hint);
 
 // Wraps `inner` so that every request except those for `open_paths` (exact

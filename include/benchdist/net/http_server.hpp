@@ -1,12 +1,13 @@
 // HttpServer: the project's one HTTP/1.1 server helper (Boost.Beast inside,
 // none of it in this header). It owns the listening socket and a pool of I/O
 // threads, enforces the limits a control plane exposed to a network needs
-// (body and header size, read deadline so trickled headers cannot pin a
-// connection, a cap on concurrent connections) and hands each complete
-// request to one handler. Handlers answer through a Respond callback that
-// may be called later and from any thread, which is what long-polling and
-// the stand-in's database thread need. WebSocket upgrade requests can be
-// handed off whole to an UpgradeHandler (see websocket_upgrade.hpp).
+// (body and header size, read deadlines so trickled headers cannot pin a
+// connection, a cap on concurrent connections that only clients which have
+// proved themselves count against) and hands each complete request to one
+// handler. Handlers answer through a Respond callback that may be called
+// later and from any thread, which is what long-polling and the stand-in's
+// database thread need. WebSocket upgrade requests can be handed off whole
+// to an UpgradeHandler (see websocket_upgrade.hpp).
 #pragma once
 
 #include <chrono>
@@ -17,13 +18,32 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "benchdist/net/http_message.hpp"
 
 namespace benchdist::net {
 
-// Refuses a request from its headers alone (see screen_headers below).
-using HeaderScreen = std::function<std::optional<HttpResponse>(const HttpRequest& head)>;
+// What a HeaderScreen decides about a request from its headers alone.
+struct ScreenVerdict {
+    // Set: refuse the request with this answer (sent, then the connection
+    // closes; the body is never read).
+    std::optional<HttpResponse> refusal;
+    // The headers prove the client (e.g. the right bearer token), so its
+    // connection is admitted: it may hold one of max_connections slots,
+    // long-polls and keep-alive included. False (and no refusal): the
+    // request is served, but the connection stays pending and is closed
+    // after the answer -- e.g. a health check open to everyone, which must
+    // not let anyone keep a connection.
+    bool authenticated = true;
+
+    static ScreenVerdict admit() { return {}; }
+    static ScreenVerdict serve_once() { return {std::nullopt, false}; }
+    static ScreenVerdict refuse(HttpResponse answer) { return {std::move(answer), false}; }
+};
+
+// Judges a request from its headers alone (see screen_headers below).
+using HeaderScreen = std::function<ScreenVerdict(const HttpRequest& head)>;
 
 struct HttpServerOptions {
     std::string bind_address = "127.0.0.1";
@@ -36,16 +56,34 @@ struct HttpServerOptions {
     // that carries large reports). Unset: max_body_bytes for every request.
     std::function<std::size_t(std::string_view target)> body_limit_for;
     // Optional check of a request once its headers are in, before any of its
-    // body is read: an answer refuses the request (it is sent, then the
-    // connection closes), nullopt lets it through. `head` has no body. For
-    // checks that need none, e.g. authentication, so a caller without the
+    // body is read (`head` has none): refuse it, let it through as
+    // authenticated (admitted), or serve it once (see ScreenVerdict). For
+    // checks that need no body, e.g. authentication, so a caller without the
     // token cannot make the server read a body of up to the route's limit.
+    // Unset: every complete, valid head is admitted.
     HeaderScreen screen_headers;
     std::size_t max_header_bytes = 16u * 1024;
-    // Deadline for reading one whole request (headers and body), and for an
-    // idle keep-alive connection to send its next one.
+    // Deadline for reading one whole request (headers and body) on an
+    // admitted connection, for the body of the request that admitted it,
+    // and for an idle keep-alive connection to send its next one.
     std::chrono::milliseconds read_timeout{15000};
+
+    // Admission (the policy: src/net/connection_admission.hpp). A connection
+    // is pending from accept until the head of its first request passes
+    // screen_headers as authenticated; then it is admitted and counts
+    // against max_connections until it closes. Over max_connections an
+    // authenticated request gets 503 and the connection closes. Pending
+    // connections never count against it: they have their own caps, and a
+    // newcomer over either evicts (closes without an answer) the oldest
+    // pending connection, of its own source first, instead of being
+    // refused. A pending connection must send its first head within
+    // first_request_timeout (or read_timeout, if that is shorter); it is
+    // closed without an answer otherwise.
     std::size_t max_connections = 1024;
+    std::chrono::milliseconds first_request_timeout{5000};
+    std::size_t max_pending_connections = 256;  // at least 1
+    // Per source address (an IPv6 source: per /64); 0: no such cap.
+    std::size_t max_pending_per_address = 64;
     // A handler that has not answered by then gets a 504 sent for it
     // (long-polls must stay below this).
     std::chrono::milliseconds handler_timeout{120000};
@@ -76,6 +114,15 @@ public:
     std::uint16_t port() const;
     // Stops accepting, drops open connections and joins the threads. Idempotent.
     void stop();
+
+    // Connections now, by admission state, and pending ones evicted so far
+    // (for logs and tests).
+    struct ConnectionCounts {
+        std::size_t pending = 0;
+        std::size_t admitted = 0;
+        std::uint64_t evicted = 0;
+    };
+    ConnectionCounts connection_counts() const;
 
     struct Impl;  // public only so the .cpp's session class can name it
 
