@@ -183,7 +183,7 @@ TEST(HostileNames, ControlEscapesWhatAnUncheckingCoordinatorSends) {
                                                      {"state", bc::to_json(running)}}));
         }
         bn::HttpResponse broken;  // /admin/include: not JSON at all
-        broken.status = 500;
+        broken.status = 400;      // a 5xx would be retried for 30 s (bench-dist-control retries them)
         broken.content_type = "text/plain";
         broken.body = std::string("\x1b[2Jproxy error\0", 17) + kForged;  // NUL, then a forged line
         respond(std::move(broken));
