@@ -31,6 +31,10 @@ bool is_known_reason_code(std::string_view code) {
     return std::find(codes.begin(), codes.end(), code) != codes.end();
 }
 
+VerdictReason make_reason(std::string_view code, std::string message, Json details) {
+    return VerdictReason{std::string(code), std::move(message), std::move(details)};
+}
+
 Json to_json(const VerdictReason& r) {
     Json j = Json::object();
     j["code"] = r.code;

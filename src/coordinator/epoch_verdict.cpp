@@ -24,10 +24,6 @@ std::string join(const std::vector<std::string>& ids) {
     return out;
 }
 
-VerdictReason make(std::string_view c, std::string message, Json details = Json::object()) {
-    return VerdictReason{std::string(c), std::move(message), std::move(details)};
-}
-
 double number_or(const Json& j, const char* key, double fallback) {
     const auto it = j.find(key);
     return it != j.end() && it->is_number() ? it->get<double>() : fallback;
@@ -58,28 +54,29 @@ void participant_counts(const control::EpochResult& r, const EpochObservations& 
             continue;  // reports no counts (the original harness's generators): nothing to judge
         }
         if (committed == 0) {
-            out.push_back(make(code::kCommittedNothing,
-                               "generator " + id + " committed nothing over " + over + " (" +
-                                   format(attempted < 0 ? 0 : attempted, "%.0f") + " calls attempted, " +
-                                   format(errors < 0 ? 0 : errors, "%.0f") +
-                                   " failed): its connections carried no load; see its log for the cause",
-                               {{"generator", id}, {"committed", 0}, {"attempted", attempted}, {"errors", errors}}));
+            out.push_back(control::make_reason(
+                code::kCommittedNothing,
+                "generator " + id + " committed nothing over " + over + " (" +
+                    format(attempted < 0 ? 0 : attempted, "%.0f") + " calls attempted, " +
+                    format(errors < 0 ? 0 : errors, "%.0f") +
+                    " failed): its connections carried no load; see its log for the cause",
+                {{"generator", id}, {"committed", 0}, {"attempted", attempted}, {"errors", errors}}));
             continue;
         }
         if (attempted > 0 && errors >= 0) {
             const double ratio = errors / attempted;
             if (ratio > o.options.max_error_ratio) {
-                out.push_back(make(code::kErrorRatio,
-                                   "generator " + id + " failed " + format(errors, "%.0f") + " of " +
-                                       format(attempted, "%.0f") + " calls over " + over + " (" +
-                                       format(ratio * 100.0, "%.2f") + "%, above --max-error-ratio " +
-                                       format(o.options.max_error_ratio * 100.0, "%g") +
-                                       "%): see its errors in perGenerator and its log",
-                                   {{"generator", id},
-                                    {"errors", errors},
-                                    {"attempted", attempted},
-                                    {"observed", ratio},
-                                    {"limit", o.options.max_error_ratio}}));
+                out.push_back(control::make_reason(code::kErrorRatio,
+                                                   "generator " + id + " failed " + format(errors, "%.0f") + " of " +
+                                                       format(attempted, "%.0f") + " calls over " + over + " (" +
+                                                       format(ratio * 100.0, "%.2f") + "%, above --max-error-ratio " +
+                                                       format(o.options.max_error_ratio * 100.0, "%g") +
+                                                       "%): see its errors in perGenerator and its log",
+                                                   {{"generator", id},
+                                                    {"errors", errors},
+                                                    {"attempted", attempted},
+                                                    {"observed", ratio},
+                                                    {"limit", o.options.max_error_ratio}}));
             }
         }
     }
@@ -107,7 +104,7 @@ void client_server(const control::EpochResult& r, std::vector<VerdictReason>& ou
     }
     Json details = c;
     details.erase("agrees");
-    out.push_back(make(code::kClientServerMismatch, std::move(message), std::move(details)));
+    out.push_back(control::make_reason(code::kClientServerMismatch, std::move(message), std::move(details)));
 }
 
 }  // namespace
@@ -119,36 +116,39 @@ std::vector<VerdictReason> find_epoch_reasons(const control::EpochResult& r, con
     const bool measured = o.before && o.after;
 
     if (o.aborted)
-        out.push_back(make(code::kAborted,
-                           "the epoch was stopped early (stop-epoch or shutdown): its window is not the one asked for",
-                           {{"windowSeconds", r.window_seconds}, {"actualWindowSeconds", r.actual_window_seconds}}));
+        out.push_back(control::make_reason(
+            code::kAborted, "the epoch was stopped early (stop-epoch or shutdown): its window is not the one asked for",
+            {{"windowSeconds", r.window_seconds}, {"actualWindowSeconds", r.actual_window_seconds}}));
     if (o.failure)
-        out.push_back(make(measured ? code::kEpochFailed : code::kNotMeasured,
-                           (measured ? "the epoch failed: " : "nothing was measured: ") + *o.failure));
+        out.push_back(control::make_reason(measured ? code::kEpochFailed : code::kNotMeasured,
+                                           (measured ? "the epoch failed: " : "nothing was measured: ") + *o.failure));
     else if (!measured && !o.aborted)
-        out.push_back(make(code::kNotMeasured, "the window's counter reads did not both happen, so there is no delta"));
+        out.push_back(control::make_reason(code::kNotMeasured,
+                                           "the window's counter reads did not both happen, so there is no delta"));
 
     if (!o.missing_start_acks.empty())
-        out.push_back(make(code::kStartAckMissing,
-                           "generators did not acknowledge the start in time: " + join(o.missing_start_acks) +
-                               " (are they running, and do they reach the coordinator?)",
-                           {{"generators", o.missing_start_acks}}));
+        out.push_back(
+            control::make_reason(code::kStartAckMissing,
+                                 "generators did not acknowledge the start in time: " + join(o.missing_start_acks) +
+                                     " (are they running, and do they reach the coordinator?)",
+                                 {{"generators", o.missing_start_acks}}));
     if (!o.missing_stop_acks.empty())
-        out.push_back(make(code::kStopAckMissing,
-                           "generators did not acknowledge the stop in time: " + join(o.missing_stop_acks) +
-                               " -- they may have kept loading the server while verification ran, and their "
-                               "reports are missing",
-                           {{"generators", o.missing_stop_acks}}));
-    for (const auto& lost : o.lost_errors) out.push_back(make(code::kParticipantLost, lost));
-    for (const auto& restart : o.restarts) out.push_back(make(code::kParticipantRestarted, restart));
+        out.push_back(
+            control::make_reason(code::kStopAckMissing,
+                                 "generators did not acknowledge the stop in time: " + join(o.missing_stop_acks) +
+                                     " -- they may have kept loading the server while verification ran, and their "
+                                     "reports are missing",
+                                 {{"generators", o.missing_stop_acks}}));
+    for (const auto& lost : o.lost_errors) out.push_back(control::make_reason(code::kParticipantLost, lost));
+    for (const auto& restart : o.restarts) out.push_back(control::make_reason(code::kParticipantRestarted, restart));
     for (const auto ms : o.stalls_ms)
-        out.push_back(make(code::kCoordinatorStalled,
-                           "the coordinator itself did not run for " +
-                               format(static_cast<double>(ms) / 1000.0, "%.1f") +
-                               " s during the epoch (stopped, swapped out or a paused VM): its timing and its view "
-                               "of the generators are not trustworthy for that span. The generators were not "
-                               "blamed for the silence",
-                           {{"stalledMs", ms}}));
+        out.push_back(control::make_reason(
+            code::kCoordinatorStalled,
+            "the coordinator itself did not run for " + format(static_cast<double>(ms) / 1000.0, "%.1f") +
+                " s during the epoch (stopped, swapped out or a paused VM): its timing and its view "
+                "of the generators are not trustworthy for that span. The generators were not "
+                "blamed for the silence",
+            {{"stalledMs", ms}}));
 
     std::uint64_t desired = 0;
     std::uint64_t opened = 0;
@@ -160,17 +160,18 @@ std::vector<VerdictReason> find_epoch_reasons(const control::EpochResult& r, con
             short_ids.push_back(id + " " + std::to_string(c.second) + "/" + std::to_string(c.first));
     }
     if (!short_ids.empty())
-        out.push_back(make(code::kConnectionsShort,
-                           "fewer connections were open than asked for (" + join(short_ids) +
-                               "): the load is not the one configured; check the generators' logs for refused "
-                               "connections, and the server's and the host's connection limits",
-                           {{"desired", desired}, {"opened", opened}}));
+        out.push_back(
+            control::make_reason(code::kConnectionsShort,
+                                 "fewer connections were open than asked for (" + join(short_ids) +
+                                     "): the load is not the one configured; check the generators' logs for refused "
+                                     "connections, and the server's and the host's connection limits",
+                                 {{"desired", desired}, {"opened", opened}}));
     participant_counts(r, o, out);
 
     if (measured && !o.aborted) {
         const double allowance = window_length_allowance_seconds(r.window_seconds);
         if (std::fabs(r.actual_window_seconds - r.window_seconds) > allowance)
-            out.push_back(make(
+            out.push_back(control::make_reason(
                 code::kWindowLength,
                 "the measured window lasted " + format(r.actual_window_seconds, "%.3f") + " s instead of " +
                     format(r.window_seconds, "%g") + " s (allowed " + format(allowance, "%g") +
@@ -178,15 +179,17 @@ std::vector<VerdictReason> find_epoch_reasons(const control::EpochResult& r, con
                 {{"observed", r.actual_window_seconds}, {"requested", r.window_seconds}, {"allowance", allowance}}));
     }
     if (r.extra.value("counterWentBackwards", false))
-        out.push_back(make(code::kCounterBackwards,
-                           "the server's committed-transfer counter went backwards during the window (a server "
-                           "restart or a counter from another process): there is no delta to trust"));
+        out.push_back(
+            control::make_reason(code::kCounterBackwards,
+                                 "the server's committed-transfer counter went backwards during the window (a server "
+                                 "restart or a counter from another process): there is no delta to trust"));
     client_server(r, out);
     if (r.verification == "failed")
-        out.push_back(make(code::kVerificationFailed,
-                           "verification failed: " + r.verification_error.value_or("no reason given") +
-                               " -- the accounts' balances do not add up, so committed transfers are not what "
-                               "they seem"));
+        out.push_back(
+            control::make_reason(code::kVerificationFailed,
+                                 "verification failed: " + r.verification_error.value_or("no reason given") +
+                                     " -- the accounts' balances do not add up, so committed transfers are not what "
+                                     "they seem"));
     return out;
 }
 
@@ -239,7 +242,8 @@ ThresholdCheck check_thresholds(const control::EpochResult& r, const EpochObserv
         const auto outcome = stats::evaluate(t, metrics);
         out.outcomes.push_back(stats::to_json(outcome));
         if (!outcome.passed)
-            out.reasons.push_back(make(code::kThresholdFailed, outcome.message, stats::to_json(outcome)));
+            out.reasons.push_back(
+                control::make_reason(code::kThresholdFailed, outcome.message, stats::to_json(outcome)));
     }
     return out;
 }

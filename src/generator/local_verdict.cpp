@@ -28,10 +28,6 @@ std::optional<double> number_at(const Json& j, std::initializer_list<const char*
     return at->is_number() ? std::optional(at->get<double>()) : std::nullopt;
 }
 
-VerdictReason make(std::string_view c, std::string message, Json details = Json::object()) {
-    return VerdictReason{std::string(c), std::move(message), std::move(details)};
-}
-
 }  // namespace
 
 stats::MetricValues local_metrics(const Json& result) {
@@ -60,7 +56,8 @@ bool judge_local_result(Json& result, const LocalVerdictOptions& options) {
     std::vector<VerdictReason> found;
     const bool interrupted = result.contains("window") && result["window"].value("interrupted", false);
     if (interrupted)
-        found.push_back(make(code::kAborted, "the run was interrupted: its window is shorter than requested"));
+        found.push_back(
+            control::make_reason(code::kAborted, "the run was interrupted: its window is shorter than requested"));
 
     const double attempted = number_at(result, {"client", "attempted"}).value_or(0);
     const double committed = number_at(result, {"client", "committed"}).value_or(0);
@@ -75,35 +72,38 @@ bool judge_local_result(Json& result, const LocalVerdictOptions& options) {
                 kinds != result["client"].end() && kinds->is_object())
                 for (const auto& [kind, count] : kinds->items()) protocol += " " + kind + " " + count.dump();
         }
-        found.push_back(make(code::kCommittedNothing,
-                             "nothing committed (" + format(attempted, "%.0f") + " calls attempted, " +
-                                 format(errors, "%.0f") + " failed" + protocol +
-                                 "): the connections carried no load; the log above says why",
-                             {{"committed", 0}, {"attempted", attempted}, {"errors", errors}}));
+        found.push_back(control::make_reason(code::kCommittedNothing,
+                                             "nothing committed (" + format(attempted, "%.0f") + " calls attempted, " +
+                                                 format(errors, "%.0f") + " failed" + protocol +
+                                                 "): the connections carried no load; the log above says why",
+                                             {{"committed", 0}, {"attempted", attempted}, {"errors", errors}}));
     } else if (attempted > 0 && errors / attempted > options.max_error_ratio) {
-        found.push_back(make(code::kErrorRatio,
-                             format(errors, "%.0f") + " of " + format(attempted, "%.0f") + " calls failed (" +
-                                 format(errors / attempted * 100.0, "%.2f") + "%, above --max-error-ratio " +
-                                 format(options.max_error_ratio * 100.0, "%g") + "%)",
-                             {{"errors", errors},
-                              {"attempted", attempted},
-                              {"observed", errors / attempted},
-                              {"limit", options.max_error_ratio}}));
+        found.push_back(control::make_reason(code::kErrorRatio,
+                                             format(errors, "%.0f") + " of " + format(attempted, "%.0f") +
+                                                 " calls failed (" + format(errors / attempted * 100.0, "%.2f") +
+                                                 "%, above --max-error-ratio " +
+                                                 format(options.max_error_ratio * 100.0, "%g") + "%)",
+                                             {{"errors", errors},
+                                              {"attempted", attempted},
+                                              {"observed", errors / attempted},
+                                              {"limit", options.max_error_ratio}}));
     }
     if (options.opened_connections < options.desired_connections)
-        found.push_back(make(code::kConnectionsShort,
-                             "only " + std::to_string(options.opened_connections) + " of " +
-                                 std::to_string(options.desired_connections) + " connections were open",
-                             {{"desired", options.desired_connections}, {"opened", options.opened_connections}}));
+        found.push_back(
+            control::make_reason(code::kConnectionsShort,
+                                 "only " + std::to_string(options.opened_connections) + " of " +
+                                     std::to_string(options.desired_connections) + " connections were open",
+                                 {{"desired", options.desired_connections}, {"opened", options.opened_connections}}));
     const auto seconds = number_at(result, {"window", "seconds"});
     const auto requested = number_at(result, {"window", "requestedSeconds"});
     if (!interrupted && seconds && requested) {
         const double allowance = std::max(1.0, 0.05 * *requested);
         if (std::fabs(*seconds - *requested) > allowance)
-            found.push_back(make(code::kWindowLength,
-                                 "the window lasted " + format(*seconds, "%.3f") + " s instead of " +
-                                     format(*requested, "%g") + " s (allowed " + format(allowance, "%g") + " s)",
-                                 {{"observed", *seconds}, {"requested", *requested}, {"allowance", allowance}}));
+            found.push_back(
+                control::make_reason(code::kWindowLength,
+                                     "the window lasted " + format(*seconds, "%.3f") + " s instead of " +
+                                         format(*requested, "%g") + " s (allowed " + format(allowance, "%g") + " s)",
+                                     {{"observed", *seconds}, {"requested", *requested}, {"allowance", allowance}}));
     }
     if (const auto check = result.find("clientServerCheck");
         check != result.end() && check->is_object() && !check->value("agrees", true)) {
@@ -116,7 +116,7 @@ bool judge_local_result(Json& result, const LocalVerdictOptions& options) {
                                    : "the counter read is not this database's, or the clock stepped";
         Json details = *check;
         details.erase("agrees");
-        found.push_back(make(code::kClientServerMismatch, std::move(message), std::move(details)));
+        found.push_back(control::make_reason(code::kClientServerMismatch, std::move(message), std::move(details)));
     }
     if (!options.thresholds.empty()) {
         const auto metrics = local_metrics(result);
@@ -125,7 +125,7 @@ bool judge_local_result(Json& result, const LocalVerdictOptions& options) {
             const auto outcome = stats::evaluate(t, metrics);
             outcomes.push_back(stats::to_json(outcome));
             if (!outcome.passed)
-                found.push_back(make(code::kThresholdFailed, outcome.message, stats::to_json(outcome)));
+                found.push_back(control::make_reason(code::kThresholdFailed, outcome.message, stats::to_json(outcome)));
         }
         result["thresholds"] = std::move(outcomes);
     }

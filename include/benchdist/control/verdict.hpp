@@ -49,6 +49,8 @@ struct VerdictReason {
     // into the reason's JSON object after "code" and "message".
     Json details = Json::object();
 };
+// A reason of `code` (one of control::reason).
+VerdictReason make_reason(std::string_view code, std::string message, Json details = Json::object());
 // {"code", "message", ...details}.
 Json to_json(const VerdictReason& r);
 VerdictReason verdict_reason_from_json(const Json& j);
