@@ -1,5 +1,7 @@
 #include "benchdist/text/printable.hpp"
 
+#include <algorithm>
+
 namespace benchdist::text {
 
 std::string printable(std::string_view text) {
@@ -20,8 +22,13 @@ std::string printable(std::string_view text) {
 }
 
 std::string quoted_excerpt(std::string_view text, std::size_t max_bytes) {
-    if (text.size() <= max_bytes) return "\"" + printable(text) + "\"";
-    return "\"" + printable(text.substr(0, max_bytes)) + "\"... (" + std::to_string(text.size()) + " bytes)";
+    // Appended rather than `"\"" + string&&`, on which GCC 12 at -O3 warns
+    // falsely (-Wrestrict).
+    std::string out = "\"";
+    out += printable(text.substr(0, std::min(text.size(), max_bytes)));
+    out += '"';
+    if (text.size() > max_bytes) out += "... (" + std::to_string(text.size()) + " bytes)";
+    return out;
 }
 
 }  // namespace benchdist::text
