@@ -1,5 +1,7 @@
 #include "benchdist/cli/threshold_option.hpp"
 
+#include "benchdist/control/verdict.hpp"
+
 #include <CLI/CLI.hpp>
 
 #include <string>
@@ -32,6 +34,18 @@ CLI::Option* add_threshold_option(CLI::App& app, std::vector<stats::Threshold>& 
         // taken as a second expression (it may be a subcommand or a typo).
         ->allow_extra_args(false)
         ->type_name("EXPR");
+}
+
+CLI::Option* add_tolerate_option(CLI::App& app, std::vector<std::string>& codes, const std::string& what) {
+    return app
+        .add_option("--tolerate", codes,
+                    "A reason code to record as a warning instead of making " + what +
+                        " invalid (repeatable; docs/results.md lists them), e.g. --tolerate connections_short")
+        ->check([](const std::string& code) {
+            return control::is_known_reason_code(code)
+                       ? std::string()
+                       : "unknown reason code \"" + code + "\" (docs/results.md lists them)";
+        });
 }
 
 }  // namespace benchdist::cli

@@ -31,6 +31,8 @@ bool is_known_reason_code(std::string_view code) {
     return std::find(codes.begin(), codes.end(), code) != codes.end();
 }
 
+double window_length_allowance_seconds(double requested_seconds) { return std::max(1.0, 0.05 * requested_seconds); }
+
 VerdictReason make_reason(std::string_view code, std::string message, Json details) {
     return VerdictReason{std::string(code), std::move(message), std::move(details)};
 }

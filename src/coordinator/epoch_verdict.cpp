@@ -109,8 +109,6 @@ void client_server(const control::EpochResult& r, std::vector<VerdictReason>& ou
 
 }  // namespace
 
-double window_length_allowance_seconds(double requested_seconds) { return std::max(1.0, 0.05 * requested_seconds); }
-
 std::vector<VerdictReason> find_epoch_reasons(const control::EpochResult& r, const EpochObservations& o) {
     std::vector<VerdictReason> out;
     const bool measured = o.before && o.after;
@@ -169,7 +167,7 @@ std::vector<VerdictReason> find_epoch_reasons(const control::EpochResult& r, con
     participant_counts(r, o, out);
 
     if (measured && !o.aborted) {
-        const double allowance = window_length_allowance_seconds(r.window_seconds);
+        const double allowance = control::window_length_allowance_seconds(r.window_seconds);
         if (std::fabs(r.actual_window_seconds - r.window_seconds) > allowance)
             out.push_back(control::make_reason(
                 code::kWindowLength,

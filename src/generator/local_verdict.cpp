@@ -97,7 +97,7 @@ bool judge_local_result(Json& result, const LocalVerdictOptions& options) {
     const auto seconds = number_at(result, {"window", "seconds"});
     const auto requested = number_at(result, {"window", "requestedSeconds"});
     if (!interrupted && seconds && requested) {
-        const double allowance = std::max(1.0, 0.05 * *requested);
+        const double allowance = control::window_length_allowance_seconds(*requested);
         if (std::fabs(*seconds - *requested) > allowance)
             found.push_back(
                 control::make_reason(code::kWindowLength,

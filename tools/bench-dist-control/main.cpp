@@ -377,14 +377,7 @@ int main(int argc, char** argv) {
     std::vector<benchdist::stats::Threshold> thresholds;
     benchdist::cli::add_threshold_option(*start, thresholds);
     std::vector<std::string> tolerate;
-    start
-        ->add_option("--tolerate", tolerate,
-                     "A reason code to record as a warning instead of making this epoch invalid (repeatable; "
-                     "docs/results.md lists them)")
-        ->check([](const std::string& code) {
-            return bc::is_known_reason_code(code) ? std::string()
-                                                  : "unknown reason code \"" + code + "\" (docs/results.md lists them)";
-        });
+    benchdist::cli::add_tolerate_option(*start, tolerate, "this epoch");
     start->add_option("--generator-ids", ids, "Comma-separated generators to use (default: all ready and included)")
         ->check(generator_id_list());
     start->add_option("--poll-ms", poll_ms, "Longest wait between state checks")

@@ -25,7 +25,6 @@
 #include "benchdist/cli/original_syntax.hpp"
 #include "benchdist/cli/threshold_option.hpp"
 #include "benchdist/control/identifiers.hpp"
-#include "benchdist/control/verdict.hpp"
 #include "benchdist/control/version.hpp"
 #include "benchdist/coordinator/coordinator.hpp"
 #include "benchdist/coordinator/routes.hpp"
@@ -220,14 +219,7 @@ int main(int argc, char** argv) {
         ->capture_default_str()
         ->check(benchdist::cli::number_from(0.0, 1.0));
     std::vector<std::string> tolerate;
-    app.add_option("--tolerate", tolerate,
-                   "A reason code that makes a result invalid to record as a warning instead (repeatable; "
-                   "docs/results.md lists the codes), e.g. --tolerate connections_short")
-        ->check([](const std::string& code) {
-            return benchdist::control::is_known_reason_code(code)
-                       ? std::string()
-                       : "unknown reason code \"" + code + "\" (docs/results.md lists them)";
-        });
+    benchdist::cli::add_tolerate_option(app, tolerate, "an epoch");
     benchdist::cli::add_threshold_option(app, o.thresholds);
     app.set_version_flag("--version", std::string(benchdist::control::tool_version()));
 

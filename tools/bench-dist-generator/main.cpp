@@ -23,7 +23,6 @@
 #include "benchdist/cli/original_syntax.hpp"
 #include "benchdist/cli/threshold_option.hpp"
 #include "benchdist/control/identifiers.hpp"
-#include "benchdist/control/verdict.hpp"
 #include "benchdist/control/version.hpp"
 #include "benchdist/generator/generator_config.hpp"
 #include "benchdist/generator/resource_limits.hpp"
@@ -188,14 +187,7 @@ int main(int argc, char** argv) {
         ->capture_default_str()
         ->check(CLI::Range(0.0, 1.0));
     std::vector<std::string> tolerate;
-    run->add_option("--tolerate", tolerate,
-                    "A reason code to record as a warning instead of making the run invalid (repeatable; "
-                    "docs/results.md lists them)")
-        ->check([](const std::string& code) {
-            return benchdist::control::is_known_reason_code(code)
-                       ? std::string()
-                       : "unknown reason code \"" + code + "\" (docs/results.md lists them)";
-        });
+    benchdist::cli::add_tolerate_option(*run, tolerate, "the run");
     benchdist::cli::add_threshold_option(*run, local_verdict.thresholds);
     run->fallthrough();
 

@@ -1,4 +1,4 @@
-// The --threshold option that bench-dist-coordinator, `bench-dist-control
+// The verdict's options: the --threshold (and --tolerate) that bench-dist-coordinator, `bench-dist-control
 // start-epoch` and `bench-dist-generator run` share: a repeatable
 // `--threshold EXPR` (e.g. `--threshold 'p99<=20ms' --threshold errors==0`)
 // whose expressions are parsed while CLI11 parses, so a bad one is a usage
@@ -8,6 +8,7 @@
 // forward-declared here.
 #pragma once
 
+#include <string>
 #include <vector>
 
 #include "benchdist/stats/threshold.hpp"
@@ -26,5 +27,11 @@ namespace benchdist::cli {
 // does not parse fails parsing with a CLI::ValidationError naming
 // --threshold and carrying the ThresholdSyntaxError's message.
 CLI::Option* add_threshold_option(CLI::App& app, std::vector<stats::Threshold>& thresholds);
+
+// Adds the repeatable `--tolerate CODE` the same three commands share: a
+// reason code (control/verdict.hpp) that is to be a warning rather than make
+// `what` ("this epoch", "the run", ...) invalid. An unknown code is a usage
+// error naming it.
+CLI::Option* add_tolerate_option(CLI::App& app, std::vector<std::string>& codes, const std::string& what);
 
 }  // namespace benchdist::cli

@@ -42,6 +42,11 @@ inline constexpr std::string_view kResultNotWritten = "result_not_written";
 const std::vector<std::string_view>& known_reason_codes();
 bool is_known_reason_code(std::string_view code);
 
+// How far a measured window may be from the requested one before its
+// numbers stop being the ones asked for (window_length): max(1 s, 5%). One
+// rule for an epoch and for `bench-dist-generator run`.
+double window_length_allowance_seconds(double requested_seconds);
+
 struct VerdictReason {
     std::string code;
     std::string message;

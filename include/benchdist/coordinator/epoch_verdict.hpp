@@ -12,10 +12,6 @@
 
 namespace benchdist::coordinator {
 
-// How far the measured window may be from the requested one before its
-// numbers stop being the ones asked for: max(1 s, 5%).
-double window_length_allowance_seconds(double requested_seconds);
-
 // Every reason `r` (already built from `o`, with its summary) is not a
 // number to trust, in a stable order: the epoch's own fate first (aborted,
 // not measured, failed), then the participants (acknowledgements, losses,

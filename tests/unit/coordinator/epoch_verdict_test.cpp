@@ -149,8 +149,8 @@ TEST(EpochVerdict, TheCoordinatorsOwnStallIsNamedAsItsOwn) {
 }
 
 TEST(EpochVerdict, TheWindowMayDifferByOneSecondOrFivePercent) {
-    EXPECT_EQ(window_length_allowance_seconds(10), 1.0);
-    EXPECT_EQ(window_length_allowance_seconds(60), 3.0);
+    EXPECT_EQ(control::window_length_allowance_seconds(10), 1.0);
+    EXPECT_EQ(control::window_length_allowance_seconds(60), 3.0);
     auto o = clean();
     o.after = read_at(6000, kT0 + 10900);
     o.finished_ms = kT0 + 10900;
