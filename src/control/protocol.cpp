@@ -208,6 +208,7 @@ Json self_view_to_json(const CoordinatorState& s, const SelfView& v) {
     j["version"] = s.version;
     if (s.server_time_ms) j["serverTimeMs"] = *s.server_time_ms;
     if (s.lease_seconds) j["leaseSeconds"] = js_number(*s.lease_seconds);
+    if (v.load) j["load"] = to_json(*v.load);
     return j;
 }
 
@@ -229,6 +230,11 @@ Json to_json(const CoordinatorState& s) {
     if (s.server_time_ms) j["serverTimeMs"] = *s.server_time_ms;
     if (s.lease_seconds) j["leaseSeconds"] = js_number(*s.lease_seconds);
     if (!s.current_epoch_errors.empty()) j["currentEpochErrors"] = s.current_epoch_errors;
+    if (!s.current_load.empty()) {
+        Json load = Json::object();
+        for (const auto& [id, a] : s.current_load) load[id] = to_json(a);
+        j["currentLoad"] = std::move(load);
+    }
     return j;
 }
 
@@ -262,6 +268,8 @@ Json to_json(const StartEpochRequest& r) {
     if (r.generator_ids) j["generatorIds"] = *r.generator_ids;
     if (!r.thresholds.empty()) j["thresholds"] = r.thresholds;
     if (!r.tolerate.empty()) j["tolerate"] = r.tolerate;
+    if (r.load) j["load"] = to_json(*r.load);
+    add_timing_keys(j, r.timing);
     return j;
 }
 
@@ -323,6 +331,7 @@ SelfView self_view_from_json(const Json& j) {
     if (!parsed) throw ProtocolError("\"localState\" has unknown value \"" + state + "\"");
     v.local_state = *parsed;
     v.participant_count = get_count(j, "participantCount");
+    if (auto it = j.find("load"); it != j.end() && !it->is_null()) v.load = load_assignment_from_json(*it);
     return v;
 }
 
@@ -362,6 +371,10 @@ CoordinatorState coordinator_state_from_json(const Json& j) {
     }
     if (auto it = j.find("currentEpochErrors"); it != j.end() && !it->is_null())
         s.current_epoch_errors = get_string_list(j, "currentEpochErrors");
+    if (auto it = j.find("currentLoad"); it != j.end() && !it->is_null()) {
+        if (!it->is_object()) throw ProtocolError("\"currentLoad\" must be an object");
+        for (const auto& [id, a] : it->items()) s.current_load[id] = load_assignment_from_json(a);
+    }
     return s;
 }
 
@@ -430,6 +443,11 @@ StartEpochRequest start_epoch_request_from_json(const Json& j) {
             if (!is_known_reason_code(code))
                 throw ProtocolError("\"tolerate\": unknown reason code \"" + code + "\" (docs/results.md lists them)");
     }
+    if (auto it = j.find("load"); it != j.end() && !it->is_null()) {
+        r.load = epoch_load_request_from_json(*it);
+        if (r.load->empty()) r.load.reset();
+    }
+    r.timing = epoch_timing_from_json(j);
     return r;
 }
 

@@ -8,12 +8,15 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "benchdist/control/epoch_load.hpp"
 
 namespace benchdist::control {
 
@@ -84,6 +87,9 @@ struct SelfView {
     GeneratorState local_state = GeneratorState::Registered;
     // The current epoch's size (0 without one): enough for a log line.
     std::uint64_t participant_count = 0;
+    // Addition: what this generator must run in the current epoch when the
+    // epoch sets its load (control/epoch_load.hpp); sent only then.
+    std::optional<LoadAssignment> load;
 };
 
 struct CoordinatorState {
@@ -109,6 +115,9 @@ struct CoordinatorState {
     // participant lost mid-window), before its result exists. Sent only
     // when non-empty.
     std::vector<std::string> current_epoch_errors;
+    // Addition: each participant's share of the current epoch's load, by
+    // id ("currentLoad"), when the epoch sets one; sent only then.
+    std::map<std::string, LoadAssignment> current_load;
     // Set when this is a generator's compact view ("view": "self"): then
     // participants, generators, lastResult and currentEpochErrors are not
     // sent (empty here), and `version` is the view's version, which moves
@@ -157,6 +166,11 @@ struct StartEpochRequest {
     // (control/verdict.hpp), on top of the coordinator's own.
     std::vector<std::string> thresholds;
     std::vector<std::string> tolerate;
+    // Additions: this epoch's load ("load") and timing (warmupSeconds,
+    // warmupAuto, stableCv, stableSeconds, warmupMaxSeconds,
+    // windowSeconds), control/epoch_load.hpp.
+    std::optional<EpochLoadRequest> load;
+    EpochTiming timing;
 };
 
 Json to_json(const GeneratorSnapshot& g);
