@@ -35,8 +35,7 @@ std::optional<std::uint64_t> optional_whole(const Json& j, const char* key, std:
 std::optional<double> optional_number(const Json& j, const char* key, double low, double high) {
     const auto it = j.find(key);
     if (it == j.end() || it->is_null()) return std::nullopt;
-    if (!it->is_number() || !std::isfinite(it->get<double>()) || it->get<double>() < low ||
-        it->get<double>() > high) {
+    if (!it->is_number() || !std::isfinite(it->get<double>()) || it->get<double>() < low || it->get<double>() > high) {
         char rule[96];
         std::snprintf(rule, sizeof rule, " must be a number from %g to %g, not ", low, high);
         throw ProtocolError(quoted(key) + rule + it->dump());
@@ -56,8 +55,9 @@ Json js_number(double d) {
     return Json(d);
 }
 
-constexpr const char* kLoadKeys[] = {"connections", "connectionsPerGenerator", "inflight", "rate",
-                                     "ratePerGenerator", "alpha", "accounts"};
+constexpr const char* kLoadKeys[] = {"connections", "connectionsPerGenerator", "inflight",
+                                     "rate",        "ratePerGenerator",        "alpha",
+                                     "accounts"};
 
 }  // namespace
 

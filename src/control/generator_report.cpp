@@ -82,6 +82,7 @@ Json to_json(const RegisterManifest& m) {
     if (!m.options.is_null()) j["options"] = m.options;
     if (m.holds_lease) j["holdsLease"] = true;
     if (m.incarnation) j["incarnation"] = *m.incarnation;
+    if (m.applies_epoch_load) j["appliesEpochLoad"] = true;
     return j;
 }
 
@@ -101,6 +102,10 @@ RegisterManifest register_manifest_from_json(const Json& j) {
         m.holds_lease = it->get<bool>();
     }
     m.incarnation = optional_string(j, "incarnation");
+    if (const auto it = j.find("appliesEpochLoad"); it != j.end() && !it->is_null()) {
+        if (!it->is_boolean()) throw ProtocolError("\"manifest.appliesEpochLoad\" must be true or false");
+        m.applies_epoch_load = it->get<bool>();
+    }
     return m;
 }
 

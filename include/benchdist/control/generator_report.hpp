@@ -66,14 +66,21 @@ struct RegisterManifest {
     // which the coordinator catches at once (its load before the restart
     // is missing from the reports).
     std::optional<std::string> incarnation;
+    // True when the generator applies the load an epoch assigns it
+    // (control/epoch_load.hpp: "load" in its /state view). The coordinator
+    // refuses an epoch that sets its load over a participant that does not
+    // say so (the original harness's generators, older ones of ours): they
+    // would run their own command line and the result would describe a
+    // load nobody ran.
+    bool applies_epoch_load = false;
 };
 // {"toolVersion", "hostname", "pid", "startedAt", "workload", "options",
-// "holdsLease", "incarnation"}, each only when set (holdsLease only when
-// true).
+// "holdsLease", "incarnation", "appliesEpochLoad"}, each only when set
+// (the booleans only when true).
 Json to_json(const RegisterManifest& m);
 // Strict: a manifest that is not an object, non-object "options" or
 // "workload", non-string "toolVersion", "hostname" or "startedAt", or a
-// non-boolean "holdsLease" or non-string "incarnation" throw ProtocolError
+// non-boolean "holdsLease" or "appliesEpochLoad", or non-string "incarnation" throw ProtocolError
 // naming the key. A "pid" that
 // is not an integer is ignored.
 RegisterManifest register_manifest_from_json(const Json& j);

@@ -180,3 +180,15 @@ TEST(GeneratorReport, WorkloadKeysAreThoseGeneratorsAlwaysSent) {
 
 }  // namespace
 }  // namespace benchdist::control
+
+TEST(GeneratorReport, AManifestSaysWhetherItAppliesEpochLoad) {
+    benchdist::control::RegisterManifest m;
+    EXPECT_FALSE(benchdist::control::to_json(m).contains("appliesEpochLoad"));
+    m.applies_epoch_load = true;
+    const auto j = benchdist::control::to_json(m);
+    EXPECT_EQ(j["appliesEpochLoad"], true);
+    EXPECT_TRUE(benchdist::control::register_manifest_from_json(j).applies_epoch_load);
+    EXPECT_THROW(benchdist::control::register_manifest_from_json(
+                     benchdist::control::Json::parse(R"({"appliesEpochLoad":"yes"})")),
+                 benchdist::control::ProtocolError);
+}
