@@ -16,6 +16,7 @@ const std::vector<std::string_view>& known_reason_codes() {
                                                      r::kCoordinatorStalled,
                                                      r::kWindowLength,
                                                      r::kConnectionsShort,
+                                                     r::kLoadNotApplied,
                                                      r::kCounterBackwards,
                                                      r::kVerificationFailed,
                                                      r::kClientServerMismatch,

@@ -198,12 +198,15 @@ control::StartEpochResponse Coordinator::start_epoch(const control::StartEpochRe
             response.message = outcome.message;
             if (!outcome.workload_differences.empty())
                 response.extra["workloadDifferences"] = differences_to_json(outcome.workload_differences);
+            if (!outcome.load_refusals.empty())
+                response.extra["loadRefusals"] = load_refusals_to_json(outcome.load_refusals);
             if (outcome.started) {
                 // The previous runner already recorded its result (the
                 // machine is idle only after that); join it outside the lock.
                 finished_runner = std::move(runner_);
-                runner_ =
-                    std::thread([this, epoch = outcome.epoch, started_ms = clock_()] { run_epoch(epoch, started_ms); });
+                runner_ = std::thread(
+                    [this, options = apply_epoch_timing(options_, sm_.active()->timing), epoch = outcome.epoch,
+                     started_ms = clock_()]() mutable { run_epoch(std::move(options), epoch, started_ms); });
                 cv_.notify_all();
             }
         }
@@ -213,7 +216,7 @@ control::StartEpochResponse Coordinator::start_epoch(const control::StartEpochRe
     if (response.started) {
         log(response.message + " with " + join_ids(response.state.participants) +
             (response.state.current_label ? " label=" + *response.state.current_label : std::string()));
-    } else if (response.extra.contains("workloadDifferences")) {
+    } else if (response.extra.contains("workloadDifferences") || response.extra.contains("loadRefusals")) {
         log(response.message);
     }
     return response;
@@ -351,8 +354,9 @@ void Coordinator::notifier_loop() {
     }
 }
 
-void Coordinator::run_epoch(std::uint64_t epoch, std::int64_t started_ms) {
-    EpochRunner runner(options_, {mu_, cv_, sm_, shutting_down_}, {*counter_, verifier_.get(), store_, clock_, log_});
+void Coordinator::run_epoch(CoordinatorOptions options, std::uint64_t epoch, std::int64_t started_ms) {
+    EpochRunner runner(std::move(options), {mu_, cv_, sm_, shutting_down_},
+                       {*counter_, verifier_.get(), store_, clock_, log_});
     runner.run(epoch, started_ms);
 }
 

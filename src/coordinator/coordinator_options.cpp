@@ -4,6 +4,12 @@ namespace benchdist::coordinator {
 
 std::string_view original_revision_name(OriginalRevision r) { return r == OriginalRevision::First ? "first" : "final"; }
 
+CoordinatorOptions apply_epoch_timing(CoordinatorOptions o, const control::EpochTiming& timing) {
+    if (timing.warmup_seconds) o.warmup_seconds = *timing.warmup_seconds;
+    if (timing.window_seconds) o.window_seconds = *timing.window_seconds;
+    return o;
+}
+
 control::Json coordinator_options_json(const CoordinatorOptions& o) {
     control::Json j;
     j["test"] = o.test;

@@ -6,6 +6,7 @@
 #include "benchdist/control/verdict.hpp"
 #include "benchdist/control/version.hpp"
 #include "benchdist/coordinator/epoch_verdict.hpp"
+#include "benchdist/coordinator/load_applied.hpp"
 #include "benchdist/coordinator/result_summary.hpp"
 
 namespace benchdist::coordinator {
@@ -124,8 +125,46 @@ control::Json manifest_of(const EpochObservations& o) {
                            o.database_identity ? control::Json(*o.database_identity) : control::Json(nullptr)}};
     manifest["startedAt"] = control::iso8601_millis(o.started_ms);
     manifest["generators"] = generator_entries(o.manifests);
+    // With a load, each participant's share: what it was told to run (the
+    // verdict's load_not_applied holds it to it), and `workload` is the one
+    // the epoch ran (compare_workloads with the shares).
+    for (const auto& [id, share] : o.assignments)
+        if (manifest["generators"].contains(id)) manifest["generators"][id]["epochLoad"] = control::to_json(share);
     manifest["workload"] = o.workload.common;
     return manifest;
+}
+
+// With a load, the connections the participants ran: each one's report,
+// else its share, else what it opened (a missing report is already a
+// load_not_applied reason). Without one, what they opened, as the original.
+std::uint64_t participant_connections(const EpochObservations& o) {
+    if (o.assignments.empty()) return o.participant_connections;
+    std::uint64_t sum = 0;
+    for (const auto& id : o.participant_ids) {
+        std::optional<std::uint64_t> ran;
+        if (o.stop_reports.contains(id)) ran = ran_load(o.stop_reports[id]).connections;
+        if (!ran) {
+            const auto share = o.assignments.find(id);
+            if (share != o.assignments.end()) ran = share->second.connections;
+        }
+        if (!ran) {
+            const auto opened = o.connections.find(id);
+            ran = opened == o.connections.end() ? 0 : opened->second.second;
+        }
+        sum += *ran;
+    }
+    return sum;
+}
+
+// "epochLoad": {"request", "assignments", <the timing keys the request set>}.
+control::Json epoch_load_of(const EpochObservations& o) {
+    control::Json j = control::Json::object();
+    j["request"] = o.load ? control::to_json(*o.load) : control::Json::object();
+    control::Json assignments = control::Json::object();
+    for (const auto& [id, share] : o.assignments) assignments[id] = control::to_json(share);
+    j["assignments"] = std::move(assignments);
+    control::add_timing_keys(j, o.timing);
+    return j;
 }
 
 }  // namespace
@@ -142,7 +181,7 @@ control::EpochResult build_epoch_result(const EpochObservations& o) {
     r.window_seconds = o.options.window_seconds;
     r.label = o.label;
     r.participant_ids = o.participant_ids;
-    r.participant_connections = o.participant_connections;
+    r.participant_connections = participant_connections(o);
     r.verification = o.verification;
     r.verification_error = o.verification_error;
     // The first revision's results always carry it; the final's never did.
@@ -197,6 +236,7 @@ control::EpochResult build_epoch_result(const EpochObservations& o) {
         if (before->read.series_absent) r.extra["counterSeriesAbsentAtStart"] = true;
     }
     if (o.aborted) r.extra["aborted"] = true;
+    if (o.load || !o.timing.empty()) r.extra["epochLoad"] = epoch_load_of(o);
     // The per-interval arrays are merged into the summary and left out of
     // the file: hours of per-second histograms per generator would dwarf
     // everything else in it.

@@ -37,8 +37,8 @@ private:
 
 }  // namespace
 
-EpochRunner::EpochRunner(const CoordinatorOptions& options, EpochRunnerShared shared, EpochRunnerIo io)
-    : options_(options), shared_(shared), io_(std::move(io)) {}
+EpochRunner::EpochRunner(CoordinatorOptions options, EpochRunnerShared shared, EpochRunnerIo io)
+    : options_(std::move(options)), shared_(shared), io_(std::move(io)) {}
 
 void EpochRunner::log(const std::string& message) const {
     if (io_.log) io_.log(message);
@@ -177,6 +177,9 @@ void EpochRunner::run(std::uint64_t epoch, std::int64_t started_ms) {
         o.connections = a.connections;
         o.epoch_thresholds = a.thresholds;
         o.epoch_tolerate = a.tolerate;
+        o.load = a.load;
+        o.assignments = a.assignments;
+        o.timing = a.timing;
     }
 
     std::optional<std::int64_t> finished_ms;

@@ -46,7 +46,8 @@ struct EpochRunnerIo {
 
 class EpochRunner {
 public:
-    EpochRunner(const CoordinatorOptions& options, EpochRunnerShared shared, EpochRunnerIo io);
+    // `options`: this epoch's own (apply_epoch_timing), kept by the runner.
+    EpochRunner(CoordinatorOptions options, EpochRunnerShared shared, EpochRunnerIo io);
 
     // Runs the active epoch `epoch` to its end and records its result in the
     // state machine (finish_epoch), whatever happened on the way.
@@ -83,7 +84,7 @@ private:
     bool wait_or_abort(std::unique_lock<std::mutex>& lock, Steady::time_point deadline, Pred pred);
     void log(const std::string& message) const;
 
-    const CoordinatorOptions& options_;
+    const CoordinatorOptions options_;
     EpochRunnerShared shared_;
     EpochRunnerIo io_;
 };

@@ -291,9 +291,20 @@ StartOutcome EpochStateMachine::start_epoch(const control::StartEpochRequest& re
     }
     if (eligible.empty()) return {false, "No ready generators available for the next epoch", 0};
 
+    LoadSplit split;
+    if (request.load) {
+        std::vector<LoadParticipant> shares;
+        for (const auto& id : eligible) {
+            const auto& m = manifests_[id].manifest;
+            shares.push_back({id, generators_.find(id)->second.opened_connections, m && m->applies_epoch_load});
+        }
+        split = split_epoch_load(*request.load, std::move(shares));
+        if (!split.ok()) return {false, load_refusal_message(split.refusals), 0, {}, std::move(split.refusals)};
+    }
+
     ManifestsById manifests;
     for (const auto& id : eligible) manifests[id] = manifests_[id];
-    auto workload = compare_workloads(manifests);
+    auto workload = compare_workloads(manifests, split.assignments);
     if (!workload.differences.empty() && !allow_mixed) {
         return {false, mixed_workload_refusal(workload.differences), 0, std::move(workload.differences)};
     }
@@ -309,6 +320,9 @@ StartOutcome EpochStateMachine::start_epoch(const control::StartEpochRequest& re
     a.label = request.label;
     a.thresholds = request.thresholds;
     a.tolerate = request.tolerate;
+    a.load = request.load;
+    a.assignments = std::move(split.assignments);
+    a.timing = request.timing;
     a.participants = eligible;  // std::map iteration: already sorted
     for (const auto& id : eligible) {
         auto& g = generators_.find(id)->second;
@@ -386,6 +400,10 @@ control::CoordinatorState EpochStateMachine::view_of(std::string_view id) const 
         const auto& p = active_->participants;
         v.participant = std::binary_search(p.begin(), p.end(), it->first);
         v.participant_count = p.size();
+        // Fixed at start_epoch and gone with the epoch, both of which move
+        // the view's version, so a changed share is always a new version.
+        if (const auto share = active_->assignments.find(it->first); share != active_->assignments.end())
+            v.load = share->second;
     }
     v.included = it->second.included;
     v.local_state = it->second.local_state;
@@ -404,6 +422,7 @@ control::CoordinatorState EpochStateMachine::snapshot() const {
         s.current_label = active_->label;
         s.participants = active_->participants;
         s.current_epoch_errors = active_->errors;
+        s.current_load = active_->assignments;
     }
     s.test = test_;
     s.connector = connector_;

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstdio>
 
+#include "benchdist/coordinator/load_applied.hpp"
+
 namespace benchdist::coordinator {
 
 using control::Json;
@@ -151,7 +153,15 @@ std::vector<VerdictReason> find_epoch_reasons(const control::EpochResult& r, con
     std::uint64_t desired = 0;
     std::uint64_t opened = 0;
     std::vector<std::string> short_ids;
+    // An epoch that sets every participant's active connections asked for
+    // its shares, each at most what it opened: fewer open than a generator's
+    // command line asked for is not the epoch's load (load_not_applied
+    // checks the shares ran).
+    const bool load_sets_connections =
+        !o.assignments.empty() && std::all_of(o.assignments.begin(), o.assignments.end(),
+                                              [](const auto& share) { return share.second.connections.has_value(); });
     for (const auto& [id, c] : o.connections) {
+        if (load_sets_connections) break;
         desired += c.first;
         opened += c.second;
         if (c.second < c.first)
@@ -164,6 +174,7 @@ std::vector<VerdictReason> find_epoch_reasons(const control::EpochResult& r, con
                                      "): the load is not the one configured; check the generators' logs for refused "
                                      "connections, and the server's and the host's connection limits",
                                  {{"desired", desired}, {"opened", opened}}));
+    for (auto& reason : load_not_applied(o.assignments, o.stop_reports)) out.push_back(std::move(reason));
     participant_counts(r, o, out);
 
     if (measured && !o.aborted) {

@@ -14,8 +14,9 @@ namespace {
 // at most 1e9 and a participant opens at most 1e6 (control/identifiers.hpp),
 // so total * opened fits in 64 bits.
 std::vector<std::uint64_t> proportional_connections(std::uint64_t total, const std::vector<LoadParticipant>& ps) {
-    const std::uint64_t opened = std::accumulate(ps.begin(), ps.end(), std::uint64_t{0},
-                                                 [](std::uint64_t sum, const auto& p) { return sum + p.opened_connections; });
+    const std::uint64_t opened =
+        std::accumulate(ps.begin(), ps.end(), std::uint64_t{0},
+                        [](std::uint64_t sum, const auto& p) { return sum + p.opened_connections; });
     std::vector<std::uint64_t> share(ps.size(), 0);
     if (opened == 0) {
         // Nobody opened anything: every share is refused anyway; spread the
@@ -61,10 +62,9 @@ LoadSplit split_epoch_load(const control::EpochLoadRequest& request, std::vector
 
     for (const auto& p : ps) {
         if (p.applies_epoch_load) continue;
-        out.refusals.push_back({p.id, p.id +
-                                          " does not apply per-epoch load: it is the original harness's generator "
-                                          "or an older bench-dist-generator; leave it out with --generator-ids or "
-                                          "exclude it"});
+        out.refusals.push_back({p.id, p.id + " does not apply per-epoch load: it is the original harness's generator "
+                                             "or an older bench-dist-generator; leave it out with --generator-ids or "
+                                             "exclude it"});
     }
 
     std::vector<std::uint64_t> connections;
@@ -76,7 +76,8 @@ LoadSplit split_epoch_load(const control::EpochLoadRequest& request, std::vector
             out.refusals.push_back({"", "\"connections\": " + std::to_string(total) + " in total is fewer than the " +
                                             std::to_string(ps.size()) + " participants (" + join_ids(ids) +
                                             "), and each runs at least 1; ask for at least " +
-                                            std::to_string(ps.size()) + ", or for fewer generators with --generator-ids"});
+                                            std::to_string(ps.size()) +
+                                            ", or for fewer generators with --generator-ids"});
         } else {
             connections = proportional_connections(total, ps);
         }
@@ -95,9 +96,8 @@ LoadSplit split_epoch_load(const control::EpochLoadRequest& request, std::vector
             // A generator that applies no load at all is refused once, above.
             if (!p.applies_epoch_load || connections[i] <= p.opened_connections) continue;
             const std::string fix =
-                request.connections
-                    ? "ask for at most " + std::to_string(opened_total) + " connections in total"
-                    : "ask for at most " + std::to_string(opened_least) + " connections per generator";
+                request.connections ? "ask for at most " + std::to_string(opened_total) + " connections in total"
+                                    : "ask for at most " + std::to_string(opened_least) + " connections per generator";
             out.refusals.push_back({p.id, p.id + "'s share is " + std::to_string(connections[i]) +
                                               " active connections but it opened " +
                                               std::to_string(p.opened_connections) + "; " + fix + ", start " + p.id +

@@ -98,6 +98,23 @@ WorkloadComparison compare_workloads(const ManifestsById& participants) {
     return c;
 }
 
+WorkloadComparison compare_workloads(const ManifestsById& participants,
+                                     const std::map<std::string, control::LoadAssignment>& assignments) {
+    if (assignments.empty()) return compare_workloads(participants);
+    ManifestsById effective = participants;
+    for (auto& [id, m] : effective) {
+        const auto share = assignments.find(id);
+        if (share == assignments.end() || !m.manifest || !m.manifest->workload.is_object()) continue;
+        auto& w = m.manifest->workload;
+        const auto& a = share->second;
+        if (a.alpha) w["alpha"] = *a.alpha;
+        if (a.accounts) w["accounts"] = *a.accounts;
+        if (a.inflight) w["maxInflight"] = *a.inflight;
+        if (a.rate) w["rateMode"] = *a.rate > 0 ? "open" : "closed";
+    }
+    return compare_workloads(effective);
+}
+
 std::string describe_differences(const std::vector<WorkloadDifference>& differences) {
     std::string out;
     for (const auto& d : differences) {

@@ -169,9 +169,11 @@ void handle(Coordinator& c, const net::HttpRequest& req, net::Respond& respond) 
         if (!body_is_blank(req.body)) r = control::start_epoch_request_from_json(control::parse_body(req.body));
         const auto response = c.start_epoch(r);
         // The original's refusals are 200 with started=false; a workload
-        // mix is ours and is a conflict the operator must resolve. "error"
-        // repeats the message for clients that only read it from a 4xx.
-        if (!response.started && response.extra.contains("workloadDifferences")) {
+        // mix and a load some participant cannot run are ours, conflicts
+        // the operator must resolve. "error" repeats the message for
+        // clients that only read it from a 4xx.
+        if (!response.started &&
+            (response.extra.contains("workloadDifferences") || response.extra.contains("loadRefusals"))) {
             auto body = control::to_json(response);
             body["error"] = response.message;
             respond(json_response(409, body));

@@ -29,6 +29,7 @@ inline constexpr std::string_view kParticipantRestarted = "participant_restarted
 inline constexpr std::string_view kCoordinatorStalled = "coordinator_stalled";
 inline constexpr std::string_view kWindowLength = "window_length";
 inline constexpr std::string_view kConnectionsShort = "connections_short";
+inline constexpr std::string_view kLoadNotApplied = "load_not_applied";
 inline constexpr std::string_view kCounterBackwards = "counter_backwards";
 inline constexpr std::string_view kVerificationFailed = "verification_failed";
 inline constexpr std::string_view kClientServerMismatch = "client_server_mismatch";

@@ -118,8 +118,9 @@ private:
     // Answers the hub's due watchers outside the lock. Called with `lock`
     // held; returns with it held.
     void answer(std::unique_lock<std::mutex>& lock, LongPollHub::Due due);
-    // The runner thread's body: EpochRunner over this coordinator's state.
-    void run_epoch(std::uint64_t epoch, std::int64_t started_ms);
+    // The runner thread's body: EpochRunner over this coordinator's state,
+    // with the epoch's own options (apply_epoch_timing).
+    void run_epoch(CoordinatorOptions options, std::uint64_t epoch, std::int64_t started_ms);
     void notifier_loop();
     // The notifier's stall watch: during an epoch it wakes at least every
     // kStallProbe, and a timed wait that ends kStallThreshold or more past

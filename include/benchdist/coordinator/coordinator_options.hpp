@@ -81,6 +81,14 @@ struct CoordinatorOptions {
     control::Json other_options = control::Json::object();
 };
 
+// The options one epoch runs with: `o` with what its start request set
+// (control::EpochTiming) in place of the coordinator's own -- the warmup
+// and the window. The steady-state warmup's fields (warmupAuto, stableCv,
+// stableSeconds, warmupMaxSeconds) are applied here too once
+// CoordinatorOptions has them: this is the one place an epoch's timing
+// overrides the command line.
+CoordinatorOptions apply_epoch_timing(CoordinatorOptions o, const control::EpochTiming& timing);
+
 // Every field of `o` that is a command-line option, by camelCase name,
 // followed by o.other_options: the "coordinator" part of the manifest.
 control::Json coordinator_options_json(const CoordinatorOptions& o);

@@ -82,9 +82,19 @@ struct EpochObservations {
     std::optional<std::string> verification_error;
     // The /stopped reports' extra fields by generator id.
     control::Json stop_reports = control::Json::object();
+    // The epoch's own load as start-epoch asked for it, each participant's
+    // share (empty without a load), and its timing (already applied to
+    // `options`, so windowSeconds and the verdict's window_length are the
+    // epoch's).
+    std::optional<control::EpochLoadRequest> load;
+    std::map<std::string, control::LoadAssignment> assignments;
+    control::EpochTiming timing;
 };
 
-// The result file's content (before the store writes it).
+// The result file's content (before the store writes it). With a load,
+// participantConnections is what the participants ran (their reports), not
+// what they opened, and "epochLoad" records the request, the shares and
+// the timing keys it set.
 control::EpochResult build_epoch_result(const EpochObservations& o);
 
 }  // namespace benchdist::coordinator

@@ -19,6 +19,7 @@
 
 #include "benchdist/control/protocol.hpp"
 #include "benchdist/coordinator/coordinator_options.hpp"
+#include "benchdist/coordinator/load_split.hpp"
 #include "benchdist/coordinator/manifest.hpp"
 
 namespace benchdist::coordinator {
@@ -66,9 +67,16 @@ struct ActiveEpoch {
     std::vector<std::string> tolerate;
     // What the participants said about themselves when the epoch started
     // (a re-register during the epoch does not change what this one ran),
-    // and how their workloads compared.
+    // and how their workloads compared (each with its share of the load
+    // in place of the options the load sets: see compare_workloads).
     ManifestsById manifests;
     WorkloadComparison workload;
+    // This epoch's load as start-epoch asked for it, each participant's
+    // share of it (load_split.hpp; empty without a load), published in
+    // /state until the epoch ends, and its timing.
+    std::optional<control::EpochLoadRequest> load;
+    std::map<std::string, control::LoadAssignment> assignments;
+    control::EpochTiming timing;
 };
 
 // A generator whose lease ran out, as expire_leases() reports it.
@@ -87,6 +95,8 @@ struct StartOutcome {
     std::uint64_t epoch = 0;  // when started
     // Set when the refusal is because the participants' workloads differ.
     std::vector<WorkloadDifference> workload_differences = {};
+    // Set when the refusal is because the epoch's load cannot be applied.
+    std::vector<LoadRefusal> load_refusals = {};
 };
 
 class EpochStateMachine {
@@ -142,7 +152,10 @@ public:
 
     // The admin request. `default_ids` (--generator-ids) applies when the
     // request names none. Refusals come back as started=false, not as errors,
-    // as in the original. Participants whose workloads differ are refused
+    // as in the original. A request with a load is split over the
+    // participants (split_epoch_load) and refused (load_refusals set) when a
+    // participant cannot run its share. Participants whose workloads differ
+    // -- after their shares of the load replace what it sets -- are refused
     // (with workload_differences set) unless `allow_mixed`.
     StartOutcome start_epoch(const control::StartEpochRequest& request, const std::vector<std::string>& default_ids,
                              bool allow_mixed = false);

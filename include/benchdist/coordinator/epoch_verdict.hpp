@@ -15,8 +15,8 @@ namespace benchdist::coordinator {
 // Every reason `r` (already built from `o`, with its summary) is not a
 // number to trust, in a stable order: the epoch's own fate first (aborted,
 // not measured, failed), then the participants (acknowledgements, losses,
-// restarts, connections, per-generator counts), then the numbers (window,
-// counter, client/server, verification).
+// restarts, connections, the load each ran, per-generator counts), then the
+// numbers (window, counter, client/server, verification).
 std::vector<control::VerdictReason> find_epoch_reasons(const control::EpochResult& r, const EpochObservations& o);
 
 // The metrics thresholds are checked against (stats/threshold.hpp): tps and

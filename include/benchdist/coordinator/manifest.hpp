@@ -61,6 +61,14 @@ struct WorkloadComparison {
 // Options outside "workload" (concurrency, threads, the rate's value...) may
 // differ and are not looked at.
 WorkloadComparison compare_workloads(const ManifestsById& participants);
+// The same for an epoch that sets its load: each participant is compared
+// with its share in place of the workload keys the share sets (alpha,
+// accounts, maxInflight from inflight, rateMode "open" for a rate above 0,
+// else "closed"), since that is what it runs. So an epoch that sets alpha
+// for everyone is not refused because two generators were started with
+// different ones, and `common` is the workload the epoch ran.
+WorkloadComparison compare_workloads(const ManifestsById& participants,
+                                     const std::map<std::string, control::LoadAssignment>& assignments);
 
 // `"alpha": 1.5 on a, b vs 2 on c; "pairMode": ...`
 std::string describe_differences(const std::vector<WorkloadDifference>& differences);
