@@ -78,9 +78,10 @@ std::vector<control::VerdictReason> load_not_applied(const std::map<std::string,
         if (!report || (!member(*report, "settings") && !member(*report, "load"))) {
             out.push_back(control::make_reason(
                 control::reason::kLoadNotApplied,
-                "generator " + id + " sent no report of the load it ran (\"settings\" and \"load\" in its /stopped), "
-                    "so nothing shows it ran its share of the epoch's load " + control::to_json(share).dump() +
-                    ": see its log, and whether it acknowledged the stop",
+                "generator " + id +
+                    " sent no report of the load it ran (\"settings\" and \"load\" in its /stopped), "
+                    "so nothing shows it ran its share of the epoch's load " +
+                    control::to_json(share).dump() + ": see its log, and whether it acknowledged the stop",
                 {{"generator", id}, {"assigned", control::to_json(share)}, {"ran", nullptr}}));
             continue;
         }
@@ -102,8 +103,9 @@ std::vector<control::VerdictReason> load_not_applied(const std::map<std::string,
                                    assigned + ": it did not apply its share of the load"
                              : "did not report the " + std::string(f.name) + " it ran (the epoch assigned it " +
                                    assigned + "): nothing shows it applied its share of the load";
-            message += ", so the result does not describe the load asked for (is it an older bench-dist-generator? "
-                       "see its log)";
+            message +=
+                ", so the result does not describe the load asked for (is it an older bench-dist-generator? "
+                "see its log)";
             out.push_back(control::make_reason(control::reason::kLoadNotApplied, std::move(message),
                                                {{"generator", id},
                                                 {"field", f.name},

@@ -335,3 +335,66 @@ TEST(EpochResult, AnAbortedEpochIsMarked) {
     o.aborted = true;
     EXPECT_EQ(build_epoch_result(o).extra["aborted"], true);
 }
+
+TEST(EpochResult, AnEpochLoadIsRecordedWithItsSharesAndTiming) {
+    auto o = ten_second_window();
+    o.options.window_seconds = 10;  // as apply_epoch_timing left it
+    o.connections = {{"a", {40, 40}}, {"b", {24, 24}}};
+    o.manifests["a"] = {};
+    o.manifests["b"] = {};
+    control::EpochLoadRequest request;
+    request.connections = 16;
+    request.alpha = 2;
+    o.load = request;
+    control::LoadAssignment a_share;
+    a_share.connections = 10;
+    a_share.alpha = 2;
+    control::LoadAssignment b_share = a_share;
+    b_share.connections = 6;
+    o.assignments = {{"a", a_share}, {"b", b_share}};
+    o.timing.window_seconds = 10;
+    o.stop_reports["a"] = {{"settings", {{"connections", 10}, {"alpha", 2}}}};
+    o.stop_reports["b"] = {{"load", {{"mode", "closed"}, {"maxInflight", 1}, {"connections", 6}}},
+                           {"settings", {{"connections", 24}, {"alpha", 2}}}};
+    const auto r = build_epoch_result(o);
+    EXPECT_EQ(r.extra["epochLoad"],
+              (Json{{"request", {{"connections", 16}, {"alpha", 2}}},
+                    {"assignments",
+                     {{"a", {{"connections", 10}, {"alpha", 2}}}, {"b", {{"connections", 6}, {"alpha", 2}}}}},
+                    {"windowSeconds", 10}}));
+    EXPECT_EQ(r.participant_connections, 16u) << "load.connections before settings.connections";
+    EXPECT_EQ(r.window_seconds, 10);
+    EXPECT_EQ(r.extra["manifest"]["generators"]["b"]["epochLoad"], (Json{{"connections", 6}, {"alpha", 2}}));
+    EXPECT_EQ(r.extra["manifest"]["coordinator"]["windowSeconds"], 10);
+    EXPECT_EQ(r.extra["verdict"], "valid") << r.extra["reasons"];
+
+    // Timing alone: epochLoad has no shares, and participantConnections is
+    // what the participants opened, as without one.
+    o.load.reset();
+    o.assignments.clear();
+    o.timing = {};
+    o.timing.warmup_seconds = 0;
+    const auto t = build_epoch_result(o);
+    EXPECT_EQ(t.extra["epochLoad"],
+              (Json{{"request", Json::object()}, {"assignments", Json::object()}, {"warmupSeconds", 0}}));
+    EXPECT_EQ(t.participant_connections, 64u);
+    // Neither: no epochLoad at all.
+    o.timing = {};
+    EXPECT_FALSE(build_epoch_result(o).extra.contains("epochLoad"));
+}
+
+TEST(EpochResult, LittlesLawCountsTheConnectionsEachParticipantRan) {
+    auto o = ten_second_window();
+    o.participant_ids = {"a"};
+    o.connections = {{"a", {64, 64}}};
+    control::LoadAssignment share;
+    share.connections = 4;
+    o.assignments = {{"a", share}};
+    auto report = report_with(100);
+    report["settings"] = {{"connections", 4}};
+    report["load"] = {{"mode", "closed"}, {"maxInflight", 2}, {"connections", 4}};
+    o.stop_reports["a"] = report;
+    const auto r = build_epoch_result(o);
+    ASSERT_TRUE(r.extra.contains("littlesLaw")) << r.extra;
+    EXPECT_EQ(r.extra["littlesLaw"]["inflightCapacity"], 8) << "4 connections ran x 2 in flight, not 64 opened";
+}

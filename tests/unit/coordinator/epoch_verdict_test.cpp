@@ -222,3 +222,119 @@ TEST(EpochVerdict, EveryCodeIsKnownAndDocumentedOnce) {
     EXPECT_TRUE(control::is_known_reason_code("client_server_mismatch"));
     EXPECT_FALSE(control::is_known_reason_code("client-server-mismatch"));
 }
+
+// ---- load_not_applied: the participants ran the shares of the epoch's load
+
+namespace {
+
+// clean() with a load: a runs 10 connections (of 32 opened) and b 22, each
+// at 8 in flight, open loop at 100 and 220 calls/s, alpha 0.5 over 1000
+// accounts -- and each reports exactly that.
+EpochObservations with_load() {
+    auto o = clean();
+    control::EpochLoadRequest request;
+    request.connections = 32;
+    request.inflight = 8;
+    request.rate = 320;
+    request.alpha = 0.5;
+    request.accounts = 1000;
+    o.load = request;
+    for (const auto& [id, n] : {std::pair{"a", 10}, std::pair{"b", 22}}) {
+        control::LoadAssignment share;
+        share.connections = n;
+        share.inflight = 8;
+        share.rate = n * 10.0;
+        share.alpha = 0.5;
+        share.accounts = 1000;
+        o.assignments[id] = share;
+        o.stop_reports[id]["settings"] = {
+            {"connections", n}, {"accounts", 1000}, {"alpha", 0.5}, {"maxInflight", 8}, {"rate", n * 10.0}};
+        o.stop_reports[id]["load"] = {{"mode", "open"},
+                                      {"maxInflight", 8},
+                                      {"connections", n},
+                                      {"ratePerSecond", n * 10.0}};
+    }
+    return o;
+}
+
+}  // namespace
+
+TEST(EpochVerdict, ParticipantsThatRanTheirSharesAreValid) {
+    const auto r = build_epoch_result(with_load());
+    EXPECT_EQ(r.extra["verdict"], "valid") << r.extra["reasons"];
+    EXPECT_EQ(r.participant_connections, 32u) << "what they ran, not the 64 they opened";
+}
+
+TEST(EpochVerdict, AShareNotRunIsInvalidNamingTheGeneratorTheFieldAndBothValues) {
+    auto o = with_load();
+    o.stop_reports["b"]["settings"]["alpha"] = 1.5;
+    o.stop_reports["b"]["load"]["connections"] = 32;
+    auto r = build_epoch_result(o);
+    EXPECT_EQ(r.extra["verdict"], "invalid");
+    std::vector<Json> found;
+    for (const auto& x : r.extra["reasons"])
+        if (x["code"] == "load_not_applied") found.push_back(x);
+    ASSERT_EQ(found.size(), 2u) << r.extra["reasons"];
+    EXPECT_EQ(found[0]["generator"], "b");
+    EXPECT_EQ(found[0]["field"], "connections");
+    EXPECT_EQ(found[0]["assigned"], 22);
+    EXPECT_EQ(found[0]["ran"], 32);
+    EXPECT_EQ(found[1]["field"], "alpha");
+    const auto m = found[1]["message"].get<std::string>();
+    EXPECT_TRUE(contains(m, "generator b ran alpha 1.5 where the epoch assigned it 0.5")) << m;
+    EXPECT_EQ(r.participant_connections, 42u) << "10 + the 32 b ran";
+
+    // Closed loop where open was assigned, and a rate that is off.
+    o = with_load();
+    o.stop_reports["a"]["load"] = {{"mode", "closed"}, {"maxInflight", 8}, {"connections", 10}};
+    o.stop_reports["b"]["load"]["ratePerSecond"] = 200;
+    r = build_epoch_result(o);
+    ASSERT_EQ(r.extra["reasons"].size(), 2u) << r.extra["reasons"];
+    EXPECT_EQ(r.extra["reasons"][0]["generator"], "a");
+    EXPECT_EQ(r.extra["reasons"][0]["field"], "rate");
+    EXPECT_EQ(r.extra["reasons"][0]["ran"], 0.0);
+    EXPECT_EQ(r.extra["reasons"][1]["generator"], "b");
+    EXPECT_EQ(r.extra["reasons"][1]["ran"], 200.0);
+}
+
+TEST(EpochVerdict, AMissingReportOrAnUnreportedFieldIsInvalidToo) {
+    auto o = with_load();
+    o.stop_reports.erase("a");
+    o.stop_reports["b"]["settings"].erase("accounts");
+    const auto r = build_epoch_result(o);
+    std::vector<Json> found;
+    for (const auto& x : r.extra["reasons"])
+        if (x["code"] == "load_not_applied") found.push_back(x);
+    ASSERT_EQ(found.size(), 2u) << r.extra["reasons"];
+    EXPECT_EQ(found[0]["generator"], "a");
+    EXPECT_EQ(found[0]["ran"], nullptr);
+    EXPECT_EQ(found[0]["assigned"]["connections"], 10);
+    EXPECT_TRUE(contains(found[0]["message"].get<std::string>(), "generator a sent no report of the load it ran"))
+        << found[0]["message"];
+    EXPECT_EQ(found[1]["generator"], "b");
+    EXPECT_EQ(found[1]["field"], "accounts");
+    EXPECT_EQ(found[1]["ran"], nullptr);
+    EXPECT_TRUE(contains(found[1]["message"].get<std::string>(), "did not report the accounts it ran"))
+        << found[1]["message"];
+}
+
+TEST(EpochVerdict, ClosedLoopSharesMatchAClosedReportAndOnlyAssignedFieldsAreChecked) {
+    auto o = clean();
+    control::LoadAssignment share;
+    share.rate = 0;
+    o.assignments = {{"a", share}, {"b", share}};
+    o.stop_reports["a"]["load"] = {{"mode", "closed"}, {"maxInflight", 1}};
+    o.stop_reports["b"]["settings"] = {{"rate", nullptr}, {"alpha", 3}};  // older reports: settings only
+    EXPECT_EQ(build_epoch_result(o).extra["verdict"], "valid") << build_epoch_result(o).extra["reasons"];
+}
+
+TEST(EpochVerdict, ConnectionsShortIsNotCheckedWhenTheLoadSetsEveryonesConnections) {
+    auto o = with_load();
+    o.connections = {{"a", {32, 16}}, {"b", {32, 32}}};  // a opened 16 of its 32: its share was 10
+    EXPECT_EQ(build_epoch_result(o).extra["verdict"], "valid");
+    o.assignments["a"].connections.reset();  // a share without connections: its command line's count matters
+    o.stop_reports["a"]["load"].erase("connections");
+    o.stop_reports["a"]["settings"].erase("connections");
+    const auto m = message(build_epoch_result(o), "connections_short");
+    EXPECT_TRUE(contains(m, "fewer connections were open than asked for (a 16/32)")) << m;
+}

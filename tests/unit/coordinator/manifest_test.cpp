@@ -168,3 +168,36 @@ TEST(Manifest, GeneratorEntriesCarryWhatEachSaidAndNullForTheRest) {
                               {"workload", nullptr},
                               {"negotiatedProtocol", nullptr}}));
 }
+
+// With an epoch's load, each generator is compared with its share in place
+// of what the share sets: different alphas on the command line are no
+// difference when the epoch sets alpha, and the common workload is the one
+// the epoch ran.
+TEST(Manifest, AnEpochsSharesReplaceTheKeysTheySetBeforeComparing) {
+    ManifestsById p;
+    p["gen-a"] = generator("host-a", workload(1.5));
+    p["gen-b"] = generator("host-b", workload(0.5));
+    control::LoadAssignment share;
+    share.alpha = 1;
+    share.inflight = 4;
+    share.rate = 50;
+    share.accounts = 500;
+    const auto c = compare_workloads(p, {{"gen-a", share}, {"gen-b", share}});
+    EXPECT_TRUE(c.differences.empty()) << describe_differences(c.differences);
+    EXPECT_EQ(c.common["alpha"], 1.0);
+    EXPECT_EQ(c.common["maxInflight"], 4);
+    EXPECT_EQ(c.common["rateMode"], "open");
+    EXPECT_EQ(c.common["accounts"], 500);
+    EXPECT_EQ(c.common["pairMode"], "zipf");
+
+    // A key the shares do not set is still compared; rate 0 is closed loop.
+    p["gen-b"] = generator("host-b", workload(1.5, "uniform"));
+    share = {};
+    share.rate = 0;
+    const auto d = compare_workloads(p, {{"gen-a", share}, {"gen-b", share}});
+    ASSERT_EQ(d.differences.size(), 1u);
+    EXPECT_EQ(d.differences[0].key, "pairMode");
+    // Without shares: as before.
+    p["gen-b"] = generator("host-b", workload(0.5));
+    EXPECT_EQ(compare_workloads(p, {}).differences.size(), 1u);
+}
