@@ -13,6 +13,7 @@
 #include <iterator>
 #include <mutex>
 #include <sstream>
+#include <tuple>
 
 #include "benchdist/control/version.hpp"
 #include "benchdist/coordinator/routes.hpp"
@@ -735,7 +736,7 @@ control::Json workload_json(double alpha) {
         {"rateMode", "closed"}, {"compression", "none"}, {"confirmedReads", nullptr}, {"protocol", "auto"}};
 }
 
-std::string register_body(const std::string& id, double alpha, int concurrency) {
+std::string register_body(const std::string& id, double alpha, int concurrency, bool applies_load = false) {
     control::RegisterRequest r{id, id + "-host", static_cast<std::uint64_t>(concurrency)};
     r.extra["manifest"] = control::Json{{"toolVersion", std::string(control::tool_version())},
                                         {"hostname", id + ".example"},
@@ -743,6 +744,7 @@ std::string register_body(const std::string& id, double alpha, int concurrency) 
                                         {"startedAt", "2026-04-10T11:59:00.000Z"},
                                         {"options", {{"concurrency", concurrency}, {"threads", 2}}},
                                         {"workload", workload_json(alpha)}};
+    if (applies_load) r.extra["manifest"]["appliesEpochLoad"] = true;
     return control::to_json(r).dump();
 }
 
@@ -752,8 +754,9 @@ std::string ready_body(const std::string& id, int opened) {
 }
 
 // A current generator over HTTP: /register with its manifest, then /ready.
-void join(const net::RequestHandler& h, const std::string& id, double alpha, int concurrency) {
-    EXPECT_EQ(call(h, "POST", "/register", register_body(id, alpha, concurrency)).status, 200u);
+void join(const net::RequestHandler& h, const std::string& id, double alpha, int concurrency,
+          bool applies_load = false) {
+    EXPECT_EQ(call(h, "POST", "/register", register_body(id, alpha, concurrency, applies_load)).status, 200u);
     EXPECT_EQ(call(h, "POST", "/ready", ready_body(id, concurrency)).status, 200u);
 }
 
@@ -851,6 +854,84 @@ TEST_F(CoordinatorTest, AllowMixedStartsAndWarnsInTheResult) {
     EXPECT_EQ(warnings.back(),
               "the participants' workloads differ (the epoch was started with --allow-mixed, so its numbers mix "
               "them): \"alpha\": 1.5 on a vs 0.5 on b");
+}
+
+// ---- per-epoch load ----------------------------------------------------------
+
+TEST_F(CoordinatorTest, ALoadSomeParticipantCannotRunIsRefusedWith409NamingEach) {
+    make();
+    const auto h = make_http_handler(*c);
+    join(h, "a", 1.5, 8, true);
+    join(h, "b", 1.5, 32);  // does not apply per-epoch load
+    const auto a = call(h, "POST", "/admin/start-epoch", R"({"load": {"connectionsPerGenerator": 16}})");
+    EXPECT_EQ(a.status, 409u);
+    EXPECT_EQ(a.body["started"], false);
+    const auto message = a.body["message"].get<std::string>();
+    EXPECT_EQ(message,
+              "Refusing to start: the epoch's load cannot be applied -- b does not apply per-epoch load: it is the "
+              "original harness's generator or an older bench-dist-generator; leave it out with --generator-ids or "
+              "exclude it; a's share is 16 active connections but it opened 8; ask for at most 8 connections per "
+              "generator, start a with a larger --concurrency, or leave it out with --generator-ids.");
+    EXPECT_EQ(a.body["error"], message);
+    EXPECT_EQ(a.body["loadRefusals"].size(), 2u);
+    EXPECT_EQ(a.body["loadRefusals"][0]["generator"], "b");
+    EXPECT_EQ(a.body["state"]["phase"], "idle");
+    EXPECT_FALSE(control::start_epoch_response_from_json(a.body).started);
+    EXPECT_TRUE(result_files().empty());
+    // Without a load, the same fleet starts as before.
+    EXPECT_EQ(call(h, "POST", "/admin/start-epoch", "{}").status, 200u);
+    EXPECT_TRUE(c->stop_epoch().stopping);
+    ASSERT_TRUE(stop_acked({"a", "b"}));
+    wait_result(1);
+}
+
+// The epoch runs its own window (the coordinator's is a minute), publishes
+// each share until it ends, starts although the generators registered
+// different alphas (the load sets it), and records all of it.
+TEST_F(CoordinatorTest, AnEpochRunsItsOwnLoadAndTimingAndRecordsThem) {
+    options.window_seconds = 60;
+    make();
+    const auto h = make_http_handler(*c);
+    join(h, "a", 1.5, 8, true);
+    join(h, "b", 0.5, 32, true);
+    counter->push(100, kT0 + 10);
+    counter->push(200, kT0 + 60);
+    const auto started = call(h, "POST", "/admin/start-epoch",
+                              R"({"label": "grid-1", "load": {"connections": 10, "rate": 100, "alpha": 1},
+                                  "windowSeconds": 0.05})");
+    ASSERT_EQ(started.status, 200u) << started.body;
+    EXPECT_EQ(started.body["state"]["currentLoad"],
+              (control::Json{{"a", {{"connections", 2}, {"rate", 20}, {"alpha", 1}}},
+                             {"b", {{"connections", 8}, {"rate", 80}, {"alpha", 1}}}}));
+    const auto view = call(h, "GET", "/state?id=b&view=self");
+    EXPECT_EQ(view.body["load"], (control::Json{{"connections", 8}, {"rate", 80}, {"alpha", 1}}));
+    c->started({"a", 1, {}});
+    c->started({"b", 1, {}});
+    ASSERT_TRUE(wait_phase(Phase::Stop)) << "the epoch's 0.05 s window, not the coordinator's 60 s";
+    for (const auto& [id, n, alpha] : {std::tuple{"a", 2, 1.0}, std::tuple{"b", 8, 0.5}}) {
+        control::Json report = {
+            {"settings", {{"connections", n}, {"alpha", alpha}, {"maxInflight", 1}, {"rate", n * 10}}},
+            {"load", {{"mode", "open"}, {"maxInflight", 1}, {"connections", n}, {"ratePerSecond", n * 10}}}};
+        c->stopped({id, 1, report});
+    }
+    const auto r = wait_result(1);
+    EXPECT_EQ(r.window_seconds, 0.05);
+    EXPECT_EQ(r.participant_connections, 10u) << "what ran, not the 40 opened";
+    EXPECT_EQ(r.extra["epochLoad"]["request"], (control::Json{{"connections", 10}, {"rate", 100}, {"alpha", 1}}));
+    EXPECT_EQ(r.extra["epochLoad"]["assignments"]["b"]["connections"], 8);
+    EXPECT_EQ(r.extra["epochLoad"]["windowSeconds"], 0.05);
+    EXPECT_EQ(r.extra["manifest"]["coordinator"]["windowSeconds"], 0.05);
+    EXPECT_EQ(r.extra["manifest"]["workload"]["alpha"], 1.0);
+    EXPECT_EQ(r.extra["manifest"]["workload"]["rateMode"], "open");
+    // b ran its own alpha: the one reason.
+    EXPECT_EQ(r.extra["verdict"], "invalid");
+    ASSERT_EQ(r.extra["reasons"].size(), 1u) << r.extra["reasons"];
+    EXPECT_EQ(r.extra["reasons"][0]["code"], "load_not_applied");
+    EXPECT_EQ(r.extra["reasons"][0]["generator"], "b");
+    EXPECT_EQ(r.extra["reasons"][0]["field"], "alpha");
+    // The shares are gone with the epoch.
+    EXPECT_FALSE(call(h, "GET", "/state?id=b&view=self").body.contains("load"));
+    EXPECT_FALSE(call(h, "GET", "/state").body.contains("currentLoad"));
 }
 
 TEST_F(CoordinatorTest, OlderGeneratorsWithoutManifestStillStartEpochs) {

@@ -559,3 +559,127 @@ TEST(EpochStateFirstRevision, TheFinalRevisionStillStartsInStarting) {
     EXPECT_EQ(sm.generators()[0].local_state, GeneratorState::Starting);
     EXPECT_EQ(sm.missing_start_acks(), std::vector<std::string>{"g"});
 }
+
+// ---- per-epoch load ------------------------------------------------------
+
+namespace {
+
+// Registers like our current generators: a lease, and the epoch's load
+// applied (appliesEpochLoad) unless `applies` is false.
+void add_loaded(EpochStateMachine& sm, const std::string& id, std::uint64_t opened, bool applies = true) {
+    control::RegisterRequest reg{id, id + "-host", opened};
+    reg.extra["manifest"] = control::Json{{"holdsLease", true}, {"appliesEpochLoad", applies}};
+    sm.register_generator(reg, kT0);
+    sm.mark_ready({id, opened}, kT0);
+}
+
+control::StartEpochRequest with_load(const control::EpochLoadRequest& load) {
+    control::StartEpochRequest r;
+    r.load = load;
+    return r;
+}
+
+}  // namespace
+
+TEST_F(EpochStateTest, AnEpochsLoadIsSplitAndEachShareIsInItsGeneratorsView) {
+    add_loaded(sm, "gen-a", 30);
+    add_loaded(sm, "gen-b", 10);
+    add_loaded(sm, "gen-c", 8);
+    control::EpochLoadRequest load;
+    load.connections = 20;
+    load.rate = 1000;
+    load.alpha = 0.5;
+    auto request = with_load(load);
+    request.generator_ids = {{"gen-a", "gen-b"}};
+    request.timing.window_seconds = 5;
+    const auto view_before = sm.view_version();
+    const auto outcome = sm.start_epoch(request, {});
+    ASSERT_TRUE(outcome.started) << outcome.message;
+    EXPECT_GT(sm.view_version(), view_before);
+
+    // 20 over 30 + 10 opened: 15 and 5; the rate follows: 750 and 250.
+    const auto& active = *sm.active();
+    EXPECT_EQ(active.load, load);
+    EXPECT_EQ(active.timing.window_seconds, 5.0);
+    ASSERT_EQ(active.assignments.size(), 2u);
+    EXPECT_EQ(active.assignments.at("gen-a").connections, 15u);
+    EXPECT_EQ(active.assignments.at("gen-b").connections, 5u);
+    EXPECT_EQ(active.assignments.at("gen-a").rate, 750.0);
+    EXPECT_EQ(active.assignments.at("gen-b").alpha, 0.5);
+
+    const auto a = sm.view_of("gen-a");
+    ASSERT_TRUE(a.self && a.self->load);
+    EXPECT_EQ(*a.self->load, active.assignments.at("gen-a"));
+    EXPECT_EQ(control::to_json(a)["load"], (control::Json{{"connections", 15}, {"rate", 750}, {"alpha", 0.5}}));
+    EXPECT_FALSE(sm.view_of("gen-c").self->load) << "not a participant: no share";
+    EXPECT_EQ(sm.snapshot().current_load, active.assignments);
+
+    // Until the epoch ends: then no share anywhere, and the view moved.
+    sm.set_phase(Phase::Measure);
+    EXPECT_TRUE(sm.view_of("gen-b").self->load);
+    const auto view_during = sm.view_version();
+    sm.finish_epoch({});
+    EXPECT_GT(sm.view_version(), view_during);
+    EXPECT_FALSE(sm.view_of("gen-a").self->load);
+    EXPECT_TRUE(sm.snapshot().current_load.empty());
+    EXPECT_FALSE(control::to_json(sm.snapshot()).contains("currentLoad"));
+}
+
+TEST_F(EpochStateTest, AnEpochWithoutALoadPublishesNoShare) {
+    add_loaded(sm, "gen-a", 4);
+    ASSERT_TRUE(start().started);
+    EXPECT_FALSE(sm.view_of("gen-a").self->load);
+    EXPECT_FALSE(control::to_json(sm.view_of("gen-a")).contains("load"));
+    EXPECT_TRUE(sm.active()->assignments.empty());
+}
+
+TEST_F(EpochStateTest, ALoadSomeParticipantCannotRunIsRefusedNamingEachAndChangesNothing) {
+    add_loaded(sm, "gen-a", 64);
+    add_loaded(sm, "gen-b", 8);
+    add("gen-old", 64);  // no appliesEpochLoad: an older generator
+    control::EpochLoadRequest load;
+    load.connections_per_generator = 16;
+    const auto version = sm.version();
+    const auto outcome = sm.start_epoch(with_load(load), {});
+    EXPECT_FALSE(outcome.started);
+    ASSERT_EQ(outcome.load_refusals.size(), 2u);
+    EXPECT_EQ(outcome.load_refusals[0].generator, "gen-old");
+    EXPECT_EQ(outcome.load_refusals[1].generator, "gen-b");
+    EXPECT_EQ(outcome.message,
+              "Refusing to start: the epoch's load cannot be applied -- gen-old does not apply per-epoch load: it is "
+              "the original harness's generator or an older bench-dist-generator; leave it out with --generator-ids "
+              "or exclude it; gen-b's share is 16 active connections but it opened 8; ask for at most 8 connections "
+              "per generator, start gen-b with a larger --concurrency, or leave it out with --generator-ids.");
+    EXPECT_FALSE(sm.active());
+    EXPECT_EQ(sm.phase(), Phase::Idle);
+    EXPECT_EQ(sm.version(), version);
+    EXPECT_EQ(gen("gen-a").local_state, GeneratorState::Ready);
+
+    // Leaving them out starts it.
+    auto request = with_load(load);
+    request.generator_ids = {{"gen-a"}};
+    EXPECT_TRUE(sm.start_epoch(request, {}).started);
+}
+
+// Two generators started with different alphas and in-flight counts run the
+// same workload when the epoch sets both.
+TEST_F(EpochStateTest, TheLoadsSharesReplaceTheRegisteredWorkloadBeforeItIsCompared) {
+    for (const auto& [id, alpha] : {std::pair{"gen-a", 1.5}, std::pair{"gen-b", 0.5}}) {
+        control::RegisterRequest reg{id, "h", 8};
+        reg.extra["manifest"] =
+            control::Json{{"holdsLease", true},
+                          {"appliesEpochLoad", true},
+                          {"workload", {{"alpha", alpha}, {"maxInflight", 1}, {"rateMode", "closed"}}}};
+        sm.register_generator(reg, kT0);
+        sm.mark_ready({id, 8}, kT0);
+    }
+    EXPECT_FALSE(start().started) << "without a load the alphas differ";
+    control::EpochLoadRequest load;
+    load.alpha = 1;
+    load.inflight = 4;
+    load.rate_per_generator = 10;
+    const auto outcome = sm.start_epoch(with_load(load), {});
+    ASSERT_TRUE(outcome.started) << outcome.message;
+    EXPECT_EQ(sm.active()->workload.common, (control::Json{{"alpha", 1.0}, {"maxInflight", 4}, {"rateMode", "open"}}));
+    EXPECT_EQ(sm.active()->manifests.at("gen-b").manifest->workload["alpha"], 0.5) << "the registered one is kept";
+}
