@@ -61,14 +61,16 @@ LongPollHub::Batch LongPollHub::prepare(
     if (!due.full.empty()) b.full_state_ = full_state();
     // A view's text depends only on these fields of the generator (the rest
     // is the same for everyone in one batch), so a fleet gets a handful of
-    // distinct answers, each built once.
+    // distinct answers, each built once. Its share of an epoch's load is one
+    // of them: shares split in proportion to opened connections differ, and
+    // a generator must never get another's.
     b.which_.reserve(due.self.size());
     for (const auto& w : due.self) {
         auto view = view_of(*w.touch_id);
         const auto& v = *view.self;
         auto it = std::find_if(b.distinct_.begin(), b.distinct_.end(), [&](const Batch::Distinct& d) {
             return d.key.participant == v.participant && d.key.included == v.included &&
-                   d.key.local_state == v.local_state;
+                   d.key.local_state == v.local_state && d.key.load == v.load;
         });
         if (it == b.distinct_.end()) {
             b.distinct_.push_back(Batch::Distinct{v, std::move(view), {}});

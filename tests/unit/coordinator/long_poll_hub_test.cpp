@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 using namespace benchdist;
 using namespace benchdist::coordinator;
 using namespace std::chrono_literals;
@@ -132,4 +134,35 @@ TEST(LongPollHub, ABatchBuildsTheFullStateOnceAndOneTextPerDistinctView) {
     ASSERT_EQ(self_answers.size(), 3u);
     EXPECT_EQ(self_answers[0].second, self_answers[1].second);
     EXPECT_NE(self_answers[0].second, self_answers[2].second);
+}
+
+// Each generator's share of an epoch's load is in its view: generators with
+// the same share share a text, one with another share never gets theirs.
+TEST(LongPollHub, ViewsWithDifferentSharesOfTheLoadAreRenderedApart) {
+    LongPollHub::Due due;
+    std::map<std::string, std::string> texts;
+    for (const char* id : {"a", "b", "c"}) {
+        LongPollHub::Watcher w;
+        w.touch_id = id;
+        w.on_rendered = [&texts, id](const control::CoordinatorState&, const std::string& text) { texts[id] = text; };
+        due.self.push_back(std::move(w));
+    }
+    auto batch = LongPollHub::prepare(
+        std::move(due), [] { return state_with_version(7); },
+        [](const std::string& id) {
+            auto s = state_with_version(3);
+            control::SelfView v;
+            v.participant = true;
+            control::LoadAssignment share;
+            share.connections = id == "c" ? 3 : 1;
+            v.load = share;
+            s.self = v;
+            return s;
+        });
+    batch.deliver();
+    ASSERT_EQ(texts.size(), 3u);
+    EXPECT_EQ(texts["a"], texts["b"]);
+    EXPECT_NE(texts["a"], texts["c"]);
+    EXPECT_EQ(control::Json::parse(texts["c"])["load"]["connections"], 3);
+    EXPECT_EQ(control::Json::parse(texts["a"])["load"]["connections"], 1);
 }
