@@ -292,7 +292,9 @@ StartOutcome EpochStateMachine::start_epoch(const control::StartEpochRequest& re
     if (eligible.empty()) return {false, "No ready generators available for the next epoch", 0};
 
     LoadSplit split;
-    if (request.load) {
+    // A load that sets nothing (the parser drops one; a caller in process
+    // might not) is no load: no empty shares in the views.
+    if (request.load && !request.load->empty()) {
         std::vector<LoadParticipant> shares;
         for (const auto& id : eligible) {
             const auto& m = manifests_[id].manifest;
@@ -320,7 +322,7 @@ StartOutcome EpochStateMachine::start_epoch(const control::StartEpochRequest& re
     a.label = request.label;
     a.thresholds = request.thresholds;
     a.tolerate = request.tolerate;
-    a.load = request.load;
+    if (request.load && !request.load->empty()) a.load = request.load;
     a.assignments = std::move(split.assignments);
     a.timing = request.timing;
     a.participants = eligible;  // std::map iteration: already sorted

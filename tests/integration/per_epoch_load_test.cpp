@@ -32,10 +32,10 @@ public:
     void join(const std::string& id, std::uint64_t opened, bool applies) {
         bc::Json manifest = {{"holdsLease", false}};
         if (applies) manifest["appliesEpochLoad"] = true;
-        const auto reg = coord("POST", "/register",
-                               bc::Json{{"id", id}, {"hostname", id + ".local"}, {"desiredConnections", opened},
-                                        {"manifest", manifest}}
-                                   .dump());
+        const auto reg = coord(
+            "POST", "/register",
+            bc::Json{{"id", id}, {"hostname", id + ".local"}, {"desiredConnections", opened}, {"manifest", manifest}}
+                .dump());
         ASSERT_EQ(reg.status, 200u) << reg.body;
         const auto ready = coord("POST", "/ready", bc::Json{{"id", id}, {"openedConnections", opened}}.dump());
         ASSERT_EQ(ready.status, 200u) << ready.body;
@@ -105,7 +105,8 @@ TEST(EpochLoad, EachShareIsInItsViewAndTheResultHoldsEveryoneToIt) {
     const auto report = [](const char* id, int connections) {
         return bc::Json{{"id", id},
                         {"epoch", 1},
-                        {"settings", {{"connections", connections}, {"accounts", 1000}, {"alpha", 0.8}, {"maxInflight", 2}}},
+                        {"settings",
+                         {{"connections", connections}, {"accounts", 1000}, {"alpha", 0.8}, {"maxInflight", 2}}},
                         {"load", {{"mode", "closed"}, {"maxInflight", 2}, {"connections", connections}}}}
             .dump();
     };

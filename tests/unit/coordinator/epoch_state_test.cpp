@@ -683,3 +683,12 @@ TEST_F(EpochStateTest, TheLoadsSharesReplaceTheRegisteredWorkloadBeforeItIsCompa
     EXPECT_EQ(sm.active()->workload.common, (control::Json{{"alpha", 1.0}, {"maxInflight", 4}, {"rateMode", "open"}}));
     EXPECT_EQ(sm.active()->manifests.at("gen-b").manifest->workload["alpha"], 0.5) << "the registered one is kept";
 }
+
+TEST_F(EpochStateTest, ALoadThatSetsNothingIsNoLoad) {
+    add("gen-old", 4);  // would be refused by any load
+    const auto outcome = sm.start_epoch(with_load({}), {});
+    ASSERT_TRUE(outcome.started) << outcome.message;
+    EXPECT_FALSE(sm.active()->load);
+    EXPECT_TRUE(sm.active()->assignments.empty());
+    EXPECT_FALSE(sm.view_of("gen-old").self->load);
+}
