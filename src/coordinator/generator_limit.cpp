@@ -74,8 +74,8 @@ std::optional<std::string> schedule_not_kept(const Json& summary, const StopRepo
     return "open loop: the schedule was not kept" +
            (behind.empty() ? std::string() : " (behind: " + names(behind) + ")") + " while only " +
            number(busy, "%.1f") + " of " + number(capacity, "%.0f") + " in-flight slots waited for the server (" +
-           number(utilization * 100.0, "%.1f") + "%, below " +
-           number(options.min_inflight_utilization * 100.0, "%g") + "%) -- the generators sent late with slots free";
+           number(utilization * 100.0, "%.1f") + "%, below " + number(options.min_inflight_utilization * 100.0, "%g") +
+           "%) -- the generators sent late with slots free";
 }
 
 std::optional<std::string> generator_cpu(const StopReports& reports, const GeneratorLimitOptions& options) {

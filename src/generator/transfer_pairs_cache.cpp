@@ -18,8 +18,7 @@ TransferPairsCache::Found TransferPairsCache::get(double alpha, std::uint32_t ac
     // (unless a session still walks it).
     other_ = Entry{};
     auto pairs = std::make_shared<const TransferPairs>(options);
-    const auto took =
-        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - begin);
+    const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - begin);
     other_ = Entry{alpha, accounts, pairs};
     return {std::move(pairs), true, took};
 }

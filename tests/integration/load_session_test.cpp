@@ -617,7 +617,9 @@ TEST(LoadSession, AnEpochsRateMakesAClosedLoopSessionOpenLoopForThatEpoch) {
     const double rate = steady_rate(intervals);
     std::cout << "[ measured ] epoch rate 1000/s on 4 of 8 connections: " << rate << "/s in whole intervals"
               << std::endl;
-    if (!kInstrumented) EXPECT_NEAR(rate, 1000.0, 30.0) << "the epoch's rate, not a closed loop's";
+    if (!kInstrumented) {
+        EXPECT_NEAR(rate, 1000.0, 30.0) << "the epoch's rate, not a closed loop's";
+    }
     EXPECT_EQ(t.send_lag.count(), c.attempted) << "every call went out on the open-loop schedule";
 
     // The next epoch without settings is closed loop again.

@@ -24,7 +24,7 @@ public:
 
     struct Found {
         std::shared_ptr<const TransferPairs> pairs;
-        bool computed = false;            // made by this call
+        bool computed = false;              // made by this call
         std::chrono::milliseconds took{0};  // how long that took (0 when found)
     };
     // The pairs for this alpha and number of accounts, every other option
