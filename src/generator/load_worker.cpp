@@ -10,8 +10,9 @@ void LoadSession::Impl::Worker::begin(std::chrono::steady_clock::time_point now)
     cursor = PairCursor(*run.pairs, index, run.connections);
     running = true;
     limit = run.max_inflight;
-    // No call is in flight between epochs (stop() waited for them), so the
-    // entries and the connection's slots may grow here.
+    // Both may grow here, even with calls still in flight after a stop that
+    // timed out: a call's entry is found by its index, and nothing is
+    // walking the connection's slots while this handler runs.
     if (calls.size() < limit) calls.resize(limit);
     if (conn && conn->max_inflight() < limit) conn->raise_max_inflight(limit);
     const double rate = run.rate;
