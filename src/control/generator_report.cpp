@@ -211,6 +211,28 @@ ReportClock report_clock_from_json(const Json& j) {
     return c;
 }
 
+Json to_json(const ReportResources& r) {
+    Json j = Json::object();
+    j["cpuUs"] = r.cpu_us;
+    j["wallUs"] = r.wall_us;
+    j["threads"] = r.threads;
+    return j;
+}
+
+std::optional<ReportResources> report_resources_from_json(const Json& j) {
+    if (!j.is_object()) return std::nullopt;
+    ReportResources r;
+    for (const auto& [key, into] :
+         {std::pair{"cpuUs", &r.cpu_us}, std::pair{"wallUs", &r.wall_us}, std::pair{"threads", &r.threads}}) {
+        const auto it = j.find(key);
+        if (it == j.end()) return std::nullopt;
+        const auto n = count_value(*it);
+        if (!n) return std::nullopt;
+        *into = *n;
+    }
+    return r;
+}
+
 Json to_json(const StopReport& r, bool with_intervals) {
     Json j = Json::object();
     if (r.counters) j["counters"] = to_json(*r.counters);
@@ -218,6 +240,7 @@ Json to_json(const StopReport& r, bool with_intervals) {
     if (r.load) j["load"] = to_json(*r.load);
     if (with_intervals && r.intervals) j["intervals"] = stats::intervals_to_json(*r.intervals);
     if (r.clock) j["clock"] = to_json(*r.clock);
+    if (r.resources) j["resources"] = to_json(*r.resources);
     return j;
 }
 
@@ -233,6 +256,7 @@ StopReport stop_report_from_json(const Json& j) {
         if (!r.load) r.load_problem = std::move(problem);
     }
     if (const auto it = j.find("clock"); it != j.end()) r.clock = report_clock_from_json(*it);
+    if (const auto it = j.find("resources"); it != j.end()) r.resources = report_resources_from_json(*it);
     if (const auto it = j.find("intervals"); it != j.end() && !(it->is_array() && it->empty())) {
         try {
             r.intervals = stats::intervals_from_json(*it);

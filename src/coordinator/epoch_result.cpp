@@ -6,6 +6,7 @@
 #include "benchdist/control/verdict.hpp"
 #include "benchdist/control/version.hpp"
 #include "benchdist/coordinator/epoch_verdict.hpp"
+#include "benchdist/coordinator/generator_limit.hpp"
 #include "benchdist/coordinator/load_applied.hpp"
 #include "benchdist/coordinator/result_summary.hpp"
 
@@ -253,6 +254,10 @@ control::EpochResult build_epoch_result(const EpochObservations& o) {
         const auto summary =
             summarize_generator_reports(reports, r.participant_ids, window, server_delta, summary_options);
         for (const auto& [key, value] : summary.items()) r.extra[key] = value;
+        // Information for campaigns and a warning line, not a verdict reason.
+        const auto limit = find_generator_limit(summary, reports, {summary_options.min_inflight_utilization});
+        r.extra["generatorLimited"] = to_json(limit);
+        if (limit.limited) append_warnings(r.extra, {limit.message});
     }
     append_warnings(r.extra, connection_fault_warnings(reports));
     if (o.options.sample_ms > 0 && before && after) r.extra["timeline"] = timeline_of(o);

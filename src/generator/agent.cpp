@@ -44,6 +44,14 @@ AgentDecision decide(const control::CoordinatorState& state, std::string_view ow
     return {};
 }
 
+std::optional<control::LoadAssignment> own_load_assignment(const control::CoordinatorState& state,
+                                                           std::string_view own_id) {
+    if (state.self) return state.self->load;
+    const auto it = state.current_load.find(std::string(own_id));
+    if (it == state.current_load.end()) return std::nullopt;
+    return it->second;
+}
+
 ControlLease::ControlLease(std::chrono::milliseconds length, Clock::time_point now)
     : length_(std::max(length, std::chrono::milliseconds(1))), renewed_(now) {}
 

@@ -41,6 +41,15 @@ std::string schedule_line(double rate, std::uint64_t attempted, std::optional<st
     return line;
 }
 
+std::string describe(const EpochLoadSettings& s) {
+    char rate[64] = "closed loop";
+    if (s.rate > 0) std::snprintf(rate, sizeof rate, "rate=%g/s", s.rate);
+    char line[256];
+    std::snprintf(line, sizeof line, "connections=%zu inflight=%zu %s alpha=%g accounts=%u", s.connections,
+                  s.max_inflight, rate, s.alpha, static_cast<unsigned>(s.accounts));
+    return line;
+}
+
 AgentRunner::AgentRunner(const GeneratorConfig& config, control::RegisterManifest manifest, ControlClient& client,
                          AgentLoad& load, AgentClock& clock, AgentSinks sinks, std::uint32_t jitter_seed)
     : config_(config),
@@ -102,10 +111,17 @@ AgentRunner::StoppedLoad AgentRunner::stop_load() {
     if (!all_idle) sinks_.log("some workers were still busy after the op timeout");
     if (running_) ended_ = running_;
     running_.reset();
-    StoppedLoad stopped{load_.counters(), load_.take_intervals(), load_.load_started_unix_ms(),
-                        load_.load_stopped_unix_ms()};
-    if (config_.rate > 0)
-        sinks_.log(schedule_line(config_.rate, stopped.counters.attempted, stopped.started_ms, stopped.stopped_ms,
+    // The load's span: from just after its workers started (pairs computed
+    // for the epoch are not part of it) to after the last answer.
+    const ResourceDelta used = diff(running_since_, take_resource_snapshot());
+    StoppedLoad stopped{load_.counters(),
+                        load_.take_intervals(),
+                        load_.load_started_unix_ms(),
+                        load_.load_stopped_unix_ms(),
+                        running_settings_,
+                        control::ReportResources{used.cpu_us, used.wall_us, load_.load_threads()}};
+    if (stopped.ran.rate > 0)
+        sinks_.log(schedule_line(stopped.ran.rate, stopped.counters.attempted, stopped.started_ms, stopped.stopped_ms,
                                  stopped.intervals));
     return stopped;
 }
@@ -115,10 +131,13 @@ control::StopReport AgentRunner::stop_report(StoppedLoad&& stopped) const {
     report.counters = report_counters(stopped.counters);
     // What this generator ran with, so a result says e.g. whether every
     // reply waited for durability (confirmed reads).
-    report.settings = config_.settings();
+    // This epoch's, as it ran (an assignment applied, connections capped
+    // at those open): the coordinator compares them with what it assigned.
+    report.settings = config_.settings(stopped.ran);
     // How the load was offered and when it ran, by this host's clock: the
     // coordinator weighs the intervals at the window's edges by it.
-    report.load = config_.load(stopped.started_ms, stopped.stopped_ms);
+    report.load = config_.load(stopped.ran, stopped.started_ms, stopped.stopped_ms);
+    report.resources = stopped.resources;
     report.intervals = std::move(stopped.intervals);
     if (const auto est = clock_offset_.estimate()) {
         report.clock = control::ReportClock{est->offset_ms, est->rtt_ms, est->samples};
@@ -283,7 +302,12 @@ void AgentRunner::poll_once() {
                    (!decision.acknowledge ? " (phase warmup: no start barrier, so no /started)"
                     : !acknowledge        ? " (this coordinator has no /started route)"
                                           : ""));
-        load_.start(decision.epoch);
+        const auto assignment = own_load_assignment(state, config_.id);
+        const EpochLoadSettings asked = config_.epoch_settings(assignment);
+        if (assignment)
+            sinks_.log("epoch " + std::to_string(decision.epoch) + " sets this generator's load: " + describe(asked));
+        running_settings_ = load_.start(decision.epoch, asked);
+        running_since_ = take_resource_snapshot();
         running_ = decision.epoch;
         if (acknowledge) acknowledge_start(decision.epoch);
         return;  // poll again at once: the coordinator moves on when everyone started

@@ -27,6 +27,10 @@ std::string_view call_status_name(CallStatus s) {
 
 CallPipeline::CallPipeline(std::size_t max_inflight) : slots_(std::max<std::size_t>(1, max_inflight)) {}
 
+void CallPipeline::raise_max_inflight(std::size_t max_inflight) {
+    if (max_inflight > slots_.size()) slots_.resize(max_inflight);
+}
+
 std::uint32_t CallPipeline::add_transfer(std::uint32_t from, std::uint32_t to, std::int64_t amount,
                                          Clock::time_point deadline, std::chrono::milliseconds timeout,
                                          CallHandler done) {

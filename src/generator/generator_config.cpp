@@ -1,5 +1,6 @@
 #include "benchdist/generator/generator_config.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <random>
 
@@ -116,31 +117,44 @@ control::RegisterManifest GeneratorConfig::manifest(std::size_t threads_used, st
     // The agent renews its lease with every request and fences its load on it.
     m.holds_lease = true;
     m.incarnation = std::move(incarnation);
+    // AgentRunner applies the load an epoch assigns (epoch_settings).
+    m.applies_epoch_load = true;
     return m;
 }
 
-control::ReportSettings GeneratorConfig::settings() const {
-    control::ReportSettings s;
-    s.connections = concurrency;
-    s.compression = std::string(stdb::compression_flag_name(compression));
-    s.confirmed_reads = confirmed;
-    if (protocol) s.protocol = std::string(stdb::subprotocol_name(*protocol));
-    s.accounts = accounts;
-    s.alpha = alpha;
-    s.pair_mode = std::string(pair_mode_name(pair_mode));
-    s.op_timeout_ms = op_timeout.count();
-    s.max_inflight = max_inflight;
-    if (rate > 0) s.rate = rate;
+EpochLoadSettings GeneratorConfig::epoch_settings(const std::optional<control::LoadAssignment>& assignment) const {
+    EpochLoadSettings s{concurrency, std::max<std::size_t>(1, max_inflight), rate, alpha, accounts};
+    if (!assignment) return s;
+    if (assignment->connections) s.connections = static_cast<std::size_t>(*assignment->connections);
+    if (assignment->inflight) s.max_inflight = static_cast<std::size_t>(*assignment->inflight);
+    if (assignment->rate) s.rate = *assignment->rate;
+    if (assignment->alpha) s.alpha = *assignment->alpha;
+    if (assignment->accounts) s.accounts = *assignment->accounts;
     return s;
 }
 
-control::ReportLoad GeneratorConfig::load(std::optional<std::int64_t> started_unix_ms,
+control::ReportSettings GeneratorConfig::settings(const EpochLoadSettings& ran) const {
+    control::ReportSettings s;
+    s.connections = ran.connections;
+    s.compression = std::string(stdb::compression_flag_name(compression));
+    s.confirmed_reads = confirmed;
+    if (protocol) s.protocol = std::string(stdb::subprotocol_name(*protocol));
+    s.accounts = ran.accounts;
+    s.alpha = ran.alpha;
+    s.pair_mode = std::string(pair_mode_name(pair_mode));
+    s.op_timeout_ms = op_timeout.count();
+    s.max_inflight = ran.max_inflight;
+    if (ran.rate > 0) s.rate = ran.rate;
+    return s;
+}
+
+control::ReportLoad GeneratorConfig::load(const EpochLoadSettings& ran, std::optional<std::int64_t> started_unix_ms,
                                           std::optional<std::int64_t> stopped_unix_ms) const {
     control::ReportLoad l;
-    l.open = rate > 0;
-    l.max_inflight = max_inflight;
-    l.connections = concurrency;
-    if (rate > 0) l.rate_per_second = rate;
+    l.open = ran.rate > 0;
+    l.max_inflight = ran.max_inflight;
+    l.connections = ran.connections;
+    if (ran.rate > 0) l.rate_per_second = ran.rate;
     if (started_unix_ms) l.started_at_ms = static_cast<double>(*started_unix_ms);
     if (stopped_unix_ms) l.stopped_at_ms = static_cast<double>(*stopped_unix_ms);
     return l;

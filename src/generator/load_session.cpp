@@ -24,6 +24,10 @@ LoadSession::Impl::Impl(LoadSessionOptions options, std::shared_ptr<const Transf
     if (!(opt_.rate_per_second >= 0) || !std::isfinite(opt_.rate_per_second)) {
         throw LoadSessionError("rate must be a finite number >= 0 (0: closed loop)");
     }
+    run_.connections = opt_.concurrency;
+    run_.max_inflight = conn_opt_.max_inflight;
+    run_.rate = opt_.rate_per_second;
+    run_.pairs = pairs_;
     server_ = resolve_server(conn_opt_.target);
     if (!opt_.log) opt_.log = [](const std::string& line) { std::cerr << line + "\n" << std::flush; };
 
@@ -64,6 +68,8 @@ LoadSession::Impl::~Impl() {
 // whole run.
 ConnectionOptions LoadSession::Impl::connection_options(std::size_t worker) {
     ConnectionOptions o = conn_opt_;
+    // A replacement holds as many calls as this epoch lets the worker have in flight.
+    o.max_inflight = std::max(o.max_inflight, workers_[worker]->limit);
     if (!source_addresses_.empty()) o.source_address = source_addresses_[worker % source_addresses_.size()];
     // Two pointers: std::function keeps them inline, no allocation per reopen.
     o.on_protocol_error = [this, ctx = workers_[worker]->ctx](const ProtocolErrorEvent& event) {
@@ -178,10 +184,38 @@ void LoadSession::Impl::lane_done() {
     open_cv_.notify_all();
 }
 
-void LoadSession::Impl::start(std::uint64_t epoch) {
+// Every field the epoch leaves out is the session's option, not the last
+// epoch's: an epoch without settings runs as the session was configured.
+LoadSession::EpochRun LoadSession::Impl::resolve(std::uint64_t epoch, const EpochSettings& settings) const {
+    EpochRun run;
+    run.connections = opt_.concurrency;
+    if (settings.connections) {
+        if (*settings.connections > opt_.concurrency) {
+            // The truth is reported (epoch_run()), so the coordinator sees
+            // the shortfall against its assignment.
+            opt_.log("epoch " + std::to_string(epoch) + " asks for " + std::to_string(*settings.connections) +
+                     " active connections but only " + std::to_string(opt_.concurrency) +
+                     " are open: running all of them (open more with --concurrency)");
+        }
+        run.connections = std::min(*settings.connections, opt_.concurrency);
+    }
+    run.max_inflight = std::max<std::size_t>(1, settings.max_inflight.value_or(conn_opt_.max_inflight));
+    run.rate = settings.rate.value_or(opt_.rate_per_second);
+    if (!(run.rate >= 0) || !std::isfinite(run.rate))
+        throw LoadSessionError("epoch " + std::to_string(epoch) +
+                               ": rate must be a finite number >= 0 (0: closed loop)");
+    run.pairs = settings.pairs ? settings.pairs : pairs_;
+    if (run.pairs->size() == 0) throw LoadSessionError("epoch " + std::to_string(epoch) + ": no transfer pairs");
+    return run;
+}
+
+void LoadSession::Impl::start(std::uint64_t epoch, const EpochSettings& settings) {
     if (!open_started_ || closed_.load())
         throw LoadSessionError("start() needs open connections (call open_all first)");
     if (running_epoch_) throw LoadSessionError("epoch " + std::to_string(*running_epoch_) + " is still running");
+    // Replaced only while no worker runs: the workers read it (and walk its
+    // pairs) on their threads, after the post below.
+    run_ = resolve(epoch, settings);
     running_epoch_ = epoch;
     flush_protocol_log(true);
     load_started_ms_ = wall_now_ms();
@@ -198,7 +232,8 @@ void LoadSession::Impl::start(std::uint64_t epoch) {
         const auto now = std::chrono::steady_clock::now();
         for (auto& wp : workers_) {
             Worker& w = *wp;
-            if (w.ctx != &ctx) continue;
+            // Beyond the epoch's active connections: open, idle.
+            if (w.ctx != &ctx || w.index >= run_.connections) continue;
             if (!w.busy) {
                 w.busy = true;
                 busy_workers_.fetch_add(1, std::memory_order_relaxed);
@@ -363,7 +398,8 @@ LoadSession::LoadSession(LoadSessionOptions options, std::shared_ptr<const Trans
 LoadSession::~LoadSession() = default;
 
 void LoadSession::open_all(const Progress& progress) { impl_->open_all(progress); }
-void LoadSession::start(std::uint64_t epoch) { impl_->start(epoch); }
+void LoadSession::start(std::uint64_t epoch, const EpochSettings& settings) { impl_->start(epoch, settings); }
+LoadSession::EpochRun LoadSession::epoch_run() const { return impl_->run_; }
 bool LoadSession::stop() { return impl_->stop(); }
 bool LoadSession::wait_for_committed(std::uint64_t target, std::chrono::milliseconds timeout) {
     return impl_->wait_for_committed(target, timeout);

@@ -92,7 +92,8 @@ public:
         std::size_t index = 0;
         PairCursor cursor;
         std::unique_ptr<StdbConnection> conn;
-        std::vector<Call> calls;  // max_inflight entries, reused
+        std::vector<Call> calls;  // at least `limit` entries, reused
+        std::size_t limit = 1;    // calls in flight at most, this epoch
         std::size_t in_flight = 0;
         asio::steady_timer schedule_timer;
         std::chrono::steady_clock::time_point next_due;  // open loop
@@ -116,6 +117,7 @@ public:
               index(i),
               cursor(pairs, i, concurrency),
               calls(max_inflight),
+              limit(max_inflight),
               schedule_timer(c->io),
               reopen_timer(c->io),
               jitter(static_cast<std::uint_fast32_t>(i + 1)) {}
@@ -154,7 +156,8 @@ public:
 
     void lane_done();
 
-    void start(std::uint64_t epoch);
+    EpochRun resolve(std::uint64_t epoch, const EpochSettings& settings) const;
+    void start(std::uint64_t epoch, const EpochSettings& settings);
 
     bool stop();
 
@@ -189,6 +192,9 @@ public:
 
     LoadSessionOptions opt_;
     std::shared_ptr<const TransferPairs> pairs_;
+    // The current (or last) epoch's load; written by start() while no
+    // worker runs, read by the workers.
+    EpochRun run_;
     ConnectionOptions conn_opt_;
     std::vector<std::string> source_addresses_;  // canonical, from opt_.source_addresses
     std::shared_ptr<const ResolvedServer> server_;

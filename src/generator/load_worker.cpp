@@ -3,16 +3,27 @@
 namespace benchdist::generator {
 
 void LoadSession::Impl::Worker::begin(std::chrono::steady_clock::time_point now) {
-    cursor.reset();
+    // This epoch's load (start() only begins workers below its connections):
+    // worker `index` of the active ones walks the epoch's pairs from where
+    // the harness's worker of that many would start.
+    const EpochRun& run = session->run_;
+    cursor = PairCursor(*run.pairs, index, run.connections);
     running = true;
-    const double rate = session->opt_.rate_per_second;
+    limit = run.max_inflight;
+    // Both may grow here, even with calls still in flight after a stop that
+    // timed out: a call's entry is found by its index, and nothing is
+    // walking the connection's slots while this handler runs.
+    if (calls.size() < limit) calls.resize(limit);
+    if (conn && conn->max_inflight() < limit) conn->raise_max_inflight(limit);
+    const double rate = run.rate;
     if (rate > 0) {
-        // Each worker carries an equal share of the rate; phases are spread
-        // over one period so the session's calls do not leave in bursts.
-        const double per_worker = rate / static_cast<double>(session->opt_.concurrency);
+        // Each active worker carries an equal share of the rate; phases are
+        // spread over one period so the session's calls do not leave in
+        // bursts.
+        const auto active = static_cast<std::int64_t>(run.connections);
+        const double per_worker = rate / static_cast<double>(active);
         period = std::chrono::nanoseconds(static_cast<std::int64_t>(1e9 / per_worker));
-        next_due = now + std::chrono::nanoseconds(period.count() * static_cast<std::int64_t>(index) /
-                                                  static_cast<std::int64_t>(session->opt_.concurrency));
+        next_due = now + std::chrono::nanoseconds(period.count() * static_cast<std::int64_t>(index) / active);
     } else {
         period = std::chrono::nanoseconds(0);
     }
@@ -35,7 +46,7 @@ void LoadSession::Impl::Worker::halt() {
 }
 
 void LoadSession::Impl::Worker::fill() {
-    while (running && conn && conn->is_open() && in_flight < calls.size()) {
+    while (running && conn && conn->is_open() && in_flight < limit) {
         if (!send(std::chrono::steady_clock::now())) break;
     }
     maybe_idle();
@@ -54,7 +65,7 @@ void LoadSession::Impl::Worker::pump() {
         return;
     }
     const auto now = std::chrono::steady_clock::now();
-    while (running && next_due <= now && in_flight < calls.size()) {
+    while (running && next_due <= now && in_flight < limit) {
         if (!send(next_due)) break;
         next_due += period;
     }
@@ -78,15 +89,15 @@ void LoadSession::Impl::Worker::arm_schedule() {
 bool LoadSession::Impl::Worker::send(std::chrono::steady_clock::time_point intended) {
     // Same-account pairs are skipped without a call, as the harness did; the
     // bound keeps a degenerate pair set from spinning forever.
-    const std::size_t limit = session->pairs_->size();
-    for (std::size_t i = 0; i < limit; ++i) {
+    const std::size_t pairs = session->run_.pairs->size();
+    for (std::size_t i = 0; i < pairs; ++i) {
         const TransferPair pair = cursor.next();
         if (pair.from == pair.to) {
             ++ctx->counters.skipped_same_account;
             continue;
         }
         std::size_t slot = 0;
-        while (calls[slot].used) ++slot;  // in_flight < calls.size(): a free one exists
+        while (calls[slot].used) ++slot;  // in_flight < limit <= calls.size(): a free one exists
         Call& call = calls[slot];
         call.used = true;
         call.intended = intended;

@@ -76,6 +76,8 @@ void StdbConnection::async_close(CloseHandler done) { impl_->close(std::move(don
 
 bool StdbConnection::is_open() const { return impl_->is_open(); }
 std::size_t StdbConnection::in_flight() const { return impl_->in_flight(); }
+std::size_t StdbConnection::max_inflight() const { return impl_->max_inflight(); }
+void StdbConnection::raise_max_inflight(std::size_t n) { impl_->raise_max_inflight(n); }
 std::uint64_t StdbConnection::frames_sent() const { return impl_->frames_sent(); }
 std::uint64_t StdbConnection::calls_sent() const { return impl_->calls_sent(); }
 stdb::ProtocolVersion StdbConnection::protocol() const { return impl_->protocol(); }

@@ -66,6 +66,8 @@ public:
     virtual void release() = 0;
     virtual bool is_open() const = 0;
     virtual std::size_t in_flight() const = 0;
+    virtual std::size_t max_inflight() const = 0;
+    virtual void raise_max_inflight(std::size_t n) = 0;
     virtual std::uint64_t frames_sent() const = 0;
     virtual std::uint64_t calls_sent() const = 0;
     virtual stdb::ProtocolVersion protocol() const = 0;
@@ -204,6 +206,8 @@ public:
 
     bool is_open() const override { return state_ == State::Open; }
     std::size_t in_flight() const override { return calls_.in_flight(); }
+    std::size_t max_inflight() const override { return calls_.max_inflight(); }
+    void raise_max_inflight(std::size_t n) override { calls_.raise_max_inflight(n); }
     std::uint64_t frames_sent() const override { return calls_.frames_sent(); }
     std::uint64_t calls_sent() const override { return calls_.calls_sent(); }
     stdb::ProtocolVersion protocol() const override { return protocol_; }

@@ -73,7 +73,15 @@ TEST(Epoch, TwoGeneratorsMatchGroundTruthAndAnotherDatabaseDoesNotLeak) {
         client_committed += report["counters"]["committed"].get<std::uint64_t>();
         EXPECT_EQ(report["settings"]["confirmedReads"], "server default (true on v2/v3)");
         EXPECT_EQ(report["settings"]["compression"], "none");
+        // The process's CPU over its load, against the threads that carried it.
+        ASSERT_TRUE(report.contains("resources")) << report.dump();
+        EXPECT_GT(report["resources"]["wallUs"].get<std::uint64_t>(), 0u);
+        EXPECT_GE(report["resources"]["threads"].get<std::uint64_t>(), 1u);
     }
+    // Whether the generators limited the throughput is always said.
+    ASSERT_TRUE(r.extra.contains("generatorLimited")) << bc::pretty(bc::to_json(r));
+    EXPECT_TRUE(r.extra["generatorLimited"]["limited"].is_boolean());
+    std::printf("  generatorLimited: %s\n", r.extra["generatorLimited"].dump().c_str());
     // Generators load a little before and after the window too.
     EXPECT_GE(client_committed, delta);
 

@@ -12,7 +12,9 @@
 
 #include <thread>
 
+#include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <functional>
 #include <iostream>
 #include <memory>
@@ -21,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "benchdist/standin/commit_log.hpp"
 #include "benchdist/stats/interval_series.hpp"
 #include "hostile_stdb.hpp"
 #include "load_session_support.hpp"
@@ -526,6 +529,152 @@ TEST(LoadSession, OpenLoopStallShowsInCorrectedLatencyNotInUncorrected) {
     EXPECT_GE(t.latency_uncorrected.max(), 100000u) << "the slow replies themselves";
     EXPECT_GT(corrected_p99, 2 * uncorrected_p99) << "the queue behind the stall must show";
     EXPECT_GT(t.send_lag.max(), 200000u) << "calls went out late while the server was slow";
+    session.close_all(5s);
+}
+
+// --- An epoch's own load (EpochSettings): active connections, in flight,
+// rate and pairs for that epoch only.
+
+// Replies held back 2 s: right after start() returns (every active worker
+// has sent what it may), attempted counts exactly the calls in flight --
+// active connections x in flight each -- and no answer has come back yet.
+TEST(LoadSession, AnEpochRunsOnlyItsActiveConnectionsWithItsInflightThenTheOptionsAgain) {
+    const auto server = seeded_standin({"--reply-delay-us", "2000000"});
+    auto o = options_for(server->port(), "test-1");
+    o.concurrency = 8;
+    o.max_inflight = 1;
+    std::vector<std::string> logs;
+    std::mutex logs_mutex;
+    o.log = [&](const std::string& line) {
+        std::lock_guard lock(logs_mutex);
+        logs.push_back(line);
+    };
+    LoadSession session(o, small_pairs());
+    session.open_all();
+
+    LoadSession::EpochSettings three;
+    three.connections = 3;
+    three.max_inflight = 4;  // more than the connections opened with
+    session.start(1, three);
+    EXPECT_EQ(session.counters().attempted, 12u) << "3 active connections x 4 in flight, the other 5 idle";
+    EXPECT_EQ(session.epoch_run().connections, 3u);
+    EXPECT_EQ(session.epoch_run().max_inflight, 4u);
+    ASSERT_TRUE(session.stop());
+    EXPECT_EQ(session.counters().committed, 12u);
+    EXPECT_EQ(session.write_stats().calls, 12u);
+    EXPECT_EQ(server->committed(), 12u);
+    EXPECT_EQ(session.live_connections(), 8u) << "the idle connections stay open";
+
+    // No settings: every connection, one in flight each, as configured.
+    session.start(2);
+    EXPECT_EQ(session.counters().attempted, 8u);
+    EXPECT_EQ(session.epoch_run().connections, 8u);
+    EXPECT_EQ(session.epoch_run().max_inflight, 1u);
+    ASSERT_TRUE(session.stop());
+    EXPECT_EQ(server->committed(), 20u);
+
+    // More than are open: all of them run, the log says so, and epoch_run()
+    // tells the truth.
+    LoadSession::EpochSettings too_many;
+    too_many.connections = 20;
+    session.start(3, too_many);
+    EXPECT_EQ(session.counters().attempted, 8u);
+    EXPECT_EQ(session.epoch_run().connections, 8u);
+    ASSERT_TRUE(session.stop());
+    {
+        std::lock_guard lock(logs_mutex);
+        EXPECT_TRUE(std::any_of(logs.begin(), logs.end(), [](const std::string& l) {
+            return l.find("epoch 3 asks for 20 active connections but only 8 are open") != std::string::npos;
+        })) << ::testing::PrintToString(logs);
+    }
+
+    // No connection at all: nothing is sent.
+    LoadSession::EpochSettings none;
+    none.connections = 0;
+    session.start(4, none);
+    EXPECT_EQ(session.counters().attempted, 0u);
+    ASSERT_TRUE(session.stop());
+    EXPECT_THROW(session.start(5, LoadSession::EpochSettings{.rate = -1.0}), LoadSessionError);
+    session.close_all(5s);
+}
+
+TEST(LoadSession, AnEpochsRateMakesAClosedLoopSessionOpenLoopForThatEpoch) {
+    const auto server = seeded_standin();
+    auto o = options_for(server->port(), "test-1");
+    o.concurrency = 8;
+    LoadSession session(o, small_pairs());
+    session.open_all();
+    LoadSession::EpochSettings open;
+    open.connections = 4;
+    open.rate = 1000;
+    session.start(1, open);
+    ASSERT_TRUE(session.wait_for_committed(4000, 30s));
+    ASSERT_TRUE(session.stop());
+    const LoadCounters c = session.counters();
+    EXPECT_EQ(c.errors(), 0u);
+    const auto intervals = session.take_intervals();
+    const auto t = total_of(intervals);
+    const double rate = steady_rate(intervals);
+    std::cout << "[ measured ] epoch rate 1000/s on 4 of 8 connections: " << rate << "/s in whole intervals"
+              << std::endl;
+    if (!kInstrumented) {
+        EXPECT_NEAR(rate, 1000.0, 30.0) << "the epoch's rate, not a closed loop's";
+    }
+    EXPECT_EQ(t.send_lag.count(), c.attempted) << "every call went out on the open-loop schedule";
+
+    // The next epoch without settings is closed loop again.
+    session.start(2);
+    ASSERT_TRUE(session.wait_for_committed(500, 30s));
+    ASSERT_TRUE(session.stop());
+    EXPECT_EQ(total_of(session.take_intervals()).send_lag.count(), 0u);
+    EXPECT_EQ(session.epoch_run().rate, 0.0);
+    session.close_all(5s);
+}
+
+// The commit log as written so far, once it holds `count` records (bounded).
+std::vector<standin::CommitRecord> commits_when(const std::filesystem::path& log, std::size_t count) {
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    for (;;) {
+        auto records = standin::read_commit_log(log);
+        if (records.size() >= count || std::chrono::steady_clock::now() > deadline) return records;
+        std::this_thread::sleep_for(20ms);  // polling a file for a condition, bounded by the deadline
+    }
+}
+
+TEST(LoadSession, AnEpochsPairsAreWalkedForThatEpochOnly) {
+    testing::TempDir dir("epoch-pairs");
+    const auto log = dir.path() / "commits.log";
+    const auto server = seeded_standin({"--commit-log", log.string()});
+    auto o = options_for(server->port(), "test-1");
+    o.concurrency = 4;
+    LoadSession session(o, small_pairs());
+    session.open_all();
+
+    // accounts = 2: every transfer is between accounts 0 and 1.
+    TransferPairsOptions two;
+    two.accounts = 2;
+    two.count = 1000;
+    LoadSession::EpochSettings settings;
+    settings.pairs = std::make_shared<const TransferPairs>(two);
+    session.start(1, settings);
+    ASSERT_TRUE(session.wait_for_committed(300, 30s));
+    ASSERT_TRUE(session.stop());
+    const std::uint64_t first = server->committed();
+    auto records = commits_when(log, first);
+    ASSERT_EQ(records.size(), first);
+    for (const auto& r : records) {
+        ASSERT_LT(r.from, 2u);
+        ASSERT_LT(r.to, 2u);
+    }
+
+    // Without settings: the session's own pairs over 1000 accounts again.
+    session.start(2);
+    ASSERT_TRUE(session.wait_for_committed(300, 30s));
+    ASSERT_TRUE(session.stop());
+    records = commits_when(log, server->committed());
+    ASSERT_EQ(records.size(), server->committed());
+    EXPECT_TRUE(std::any_of(records.begin() + static_cast<std::ptrdiff_t>(first), records.end(),
+                            [](const standin::CommitRecord& r) { return r.from >= 2 || r.to >= 2; }));
     session.close_all(5s);
 }
 

@@ -3,10 +3,13 @@
 // the agent loop (include/benchdist/generator/agent_runner.hpp).
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdio>
 
 #include "benchdist/generator/agent_runner.hpp"
 #include "benchdist/generator/coordinator_client.hpp"
+#include "benchdist/generator/transfer_pairs_cache.hpp"
 #include "generator_tool.hpp"
 
 namespace benchdist::generator_tool {
@@ -14,13 +17,34 @@ namespace benchdist::generator_tool {
 namespace {
 
 // The load session as the agent sees it; opening logs progress as `run` does.
+// An epoch's alpha and accounts pick its pairs from the cache (computed
+// here, before the load starts, when new).
 class SessionLoad final : public generator::AgentLoad {
 public:
-    SessionLoad(generator::LoadSession& session, const generator::GeneratorConfig& config)
-        : session_(session), config_(config) {}
+    SessionLoad(generator::LoadSession& session, std::shared_ptr<const generator::TransferPairs> pairs,
+                const generator::GeneratorConfig& config)
+        : session_(session), pairs_(config.pair_options(), std::move(pairs)), config_(config) {}
 
     void open_connections() override { generator_tool::open_connections(session_, config_); }
-    void start(std::uint64_t epoch) override { session_.start(epoch); }
+    generator::EpochLoadSettings start(std::uint64_t epoch, const generator::EpochLoadSettings& asked) override {
+        const auto found = pairs_.get(asked.alpha, asked.accounts);
+        if (found.computed) {
+            // Before /started: the start barrier waited this long for them.
+            char line[160];
+            std::snprintf(line, sizeof line,
+                          "epoch %llu: computed %zu transfer pairs for alpha=%g accounts=%u in %lld ms",
+                          static_cast<unsigned long long>(epoch), found.pairs->size(), asked.alpha,
+                          static_cast<unsigned>(asked.accounts), static_cast<long long>(found.took.count()));
+            log_line(config_.id, line);
+        }
+        session_.start(epoch, {asked.connections, asked.max_inflight, asked.rate, found.pairs});
+        generator::EpochLoadSettings ran = asked;
+        ran.connections = session_.epoch_run().connections;
+        return ran;
+    }
+    std::size_t load_threads() const override {
+        return std::min(session_.thread_count(), session_.epoch_run().connections);
+    }
     bool stop() override { return session_.stop(); }
     generator::LoadCounters counters() const override { return session_.counters(); }
     std::vector<stats::Interval> take_intervals() override { return session_.take_intervals(); }
@@ -33,6 +57,7 @@ public:
 
 private:
     generator::LoadSession& session_;
+    generator::TransferPairsCache pairs_;
     const generator::GeneratorConfig& config_;
 };
 
@@ -59,7 +84,7 @@ int run_agent(const generator::GeneratorConfig& config, StopFlag& stop) {
 
     generator::CoordinatorClient client(config.coordinator_url);
     client.set_auth_token(config.auth_token);
-    SessionLoad load(*parts.session, config);
+    SessionLoad load(*parts.session, parts.pairs, config);
     StopFlagClock clock(stop);
     generator::AgentSinks sinks{[&config](const std::string& text) { log_line(config.id, text); },
                                 [](const std::string& line) { error_line(line); }};

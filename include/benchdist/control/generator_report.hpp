@@ -129,6 +129,23 @@ Json to_json(const ReportClock& c);
 // Each number read when it is one; not an object: all absent.
 ReportClock report_clock_from_json(const Json& j);
 
+// What the generator process spent over the epoch's load, from the
+// kernel's accounting ("resources", an addition): CPU of every thread (user
+// + system), the wall time it was measured over, and the worker threads
+// that carried the load -- so a result can tell a generator short of CPU
+// from a server at its limit (cpuUs / (wallUs x threads) near 1).
+struct ReportResources {
+    std::uint64_t cpu_us = 0;
+    std::uint64_t wall_us = 0;
+    std::uint64_t threads = 0;
+    friend bool operator==(const ReportResources&, const ReportResources&) = default;
+};
+Json to_json(const ReportResources& r);
+// Tolerant: nullopt unless an object whose "cpuUs", "wallUs" and "threads"
+// are all non-negative integers (the figure would mean nothing without any
+// one of them).
+std::optional<ReportResources> report_resources_from_json(const Json& j);
+
 // The extra fields of a /stopped report. Absent members were not sent.
 struct StopReport {
     std::optional<ReportCounters> counters;
@@ -137,13 +154,14 @@ struct StopReport {
     // Set when "load" was sent but could not be read: what is wrong with it.
     std::optional<std::string> load_problem;
     std::optional<ReportClock> clock;
+    std::optional<ReportResources> resources;
     // nullopt: not sent (or, when read, sent as an empty list).
     std::optional<std::vector<stats::Interval>> intervals;
     // Set when "intervals" was sent but could not be read: why.
     std::optional<std::string> intervals_problem;
 };
 // The report in the order generators have always sent it: counters,
-// settings, load, intervals, clock -- the intervals only when
+// settings, load, intervals, clock, then the additions (resources) -- the intervals only when
 // `with_intervals` (a coordinator that refused the body as too large gets
 // the report without them).
 Json to_json(const StopReport& r, bool with_intervals = true);

@@ -51,6 +51,12 @@ AgentDecision decide(const control::CoordinatorState& state, std::string_view ow
                      std::optional<std::uint64_t> running_epoch,
                      std::optional<std::uint64_t> ended_epoch = std::nullopt);
 
+// This generator's share of the current epoch's load: self.load in the
+// compact view, else its entry in currentLoad of the full state; nullopt
+// when the epoch sets none (the command line applies).
+std::optional<control::LoadAssignment> own_load_assignment(const control::CoordinatorState& state,
+                                                           std::string_view own_id);
+
 // Self-fencing: how long the generator may go without one successful
 // coordinator request before it stops its load. A generator that cannot
 // hear its coordinator must not keep loading a server nobody measures; the

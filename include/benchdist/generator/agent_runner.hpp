@@ -31,9 +31,17 @@
 // has that route, so the generator cannot follow this coordinator, stops
 // its load and exits 1 -- once, not a loop.
 //
+// An epoch that sets this generator's load (self.load in its /state view,
+// or its entry in currentLoad) runs with it: each field set replaces the
+// command line's option for that epoch only (GeneratorConfig::
+// epoch_settings), and the next epoch without one runs as the command line
+// says again. The load applies it before /started, so the start barrier
+// also waits for new pairs to be computed.
+//
 // /register carries the manifest; /ready names the protocol the server
-// chose; /stopped carries the StopReport (control/generator_report.hpp),
-// including this host's clock offset to the coordinator, since the
+// chose; /stopped carries the StopReport (control/generator_report.hpp):
+// the settings and load the epoch actually ran, this process's CPU over the
+// load, and this host's clock offset to the coordinator, since the
 // intervals are stamped with this host's clock.
 //
 // The runner decides and sequences; it reaches the coordinator, the load
@@ -57,6 +65,7 @@
 #include "benchdist/generator/coordinator_client.hpp"
 #include "benchdist/generator/generator_config.hpp"
 #include "benchdist/generator/load_counters.hpp"
+#include "benchdist/generator/resource_usage.hpp"
 #include "benchdist/stats/interval.hpp"
 #include "benchdist/stdb/subprotocol.hpp"
 
@@ -68,7 +77,14 @@ public:
     virtual ~AgentLoad() = default;
     // Opens every connection (the tool logs progress).
     virtual void open_connections() = 0;
-    virtual void start(std::uint64_t epoch) = 0;
+    // Starts the epoch's load with these settings (its alpha and accounts
+    // name the pairs to walk: computed now when the load holds no such
+    // pairs yet). Returns what runs: the settings with the connections
+    // capped at those open.
+    virtual EpochLoadSettings start(std::uint64_t epoch, const EpochLoadSettings& settings) = 0;
+    // Worker threads that carry the running (or last) epoch's load: the
+    // capacity its CPU use is measured against.
+    virtual std::size_t load_threads() const = 0;
     // Stops issuing and waits for calls in flight; false when some worker
     // was still busy after the op timeout.
     virtual bool stop() = 0;
@@ -120,6 +136,8 @@ private:
         std::vector<stats::Interval> intervals;
         std::optional<std::int64_t> started_ms;
         std::optional<std::int64_t> stopped_ms;
+        EpochLoadSettings ran;
+        control::ReportResources resources;
     };
 
     template <typename Call>
@@ -150,6 +168,10 @@ private:
     bool reconnecting_ = false;  // single attempts while re-registering with backoff
     ClockOffsetEstimator clock_offset_;
     std::optional<std::uint64_t> running_;
+    // What the running (or last) epoch's load runs with, and this process's
+    // resource use when it started.
+    EpochLoadSettings running_settings_;
+    ResourceSnapshot running_since_;
     // The last epoch whose load ran and stopped: decide() never starts it
     // again. Forgotten, like no_started_route_, when registering again.
     std::optional<std::uint64_t> ended_;
@@ -167,6 +189,9 @@ bool is_retryable(const std::exception& e);
 
 // "POST http://h:p/ready: connection refused" -> "connection refused".
 std::string cause_of(const std::string& message);
+
+// "connections=64 inflight=8 rate=5000/s alpha=1.5 accounts=100000", for logs.
+std::string describe(const EpochLoadSettings& s);
 
 // One line on whether open-loop load kept its schedule (stats::ScheduleRule,
 // as the coordinator judges it), so an operator sees it on the load machine.

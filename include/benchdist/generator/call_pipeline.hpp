@@ -57,6 +57,11 @@ public:
     explicit CallPipeline(std::size_t max_inflight);
 
     std::size_t max_inflight() const { return slots_.size(); }
+    // Room for up to max_inflight calls from now on (never fewer than
+    // before): an epoch may ask for more calls in flight than the
+    // connection opened with. Not from inside a call's handler (the slots
+    // may move here).
+    void raise_max_inflight(std::size_t max_inflight);
     std::size_t in_flight() const { return in_flight_; }
     bool full() const { return in_flight_ >= slots_.size(); }
 

@@ -29,6 +29,18 @@ namespace benchdist::generator {
 // --id (control::RegisterManifest::incarnation).
 std::string new_incarnation();
 
+// The load one epoch runs on this generator: the command line's, with the
+// fields an epoch's assignment sets laid over it
+// (GeneratorConfig::epoch_settings).
+struct EpochLoadSettings {
+    std::size_t connections = 0;  // active connections
+    std::size_t max_inflight = 1;
+    double rate = 0;  // calls/s; 0: closed loop
+    double alpha = 1.5;
+    std::uint32_t accounts = 100000;
+    friend bool operator==(const EpochLoadSettings&, const EpochLoadSettings&) = default;
+};
+
 struct GeneratorConfig {
     // Who this generator is (agent mode).
     std::string id;
@@ -88,12 +100,23 @@ struct GeneratorConfig {
     // `incarnation`: new_incarnation(), once per process.
     control::RegisterManifest manifest(std::size_t threads_used, std::int64_t pid, std::int64_t started_unix_ms,
                                        std::string incarnation = new_incarnation()) const;
+    // One epoch's load: each field the assignment sets replaces this
+    // config's option for that epoch; without an assignment, the command
+    // line as it is.
+    EpochLoadSettings epoch_settings(const std::optional<control::LoadAssignment>& assignment = std::nullopt) const;
+
     // What the load ran with, in a stop report (e.g. whether every reply
-    // waited for durability).
-    control::ReportSettings settings() const;
+    // waited for durability): the command line, or an epoch's settings as
+    // run.
+    control::ReportSettings settings() const { return settings(epoch_settings()); }
+    control::ReportSettings settings(const EpochLoadSettings& ran) const;
     control::Json settings_json() const { return control::to_json(settings()); }
     // How load was offered and when it ran, by this host's clock.
     control::ReportLoad load(std::optional<std::int64_t> started_unix_ms,
+                             std::optional<std::int64_t> stopped_unix_ms) const {
+        return load(epoch_settings(), started_unix_ms, stopped_unix_ms);
+    }
+    control::ReportLoad load(const EpochLoadSettings& ran, std::optional<std::int64_t> started_unix_ms,
                              std::optional<std::int64_t> stopped_unix_ms) const;
     control::Json load_json(std::optional<std::int64_t> started_unix_ms,
                             std::optional<std::int64_t> stopped_unix_ms) const {

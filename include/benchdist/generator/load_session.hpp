@@ -4,7 +4,10 @@
 // connections L, L+lanes, ... one after another), shards them over
 // `threads` worker threads that each run their own io_context, and on
 // start(epoch) turns every connection into a worker walking the shared
-// precomputed pairs from the harness's per-worker offset. Closed loop (the
+// precomputed pairs from the harness's per-worker offset. An epoch may run
+// fewer of them (EpochSettings: the first n connections work, spread evenly
+// over the threads, the rest stay open and idle), with its own calls in
+// flight, rate and pairs; what it leaves out is the session's option. Closed loop (the
 // default, rate 0) keeps max_inflight calls in flight per connection (1 =
 // the original harness); open loop (rate > 0) sends rate calls per second
 // spread evenly over the connections on a fixed schedule whatever the
@@ -129,9 +132,38 @@ public:
     // requested address -- give addresses of this host's interfaces ...").
     void open_all(const Progress& progress = {});
 
-    // Resets the counters and starts every live worker at its initial pair
-    // index. Returns once every thread has started its workers.
-    void start(std::uint64_t epoch);
+    // One epoch's load, where it differs from the session's options (an
+    // epoch's assignment from the coordinator, control/epoch_load.hpp).
+    struct EpochSettings {
+        // Connections that carry load: workers 0..n-1 (worker w runs on
+        // thread w % threads, so they spread evenly); the others stay open
+        // and idle. More than are open: all of them (and a log line).
+        std::optional<std::size_t> connections;
+        std::optional<std::size_t> max_inflight;  // per connection; 0 counts as 1
+        std::optional<double> rate;               // calls/s over the active connections; 0: closed loop
+        // The pairs to walk, shared read-only by the workers and kept until
+        // the next start (null: the session's own).
+        std::shared_ptr<const TransferPairs> pairs;
+    };
+
+    // Resets the counters and starts the epoch's workers, each at its
+    // initial pair index among the active ones (worker w of n starts where
+    // the harness's worker w of n did). Returns once every thread has
+    // started its workers. Throws LoadSessionError for a rate that is not a
+    // finite number >= 0 or empty pairs (nothing is started then).
+    void start(std::uint64_t epoch, const EpochSettings& settings);
+    void start(std::uint64_t epoch) { start(epoch, EpochSettings{}); }
+
+    // What the current (or last) epoch ran: active connections, calls in
+    // flight per connection, rate (0: closed loop) and its pairs. Before the
+    // first start: the session's options.
+    struct EpochRun {
+        std::size_t connections = 0;
+        std::size_t max_inflight = 1;
+        double rate = 0;
+        std::shared_ptr<const TransferPairs> pairs;
+    };
+    EpochRun epoch_run() const;
 
     // Stops issuing and waits until every worker's current operation has
     // finished, at most op_timeout + connect_timeout (a worker may be

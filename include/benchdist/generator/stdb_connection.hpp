@@ -124,6 +124,11 @@ public:
 
     bool is_open() const;
     std::size_t in_flight() const;
+    // Calls it may have in flight at once (ConnectionOptions::max_inflight),
+    // and raising it for a later epoch that asks for more; never lowered.
+    // On the connection's thread, not from inside a call's handler.
+    std::size_t max_inflight() const;
+    void raise_max_inflight(std::size_t n);
     // WebSocket messages written and CallReducer messages they carried, so
     // tests and reports can see v3 coalescing at work.
     std::uint64_t frames_sent() const;

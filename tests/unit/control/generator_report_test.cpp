@@ -178,6 +178,29 @@ TEST(GeneratorReport, WorkloadKeysAreThoseGeneratorsAlwaysSent) {
               R"("compression":"none","confirmedReads":null,"protocol":"auto"})");
 }
 
+TEST(GeneratorReport, ResourcesFollowTheClockAndReadBack) {
+    StopReport r;
+    r.clock = ReportClock{1.5, 0.25, 8};
+    r.resources = ReportResources{1800000, 1000000, 2};
+    const Json j = to_json(r);
+    std::vector<std::string> keys;
+    for (const auto& [k, v] : j.items()) keys.push_back(k);
+    EXPECT_EQ(keys, (std::vector<std::string>{"clock", "resources"}));
+    EXPECT_EQ(j["resources"].dump(), R"({"cpuUs":1800000,"wallUs":1000000,"threads":2})");
+    EXPECT_EQ(stop_report_from_json(j).resources, r.resources);
+}
+
+TEST(GeneratorReport, ResourcesMissingAPartOrNotCountsAreIgnored) {
+    for (const char* text :
+         {R"({"resources":{"cpuUs":5,"wallUs":10}})", R"({"resources":{"cpuUs":-1,"wallUs":10,"threads":1}})",
+          R"({"resources":{"cpuUs":"5","wallUs":10,"threads":1}})", R"({"resources":[1,2,3]})",
+          R"({"resources":null})"}) {
+        const auto r = stop_report_from_json(Json::parse(text));
+        EXPECT_FALSE(r.resources) << text;
+    }
+    EXPECT_FALSE(stop_report_from_json(Json::object()).resources);
+}
+
 }  // namespace
 }  // namespace benchdist::control
 

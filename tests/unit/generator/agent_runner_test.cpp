@@ -124,8 +124,14 @@ struct FakeLoad final : AgentLoad {
     std::vector<stats::Interval> intervals;
 
     void open_connections() override { events_.push_back("open"); }
-    void start(std::uint64_t epoch) override {
+    // What each start was asked to run, and how many connections are open
+    // (an assignment above it is capped, as the session does).
+    std::vector<EpochLoadSettings> started_with;
+    std::size_t open = 4;
+
+    EpochLoadSettings start(std::uint64_t epoch, const EpochLoadSettings& settings) override {
         events_.push_back("load start " + std::to_string(epoch));
+        started_with.push_back(settings);
         running = epoch;
         load_counters.attempted = 120;
         load_counters.committed = 118;
@@ -137,7 +143,11 @@ struct FakeLoad final : AgentLoad {
         for (int i = 0; i < 118; ++i) second.totals.latency.record(900);
         second.totals.failures.timeouts = 2;
         intervals = {second};
+        EpochLoadSettings ran = settings;
+        ran.connections = std::min(ran.connections, open);
+        return ran;
     }
+    std::size_t load_threads() const override { return 2; }
     bool stop() override {
         events_.push_back("load stop");
         running.reset();
@@ -269,7 +279,10 @@ TEST(AgentRunner, StartsAndStopsAnEpochAndReportsWhatItSaw) {
     // The keys in the order generators have always sent them.
     std::vector<std::string> keys;
     for (const auto& [k, v] : rig.client.stops[0].extra.items()) keys.push_back(k);
-    EXPECT_EQ(keys, (std::vector<std::string>{"counters", "settings", "load", "intervals", "clock"}));
+    EXPECT_EQ(keys, (std::vector<std::string>{"counters", "settings", "load", "intervals", "clock", "resources"}));
+    // The process's CPU over the load, against the threads that carried it.
+    ASSERT_TRUE(report.resources);
+    EXPECT_EQ(report.resources->threads, 2u);
     EXPECT_TRUE(rig.logged("starting epoch 1"));
     EXPECT_TRUE(rig.logged("stopped epoch 1: attempted=120 committed=118 errors=2 timeouts=2 intervals=1"));
     // Long-polls after the first answer wait for a newer version.
@@ -277,6 +290,114 @@ TEST(AgentRunner, StartsAndStopsAnEpochAndReportsWhatItSaw) {
     // While loading, every request ends by the lease.
     EXPECT_TRUE(std::any_of(rig.client.deadlines.begin(), rig.client.deadlines.end(),
                             [](const auto& d) { return d.has_value(); }));
+}
+
+// Epoch 1 sets this generator's load in its view, epoch 2 sets none.
+std::function<CoordinatorState(int)> loaded_then_plain_epoch(FakeClock& clock, control::LoadAssignment load) {
+    return [&clock, load](int n) {
+        CoordinatorState s;
+        switch (n) {
+            case 0:
+                s = view(Phase::Starting, 1, true, 2);
+                s.self->load = load;
+                return s;
+            case 1:
+                return view(Phase::Stop, 1, true, 3);
+            case 2:
+                return view(Phase::Starting, 2, true, 4);
+            case 3:
+                return view(Phase::Stop, 2, true, 5);
+            default:
+                clock.stop = true;
+                return view(Phase::Idle, std::nullopt, false, 6);
+        }
+    };
+}
+
+TEST(AgentRunner, AnEpochsLoadOverridesTheCommandLineForThatEpochOnly) {
+    Rig rig;
+    rig.config.max_inflight = 2;
+    rig.config.alpha = 1.5;
+    rig.config.accounts = 1000;
+    control::LoadAssignment load;
+    load.connections = 3;
+    load.inflight = 8;
+    load.rate = 900;
+    load.accounts = 2;  // alpha left out: the command line's
+    rig.client.on_state = loaded_then_plain_epoch(rig.clock, load);
+    EXPECT_EQ(rig.run(), 0);
+    ASSERT_EQ(rig.load.started_with.size(), 2u);
+    EXPECT_EQ(rig.load.started_with[0], (EpochLoadSettings{3, 8, 900, 1.5, 2}));
+    // The next epoch without a load runs as the command line says again.
+    EXPECT_EQ(rig.load.started_with[1], (EpochLoadSettings{4, 2, 0, 1.5, 1000}));
+    EXPECT_TRUE(
+        rig.logged("epoch 1 sets this generator's load: connections=3 inflight=8 rate=900/s alpha=1.5 "
+                   "accounts=2"));
+
+    // Each stop report says what that epoch ran.
+    ASSERT_EQ(rig.client.stops.size(), 2u);
+    const auto first = control::stop_report_of(rig.client.stops[0]);
+    ASSERT_TRUE(first.settings && first.load);
+    EXPECT_EQ(first.settings->connections, 3u);
+    const Json& settings = rig.client.stops[0].extra["settings"];  // the coordinator reads only connections
+    EXPECT_EQ(settings["maxInflight"], 8);
+    EXPECT_EQ(settings["rate"], 900.0);
+    EXPECT_EQ(settings["accounts"], 2);
+    EXPECT_EQ(settings["alpha"], 1.5);
+    EXPECT_TRUE(first.load->open);
+    EXPECT_EQ(first.load->connections, 3u);
+    EXPECT_EQ(first.load->max_inflight, 8u);
+    EXPECT_EQ(first.load->rate_per_second, 900.0);
+    EXPECT_TRUE(rig.logged("open loop: target 900/s"));
+    const auto second = control::stop_report_of(rig.client.stops[1]);
+    ASSERT_TRUE(second.settings && second.load);
+    EXPECT_EQ(second.settings->connections, 4u);
+    EXPECT_EQ(rig.client.stops[1].extra["settings"]["accounts"], 1000);
+    EXPECT_EQ(rig.client.stops[1].extra["settings"]["rate"], nullptr);
+    EXPECT_EQ(rig.client.stops[1].extra["settings"]["maxInflight"], 2);
+    EXPECT_FALSE(second.load->open);
+    EXPECT_EQ(second.load->max_inflight, 2u);
+}
+
+TEST(AgentRunner, TheFullStateAssignsLoadByIdAndMoreConnectionsThanOpenReportTheTruth) {
+    Rig rig;
+    rig.client.on_state = [&](int n) {
+        CoordinatorState s;
+        s.version = static_cast<std::uint64_t>(n) + 2;
+        if (n >= 2) {
+            rig.clock.stop = true;
+            return s;
+        }
+        s.phase = n == 0 ? Phase::Starting : Phase::Stop;
+        s.current_epoch = 1;
+        s.participants = {"other", "gen-a"};
+        control::LoadAssignment mine, theirs;
+        mine.connections = 10;  // 4 are open
+        theirs.connections = 1;
+        s.current_load = {{"gen-a", mine}, {"other", theirs}};
+        return s;
+    };
+    EXPECT_EQ(rig.run(), 0);
+    ASSERT_EQ(rig.load.started_with.size(), 1u);
+    EXPECT_EQ(rig.load.started_with[0].connections, 10u);
+    ASSERT_EQ(rig.client.stops.size(), 1u);
+    const auto report = control::stop_report_of(rig.client.stops[0]);
+    ASSERT_TRUE(report.settings && report.load);
+    EXPECT_EQ(report.settings->connections, 4u);
+    EXPECT_EQ(report.load->connections, 4u);
+}
+
+TEST(AgentRunner, OwnLoadAssignmentReadsTheViewOrTheFullState) {
+    control::LoadAssignment a;
+    a.rate = 5;
+    CoordinatorState full;
+    full.current_load = {{"gen-a", a}};
+    EXPECT_EQ(own_load_assignment(full, "gen-a"), a);
+    EXPECT_FALSE(own_load_assignment(full, "gen-b"));
+    CoordinatorState compact = view(Phase::Starting, 1, true, 2);
+    EXPECT_FALSE(own_load_assignment(compact, "gen-a"));
+    compact.self->load = a;
+    EXPECT_EQ(own_load_assignment(compact, "gen-a"), a);
 }
 
 TEST(AgentRunner, LosingTheCoordinatorFencesTheLoadAndReRegistersWithCappedBackoff) {

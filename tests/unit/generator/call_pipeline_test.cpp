@@ -252,4 +252,27 @@ TEST(CallPipeline, StatusNames) {
     EXPECT_EQ(benchdist::generator::call_status_name(CallStatus::Disconnected), "disconnected");
 }
 
+TEST(CallPipeline, RaisingMaxInflightMakesRoomAndKeepsTheCallsInFlight) {
+    CallPipeline p(1);
+    std::vector<Seen> seen;
+    const auto first = p.add_transfer(1, 2, 1, t0 + 1s, 1000ms, record(seen));
+    EXPECT_TRUE(p.full());
+    // An epoch asks for 3 in flight per connection.
+    p.raise_max_inflight(3);
+    EXPECT_EQ(p.max_inflight(), 3u);
+    EXPECT_FALSE(p.full());
+    const auto second = p.add_transfer(3, 4, 1, t0 + 1s, 1000ms, record(seen));
+    p.add_transfer(5, 6, 1, t0 + 1s, 1000ms, record(seen));
+    EXPECT_TRUE(p.full());
+    // Never lowered: a later epoch asking for fewer limits itself.
+    p.raise_max_inflight(2);
+    EXPECT_EQ(p.max_inflight(), 3u);
+    // The call made before the raise still completes, by its request id.
+    EXPECT_TRUE(p.complete(first, CallStatus::Committed, ""));
+    EXPECT_TRUE(p.complete(second, CallStatus::ModuleError, "insufficient_funds"));
+    ASSERT_EQ(seen.size(), 2u);
+    EXPECT_EQ(seen[1].text, "insufficient_funds");
+    EXPECT_EQ(p.in_flight(), 1u);
+}
+
 }  // namespace

@@ -102,3 +102,38 @@ TEST(GeneratorConfig, LoadSpanIsReportedOnlyWhenKnown) {
 }
 
 }  // namespace
+
+TEST(GeneratorConfig, TheManifestSaysItAppliesAnEpochsLoad) {
+    EXPECT_TRUE(sample().manifest(2, 1, 0, "abc").applies_epoch_load);
+    EXPECT_TRUE(benchdist::control::to_json(sample().manifest(2, 1, 0, "abc"))["appliesEpochLoad"]);
+}
+
+TEST(GeneratorConfig, AnAssignmentReplacesOnlyTheFieldsItSets) {
+    using benchdist::generator::EpochLoadSettings;
+    const GeneratorConfig c = sample();
+    EXPECT_EQ(c.epoch_settings(), (EpochLoadSettings{64, 4, 0, 0.9, 5000}));
+    benchdist::control::LoadAssignment a;
+    a.connections = 0;
+    a.rate = 250;
+    EXPECT_EQ(c.epoch_settings(a), (EpochLoadSettings{0, 4, 250, 0.9, 5000}));
+    a.inflight = 16;
+    a.alpha = 0;
+    a.accounts = 2;
+    const auto ran = c.epoch_settings(a);
+    EXPECT_EQ(ran, (EpochLoadSettings{0, 16, 250, 0, 2}));
+    // The reported blocks describe what ran, not the command line.
+    const auto s = c.settings(ran);
+    EXPECT_EQ(s.connections, 0u);
+    EXPECT_EQ(s.max_inflight, 16u);
+    EXPECT_EQ(s.rate, 250.0);
+    EXPECT_EQ(s.alpha, 0.0);
+    EXPECT_EQ(s.accounts, 2u);
+    const auto l = c.load(ran, 1000, 2000);
+    EXPECT_TRUE(l.open);
+    EXPECT_EQ(l.connections, 0u);
+    EXPECT_EQ(l.max_inflight, 16u);
+    EXPECT_EQ(l.rate_per_second, 250.0);
+    // Without an epoch's settings: the command line, as before.
+    EXPECT_EQ(c.settings().connections, 64u);
+    EXPECT_FALSE(c.load(std::nullopt, std::nullopt).open);
+}
