@@ -10,6 +10,10 @@ control::Json coordinator_options_json(const CoordinatorOptions& o) {
     j["connector"] = o.connector;
     j["resultsDir"] = o.results_dir.string();
     j["warmupSeconds"] = o.warmup_seconds;
+    j["warmupAuto"] = o.warmup_auto;
+    j["stableCv"] = o.stable_cv;
+    j["stableSeconds"] = o.stable_seconds;
+    j["warmupMaxSeconds"] = o.warmup_max_seconds;
     j["originalRevision"] = original_revision_name(o.revision);
     j["startAckTimeoutSeconds"] = o.start_ack_timeout_seconds;
     j["windowSeconds"] = o.window_seconds;

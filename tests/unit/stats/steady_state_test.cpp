@@ -130,13 +130,13 @@ TEST(WindowStability, DecayIsMoreThanATenthOfTheMeanOverTheWindow) {
     EXPECT_EQ(window_stability(series({1005, 1004, 1003, 1002, 1001, 999, 998, 997, 996, 995})).warning,
               StabilityWarning::None);
     // Slope -9/s per second over 10 s: 90/s, 9% of the mean 1000/s.
-    EXPECT_EQ(window_stability(series({1040.5, 1031.5, 1022.5, 1013.5, 1004.5, 995.5, 986.5, 977.5, 968.5, 959.5}))
-                  .warning,
-              StabilityWarning::None);
+    EXPECT_EQ(
+        window_stability(series({1040.5, 1031.5, 1022.5, 1013.5, 1004.5, 995.5, 986.5, 977.5, 968.5, 959.5})).warning,
+        StabilityWarning::None);
     // Slope -11/s per second over 10 s: 110/s, 11%.
-    EXPECT_EQ(window_stability(series({1049.5, 1038.5, 1027.5, 1016.5, 1005.5, 994.5, 983.5, 972.5, 961.5, 950.5}))
-                  .warning,
-              StabilityWarning::Decaying);
+    EXPECT_EQ(
+        window_stability(series({1049.5, 1038.5, 1027.5, 1016.5, 1005.5, 994.5, 983.5, 972.5, 961.5, 950.5})).warning,
+        StabilityWarning::Decaying);
 }
 
 TEST(WindowStability, LastQuarterFarBelowTheRestIsCollapsed) {
