@@ -54,7 +54,8 @@ Json window_stability_json(const stats::WindowStability& w) {
            {"slopePerSecond", rounded_or_null(w.slope_per_second, 0.01)},
            {"relativeSlopePerSecond", rounded_or_null(w.relative_slope_per_second, 0.0001)},
            {"samples", w.samples}};
-    if (w.warning != stats::StabilityWarning::None) j["warning"] = std::string(stats::stability_warning_name(w.warning));
+    if (w.warning != stats::StabilityWarning::None)
+        j["warning"] = std::string(stats::stability_warning_name(w.warning));
     if (!w.note.empty()) j["note"] = w.note;
     return j;
 }
