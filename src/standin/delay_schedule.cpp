@@ -27,8 +27,9 @@ DelayScheduleParse parse_delay_schedule(std::optional<std::string_view> reply_us
                                         std::optional<std::string_view> step_ms) {
     DelayScheduleParse out;
     if (!reply_us) {
-        out.error = "replyUs is required: a comma-separated list of reply delays in microseconds, e.g. "
-                    "replyUs=8000,4000,2000,0&stepMs=1000";
+        out.error =
+            "replyUs is required: a comma-separated list of reply delays in microseconds, e.g. "
+            "replyUs=8000,4000,2000,0&stepMs=1000";
         return out;
     }
     DelaySchedule s;

@@ -38,8 +38,9 @@ TEST(DelayScheduleParse, RefusesWhatIsNotAListOfDelays) {
     EXPECT_TRUE(error_has(parse(std::nullopt, "10"), "replyUs is required"));
     for (const char* bad : {"", "abc", "10,", ",10", "10,,20", "-5", "1.5", "10 ,20", "60000001", "9999999999"}) {
         const auto p = parse(bad, "10");
-        EXPECT_TRUE(error_has(p, "replyUs must be a comma-separated list of whole numbers of microseconds from 0 to "
-                                 "60000000"))
+        EXPECT_TRUE(error_has(p,
+                              "replyUs must be a comma-separated list of whole numbers of microseconds from 0 to "
+                              "60000000"))
             << bad << ": " << p.error;
     }
     // The largest delay is accepted.
@@ -57,8 +58,8 @@ TEST(DelayScheduleParse, RefusesTooManySteps) {
 TEST(DelayScheduleParse, RefusesAStepOfZeroOrTooLong) {
     for (const char* bad : {"0", "600001", "abc", "", "-1", "1e3"}) {
         const auto p = parse("10,0", bad);
-        EXPECT_TRUE(error_has(p, "stepMs must be a whole number of milliseconds from 1 to 600000")) << bad << ": "
-                                                                                                     << p.error;
+        EXPECT_TRUE(error_has(p, "stepMs must be a whole number of milliseconds from 1 to 600000"))
+            << bad << ": " << p.error;
     }
     EXPECT_TRUE(parse("10,0", "600000").schedule);
 }
