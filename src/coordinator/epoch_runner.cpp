@@ -64,16 +64,14 @@ void EpochRunner::throw_if_lost_before_window() const {
 
 std::optional<WarmupObservation> EpochRunner::wait_for_window(std::unique_lock<std::mutex>& lock) {
     auto& sm = shared_.sm;
-    const auto cut_short = [&] { throw_if_cut_short(); };
-    const auto lost_before_window = [&] { throw_if_lost_before_window(); };
     // The first revision has no start barrier: the state machine opened the
     // epoch in `warmup`, which is all the time generators get to start.
     if (options_.revision == OriginalRevision::Final) {
         const auto deadline = Steady::now() + seconds_to_duration(options_.start_ack_timeout_seconds);
         // A participant lost meanwhile will not ack: stop waiting for it.
         wait_or_abort(lock, deadline, [&] { return sm.missing_start_acks().empty() || !sm.active()->errors.empty(); });
-        cut_short();
-        lost_before_window();
+        throw_if_cut_short();
+        throw_if_lost_before_window();
         const auto missing = sm.missing_start_acks();
         if (!missing.empty()) throw StartAcksMissing(missing);
     }
@@ -90,14 +88,14 @@ std::optional<WarmupObservation> EpochRunner::wait_for_window(std::unique_lock<s
         log("epoch " + std::to_string(sm.active()->epoch) + ": warmup of " + seconds + " s before the window");
         wait_or_abort(lock, Steady::now() + seconds_to_duration(options_.warmup_seconds),
                       [&] { return !sm.active()->errors.empty(); });
-        cut_short();
-        lost_before_window();
+        throw_if_cut_short();
+        throw_if_lost_before_window();
     }
     if (options_.align_window_ms > 0) {
         const std::int64_t step = options_.align_window_ms;
         const std::int64_t wait_ms = (step - io_.clock() % step) % step;
         wait_or_abort(lock, Steady::now() + std::chrono::milliseconds(wait_ms), [] { return false; });
-        cut_short();
+        throw_if_cut_short();
     }
     return warmup;
 }

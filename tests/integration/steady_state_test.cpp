@@ -25,9 +25,9 @@ struct SteadyRig {
     explicit SteadyRig(const std::string& tag, const std::string& warmup_max)
         : rig({.tag = tag,
                .standin = {.args = {"--debug-routes"}},
-               .coordinator_args = std::vector<std::string>{"--warmup", "auto", "--stable-seconds", "2",
-                                                            "--stable-cv", "0.10", "--warmup-max", warmup_max,
-                                                            "--window-seconds", "2", "--sample-ms", "500"},
+               .coordinator_args =
+                   std::vector<std::string>{"--warmup", "auto", "--stable-seconds", "2", "--stable-cv", "0.10",
+                                            "--warmup-max", warmup_max, "--window-seconds", "2", "--sample-ms", "500"},
                .generator = {.concurrency = 2}}) {
         rig.start_generator("gen-a");
         rig.start_generator("gen-b");
