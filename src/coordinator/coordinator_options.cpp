@@ -5,7 +5,14 @@ namespace benchdist::coordinator {
 std::string_view original_revision_name(OriginalRevision r) { return r == OriginalRevision::First ? "first" : "final"; }
 
 CoordinatorOptions apply_epoch_timing(CoordinatorOptions o, const control::EpochTiming& timing) {
-    if (timing.warmup_seconds) o.warmup_seconds = *timing.warmup_seconds;
+    if (timing.warmup_seconds) {
+        o.warmup_seconds = *timing.warmup_seconds;
+        o.warmup_auto = false;
+    }
+    if (timing.warmup_auto) o.warmup_auto = true;
+    if (timing.stable_cv) o.stable_cv = *timing.stable_cv;
+    if (timing.stable_seconds) o.stable_seconds = *timing.stable_seconds;
+    if (timing.warmup_max_seconds) o.warmup_max_seconds = *timing.warmup_max_seconds;
     if (timing.window_seconds) o.window_seconds = *timing.window_seconds;
     return o;
 }
@@ -16,6 +23,10 @@ control::Json coordinator_options_json(const CoordinatorOptions& o) {
     j["connector"] = o.connector;
     j["resultsDir"] = o.results_dir.string();
     j["warmupSeconds"] = o.warmup_seconds;
+    j["warmupAuto"] = o.warmup_auto;
+    j["stableCv"] = o.stable_cv;
+    j["stableSeconds"] = o.stable_seconds;
+    j["warmupMaxSeconds"] = o.warmup_max_seconds;
     j["originalRevision"] = original_revision_name(o.revision);
     j["startAckTimeoutSeconds"] = o.start_ack_timeout_seconds;
     j["windowSeconds"] = o.window_seconds;

@@ -9,6 +9,8 @@
 #include "benchdist/coordinator/generator_limit.hpp"
 #include "benchdist/coordinator/load_applied.hpp"
 #include "benchdist/coordinator/result_summary.hpp"
+#include "benchdist/stats/round_to.hpp"
+#include "coordinator/steady_state_result.hpp"
 
 namespace benchdist::coordinator {
 
@@ -186,8 +188,13 @@ control::EpochResult build_epoch_result(const EpochObservations& o) {
     r.verification = o.verification;
     r.verification_error = o.verification_error;
     // The first revision's results always carry it; the final's never did.
-    if (o.options.warmup_seconds > 0 || o.options.revision == OriginalRevision::First)
+    // With --warmup auto, the warmup that actually ran.
+    if (o.options.warmup_auto && o.warmup) {
+        r.extra["warmupSeconds"] = stats::round_to(o.warmup->seconds, 0.001);
+    } else if (o.options.warmup_seconds > 0 || o.options.revision == OriginalRevision::First) {
         r.extra["warmupSeconds"] = o.options.warmup_seconds;
+    }
+    if (auto warmup = warmup_json(o)) r.extra["warmup"] = std::move(*warmup);
 
     // Participants lost during the epoch come first in the error: they are
     // why the rest may look odd (missing reports, a lower rate).
@@ -261,6 +268,13 @@ control::EpochResult build_epoch_result(const EpochObservations& o) {
     }
     append_warnings(r.extra, connection_fault_warnings(reports));
     if (o.options.sample_ms > 0 && before && after) r.extra["timeline"] = timeline_of(o);
+    // How steady the rate was, from the same reads; a counter that went
+    // backwards has no rates to judge (counter_backwards says why).
+    if (server_delta) {
+        const auto stability = stability_of_window(o);
+        r.extra["windowStability"] = window_stability_json(stability);
+        if (const auto warning = decay_warning(stability)) append_warnings(r.extra, {*warning});
+    }
     append_warnings(r.extra, manifest_warnings(o.workload, o.manifests, control::tool_version()));
     auto reasons = find_epoch_reasons(r, o);
     auto thresholds = check_thresholds(r, o);

@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <stdexcept>
 
+#include "benchdist/stats/steady_state.hpp"
+
 namespace benchdist::coordinator {
 
 using control::Phase;
@@ -51,23 +53,25 @@ bool EpochRunner::wait_or_abort(std::unique_lock<std::mutex>& lock, Steady::time
     return shared_.cv.wait_until(lock, deadline, [&] { return shared_.shutting_down || aborted() || pred(); });
 }
 
-void EpochRunner::wait_for_window(std::unique_lock<std::mutex>& lock) {
+void EpochRunner::throw_if_cut_short() const {
+    if (aborted() || shared_.shutting_down) throw EpochAborted();
+}
+
+void EpochRunner::throw_if_lost_before_window() const {
+    if (!shared_.sm.active()->errors.empty())
+        throw std::runtime_error("not measured: a participant was lost before the window opened");
+}
+
+std::optional<WarmupObservation> EpochRunner::wait_for_window(std::unique_lock<std::mutex>& lock) {
     auto& sm = shared_.sm;
-    const auto cut_short = [&] {
-        if (aborted() || shared_.shutting_down) throw EpochAborted();
-    };
-    const auto lost_before_window = [&] {
-        if (!sm.active()->errors.empty())
-            throw std::runtime_error("not measured: a participant was lost before the window opened");
-    };
     // The first revision has no start barrier: the state machine opened the
     // epoch in `warmup`, which is all the time generators get to start.
     if (options_.revision == OriginalRevision::Final) {
         const auto deadline = Steady::now() + seconds_to_duration(options_.start_ack_timeout_seconds);
         // A participant lost meanwhile will not ack: stop waiting for it.
         wait_or_abort(lock, deadline, [&] { return sm.missing_start_acks().empty() || !sm.active()->errors.empty(); });
-        cut_short();
-        lost_before_window();
+        throw_if_cut_short();
+        throw_if_lost_before_window();
         const auto missing = sm.missing_start_acks();
         if (!missing.empty()) throw StartAcksMissing(missing);
     }
@@ -75,21 +79,83 @@ void EpochRunner::wait_for_window(std::unique_lock<std::mutex>& lock) {
     // revision), or `starting` (final): the final revision's generators keep
     // their load only in `starting` and `measure`, so a `warmup` phase
     // after the barrier would stop them and leave the window without load.
-    if (options_.warmup_seconds > 0) {
+    std::optional<WarmupObservation> warmup;
+    if (options_.warmup_auto) {
+        warmup = auto_warmup(lock);
+    } else if (options_.warmup_seconds > 0) {
         char seconds[32];
         std::snprintf(seconds, sizeof seconds, "%g", options_.warmup_seconds);
         log("epoch " + std::to_string(sm.active()->epoch) + ": warmup of " + seconds + " s before the window");
         wait_or_abort(lock, Steady::now() + seconds_to_duration(options_.warmup_seconds),
                       [&] { return !sm.active()->errors.empty(); });
-        cut_short();
-        lost_before_window();
+        throw_if_cut_short();
+        throw_if_lost_before_window();
     }
     if (options_.align_window_ms > 0) {
         const std::int64_t step = options_.align_window_ms;
         const std::int64_t wait_ms = (step - io_.clock() % step) % step;
         wait_or_abort(lock, Steady::now() + std::chrono::milliseconds(wait_ms), [] { return false; });
-        cut_short();
+        throw_if_cut_short();
     }
+    return warmup;
+}
+
+WarmupObservation EpochRunner::auto_warmup(std::unique_lock<std::mutex>& lock) {
+    const auto epoch = std::to_string(shared_.sm.active()->epoch);
+    const stats::SteadyRule rule{options_.stable_cv, options_.stable_seconds};
+    char text[160];
+    std::snprintf(text, sizeof text, "warmup until the commit rate is steady (CV <= %g over %g s, at most %g s)",
+                  options_.stable_cv, options_.stable_seconds, options_.warmup_max_seconds);
+    log("epoch " + epoch + ": " + text);
+    // The rule looks at per-second rates, so the counter is read on a
+    // one-second grid (options_.warmup_read_ms) from the end of the start
+    // barrier; a read slower than that skips the slots it overran, and a
+    // failed one only lengthens a step.
+    const auto period = std::chrono::duration_cast<Steady::duration>(
+        std::chrono::milliseconds(std::max<std::int64_t>(1, options_.warmup_read_ms)));
+    const auto begin = Steady::now();
+    const auto cap = begin + seconds_to_duration(options_.warmup_max_seconds);
+    auto next = begin;
+    std::vector<stats::CounterPoint> reads;
+    WarmupObservation w;
+    for (;;) {
+        lock.unlock();
+        std::optional<ObservedRead> read;
+        try {
+            read = observe(io_.counter.read(), io_.clock());
+        } catch (const std::exception&) {
+        }
+        lock.lock();
+        throw_if_cut_short();
+        throw_if_lost_before_window();
+        if (read) reads.push_back({read->at_ms, read->read.committed});
+        const auto check = stats::check_steady(stats::rate_steps(reads), rule);
+        w.cv = check.cv;
+        if (check.stable) {
+            w.stable = true;
+            break;
+        }
+        const auto now = Steady::now();
+        if (now >= cap) break;
+        next += period;
+        while (next <= now) next += period;
+        wait_or_abort(lock, std::min(next, cap), [&] { return !shared_.sm.active()->errors.empty(); });
+        throw_if_cut_short();
+        throw_if_lost_before_window();
+    }
+    w.seconds = std::chrono::duration<double>(Steady::now() - begin).count();
+    for (const auto& step : stats::rate_steps(reads)) w.rates.push_back(step.per_second);
+    std::snprintf(text, sizeof text, "%.1f s of warmup, last CV ", w.seconds);
+    std::string cv = "not computable";
+    if (w.cv) {
+        char number[32];
+        std::snprintf(number, sizeof number, "%.4f", *w.cv);
+        cv = number;
+    }
+    log("epoch " + epoch + ": " + text + cv +
+        (w.stable ? ": the rate is steady, the window opens"
+                  : ": not steady by --warmup-max, the window opens anyway (verdict not_steady)"));
+    return w;
 }
 
 bool EpochRunner::measure(Sampling& sampling, std::thread& sampler) {
@@ -190,7 +256,7 @@ void EpochRunner::run(std::uint64_t epoch, std::int64_t started_ms) {
         io_.counter.begin_epoch();
         {
             std::unique_lock lock(shared_.mu);
-            wait_for_window(lock);
+            o.warmup = wait_for_window(lock);
         }
         o.before = observe(io_.counter.read(), io_.clock());
         const bool window_aborted = measure(sampling, sampler);

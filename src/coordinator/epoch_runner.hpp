@@ -13,6 +13,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -64,7 +65,15 @@ private:
 
     // Start barrier, warmup and window alignment; throws when the epoch
     // cannot open its window (aborted, a participant lost, acks missing).
-    void wait_for_window(std::unique_lock<std::mutex>& lock);
+    // Returns what --warmup auto saw (nullopt with a fixed warmup).
+    std::optional<WarmupObservation> wait_for_window(std::unique_lock<std::mutex>& lock);
+    // --warmup auto: reads the counter about once a second until the rate
+    // is steady (stats::check_steady) or options_.warmup_max_seconds passed.
+    WarmupObservation auto_warmup(std::unique_lock<std::mutex>& lock);
+    // Throw when the epoch was aborted or shut down, or when a participant
+    // was lost, before the window opened.
+    void throw_if_cut_short() const;
+    void throw_if_lost_before_window() const;
     // Opens the window (after the caller's first read), waits it out or
     // until an abort, with the timeline sampler running beside it; returns
     // whether an abort cut it short.

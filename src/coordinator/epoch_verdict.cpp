@@ -109,6 +109,43 @@ void client_server(const control::EpochResult& r, std::vector<VerdictReason>& ou
     out.push_back(control::make_reason(code::kClientServerMismatch, std::move(message), std::move(details)));
 }
 
+// --warmup auto reached --warmup-max before the rate settled: the window
+// opened on a rate still moving, so its mean is no steady state's.
+void not_steady(const control::EpochResult& r, const EpochObservations& o, std::vector<VerdictReason>& out) {
+    if (!o.options.warmup_auto || !o.warmup || o.warmup->stable) return;
+    const auto& w = *o.warmup;
+    std::string cv =
+        w.cv ? format(*w.cv * 100.0, "%.1f") + "%" : std::string("not computable (too few rates, or none above 0)");
+    Json details{{"warmupSeconds", r.extra.value("warmupSeconds", w.seconds)},
+                 {"cv", w.cv ? Json(*w.cv) : Json(nullptr)},
+                 {"limit", o.options.stable_cv},
+                 {"stableSeconds", o.options.stable_seconds},
+                 {"warmupMaxSeconds", o.options.warmup_max_seconds}};
+    out.push_back(control::make_reason(
+        code::kNotSteady,
+        "the server's commit rate did not settle within --warmup-max " + format(o.options.warmup_max_seconds, "%g") +
+            " s (last CV over " + format(o.options.stable_seconds, "%g") + " s: " + cv + ", allowed " +
+            format(o.options.stable_cv * 100.0, "%g") +
+            "%): the window opened on a moving rate. Raise --warmup-max, or --stable-cv if this server is never "
+            "steadier; warmup.rates shows what it did",
+        std::move(details)));
+}
+
+// The window's rate collapsed (windowStability, stats/steady_state.hpp):
+// its mean mixes two regimes and is not the server's capacity.
+void collapsed(const control::EpochResult& r, std::vector<VerdictReason>& out) {
+    const auto it = r.extra.find("windowStability");
+    if (it == r.extra.end() || !it->is_object() || it->value("warning", std::string()) != "collapsed") return;
+    Json details = *it;
+    details.erase("note");
+    out.push_back(control::make_reason(
+        code::kThroughputCollapsed,
+        "throughput collapsed inside the window (" + it->value("note", std::string()) +
+            "): the mean tps mixes a working server with a stalled one and is not its capacity; see timeline, and "
+            "the server's log for what happened then",
+        std::move(details)));
+}
+
 }  // namespace
 
 std::vector<VerdictReason> find_epoch_reasons(const control::EpochResult& r, const EpochObservations& o) {
@@ -187,6 +224,8 @@ std::vector<VerdictReason> find_epoch_reasons(const control::EpochResult& r, con
                     " s): a slow counter read or a stalled coordinator stretched it",
                 {{"observed", r.actual_window_seconds}, {"requested", r.window_seconds}, {"allowance", allowance}}));
     }
+    not_steady(r, o, out);
+    collapsed(r, out);
     if (r.extra.value("counterWentBackwards", false))
         out.push_back(
             control::make_reason(code::kCounterBackwards,

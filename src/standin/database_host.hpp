@@ -50,6 +50,10 @@ public:
         boost::asio::post(ioc_, std::forward<F>(f));
     }
 
+    // For timers that run on this database's thread (the debug route's
+    // delay schedule).
+    boost::asio::io_context& io_context() { return ioc_; }
+
     // Only on the host thread (inside post()).
     Database& db() { return db_; }
     std::unordered_map<const WsSession*, Subscriber>& subscribers() { return subscribers_; }

@@ -145,11 +145,6 @@ void database_route(ServerContext& ctx, const HttpRequest& req, const std::vecto
     return reply(HttpResponse::text(404, "no route " + req.method + " " + req.path));
 }
 
-// The longest delay the debug route accepts. Longer ones would outlast the
-// WebSocket idle timeout and every client's op timeout, which is never what
-// a test means.
-constexpr std::uint64_t kMaxDebugDelayUs = 60'000'000;
-
 // A delay query parameter: absent -> nullopt; decimal digits up to
 // kMaxDebugDelayUs -> the value; anything else -> a 400 text naming it.
 struct DelayParam {
@@ -186,7 +181,8 @@ void delays_route(ServerContext& ctx, const HttpRequest& req, Respond respond) {
     const auto reducer = delay_param(req, "reducerUs");
     if (!reducer.error.empty()) return respond(HttpResponse::text(400, reducer.error));
 
-    if (reply.value) ctx.reply_delay_us.store(*reply.value);
+    // A fixed delay ends a running schedule (delay-schedule below).
+    ctx.delay_schedule->replace(reply.value);
     const std::uint64_t reply_now = ctx.reply_delay_us.load();
     if (!reducer.value) {
         ctx.hosts.front()->post([host = ctx.hosts.front().get(), reply_now, respond] {
@@ -207,6 +203,22 @@ void delays_route(ServerContext& ctx, const HttpRequest& req, Respond respond) {
             respond(json_response(200, {{"replyDelayUs", reply_now}, {"reducerDelayUs", delay.count()}}));
         });
     }
+}
+
+// POST /v1/debug/delay-schedule?replyUs=8000,4000,0&stepMs=1000: the reply
+// delay takes each value in turn, the first now and each next one stepMs
+// later, replacing a running schedule; POST /v1/debug/delays ends it.
+void delay_schedule_route(ServerContext& ctx, const HttpRequest& req, Respond respond) {
+    if (req.method != "POST") return respond(method_not_allowed(req));
+    const auto reply = req.query_param("replyUs");
+    const auto step = req.query_param("stepMs");
+    const auto parsed = parse_delay_schedule(reply ? std::optional<std::string_view>(*reply) : std::nullopt,
+                                             step ? std::optional<std::string_view>(*step) : std::nullopt);
+    if (!parsed.schedule) return respond(HttpResponse::text(400, parsed.error));
+    ctx.delay_schedule->start(*parsed.schedule);
+    respond(json_response(200, {{"replyDelayUs", parsed.schedule->reply_us.front()},
+                                {"scheduleUs", parsed.schedule->reply_us},
+                                {"stepMs", parsed.schedule->step.count()}}));
 }
 
 void corrupt_route(ServerContext& ctx, const HttpRequest& req, const std::vector<std::string>& seg, Respond respond) {
@@ -243,12 +255,14 @@ void debug_route(ServerContext& ctx, const HttpRequest& req, const std::vector<s
         return respond(HttpResponse::text(404, "debug routes are disabled; start stdb-standin with --debug-routes"));
     }
     if (seg.size() == 3 && seg[2] == "delays") return delays_route(ctx, req, std::move(respond));
+    if (seg.size() == 3 && seg[2] == "delay-schedule") return delay_schedule_route(ctx, req, std::move(respond));
     if (seg.size() == 5 && seg[2] == "database" && seg[4] == "corrupt") {
         return corrupt_route(ctx, req, seg, std::move(respond));
     }
     return respond(HttpResponse::text(404,
                                       "unknown debug route; use POST /v1/debug/database/{name}/corrupt?id=N&delta=D "
-                                      "or POST /v1/debug/delays?replyUs=N&reducerUs=M"));
+                                      "or POST /v1/debug/delays?replyUs=N&reducerUs=M "
+                                      "or POST /v1/debug/delay-schedule?replyUs=N,N,...&stepMs=M"));
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 #include "benchdist/standin/metrics_registry.hpp"
 #include "benchdist/standin/standin_server.hpp"
 #include "database_host.hpp"
+#include "delay_schedule.hpp"
 
 namespace benchdist::standin {
 
@@ -27,6 +28,10 @@ struct ServerContext {
     // route changes it while sessions run, so every reply reads it afresh
     // (options.reply_delay_us stays the value the server was started with).
     std::atomic<std::uint64_t> reply_delay_us{0};
+    // The debug route's schedule of reply_delay_us, on the first database's
+    // thread. Declared after `hosts`, so it goes first; StandinServer::stop
+    // stops it before the databases' threads finish.
+    std::unique_ptr<ReplyDelaySchedule> delay_schedule;
 
     // A database by name, or by identity as hex (optional 0x), as SpacetimeDB
     // resolves the {name_or_identity} path segment. nullptr if unknown.

@@ -32,6 +32,7 @@ StandinServer::StandinServer(StandinOptions options) : impl_(std::make_unique<Im
         config.commit_log = ctx.commit_log.get();
         ctx.hosts.push_back(std::make_unique<DatabaseHost>(std::move(config)));
     }
+    ctx.delay_schedule = std::make_unique<ReplyDelaySchedule>(ctx.hosts.front()->io_context(), ctx.reply_delay_us);
     net::HttpServerOptions http;
     http.bind_address = ctx.options.listen_address;
     http.port = ctx.options.port;
@@ -72,6 +73,8 @@ void StandinServer::stop() {
     // Network first, so no new work reaches the databases; then let each
     // database finish what is queued; then flush the ground truth.
     impl_->http->stop();
+    // A pending step would keep its database's thread waiting for it.
+    impl_->ctx.delay_schedule->stop();
     for (auto& h : impl_->ctx.hosts) h->stop();
     if (impl_->ctx.commit_log) impl_->ctx.commit_log->close();
 }

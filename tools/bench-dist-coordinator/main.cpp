@@ -159,6 +159,41 @@ int main(int argc, char** argv) {
                                   "(--original-revision first: from the start; default 15 there, as in the original)")
                        ->capture_default_str()
                        ->check(benchdist::cli::number_from(0.0, kMaxSeconds));
+    // --warmup is the newer spelling: a number of seconds, as --warmup-seconds,
+    // or `auto` to open the window once the server's commit rate is steady.
+    std::string warmup_text;
+    const auto seconds_check = benchdist::cli::number_from(0.0, kMaxSeconds);
+    auto* warmup_spelled =
+        app.add_option("--warmup", warmup_text,
+                       "auto: open the window once the server's per-second commit rate is "
+                       "steady (--stable-cv over --stable-seconds, at most --warmup-max "
+                       "seconds; not steady by then: verdict not_steady); or SECONDS, the same "
+                       "as --warmup-seconds")
+            ->check(CLI::Validator(
+                [seconds_check](std::string& value) -> std::string {
+                    if (value == "auto") return {};
+                    std::string copy = value;
+                    const auto problem = seconds_check(copy);
+                    return problem.empty() ? problem
+                                           : "must be `auto` or " + problem.substr(std::string_view("must be ").size());
+                },
+                "auto|SECONDS"))
+            ->excludes(warmup);
+    warmup->excludes(warmup_spelled);
+    app.add_option("--stable-cv", o.stable_cv,
+                   "--warmup auto: the largest coefficient of variation (standard deviation / mean) of the "
+                   "per-second commit rates that counts as steady")
+        ->capture_default_str()
+        ->check(benchdist::cli::number_from(0.0, 1.0));
+    app.add_option("--stable-seconds", o.stable_seconds,
+                   "--warmup auto: over how many seconds of per-second rates the CV is taken")
+        ->capture_default_str()
+        ->check(benchdist::cli::number_from(1.0, 3600.0));
+    app.add_option("--warmup-max", o.warmup_max_seconds,
+                   "--warmup auto: the longest warmup in seconds; the window then opens anyway and the verdict is "
+                   "not_steady")
+        ->capture_default_str()
+        ->check(benchdist::cli::number_from(0.0, kMaxSeconds));
     std::string revision = "final";
     app.add_option("--original-revision", revision,
                    "Which revision of the original harness's generators the fleet runs: final (phase starting, "
@@ -231,9 +266,21 @@ int main(int argc, char** argv) {
         return code == 0 ? 0 : 2;
     }
     o.tolerate.insert(tolerate.begin(), tolerate.end());
+    if (warmup_text == "auto") {
+        o.warmup_auto = true;
+        if (o.warmup_max_seconds < o.stable_seconds) {
+            std::cerr << "--warmup-max " << o.warmup_max_seconds << " is shorter than --stable-seconds "
+                      << o.stable_seconds
+                      << ": the rate could never be found steady; raise --warmup-max or lower --stable-seconds\n"
+                         "Run with --help for more information.\n";
+            return 2;
+        }
+    } else if (!warmup_text.empty()) {
+        o.warmup_seconds = std::stod(warmup_text);
+    }
     if (revision == "first") {
         o.revision = coord::OriginalRevision::First;
-        if (warmup->count() == 0) o.warmup_seconds = coord::kFirstRevisionWarmupSeconds;
+        if (warmup->count() == 0 && warmup_spelled->count() == 0) o.warmup_seconds = coord::kFirstRevisionWarmupSeconds;
     }
     // Only /stopped carries a large report; anything else that big is a
     // mistake or an attack, refused before its body is read.
@@ -333,13 +380,16 @@ int main(int argc, char** argv) {
 
         spdlog::info(
             "bench-dist-coordinator {} listening on http://{}:{} test={} connector={} original_revision={} "
-            "start_ack_timeout={} warmup={}s window={}s verify={} sample={}ms max_clock_offset={}ms allow_mixed={} "
+            "start_ack_timeout={} warmup={} window={}s verify={} sample={}ms max_clock_offset={}ms allow_mixed={} "
             "stdb={} module={} compression={} results={}",
             benchdist::control::tool_version(), bind, server.port(), o.test, o.connector,
             coord::original_revision_name(o.revision),
             o.revision == coord::OriginalRevision::First ? std::string("none (no start barrier)")
                                                          : format_seconds(o.start_ack_timeout_seconds) + "s",
-            format_seconds(o.warmup_seconds), format_seconds(o.window_seconds), o.verify ? "on" : "off", o.sample_ms,
+            o.warmup_auto ? "auto (CV <= " + format_seconds(o.stable_cv) + " over " + format_seconds(o.stable_seconds) +
+                                "s, at most " + format_seconds(o.warmup_max_seconds) + "s)"
+                          : format_seconds(o.warmup_seconds) + "s",
+            format_seconds(o.window_seconds), o.verify ? "on" : "off", o.sample_ms,
             format_seconds(o.max_clock_offset_ms), o.allow_mixed ? "on" : "off", endpoint.display(), stdb_module,
             stdb::compression_flag_name(compression), results_dir);
         spdlog::info(

@@ -38,6 +38,19 @@ struct CoordinatorOptions {
     std::filesystem::path results_dir = "runs/distributed";
     // Seconds; fractions are honoured (tests use milliseconds).
     double warmup_seconds = 0;
+    // --warmup auto: instead of warmup_seconds, open the window once the
+    // server's per-second commit rate is steady (stats/steady_state.hpp):
+    // a CV of at most stable_cv over stable_seconds of rates, read about
+    // once a second after the start barrier; at most warmup_max_seconds,
+    // after which the window opens anyway and the verdict says not_steady.
+    bool warmup_auto = false;
+    double stable_cv = 0.05;
+    double stable_seconds = 5;
+    double warmup_max_seconds = 60;
+    // How often --warmup auto reads the counter. Not a command-line option:
+    // the rule judges per-second rates, read once a second; tests shorten
+    // it (the rates stay per second of the reads' own times).
+    std::int64_t warmup_read_ms = 1000;
     OriginalRevision revision = OriginalRevision::Final;
     double start_ack_timeout_seconds = 60;
     double window_seconds = 60;
@@ -82,11 +95,12 @@ struct CoordinatorOptions {
 };
 
 // The options one epoch runs with: `o` with what its start request set
-// (control::EpochTiming) in place of the coordinator's own -- the warmup
-// and the window. The steady-state warmup's fields (warmupAuto, stableCv,
-// stableSeconds, warmupMaxSeconds) are applied here too once
-// CoordinatorOptions has them: this is the one place an epoch's timing
-// overrides the command line.
+// (control::EpochTiming) in place of the coordinator's own: the warmup --
+// a fixed one (warmupSeconds, which also turns off a command-line
+// `--warmup auto` for that epoch) or a steady-state one (warmupAuto) with
+// its parameters (stableCv, stableSeconds, warmupMaxSeconds) -- and the
+// window. This is the one place an epoch's timing overrides the command
+// line.
 CoordinatorOptions apply_epoch_timing(CoordinatorOptions o, const control::EpochTiming& timing);
 
 // Every field of `o` that is a command-line option, by camelCase name,

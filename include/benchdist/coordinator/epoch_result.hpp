@@ -31,6 +31,17 @@ struct ObservedRead {
 // coordinator's clock at the moment it returned.
 ObservedRead observe(const stdbhttp::CounterRead& read, std::int64_t clock_now_ms);
 
+// What `--warmup auto` saw before it opened the window (stats/steady_state.hpp).
+struct WarmupObservation {
+    double seconds = 0;   // from the start barrier to the decision
+    bool stable = false;  // false: warmup_max_seconds passed first
+    // The CV of the last check; absent when it could not be computed (too
+    // few rates, or nothing committed).
+    std::optional<double> cv;
+    // The per-second commit rates seen, in order.
+    std::vector<double> rates;
+};
+
 struct EpochObservations {
     std::uint64_t epoch = 0;
     std::optional<std::string> label;
@@ -53,6 +64,9 @@ struct EpochObservations {
     std::int64_t finished_ms = 0;
     // Timeline samples taken during the window, in order.
     std::vector<ObservedRead> samples;
+    // With options.warmup_auto, once the warmup ended (absent when the
+    // epoch ended before, or with a fixed warmup).
+    std::optional<WarmupObservation> warmup;
 
     // The runner's own findings in the order it made them (missing
     // acknowledgements, an exception's message), already joined with "; ".

@@ -1161,3 +1161,73 @@ TEST_F(CoordinatorLeaseTest, AnOriginalGeneratorIsNeverLostForSilenceBecauseItHo
     const auto r = wait_result(1);
     EXPECT_FALSE(r.error) << *r.error;
 }
+
+TEST_F(CoordinatorTest, AutoWarmupOpensTheWindowOnceTheRateIsSteady) {
+    // Reads every 10 ms of real time; the rates come from the reads' own
+    // times, one second apart: 1000/s, then 2000/s twice (steady over 2 s).
+    options.warmup_auto = true;
+    options.stable_cv = 0.05;
+    options.stable_seconds = 2;
+    options.warmup_max_seconds = 30;
+    options.warmup_read_ms = 10;
+    make();
+    add("a", 1);
+    for (const auto& [committed, at] : std::vector<std::pair<std::uint64_t, std::int64_t>>{
+             {0, 0}, {1000, 1000}, {3000, 2000}, {5000, 3000}, {5100, 3050}, {9100, 5050}})
+        counter->push(committed, kT0 + at);
+    const auto r = run_acked_epoch({"a"}, 1);
+    // Four warmup reads; the window's edges are the last two.
+    EXPECT_EQ(r.committed_before, "5100");
+    EXPECT_EQ(r.committed_delta, "4000");
+    ASSERT_TRUE(r.extra.contains("warmup")) << r.extra.dump();
+    const auto& w = r.extra["warmup"];
+    EXPECT_EQ(w["mode"], "auto");
+    EXPECT_EQ(w["stable"], true);
+    EXPECT_EQ(w["cv"], 0.0);
+    EXPECT_EQ(w["rates"], control::Json::array({1000, 2000, 2000}));
+    EXPECT_LT(w["seconds"].get<double>(), 30.0);
+    EXPECT_EQ(r.extra["manifest"]["coordinator"]["warmupAuto"], true);
+    EXPECT_EQ(r.extra["manifest"]["coordinator"]["stableSeconds"], 2.0);
+    for (const auto& reason : r.extra["reasons"]) EXPECT_NE(reason["code"], "not_steady");
+}
+
+TEST_F(CoordinatorTest, AutoWarmupThatNeverSettlesOpensTheWindowAtTheCapAndIsNotSteady) {
+    options.warmup_auto = true;
+    options.stable_cv = 0.05;
+    options.stable_seconds = 2;
+    options.warmup_max_seconds = 0.1;
+    options.warmup_read_ms = 10;
+    make();
+    add("a", 1);
+    // Alternating 1000/s and 3000/s for longer than the cap can use; what
+    // is left is read as the window's edges.
+    std::uint64_t committed = 0;
+    for (int i = 0; i < 200; ++i) {
+        counter->push(committed, kT0 + 1000 * i);
+        committed += i % 2 == 0 ? 1000 : 3000;
+    }
+    const auto r = run_acked_epoch({"a"}, 1);
+    const auto& w = r.extra["warmup"];
+    EXPECT_EQ(w["stable"], false) << w;
+    EXPECT_GE(w["seconds"].get<double>(), 0.1);
+    EXPECT_GE(w["rates"].size(), 1u);
+    EXPECT_EQ(r.extra["verdict"], "invalid");
+    bool not_steady = false;
+    for (const auto& reason : r.extra["reasons"]) not_steady = not_steady || reason["code"] == "not_steady";
+    EXPECT_TRUE(not_steady) << r.extra["reasons"];
+}
+
+TEST_F(CoordinatorTest, AutoWarmupEndsAtOnceOnStopEpoch) {
+    options.warmup_auto = true;
+    options.warmup_max_seconds = 30;
+    options.warmup_read_ms = 10;
+    make();
+    add("a", 1);
+    for (int i = 0; i < 3000; ++i) counter->push(static_cast<std::uint64_t>(i) * 1000 * (i % 2 + 1), kT0 + 1000 * i);
+    ASSERT_TRUE(start_acked({"a"}));
+    EXPECT_TRUE(c->stop_epoch().stopping);
+    ASSERT_TRUE(stop_acked({"a"}));
+    const auto r = wait_result(1);
+    EXPECT_EQ(r.extra["aborted"], true);
+    EXPECT_FALSE(r.extra.contains("warmup"));
+}

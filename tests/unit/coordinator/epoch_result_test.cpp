@@ -397,4 +397,108 @@ TEST(EpochResult, LittlesLawCountsTheConnectionsEachParticipantRan) {
     const auto r = build_epoch_result(o);
     ASSERT_TRUE(r.extra.contains("littlesLaw")) << r.extra;
     EXPECT_EQ(r.extra["littlesLaw"]["inflightCapacity"], 8) << "4 connections ran x 2 in flight, not 64 opened";
+
+namespace {
+
+// A ten-second window sampled every second, the counter growing by each of
+// `rates` (commits/s) in turn from 5000.
+EpochObservations sampled_window(const std::vector<double>& rates) {
+    auto o = ten_second_window();
+    double counter = 5000;
+    o.samples.clear();
+    for (std::size_t i = 0; i + 1 < rates.size(); ++i) {
+        counter += rates[i];
+        o.samples.push_back(
+            read_at(static_cast<std::uint64_t>(counter), kT0 + 1000 * static_cast<std::int64_t>(i + 1)));
+    }
+    counter += rates.back();
+    o.after = read_at(static_cast<std::uint64_t>(counter), kT0 + 1000 * static_cast<std::int64_t>(rates.size()));
+    o.finished_ms = o.after->at_ms;
+    return o;
+}
+
+}  // namespace
+
+TEST(EpochResult, WindowStabilityOfASteadyWindow) {
+    const auto r = build_epoch_result(sampled_window({100, 100, 100, 100, 100, 100, 100, 100, 100, 100}));
+    ASSERT_TRUE(r.extra.contains("windowStability")) << r.extra.dump();
+    const auto& w = r.extra["windowStability"];
+    EXPECT_EQ(w["samples"], 10);
+    EXPECT_EQ(w["cv"], 0.0);
+    EXPECT_EQ(w["slopePerSecond"], 0.0);
+    EXPECT_EQ(w["relativeSlopePerSecond"], 0.0);
+    EXPECT_FALSE(w.contains("warning"));
+    EXPECT_FALSE(has_warning_with(r, "decayed"));
+}
+
+TEST(EpochResult, AWindowWithoutSamplesIsTooShortToClassify) {
+    // The fixture's two edge reads: one step, no slope, no classification.
+    const auto r = build_epoch_result(ten_second_window());
+    const auto& w = r.extra["windowStability"];
+    EXPECT_EQ(w["samples"], 1);
+    EXPECT_EQ(w["cv"], 0.0);
+    EXPECT_TRUE(w["slopePerSecond"].is_null());
+    EXPECT_FALSE(w.contains("warning"));
+    EXPECT_NE(w["note"].get<std::string>().find("at least 3"), std::string::npos) << w;
+}
+
+TEST(EpochResult, ADecayingWindowIsAWarningNotAReason) {
+    const auto r = build_epoch_result(sampled_window({145, 135, 125, 115, 105, 95, 85, 75, 65, 55}));
+    const auto& w = r.extra["windowStability"];
+    EXPECT_EQ(w["warning"], "decaying");
+    EXPECT_EQ(w["slopePerSecond"], -10.0);
+    EXPECT_EQ(w["relativeSlopePerSecond"], -0.1);
+    EXPECT_TRUE(has_warning_with(r, "throughput decayed inside the window")) << r.extra["warnings"];
+    EXPECT_FALSE(has_reason(r, "throughput_collapsed"));
+}
+
+TEST(EpochResult, ACollapsedWindowIsInvalid) {
+    const auto r = build_epoch_result(sampled_window({130, 130, 130, 130, 130, 130, 130, 130, 0, 0}));
+    EXPECT_EQ(r.extra["windowStability"]["warning"], "collapsed");
+    EXPECT_TRUE(has_reason(r, "throughput_collapsed", "the last quarter of the window ran at")) << r.extra.dump(2);
+    // The numbers behind it are the stability figures.
+    for (const auto& reason : r.extra["reasons"])
+        if (reason["code"] == "throughput_collapsed") {
+            EXPECT_EQ(reason["samples"], 10);
+        }
+}
+
+TEST(EpochResult, NoWindowStabilityWithoutADelta) {
+    auto o = ten_second_window();
+    o.after = read_at(10, kT0 + 10000);  // went backwards
+    EXPECT_FALSE(build_epoch_result(o).extra.contains("windowStability"));
+    o = ten_second_window();
+    o.after.reset();
+    EXPECT_FALSE(build_epoch_result(o).extra.contains("windowStability"));
+}
+
+TEST(EpochResult, AnAutoWarmupIsReportedWithItsRates) {
+    auto o = ten_second_window();
+    o.options.warmup_auto = true;
+    o.options.stable_cv = 0.1;
+    o.options.stable_seconds = 2;
+    o.warmup = WarmupObservation{4.0021, true, 0.01234567, {10.4, 250.6, 99.5, 100.4}};
+    const auto r = build_epoch_result(o);
+    EXPECT_EQ(r.extra["warmup"], (Json{{"mode", "auto"},
+                                       {"seconds", 4.002},
+                                       {"stable", true},
+                                       {"cv", 0.0123},
+                                       {"rates", {10, 251, 100, 100}},
+                                       {"stableCv", 0.1},
+                                       {"stableSeconds", 2.0},
+                                       {"warmupMaxSeconds", 60.0}}));
+    EXPECT_EQ(r.extra["warmupSeconds"], 4.002);
+    EXPECT_FALSE(has_reason(r, "not_steady"));
+}
+
+TEST(EpochResult, AFixedWarmupKeepsItsKey) {
+    auto o = ten_second_window();
+    o.options.warmup_seconds = 3;
+    const auto r = build_epoch_result(o);
+    EXPECT_EQ(r.extra["warmupSeconds"], 3.0);
+    EXPECT_EQ(r.extra["warmup"], (Json{{"mode", "fixed"}, {"seconds", 3.0}}));
+    // No warmup at all: neither key, as before.
+    const auto none = build_epoch_result(ten_second_window());
+    EXPECT_FALSE(none.extra.contains("warmup"));
+    EXPECT_FALSE(none.extra.contains("warmupSeconds"));
 }

@@ -337,4 +337,55 @@ TEST(EpochVerdict, ConnectionsShortIsNotCheckedWhenTheLoadSetsEveryonesConnectio
     o.stop_reports["a"]["settings"].erase("connections");
     const auto m = message(build_epoch_result(o), "connections_short");
     EXPECT_TRUE(contains(m, "fewer connections were open than asked for (a 16/32)")) << m;
+
+TEST(EpochVerdict, AnAutoWarmupThatNeverSettledIsNotSteady) {
+    auto o = clean();
+    o.options.warmup_auto = true;
+    o.options.stable_cv = 0.05;
+    o.options.stable_seconds = 3;
+    o.options.warmup_max_seconds = 4;
+    o.warmup = WarmupObservation{4.01, false, 0.4, {100, 300, 100, 300}};
+    const auto r = build_epoch_result(o);
+    EXPECT_EQ(r.extra["verdict"], "invalid");
+    const auto m = message(r, "not_steady");
+    EXPECT_TRUE(contains(m, "did not settle within --warmup-max 4 s (last CV over 3 s: 40.0%, allowed 5%)")) << m;
+    EXPECT_TRUE(contains(m, "Raise --warmup-max")) << m;
+    EXPECT_EQ((*reason(r, "not_steady"))["cv"], 0.4);
+    EXPECT_EQ((*reason(r, "not_steady"))["warmupMaxSeconds"], 4.0);
+    EXPECT_EQ(r.extra["warmup"]["stable"], false);
+
+    // Without a CV (nothing committed during the warmup) it says so.
+    o.warmup->cv.reset();
+    EXPECT_TRUE(contains(message(build_epoch_result(o), "not_steady"), "not computable")) << r.extra.dump();
+
+    // Tolerated like every code.
+    o.options.tolerate = {"not_steady"};
+    EXPECT_EQ(build_epoch_result(o).extra["verdict"], "valid");
+
+    // A settled warmup is no reason.
+    o.options.tolerate.clear();
+    o.warmup = WarmupObservation{3.0, true, 0.01, {100, 101, 100}};
+    EXPECT_EQ(build_epoch_result(o).extra["verdict"], "valid");
+}
+
+TEST(EpochVerdict, ACollapseCanBeTolerated) {
+    auto o = clean();
+    // 100/s for 7.5 s, then nothing: the last quarter at 0.
+    o.samples = {read_at(5100, kT0 + 1000), read_at(5200, kT0 + 2000), read_at(5300, kT0 + 3000),
+                 read_at(5400, kT0 + 4000), read_at(5500, kT0 + 5000), read_at(5600, kT0 + 6000),
+                 read_at(5700, kT0 + 7000), read_at(5750, kT0 + 8000), read_at(5750, kT0 + 9000)};
+    o.after = read_at(5750, kT0 + 10000);
+    o.stop_reports["a"] = report_with(38);
+    o.stop_reports["b"] = report_with(37);
+    auto r = build_epoch_result(o);
+    EXPECT_TRUE(contains(message(r, "throughput_collapsed"), "throughput collapsed inside the window"))
+        << r.extra.dump(2);
+    o.options.tolerate = {"throughput_collapsed"};
+    r = build_epoch_result(o);
+    EXPECT_EQ(r.extra["verdict"], "valid") << r.extra["reasons"];
+}
+
+TEST(EpochVerdict, TheSteadyStateCodesAreKnown) {
+    EXPECT_TRUE(control::is_known_reason_code("not_steady"));
+    EXPECT_TRUE(control::is_known_reason_code("throughput_collapsed"));
 }

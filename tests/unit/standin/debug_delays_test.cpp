@@ -111,6 +111,46 @@ TEST(DebugDelays, BadNumbersAre400sNamingTheParameterAndChangeNothing) {
     EXPECT_EQ(s.get("/v1/debug/delays").status, 405u);
 }
 
+TEST(DebugDelaySchedule, SetsTheFirstDelayAtOnceAndADelaysCallEndsIt) {
+    Server s(true, 10, 20);
+    EXPECT_EQ(s.post("/v1/debug/delay-schedule?replyUs=5").status, 200u);
+    EXPECT_EQ(s.set_delays(""), std::make_pair(std::uint64_t{5}, std::uint64_t{20}));
+    // A long schedule: its first value at once, the next only after ten
+    // minutes, so the answer of /delays below shows the first and ends it.
+    const auto r = s.post("/v1/debug/delay-schedule?replyUs=4000,3000,0&stepMs=600000");
+    ASSERT_EQ(r.status, 200u) << r.body;
+    EXPECT_EQ(r.header("content-type").value_or(""), "application/json");
+    const auto j = nlohmann::json::parse(r.body);
+    EXPECT_EQ(j["replyDelayUs"], 4000);
+    EXPECT_EQ(j["scheduleUs"], nlohmann::json::array({4000, 3000, 0}));
+    EXPECT_EQ(j["stepMs"], 600000);
+    EXPECT_EQ(s.set_delays(""), std::make_pair(std::uint64_t{4000}, std::uint64_t{20}));
+    EXPECT_EQ(s.set_delays("?replyUs=7"), std::make_pair(std::uint64_t{7}, std::uint64_t{20}));
+    // The server stops at once with a step ten minutes away (the Server's
+    // destructor at the end of this test would hang otherwise).
+    EXPECT_EQ(s.post("/v1/debug/delay-schedule?replyUs=1,2&stepMs=600000").status, 200u);
+}
+
+TEST(DebugDelaySchedule, BadInputIsA400NamingTheParameter) {
+    Server s(true, 10, 20);
+    struct Case {
+        const char* query;
+        const char* named;
+    };
+    for (const Case& c :
+         {Case{"", "replyUs is required"}, Case{"?replyUs=abc", "replyUs must be"},
+          Case{"?replyUs=1,,2", "replyUs must be"}, Case{"?replyUs=60000001", "replyUs must be"},
+          Case{"?replyUs=1,2&stepMs=0", "stepMs must be"}, Case{"?replyUs=1,2&stepMs=99999999", "stepMs must be"}}) {
+        const auto r = s.post(std::string("/v1/debug/delay-schedule") + c.query);
+        EXPECT_EQ(r.status, 400u) << c.query;
+        EXPECT_EQ(r.body.rfind(c.named, 0), 0u) << c.query << " -> " << r.body;
+    }
+    EXPECT_EQ(s.set_delays(""), std::make_pair(std::uint64_t{10}, std::uint64_t{20}));
+    EXPECT_EQ(s.get("/v1/debug/delay-schedule?replyUs=1").status, 405u);
+    Server off(false);
+    EXPECT_EQ(off.post("/v1/debug/delay-schedule?replyUs=1").status, 404u);
+}
+
 // Closed-loop latency of `n` committed transfers over one connection to
 // test-1 (one call at a time, so a call never queues behind another).
 class Load {
