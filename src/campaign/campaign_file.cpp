@@ -17,28 +17,38 @@ namespace benchdist::campaign {
 
 std::string_view kind_name(Kind k) {
     switch (k) {
-        case Kind::Sweep: return "sweep";
-        case Kind::Saturate: return "saturate";
-        case Kind::Runs: break;
+        case Kind::Sweep:
+            return "sweep";
+        case Kind::Saturate:
+            return "saturate";
+        case Kind::Runs:
+            break;
     }
     return "runs";
 }
 
 std::string_view status_name(Status s) {
     switch (s) {
-        case Status::Running: return "running";
-        case Status::Complete: return "complete";
-        case Status::Interrupted: return "interrupted";
-        case Status::Failed: break;
+        case Status::Running:
+            return "running";
+        case Status::Complete:
+            return "complete";
+        case Status::Interrupted:
+            return "interrupted";
+        case Status::Failed:
+            break;
     }
     return "failed";
 }
 
 std::string_view point_status_name(PointStatus s) {
     switch (s) {
-        case PointStatus::Pending: return "pending";
-        case PointStatus::Valid: return "valid";
-        case PointStatus::Invalid: break;
+        case PointStatus::Pending:
+            return "pending";
+        case PointStatus::Valid:
+            return "valid";
+        case PointStatus::Invalid:
+            break;
     }
     return "invalid";
 }
@@ -206,8 +216,8 @@ std::string campaign_id_problem(std::string_view id) {
     if (id.empty() || id.size() > 64)
         return "a campaign id must be 1 to 64 bytes of A-Z a-z 0-9 . _ -, got " + std::to_string(id.size()) + " bytes";
     for (char ch : id) {
-        const bool ok = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
-                        ch == '.' || ch == '_' || ch == '-';
+        const bool ok = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '.' ||
+                        ch == '_' || ch == '-';
         if (!ok) return "a campaign id must be 1 to 64 bytes of A-Z a-z 0-9 . _ - (it names a file)";
     }
     if (id == "." || id == "..") return "a campaign id cannot be \".\" or \"..\"";

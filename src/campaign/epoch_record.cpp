@@ -8,9 +8,12 @@ namespace ctl = benchdist::control;
 
 std::string_view generator_limit_name(GeneratorLimit l) {
     switch (l) {
-        case GeneratorLimit::No: return "no";
-        case GeneratorLimit::Yes: return "yes";
-        case GeneratorLimit::Unknown: break;
+        case GeneratorLimit::No:
+            return "no";
+        case GeneratorLimit::Yes:
+            return "yes";
+        case GeneratorLimit::Unknown:
+            break;
     }
     return "unknown";
 }
@@ -37,8 +40,8 @@ std::string text_at(const Json& j, const char* key) {
 }
 
 void judge_limit(const Json& result, EpochRecord& e) {
-    if (const auto* gl = object_at(result, "generatorLimited"); gl && gl->contains("limited") &&
-                                                                (*gl)["limited"].is_boolean()) {
+    if (const auto* gl = object_at(result, "generatorLimited");
+        gl && gl->contains("limited") && (*gl)["limited"].is_boolean()) {
         e.generator_limited = (*gl)["limited"].get<bool>() ? GeneratorLimit::Yes : GeneratorLimit::No;
         std::string why;
         if (gl->contains("why") && (*gl)["why"].is_array())
@@ -53,8 +56,8 @@ void judge_limit(const Json& result, EpochRecord& e) {
         if (const auto u = number_at(*ll, "utilization")) {
             e.generator_limited = *u < kFallbackUtilizationLimit ? GeneratorLimit::Yes : GeneratorLimit::No;
             char buf[160];
-            std::snprintf(buf, sizeof buf, "littlesLaw.utilization %.4g (below %.2g means the generators limited)",
-                          *u, kFallbackUtilizationLimit);
+            std::snprintf(buf, sizeof buf, "littlesLaw.utilization %.4g (below %.2g means the generators limited)", *u,
+                          kFallbackUtilizationLimit);
             e.limit_evidence = buf;
             return;
         }
@@ -82,14 +85,15 @@ EpochRecord read_epoch(const Json& result) {
         }
     } else {
         e.verdict = "none";
-        const bool failed = (result.contains("error") && !result["error"].is_null()) ||
-                            text_at(result, "verification") == "failed";
+        const bool failed =
+            (result.contains("error") && !result["error"].is_null()) || text_at(result, "verification") == "failed";
         if (failed) {
             only_thresholds = false;
-            e.reasons.push_back(ctl::make_reason(ctl::reason::kEpochFailed,
-                                                 "the result (from a coordinator without verdicts) has an error or "
-                                                 "failed verification: " +
-                                                     (result.contains("error") ? result["error"].dump() : "verification failed")));
+            e.reasons.push_back(
+                ctl::make_reason(ctl::reason::kEpochFailed,
+                                 "the result (from a coordinator without verdicts) has an error or "
+                                 "failed verification: " +
+                                     (result.contains("error") ? result["error"].dump() : "verification failed")));
         }
     }
     if (result.contains("thresholds") && result["thresholds"].is_array()) {
@@ -106,8 +110,12 @@ EpochRecord read_epoch(const Json& result) {
     }
     if (e.measured) {
         if (const auto* lat = object_at(result, "latency")) {
-            for (const auto& [from, to] : {std::pair{"p50", "p50Us"}, {"p90", "p90Us"}, {"p99", "p99Us"},
-                                           {"p999", "p999Us"}, {"max", "maxUs"}, {"mean", "meanUs"}})
+            for (const auto& [from, to] : {std::pair{"p50", "p50Us"},
+                                           {"p90", "p90Us"},
+                                           {"p99", "p99Us"},
+                                           {"p999", "p999Us"},
+                                           {"max", "maxUs"},
+                                           {"mean", "meanUs"}})
                 if (const auto v = number_at(*lat, from)) e.latency[to] = *v;
         }
     }
@@ -116,8 +124,8 @@ EpochRecord read_epoch(const Json& result) {
 }
 
 Json to_json(const EpochRecord& e) {
-    Json j{{"epoch", e.epoch}, {"label", e.label}, {"verdict", e.verdict}, {"measured", e.measured},
-           {"sloOk", e.slo_ok}};
+    Json j{
+        {"epoch", e.epoch}, {"label", e.label}, {"verdict", e.verdict}, {"measured", e.measured}, {"sloOk", e.slo_ok}};
     if (e.tps) j["tps"] = *e.tps;
     if (!e.latency.empty()) j["latency"] = e.latency;
     Json reasons = Json::array();

@@ -21,6 +21,11 @@ std::string trim(std::string_view s) {
 
 std::string number_text(double v) {
     char buf[64];
+    // Whole numbers as integers (64, 4294967295), never 6.4e+01.
+    if (std::isfinite(v) && v == std::floor(v) && std::fabs(v) < 1e15) {
+        std::snprintf(buf, sizeof buf, "%.0f", v);
+        return buf;
+    }
     std::snprintf(buf, sizeof buf, "%.17g", v);
     // The shortest text that reads back the same value.
     for (int digits = 1; digits <= 17; ++digits) {

@@ -34,8 +34,8 @@ std::optional<Summary> summarize(std::vector<double> values) {
 }
 
 Json to_json(const Summary& s) {
-    return Json{{"mean", round2(s.mean)},     {"median", round2(s.median)}, {"stddev", round2(s.stddev)},
-                {"min", round2(s.min)},       {"max", round2(s.max)},       {"n", s.n}};
+    return Json{{"mean", round2(s.mean)}, {"median", round2(s.median)}, {"stddev", round2(s.stddev)},
+                {"min", round2(s.min)},   {"max", round2(s.max)},       {"n", s.n}};
 }
 
 Summary summary_from_json(const Json& j) {

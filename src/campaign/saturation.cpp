@@ -8,20 +8,28 @@ namespace benchdist::campaign {
 
 std::string_view stop_reason_name(StopReason r) {
     switch (r) {
-        case StopReason::SloBroken: return "slo_broken";
-        case StopReason::ThroughputFlat: return "throughput_flat";
-        case StopReason::GeneratorsSaturated: return "generators_saturated";
-        case StopReason::InvalidPoints: return "invalid_points";
-        case StopReason::MaxReached: break;
+        case StopReason::SloBroken:
+            return "slo_broken";
+        case StopReason::ThroughputFlat:
+            return "throughput_flat";
+        case StopReason::GeneratorsSaturated:
+            return "generators_saturated";
+        case StopReason::InvalidPoints:
+            return "invalid_points";
+        case StopReason::MaxReached:
+            break;
     }
     return "max_reached";
 }
 
 std::string_view limit_name(Limit l) {
     switch (l) {
-        case Limit::Server: return "server";
-        case Limit::Generators: return "generators";
-        case Limit::Unknown: break;
+        case Limit::Server:
+            return "server";
+        case Limit::Generators:
+            return "generators";
+        case Limit::Unknown:
+            break;
     }
     return "unknown";
 }
@@ -111,9 +119,9 @@ void SaturationSearch::record(const LoadOutcome& o) {
     }
     if (o.generator_limited == GeneratorLimit::Yes) {
         knee_load_ = last_good_;
-        stop(StopReason::GeneratorsSaturated,
-             "at " + options_.knob + "=" + num(load) + " the generators, not the server, limited the throughput (" +
-                 o.detail + ")");
+        stop(StopReason::GeneratorsSaturated, "at " + options_.knob + "=" + num(load) +
+                                                  " the generators, not the server, limited the throughput (" +
+                                                  o.detail + ")");
         return;
     }
     const bool is_bad = bad(load, o);
@@ -129,8 +137,8 @@ void SaturationSearch::record(const LoadOutcome& o) {
             lo_ = last_good_;
             if (!lo_) {
                 knee_load_.reset();
-                stop(StopReason::SloBroken, "the first load, " + options_.knob + "=" + num(load) +
-                                                ", already broke an SLO: lower --start");
+                stop(StopReason::SloBroken,
+                     "the first load, " + options_.knob + "=" + num(load) + ", already broke an SLO: lower --start");
                 return;
             }
             bisect_or_stop();
@@ -195,9 +203,13 @@ void SaturationSearch::bisect_or_stop() {
 void SaturationSearch::stop(StopReason reason, std::string why) {
     stop_ = reason;
     switch (reason) {
-        case StopReason::GeneratorsSaturated: limit_ = Limit::Generators; break;
+        case StopReason::GeneratorsSaturated:
+            limit_ = Limit::Generators;
+            break;
         case StopReason::InvalidPoints:
-        case StopReason::MaxReached: limit_ = Limit::Unknown; break;
+        case StopReason::MaxReached:
+            limit_ = Limit::Unknown;
+            break;
         case StopReason::SloBroken:
         case StopReason::ThroughputFlat: {
             bool all_no = true;
@@ -235,8 +247,9 @@ void SaturationSearch::stop(StopReason reason, std::string why) {
             break;
     }
     if (limit_ == Limit::Unknown && (reason == StopReason::SloBroken || reason == StopReason::ThroughputFlat))
-        message_ += ". Whether the generators limited is unknown (the coordinator reports neither generatorLimited "
-                    "nor littlesLaw for some points): do not take this as the server's capacity without checking";
+        message_ +=
+            ". Whether the generators limited is unknown (the coordinator reports neither generatorLimited "
+            "nor littlesLaw for some points): do not take this as the server's capacity without checking";
 }
 
 std::optional<Knee> SaturationSearch::knee() const {

@@ -31,9 +31,9 @@ std::string_view point_status_name(PointStatus s);  // "pending", "valid", "inva
 
 struct PointRecord {
     std::size_t index = 0;
-    Json values = Json::object();  // the varied knobs of this point
-    std::string description;       // "connections=64 alpha=1.5"
-    Json request = Json::object(); // the start request its epochs were given (base + values)
+    Json values = Json::object();   // the varied knobs of this point
+    std::string description;        // "connections=64 alpha=1.5"
+    Json request = Json::object();  // the start request its epochs were given (base + values)
     PointStatus status = PointStatus::Pending;
     std::vector<EpochRecord> epochs;  // every attempt, in order
 };
@@ -44,8 +44,8 @@ struct Campaign {
     std::string created_at;  // ISO-8601 UTC, injected by the caller
     std::string updated_at;
     Status status = Status::Running;
-    std::string message;      // why it failed or was interrupted; "" otherwise
-    std::string coordinator;  // its URL
+    std::string message;         // why it failed or was interrupted; "" otherwise
+    std::string coordinator;     // its URL
     Json base = Json::object();  // the start request every point shares
     std::vector<Vary> vary;      // sweep only
     std::size_t repeat = 1;
