@@ -14,9 +14,9 @@ namespace {
 // A server model: TPS rises linearly with the load up to a capacity, the
 // SLO holds up to a load, and the generators are (not) the limit.
 struct Model {
-    double per_unit_tps = 1000;     // TPS per unit of load below capacity
-    double capacity = 5000;         // TPS
-    double slo_breaks_above = 1e18; // load
+    double per_unit_tps = 1000;      // TPS per unit of load below capacity
+    double capacity = 5000;          // TPS
+    double slo_breaks_above = 1e18;  // load
     GeneratorLimit limited = GeneratorLimit::No;
     std::function<bool(double)> invalid_at = [](double) { return false; };
     std::function<bool(double)> generators_limit_at = [](double) { return false; };
@@ -70,7 +70,8 @@ TEST(Saturation, SloBrokenBisectsToTheHighestGoodLoad) {
     m.slo_breaks_above = 100;
     const auto loads = run(s, m);
     // Doubling 1..128, then bisecting between 64 and 128.
-    EXPECT_EQ(std::vector<double>(loads.begin(), loads.begin() + 8), (std::vector<double>{1, 2, 4, 8, 16, 32, 64, 128}));
+    EXPECT_EQ(std::vector<double>(loads.begin(), loads.begin() + 8),
+              (std::vector<double>{1, 2, 4, 8, 16, 32, 64, 128}));
     ASSERT_EQ(s.stop_reason(), StopReason::SloBroken);
     EXPECT_EQ(s.limit(), Limit::Server);
     const auto knee = *s.knee();
