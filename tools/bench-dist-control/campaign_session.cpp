@@ -15,8 +15,7 @@ namespace bcp = benchdist::campaign;
 namespace {
 
 std::int64_t now_unix_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
         .count();
 }
 
@@ -41,8 +40,8 @@ std::string epoch_line(const bcp::EpochRecord& e) {
 
 std::string now_iso8601() { return control::iso8601_millis(now_unix_ms()); }
 
-CampaignSession::CampaignSession(const Coordinator& coordinator, const CampaignOptions& options,
-                                 bcp::Campaign fresh, const bcp::ResumeRequest& asked, std::ostream& out)
+CampaignSession::CampaignSession(const Coordinator& coordinator, const CampaignOptions& options, bcp::Campaign fresh,
+                                 const bcp::ResumeRequest& asked, std::ostream& out)
     : coordinator_(coordinator), options_(options), out_(out) {
     try {
         if (!options.resume.empty()) {
@@ -75,8 +74,8 @@ CampaignSession::CampaignSession(const Coordinator& coordinator, const CampaignO
     std::filesystem::create_directories(options.dir, ec);
     path_ = (std::filesystem::path(options.dir) / bcp::campaign_file_name(campaign_.id)).string();
     if (std::filesystem::exists(path_))
-        throw UsageError("the campaign file " + path_ +
-                         " already exists: continue it with --resume " + path_ + ", or choose another --campaign-id");
+        throw UsageError("the campaign file " + path_ + " already exists: continue it with --resume " + path_ +
+                         ", or choose another --campaign-id");
 }
 
 void CampaignSession::save() {
@@ -98,19 +97,21 @@ CampaignSession::PointEnd CampaignSession::run_point(bcp::PointRecord& point) {
         if (interrupt_count() > 0) return {PointEnd::Kind::Interrupted, "stopped by Ctrl-C between epochs"};
         auto request = point.request;
         request["label"] = label_for(point, progress.measured_repeats + 1);
-        const auto run = run_epoch(coordinator_, request, {.poll = options_.epoch.poll,
-                                                           .timeout_seconds = options_.epoch.timeout_seconds,
-                                                           .campaign = true},
-                                   out_);
+        const auto run = run_epoch(
+            coordinator_, request,
+            {.poll = options_.epoch.poll, .timeout_seconds = options_.epoch.timeout_seconds, .campaign = true}, out_);
         switch (run.end) {
-            case EpochRun::End::Finished: break;
+            case EpochRun::End::Finished:
+                break;
             case EpochRun::End::Refused:
-                return {PointEnd::Kind::Refused, "the coordinator refused to start the epoch of " +
-                                                     (point.description.empty() ? "run " + std::to_string(point.index + 1)
-                                                                                : point.description) +
-                                                     ": " + run.message};
-            case EpochRun::End::Interrupted: return {PointEnd::Kind::Interrupted, run.message};
-            case EpochRun::End::TimedOut: return {PointEnd::Kind::TimedOut, run.message};
+                return {PointEnd::Kind::Refused,
+                        "the coordinator refused to start the epoch of " +
+                            (point.description.empty() ? "run " + std::to_string(point.index + 1) : point.description) +
+                            ": " + run.message};
+            case EpochRun::End::Interrupted:
+                return {PointEnd::Kind::Interrupted, run.message};
+            case EpochRun::End::TimedOut:
+                return {PointEnd::Kind::TimedOut, run.message};
         }
         auto record = bcp::read_epoch(run.result_json);
         point.epochs.push_back(record);
@@ -122,8 +123,18 @@ CampaignSession::PointEnd CampaignSession::run_point(bcp::PointRecord& point) {
                                     : "; retry " + std::to_string(after.failed_attempts) + " of " +
                                           std::to_string(campaign_.retries);
         }
-        out_ << epoch_line(record) << tail << "\n" << std::flush;
+        // Saved before the line is printed: whoever sees the line (a person,
+        // a script about to kill us) can count on the file having the epoch.
         save();
+        out_ << epoch_line(record) << tail << "\n" << std::flush;
+    }
+}
+
+CampaignSession::PointEnd run_point_or_fail(CampaignSession& session, bcp::PointRecord& point) {
+    try {
+        return session.run_point(point);
+    } catch (const Failure& e) {
+        return {CampaignSession::PointEnd::Kind::Failed, e.what()};
     }
 }
 

@@ -50,7 +50,7 @@ public:
     void save();
 
     struct PointEnd {
-        enum class Kind { Finished, Interrupted, Refused, TimedOut } kind = Kind::Finished;
+        enum class Kind { Finished, Interrupted, Refused, TimedOut, Failed } kind = Kind::Finished;
         std::string message;
     };
     // Runs `point`'s epochs until it is finished (every repeat measured, or
@@ -76,6 +76,11 @@ private:
     bool resumed_ = false;
     std::ostream& out_;
 };
+
+// session.run_point, with a coordinator that cannot be reached (Failure)
+// turned into a Failed end: the campaign file then says failed and why,
+// rather than running.
+CampaignSession::PointEnd run_point_or_fail(CampaignSession& session, campaign::PointRecord& point);
 
 // The wall clock as ISO-8601 UTC with milliseconds.
 std::string now_iso8601();

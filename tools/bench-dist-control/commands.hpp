@@ -25,7 +25,7 @@ struct SweepArgs {
     std::vector<std::string> vary;  // --vary, as written
     std::size_t repeat = 1;
     bool repeat_given = false;
-    control::Json base;  // the start request every point shares (no label)
+    control::Json base;       // the start request every point shares (no label)
     bool base_given = false;  // a request flag was on the command line (checked against --resume's file)
 };
 // sweep: the grid of --vary points, each --repeat times. Exit 0 only when

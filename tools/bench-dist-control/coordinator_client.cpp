@@ -119,8 +119,7 @@ std::optional<std::string> Coordinator::stop_epoch() const {
         return std::nullopt;
     }
     const auto done = checked("POST", path, std::move(answer));
-    return done.contains("message") && done["message"].is_string() ? done["message"].get<std::string>()
-                                                                   : done.dump();
+    return done.contains("message") && done["message"].is_string() ? done["message"].get<std::string>() : done.dump();
 }
 
 std::string Coordinator::no_stop_route() const {
@@ -130,7 +129,9 @@ std::string Coordinator::no_stop_route() const {
            "window, then the wait for the generators' stop acknowledgements (its --stop-ack-timeout-seconds).";
 }
 
-bc::CoordinatorState Coordinator::state() const { return bc::coordinator_state_from_json(call("GET", "/admin/status")); }
+bc::CoordinatorState Coordinator::state() const {
+    return bc::coordinator_state_from_json(call("GET", "/admin/status"));
+}
 
 bc::CoordinatorState Coordinator::wait_change(std::uint64_t version, std::chrono::milliseconds wait,
                                               std::chrono::milliseconds pace) const {

@@ -41,12 +41,13 @@ void add_load_options(CLI::App& app, LoadOptions& o) {
                         ->check(cli::number_from(1, 1e6));
     conns->excludes(per_gen);
     app.add_option("--inflight", o.inflight, "Calls in flight per connection")->check(cli::number_from(1, 1e5));
-    auto* rate = app.add_option("--rate", o.rate, "Open loop: calls/s over the fleet, split like connections (0 = "
-                                                  "closed loop)")
+    auto* rate = app.add_option("--rate", o.rate,
+                                "Open loop: calls/s over the fleet, split like connections (0 = "
+                                "closed loop)")
                      ->check(cli::number_from(0, 1e9));
-    auto* rate_per_gen = app.add_option("--rate-per-generator", o.rate_per_generator,
-                                        "Open loop: calls/s on every participant")
-                             ->check(cli::number_from(0, 1e9));
+    auto* rate_per_gen =
+        app.add_option("--rate-per-generator", o.rate_per_generator, "Open loop: calls/s on every participant")
+            ->check(cli::number_from(0, 1e9));
     rate->excludes(rate_per_gen);
     app.add_option("--alpha", o.alpha, "Zipf contention of the account pairs (0 = uniform)")
         ->check(cli::number_from(0, 100));
@@ -56,8 +57,9 @@ void add_load_options(CLI::App& app, LoadOptions& o) {
         ->check(warmup_value());
     app.add_option("--window", o.window, "This epoch's measured window, seconds")
         ->check(cli::number_from(1, kYearSeconds));
-    app.add_option("--stable-cv", o.stable_cv, "--warmup auto: steady when the TPS's coefficient of variation is "
-                                               "at most this")
+    app.add_option("--stable-cv", o.stable_cv,
+                   "--warmup auto: steady when the TPS's coefficient of variation is "
+                   "at most this")
         ->check(cli::number_from(1e-6, 1));
     app.add_option("--stable-seconds", o.stable_seconds, "--warmup auto: over this many seconds")
         ->check(cli::number_from(1, kYearSeconds));
@@ -74,8 +76,8 @@ std::string load_options_problem(const LoadOptions& o) {
 }
 
 void apply_load_options(control::Json& request, const LoadOptions& o) {
-    control::Json load = request.contains("load") && request["load"].is_object() ? request["load"]
-                                                                                 : control::Json::object();
+    control::Json load =
+        request.contains("load") && request["load"].is_object() ? request["load"] : control::Json::object();
     if (o.connections) load["connections"] = *o.connections;
     if (o.connections_per_generator) load["connectionsPerGenerator"] = *o.connections_per_generator;
     if (o.inflight) load["inflight"] = *o.inflight;

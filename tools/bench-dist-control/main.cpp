@@ -159,6 +159,8 @@ int main(int argc, char** argv) {
                      "the valid ones (writes a campaign file)")
         ->check(CLI::Range(std::size_t{1}, std::size_t{100000}));
     add_campaign_options(*start);
+    start->add_option("--resume", campaign_options.resume,
+                      "Continue the --runs campaign in this file without repeating its finished runs");
     benchdist::cli::add_bool_flag(*start, "--json", json, "Print the result as JSON");
 
     auto* sweep = app.add_subcommand(
@@ -289,10 +291,11 @@ int main(int argc, char** argv) {
             campaign_options.epoch = epoch_options;
             campaign_options.json = json;
             try {
-                if (*start && runs > 1 && !req.label) {
+                const bool many = runs > 1 || !campaign_options.resume.empty();
+                if (*start && many && !req.label) {
                     return bt::run_runs(c, request, runs, campaign_options, !request.empty());
                 }
-                if (*start && runs > 1) {
+                if (*start && many) {
                     std::cerr << "bench-dist-control: --label and --runs: each run gets its own label (<campaign "
                                  "id> r<run>); drop --label\n";
                     return 2;

@@ -94,8 +94,8 @@ int run_saturate(const Coordinator& c, const SaturateArgs& args, const CampaignO
         search.record(bcp::outcome_of(p.epochs.back()));
     }
     out << (session.resumed() ? "resuming" : "starting") << " saturation search " << campaign.id << ": "
-        << search_options.knob << " from " << search_options.start << " to at most " << search_options.max
-        << " (" << session.path() << ")\n"
+        << search_options.knob << " from " << search_options.start << " to at most " << search_options.max << " ("
+        << session.path() << ")\n"
         << std::flush;
     session.save();
     install_interrupt_handler();
@@ -113,14 +113,14 @@ int run_saturate(const Coordinator& c, const SaturateArgs& args, const CampaignO
             campaign.points.push_back(std::move(p));
             point = &campaign.points.back();
         }
-        const auto end = session.run_point(*point);
+        const auto end = run_point_or_fail(session, *point);
         using K = CampaignSession::PointEnd::Kind;
         if (end.kind == K::Interrupted) return session.end_interrupted(end.message);
         if (end.kind != K::Finished) return session.end_failed(end.message);
         const auto outcome = bcp::outcome_of(point->epochs.back());
         search.record(outcome);
-        const bool bad_rate = search_options.knob == "rate" && outcome.measured &&
-                              outcome.tps.value_or(0) < bcp::kRateKeptShare * *load;
+        const bool bad_rate =
+            search_options.knob == "rate" && outcome.measured && outcome.tps.value_or(0) < bcp::kRateKeptShare * *load;
         out << "  curve: " << curve_line(search_options.knob, *load, outcome, bad_rate) << "\n" << std::flush;
         campaign.result = search.result_json();
         session.save();

@@ -22,9 +22,13 @@ int run_start_epoch(const Coordinator& c, const bc::Json& request, const EpochRu
         case EpochRun::End::Refused:
             if (json) std::cout << bc::pretty(bc::to_json(run.response));
             return 1;
-        case EpochRun::End::Interrupted: return 130;
-        case EpochRun::End::TimedOut: std::cerr << run.message << "\n"; return 1;
-        case EpochRun::End::Finished: break;
+        case EpochRun::End::Interrupted:
+            return 130;
+        case EpochRun::End::TimedOut:
+            std::cerr << run.message << "\n";
+            return 1;
+        case EpochRun::End::Finished:
+            break;
     }
     if (json) {
         std::cout << bc::pretty(run.result_json);
@@ -58,7 +62,7 @@ int run_runs(const Coordinator& c, const bc::Json& request, std::size_t runs, Ca
     session.save();
     install_interrupt_handler();
     for (auto& point : campaign.points) {
-        const auto end = session.run_point(point);
+        const auto end = run_point_or_fail(session, point);
         using K = CampaignSession::PointEnd::Kind;
         if (end.kind == K::Interrupted) return session.end_interrupted(end.message);
         if (end.kind != K::Finished) return session.end_failed(end.message);

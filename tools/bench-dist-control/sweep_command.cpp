@@ -77,15 +77,15 @@ int run_sweep(const Coordinator& c, const SweepArgs& args, const CampaignOptions
     std::size_t finished = 0;
     for (const auto& p : campaign.points)
         finished += bcp::point_progress(p, campaign.repeat, campaign.retries).finished() ? 1 : 0;
-    out << (session.resumed() ? "resuming" : "starting") << " sweep " << campaign.id << ": "
-        << campaign.points.size() << " points x " << campaign.repeat << " repeats"
-        << (finished ? ", " + std::to_string(finished) + " already finished" : std::string()) << " ("
-        << session.path() << ")\n"
+    out << (session.resumed() ? "resuming" : "starting") << " sweep " << campaign.id << ": " << campaign.points.size()
+        << " points x " << campaign.repeat << " repeats"
+        << (finished ? ", " + std::to_string(finished) + " already finished" : std::string()) << " (" << session.path()
+        << ")\n"
         << std::flush;
     session.save();
     install_interrupt_handler();
     for (auto& point : campaign.points) {
-        const auto end = session.run_point(point);
+        const auto end = run_point_or_fail(session, point);
         using K = CampaignSession::PointEnd::Kind;
         if (end.kind == K::Interrupted) return session.end_interrupted(end.message);
         if (end.kind != K::Finished) return session.end_failed(end.message);
@@ -97,8 +97,8 @@ int run_sweep(const Coordinator& c, const SweepArgs& args, const CampaignOptions
         std::cout << bc::pretty(bcp::to_json(campaign));
     } else {
         print_table(std::cout, campaign);
-        std::cout << campaign.points.size() - invalid << " of " << campaign.points.size() << " points valid; campaign file: "
-                  << session.path() << "\n";
+        std::cout << campaign.points.size() - invalid << " of " << campaign.points.size()
+                  << " points valid; campaign file: " << session.path() << "\n";
     }
     return invalid == 0 ? 0 : 1;
 }
