@@ -186,6 +186,13 @@ void SaturationSearch::record(const LoadOutcome& o) {
     bisect_or_stop();
 }
 
+void SaturationSearch::record_refused(const std::string& why) {
+    if (stop_) throw CampaignError("the saturation search has already stopped; no more loads to record");
+    knee_load_ = last_good_;
+    stop(StopReason::GeneratorsSaturated, "the coordinator refused " + options_.knob + "=" + num(next_) +
+                                              ", which the generators cannot give (" + why + ")");
+}
+
 void SaturationSearch::bisect_or_stop() {
     const double lo = *lo_, hi = *hi_;
     double mid = (lo + hi) / 2;

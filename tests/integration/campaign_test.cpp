@@ -105,11 +105,11 @@ TEST(CampaignCli, UsageErrorsExitTwoNamingTheProblem) {
 TEST(Campaign, SweepPointsMatchTheirEpochFiles) {
     Rig rig(two_generator_rig("campaign-sweep"));
     start_two_generators(rig);
-    const auto run = run_tool("bench-dist-control",
-                              control_argv(rig, rig.coordinator(),
-                                           {"sweep", "--vary", "connections=2,4", "--vary", "alpha=0,1.5",
-                                            "--campaign-id", "grid"}),
-                              {}, {}, 300s);
+    const auto run =
+        run_tool("bench-dist-control",
+                 control_argv(rig, rig.coordinator(),
+                              {"sweep", "--vary", "connections=2,4", "--vary", "alpha=0,1.5", "--campaign-id", "grid"}),
+                 {}, {}, 300s);
     ASSERT_EQ(run.rc, 0) << run.out;
     const auto campaign = read_json(rig.results_dir() / "campaign-grid.json");
     EXPECT_EQ(campaign["kind"], "sweep");
@@ -139,14 +139,13 @@ TEST(Campaign, SweepPointsMatchTheirEpochFiles) {
 TEST(Campaign, KilledSweepResumesWithoutRepeatingFinishedPoints) {
     Rig rig(two_generator_rig("campaign-resume"));
     start_two_generators(rig);
-    auto argv = control_argv(rig, rig.coordinator(),
-                             {"sweep", "--vary", "alpha=0,0.5,1", "--campaign-id", "killed"});
+    auto argv = control_argv(rig, rig.coordinator(), {"sweep", "--vary", "alpha=0,0.5,1", "--campaign-id", "killed"});
     argv.insert(argv.begin(), bin_path("bench-dist-control"));
     {
         Subprocess sweep(argv);
         // The file is written before an epoch's line is printed.
-        ASSERT_TRUE(sweep.wait_for_line([](const std::string& l) { return l.find(" r1]: valid") != std::string::npos; },
-                                        120s))
+        ASSERT_TRUE(
+            sweep.wait_for_line([](const std::string& l) { return l.find(" r1]: valid") != std::string::npos; }, 120s))
             << sweep.output();
         sweep.signal(SIGKILL);
         sweep.wait_exit(10s);
@@ -159,9 +158,9 @@ TEST(Campaign, KilledSweepResumesWithoutRepeatingFinishedPoints) {
     // The epoch the kill left running ends on its own.
     rig.wait_state([](const bc::CoordinatorState& s) { return s.phase == bc::Phase::Idle; }, 60s);
 
-    const auto resumed = run_tool("bench-dist-control",
-                                  control_argv(rig, rig.coordinator(), {"sweep", "--resume", path.string()}), {}, {},
-                                  300s);
+    const auto resumed =
+        run_tool("bench-dist-control", control_argv(rig, rig.coordinator(), {"sweep", "--resume", path.string()}), {},
+                 {}, 300s);
     ASSERT_EQ(resumed.rc, 0) << resumed.out;
     const auto done = read_json(path);
     EXPECT_EQ(done["status"], "complete");
@@ -182,8 +181,8 @@ TEST(Campaign, FirstCtrlCStopsAfterTheCurrentEpoch) {
     auto argv = control_argv(rig, rig.coordinator(), {"sweep", "--vary", "alpha=0,0.5,1", "--campaign-id", "int"});
     argv.insert(argv.begin(), bin_path("bench-dist-control"));
     Subprocess sweep(argv);
-    ASSERT_TRUE(sweep.wait_for_line([](const std::string& l) { return l.find("starting sweep") != std::string::npos; },
-                                    30s))
+    ASSERT_TRUE(
+        sweep.wait_for_line([](const std::string& l) { return l.find("starting sweep") != std::string::npos; }, 30s))
         << sweep.output();
     rig.wait_state([](const bc::CoordinatorState& s) { return s.current_epoch.has_value(); }, 60s);
     sweep.signal(SIGINT);
@@ -199,9 +198,10 @@ TEST(Campaign, FirstCtrlCStopsAfterTheCurrentEpoch) {
 TEST(Campaign, RunsReportStatisticsOverValidRuns) {
     Rig rig(two_generator_rig("campaign-runs"));
     start_two_generators(rig);
-    const auto run = run_tool("bench-dist-control",
-                              control_argv(rig, rig.coordinator(), {"start-epoch", "--runs", "3", "--campaign-id", "r"}),
-                              {}, {}, 300s);
+    const auto run =
+        run_tool("bench-dist-control",
+                 control_argv(rig, rig.coordinator(), {"start-epoch", "--runs", "3", "--campaign-id", "r"}), {}, {},
+                 300s);
     ASSERT_EQ(run.rc, 0) << run.out;
     EXPECT_NE(run.out.find("TPS over 3 valid runs: mean"), std::string::npos) << run.out;
     const auto campaign = read_json(rig.results_dir() / "campaign-r.json");

@@ -116,6 +116,13 @@ int run_saturate(const Coordinator& c, const SaturateArgs& args, const CampaignO
         const auto end = run_point_or_fail(session, *point);
         using K = CampaignSession::PointEnd::Kind;
         if (end.kind == K::Interrupted) return session.end_interrupted(end.message);
+        if (end.kind == K::Refused && point->epochs.empty() && point->index > 0) {
+            // More load than the fleet can give: the end of the search, not a failure of it.
+            campaign.points.pop_back();
+            search.record_refused(end.message);
+            out << "  curve: " << search_options.knob << "=" << *load << ": refused by the coordinator\n";
+            break;
+        }
         if (end.kind != K::Finished) return session.end_failed(end.message);
         const auto outcome = bcp::outcome_of(point->epochs.back());
         search.record(outcome);

@@ -17,7 +17,8 @@
 //                    held. Knee: the lowest tested load whose TPS is within
 //                    5% of the best TPS seen (more load only queues).
 //   generators_saturated  a point's generators, not the server, limited the
-//                    throughput (generatorLimited, or Little's law). Knee:
+//                    throughput (generatorLimited, or Little's law), or the
+//                    coordinator refused a load they cannot give. Knee:
 //                    the highest good load below it, which is NOT the
 //                    server's capacity -- only a lower bound of it.
 //   invalid_points   a point's epoch stayed invalid after its retries. Knee:
@@ -100,6 +101,11 @@ public:
     std::optional<double> next_load() const;
     // The outcome of next_load()'s epoch.
     void record(const LoadOutcome& outcome);
+    // The coordinator refused to start next_load() (409): the generators
+    // cannot give that much load (e.g. more connections than they opened).
+    // Stops with generators_saturated; `why` is the coordinator's message.
+    // The load is not part of the curve: nothing was measured.
+    void record_refused(const std::string& why);
     bool finished() const { return stop_.has_value(); }
 
     std::optional<StopReason> stop_reason() const { return stop_; }

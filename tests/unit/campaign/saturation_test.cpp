@@ -193,3 +193,19 @@ TEST(Saturation, RecordAfterTheEndIsRefused) {
     EXPECT_EQ(s.stop_reason(), StopReason::MaxReached);
     EXPECT_THROW(s.record(m.at(1)), CampaignError);
 }
+
+TEST(Saturation, ALoadTheCoordinatorRefusesIsTheGeneratorsLimit) {
+    SaturationSearch s({.knob = "connections", .start = 64, .max = 65536});
+    Model m;
+    m.per_unit_tps = 10;
+    m.capacity = 1e9;
+    s.record(m.at(64));
+    s.record(m.at(128));
+    EXPECT_EQ(s.next_load(), 256);
+    s.record_refused("gen-a cannot run 128 connections: it opened 64");
+    ASSERT_EQ(s.stop_reason(), StopReason::GeneratorsSaturated);
+    EXPECT_EQ(s.limit(), Limit::Generators);
+    EXPECT_EQ(s.knee()->load, 128);
+    EXPECT_THAT(s.message(), HasSubstr("gen-a cannot run"));
+    EXPECT_EQ(s.result_json()["curve"].size(), 2u);
+}
