@@ -195,6 +195,31 @@ TEST(Campaign, FirstCtrlCStopsAfterTheCurrentEpoch) {
     EXPECT_EQ(rig.state().phase, bc::Phase::Idle);
 }
 
+TEST(Campaign, SecondCtrlCStopsTheEpoch) {
+    auto options = two_generator_rig("campaign-sigint2");
+    options.coordinator_args = std::vector<std::string>{"--window-seconds", "60", "--warmup-seconds", "0"};
+    Rig rig(options);
+    start_two_generators(rig);
+    auto argv = control_argv(rig, rig.coordinator(), {"sweep", "--vary", "alpha=0,1", "--campaign-id", "int2"});
+    argv.insert(argv.begin(), bin_path("bench-dist-control"));
+    Subprocess sweep(argv);
+    rig.wait_state([](const bc::CoordinatorState& s) { return s.phase == bc::Phase::Measure; }, 60s);
+    sweep.signal(SIGINT);
+    ASSERT_TRUE(sweep.wait_for_line(
+        [](const std::string& l) { return l.find("Ctrl-C again stops that epoch now") != std::string::npos; }, 30s))
+        << sweep.output();
+    sweep.signal(SIGINT);
+    // Well before the 60 s window would end.
+    ASSERT_EQ(sweep.wait_exit(30s), 130) << sweep.output();
+    const auto campaign = read_json(rig.results_dir() / "campaign-int2.json");
+    EXPECT_EQ(campaign["status"], "interrupted");
+    EXPECT_EQ(campaign["points"][0]["epochs"].size(), 0u);  // the aborted epoch is not part of the campaign
+    const auto state = rig.wait_state([](const bc::CoordinatorState& s) { return s.last_result.has_value(); }, 60s);
+    const auto verdict = state.last_result->extra.value("verdict", std::string());
+    EXPECT_EQ(verdict, "invalid");
+    EXPECT_NE(state.last_result->extra.dump().find("\"aborted\""), std::string::npos);
+}
+
 TEST(Campaign, RunsReportStatisticsOverValidRuns) {
     Rig rig(two_generator_rig("campaign-runs"));
     start_two_generators(rig);
@@ -215,7 +240,8 @@ TEST(Campaign, RunsReportStatisticsOverValidRuns) {
 
 // With the stand-in's reducer taking 200 µs, the server commits at most
 // 5,000 transfers/s. The knee must be within 10% of that, and the limit the
-// server's. Expects the per-epoch load contract (see the top of the file).
+// server's. Expects the per-epoch load contract (see the top of the file):
+// it cannot pass before the coordinator and generator sides are merged.
 TEST(Campaign, SaturateFindsTheStandInsCapacity) {
     Rig rig(two_generator_rig("campaign-saturate", {"--reducer-delay-us", "200"}));
     rig.start_generator(GeneratorOptions{.id = "gen-a", .concurrency = 64});

@@ -45,9 +45,16 @@ EpochRun run_epoch(Coordinator c, const bc::Json& request, const EpochRunOptions
     const auto deadline = Clock::now() + std::chrono::duration<double>(options.timeout_seconds);
     auto& state = run.state;
     bool stop_asked = false;
+    bool announced = false;
     for (;;) {
         if (state.last_result && state.last_result->epoch == run.epoch && state.current_epoch != run.epoch) break;
         if (options.campaign) {
+            if (interrupt_count() == 1 && !announced) {
+                announced = true;
+                std::cerr << "bench-dist-control: Ctrl-C: the campaign stops after epoch " << run.epoch
+                          << " (Ctrl-C again stops that epoch now)\n"
+                          << std::flush;
+            }
             if (interrupt_count() >= 2 && !stop_asked) {
                 stop_asked = true;
                 const auto message = c.stop_epoch();
