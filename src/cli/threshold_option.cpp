@@ -8,11 +8,11 @@
 
 namespace benchdist::cli {
 
-CLI::Option* add_threshold_option(CLI::App& app, std::vector<stats::Threshold>& thresholds) {
+CLI::Option* add_threshold_option(CLI::App& app, std::vector<stats::Threshold>& thresholds, const std::string& flag) {
     return app
         .add_option_function<std::vector<std::string>>(
-            "--threshold",
-            [&thresholds](const std::vector<std::string>& texts) {
+            flag,
+            [&thresholds, flag](const std::vector<std::string>& texts) {
                 // Parsed into a local first, so a bad expression leaves
                 // `thresholds` as it was.
                 std::vector<stats::Threshold> parsed;
@@ -21,7 +21,7 @@ CLI::Option* add_threshold_option(CLI::App& app, std::vector<stats::Threshold>& 
                     try {
                         parsed.push_back(stats::parse_threshold(text));
                     } catch (const stats::ThresholdSyntaxError& e) {
-                        throw CLI::ValidationError("--threshold", e.what());
+                        throw CLI::ValidationError(flag, e.what());
                     }
                 }
                 thresholds = std::move(parsed);

@@ -3,17 +3,10 @@
 // failed verification, an unreachable coordinator, a stop-epoch the
 // coordinator cannot do), 2 usage error. The original harness's command
 // lines work too: options after the command, a bare `--` from pnpm.
-#include <unistd.h>
-
 #include <CLI/CLI.hpp>
-#include <atomic>
 #include <chrono>
-#include <csignal>
-#include <cstdio>
 #include <iostream>
 #include <limits>
-#include <random>
-#include <thread>
 
 #include "benchdist/cli/dotenv.hpp"
 #include "benchdist/cli/option_groups.hpp"
@@ -24,193 +17,18 @@
 #include "benchdist/control/state_format.hpp"
 #include "benchdist/control/verdict.hpp"
 #include "benchdist/control/version.hpp"
-#include "benchdist/generator/agent.hpp"
-#include "benchdist/net/bearer_auth.hpp"
-#include "benchdist/net/http_client.hpp"
 #include "benchdist/stdbhttp/server_api.hpp"
 #include "benchdist/text/printable.hpp"
+#include "commands.hpp"
+#include "load_options.hpp"
 
 namespace bc = benchdist::control;
-namespace bn = benchdist::net;
+namespace bt = benchdist::control_tool;
 using namespace std::chrono_literals;
+using bt::Coordinator;
+using bt::Failure;
 
 namespace {
-
-std::atomic<bool> interrupted{false};
-void on_sigint(int) { interrupted = true; }
-
-struct Failure : std::runtime_error {
-    using std::runtime_error::runtime_error;
-};
-
-struct Coordinator {
-    std::string url;
-    std::string auth_token;  // sent as a bearer token when set; never printed
-    // How long one request is retried at most (see request), and a moment
-    // past which none is (a command's --timeout).
-    std::chrono::milliseconds retry_for = 30s;
-    std::optional<std::chrono::steady_clock::time_point> give_up_at;
-
-    struct Answer {
-        unsigned status = 0;
-        bc::Json body;
-    };
-
-    // One request; throws Failure when the coordinator cannot be reached or
-    // answers something that is not JSON, whatever the status.
-    //
-    // Retried as generators retry: a 5xx answer (503: every connection slot
-    // is taken, or a proxy in front has no coordinator) and, for a GET
-    // (idempotent), a connection closed with no answer (the coordinator
-    // closes connections it has not read a request from yet when newer ones
-    // need their room) are tried again after a capped, jittered exponential
-    // backoff (generator::Backoff, 250 ms doubling to 5 s), for up to
-    // retry_for and never past give_up_at; then the last failure is thrown,
-    // naming the coordinator and the status. A 4xx is final, and so is a
-    // coordinator nothing listens for (retrying only delays that error).
-    Answer request(const std::string& method, const std::string& path, const std::string& body,
-                   std::chrono::milliseconds timeout) const {
-        using Clock = std::chrono::steady_clock;
-        const auto first = Clock::now();
-        auto stop_at = first + retry_for;
-        if (give_up_at) stop_at = std::min(stop_at, *give_up_at);
-        benchdist::generator::Backoff backoff(250ms, 5s);
-        std::minstd_rand jitter(std::random_device{}());
-        std::uniform_real_distribution<double> unit(0.0, 1.0);
-        const auto retried = [&](int attempts) {
-            char spent[32];
-            std::snprintf(spent, sizeof spent, "%.1f", std::chrono::duration<double>(Clock::now() - first).count());
-            return " (still failing after " + std::to_string(attempts) + " attempts in " + spent +
-                   " s of retrying with backoff; giving up)";
-        };
-        // Sleeps before the next attempt, the last one at the end of the time
-        // allowed; false when that has passed (or Ctrl-C was pressed).
-        const auto wait_to_retry = [&] {
-            const auto now = Clock::now();
-            if (interrupted || now >= stop_at) return false;
-            const auto until = std::min<Clock::time_point>(now + backoff.next(unit(jitter)), stop_at);
-            while (Clock::now() < until && !interrupted)
-                std::this_thread::sleep_for(std::min<Clock::duration>(until - Clock::now(), 100ms));
-            return !interrupted;
-        };
-        for (int attempt = 1;; ++attempt) {
-            bn::ClientResponse res;
-            bn::HeaderList headers;
-            if (!auth_token.empty()) headers.emplace_back("Authorization", bn::bearer_header_value(auth_token));
-            try {
-                res = bn::http_request({.method = method,
-                                        .url = url + path,
-                                        .body = body,
-                                        .content_type = body.empty() ? "" : "application/json",
-                                        .headers = headers,
-                                        .timeout = timeout});
-            } catch (const bn::HttpClientError& e) {
-                const bool closed_unanswered = e.kind() == bn::HttpClientError::Kind::Protocol && method == "GET";
-                if (closed_unanswered && wait_to_retry()) continue;
-                throw Failure(std::string("cannot reach coordinator at ") + url + ": " + e.what() +
-                              " — is bench-dist-coordinator running and bound to a reachable address (--bind)?" +
-                              (attempt > 1 ? retried(attempt) : std::string()));
-            }
-            if (res.status >= 500) {
-                if (wait_to_retry()) continue;
-                if (attempt > 1) {
-                    std::string said = res.body.substr(0, 200);
-                    try {
-                        const auto j = bc::Json::parse(res.body);
-                        said = j.is_object() && j.contains("error") ? j["error"].dump() : j.dump();
-                    } catch (const std::exception&) {
-                    }
-                    throw Failure(method + " " + url + path + " failed: " + std::to_string(res.status) + " " + said +
-                                  retried(attempt));
-                }
-            }
-            return parse_answer(method, path, res);
-        }
-    }
-
-    Answer parse_answer(const std::string& method, const std::string& path, const bn::ClientResponse& res) const {
-        bc::Json j;
-        try {
-            j = bc::Json::parse(res.body);
-        } catch (const std::exception&) {
-            throw Failure(method + " " + url + path + " answered " + std::to_string(res.status) +
-                          " with a body that is not JSON: " + res.body.substr(0, 200));
-        }
-        return {res.status, std::move(j)};
-    }
-
-    // conflict_is_answer: a 409 carries a regular answer (start-epoch's
-    // refusal of a mixed workload), not a failure of the request.
-    bc::Json call(const std::string& method, const std::string& path, const std::string& body = {},
-                  std::chrono::milliseconds timeout = 10s, bool conflict_is_answer = false) const {
-        return checked(method, path, request(method, path, body, timeout), conflict_is_answer);
-    }
-
-    // The answer's body, or a Failure naming the status and the
-    // coordinator's error (and the fix, for a 401).
-    bc::Json checked(const std::string& method, const std::string& path, Answer answer,
-                     bool conflict_is_answer = false) const {
-        auto& [status, j] = answer;
-        if (status >= 400 && !(conflict_is_answer && status == 409)) {
-            const std::string msg = j.is_object() && j.contains("error") ? j["error"].dump() : j.dump();
-            std::string fix;
-            if (status == 401) {
-                fix = std::string(
-                          " -- give bench-dist-control the coordinator's token with --auth-token or "
-                          "BENCH_DIST_TOKEN (") +
-                      (auth_token.empty() ? "none was given" : "the one given differs") + ")";
-            }
-            throw Failure(method + " " + url + path + " failed: " + std::to_string(status) + " " + msg + fix);
-        }
-        return j;
-    }
-
-    // POST /admin/stop-epoch: the coordinator's message, or nullopt when it
-    // has no such route. The original harness's coordinator has none: it
-    // answers 404 {"error": "Unknown route: POST /admin/stop-epoch"}, and
-    // its epochs always run to their end.
-    std::optional<std::string> stop_epoch() const {
-        const std::string path = "/admin/stop-epoch";
-        auto answer = request("POST", path, "{}", 10s);
-        const auto& j = answer.body;
-        if (answer.status == 404 && j.is_object() && j.contains("error") && j["error"].is_string() &&
-            j["error"].get<std::string>() == "Unknown route: POST " + path) {
-            return std::nullopt;
-        }
-        const auto done = checked("POST", path, std::move(answer));
-        return done.contains("message") && done["message"].is_string() ? done["message"].get<std::string>()
-                                                                       : done.dump();
-    }
-
-    // Why stop_epoch found no route, for stderr.
-    std::string no_stop_route() const {
-        return "the coordinator at " + url +
-               " has no stop route (POST /admin/stop-epoch answered 404 Unknown route): it is the original "
-               "harness's coordinator, which cannot end an epoch early. A running epoch runs to its end: its "
-               "window, then the wait for the generators' stop acknowledgements (its --stop-ack-timeout-seconds).";
-    }
-
-    bc::CoordinatorState state() const { return bc::coordinator_state_from_json(call("GET", "/admin/status")); }
-
-    // Long-polls for a change after `version`. A coordinator without
-    // long-polls (the original harness's) ignores since/waitMs and answers
-    // at once with the same state (and no version): then the rest of the
-    // wait, at most `pace`, is slept here, so watching it polls every
-    // `pace` (--poll-ms, as the original control did) instead of back to
-    // back -- thousands of requests a second otherwise.
-    bc::CoordinatorState wait_change(std::uint64_t version, std::chrono::milliseconds wait,
-                                     std::chrono::milliseconds pace = 1s) const {
-        const auto asked = std::chrono::steady_clock::now();
-        auto state = bc::coordinator_state_from_json(
-            call("GET", "/state?since=" + std::to_string(version) + "&waitMs=" + std::to_string(wait.count()), {},
-                 wait + 10s));
-        if (state.version == version) {
-            const auto rest = std::min(wait, pace) - (std::chrono::steady_clock::now() - asked);
-            if (rest > 0s) std::this_thread::sleep_for(rest);
-        }
-        return state;
-    }
-};
 
 std::vector<std::string> split_ids(const std::string& csv) {
     std::vector<std::string> ids;
@@ -245,76 +63,6 @@ CLI::Validator generator_id_list() {
 
 // --timeout above a year is a typo.
 constexpr double kMaxSeconds = 31536000.0;
-
-// Exit 0 only for a valid verdict; a coordinator that gives none (an older
-// one, or the original's) is judged by its error and verification.
-bool result_failed(const bc::EpochResult& r) {
-    if (const auto verdict = bc::read_verdict(r.extra)) return !verdict->valid;
-    return r.error.has_value() || r.verification == "failed";
-}
-
-int run_start_epoch(Coordinator c, const std::optional<std::string>& label, const std::string& ids,
-                    const std::vector<benchdist::stats::Threshold>& thresholds,
-                    const std::vector<std::string>& tolerate, std::chrono::milliseconds poll, double timeout_s,
-                    bool json) {
-    // No retry outlives --timeout.
-    if (timeout_s > 0) {
-        c.give_up_at =
-            std::chrono::steady_clock::now() +
-            std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(timeout_s));
-    }
-    bc::StartEpochRequest req;
-    req.label = label;
-    for (const auto& t : thresholds) req.thresholds.push_back(t.text);
-    req.tolerate = tolerate;
-    if (!ids.empty()) req.generator_ids = split_ids(ids);
-    const auto resp =
-        bc::start_epoch_response_from_json(c.call("POST", "/admin/start-epoch", bc::to_json(req).dump(), 10s, true));
-    if (!json) {
-        std::cout << benchdist::text::printable(resp.message) << "\n" << bc::format_state(resp.state);
-    }
-    if (!resp.started) {
-        if (json) std::cout << bc::pretty(bc::to_json(resp));
-        return 1;
-    }
-    const auto epoch = resp.state.current_epoch.value_or(0);
-    if (!json) std::cout << "waiting for epoch " << epoch << " to complete...\n" << std::flush;
-
-    std::signal(SIGINT, on_sigint);
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
-    auto state = resp.state;
-    for (;;) {
-        if (state.last_result && state.last_result->epoch == epoch && state.current_epoch != epoch) break;
-        if (interrupted) {
-            if (isatty(STDIN_FILENO) && isatty(STDOUT_FILENO)) {
-                std::cout << "\nstop epoch " << epoch << " now? Its result is still written, marked aborted. [y/N] "
-                          << std::flush;
-                std::string answer;
-                std::getline(std::cin, answer);
-                if (answer == "y" || answer == "Y" || answer == "yes") {
-                    if (!c.stop_epoch()) std::cerr << "bench-dist-control: " << c.no_stop_route() << "\n";
-                    interrupted = false;
-                    continue;  // wait for the (aborted) epoch's result
-                }
-            }
-            std::cerr << "detached; epoch " << epoch << " keeps running on the coordinator\n";
-            return 130;
-        }
-        if (timeout_s > 0 && std::chrono::steady_clock::now() >= deadline) {
-            std::cerr << "epoch " << epoch << " did not finish within " << timeout_s
-                      << " s; it keeps running (bench-dist-control stop-epoch ends it)\n";
-            return 1;
-        }
-        state = c.wait_change(state.version, poll, poll);
-    }
-    const auto& result = *state.last_result;
-    if (json) {
-        std::cout << bc::pretty(bc::to_json(result));
-    } else {
-        std::cout << bc::format_verdict(result) << bc::format_state(state) << bc::format_result_details(result);
-    }
-    return result_failed(result) ? 1 : 0;
-}
 
 int run_wait_ready(Coordinator c, std::size_t want, double timeout_s) {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
@@ -375,18 +123,103 @@ int main(int argc, char** argv) {
     start->add_option("--label", label_value, "Label stored in the result (at most 256 bytes, no control characters)")
         ->check(benchdist::cli::valid_label());
     std::vector<benchdist::stats::Threshold> thresholds;
-    benchdist::cli::add_threshold_option(*start, thresholds);
     std::vector<std::string> tolerate;
-    benchdist::cli::add_tolerate_option(*start, tolerate, "this epoch");
-    start->add_option("--generator-ids", ids, "Comma-separated generators to use (default: all ready and included)")
-        ->check(generator_id_list());
-    start->add_option("--poll-ms", poll_ms, "Longest wait between state checks")
-        ->capture_default_str()
-        ->check(CLI::Range(10, 600000));
-    start->add_option("--timeout", timeout_s, "Give up waiting after S seconds (0 = wait until the epoch ends)")
-        ->check(benchdist::cli::number_from(0, kMaxSeconds))
-        ->capture_default_str();
+    bt::LoadOptions load;
+    bt::CampaignOptions campaign_options;
+    std::size_t runs = 1;
+    // What every epoch-starting command shares: the request's flags, the
+    // per-epoch load flags and how to wait.
+    const auto add_epoch_options = [&](CLI::App& cmd, bool with_thresholds) {
+        if (with_thresholds) benchdist::cli::add_threshold_option(cmd, thresholds);
+        benchdist::cli::add_tolerate_option(cmd, tolerate, "this epoch");
+        cmd.add_option("--generator-ids", ids, "Comma-separated generators to use (default: all ready and included)")
+            ->check(generator_id_list());
+        cmd.add_option("--poll-ms", poll_ms, "Longest wait between state checks")
+            ->capture_default_str()
+            ->check(CLI::Range(10, 600000));
+        cmd.add_option("--timeout", timeout_s,
+                       "Give up waiting for an epoch after S seconds (0 = wait until the epoch ends)")
+            ->check(benchdist::cli::number_from(0, kMaxSeconds))
+            ->capture_default_str();
+        bt::add_load_options(cmd, load);
+    };
+    // What every campaign command shares.
+    const auto add_campaign_options = [&](CLI::App& cmd) {
+        cmd.add_option("--campaign-dir", campaign_options.dir,
+                       "Directory of the campaign file campaign-<id>.json (the coordinator's default results "
+                       "directory, so on one host it lands beside the results)")
+            ->capture_default_str();
+        cmd.add_option("--campaign-id", campaign_options.id,
+                       "The campaign's id (1 to 64 of A-Z a-z 0-9 . _ -; default: the time and a random suffix)");
+    };
+    add_epoch_options(*start, true);
+    start
+        ->add_option("--runs", runs,
+                     "Run N epochs with the same request and report mean, median, stddev, min and max of TPS over "
+                     "the valid ones (writes a campaign file)")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{100000}));
+    add_campaign_options(*start);
+    start->add_option("--resume", campaign_options.resume,
+                      "Continue the --runs campaign in this file without repeating its finished runs");
     benchdist::cli::add_bool_flag(*start, "--json", json, "Print the result as JSON");
+
+    auto* sweep = app.add_subcommand(
+        "sweep", "Run a grid of loads as epochs (--vary knob=v1,v2,... repeatable) and write a campaign file");
+    bt::SweepArgs sweep_args;
+    sweep
+        ->add_option("--vary", sweep_args.vary,
+                     "knob=v1,v2,...: a knob of the load contract and its values (repeatable; the first --vary "
+                     "changes slowest). Knobs: connections, connectionsPerGenerator, inflight, rate, "
+                     "ratePerGenerator, alpha, accounts, windowSeconds, warmupSeconds")
+        ->take_all();
+    sweep->add_option("--repeat", sweep_args.repeat, "Measure every point N times")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{1000}))
+        ->capture_default_str();
+    sweep->add_option("--resume", campaign_options.resume,
+                      "Continue the campaign in this file without repeating its finished points");
+    add_epoch_options(*sweep, true);
+    add_campaign_options(*sweep);
+    benchdist::cli::add_bool_flag(*sweep, "--json", json, "Print the campaign as JSON at the end");
+
+    auto* saturate = app.add_subcommand(
+        "saturate",
+        "Step the load up (doubling, then bisecting) until an SLO breaks or TPS stops growing; print the knee");
+    bt::SaturateArgs saturate_args;
+    std::vector<benchdist::stats::Threshold> slos;
+    // The same grammar as --threshold: the coordinator judges each as a threshold.
+    benchdist::cli::add_threshold_option(*saturate, slos, "--slo")
+        ->description(
+            "An SLO every good load must meet, in --threshold's grammar (e.g. 'p99<=20ms', 'errors==0'); "
+            "repeatable, at least one");
+    saturate
+        ->add_option("--knob", saturate_args.knob,
+                     "What to step up: connections (total), inflight, or rate (open "
+                     "loop, total calls/s)")
+        ->check(CLI::IsMember({"connections", "inflight", "rate"}))
+        ->capture_default_str();
+    saturate
+        ->add_option("--start", saturate_args.start, "First load (default: 1 connection or 1 in flight, 1000 calls/s)")
+        ->check(benchdist::cli::number_from(1e-9, 1e9));
+    saturate
+        ->add_option("--max", saturate_args.max,
+                     "Highest load tried (default: 65536 connections, 4096 in flight, 1e7 calls/s)")
+        ->check(benchdist::cli::number_from(1e-9, 1e9));
+    saturate
+        ->add_option("--precision", saturate_args.precision,
+                     "Bisect until the last good and first bad load are within this share")
+        ->check(benchdist::cli::number_from(1e-6, 1))
+        ->capture_default_str();
+    saturate->add_option("--resume", campaign_options.resume,
+                         "Continue the search in this campaign file without repeating its finished points");
+    add_epoch_options(*saturate, false);
+    add_campaign_options(*saturate);
+    benchdist::cli::add_bool_flag(*saturate, "--json", json,
+                                  "Print the campaign as JSON at the end (knee, curve, stopReason)");
+    for (auto* cmd : {sweep, saturate})
+        cmd->add_option("--retries", campaign_options.retries,
+                        "Run an invalid epoch again up to N times before the point is marked invalid")
+            ->check(CLI::Range(std::size_t{0}, std::size_t{100}))
+            ->capture_default_str();
 
     auto* stop =
         app.add_subcommand("stop-epoch",
@@ -441,11 +274,57 @@ int main(int argc, char** argv) {
     while (!c.url.empty() && c.url.back() == '/') c.url.pop_back();
 
     try {
-        if (*start) {
-            std::optional<std::string> label;
-            if (start->count("--label")) label = label_value;
-            return run_start_epoch(c, label, ids, thresholds, tolerate, std::chrono::milliseconds(poll_ms), timeout_s,
-                                   json);
+        if (*start || *sweep || *saturate) {
+            if (auto problem = bt::load_options_problem(load); !problem.empty()) {
+                std::cerr << "bench-dist-control: " << problem << "\n";
+                return 2;
+            }
+            bc::StartEpochRequest req;
+            if (start->count("--label")) req.label = label_value;
+            for (const auto& t : thresholds) req.thresholds.push_back(t.text);
+            req.tolerate = tolerate;
+            if (!ids.empty()) req.generator_ids = split_ids(ids);
+            auto request = bc::to_json(req);
+            bt::apply_load_options(request, load);
+            const bt::EpochRunOptions epoch_options{.poll = std::chrono::milliseconds(poll_ms),
+                                                    .timeout_seconds = timeout_s};
+            campaign_options.epoch = epoch_options;
+            campaign_options.json = json;
+            try {
+                const bool many = runs > 1 || !campaign_options.resume.empty();
+                if (*start && many && !req.label) {
+                    return bt::run_runs(c, request, runs, campaign_options, !request.empty());
+                }
+                if (*start && many) {
+                    std::cerr << "bench-dist-control: --label and --runs: each run gets its own label (<campaign "
+                                 "id> r<run>); drop --label\n";
+                    return 2;
+                }
+                if (*start) return bt::run_start_epoch(c, request, epoch_options, json);
+                if (*sweep) {
+                    if (sweep_args.vary.empty() && campaign_options.resume.empty()) {
+                        std::cerr << "bench-dist-control: sweep needs at least one --vary knob=v1,v2,... (e.g. --vary "
+                                     "connections=64,128 --vary alpha=0,1.5), or --resume FILE\n";
+                        return 2;
+                    }
+                    sweep_args.repeat_given = sweep->count("--repeat") > 0;
+                    sweep_args.base = request;
+                    sweep_args.base_given = !request.empty();
+                    return bt::run_sweep(c, sweep_args, campaign_options);
+                }
+                if (slos.empty() && campaign_options.resume.empty()) {
+                    std::cerr << "bench-dist-control: saturate needs at least one --slo (e.g. --slo 'p99<=20ms' --slo "
+                                 "'errors==0'), or --resume FILE\n";
+                    return 2;
+                }
+                for (const auto& t : slos) saturate_args.slos.push_back(t.text);
+                saturate_args.base = request;
+                saturate_args.base_given = !request.empty();
+                return bt::run_saturate(c, saturate_args, campaign_options);
+            } catch (const bt::UsageError& e) {
+                std::cerr << "bench-dist-control: " << benchdist::text::printable(e.what()) << "\n";
+                return 2;
+            }
         }
         if (*stop) {
             const auto message = c.stop_epoch();

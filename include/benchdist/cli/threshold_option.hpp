@@ -25,8 +25,10 @@ namespace benchdist::cli {
 // option replaces what `thresholds` held with every expression in command-
 // line order, and absent it leaves `thresholds` alone. An expression that
 // does not parse fails parsing with a CLI::ValidationError naming
-// --threshold and carrying the ThresholdSyntaxError's message.
-CLI::Option* add_threshold_option(CLI::App& app, std::vector<stats::Threshold>& thresholds);
+// --threshold and carrying the ThresholdSyntaxError's message. `flag`
+// gives the option another name with the same grammar (saturate's --slo).
+CLI::Option* add_threshold_option(CLI::App& app, std::vector<stats::Threshold>& thresholds,
+                                  const std::string& flag = "--threshold");
 
 // Adds the repeatable `--tolerate CODE` the same three commands share: a
 // reason code (control/verdict.hpp) that is to be a warning rather than make
