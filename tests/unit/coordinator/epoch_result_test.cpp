@@ -397,6 +397,7 @@ TEST(EpochResult, LittlesLawCountsTheConnectionsEachParticipantRan) {
     const auto r = build_epoch_result(o);
     ASSERT_TRUE(r.extra.contains("littlesLaw")) << r.extra;
     EXPECT_EQ(r.extra["littlesLaw"]["inflightCapacity"], 8) << "4 connections ran x 2 in flight, not 64 opened";
+}
 
 namespace {
 

@@ -337,6 +337,7 @@ TEST(EpochVerdict, ConnectionsShortIsNotCheckedWhenTheLoadSetsEveryonesConnectio
     o.stop_reports["a"]["settings"].erase("connections");
     const auto m = message(build_epoch_result(o), "connections_short");
     EXPECT_TRUE(contains(m, "fewer connections were open than asked for (a 16/32)")) << m;
+}
 
 TEST(EpochVerdict, AnAutoWarmupThatNeverSettledIsNotSteady) {
     auto o = clean();
