@@ -7,11 +7,11 @@ namespace benchdist::control {
 const std::vector<std::string_view>& known_reason_codes() {
     namespace r = reason;
     static const std::vector<std::string_view> codes{
-        r::kAborted,          r::kNotMeasured,        r::kEpochFailed,          r::kStartAckMissing,
-        r::kStopAckMissing,   r::kParticipantLost,    r::kParticipantRestarted, r::kCoordinatorStalled,
-        r::kWindowLength,     r::kNotSteady,          r::kThroughputCollapsed,  r::kConnectionsShort,
-        r::kLoadNotApplied,   r::kCounterBackwards,   r::kVerificationFailed,   r::kClientServerMismatch,
-        r::kCommittedNothing, r::kErrorRatio,         r::kThresholdFailed,      r::kResultNotWritten};
+        r::kAborted,          r::kNotMeasured,      r::kEpochFailed,          r::kStartAckMissing,
+        r::kStopAckMissing,   r::kParticipantLost,  r::kParticipantRestarted, r::kCoordinatorStalled,
+        r::kWindowLength,     r::kNotSteady,        r::kThroughputCollapsed,  r::kConnectionsShort,
+        r::kLoadNotApplied,   r::kCounterBackwards, r::kVerificationFailed,   r::kClientServerMismatch,
+        r::kCommittedNothing, r::kErrorRatio,       r::kThresholdFailed,      r::kResultNotWritten};
     return codes;
 }
 

@@ -243,15 +243,18 @@ TEST(Campaign, RunsReportStatisticsOverValidRuns) {
 // server's. Expects the per-epoch load contract (see the top of the file):
 // it cannot pass before the coordinator and generator sides are merged.
 TEST(Campaign, SaturateFindsTheStandInsCapacity) {
-    Rig rig(two_generator_rig("campaign-saturate", {"--reducer-delay-us", "200"}));
+    // Each reply is also held back 2 ms (without holding the database), so
+    // one connection carries ~450/s and the curve climbs over several
+    // doublings before the reducer's 5,000/s flattens it.
+    Rig rig(two_generator_rig("campaign-saturate", {"--reducer-delay-us", "200", "--reply-delay-us", "2000"}));
     rig.start_generator(GeneratorOptions{.id = "gen-a", .concurrency = 64});
     rig.start_generator(GeneratorOptions{.id = "gen-b", .concurrency = 64});
     rig.wait_ready(2);
-    const auto run = run_tool("bench-dist-control",
-                              control_argv(rig, rig.coordinator(),
-                                           {"saturate", "--slo", "p99<=50ms", "--start", "1", "--max", "128",
-                                            "--campaign-id", "sat", "--json"}),
-                              {}, {}, 600s);
+    const auto run =
+        run_tool("bench-dist-control",
+                 control_argv(rig, rig.coordinator(),
+                              {"saturate", "--slo", "p99<=50ms", "--max", "128", "--campaign-id", "sat", "--json"}),
+                 {}, {}, 600s);
     ASSERT_EQ(run.rc, 0) << run.out;
     const auto campaign = read_json(rig.results_dir() / "campaign-sat.json");
     EXPECT_EQ(campaign["limit"], "server") << campaign.dump(2);

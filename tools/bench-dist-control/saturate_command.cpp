@@ -1,4 +1,5 @@
 // saturate: the saturation search (campaign/saturation.hpp) run as epochs.
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 
@@ -14,9 +15,23 @@ namespace bcp = benchdist::campaign;
 
 namespace {
 
-// Defaults of --start and --max per knob: from one connection (or one call
-// in flight, or 1000 calls/s) up to far past what a single server takes.
-double default_start(const std::string& knob) { return knob == "rate" ? 1000 : 1; }
+// Defaults of --start and --max per knob: from one connection per
+// participant (every participant runs at least one, so fewer would be
+// refused), one call in flight or 1000 calls/s, up to far past what a
+// single server takes.
+double default_start(const std::string& knob, std::size_t participants) {
+    if (knob == "connections") return static_cast<double>(std::max<std::size_t>(participants, 1));
+    return knob == "rate" ? 1000 : 1;
+}
+
+// The generators an epoch of this request would take: those it names, or
+// every ready and included one, as the coordinator chooses them.
+std::size_t participants_of(const Coordinator& c, const bc::Json& base) {
+    if (base.contains("generatorIds") && base["generatorIds"].is_array()) return base["generatorIds"].size();
+    std::size_t n = 0;
+    for (const auto& g : c.state().generators) n += g.included && g.local_state == bc::GeneratorState::Ready ? 1 : 0;
+    return n;
+}
 double default_max(const std::string& knob) {
     if (knob == "connections") return 65536;
     if (knob == "inflight") return 4096;
@@ -40,10 +55,12 @@ std::string curve_line(const std::string& knob, double load, const bcp::LoadOutc
 
 int run_saturate(const Coordinator& c, const SaturateArgs& args, const CampaignOptions& options) {
     std::ostream& out = options.json ? std::cerr : std::cout;
-    bcp::SaturationOptions search_options{.knob = args.knob,
-                                          .start = args.start.value_or(default_start(args.knob)),
-                                          .max = args.max.value_or(default_max(args.knob)),
-                                          .precision = args.precision};
+    bcp::SaturationOptions search_options{
+        .knob = args.knob,
+        .start = args.start ? *args.start
+                            : default_start(args.knob, args.knob == "connections" ? participants_of(c, args.base) : 1),
+        .max = args.max.value_or(default_max(args.knob)),
+        .precision = args.precision};
     if (auto problem = bcp::saturation_options_problem(search_options); !problem.empty()) throw UsageError(problem);
     if (args.base.contains("load") && args.base["load"].is_object()) {
         const auto* varied = bcp::find_knob(search_options.knob);
