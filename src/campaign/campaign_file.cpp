@@ -238,9 +238,15 @@ std::string make_campaign_id(std::int64_t unix_millis, std::uint32_t random) {
 std::string campaign_file_name(std::string_view id) { return "campaign-" + std::string(id) + ".json"; }
 
 std::string epoch_label(std::string_view id, std::string_view description, std::size_t repeat) {
-    const std::string tail = " r" + std::to_string(repeat);
+    // Appended piece by piece: GCC 12 at -O3 warns falsely (-Wrestrict) on
+    // " r" + std::string&&.
+    std::string tail = " r";
+    tail += std::to_string(repeat);
     std::string head(id);
-    if (!description.empty()) head += " " + std::string(description);
+    if (!description.empty()) {
+        head += ' ';
+        head += description;
+    }
     if (head.size() + tail.size() > control::kMaxLabelBytes) {
         head.resize(control::kMaxLabelBytes - tail.size() - 3);
         head += "...";
