@@ -264,3 +264,69 @@ TEST(Campaign, SaturateFindsTheStandInsCapacity) {
     EXPECT_LE(tps, 5500) << campaign.dump(2);
     EXPECT_TRUE(campaign["stopReason"] == "throughput_flat" || campaign["stopReason"] == "slo_broken");
 }
+
+// start-epoch's load flags reach every generator through the coordinator:
+// each runs its share (2 connections, 3 in flight, half of 400 calls/s,
+// pairs over 500 accounts at alpha 0) and says so in its report, the
+// verdict holds it to that, and the next epoch without flags runs each
+// generator's own command line again.
+TEST(Campaign, StartEpochLoadFlagsAreRunByEveryGenerator) {
+    Rig rig(two_generator_rig("campaign-flags"));
+    start_two_generators(rig);
+    const auto run = run_tool("bench-dist-control",
+                              {"--coordinator-url",
+                               rig.coordinator().url(),
+                               "start-epoch",
+                               "--connections-per-generator",
+                               "2",
+                               "--inflight",
+                               "3",
+                               "--rate",
+                               "400",
+                               "--accounts",
+                               "500",
+                               "--alpha",
+                               "0",
+                               "--window",
+                               "3",
+                               "--poll-ms",
+                               "100",
+                               "--timeout",
+                               "120",
+                               "--json"},
+                              {}, {}, 180s);
+    ASSERT_EQ(run.rc, 0) << run.out;
+    const auto result = bc::Json::parse(run.out.substr(run.out.find('{')));
+    EXPECT_EQ(result["verdict"], "valid") << result["reasons"];
+    EXPECT_EQ(result["windowSeconds"], 3);
+    EXPECT_EQ(result["participantConnections"], 4) << "2 ran on each, of the 4 each opened";
+    for (const std::string id : {"gen-a", "gen-b"}) {
+        const auto& share = result["epochLoad"]["assignments"][id];
+        EXPECT_EQ(share["connections"], 2) << share;
+        EXPECT_EQ(share["rate"], 200) << share;
+        const auto& report = result["generatorReports"][id];
+        EXPECT_EQ(report["load"]["mode"], "open") << report;
+        EXPECT_EQ(report["load"]["connections"], 2) << report;
+        EXPECT_EQ(report["load"]["maxInflight"], 3) << report;
+        EXPECT_EQ(report["load"]["ratePerSecond"], 200) << report;
+        EXPECT_EQ(report["settings"]["accounts"], 500) << report;
+        EXPECT_EQ(report["settings"]["alpha"], 0) << report;
+    }
+    // About 400/s over the 3 s window.
+    EXPECT_NEAR(result["tps"].get<double>(), 400, 80) << result["tps"];
+
+    const auto plain = run_tool("bench-dist-control",
+                                {"--coordinator-url", rig.coordinator().url(), "start-epoch", "--poll-ms", "100",
+                                 "--timeout", "120", "--json"},
+                                {}, {}, 180s);
+    ASSERT_EQ(plain.rc, 0) << plain.out;
+    const auto second = bc::Json::parse(plain.out.substr(plain.out.find('{')));
+    EXPECT_FALSE(second.contains("epochLoad"));
+    EXPECT_EQ(second["participantConnections"], 8);
+    for (const std::string id : {"gen-a", "gen-b"}) {
+        const auto& report = second["generatorReports"][id];
+        EXPECT_EQ(report["load"]["mode"], "closed") << report;
+        EXPECT_EQ(report["load"]["connections"], 4) << report;
+        EXPECT_EQ(report["settings"]["accounts"], 1000) << report;
+    }
+}
