@@ -1,5 +1,6 @@
 #include "benchdist/standin/database.hpp"
 
+#include <algorithm>
 #include <new>
 #include <utility>
 
@@ -48,8 +49,7 @@ void append_account(std::vector<std::uint8_t>& out, std::uint32_t id, std::int64
     xfer::encode_account(w, {id, balance});
 }
 
-void spin_for(std::chrono::microseconds delay) {
-    const auto until = std::chrono::steady_clock::now() + delay;
+void spin_until(std::chrono::steady_clock::time_point until) {
     while (std::chrono::steady_clock::now() < until) {
 #if defined(__x86_64__) || defined(__i386__)
         __builtin_ia32_pause();
@@ -121,13 +121,14 @@ ReducerOutcome Database::not_called(ReducerKind kind, CallStatus status, std::st
     return out;
 }
 
-ReducerOutcome Database::call_reducer(std::string_view reducer, std::span<const std::uint8_t> bsatn_args) {
+ReducerOutcome Database::call_reducer(std::string_view reducer, std::span<const std::uint8_t> bsatn_args,
+                                      std::optional<std::chrono::steady_clock::time_point> arrived) {
     const ReducerKind kind = find_reducer(reducer);
     try {
         switch (kind) {
             case ReducerKind::Transfer: {
                 const auto args = xfer::decode_transfer_args(bsatn_args);
-                return run(kind, &args, nullptr);
+                return run(kind, &args, nullptr, arrived);
             }
             case ReducerKind::Seed: {
                 const auto args = xfer::decode_seed_args(bsatn_args);
@@ -185,13 +186,14 @@ ReducerOutcome Database::transfer(const TransferArgs& args) { return run(Reducer
 
 ReducerOutcome Database::seed(const SeedArgs& args) { return run(ReducerKind::Seed, nullptr, &args); }
 
-ReducerOutcome Database::run(ReducerKind kind, const TransferArgs* transfer, const SeedArgs* seed) {
+ReducerOutcome Database::run(ReducerKind kind, const TransferArgs* transfer, const SeedArgs* seed,
+                             std::optional<std::chrono::steady_clock::time_point> arrived) {
     ReducerOutcome out;
     out.reducer = kind;
     out.timestamp_us = config_.clocks.wall_micros();
     const std::int64_t start_ns = config_.clocks.monotonic_nanos();
     if (kind == ReducerKind::Transfer) {
-        run_transfer(*transfer, out);
+        run_transfer(*transfer, out, arrived);
     } else {
         run_seed(*seed, out);
     }
@@ -206,8 +208,16 @@ ReducerOutcome Database::run(ReducerKind kind, const TransferArgs* transfer, con
     return out;
 }
 
-void Database::run_transfer(const TransferArgs& args, ReducerOutcome& out) {
-    if (config_.reducer_delay.count() > 0) spin_for(config_.reducer_delay);
+void Database::serve_delay(std::optional<std::chrono::steady_clock::time_point> arrived) {
+    const auto now = std::chrono::steady_clock::now();
+    const auto start = std::max(arrived.value_or(now), served_until_);
+    served_until_ = start + config_.reducer_delay;
+    spin_until(served_until_);
+}
+
+void Database::run_transfer(const TransferArgs& args, ReducerOutcome& out,
+                            std::optional<std::chrono::steady_clock::time_point> arrived) {
+    if (config_.reducer_delay.count() > 0) serve_delay(arrived);
     // The module's checks, in the module's order; nothing is written until
     // all of them pass, so a failed call leaves the table untouched.
     if (args.from == args.to) {

@@ -142,7 +142,9 @@ private:
                 using T = std::decay_t<decltype(m)>;
                 if constexpr (std::is_same_v<T, stdb::CallReducer>) {
                     host->post(
-                        [host, weak, self_key = this, m = std::move(m)] { call_reducer(*host, weak, self_key, m); });
+                        [host, weak, self_key = this, m = std::move(m), arrived = std::chrono::steady_clock::now()] {
+                            call_reducer(*host, weak, self_key, m, arrived);
+                        });
                 } else if constexpr (std::is_same_v<T, stdb::Subscribe>) {
                     host->post(
                         [host, weak, self_key = this, m = std::move(m)] { subscribe(*host, weak, self_key, m); });
@@ -166,8 +168,8 @@ private:
     // --- Database-thread work (static: runs on the host thread, not the strand).
 
     static void call_reducer(DatabaseHost& host, const std::weak_ptr<WsSession>& weak, const WsSession* key,
-                             const stdb::CallReducer& call) {
-        auto outcome = host.db().call_reducer(call.reducer, call.args);
+                             const stdb::CallReducer& call, std::chrono::steady_clock::time_point arrived) {
+        auto outcome = host.db().call_reducer(call.reducer, call.args, arrived);
         stdb::ReducerResult rr;
         rr.request_id = call.request_id;
         rr.timestamp.micros_since_unix_epoch = outcome.timestamp_us;

@@ -138,6 +138,17 @@ CampaignSession::PointEnd run_point_or_fail(CampaignSession& session, bcp::Point
     }
 }
 
+std::optional<int> run_every_point(CampaignSession& session) {
+    install_interrupt_handler();
+    for (auto& point : session.campaign().points) {
+        const auto end = run_point_or_fail(session, point);
+        using K = CampaignSession::PointEnd::Kind;
+        if (end.kind == K::Interrupted) return session.end_interrupted(end.message);
+        if (end.kind != K::Finished) return session.end_failed(end.message);
+    }
+    return std::nullopt;
+}
+
 int CampaignSession::end_interrupted(const std::string& message) {
     campaign_.status = bcp::Status::Interrupted;
     campaign_.message = message;

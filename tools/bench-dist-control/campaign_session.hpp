@@ -82,6 +82,11 @@ private:
 // rather than running.
 CampaignSession::PointEnd run_point_or_fail(CampaignSession& session, campaign::PointRecord& point);
 
+// Every point of the campaign in order (a fixed list: sweep, --runs), after
+// the Ctrl-C handler is installed: nullopt when all finished, else the exit
+// code of the interrupted (130) or failed (1) end, already saved.
+std::optional<int> run_every_point(CampaignSession& session);
+
 // The wall clock as ISO-8601 UTC with milliseconds.
 std::string now_iso8601();
 

@@ -55,6 +55,13 @@ std::string curve_line(const std::string& knob, double load, const bcp::LoadOutc
 
 int run_saturate(const Coordinator& c, const SaturateArgs& args, const CampaignOptions& options) {
     std::ostream& out = options.json ? std::cerr : std::cout;
+    if (args.base.contains("load") && args.base["load"].is_object()) {
+        const auto* varied = bcp::find_knob(args.knob);
+        for (const auto& key : {std::string(varied->name), std::string(varied->exclusive_with)})
+            if (!key.empty() && args.base["load"].contains(key))
+                throw UsageError("saturate --knob " + args.knob + " varies the load's " + args.knob +
+                                 ": drop the flag that sets \"" + key + "\" and give --start and --max instead");
+    }
     bcp::SaturationOptions search_options{
         .knob = args.knob,
         .start = args.start ? *args.start
@@ -62,14 +69,6 @@ int run_saturate(const Coordinator& c, const SaturateArgs& args, const CampaignO
         .max = args.max.value_or(default_max(args.knob)),
         .precision = args.precision};
     if (auto problem = bcp::saturation_options_problem(search_options); !problem.empty()) throw UsageError(problem);
-    if (args.base.contains("load") && args.base["load"].is_object()) {
-        const auto* varied = bcp::find_knob(search_options.knob);
-        for (const auto& key : {std::string(varied->name), std::string(varied->exclusive_with)})
-            if (!key.empty() && args.base["load"].contains(key))
-                throw UsageError("saturate --knob " + search_options.knob + " varies the load's " +
-                                 search_options.knob + ": drop the flag that sets \"" + key +
-                                 "\" and give --start and --max instead");
-    }
     auto base = args.base;
     base["thresholds"] = args.slos;
     auto saturate_json = bcp::to_json(search_options);

@@ -7,7 +7,6 @@
 #include "benchdist/control/verdict.hpp"
 #include "benchdist/text/printable.hpp"
 #include "commands.hpp"
-#include "interrupts.hpp"
 
 namespace benchdist::control_tool {
 
@@ -60,13 +59,7 @@ int run_runs(const Coordinator& c, const bc::Json& request, std::size_t runs, Ca
     out << (session.resumed() ? "resuming" : "starting") << " " << campaign.points.size() << " runs, campaign "
         << campaign.id << " (" << session.path() << ")\n";
     session.save();
-    install_interrupt_handler();
-    for (auto& point : campaign.points) {
-        const auto end = run_point_or_fail(session, point);
-        using K = CampaignSession::PointEnd::Kind;
-        if (end.kind == K::Interrupted) return session.end_interrupted(end.message);
-        if (end.kind != K::Finished) return session.end_failed(end.message);
-    }
+    if (const auto ended = run_every_point(session)) return *ended;
     std::vector<double> tps;
     std::size_t invalid = 0, not_valid_verdict = 0;
     for (const auto& p : campaign.points) {

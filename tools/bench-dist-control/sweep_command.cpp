@@ -5,7 +5,6 @@
 #include "benchdist/campaign/grid.hpp"
 #include "benchdist/text/printable.hpp"
 #include "commands.hpp"
-#include "interrupts.hpp"
 
 namespace benchdist::control_tool {
 
@@ -83,13 +82,7 @@ int run_sweep(const Coordinator& c, const SweepArgs& args, const CampaignOptions
         << ")\n"
         << std::flush;
     session.save();
-    install_interrupt_handler();
-    for (auto& point : campaign.points) {
-        const auto end = run_point_or_fail(session, point);
-        using K = CampaignSession::PointEnd::Kind;
-        if (end.kind == K::Interrupted) return session.end_interrupted(end.message);
-        if (end.kind != K::Finished) return session.end_failed(end.message);
-    }
+    if (const auto ended = run_every_point(session)) return *ended;
     session.end_complete();
     std::size_t invalid = 0;
     for (const auto& p : campaign.points) invalid += p.status == bcp::PointStatus::Invalid ? 1 : 0;

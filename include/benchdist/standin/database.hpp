@@ -19,7 +19,12 @@
 // the thread for that long before it runs, by spinning on steady_clock:
 // sleeping is too coarse (tens of µs of timer slack) to model a reducer that
 // costs a few µs, and a spinning thread is also what a busy database thread
-// looks like to the rest of the process.
+// looks like to the rest of the process. The delay is a service time on a
+// queue: a call that arrived (was handed to this thread) while the previous
+// one was still being served starts when that one's service ends, not when
+// the thread gets to it, so the hand-off between calls is not added to it
+// and a saturated database commits exactly 1/delay per second -- the
+// capacity a test or a saturation search can rely on.
 #pragma once
 
 #include <array>
@@ -148,7 +153,10 @@ public:
     void set_reducer_delay(std::chrono::microseconds delay) { config_.reducer_delay = delay; }
 
     // WebSocket CallReducer: arguments are the BSATN product of the parameters.
-    ReducerOutcome call_reducer(std::string_view reducer, std::span<const std::uint8_t> bsatn_args);
+    // `arrived`: when the call was handed to the database thread (the
+    // delay's queue, above); nullopt: now.
+    ReducerOutcome call_reducer(std::string_view reducer, std::span<const std::uint8_t> bsatn_args,
+                                std::optional<std::chrono::steady_clock::time_point> arrived = std::nullopt);
     // HTTP /call/{reducer}: a JSON array in parameter order, or an object keyed
     // by parameter name (seed accepts `initial_balance` and `initialBalance`).
     ReducerOutcome call_reducer_json(std::string_view reducer, const nlohmann::json& args);
@@ -186,12 +194,19 @@ private:
         MetricsRegistry::Histogram elapsed;
     };
 
-    ReducerOutcome run(ReducerKind kind, const TransferArgs* transfer, const SeedArgs* seed);
-    void run_transfer(const TransferArgs& args, ReducerOutcome& out);
+    ReducerOutcome run(ReducerKind kind, const TransferArgs* transfer, const SeedArgs* seed,
+                       std::optional<std::chrono::steady_clock::time_point> arrived = std::nullopt);
+    void run_transfer(const TransferArgs& args, ReducerOutcome& out,
+                      std::optional<std::chrono::steady_clock::time_point> arrived);
+    // Holds the thread for the reducer delay, counted from when the call
+    // arrived or the previous call's service ended, whichever is later.
+    void serve_delay(std::optional<std::chrono::steady_clock::time_point> arrived);
     void run_seed(const SeedArgs& args, ReducerOutcome& out);
     ReducerOutcome not_called(ReducerKind kind, CallStatus status, std::string message) const;
 
     DatabaseConfig config_;
+    // When the last delayed call's service ended (serve_delay).
+    std::chrono::steady_clock::time_point served_until_{};
     std::string identity_hex_;
     std::vector<std::int64_t> balances_;
     TxnMetrics transfer_metrics_;

@@ -322,6 +322,22 @@ TEST_F(DatabaseTest, ReducerDelaySpinsForAtLeastTheDelay) {
     EXPECT_EQ(db.reducer_delay().count(), 0);
 }
 
+// The delay is a service time on a queue: calls that arrived together are
+// served one after another, each a full delay, so a saturated database
+// never commits faster than 1/delay -- and the thread's own hand-off between
+// calls is not added on top (not asserted: a timing upper bound would fail
+// on a busy machine; the saturation test in campaign_test measures it).
+TEST_F(DatabaseTest, ReducerDelayIsAServiceTimeCallsArrivingTogetherQueueFor) {
+    sd::DatabaseConfig c = config();
+    c.clocks = {};
+    c.reducer_delay = std::chrono::microseconds(300);
+    sd::Database db(std::move(c));
+    db.seed({2, 1000});
+    const auto arrived = std::chrono::steady_clock::now();
+    for (int i = 0; i < 10; ++i) EXPECT_TRUE(db.call_reducer("transfer", transfer_bytes(0, 1, 1), arrived).committed());
+    EXPECT_GE(std::chrono::steady_clock::now() - arrived, std::chrono::microseconds(3000));
+}
+
 // ---------------------------------------------------------------- metrics and commit log
 
 TEST_F(DatabaseTest, CountsTransactionsInTheMetricsRegistry) {
