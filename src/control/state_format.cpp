@@ -172,6 +172,26 @@ std::string format_result_details(const EpochResult& r) {
     return out;
 }
 
+std::string load_assignment_text(const LoadAssignment& a) {
+    std::string out;
+    const auto field = [&out](const char* name, const std::string& value) {
+        out += (out.empty() ? "" : ",") + std::string(name) + "=" + value;
+    };
+    char number[32];
+    if (a.connections) field("connections", std::to_string(*a.connections));
+    if (a.inflight) field("inflight", std::to_string(*a.inflight));
+    if (a.rate) {
+        std::snprintf(number, sizeof number, "%g/s", *a.rate);
+        field("rate", *a.rate > 0 ? number : "closed");
+    }
+    if (a.alpha) {
+        std::snprintf(number, sizeof number, "%g", *a.alpha);
+        field("alpha", number);
+    }
+    if (a.accounts) field("accounts", std::to_string(*a.accounts));
+    return out.empty() ? "-" : out;
+}
+
 std::string format_state(const CoordinatorState& s) {
     std::string out;
     out += "phase=" + std::string(phase_name(s.phase)) + " epoch=" + or_dash(s.current_epoch) +
@@ -186,7 +206,11 @@ std::string format_state(const CoordinatorState& s) {
             out += "  " + printable(g.id) + " host=" + printable(g.hostname) +
                    " state=" + std::string(generator_state_name(g.local_state)) +
                    " opened=" + std::to_string(g.opened_connections) + "/" + std::to_string(g.desired_connections) +
-                   " active_epoch=" + or_dash(g.active_epoch) + "\n";
+                   " active_epoch=" + or_dash(g.active_epoch);
+            // Its share of the running epoch's load, when the epoch sets one.
+            if (const auto it = s.current_load.find(g.id); it != s.current_load.end())
+                out += " load=" + load_assignment_text(it->second);
+            out += "\n";
         }
     }
     if (s.last_result) out += "last_result:\n  " + format_result_line(*s.last_result) + "\n";

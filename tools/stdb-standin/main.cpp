@@ -46,8 +46,8 @@ int main(int argc, char** argv) {
     app.add_option("--database", databases,
                    "Database name to host (repeatable; each has its own identity and metric series) [default: test-1]");
     app.add_option("--reducer-delay-us", o.reducer_delay_us,
-                   "Simulated work inside each transfer, holding the database's single reducer thread: caps "
-                   "throughput at 1/N per database")
+                   "Simulated work inside each transfer, holding the database's single reducer thread: a service "
+                   "time on a queue, so a saturated database commits exactly 1/N per second")
         ->capture_default_str();
     app.add_option("--reply-delay-us", o.reply_delay_us,
                    "Hold every reply back by N microseconds without holding the database (models network distance "

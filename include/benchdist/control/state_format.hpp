@@ -10,8 +10,13 @@
 namespace benchdist::control {
 
 // phase=... epoch=... label=... / test=... connector=... participants=N /
-// generators: ... / last_result: ...
+// generators: ... (with " load=..." when the running epoch sets a
+// generator's share) / last_result: ...
 std::string format_state(const CoordinatorState& state);
+
+// A share of an epoch's load: "connections=10,inflight=4,rate=250/s" (a
+// rate of 0 is "closed"); "-" when it sets nothing.
+std::string load_assignment_text(const LoadAssignment& share);
 
 // One line per generator with state, connections and last contact.
 std::string format_generators(const CoordinatorState& state);

@@ -244,3 +244,17 @@ TEST(StateFormat, GeneratorsTableKeepsLongIdsWhole) {
     EXPECT_NE(t.find(std::string(600, 'x') + " h "), std::string::npos) << t;
     EXPECT_NE(t.find("2026-01-01T00:00:00.000Z\n"), std::string::npos) << t;
 }
+
+TEST(StateFormat, AGeneratorsShareOfTheEpochsLoadIsShownBesideIt) {
+    benchdist::control::CoordinatorState s;
+    s.phase = benchdist::control::Phase::Measure;
+    s.current_epoch = 2;
+    benchdist::control::GeneratorSnapshot g;
+    g.id = "gen-a";
+    g.hostname = "h";
+    s.generators = {g};
+    s.current_load["gen-a"] = benchdist::control::LoadAssignment{.connections = 10, .rate = 0.0, .alpha = 1.5};
+    const auto text = benchdist::control::format_state(s);
+    EXPECT_NE(text.find(" load=connections=10,rate=closed,alpha=1.5\n"), std::string::npos) << text;
+    EXPECT_EQ(benchdist::control::load_assignment_text({}), "-");
+}
