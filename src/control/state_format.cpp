@@ -175,7 +175,10 @@ std::string format_result_details(const EpochResult& r) {
 std::string load_assignment_text(const LoadAssignment& a) {
     std::string out;
     const auto field = [&out](const char* name, const std::string& value) {
-        out += (out.empty() ? "" : ",") + std::string(name) + "=" + value;
+        if (!out.empty()) out += ',';
+        out += name;
+        out += '=';
+        out += value;
     };
     char number[32];
     if (a.connections) field("connections", std::to_string(*a.connections));
