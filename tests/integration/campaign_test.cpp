@@ -242,7 +242,7 @@ TEST(Campaign, RunsReportStatisticsOverValidRuns) {
 // 5,000 transfers/s. The knee must be within 10% of that, and the limit the
 // server's. Expects the per-epoch load contract (see the top of the file):
 // it cannot pass before the coordinator and generator sides are merged.
-TEST(Campaign, SaturateFindsTheStandInsCapacity) {
+TEST(CapacityFidelity, SaturateFindsTheStandInsCapacity) {
     // Each reply is also held back 2 ms (without holding the database), so
     // one connection carries ~450/s and the curve climbs over several
     // doublings before the reducer's 5,000/s flattens it.
