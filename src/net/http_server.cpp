@@ -311,7 +311,14 @@ private:
 
     static constexpr std::chrono::seconds kLingerTime{2};
 
+    // Gives the slot back before the socket closes: a client that saw the
+    // close may connect again at once, and must find the slot free rather
+    // than wait for this session's last cancelled handler to destroy it.
     void close() {
+        if (id_ != 0) {
+            server_->leave(id_);
+            id_ = 0;
+        }
         beast::error_code ignored;
         stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
         stream_.socket().close(ignored);
