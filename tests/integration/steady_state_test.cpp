@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "benchdist/control/protocol.hpp"
+#include "result_reasons.hpp"
 #include "rig.hpp"
 
 namespace bc = benchdist::control;
@@ -43,14 +44,6 @@ struct SteadyRig {
     }
     Rig rig;
 };
-
-const bc::Json* reason(const bc::EpochResult& r, const std::string& code) {
-    for (const auto& x : r.extra["reasons"])
-        if (x["code"] == code) return &x;
-    return nullptr;
-}
-
-std::string dump(const bc::EpochResult& r) { return bc::pretty(bc::to_json(r)); }
 
 }  // namespace
 
@@ -93,7 +86,7 @@ TEST(SteadyState, ARateThatKeepsMovingIsNotSteadyAtTheCap) {
     EXPECT_GE(w["seconds"].get<double>(), 4.0) << w;
     EXPECT_LT(w["seconds"].get<double>(), 8.0) << w;
     EXPECT_EQ(r.extra["verdict"], "invalid");
-    const auto* not_steady = reason(r, "not_steady");
+    const auto* not_steady = find_reason(r, "not_steady");
     ASSERT_NE(not_steady, nullptr) << dump(r);
     EXPECT_NE((*not_steady)["message"].get<std::string>().find("did not settle within --warmup-max 4 s"),
               std::string::npos)

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "benchdist/control/protocol.hpp"
+#include "result_reasons.hpp"
 #include "rig.hpp"
 
 namespace bc = benchdist::control;
@@ -42,14 +43,6 @@ StartEpochRun finish(Subprocess& p) {
     const auto code = p.wait_exit(100s);
     return {code.value_or(-1), p.output()};
 }
-
-const bc::Json* reason(const bc::EpochResult& r, const std::string& code) {
-    for (const auto& x : r.extra["reasons"])
-        if (x["code"] == code) return &x;
-    return nullptr;
-}
-
-std::string dump(const bc::EpochResult& r) { return bc::pretty(bc::to_json(r)); }
 
 }  // namespace
 
@@ -87,8 +80,8 @@ TEST(Verdict, AnotherClientLoadingTheDatabaseMakesTheEpochInvalid) {
     EXPECT_NE(run.output.find("verdict: INVALID"), std::string::npos) << run.output;
     EXPECT_NE(run.output.find("[client_server_mismatch]"), std::string::npos) << run.output;
     const auto r = rig.wait_result(1);
-    ASSERT_NE(reason(r, "client_server_mismatch"), nullptr) << dump(r);
-    EXPECT_NE((*reason(r, "client_server_mismatch"))["message"].get<std::string>().find("another client wrote"),
+    ASSERT_NE(find_reason(r, "client_server_mismatch"), nullptr) << dump(r);
+    EXPECT_NE((*find_reason(r, "client_server_mismatch"))["message"].get<std::string>().find("another client wrote"),
               std::string::npos);
     EXPECT_EQ(r.extra["verdict"], "invalid");
 }
@@ -124,10 +117,10 @@ TEST(Verdict, AGeneratorRestartedUnderItsIdIsCaughtAtOnce) {
     rig.start_generator("gen-a");
     const auto r = rig.wait_result(1, 40s);
     EXPECT_LT(seconds_since(t0), 30.0) << "the stop-ack timeout (60 s) must not be waited out";
-    const auto* x = reason(r, "participant_restarted");
+    const auto* x = find_reason(r, "participant_restarted");
     ASSERT_NE(x, nullptr) << dump(r);
     EXPECT_NE((*x)["message"].get<std::string>().find("generator gen-a restarted during"), std::string::npos) << *x;
-    EXPECT_EQ(reason(r, "stop_ack_missing"), nullptr) << dump(r);
+    EXPECT_EQ(find_reason(r, "stop_ack_missing"), nullptr) << dump(r);
 }
 
 // The coordinator is stopped (SIGSTOP) for longer than the lease during the
@@ -146,10 +139,10 @@ TEST(Verdict, AStalledCoordinatorNamesItselfNotTheGenerators) {
     std::this_thread::sleep_for(5s);
     coordinator.signal(SIGCONT);
     const auto r = rig.wait_result(1, 60s);
-    const auto* x = reason(r, "coordinator_stalled");
+    const auto* x = find_reason(r, "coordinator_stalled");
     ASSERT_NE(x, nullptr) << dump(r);
     EXPECT_GE((*x)["stalledMs"].get<double>(), 3000.0) << *x;
     EXPECT_EQ(r.extra["verdict"], "invalid");
-    EXPECT_EQ(reason(r, "participant_lost"), nullptr) << dump(r);
+    EXPECT_EQ(find_reason(r, "participant_lost"), nullptr) << dump(r);
     EXPECT_NE(coordinator.output().find("this coordinator did not run for"), std::string::npos);
 }
