@@ -13,6 +13,10 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   nodejs npm
   curl ca-certificates iproute2 procps python3
+  # Observability (docs/observability.md): Chart.js, embedded in the
+  # dashboard and reports at build time; headless Chromium, its driver and
+  # Selenium for the browser tests; Prometheus for promtool and the scrape test.
+  libjs-chart.js chromium chromium-driver python3-selenium prometheus
   # fuzz/ (scripts/fuzz.sh): clang and its libFuzzer runtime, which is only
   # a Recommends of clang and so must be named with --no-install-recommends.
   clang libclang-rt-14-dev
