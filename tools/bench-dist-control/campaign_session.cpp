@@ -97,9 +97,10 @@ CampaignSession::PointEnd CampaignSession::run_point(bcp::PointRecord& point) {
         if (interrupt_count() > 0) return {PointEnd::Kind::Interrupted, "stopped by Ctrl-C between epochs"};
         auto request = point.request;
         request["label"] = label_for(point, progress.measured_repeats + 1);
-        const auto run = run_epoch(
-            coordinator_, request,
-            {.poll = options_.epoch.poll, .timeout_seconds = options_.epoch.timeout_seconds, .campaign = true}, out_);
+        auto epoch_options = options_.epoch;  // --poll-ms, --timeout, the live view
+        epoch_options.campaign = true;
+        epoch_options.print_start = false;
+        const auto run = run_epoch(coordinator_, request, epoch_options, out_);
         switch (run.end) {
             case EpochRun::End::Finished:
                 break;
