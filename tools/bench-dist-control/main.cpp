@@ -118,7 +118,8 @@ int main(int argc, char** argv) {
     auto* status = app.add_subcommand("status", "Print the coordinator's state (the default command)");
     benchdist::cli::add_bool_flag(*status, "--json", json, "Print JSON");
 
-    auto* start = app.add_subcommand("start-epoch", "Start an epoch, show its progress while it runs and print its result");
+    auto* start =
+        app.add_subcommand("start-epoch", "Start an epoch, show its progress while it runs and print its result");
     std::string label_value, ids;
     int poll_ms = 1000;
     double timeout_s = 0;
