@@ -346,3 +346,145 @@ TEST(LiveTerminal, ACoordinatorWithoutTheLiveRoute) {
     EXPECT_TRUE(has(start.out, "verification=passed")) << start.out;
     EXPECT_FALSE(has(start.out, "live")) << start.out;
 }
+
+// ---- with the real coordinator and two generators on the stand-in --------
+
+namespace {
+
+// A 4 s window after 1 s of warmup, two generators ready.
+std::unique_ptr<bt::Rig> two_generators(const std::string& tag) {
+    auto rig = std::make_unique<bt::Rig>(
+        bt::RigOptions{.tag = tag,
+                       .coordinator_args = std::vector<std::string>{"--window-seconds", "4", "--warmup-seconds", "1"}});
+    rig->start_generator("gen-a");
+    rig->start_generator("gen-b");
+    rig->wait_ready(2);
+    return rig;
+}
+
+// One plain line of the window, as the tool writes it.
+struct WindowLine {
+    double at_s = 0;  // its timestamp, seconds since the Unix epoch
+    double elapsed_s = 0;
+    std::optional<double> server_tps, client_tps, p50_ms, p99_ms;
+    std::uint64_t errors = 0;
+};
+
+std::optional<double> number_or_dash(const std::string& s) {
+    if (s == "-") return std::nullopt;
+    return std::stod(s);
+}
+
+// The "measure" lines of `epoch` in `out`.
+std::vector<WindowLine> window_lines(const std::string& out, std::uint64_t epoch) {
+    static const std::regex line(
+        R"((\S+Z) epoch (\d+) measure (\d+\.\d)/4\.0 s \| server (\S+)(?: TPS)? \| client (\S+)(?: TPS)? \| )"
+        R"(p50 (\S+)(?: ms)? \| p99 (\S+)(?: ms)? \| errors (\d+))");
+    std::vector<WindowLine> lines;
+    for (auto it = std::sregex_iterator(out.begin(), out.end(), line); it != std::sregex_iterator(); ++it) {
+        const auto& m = *it;
+        if (std::stoull(m[2]) != epoch) continue;
+        lines.push_back({.at_s = double(bt::iso_to_micros(m[1])) / 1e6,
+                         .elapsed_s = std::stod(m[3]),
+                         .server_tps = number_or_dash(m[4]),
+                         .client_tps = number_or_dash(m[5]),
+                         .p50_ms = number_or_dash(m[6]),
+                         .p99_ms = number_or_dash(m[7]),
+                         .errors = std::stoull(m[8])});
+    }
+    return lines;
+}
+
+// The lines come once a second, and their numbers are the epoch's: the
+// window's TPS (server and client) near the result's, latencies set.
+void expect_a_line_a_second(const std::vector<WindowLine>& lines, double result_tps, const std::string& out) {
+    ASSERT_GE(lines.size(), 3u) << "a 4 s window\n" << out;
+    for (std::size_t i = 1; i < lines.size(); ++i) {
+        const double gap = lines[i].at_s - lines[i - 1].at_s;
+        EXPECT_GT(gap, 0.5) << "line " << i << "\n" << out;
+        EXPECT_LT(gap, 1.8) << "line " << i << "\n" << out;
+        EXPECT_GE(lines[i].elapsed_s, lines[i - 1].elapsed_s) << out;
+    }
+    std::size_t measured = 0;
+    for (const auto& l : lines) {
+        if (!l.server_tps || !l.client_tps || !l.p99_ms) continue;
+        ++measured;
+        EXPECT_NEAR(*l.server_tps, result_tps, 0.5 * result_tps) << out;
+        EXPECT_NEAR(*l.client_tps, result_tps, 0.5 * result_tps) << out;
+        EXPECT_GT(*l.p50_ms, 0) << out;
+        EXPECT_GE(*l.p99_ms, *l.p50_ms) << out;
+    }
+    EXPECT_GE(measured, 2u) << "lines with every number\n" << out;
+}
+
+double result_tps(const std::string& out) {
+    std::smatch m;
+    if (!std::regex_search(out, m, std::regex(R"(epoch=\d+ tps=(\d+\.\d+))"))) return 0;
+    return std::stod(m[1]);
+}
+
+}  // namespace
+
+// start-epoch and watch, stdout to a pipe: a timestamped line a second
+// through the window with plausible numbers, the verdict at the end.
+TEST(LiveTerminal, StartEpochAndWatchOnAPipeWriteALineASecond) {
+    const auto t0 = std::chrono::steady_clock::now();
+    auto rig = two_generators("live-pipe");
+    bt::Subprocess watch(control_argv(rig->coordinator().url(), {"watch", "--epochs", "1"}));
+    // watch is following (its idle line is out) before the epoch starts.
+    ASSERT_TRUE(watch.wait_for_line([](const std::string& l) { return has(l, "idle: waiting for an epoch"); }, 30s))
+        << watch.output();
+    const auto run =
+        bt::run_tool("bench-dist-control",
+                     {"--coordinator-url", rig->coordinator().url(), "start-epoch", "--timeout", "90"}, {}, {}, 120s);
+    ASSERT_EQ(run.rc, 0) << run.out;
+    const double tps = result_tps(run.out);
+    ASSERT_GT(tps, 100) << run.out;
+    EXPECT_FALSE(has(run.out, "\x1b")) << run.out;
+    expect_a_line_a_second(window_lines(run.out, 1), tps, run.out);
+    const auto done = run.out.find("Z epoch 1 done\n");
+    ASSERT_NE(done, std::string::npos) << run.out;
+    EXPECT_LT(done, run.out.find("verdict: valid")) << "the result after the live lines\n" << run.out;
+
+    ASSERT_EQ(watch.wait_exit(30s), 0) << watch.output();
+    const auto watched = watch.output();
+    expect_a_line_a_second(window_lines(watched, 1), tps, watched);
+    EXPECT_TRUE(
+        std::regex_search(watched, std::regex(R"(Z epoch 1 started: warmup 1\.0 s, window 4\.0 s, 2 generators)")))
+        << watched;
+    EXPECT_TRUE(has(watched, "Z epoch 1 verdict: valid, ")) << watched;
+    std::printf("start-epoch and watch on a pipe: %zu and %zu window lines, %.0f TPS, %.1f s in all\n",
+                window_lines(run.out, 1).size(), window_lines(watched, 1).size(), tps, bt::seconds_since(t0));
+}
+
+// start-epoch on a terminal: the progress bar redrawn in place, the
+// generators table, the verdict after it; and --no-live, the old quiet
+// output.
+TEST(LiveTerminal, StartEpochOnATerminalDrawsAProgressBar) {
+    const auto t0 = std::chrono::steady_clock::now();
+    auto rig = two_generators("live-tty");
+    const auto run = run_on_terminal(control_argv(rig->coordinator().url(),
+                                                  {"start-epoch", "--label", "tty run", "--timeout", "90"}),
+                                     {{"TERM", "xterm"}, {"NO_COLOR", "1"}}, 120s);
+    ASSERT_EQ(run.rc, 0) << run.out;
+    EXPECT_TRUE(std::regex_search(run.out, std::regex(R"(epoch 1 \[tty run\] measure \[#+-*\] \d\.\d/4\.0 s)")))
+        << run.out;
+    EXPECT_TRUE(std::regex_search(run.out, std::regex("\x1b\\[\\d+A"))) << "redrawn in place\n" << run.out;
+    EXPECT_TRUE(std::regex_search(run.out, std::regex(R"(gen-a +\d+ +\d+ )"))) << run.out;
+    EXPECT_TRUE(std::regex_search(run.out, std::regex(R"(gen-b +\d+ +\d+ )"))) << run.out;
+    const auto done = run.out.find("epoch 1 [tty run] done: verdict valid");
+    ASSERT_NE(done, std::string::npos) << run.out;
+    EXPECT_NE(run.out.find("verdict: valid\r\n", done), std::string::npos) << "start-epoch's result after it\n"
+                                                                           << run.out;
+    EXPECT_TRUE(only_our_escapes(run.out));
+
+    const auto quiet =
+        run_on_terminal(control_argv(rig->coordinator().url(), {"start-epoch", "--no-live", "--timeout", "90"}),
+                        {{"TERM", "xterm"}}, 120s);
+    ASSERT_EQ(quiet.rc, 0) << quiet.out;
+    EXPECT_FALSE(has(quiet.out, "\x1b")) << quiet.out;
+    EXPECT_FALSE(has(quiet.out, "measure")) << quiet.out;
+    EXPECT_TRUE(has(quiet.out, "waiting for epoch 2 to complete...")) << quiet.out;
+    EXPECT_TRUE(has(quiet.out, "verdict: valid")) << quiet.out;
+    std::printf("start-epoch on a terminal, then --no-live: %.1f s in all\n", bt::seconds_since(t0));
+}
