@@ -204,15 +204,21 @@ std::string timeline(const EpochReport& e, Page& page) {
                "): the lines show what happened, not the server's throughput.</p>\n";
     Json lines = Json::array();
     if (!e.timeline.empty()) {
-        Json pts = Json::array();
+        // Each server point is the rate of the step that ends at it (since
+        // the previous read, the first since the window's start): drawn as
+        // steps, the first one from t = 0.
+        Json pts = Json::array({Json::array({0.0, nullable(e.timeline.front().tps)})});
         for (const auto& p : e.timeline) pts.push_back(Json::array({p.t_ms / 1000.0, nullable(p.tps)}));
-        lines.push_back(series("server TPS", pts, "y", false, 0));
+        auto line = series("server TPS", pts, "y", false, 0);
+        line["stepped"] = true;
+        lines.push_back(std::move(line));
     }
     bool latency = false;
     if (e.client_timeline && !e.client_timeline->empty()) {
         Json tps = Json::array(), p50 = Json::array(), p99 = Json::array();
         for (const auto& p : *e.client_timeline) {
-            const double t = p.t_ms / 1000.0;
+            // A client second counts [t, t + 1 s): drawn at its middle.
+            const double t = p.t_ms / 1000.0 + 0.5;
             tps.push_back(Json::array({t, nullable(p.tps)}));
             p50.push_back(Json::array({t, ms(p.p50_us)}));
             p99.push_back(Json::array({t, ms(p.p99_us)}));

@@ -39,7 +39,8 @@
       var color = palette[(s.color !== undefined ? s.color : i) % palette.length];
       datasets.push({ label: s.name, data: points(s.points), yAxisID: s.axis || 'y', borderColor: color,
                       backgroundColor: color, borderDash: s.dash ? [6, 4] : [], borderWidth: 2,
-                      pointRadius: s.points.length > 60 ? 0 : 3, spanGaps: false, showLine: true, tension: 0 });
+                      pointRadius: s.points.length > 60 ? 0 : 3, spanGaps: false, showLine: true, tension: 0,
+                      stepped: s.stepped ? 'before' : false });
     });
     if (c.marks && c.marks.length) {
       c.marks.forEach(function (m) {

@@ -132,7 +132,10 @@ TEST(ReportHtml, TimelinesHaveTheServerLineAndTheClientsWhenTheResultHasThem) {
     std::vector<std::string> names;
     for (const auto& s : timelines[1]["series"]) names.push_back(s["name"]);
     EXPECT_EQ(names, (std::vector<std::string>{"server TPS", "client TPS", "client p50 ms", "client p99 ms"}));
-    EXPECT_EQ(timelines[1]["series"][3]["points"][1], Json::array({1.0, 0.43}));
+    EXPECT_EQ(timelines[1]["series"][3]["points"][1], Json::array({1.5, 0.43})) << "the second [1 s, 2 s)";
+    // The server's steps start at the window's start.
+    EXPECT_EQ(timelines[1]["series"][0]["points"][0], Json::array({0.0, 40999.0}));
+    EXPECT_EQ(timelines[1]["series"][0]["points"][3], Json::array({3.001, 32901.0}));
     EXPECT_TRUE(timelines[1]["series"][3]["points"][2][1].is_null()) << "a second with nothing committed";
     // Epoch 1 does not: the server's line, and the page says why.
     ASSERT_EQ(timelines[0]["series"].size(), 1u);
