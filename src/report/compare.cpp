@@ -57,8 +57,8 @@ void note_unmeasured(Comparison& c, const EpochReport& e, const char* side) {
     if (e.record.measured) return;
     std::string why;
     for (const auto& r : e.record.reasons) why += (why.empty() ? "" : "; ") + r.code + ": " + r.message;
-    c.verdicts.push_back(std::string(side) + " is invalid, its figures are not a measurement and are not compared: " +
-                         why);
+    c.verdicts.push_back(std::string(side) +
+                         " is invalid, its figures are not a measurement and are not compared: " + why);
 }
 
 // "load.connections" -> value, every leaf of a request object.
@@ -110,9 +110,10 @@ Comparison compare_epochs(const EpochReport& a, const EpochReport& b) {
     const bool ma = a.record.measured, mb = b.record.measured;
     c.figures.push_back(figure("tps", a.tps, ma, b.tps, mb, 2));
     const std::pair<const char*, std::optional<double> Latency::*> latencies[] = {
-        {"p50 ms", &Latency::p50},   {"p90 ms", &Latency::p90}, {"p99 ms", &Latency::p99},
+        {"p50 ms", &Latency::p50},    {"p90 ms", &Latency::p90}, {"p99 ms", &Latency::p99},
         {"p99.9 ms", &Latency::p999}, {"max ms", &Latency::max}, {"mean ms", &Latency::mean}};
-    for (const auto& [name, field] : latencies) c.figures.push_back(figure(name, ms(a, field), ma, ms(b, field), mb, 3));
+    for (const auto& [name, field] : latencies)
+        c.figures.push_back(figure(name, ms(a, field), ma, ms(b, field), mb, 3));
     const auto errors = [](const EpochReport& e) { return e.errors ? std::optional(e.errors->total) : std::nullopt; };
     c.figures.push_back(figure("errors", errors(a), true, errors(b), true, 0));
     c.figures.push_back(figure("client/server", a.client_server_ratio, ma, b.client_server_ratio, mb, 4));
@@ -165,8 +166,8 @@ Comparison compare_campaigns(const CampaignReport& a, const CampaignReport& b) {
             continue;
         }
         const bool ma = pa.contains("tps"), mb = pb->contains("tps");
-        c.figures.push_back(figure(pname + " tps", json_number(pa, "tps", "median"), ma,
-                                   json_number(*pb, "tps", "median"), mb, 2));
+        c.figures.push_back(
+            figure(pname + " tps", json_number(pa, "tps", "median"), ma, json_number(*pb, "tps", "median"), mb, 2));
         const auto p99 = [](const Json& p) {
             const auto v = json_number(p, "latency", "p99Us");
             return v ? std::optional(*v / 1000.0) : std::nullopt;
@@ -189,7 +190,7 @@ Comparison compare_campaigns(const CampaignReport& a, const CampaignReport& b) {
         const Json* kb = knee(cb);
         const auto val = [](const Json* k, const char* key) -> std::optional<double> {
             return k && k->contains(key) && (*k)[key].is_number() ? std::optional((*k)[key].get<double>())
-                                                                   : std::nullopt;
+                                                                  : std::nullopt;
         };
         const auto knee_p99 = [](const Json* k) -> std::optional<double> {
             if (!k) return std::nullopt;
@@ -201,7 +202,7 @@ Comparison compare_campaigns(const CampaignReport& a, const CampaignReport& b) {
         c.figures.push_back(figure("knee p99 ms", knee_p99(ka), true, knee_p99(kb), true, 3));
         const auto text = [](const bcp::Campaign& k, const char* key) {
             return k.result.contains(key) && k.result[key].is_string() ? k.result[key].get<std::string>()
-                                                                        : std::string("-");
+                                                                       : std::string("-");
         };
         c.verdicts.push_back("stop reason: " + text(ca, "stopReason") + " (A) -> " + text(cb, "stopReason") + " (B)");
         c.verdicts.push_back("limit: " + text(ca, "limit") + " (A) -> " + text(cb, "limit") + " (B)");
@@ -257,9 +258,11 @@ std::string format_comparison(const Comparison& c) {
     if (context) {
         out += "\nother differences (context: the same load, measured with another tool, server or fleet):\n";
         for (const auto& m : c.manifest)
-            if (!m.workload) out += "  " + printable(m.key) + ": " + printable(m.a) + " (A) vs " + printable(m.b) + " (B)\n";
+            if (!m.workload)
+                out += "  " + printable(m.key) + ": " + printable(m.a) + " (A) vs " + printable(m.b) + " (B)\n";
     }
-    if (!c.comparable) out += "\nNOT COMPARABLE (see above): do not read the changes as an improvement or a regression.\n";
+    if (!c.comparable)
+        out += "\nNOT COMPARABLE (see above): do not read the changes as an improvement or a regression.\n";
     return out;
 }
 
@@ -276,10 +279,14 @@ Json to_json(const Comparison& c) {
     Json manifest = Json::array();
     for (const auto& m : c.manifest)
         manifest.push_back(Json{{"key", m.key}, {"a", m.a}, {"b", m.b}, {"workload", m.workload}});
-    return Json{{"kind", c.kind},          {"a", c.a_name},
-                {"b", c.b_name},           {"comparable", c.comparable},
-                {"notComparable", c.not_comparable}, {"figures", figures},
-                {"verdicts", c.verdicts},  {"manifest", manifest}};
+    return Json{{"kind", c.kind},
+                {"a", c.a_name},
+                {"b", c.b_name},
+                {"comparable", c.comparable},
+                {"notComparable", c.not_comparable},
+                {"figures", figures},
+                {"verdicts", c.verdicts},
+                {"manifest", manifest}};
 }
 
 }  // namespace benchdist::report

@@ -84,16 +84,20 @@ const std::vector<Column>& columns() {
             {"max_us", [](const EpochReport& e) { return figure(e, latency_of(e, &Latency::max)); }},
             {"errors",
              [](const EpochReport& e) { return csv_number(e.errors ? std::optional(e.errors->total) : std::nullopt); }},
-            {"timeouts", [](const EpochReport& e) {
+            {"timeouts",
+             [](const EpochReport& e) {
                  return csv_number(e.errors ? std::optional(e.errors->timeouts) : std::nullopt);
              }},
-            {"disconnects", [](const EpochReport& e) {
+            {"disconnects",
+             [](const EpochReport& e) {
                  return csv_number(e.errors ? std::optional(e.errors->disconnects) : std::nullopt);
              }},
-            {"internal_errors", [](const EpochReport& e) {
+            {"internal_errors",
+             [](const EpochReport& e) {
                  return csv_number(e.errors ? std::optional(e.errors->internal) : std::nullopt);
              }},
-            {"module_errors", [](const EpochReport& e) {
+            {"module_errors",
+             [](const EpochReport& e) {
                  return csv_number(e.errors ? std::optional(e.errors->module) : std::nullopt);
              }},
             {"client_server_ratio", [](const EpochReport& e) { return figure(e, e.client_server_ratio); }},

@@ -68,8 +68,8 @@ std::string html_escape(std::string_view text) {
 
 std::string csv_text(std::string_view text) {
     std::string value;
-    if (!text.empty() && (text[0] == '=' || text[0] == '+' || text[0] == '-' || text[0] == '@' || text[0] == '\t' ||
-                          text[0] == '\r'))
+    if (!text.empty() &&
+        (text[0] == '=' || text[0] == '+' || text[0] == '-' || text[0] == '@' || text[0] == '\t' || text[0] == '\r'))
         value.push_back('\'');
     value.append(text);
     if (value.find_first_of(",\"\r\n") == std::string::npos) return value;

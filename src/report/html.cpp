@@ -90,10 +90,13 @@ Json series(const std::string& name, Json points, const char* axis_id = "y", boo
     return s;
 }
 
-Json mark(const std::string& name, Json points, Json texts, const char* style, const char* color,
-          const char* axis_id) {
-    return Json{{"name", name}, {"points", std::move(points)}, {"texts", std::move(texts)},
-                {"style", style},  {"color", color},                {"axis", axis_id}};
+Json mark(const std::string& name, Json points, Json texts, const char* style, const char* color, const char* axis_id) {
+    return Json{{"name", name},
+                {"points", std::move(points)},
+                {"texts", std::move(texts)},
+                {"style", style},
+                {"color", color},
+                {"axis", axis_id}};
 }
 
 // ---- tables ----
@@ -101,7 +104,9 @@ Json mark(const std::string& name, Json points, Json texts, const char* style, c
 std::string verdict_cell(const EpochReport& e) {
     const bool valid = e.record.verdict == "valid";
     std::string out = std::string("<span class=\"verdict ") + (valid ? "valid" : "invalid") + "\">" +
-                      html_escape(valid ? "valid" : e.record.verdict == "none" ? "no verdict" : "INVALID") +
+                      html_escape(valid                        ? "valid"
+                                  : e.record.verdict == "none" ? "no verdict"
+                                                               : "INVALID") +
                       "</span>";
     if (!e.record.reasons.empty()) {
         out += "<ul class=\"reasons\">";
@@ -179,10 +184,10 @@ std::string latency_percentiles(const Report& report, Page& page) {
         lines.push_back(Json{{"name", epoch_name(e)}, {"values", values}});
     }
     std::string out = "<h2 id=\"latency\">Latency percentiles</h2>\n";
-    if (lines.empty())
-        return out + "<p class=\"note\">No epoch has a measured latency.</p>\n";
-    out += "<p class=\"note\">Each line is one epoch's latency of the committed transfers in its window, merged over "
-           "its generators (docs/results.md, latency).</p>\n";
+    if (lines.empty()) return out + "<p class=\"note\">No epoch has a measured latency.</p>\n";
+    out +=
+        "<p class=\"note\">Each line is one epoch's latency of the committed transfers in its window, merged over "
+        "its generators (docs/results.md, latency).</p>\n";
     out += page.chart(Json{{"kind", "category"},
                            {"title", "Latency percentiles per epoch"},
                            {"categories", {"p50", "p90", "p99", "p99.9", "max"}},
@@ -231,8 +236,9 @@ std::string timeline(const EpochReport& e, Page& page) {
         }
     }
     if (lines.empty())
-        return out + "<p class=\"note\">No timeline: the server's counter was not sampled in the window "
-                     "(--sample-ms 0, or a window read failed) and the result has no clientTimeline.</p>\n";
+        return out +
+               "<p class=\"note\">No timeline: the server's counter was not sampled in the window "
+               "(--sample-ms 0, or a window read failed) and the result has no clientTimeline.</p>\n";
     // The whole window, from its start: the first server point ends the
     // first step, it does not start the window.
     Json x = axis("seconds into the window");
@@ -247,11 +253,13 @@ std::string timeline(const EpochReport& e, Page& page) {
     if (latency) spec["y2"] = axis("latency ms");
     out += page.chart(std::move(spec), true);
     if (!e.client_timeline)
-        out += "<p class=\"note\">This result has no clientTimeline (it was written before results carried one): "
-               "the server's TPS only.</p>\n";
+        out +=
+            "<p class=\"note\">This result has no clientTimeline (it was written before results carried one): "
+            "the server's TPS only.</p>\n";
     else if (e.timeline.empty())
-        out += "<p class=\"note\">No server timeline (--sample-ms 0, or a window read failed): the clients' "
-               "seconds only.</p>\n";
+        out +=
+            "<p class=\"note\">No server timeline (--sample-ms 0, or a window read failed): the clients' "
+            "seconds only.</p>\n";
     return out;
 }
 
@@ -295,8 +303,8 @@ std::string campaign_charts(const CampaignReport& c, Page& page) {
         const auto& k = *curves.knee;
         knee_text = "knee: " + k.description + ", " + grouped(*k.tps) + " TPS" +
                     (k.p99_us ? ", p99 " + ms_text(k.p99_us) + " ms" : std::string());
-        tps_marks.push_back(mark("knee", Json::array({Json::array({k.x, *k.tps})}), Json::array({knee_text}), "star",
-                                 "#111827", "y"));
+        tps_marks.push_back(
+            mark("knee", Json::array({Json::array({k.x, *k.tps})}), Json::array({knee_text}), "star", "#111827", "y"));
         if (k.p99_us)
             lat_marks.push_back(mark("knee", Json::array({Json::array({*k.tps, *k.p99_us / 1000.0})}),
                                      Json::array({knee_text}), "star", "#111827", "y"));
@@ -314,12 +322,9 @@ std::string campaign_charts(const CampaignReport& c, Page& page) {
         knob_axis["min"] = lo / 1.3;
         knob_axis["max"] = hi * 1.3;
     }
-    Json tps_chart{{"kind", "xy"},
-                   {"title", "TPS against " + curves.knob},
-                   {"x", knob_axis},
-                   {"y", axis("TPS (median of the repeats)")},
-                   {"series", tps_lines},
-                   {"marks", tps_marks}};
+    Json tps_chart{{"kind", "xy"},        {"title", "TPS against " + curves.knob},
+                   {"x", knob_axis},      {"y", axis("TPS (median of the repeats)")},
+                   {"series", tps_lines}, {"marks", tps_marks}};
     tps_chart["y"]["beginAtZero"] = true;
     Json lat_chart{{"kind", "xy"},
                    {"title", "Latency against TPS"},
@@ -346,9 +351,10 @@ std::string campaign_section(const CampaignReport& c, Page& page) {
     if (const auto outcome = detail::campaign_outcome(camp); !outcome.empty())
         out += "<p><strong>" + html_escape(outcome) + "</strong></p>\n";
     out += campaign_charts(c, page);
-    out += "<div class=\"scroll\"><table class=\"points\"><thead><tr><th>point</th><th>status</th><th>TPS median</th>"
-           "<th>TPS min .. max</th><th>n</th><th>p50 ms</th><th>p99 ms</th><th>SLOs</th><th>epochs</th></tr></thead>"
-           "<tbody>\n";
+    out +=
+        "<div class=\"scroll\"><table class=\"points\"><thead><tr><th>point</th><th>status</th><th>TPS median</th>"
+        "<th>TPS min .. max</th><th>n</th><th>p50 ms</th><th>p99 ms</th><th>SLOs</th><th>epochs</th></tr></thead>"
+        "<tbody>\n";
     for (std::size_t i = 0; i < c.points.size(); ++i) {
         const auto& p = c.points[i];
         const bool has = p.contains("tps");
@@ -369,8 +375,8 @@ std::string campaign_section(const CampaignReport& c, Page& page) {
             out += num_cell(grouped(*number("tps", "median"))) +
                    num_cell(grouped(*number("tps", "min")) + " .. " + grouped(*number("tps", "max"))) +
                    num_cell(std::to_string(p["tps"].value("n", 0))) + num_cell(ms_text(number("latency", "p50Us"))) +
-                   num_cell(ms_text(number("latency", "p99Us"))) +
-                   "<td>" + (p.value("sloOk", true) ? "met" : "<span class=\"invalid\">broken</span>") + "</td>";
+                   num_cell(ms_text(number("latency", "p99Us"))) + "<td>" +
+                   (p.value("sloOk", true) ? "met" : "<span class=\"invalid\">broken</span>") + "</td>";
         } else {
             out += status == "invalid" ? invalid_cell() + invalid_cell() : "<td>-</td><td>-</td>";
             out += "<td class=\"num\">0</td><td>-</td><td>-</td><td>-</td>";
@@ -398,21 +404,24 @@ std::string render_html(const Report& report, const HtmlOptions& options) {
         body += "</ul>\n";
     }
     if (!report.epochs.empty()) {
-        body += "<h2 id=\"epochs-heading\">Epochs</h2>\n<p class=\"note\">An invalid epoch's figures are not a "
-                "measurement: they are shown as <span class=\"invalid\">invalid</span>, with the reasons.</p>\n";
+        body +=
+            "<h2 id=\"epochs-heading\">Epochs</h2>\n<p class=\"note\">An invalid epoch's figures are not a "
+            "measurement: they are shown as <span class=\"invalid\">invalid</span>, with the reasons.</p>\n";
         body += epochs_table(report);
-        body += "<h2 id=\"manifest-heading\">Workload manifest</h2>\n<p class=\"note\">What each epoch ran. Epochs "
-                "are comparable when every workload column agrees; highlighted columns differ between epochs; "
-                "columns marked * are context (the figures still measure the same load).</p>\n";
+        body +=
+            "<h2 id=\"manifest-heading\">Workload manifest</h2>\n<p class=\"note\">What each epoch ran. Epochs "
+            "are comparable when every workload column agrees; highlighted columns differ between epochs; "
+            "columns marked * are context (the figures still measure the same load).</p>\n";
         body += manifest_table(report);
     }
     for (const auto& c : report.campaigns) body += campaign_section(c, page);
     if (!report.epochs.empty()) {
         body += latency_percentiles(report, page);
-        body += "<h2 id=\"timelines\">Timelines</h2>\n<p class=\"note\">Per second of each epoch's measured window: "
-                "the server's committed transfers per second (its counter, sampled by the coordinator), and where "
-                "the result has a clientTimeline, the generators' committed transfers per second and their p50 and "
-                "p99 latency.</p>\n";
+        body +=
+            "<h2 id=\"timelines\">Timelines</h2>\n<p class=\"note\">Per second of each epoch's measured window: "
+            "the server's committed transfers per second (its counter, sampled by the coordinator), and where "
+            "the result has a clientTimeline, the generators' committed transfers per second and their p50 and "
+            "p99 latency.</p>\n";
         for (const auto& e : report.epochs) body += timeline(e, page);
     }
     const auto chart = webassets::chart_js();
@@ -433,8 +442,8 @@ std::string render_html(const Report& report, const HtmlOptions& options) {
     page_text += "</style>\n</head>\n<body>\n" + body;
     page_text += "<footer>Charts drawn with Chart.js " + std::string(webassets::chart_js_version()) +
                  " (MIT licence), included in this file; the page loads nothing from the network.</footer>\n";
-    page_text += "<script type=\"application/json\" id=\"report-data\">" + script_safe_json(page.data()) +
-                 "</script>\n<script>";
+    page_text +=
+        "<script type=\"application/json\" id=\"report-data\">" + script_safe_json(page.data()) + "</script>\n<script>";
     page_text.append(chart);
     page_text += "</script>\n<script>";
     page_text.append(script);

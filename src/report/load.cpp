@@ -46,8 +46,9 @@ LoadedFile from_json(const Json& j, const std::string& path) {
     else if (looks_like_result(j))
         f.result = epoch_report_from_json(j, path);
     else
-        throw ReportError(path + ": neither an epoch result (no \"epoch\") nor a campaign file (no \"campaign\" and "
-                                 "\"kind\"): give the coordinator's results directory, result files or a campaign file");
+        throw ReportError(path +
+                          ": neither an epoch result (no \"epoch\") nor a campaign file (no \"campaign\" and "
+                          "\"kind\"): give the coordinator's results directory, result files or a campaign file");
     return f;
 }
 
@@ -63,8 +64,9 @@ public:
         std::error_code ec;
         const auto status = fs::status(path, ec);
         if (ec || !fs::exists(status))
-            throw ReportError(path + ": no such file or directory (give a results directory, result files or a "
-                                     "campaign file)");
+            throw ReportError(path +
+                              ": no such file or directory (give a results directory, result files or a "
+                              "campaign file)");
         if (fs::is_directory(status))
             directory(path);
         else

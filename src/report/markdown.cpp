@@ -19,8 +19,8 @@ std::string row(const std::vector<std::string>& cells) {
 
 std::string epoch_table(const Report& report) {
     const auto spread = manifest_spread(report.epochs);
-    std::vector<std::string> header{"epoch", "label",  "verdict", "TPS",    "p50 ms",        "p99 ms",
-                                    "p99.9 ms", "max ms", "errors",  "client/server"};
+    std::vector<std::string> header{"epoch",  "label",    "verdict", "TPS",    "p50 ms",
+                                    "p99 ms", "p99.9 ms", "max ms",  "errors", "client/server"};
     std::string align = "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|";
     for (const auto& s : spread) {
         header.push_back(markdown_text(detail::manifest_title(s.key)));
@@ -90,15 +90,15 @@ std::string campaign_section(const CampaignReport& c) {
         out += row({markdown_text(detail::point_name(camp, p)), status,
                     has ? grouped(*number("tps", "median")) : "invalid",
                     has ? grouped(*number("tps", "min")) + " .. " + grouped(*number("tps", "max")) : "-",
-                    has ? std::to_string(p["tps"].value("n", 0)) : "0",
-                    has ? ms_text(number("latency", "p50Us")) : "-", has ? ms_text(number("latency", "p99Us")) : "-",
+                    has ? std::to_string(p["tps"].value("n", 0)) : "0", has ? ms_text(number("latency", "p50Us")) : "-",
+                    has ? ms_text(number("latency", "p99Us")) : "-",
                     !has ? "-" : (p.value("sloOk", true) ? "met" : "**broken**"),
                     std::to_string(p.value("invalidEpochs", 0))});
     }
     for (const auto& p : c.points)
         if (p.value("status", std::string()) == "invalid")
-            out += "\n- " + markdown_text(detail::point_name(camp, p)) + " is invalid: " +
-                   markdown_text(detail::point_reasons(p));
+            out += "\n- " + markdown_text(detail::point_name(camp, p)) +
+                   " is invalid: " + markdown_text(detail::point_reasons(p));
     if (const auto line = detail::campaign_outcome(camp); !line.empty()) out += "\n" + markdown_text(line) + "\n";
     return out;
 }

@@ -212,10 +212,10 @@ Json read_manifest(const Json& result, const control::EpochResult& base, const R
     const auto* warmup = r.object(result, "warmup", "warmup");
     const auto* epoch_load = r.object(result, "epochLoad", "epochLoad");
     const Json* coordinator = manifest ? r.object(*manifest, "coordinator", "manifest.coordinator") : nullptr;
-    const bool auto_warmup =
-        (warmup && warmup->value("mode", "") == "auto") ||
-        (epoch_load && epoch_load->value("warmupAuto", false)) ||
-        (coordinator && coordinator->value("warmupAuto", false) && !(epoch_load && epoch_load->contains("warmupSeconds")));
+    const bool auto_warmup = (warmup && warmup->value("mode", "") == "auto") ||
+                             (epoch_load && epoch_load->value("warmupAuto", false)) ||
+                             (coordinator && coordinator->value("warmupAuto", false) &&
+                              !(epoch_load && epoch_load->contains("warmupSeconds")));
     if (auto_warmup)
         m["warmup"] = "auto";
     else
@@ -306,7 +306,8 @@ void link_campaigns(Report& report) {
     for (auto& c : report.campaigns) {
         c.missing_results.clear();
         for (const auto& p : c.campaign.points) {
-            const auto point = c.campaign.kind == bcp::Kind::Runs ? "run " + std::to_string(p.index + 1) : p.description;
+            const auto point =
+                c.campaign.kind == bcp::Kind::Runs ? "run " + std::to_string(p.index + 1) : p.description;
             for (const auto& rec : p.epochs) {
                 auto it = std::find_if(report.epochs.begin(), report.epochs.end(), [&](const EpochReport& e) {
                     return e.epoch == rec.epoch && e.finished_at == rec.result_finished_at;

@@ -66,9 +66,8 @@ std::string campaign_summary(const campaign::Campaign& c) {
             }
             vary += (vary.empty() ? "" : " x ") + v.knob + " = " + values;
         }
-        out = "Varies " + vary + "; " + std::to_string(c.repeat) +
-              (c.repeat == 1 ? " repeat" : " repeats") + " per point, up to " + std::to_string(c.retries) +
-              " retries of an invalid epoch.";
+        out = "Varies " + vary + "; " + std::to_string(c.repeat) + (c.repeat == 1 ? " repeat" : " repeats") +
+              " per point, up to " + std::to_string(c.retries) + " retries of an invalid epoch.";
     } else if (c.kind == bcp::Kind::Saturate) {
         const auto& s = c.saturate;
         const auto num = [&](const char* key) {
@@ -126,8 +125,7 @@ std::string campaign_outcome(const campaign::Campaign& c) {
             const auto& k = r["knee"];
             out = "Knee: " + knob + "=" + k["load"].dump();
             if (k.contains("tps") && k["tps"].is_number()) out += ", " + grouped(k["tps"].get<double>()) + " TPS";
-            if (k.contains("latency") && k["latency"].is_object())
-                out += ", " + campaign::latency_text(k["latency"]);
+            if (k.contains("latency") && k["latency"].is_object()) out += ", " + campaign::latency_text(k["latency"]);
             out += ".";
         } else {
             out = "No knee found.";
@@ -141,8 +139,8 @@ std::string campaign_outcome(const campaign::Campaign& c) {
         const auto num = [&](const char* key) {
             return t.contains(key) && t[key].is_number() ? number_text(t[key].get<double>()) : std::string("?");
         };
-        return "TPS over " + num("n") + " valid runs: mean " + num("mean") + ", median " + num("median") +
-               ", stddev " + num("stddev") + ", min " + num("min") + ", max " + num("max") + "; " +
+        return "TPS over " + num("n") + " valid runs: mean " + num("mean") + ", median " + num("median") + ", stddev " +
+               num("stddev") + ", min " + num("min") + ", max " + num("max") + "; " +
                (r.contains("invalidRuns") ? r["invalidRuns"].dump() : std::string("?")) + " invalid.";
     }
     return {};

@@ -270,8 +270,9 @@ int main(int argc, char** argv) {
     report->add_option("--out", report_args.out,
                        "The file to write (default report.html, report.csv or report.md); - writes to stdout");
 
-    auto* compare = app.add_subcommand(
-        "compare", "Print the differences between two results (or two campaign files): figures and workload");
+    auto* compare =
+        app.add_subcommand("compare",
+                           "Print the differences between two results (or two campaign files): figures and workload");
     bt::CompareArgs compare_args;
     compare->add_option("A", compare_args.a, "A result file or campaign file")->required();
     compare->add_option("B", compare_args.b, "Another of the same kind")->required();

@@ -57,8 +57,8 @@ std::string default_out(const std::string& format) {
 }  // namespace
 
 int run_report(const ReportArgs& args) {
-    const std::vector<std::string> inputs = args.inputs.empty() ? std::vector<std::string>{"runs/distributed"}
-                                                                : args.inputs;
+    const std::vector<std::string> inputs =
+        args.inputs.empty() ? std::vector<std::string>{"runs/distributed"} : args.inputs;
     const auto out = args.out.empty() ? default_out(args.format) : args.out;
     try {
         const auto report = rp::load_report(inputs);
@@ -79,8 +79,7 @@ int run_report(const ReportArgs& args) {
         write_file(out, text);
         std::cout << "wrote " << text::printable(out) << " (" << args.format << ", " << report.epochs.size()
                   << (report.epochs.size() == 1 ? " epoch" : " epochs") << ", " << report.campaigns.size()
-                  << (report.campaigns.size() == 1 ? " campaign" : " campaigns") << ", " << text.size()
-                  << " bytes)\n";
+                  << (report.campaigns.size() == 1 ? " campaign" : " campaigns") << ", " << text.size() << " bytes)\n";
         return 0;
     } catch (const rp::ReportError& e) {
         std::cerr << "bench-dist-control report: " << text::printable(e.what()) << "\n";

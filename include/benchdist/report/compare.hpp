@@ -18,7 +18,7 @@ namespace benchdist::report {
 struct FigureChange {
     std::string name;  // "tps", "p99 ms", ...
     std::optional<double> a, b;
-    std::string a_text, b_text;  // as shown: the number, "invalid", "-"
+    std::string a_text, b_text;      // as shown: the number, "invalid", "-"
     std::optional<double> change;    // b - a
     std::optional<double> relative;  // (b - a) / a; none when a is 0
     int decimals = 2;                // how the figure is written
@@ -32,7 +32,7 @@ struct ManifestDifference {
 };
 
 struct Comparison {
-    std::string kind;  // "epochs" or "campaigns"
+    std::string kind;            // "epochs" or "campaigns"
     std::string a_name, b_name;  // "<file> (epoch 2, \"label\", valid)"
     bool comparable = true;
     // Why not: one line per workload difference, and for campaigns another

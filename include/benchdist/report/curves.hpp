@@ -26,7 +26,7 @@ struct CurvePoint {
 };
 
 struct CurveSeries {
-    std::string name;  // "alpha=1.5", or the campaign's kind when nothing else varies
+    std::string name;                // "alpha=1.5", or the campaign's kind when nothing else varies
     std::vector<CurvePoint> points;  // by x
 };
 

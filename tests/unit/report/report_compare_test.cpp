@@ -25,8 +25,8 @@ TEST(ReportCompare, TheSameWorkloadIsComparableAndEachFigureHasItsChange) {
     faster["tps"] = 42262.21;
     faster["latency"]["p99"] = 380;
     faster["errors"]["total"] = 3;
-    const auto c = compare_epochs(epoch_report_from_json(sweep_result(), "a.json"),
-                                  epoch_report_from_json(faster, "b.json"));
+    const auto c =
+        compare_epochs(epoch_report_from_json(sweep_result(), "a.json"), epoch_report_from_json(faster, "b.json"));
     EXPECT_TRUE(c.comparable);
     EXPECT_TRUE(c.not_comparable.empty());
     const auto& tps = figure(c, "tps");
@@ -62,7 +62,8 @@ TEST(ReportCompare, DifferentWorkloadsAreNotComparableAndSaySoLoudly) {
 TEST(ReportCompare, ContextDifferencesAreShownButKeepThemComparable) {
     auto b = sweep_result();
     b["manifest"]["toolVersion"] = "0.2.0+gabcdef0";
-    const auto c = compare_epochs(epoch_report_from_json(sweep_result(), "a.json"), epoch_report_from_json(b, "b.json"));
+    const auto c =
+        compare_epochs(epoch_report_from_json(sweep_result(), "a.json"), epoch_report_from_json(b, "b.json"));
     EXPECT_TRUE(c.comparable);
     ASSERT_EQ(c.manifest.size(), 1u);
     EXPECT_FALSE(c.manifest[0].workload);

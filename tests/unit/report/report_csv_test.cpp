@@ -140,7 +140,8 @@ const std::map<std::string, std::function<Expected(const Row&)>>& expectations()
         {"inflight", [](const Row& r) { return r.result["manifest"]["workload"]["maxInflight"]; }},
         {"rate_mode", [](const Row& r) { return r.result["manifest"]["workload"]["rateMode"]; }},
         {"rate", [](const Row&) { return Json(); }},  // closed loop
-        {"confirmed_reads", [](const Row& r) {
+        {"confirmed_reads",
+         [](const Row& r) {
              const auto& v = r.result["manifest"]["workload"]["confirmedReads"];
              return v.is_null() ? Json("server default") : Json(v.dump());
          }},
@@ -155,7 +156,8 @@ const std::map<std::string, std::function<Expected(const Row&)>>& expectations()
         {"window", [](const Row& r) { return r.result["windowSeconds"]; }},
         {"generators", [](const Row& r) { return Json(r.result["participantIds"].size()); }},
         {"tool_version", [](const Row& r) { return r.result["manifest"]["toolVersion"]; }},
-        {"server", [](const Row& r) {
+        {"server",
+         [](const Row& r) {
              const auto& s = r.result["manifest"]["server"];
              return Json(s["url"].get<std::string>() + " " + s["database"].get<std::string>());
          }},

@@ -30,9 +30,7 @@ inline Json fixture(const std::string& name) {
 // The demo's single epoch (64 connections, alpha 1.5, no clientTimeline).
 inline Json demo_result() { return fixture("result-demo.json"); }
 // Epoch 2 of the demo's sweep (8 connections, alpha 0).
-inline Json sweep_result() {
-    return fixture("sweep/test-1-spacetimedb-epoch-002-2026-12-07T05-43-53-002Z.json");
-}
+inline Json sweep_result() { return fixture("sweep/test-1-spacetimedb-epoch-002-2026-12-07T05-43-53-002Z.json"); }
 inline Json sweep_campaign() { return fixture("sweep/campaign-20261207T054348Z-2c484b.json"); }
 
 // Text that breaks every output that does not escape it: HTML and script
@@ -56,9 +54,22 @@ inline Json invalid_hostile_result() {
 inline Json client_timeline_result() {
     auto j = sweep_result();
     j["clientTimeline"] = Json::array({
-        Json{{"t", 0}, {"committed", 40100}, {"tps", 40100.0}, {"errors", 0}, {"p50", 190}, {"p99", 420}, {"max", 4000}},
-        Json{{"t", 1000}, {"committed", 40900}, {"tps", 40900.0}, {"errors", 2}, {"p50", 195}, {"p99", 430}, {"max", 4610}},
-        Json{{"t", 2000}, {"committed", 0}, {"tps", 0.0}, {"errors", 0}, {"p50", nullptr}, {"p99", nullptr}, {"max", nullptr}},
+        Json{
+            {"t", 0}, {"committed", 40100}, {"tps", 40100.0}, {"errors", 0}, {"p50", 190}, {"p99", 420}, {"max", 4000}},
+        Json{{"t", 1000},
+             {"committed", 40900},
+             {"tps", 40900.0},
+             {"errors", 2},
+             {"p50", 195},
+             {"p99", 430},
+             {"max", 4610}},
+        Json{{"t", 2000},
+             {"committed", 0},
+             {"tps", 0.0},
+             {"errors", 0},
+             {"p50", nullptr},
+             {"p99", nullptr},
+             {"max", nullptr}},
     });
     return j;
 }
@@ -112,11 +123,12 @@ inline Json saturate_campaign() {
     lost_again.epoch = 4;
     point(2, 32, {lost, lost_again});
     point(3, 64, {measured_epoch(5, 31000, 5000, false)});
-    c.result = Json{{"knee", Json{{"load", 16}, {"tps", 30000.0}, {"latency", Json{{"p50Us", 375.0}, {"p99Us", 1500.0}}}}},
-                    {"curve", Json::array()},
-                    {"stopReason", "slo_broken"},
-                    {"limit", "server"},
-                    {"stopMessage", "connections=64 broke p99<=2ms"}};
+    c.result =
+        Json{{"knee", Json{{"load", 16}, {"tps", 30000.0}, {"latency", Json{{"p50Us", 375.0}, {"p99Us", 1500.0}}}}},
+             {"curve", Json::array()},
+             {"stopReason", "slo_broken"},
+             {"limit", "server"},
+             {"stopMessage", "connections=64 broke p99<=2ms"}};
     return bcp::to_json(c);
 }
 

@@ -28,9 +28,9 @@ Report sample() {
 }
 
 std::string page() {
-    static const std::string html =
-        render_html(sample(), {.generated_at = "2026-12-07T08:00:00.000Z", .tool_version = "0.1.0+gtest",
-                               .inputs = {"runs/" + kHostile}});
+    static const std::string html = render_html(sample(), {.generated_at = "2026-12-07T08:00:00.000Z",
+                                                           .tool_version = "0.1.0+gtest",
+                                                           .inputs = {"runs/" + kHostile}});
     return html;
 }
 
@@ -75,7 +75,8 @@ TEST(ReportHtml, LoadsNothingFromTheNetwork) {
 TEST(ReportHtml, TheContentSecurityPolicyAllowsExactlyTheInlinedScriptsAndStyles) {
     const auto html = page();
     std::smatch m;
-    ASSERT_TRUE(std::regex_search(html, m, std::regex(R"re(<meta http-equiv="Content-Security-Policy" content="([^"]*)">)re")));
+    ASSERT_TRUE(
+        std::regex_search(html, m, std::regex(R"re(<meta http-equiv="Content-Security-Policy" content="([^"]*)">)re")));
     // The attribute's value, its entities decoded.
     const std::string csp = std::regex_replace(std::string(m[1]), std::regex("&#39;"), "'");
     EXPECT_THAT(csp, HasSubstr("default-src 'none'"));
@@ -87,7 +88,8 @@ TEST(ReportHtml, TheContentSecurityPolicyAllowsExactlyTheInlinedScriptsAndStyles
     const auto styles = elements(html, "<style>", "</style>");
     ASSERT_EQ(styles.size(), 1u);
     EXPECT_THAT(csp, HasSubstr("style-src 'sha256-" + sha256_base64(styles[0]) + "'"));
-    EXPECT_EQ(html.find("<meta http-equiv"), html.find("<meta charset") + std::string("<meta charset=\"utf-8\">\n").size())
+    EXPECT_EQ(html.find("<meta http-equiv"),
+              html.find("<meta charset") + std::string("<meta charset=\"utf-8\">\n").size())
         << "the policy comes before any script or style";
 }
 
@@ -99,7 +101,8 @@ TEST(ReportHtml, HostileTextIsEscapedEverywhere) {
     EXPECT_EQ(count, 3u);
     EXPECT_THAT(html, Not(HasSubstr("<img")));
     EXPECT_FALSE(std::regex_search(html, std::regex(R"(<[a-zA-Z][^>]*\sonerror\s*=)"))) << "no element has a handler";
-    EXPECT_THAT(html, HasSubstr("&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=alert(2)&gt;"));
+    EXPECT_THAT(html,
+                HasSubstr("&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=alert(2)&gt;"));
     // The data block: no '<' at all, and the label back intact once parsed.
     const std::string open = "<script type=\"application/json\" id=\"report-data\">";
     const auto begin = html.find(open) + open.size();
@@ -163,7 +166,8 @@ TEST(ReportHtml, InvalidThingsAreShownAsInvalidNeverAsNumbers) {
     ASSERT_EQ(marks.size(), 3u);
     EXPECT_EQ(marks[0]["name"], "invalid (no figure)");
     EXPECT_EQ(marks[0]["axis"], "invalid");
-    EXPECT_THAT(marks[0]["texts"][0].get<std::string>(), HasSubstr("connections=32: invalid, no figure (participant_lost"));
+    EXPECT_THAT(marks[0]["texts"][0].get<std::string>(),
+                HasSubstr("connections=32: invalid, no figure (participant_lost"));
     EXPECT_EQ(marks[1]["name"], "SLO broken");
     EXPECT_EQ(marks[2]["name"], "knee");
     EXPECT_EQ(marks[2]["points"][0], Json::array({16, 30000.0}));

@@ -94,7 +94,8 @@ TEST(ReportMarkdown, HostileTextCannotBreakATableOrInjectMarkup) {
     EXPECT_THAT(md, Not(HasSubstr("<script>")));
     EXPECT_THAT(md, Not(HasSubstr("<img")));
     EXPECT_THAT(md, HasSubstr("&lt;/script&gt;&lt;script&gt;alert(1)"));
-    EXPECT_THAT(md, HasSubstr("\\| \\*\\*x\\*\\* \\`y\\` z")) << "pipes, emphasis and code escaped, the line break a space";
+    EXPECT_THAT(md, HasSubstr("\\| \\*\\*x\\*\\* \\`y\\` z"))
+        << "pipes, emphasis and code escaped, the line break a space";
 }
 
 TEST(ReportMarkdown, CampaignsHaveTheirPointsAndTheKnee) {

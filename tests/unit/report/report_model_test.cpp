@@ -217,3 +217,34 @@ TEST(ReportCurves, ASaturationSearchHasItsKneeAndItsInvalidPointHasNoFigure) {
     EXPECT_EQ(curves.knee->tps, 30000);
     EXPECT_EQ(curves.knee->p99_us, 1500);
 }
+
+TEST(ReportCurves, RunsArePlottedByTheirNumber) {
+    namespace bcp = benchdist::campaign;
+    bcp::Campaign c;
+    c.id = "r1";
+    c.kind = bcp::Kind::Runs;
+    c.retries = 0;
+    for (std::size_t i = 0; i < 3; ++i) {
+        bcp::PointRecord p;
+        p.index = i;
+        p.epochs.push_back(measured_epoch(i + 1, 1000.0 * static_cast<double>(i + 1), 900));
+        if (i == 1) {
+            p.epochs[0].measured = false;
+            p.epochs[0].tps.reset();
+            p.epochs[0].reasons = {benchdist::control::make_reason("aborted", "stopped")};
+        }
+        p.status = bcp::point_progress(p, c.repeat, c.retries).status;
+        c.points.push_back(p);
+    }
+    const auto curves = campaign_curves(campaign_report_from_json(bcp::to_json(c), "runs.json"));
+    EXPECT_EQ(curves.knob, "run");
+    ASSERT_EQ(curves.series.size(), 1u);
+    EXPECT_EQ(curves.series[0].name, "runs");
+    const auto& pts = curves.series[0].points;
+    ASSERT_EQ(pts.size(), 3u);
+    EXPECT_EQ(pts[0].x, 1);
+    EXPECT_EQ(pts[2].tps, 3000);
+    EXPECT_EQ(pts[1].status, "invalid");
+    EXPECT_FALSE(pts[1].tps);
+    EXPECT_FALSE(curves.log_x) << "run numbers are not a load";
+}
