@@ -12,12 +12,14 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <functional>
 #include <map>
+#include <numeric>
 #include <optional>
 #include <regex>
 #include <string>
@@ -396,7 +398,12 @@ std::vector<WindowLine> window_lines(const std::string& out, std::uint64_t epoch
 }
 
 // The lines come once a second, and their numbers are the epoch's: the
-// window's TPS (server and client) near the result's, latencies set.
+// server's and the clients' TPS agree over the window (the same commits,
+// counted on both sides), latencies are set, and the result's TPS -- the
+// window's mean -- lies within the range of the per-second lines. Not each
+// line near the mean, nor a line's server and client figures near each
+// other: on a shared machine the rate swings from second to second, and the
+// client's last complete second trails the server's last read by up to one.
 void expect_a_line_a_second(const std::vector<WindowLine>& lines, double result_tps, const std::string& out) {
     ASSERT_GE(lines.size(), 3u) << "a 4 s window\n" << out;
     for (std::size_t i = 1; i < lines.size(); ++i) {
@@ -405,16 +412,23 @@ void expect_a_line_a_second(const std::vector<WindowLine>& lines, double result_
         EXPECT_LT(gap, 1.8) << "line " << i << "\n" << out;
         EXPECT_GE(lines[i].elapsed_s, lines[i - 1].elapsed_s) << out;
     }
-    std::size_t measured = 0;
+    std::vector<double> server, client;
     for (const auto& l : lines) {
         if (!l.server_tps || !l.client_tps || !l.p99_ms) continue;
-        ++measured;
-        EXPECT_NEAR(*l.server_tps, result_tps, 0.5 * result_tps) << out;
-        EXPECT_NEAR(*l.client_tps, result_tps, 0.5 * result_tps) << out;
+        server.push_back(*l.server_tps);
+        client.push_back(*l.client_tps);
+        EXPECT_GT(*l.server_tps, 0) << out;
         EXPECT_GT(*l.p50_ms, 0) << out;
         EXPECT_GE(*l.p99_ms, *l.p50_ms) << out;
+        EXPECT_EQ(l.errors, 0u) << out;
     }
-    EXPECT_GE(measured, 2u) << "lines with every number\n" << out;
+    ASSERT_GE(server.size(), 2u) << "lines with every number\n" << out;
+    const auto mean = [](const std::vector<double>& v) { return std::accumulate(v.begin(), v.end(), 0.0) / v.size(); };
+    EXPECT_NEAR(mean(client), mean(server), 0.4 * mean(server)) << out;
+    for (const auto* side : {&server, &client}) {
+        EXPECT_LE(*std::min_element(side->begin(), side->end()), 1.25 * result_tps) << out;
+        EXPECT_GE(*std::max_element(side->begin(), side->end()), 0.75 * result_tps) << out;
+    }
 }
 
 double result_tps(const std::string& out) {

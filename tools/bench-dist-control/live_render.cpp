@@ -1,6 +1,7 @@
 #include "live_render.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <utility>
 
@@ -105,19 +106,22 @@ std::string progress_bar(double fraction, std::size_t cells) {
 std::string phase_progress(const LiveView& view, std::int64_t coordinator_ms, std::size_t bar_cells) {
     const auto word = phase_word(view);
     const auto bar = [&](double done, double total) {
+        // The bar shows what the figure after it says (a tenth of a second).
+        done = std::round(std::min(done, total) * 10) / 10;
         std::string s = word + " ";
         if (bar_cells > 0 && total > 0) s += progress_bar(done / total, bar_cells) + " ";
-        return s + seconds_text(std::min(done, total)) + "/" + seconds_text(total) + " s";
+        return s + seconds_text(done) + "/" + seconds_text(total) + " s";
     };
     if (!view.running) return word;
     if (view.phase == "starting")
         return view.started_at_ms ? word + " " + seconds_text(elapsed_s(*view.started_at_ms, coordinator_ms)) + " s"
                                   : word;
     if (view.phase == "warmup") {
-        if (!view.started_at_ms) return word;
-        // From the start's acceptance: the start barrier is counted in, so
-        // the bar may fill a moment before the window opens.
-        const double done = elapsed_s(*view.started_at_ms, coordinator_ms);
+        // From the start barrier's end; a coordinator that does not say when
+        // that was: from the start's acceptance (the barrier counted in).
+        const auto from = view.warmup_start_ms ? view.warmup_start_ms : view.started_at_ms;
+        if (!from) return word;
+        const double done = elapsed_s(*from, coordinator_ms);
         if (view.warmup_auto || view.warmup_seconds <= 0)
             return word + " (auto, until steady) " + seconds_text(done) + " s";
         return bar(done, view.warmup_seconds);
@@ -127,10 +131,12 @@ std::string phase_progress(const LiveView& view, std::int64_t coordinator_ms, st
         return bar(elapsed_s(*view.window_start_ms, coordinator_ms), view.window_seconds);
     }
     if (view.phase == "stop") {
+        std::string s = word + " (window closed";
         if (view.window_start_ms && view.window_end_ms)
-            return word + " (window closed after " +
-                   seconds_text(elapsed_s(*view.window_start_ms, *view.window_end_ms)) + " s)";
-        return word + " (window closed)";
+            s += " after " + seconds_text(elapsed_s(*view.window_start_ms, *view.window_end_ms)) + " s";
+        // What the runner is doing meanwhile: stopping the load, verifying.
+        if (view.stage && *view.stage != "window" && *view.stage != "done") s += "; " + text::printable(*view.stage);
+        return s + ")";
     }
     return word;
 }

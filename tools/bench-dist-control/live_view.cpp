@@ -206,7 +206,9 @@ LiveView parse_live(const bc::Json& j) {
     v.label = r.string("label");
     v.phase = r.string("phase").value_or("idle");
     v.running = r.boolean("running").value_or(false);
+    v.stage = r.string("stage");
     v.started_at_ms = r.millis("startedAtMs");
+    v.warmup_start_ms = r.millis("warmupStartMs");
     v.warmup_seconds = r.number("warmupSeconds").value_or(0);
     v.warmup_auto = r.boolean("warmupAuto").value_or(false);
     v.window_seconds = r.number("windowSeconds").value_or(0);
@@ -264,8 +266,6 @@ void apply_live(LiveView& known, LiveView answer) {
 }
 
 const LiveSecond* last_complete_second(const LiveView& view) {
-    if (view.seconds.empty()) return nullptr;
-    if (!view.running) return &view.seconds.back();
     if (view.seconds.size() < 2) return nullptr;
     return &view.seconds[view.seconds.size() - 2];
 }

@@ -96,7 +96,11 @@ struct LiveView {
     std::optional<std::string> label;
     std::string phase = "idle";
     bool running = false;
+    // Where the epoch's runner is (barrier, warmup, window, stopping,
+    // verifying, done): finer than the phase, absent from some coordinators.
+    std::optional<std::string> stage;
     std::optional<std::int64_t> started_at_ms;
+    std::optional<std::int64_t> warmup_start_ms;  // when the start barrier was passed
     double warmup_seconds = 0;
     bool warmup_auto = false;
     double window_seconds = 0;
@@ -125,10 +129,10 @@ LiveView parse_live(const control::Json& j);
 // other key from the answer.
 void apply_live(LiveView& known, LiveView answer);
 
-// The newest second that is over, as far as the series tells: the one
-// before the newest while the epoch runs (the newest is still being
-// filled as generators post), the newest once the epoch stopped; null when
-// there is none.
+// The last complete second, as the coordinator's clientTps counts it: the
+// one before the newest, which is still being filled while the load runs
+// (a later post adds to it) or was cut short by the load's stop; null
+// before there are two.
 const LiveSecond* last_complete_second(const LiveView& view);
 
 }  // namespace benchdist::control_tool

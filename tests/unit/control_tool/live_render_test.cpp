@@ -105,6 +105,10 @@ TEST(LiveRender, PhaseProgressOfEachPhase) {
 
     v.phase = "warmup";
     EXPECT_EQ(phase_progress(v, *v.started_at_ms + 1000, 4), "warmup [##--] 1.0/2.0 s");
+    // From the barrier's end, when the coordinator says when that was.
+    v.warmup_start_ms = *v.started_at_ms + 500;
+    EXPECT_EQ(phase_progress(v, *v.started_at_ms + 1000, 4), "warmup [#---] 0.5/2.0 s");
+    v.warmup_start_ms.reset();
     v.warmup_auto = true;
     EXPECT_EQ(phase_progress(v, *v.started_at_ms + 3100, 4), "warmup (auto, until steady) 3.1 s");
     v.phase = "starting";
@@ -114,6 +118,10 @@ TEST(LiveRender, PhaseProgressOfEachPhase) {
     v.window_start_ms = kWindowStart;
     v.window_end_ms = kWindowStart + 10020;
     EXPECT_EQ(phase_progress(v, 0), "stop (window closed after 10.0 s)");
+    v.stage = "verifying";
+    EXPECT_EQ(phase_progress(v, 0), "stop (window closed after 10.0 s; verifying)");
+    v.stage = "stop\x1b[2J";
+    EXPECT_EQ(phase_progress(v, 0), "stop (window closed after 10.0 s; stop\\x1B[2J)");
 
     EXPECT_EQ(phase_progress(finished("valid"), 0), "done");
     EXPECT_EQ(phase_progress(view_of(bc::Json::parse(R"({"version": 1})")), 0), "idle");
