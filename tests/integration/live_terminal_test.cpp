@@ -502,3 +502,27 @@ TEST(LiveTerminal, StartEpochOnATerminalDrawsAProgressBar) {
     EXPECT_TRUE(has(quiet.out, "verdict: valid")) << quiet.out;
     std::printf("start-epoch on a terminal, then --no-live: %.1f s in all\n", bt::seconds_since(t0));
 }
+
+// A sweep shows each of its epochs as start-epoch does, each ending before
+// the campaign's line for it.
+TEST(LiveTerminal, SweepShowsEachEpoch) {
+    const auto t0 = std::chrono::steady_clock::now();
+    auto rig = two_generators("live-sweep");
+    const auto run = bt::run_tool("bench-dist-control",
+                                  {"--coordinator-url", rig->coordinator().url(), "sweep", "--vary", "connections=2,4",
+                                   "--window", "2", "--warmup", "0", "--campaign-dir", (rig->dir() / "c").string(),
+                                   "--campaign-id", "live", "--timeout", "90"},
+                                  {}, {}, 180s);
+    ASSERT_EQ(run.rc, 0) << run.out;
+    for (const std::string epoch : {"1", "2"}) {
+        const std::string label = "epoch " + epoch + " [live connections=" + (epoch == "1" ? "2" : "4") + " r1]";
+        EXPECT_TRUE(
+            std::regex_search(run.out, std::regex("Z " + std::regex_replace(label, std::regex(R"([\[\]])"), R"(\$&)") +
+                                                  R"( measure \d\.\d/2\.0 s \| server )")))
+            << run.out;
+        const auto done = run.out.find("Z " + label + " done\n");
+        ASSERT_NE(done, std::string::npos) << run.out;
+        EXPECT_NE(run.out.find("\n" + label + ": valid", done), std::string::npos) << run.out;
+    }
+    std::printf("sweep of two points with live lines: %.1f s in all\n", bt::seconds_since(t0));
+}

@@ -138,7 +138,8 @@ int main(int argc, char** argv) {
         benchdist::cli::add_tolerate_option(cmd, tolerate, "this epoch");
         cmd.add_option("--generator-ids", ids, "Comma-separated generators to use (default: all ready and included)")
             ->check(generator_id_list());
-        cmd.add_option("--poll-ms", poll_ms, "Longest wait between state checks")
+        cmd.add_option("--poll-ms", poll_ms,
+                       "Longest wait between state checks (when the live view is off or the coordinator has none)")
             ->capture_default_str()
             ->check(CLI::Range(10, 600000));
         cmd.add_option("--timeout", timeout_s,
