@@ -301,6 +301,23 @@ TEST(LiveTerminal, WatchOnceShowsTheCurrentStateAndExits) {
     EXPECT_EQ(bc::Json::parse(json.out)["epoch"], 7) << json.out;
 }
 
+// The coordinator goes away while watch follows it (stopped, as an
+// operator would): exit 1 at once, naming it.
+TEST(LiveTerminal, WatchExitsWhenTheCoordinatorGoesAway) {
+    bt::TempDir dir("live-gone");
+    auto coordinator = std::make_unique<bt::CoordinatorProcess>(
+        bt::CoordinatorOptions{.stdb_url = "ws://127.0.0.1:9", .results_dir = dir.path() / "results"});
+    const auto url = coordinator->url();
+    bt::Subprocess watch(control_argv(url, {"watch"}));
+    ASSERT_TRUE(watch.wait_for_line([](const std::string& l) { return has(l, "idle: waiting for an epoch"); }, 30s))
+        << watch.output();
+    const auto t0 = std::chrono::steady_clock::now();
+    coordinator.reset();
+    EXPECT_EQ(watch.wait_exit(40s), 1) << watch.output();
+    EXPECT_LT(bt::seconds_since(t0), 10.0) << watch.output();
+    EXPECT_TRUE(has(watch.output(), "bench-dist-control: watch: cannot reach coordinator at " + url)) << watch.output();
+}
+
 // No coordinator: exit 1 at once, saying where it looked and what to check.
 TEST(LiveTerminal, WatchWithoutACoordinatorFailsClearly) {
     const auto url = "http://127.0.0.1:" + std::to_string(bt::free_port());
@@ -500,7 +517,38 @@ TEST(LiveTerminal, StartEpochOnATerminalDrawsAProgressBar) {
     EXPECT_FALSE(has(quiet.out, "measure")) << quiet.out;
     EXPECT_TRUE(has(quiet.out, "waiting for epoch 2 to complete...")) << quiet.out;
     EXPECT_TRUE(has(quiet.out, "verdict: valid")) << quiet.out;
-    std::printf("start-epoch on a terminal, then --no-live: %.1f s in all\n", bt::seconds_since(t0));
+
+    // Ctrl-C during the window: the question comes below the block, the
+    // answer stops the epoch, and the view goes on below it to the end.
+    enum { Waiting, Asked, Answered } step = Waiting;
+    const auto stopped =
+        run_on_terminal(control_argv(rig->coordinator().url(), {"start-epoch", "--window", "30", "--timeout", "90"}),
+                        {{"TERM", "xterm"}, {"NO_COLOR", "1"}}, 120s, [&](const std::string& out) -> std::string {
+                            if (step == Waiting && has(out, "epoch 3 measure [")) {
+                                step = Asked;
+                                return "\x03";
+                            }
+                            if (step == Asked && has(out, "[y/N] ")) {
+                                step = Answered;
+                                return "y\r";
+                            }
+                            return "";
+                        });
+    EXPECT_EQ(step, Answered) << stopped.out;
+    EXPECT_EQ(stopped.rc, 1) << "aborted: invalid\n" << stopped.out;
+    const auto asked = stopped.out.find("stop epoch 3 now?");
+    ASSERT_NE(asked, std::string::npos) << stopped.out;
+    EXPECT_TRUE(std::regex_search(stopped.out, std::regex(R"(\x1b\[K\r\n\x1b\[J(\^C)?\r\nstop epoch 3 now\?)")))
+        << "below the block\n"
+        << stopped.out;
+    ASSERT_NE(stopped.out.find("epoch 3 done: verdict INVALID", asked), std::string::npos) << stopped.out;
+    // The block after the answer is a new one: no cursor-up over the question.
+    const auto after = stopped.out.substr(asked, stopped.out.find("epoch 3 ", asked) - asked);
+    EXPECT_FALSE(std::regex_search(after, std::regex("\x1b\\[\\d+A"))) << after;
+    EXPECT_TRUE(has(stopped.out, "[aborted]")) << stopped.out;
+    EXPECT_TRUE(only_our_escapes(stopped.out));
+    std::printf("start-epoch on a terminal, then --no-live, then stopped by Ctrl-C: %.1f s in all\n",
+                bt::seconds_since(t0));
 }
 
 // A sweep shows each of its epochs as start-epoch does, each ending before
