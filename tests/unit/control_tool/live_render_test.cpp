@@ -316,7 +316,7 @@ TEST(LivePresenter, ABlockRedrawnInPlaceOverAnEpoch) {
     EXPECT_EQ(again.rfind("\x1b[1Aepoch 4 [nightly] measure", 0), 0u) << again;
 }
 
-TEST(Terminal, WhatTheEnvironmentSays) {
+TEST(TerminalFacts, WhatTheEnvironmentSays) {
     const auto xterm =
         terminal_info_from({.is_tty = true, .term = "xterm-256color", .window_columns = 132, .window_rows = 50});
     EXPECT_TRUE(xterm.tty);

@@ -44,7 +44,7 @@ LiveSecond second_at(std::int64_t t, std::uint64_t committed) {
 
 }  // namespace
 
-TEST(LiveView, ParsesTheContractsExample) {
+TEST(LiveViewParse, ParsesTheContractsExample) {
     const auto v = parse_live(example());
     EXPECT_EQ(v.version, 57u);
     EXPECT_TRUE(v.full);
@@ -90,7 +90,7 @@ TEST(LiveView, ParsesTheContractsExample) {
     EXPECT_FALSE(v.result);
 }
 
-TEST(LiveView, ReadsAResult) {
+TEST(LiveViewParse, ReadsAResult) {
     auto j = example();
     j["running"] = false;
     j["phase"] = "idle";
@@ -107,7 +107,7 @@ TEST(LiveView, ReadsAResult) {
 }
 
 // Only "version" is required; absent and null keys take their defaults.
-TEST(LiveView, MissingAndNullKeysTakeTheirDefaults) {
+TEST(LiveViewParse, MissingAndNullKeysTakeTheirDefaults) {
     const auto v = parse_live(bc::Json::parse(R"({"version": 1})"));
     EXPECT_EQ(v.version, 1u);
     EXPECT_TRUE(v.full);
@@ -132,7 +132,7 @@ TEST(LiveView, MissingAndNullKeysTakeTheirDefaults) {
     EXPECT_THROW(parse_live(bc::Json::parse(R"({"phase": "idle"})")), LiveFormatError);
 }
 
-TEST(LiveView, AWrongTypeIsRefusedNamingTheKey) {
+TEST(LiveViewParse, AWrongTypeIsRefusedNamingTheKey) {
     struct Case {
         const char* pointer;
         bc::Json value;
@@ -170,7 +170,7 @@ TEST(LiveView, AWrongTypeIsRefusedNamingTheKey) {
 
 // A generator id in an error message is quoted as JSON quotes it: an escape
 // sequence in it reaches the message escaped.
-TEST(LiveView, AHostileKeyInAnErrorMessageIsQuotedAsJson) {
+TEST(LiveViewParse, AHostileKeyInAnErrorMessageIsQuotedAsJson) {
     auto j = example();
     j["generators"]["gen\x1b[2J\nx"] = 5;
     try {
@@ -184,7 +184,7 @@ TEST(LiveView, AHostileKeyInAnErrorMessageIsQuotedAsJson) {
     }
 }
 
-TEST(LiveView, APartialAnswerReplacesSecondsByTAndAddsTheNewOnes) {
+TEST(LiveViewParse, APartialAnswerReplacesSecondsByTAndAddsTheNewOnes) {
     auto known = parse_live(example());
     auto partial = bc::Json::parse(R"({
       "version": 58, "full": false, "epoch": 3, "phase": "measure", "running": true,
@@ -206,7 +206,7 @@ TEST(LiveView, APartialAnswerReplacesSecondsByTAndAddsTheNewOnes) {
     EXPECT_TRUE(known.generators.empty());
 }
 
-TEST(LiveView, AFullAnswerOrAnotherEpochReplacesEverything) {
+TEST(LiveViewParse, AFullAnswerOrAnotherEpochReplacesEverything) {
     auto known = parse_live(example());
     apply_live(known, parse_live(bc::Json::parse(R"({"version": 60, "full": true, "epoch": 3,
         "seconds": [{"t": 5000}]})")));
@@ -221,7 +221,7 @@ TEST(LiveView, AFullAnswerOrAnotherEpochReplacesEverything) {
     EXPECT_EQ(known.epoch, 4u);
 }
 
-TEST(LiveView, PartialAnswersNeverGrowTheSeriesPastTheBound) {
+TEST(LiveViewParse, PartialAnswersNeverGrowTheSeriesPastTheBound) {
     LiveView known;
     known.epoch = 1;
     for (std::int64_t i = 0; i < 4000; i += 100) {
@@ -238,7 +238,7 @@ TEST(LiveView, PartialAnswersNeverGrowTheSeriesPastTheBound) {
 
 // As the coordinator's clientTps: never the newest second, still filling
 // while the load runs, cut short by its stop after.
-TEST(LiveView, TheLastCompleteSecondIsTheOneBeforeTheNewest) {
+TEST(LiveViewParse, TheLastCompleteSecondIsTheOneBeforeTheNewest) {
     LiveView v;
     v.running = true;
     EXPECT_EQ(last_complete_second(v), nullptr);
