@@ -52,7 +52,7 @@ def run(rig, driver, artifacts, log):
     rig.start_standin()
     # Warmup and window long enough for several live seconds to arrive
     # while the epoch runs, short enough to keep the test quick.
-    rig.start_coordinator(["--warmup-seconds", "1", "--window-seconds", "5"])
+    rig.start_coordinator(["--warmup-seconds", "1", "--window-seconds", "6"])
     rig.start_generator("gen-a", concurrency=4)
     rig.start_generator("gen-b", concurrency=4)
     rig.wait_ready(2)

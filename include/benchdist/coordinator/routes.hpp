@@ -45,6 +45,10 @@ inline constexpr std::size_t kMaxResultHistory = 1000;
 //   POST /admin/stop-epoch             {"stopping", "message", "state"}
 //   GET  /admin/generators             {"generators": [...]}
 //   POST /admin/include, /admin/exclude {"generatorIds": [...]} -> CoordinatorState
+//   POST /progress                     control::ProgressReport -> {"accepted": n}; 409 for
+//                                      the wrong epoch or a non-participant
+//   GET  /admin/live                   the live view (LiveSeries::to_json); ?since=<version>
+//                                      &waitMs=<n> long-polls (no waitMs: answers at once)
 //   GET  /admin/results[?limit=N]      {"results": [history_entry...]}, newest first, from the
 //                                      results directory's index.jsonl (default 50, at most 1000)
 //   GET  /admin/results/<epoch>        that epoch's result (the newest of that number);

@@ -334,7 +334,7 @@
       title.textContent = "no epoch yet";
     } else {
       title.textContent =
-        "epoch " + l.epoch + (l.label ? " · " + l.label : "") + " · " + (l.running ? l.phase : "finished");
+        "epoch " + l.epoch + (l.label ? " · " + l.label : "") + " · " + (l.running ? l.stage || l.phase : "finished");
     }
     const t = l.totals || {};
     $("tile-server-tps").textContent = fmtTps(t.serverTps);
@@ -357,6 +357,9 @@
     const origin = isNumber(l.startedAtMs) ? l.startedAtMs : 0;
     const x = (ms) => (ms - origin) / 1000;
     const secs = [...seconds.values()].sort((a, b) => a.t - b.t);
+    // While the load runs the newest second is still filling (a generator's
+    // report for it may not be in yet): drawn, it would dip at the edge.
+    if (l.running && secs.length) secs.pop();
     const samples = [...server.values()].sort((a, b) => a.atMs - b.atMs);
     // A client second [t, t + 1 s) is drawn at its end, where the server's
     // rate over the same second is drawn too.
