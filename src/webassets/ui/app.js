@@ -159,8 +159,10 @@
       type: "line",
       data: {
         datasets: [
-          lineDataset("server TPS", "#2360a5"),
-          lineDataset("client TPS", "#d9822b"),
+          // The two usually agree to a few percent: the server's line is
+          // drawn wide and underneath, so the client's stays visible on it.
+          lineDataset("server TPS", "rgba(35, 96, 165, 0.55)", { borderWidth: 5, pointRadius: 0, order: 2 }),
+          lineDataset("client TPS", "#d9822b", { order: 1 }),
         ],
       },
       options: chartOptions("seconds since the epoch started", "transactions / s"),
@@ -338,7 +340,9 @@
     }
     const t = l.totals || {};
     $("tile-server-tps").textContent = fmtTps(t.serverTps);
-    $("tile-client-tps").textContent = fmtTps(t.clientTps);
+    const complete = completeSeconds([...seconds.values()].sort((a, b) => a.t - b.t), l);
+    const lastComplete = complete.length ? complete[complete.length - 1].tps : null;
+    $("tile-client-tps").textContent = fmtTps(l.running && isNumber(lastComplete) ? lastComplete : t.clientTps);
     $("tile-p50").textContent = fmtUs(t.p50);
     $("tile-p99").textContent = fmtUs(t.p99);
     $("tile-errors").textContent = fmtCount(t.errors);
@@ -356,10 +360,7 @@
     if (!bd.charts.tps) return;
     const origin = isNumber(l.startedAtMs) ? l.startedAtMs : 0;
     const x = (ms) => (ms - origin) / 1000;
-    const secs = [...seconds.values()].sort((a, b) => a.t - b.t);
-    // While the load runs the newest second is still filling (a generator's
-    // report for it may not be in yet): drawn, it would dip at the edge.
-    if (l.running && secs.length) secs.pop();
+    const secs = completeSeconds([...seconds.values()].sort((a, b) => a.t - b.t), l);
     const samples = [...server.values()].sort((a, b) => a.atMs - b.atMs);
     // A client second [t, t + 1 s) is drawn at its end, where the server's
     // rate over the same second is drawn too.
@@ -376,6 +377,26 @@
       chart.options.plugins.windowShade = shade;
       chart.update("none");
     }
+  }
+
+  // The client seconds every generator has finished with, while the load
+  // runs: a generator posts the second in progress too and the rest of it
+  // later, so a second is complete once each generator has posted a later
+  // one. Drawn earlier, the newest seconds would dip at the edge. A
+  // generator that stops posting holds the line back by 3 s at most.
+  const MAX_LAG_MS = 3000;
+  function completeSeconds(secs, l) {
+    if (!l.running || !secs.length) return secs;
+    const has = (s, id) => s.generators && Object.prototype.hasOwnProperty.call(s.generators, id);
+    const newestOverall = secs[secs.length - 1].t;
+    let cutoff = newestOverall;
+    for (const id of Object.keys(l.generators || {})) {
+      let newest = -Infinity;
+      for (const s of secs) if (has(s, id)) newest = s.t;
+      cutoff = Math.min(cutoff, newest);
+    }
+    cutoff = Math.max(cutoff, newestOverall - MAX_LAG_MS);
+    return secs.filter((s) => s.t < cutoff);
   }
 
   function windowText(l) {
