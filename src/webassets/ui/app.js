@@ -419,7 +419,9 @@
       bd.results = answer.results || [];
       renderHistory();
     } catch (e) {
-      if (!failed(e)) $("history-empty").textContent = "The history could not be read: " + e.message;
+      if (failed(e) || e.name === "AbortError") return;
+      $("history-empty").hidden = false;
+      $("history-empty").textContent = "The history could not be read: " + e.message;
     }
   }
 
@@ -427,6 +429,7 @@
     const body = $("history").tBodies[0];
     body.replaceChildren();
     $("history-empty").hidden = bd.results.length > 0;
+    $("history-empty").textContent = emptyText.history;
     for (const r of bd.results) {
       const row = document.createElement("tr");
       row.dataset.epoch = String(r.epoch);
@@ -464,13 +467,16 @@
         await loadCampaign(id);
       }
     } catch (e) {
-      if (!failed(e)) $("campaigns-empty").textContent = "The campaigns could not be read: " + e.message;
+      if (failed(e) || e.name === "AbortError") return;
+      $("campaigns-empty").hidden = false;
+      $("campaigns-empty").textContent = "The campaigns could not be read: " + e.message;
     }
   }
 
   function renderCampaignList() {
     const select = $("campaign-select");
     $("campaigns-empty").hidden = bd.campaigns.length > 0;
+    $("campaigns-empty").textContent = emptyText.campaigns;
     $("campaign-body").hidden = bd.campaigns.length === 0;
     const current = chosenCampaign || (bd.campaigns[0] && bd.campaigns[0].id);
     select.replaceChildren();
@@ -628,7 +634,12 @@
 
   // ---- wiring --------------------------------------------------------------
 
+  // The page's own "nothing yet" texts, put back after an error replaced them.
+  const emptyText = {};
+
   function init() {
+    emptyText.history = $("history-empty").textContent;
+    emptyText.campaigns = $("campaigns-empty").textContent;
     makeCharts();
     $("token-form").addEventListener("submit", (event) => {
       event.preventDefault();
