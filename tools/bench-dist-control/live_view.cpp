@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <limits>
+#include <string_view>
 
 namespace benchdist::control_tool {
 
@@ -266,8 +268,15 @@ void apply_live(LiveView& known, LiveView answer) {
 }
 
 const LiveSecond* last_complete_second(const LiveView& view) {
-    if (view.seconds.size() < 2) return nullptr;
-    return &view.seconds[view.seconds.size() - 2];
+    std::map<std::string_view, std::int64_t> newest;  // each generator's newest second
+    for (const auto& s : view.seconds)
+        for (const auto& [id, g] : s.generators) newest[id] = s.t;  // sorted by t: the last one wins
+    if (newest.empty()) return view.seconds.size() < 2 ? nullptr : &view.seconds[view.seconds.size() - 2];
+    std::int64_t complete_before = newest.begin()->second;
+    for (const auto& [id, t] : newest) complete_before = std::min(complete_before, t);
+    const auto it = std::lower_bound(view.seconds.begin(), view.seconds.end(), complete_before,
+                                     [](const LiveSecond& s, std::int64_t t) { return s.t < t; });
+    return it == view.seconds.begin() ? nullptr : &*std::prev(it);
 }
 
 }  // namespace benchdist::control_tool

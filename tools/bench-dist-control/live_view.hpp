@@ -130,9 +130,11 @@ LiveView parse_live(const control::Json& j);
 void apply_live(LiveView& known, LiveView answer);
 
 // The last complete second, as the coordinator's clientTps counts it: the
-// one before the newest, which is still being filled while the load runs
-// (a later post adds to it) or was cut short by the load's stop; null
-// before there are two.
+// newest second every generator in the series has posted past. A
+// generator's newest second is never complete (in progress, or cut short by
+// the load's stop), and a second after some generator's newest may still
+// lack that generator's part. Seconds that name no generator (an older
+// shape): the one before the newest. Null when there is none.
 const LiveSecond* last_complete_second(const LiveView& view);
 
 }  // namespace benchdist::control_tool

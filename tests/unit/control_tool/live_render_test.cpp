@@ -35,7 +35,7 @@ bc::Json measuring() {
          "generators": {"gen-a": {"committed": 20000, "errors": 5, "p50": 190, "p99": 420},
                         "gen-b": {"committed": 19990, "errors": 5, "p50": 195, "p99": 424}}},
         {"t": 1796622227000, "committed": 1200, "tps": 1200.0, "p50": 150, "p99": 300,
-         "generators": {"gen-a": {"committed": 1200, "errors": 0}}}
+         "generators": {"gen-a": {"committed": 1200, "errors": 0}, "gen-b": {"committed": 0, "errors": 0}}}
       ],
       "server": [{"atMs": 1796622226100, "committed": 471707, "tps": 38420.2, "inWindow": true}],
       "generators": {"gen-a": {"connections": 8, "lastProgressMs": 1796622226400, "committed": 120000, "errors": 5},

@@ -236,17 +236,31 @@ TEST(LiveViewParse, PartialAnswersNeverGrowTheSeriesPastTheBound) {
     EXPECT_EQ(known.seconds.back().t, 3999 * 1000);
 }
 
-// As the coordinator's clientTps: never the newest second, still filling
-// while the load runs, cut short by its stop after.
-TEST(LiveViewParse, TheLastCompleteSecondIsTheOneBeforeTheNewest) {
+// As the coordinator's clientTps: the newest second every generator has
+// posted past -- never a generator's newest (still filling, or cut short by
+// the load's stop), nor one after it (it may lack that generator's part).
+TEST(LiveViewParse, TheLastCompleteSecondIsTheNewestEveryGeneratorPostedPast) {
+    const auto with = [](std::int64_t t, std::vector<std::string> ids) {
+        auto s = second_at(t, 1);
+        for (const auto& id : ids) s.generators[id] = {};
+        return s;
+    };
     LiveView v;
     v.running = true;
     EXPECT_EQ(last_complete_second(v), nullptr);
-    v.seconds = {second_at(1000, 1)};
+    v.seconds = {with(1000, {"a", "b"})};
     EXPECT_EQ(last_complete_second(v), nullptr);
-    v.seconds.push_back(second_at(2000, 2));
+    v.seconds.push_back(with(2000, {"a", "b"}));
     ASSERT_NE(last_complete_second(v), nullptr);
     EXPECT_EQ(last_complete_second(v)->t, 1000);
-    v.running = false;
+    // a posted on to 4000, b only to 2000: 3000 may still lack b's part.
+    v.seconds.push_back(with(3000, {"a"}));
+    v.seconds.push_back(with(4000, {"a"}));
     EXPECT_EQ(last_complete_second(v)->t, 1000);
+    v.seconds[2].generators["b"] = {};
+    EXPECT_EQ(last_complete_second(v)->t, 2000);
+    // Seconds that name no generator: the one before the newest.
+    LiveView bare;
+    bare.seconds = {second_at(1000, 1), second_at(2000, 1), second_at(3000, 1)};
+    EXPECT_EQ(last_complete_second(bare)->t, 2000);
 }
