@@ -149,7 +149,7 @@ std::optional<std::string> query_generator_id(const net::HttpRequest& req) {
     return id;
 }
 
-void handle(Coordinator& c, const net::HttpRequest& req, net::Respond& respond) {
+void handle(Coordinator& c, const net::HttpRequest& req, net::Respond& respond, bool auth_required) {
     const std::string& path = req.path;
     const std::string& method = req.method;
     const Route* known = find_route(path);
@@ -166,7 +166,9 @@ void handle(Coordinator& c, const net::HttpRequest& req, net::Respond& respond) 
     }
 
     if (path == "/healthz") {
-        respond(json_response(200, Json{{"ok", true}}));
+        // authRequired (an addition): whether the data routes need a token,
+        // so the dashboard asks for one only when there is one to give.
+        respond(json_response(200, Json{{"ok", true}, {"authRequired", auth_required}}));
     } else if (path == "/state" || path == "/admin/status") {
         const auto id = query_generator_id(req);
         const auto view = view_of(req);
@@ -319,17 +321,19 @@ void handle(Coordinator& c, const net::HttpRequest& req, net::Respond& respond) 
 
 }  // namespace
 
-net::RequestHandler make_http_handler(Coordinator& coordinator) {
-    return [&coordinator](net::HttpRequest req, net::Respond respond) {
+net::RequestHandler routes_handler(Coordinator& coordinator, bool auth_required) {
+    return [&coordinator, auth_required](net::HttpRequest req, net::Respond respond) {
         // The long-poll path moves the Respond away and throws nothing after
         // that, so an empty Respond here means the request is answered.
         try {
-            handle(coordinator, req, respond);
+            handle(coordinator, req, respond, auth_required);
         } catch (const std::exception& e) {
             if (respond) respond(error_response(400, e.what()));
         }
     };
 }
+
+net::RequestHandler make_http_handler(Coordinator& coordinator) { return routes_handler(coordinator, false); }
 
 namespace {
 constexpr const char* kAuthHint =
@@ -346,7 +350,9 @@ std::vector<std::string> open_paths() {
 }  // namespace
 
 net::RequestHandler make_http_handler(Coordinator& coordinator, std::string auth_token) {
-    return net::require_bearer_token(std::move(auth_token), make_http_handler(coordinator), open_paths(), kAuthHint);
+    const bool required = !auth_token.empty();
+    return net::require_bearer_token(std::move(auth_token), routes_handler(coordinator, required), open_paths(),
+                                     kAuthHint);
 }
 
 net::HeaderScreen make_auth_screen(std::string auth_token) {

@@ -53,7 +53,8 @@
   async function call(method, path, body) {
     const token = sessionStorage.getItem(TOKEN_KEY);
     if (token === null) throw new AuthError("no token");
-    const headers = { Authorization: "Bearer " + token };
+    // "" : a coordinator without --auth-token (found by openWithoutToken).
+    const headers = token ? { Authorization: "Bearer " + token } : {};
     const init = { method, headers, cache: "no-store", signal: aborter.signal };
     if (body !== undefined) {
       headers["Content-Type"] = "application/json";
@@ -663,7 +664,25 @@
       if (bd.live && bd.live.running) $("tile-window").textContent = windowText(bd.live);
     }, 500);
     if (sessionStorage.getItem(TOKEN_KEY) !== null) connect();
-    else askForToken("");
+    else openWithoutToken();
+  }
+
+  // A coordinator started without --auth-token says so on /healthz (which
+  // never needs one): then there is nothing to ask for. Otherwise, or when
+  // it cannot tell (an older coordinator), the prompt.
+  async function openWithoutToken() {
+    try {
+      const res = await fetch("../healthz", { cache: "no-store" });
+      const health = res.ok ? await res.json() : null;
+      if (health && health.authRequired === false) {
+        sessionStorage.setItem(TOKEN_KEY, "");
+        connect();
+        return;
+      }
+    } catch (e) {
+      // Unreachable or not JSON: the prompt, which reports errors once a token is tried.
+    }
+    askForToken("");
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);

@@ -201,6 +201,9 @@ TEST_F(DashboardRoutesTest, StaticFilesNeedNoTokenAndEverythingElseStillDoes) {
     EXPECT_FALSE(fs::exists(dir / "campaign-c1.json"));
     const net::HeaderList token{{"Authorization", "Bearer s3cret"}};
     EXPECT_EQ(call(guarded, "GET", "/admin/results", "", token).status, 200u);
+    // /healthz tells the page whether to ask for a token at all.
+    EXPECT_EQ(call(guarded, "GET", "/healthz").json()["authRequired"], true);
+    EXPECT_EQ(call(open, "GET", "/healthz").json()["authRequired"], false);
 
     // The header screen (before a body is read) agrees, and a static file
     // fetched without the token does not admit its connection.
