@@ -56,6 +56,7 @@ start_process coordinator "$bin/bench-dist-coordinator" --bind 127.0.0.1 --port 
 coord_port=$(listening_port coordinator coordinator "$STARTED_PID")
 coord_url="http://127.0.0.1:$coord_port"
 echo "   $coord_url"
+echo "   dashboard: $coord_url/ui/ (open it in a browser while the demo runs; this demo sets no token)"
 
 for name in gen-a gen-b; do
   echo "== starting generator $name ($concurrency connections)"
