@@ -9,6 +9,7 @@
 #include <initializer_list>
 
 #include "benchdist/control/verdict.hpp"
+#include "benchdist/stats/interval_series.hpp"
 #include "benchdist/stats/threshold.hpp"
 
 namespace benchdist::control {
@@ -415,6 +416,30 @@ EpochAckRequest epoch_ack_request_from_json(const Json& j) {
     r.id = get_name(j, "id", NameKind::GeneratorId);
     r.epoch = get_count(j, "epoch");
     r.extra = extra_keys(j, {"id", "epoch"});
+    return r;
+}
+
+Json to_json(const ProgressReport& r) {
+    Json j{{"id", r.id}, {"epoch", r.epoch}, {"connections", r.connections}};
+    j["intervals"] = stats::intervals_to_json(r.intervals);
+    return j;
+}
+
+ProgressReport progress_report_from_json(const Json& j) {
+    ProgressReport r;
+    r.id = get_name(j, "id", NameKind::GeneratorId);
+    r.epoch = get_count(j, "epoch");
+    r.connections = get_count(j, "connections");
+    const auto& list = require(j, "intervals");
+    if (!list.is_array()) throw ProtocolError("\"intervals\" must be an array of intervals");
+    if (list.size() > ProgressReport::kMaxIntervals)
+        throw ProtocolError("\"intervals\" holds " + std::to_string(list.size()) +
+                            " intervals; a report carries at most " + std::to_string(ProgressReport::kMaxIntervals));
+    try {
+        r.intervals = stats::intervals_from_json(list);
+    } catch (const std::invalid_argument& e) {
+        throw ProtocolError(std::string("\"intervals\": ") + e.what());
+    }
     return r;
 }
 

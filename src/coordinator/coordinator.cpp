@@ -204,9 +204,14 @@ control::StartEpochResponse Coordinator::start_epoch(const control::StartEpochRe
                 // The previous runner already recorded its result (the
                 // machine is idle only after that); join it outside the lock.
                 finished_runner = std::move(runner_);
-                runner_ = std::thread(
-                    [this, options = apply_epoch_timing(options_, sm_.active()->timing), epoch = outcome.epoch,
-                     started_ms = clock_()]() mutable { run_epoch(std::move(options), epoch, started_ms); });
+                auto epoch_options = apply_epoch_timing(options_, sm_.active()->timing);
+                const auto started_ms = clock_();
+                const auto& active = *sm_.active();
+                live_.begin_epoch({outcome.epoch, active.label, active.participants, started_ms,
+                                   epoch_options.warmup_seconds, epoch_options.warmup_auto,
+                                   epoch_options.window_seconds});
+                runner_ = std::thread([this, options = std::move(epoch_options), epoch = outcome.epoch,
+                                       started_ms]() mutable { run_epoch(std::move(options), epoch, started_ms); });
                 cv_.notify_all();
             }
         }
@@ -277,6 +282,55 @@ void Coordinator::watch_rendered(std::uint64_t since, std::chrono::milliseconds 
         cv_.notify_all();
 }
 
+std::size_t Coordinator::progress(const control::ProgressReport& report) {
+    std::lock_guard lock(mu_);
+    if (!sm_.is_known(report.id)) throw RequestRejected("Unknown generator \"" + report.id + "\"");
+    heard_from(report.id);
+    const auto taken = live_.add_progress(report, clock_());
+    if (!live_waiters_.empty()) cv_.notify_all();
+    return taken;
+}
+
+control::Json Coordinator::live_locked(std::uint64_t since) const {
+    return live_.to_json(since, {std::string(control::phase_name(sm_.phase())), sm_.active().has_value()});
+}
+
+control::Json Coordinator::live_json(std::uint64_t since) {
+    std::lock_guard lock(mu_);
+    live_.finalize(clock_());
+    return live_locked(since);
+}
+
+void Coordinator::watch_live(std::uint64_t since, std::chrono::milliseconds wait,
+                             std::function<void(const control::Json&)> on_answer) {
+    std::unique_lock lock(mu_);
+    if (since != live_.version() || shutting_down_ || wait.count() <= 0) {
+        live_.finalize(clock_());
+        auto body = live_locked(since);
+        lock.unlock();
+        on_answer(body);
+        return;
+    }
+    const auto deadline = Steady::now() + wait;
+    live_waiters_.push_back({since, deadline, std::move(on_answer)});
+    if (deadline < notifier_wake_at_) cv_.notify_all();
+}
+
+MetricsView Coordinator::metrics_view() const {
+    std::lock_guard lock(mu_);
+    MetricsView m;
+    m.state = snapshot_now();
+    if (const auto read = live_.last_server_read()) {
+        m.server_committed = read->committed;
+        m.server_tps = read->tps;
+        m.server_read_ms = read->at_ms;
+    }
+    m.in_window = live_.in_window();
+    m.latency = live_.latency();
+    m.latency_epoch = live_.epoch();
+    return m;
+}
+
 void Coordinator::answer(std::unique_lock<std::mutex>& lock, LongPollHub::Due due) {
     // The answer is contact too: the poll ended alive.
     for (const auto& w : due.full)
@@ -287,6 +341,30 @@ void Coordinator::answer(std::unique_lock<std::mutex>& lock, LongPollHub::Due du
     lock.unlock();
     batch.deliver();
     lock.lock();
+}
+
+bool Coordinator::answer_live(std::unique_lock<std::mutex>& lock, Steady::time_point now) {
+    if (live_waiters_.empty()) return false;
+    std::vector<std::pair<LiveWaiter, control::Json>> due;
+    bool finalized = false;
+    for (auto it = live_waiters_.begin(); it != live_waiters_.end();) {
+        if (it->since != live_.version() || it->deadline <= now || shutting_down_) {
+            if (!finalized) {
+                live_.finalize(clock_());
+                finalized = true;
+            }
+            auto body = live_locked(it->since);
+            due.emplace_back(std::move(*it), std::move(body));
+            it = live_waiters_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    if (due.empty()) return false;
+    lock.unlock();
+    for (auto& [waiter, body] : due) waiter.on_answer(body);
+    lock.lock();
+    return true;
 }
 
 void Coordinator::notifier_loop() {
@@ -328,6 +406,7 @@ void Coordinator::notifier_loop() {
             answer(lock, std::move(due));
             continue;
         }
+        if (answer_live(lock, now)) continue;
         if (shutting_down_) return;
         auto next_deadline = Steady::time_point::max();
         auto lease_check_ms = std::numeric_limits<std::int64_t>::max();
@@ -341,6 +420,7 @@ void Coordinator::notifier_loop() {
             }
         }
         if (const auto held = hub_.next_deadline()) next_deadline = std::min(next_deadline, *held);
+        for (const auto& w : live_waiters_) next_deadline = std::min(next_deadline, w.deadline);
         // While an epoch runs, wake at least this often, so a stall of the
         // process is noticed even when nothing else is due.
         if (sm_.active()) next_deadline = std::min(next_deadline, now + kStallProbe);
@@ -355,7 +435,7 @@ void Coordinator::notifier_loop() {
 }
 
 void Coordinator::run_epoch(CoordinatorOptions options, std::uint64_t epoch, std::int64_t started_ms) {
-    EpochRunner runner(std::move(options), {mu_, cv_, sm_, shutting_down_},
+    EpochRunner runner(std::move(options), {mu_, cv_, sm_, live_, shutting_down_},
                        {*counter_, verifier_.get(), store_, clock_, log_});
     runner.run(epoch, started_ms);
 }

@@ -80,12 +80,15 @@ std::optional<WarmupObservation> EpochRunner::wait_for_window(std::unique_lock<s
     // their load only in `starting` and `measure`, so a `warmup` phase
     // after the barrier would stop them and leave the window without load.
     std::optional<WarmupObservation> warmup;
+    shared_.live.set_stage(LiveStage::Warmup, io_.clock());
+    shared_.cv.notify_all();
     if (options_.warmup_auto) {
         warmup = auto_warmup(lock);
     } else if (options_.warmup_seconds > 0) {
         char seconds[32];
         std::snprintf(seconds, sizeof seconds, "%g", options_.warmup_seconds);
         log("epoch " + std::to_string(sm.active()->epoch) + ": warmup of " + seconds + " s before the window");
+        start_warmup_sampler();
         wait_or_abort(lock, Steady::now() + seconds_to_duration(options_.warmup_seconds),
                       [&] { return !sm.active()->errors.empty(); });
         throw_if_cut_short();
@@ -128,7 +131,10 @@ WarmupObservation EpochRunner::auto_warmup(std::unique_lock<std::mutex>& lock) {
         lock.lock();
         throw_if_cut_short();
         throw_if_lost_before_window();
-        if (read) reads.push_back({read->at_ms, read->read.committed});
+        if (read) {
+            reads.push_back({read->at_ms, read->read.committed});
+            live_read(*read, false);
+        }
         const auto check = stats::check_steady(stats::rate_steps(reads), rule);
         w.cv = check.cv;
         if (check.stable) {
@@ -194,7 +200,10 @@ void EpochRunner::sample_counter(Sampling& sampling, Steady::time_point window_s
             // window's own reads decide whether the epoch has numbers.
         }
         lock.lock();
-        if (read) sampling.reads.push_back(observe(*read, io_.clock()));
+        if (read) {
+            sampling.reads.push_back(observe(*read, io_.clock()));
+            live_read(sampling.reads.back(), true);
+        }
         // Keep the samples on the grid of the window's start; a read slower
         // than the period skips the slots it overran.
         const auto now = Steady::now();
@@ -203,9 +212,39 @@ void EpochRunner::sample_counter(Sampling& sampling, Steady::time_point window_s
     }
 }
 
+void EpochRunner::live_read(const ObservedRead& read, bool in_window) {
+    shared_.live.add_server_read(read.at_ms, read.read.committed, in_window);
+    shared_.cv.notify_all();
+}
+
+void EpochRunner::start_warmup_sampler() {
+    if (options_.sample_ms <= 0) return;
+    warmup_sampler_ = std::thread([this] {
+        const auto period = std::chrono::duration_cast<Steady::duration>(std::chrono::milliseconds(options_.sample_ms));
+        auto next = Steady::now();
+        std::unique_lock lock(shared_.mu);
+        while (!warmup_over_ && !shared_.shutting_down && !aborted()) {
+            lock.unlock();
+            std::optional<ObservedRead> read;
+            try {
+                read = observe(io_.counter.read(), io_.clock());
+            } catch (const std::exception&) {
+                // Only the live view misses it: the warmup needs no reads.
+            }
+            lock.lock();
+            if (read && !warmup_over_) live_read(*read, false);
+            const auto now = Steady::now();
+            next += period;
+            while (next <= now) next += period;
+            wait_or_abort(lock, next, [&] { return warmup_over_; });
+        }
+    });
+}
+
 std::vector<std::string> EpochRunner::stop_and_wait_acks() {
     std::unique_lock lock(shared_.mu);
     shared_.sm.set_phase(Phase::Stop);
+    shared_.live.set_stage(LiveStage::Stopping, io_.clock());
     shared_.cv.notify_all();
     const auto deadline = Steady::now() + seconds_to_duration(options_.stop_ack_timeout_seconds);
     // Only shutdown cuts this wait: verification must not race writers.
@@ -216,6 +255,11 @@ std::vector<std::string> EpochRunner::stop_and_wait_acks() {
 
 void EpochRunner::verify(EpochObservations& o) {
     if (!options_.verify) return;
+    {
+        std::lock_guard lock(shared_.mu);
+        shared_.live.set_stage(LiveStage::Verifying, io_.clock());
+        shared_.cv.notify_all();
+    }
     try {
         const auto outcome = io_.verifier->verify();
         o.verification = outcome.passed ? "passed" : "failed";
@@ -259,10 +303,22 @@ void EpochRunner::run(std::uint64_t epoch, std::int64_t started_ms) {
             o.warmup = wait_for_window(lock);
         }
         o.before = observe(io_.counter.read(), io_.clock());
+        {
+            std::lock_guard lock(shared_.mu);
+            warmup_over_ = true;
+            live_read(*o.before, true);
+            shared_.live.window_opened(o.before->at_ms);
+            shared_.cv.notify_all();
+        }
         const bool window_aborted = measure(sampling, sampler);
         log(name + ": measurement window " + (window_aborted ? "cut short by stop-epoch" : "closed"));
         o.after = observe(io_.counter.read(), io_.clock());
         finished_ms = o.after->at_ms;
+        {
+            std::lock_guard lock(shared_.mu);
+            live_read(*o.after, true);
+            shared_.live.window_closed(o.after->at_ms);
+        }
 
         stop_phase_entered = true;
         const auto missing = stop_and_wait_acks();
@@ -292,14 +348,14 @@ void EpochRunner::run(std::uint64_t epoch, std::int64_t started_ms) {
 
     // The sampler ends at once when the window closed, unless a read is in
     // flight; by now the stop-ack wait has usually outlasted that.
-    if (sampler.joinable()) {
-        {
-            std::lock_guard lock(shared_.mu);
-            sampling.window_closed = true;
-            shared_.cv.notify_all();
-        }
-        sampler.join();
+    {
+        std::lock_guard lock(shared_.mu);
+        sampling.window_closed = true;
+        warmup_over_ = true;
+        shared_.cv.notify_all();
     }
+    if (sampler.joinable()) sampler.join();
+    if (warmup_sampler_.joinable()) warmup_sampler_.join();
     o.samples = std::move(sampling.reads);
     {
         std::lock_guard lock(shared_.mu);
@@ -328,6 +384,7 @@ void EpochRunner::run(std::uint64_t epoch, std::int64_t started_ms) {
     }
 
     std::lock_guard lock(shared_.mu);
+    shared_.live.finished(r, io_.clock());
     shared_.sm.finish_epoch(std::move(r));
     shared_.cv.notify_all();
 }

@@ -22,6 +22,7 @@
 #include "benchdist/coordinator/epoch_result.hpp"
 #include "benchdist/coordinator/epoch_sources.hpp"
 #include "benchdist/coordinator/epoch_state.hpp"
+#include "benchdist/coordinator/live_series.hpp"
 #include "benchdist/coordinator/result_store.hpp"
 
 namespace benchdist::coordinator {
@@ -33,6 +34,9 @@ struct EpochRunnerShared {
     std::mutex& mu;
     std::condition_variable& cv;
     EpochStateMachine& sm;
+    // The live view (GET /admin/live): the runner tells it its stages, the
+    // window's edges, every counter read and the result.
+    LiveSeries& live;
     const bool& shutting_down;
 };
 
@@ -85,6 +89,12 @@ private:
     // Enters the stop phase and waits for the acknowledgements; returns
     // those still missing.
     std::vector<std::string> stop_and_wait_acks();
+    // A counter read for the live view; callers hold shared_.mu.
+    void live_read(const ObservedRead& read, bool in_window);
+    // With a fixed warmup, reads the counter every options_.sample_ms for
+    // the live view only, on its own thread (a slow read must not stretch
+    // the warmup), until the window opens.
+    void start_warmup_sampler();
     void verify(EpochObservations& o);
     bool aborted() const;
     // Timed wait on the shared condition variable that also ends on abort
@@ -96,6 +106,10 @@ private:
     const CoordinatorOptions options_;
     EpochRunnerShared shared_;
     EpochRunnerIo io_;
+    // Set under shared_.mu when the window's first read is in: the warmup
+    // sampler stops.
+    bool warmup_over_ = false;
+    std::thread warmup_sampler_;
 };
 
 }  // namespace benchdist::coordinator

@@ -66,6 +66,31 @@ using stats::round_to;
 
 std::uint64_t round_count(double v) { return v <= 0 ? 0 : static_cast<std::uint64_t>(std::llround(v)); }
 
+// The merged client intervals the window selects (the rule of
+// stats::select_window: an interval whose midpoint lies inside), one entry
+// per second, stamped like the server's "timeline": ms from the window's
+// start. What the live view showed, kept in the result for reports.
+Json client_timeline(const std::vector<stats::Interval>& merged, const SummaryWindow& window) {
+    Json list = Json::array();
+    for (const auto& i : merged) {
+        const std::int64_t mid = i.start_ms + i.length_ms / 2;
+        if (mid < window.start_ms || mid >= window.end_ms) continue;
+        const auto& t = i.totals;
+        const auto percentile = [&t](double p) {
+            return t.latency.empty() ? Json(nullptr) : Json(t.latency.value_at_percentile(p));
+        };
+        list.push_back(
+            {{"t", i.start_ms - window.start_ms},
+             {"committed", t.committed},
+             {"tps", round_to(static_cast<double>(t.committed) * 1000.0 / static_cast<double>(i.length_ms), 0.01)},
+             {"errors", t.failures.total()},
+             {"p50", percentile(50)},
+             {"p99", percentile(99)},
+             {"max", t.latency.empty() ? Json(nullptr) : Json(t.latency.max())}});
+    }
+    return list;
+}
+
 Json errors_json(const stats::FailureCounts& f) {
     Json module = Json::object();
     for (const auto& [message, n] : f.module_errors.entries()) module[message] = n;
@@ -376,6 +401,7 @@ Json summarize_generator_reports(const StopReports& reports, const std::vector<s
 
     const auto sel = stats::select_window(merged, window->start_ms, window->end_ms, *shape);
     out["latency"] = latency_json(kind, sel.totals.latency, sel);
+    out["clientTimeline"] = client_timeline(merged, *window);
     std::optional<ScheduleCheck> schedule;
     if (all_open) {
         out["latencyUncorrected"] = latency_json(kUncorrectedLatencyKind, sel.totals.latency_uncorrected, sel);

@@ -21,7 +21,7 @@ struct Route {
     std::string_view method;
 };
 
-constexpr std::array<Route, 12> kRoutes{{
+constexpr std::array<Route, 14> kRoutes{{
     {"/healthz", "GET"},
     {"/state", "GET"},
     {"/admin/status", "GET"},
@@ -34,6 +34,8 @@ constexpr std::array<Route, 12> kRoutes{{
     {"/admin/generators", "GET"},
     {"/admin/include", "POST"},
     {"/admin/exclude", "POST"},
+    {"/progress", "POST"},
+    {"/admin/live", "GET"},
 }};
 
 net::HttpResponse json_response(unsigned status, const Json& body) {
@@ -191,6 +193,24 @@ void handle(Coordinator& c, const net::HttpRequest& req, net::Respond& respond) 
         Json list = Json::array();
         for (const auto& g : c.generators()) list.push_back(control::to_json(g));
         respond(json_response(200, Json{{"generators", list}}));
+    } else if (path == "/progress") {
+        const auto r = control::progress_report_from_json(control::parse_body(req.body));
+        try {
+            respond(json_response(200, Json{{"accepted", c.progress(r)}}));
+        } catch (const ProgressRefused& e) {
+            respond(error_response(409, e.what()));
+        }
+    } else if (path == "/admin/live") {
+        const std::uint64_t since = req.query_param("since") ? parse_query_count(req, "since") : 0;
+        auto wait = std::chrono::milliseconds(0);
+        if (req.query_param("waitMs")) {
+            const auto ms = parse_query_count(req, "waitMs");
+            wait = std::chrono::milliseconds(std::min<std::uint64_t>(ms, kMaxLongPoll.count()));
+        }
+        auto respond_ptr = std::make_shared<net::Respond>(std::move(respond));
+        c.watch_live(since, wait, [respond_ptr](const Json& body) {
+            (*respond_ptr)(net::HttpResponse::json_text(200, control::compact(body)));
+        });
     } else if (path == "/admin/include" || path == "/admin/exclude") {
         const auto ids = control::generator_ids_request_from_json(control::parse_body(req.body));
         respond(json_response(200, control::to_json(c.set_included(ids, path == "/admin/include"))));

@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <iterator>
 #include <utility>
 
+#include "benchdist/stats/interval_series.hpp"
 #include "benchdist/stats/latency_histogram.hpp"
 #include "benchdist/stats/schedule_rule.hpp"
 
@@ -114,8 +116,9 @@ AgentRunner::StoppedLoad AgentRunner::stop_load() {
     // The load's span: from just after its workers started (pairs computed
     // for the epoch are not part of it) to after the last answer.
     const ResourceDelta used = diff(running_since_, take_resource_snapshot());
+    tick(false);
     StoppedLoad stopped{load_.counters(),
-                        load_.take_intervals(),
+                        std::exchange(taken_, {}),
                         load_.load_started_unix_ms(),
                         load_.load_stopped_unix_ms(),
                         running_settings_,
@@ -124,6 +127,48 @@ AgentRunner::StoppedLoad AgentRunner::stop_load() {
         sinks_.log(schedule_line(stopped.ran.rate, stopped.counters.attempted, stopped.started_ms, stopped.stopped_ms,
                                  stopped.intervals));
     return stopped;
+}
+
+void AgentRunner::tick(bool post) {
+    auto fresh = load_.take_intervals();
+    stats::merge_into(taken_, fresh);
+    if (sinks_.on_tick) sinks_.on_tick(LoadTick{running_, load_.counters(), load_.live_connections(), fresh});
+    next_tick_ = clock_.now() + kProgressPeriod;
+    if (post && running_) {
+        post_progress(*running_, std::move(fresh));
+    } else {
+        last_fresh_ = std::move(fresh);
+    }
+}
+
+void AgentRunner::post_progress(std::uint64_t epoch, std::vector<stats::Interval> fresh) {
+    if (no_progress_route_ || fresh.empty()) return;
+    if (progress_refused_epoch_ == epoch) return;
+    control::ProgressReport report{config_.id, epoch, static_cast<std::uint64_t>(load_.live_connections()), {}};
+    // After a long silence only the newest fit in one post; the stop report
+    // still has them all.
+    const auto keep = std::min(fresh.size(), control::ProgressReport::kMaxIntervals);
+    report.intervals.assign(std::make_move_iterator(fresh.end() - static_cast<std::ptrdiff_t>(keep)),
+                            std::make_move_iterator(fresh.end()));
+    client_.set_deadline(reconnecting_ ? std::nullopt : std::optional(lease_.deadline()));
+    try {
+        client_.progress(report);
+        lease_.renew(clock_.now());
+    } catch (const CoordinatorError& e) {
+        if (e.status() > 0 && e.status() < 500) lease_.renew(clock_.now());
+        if (e.status() == 404) {
+            no_progress_route_ = true;
+            sinks_.log(
+                "the coordinator has no /progress route (no live view, as the original harness): progress is "
+                "not posted to it again");
+        } else if (e.status() == 409) {
+            progress_refused_epoch_ = epoch;
+            sinks_.log(std::string(e.what()) + " -- no more progress for epoch " + std::to_string(epoch) +
+                       " (its stop report is unaffected)");
+        }
+        // Anything else (no answer, 5xx): the next /state poll finds out
+        // whether the coordinator is gone; progress is not worth a retry.
+    }
 }
 
 control::StopReport AgentRunner::stop_report(StoppedLoad&& stopped) const {
@@ -224,6 +269,8 @@ void AgentRunner::acknowledge_start(std::uint64_t epoch) {
 void AgentRunner::register_and_ready(bool open) {
     ended_.reset();
     no_started_route_ = false;
+    no_progress_route_ = false;
+    progress_refused_epoch_.reset();
     call_control("POST /register", [&] {
         control::RegisterRequest request{config_.id, config_.hostname, static_cast<std::uint64_t>(config_.concurrency)};
         control::set_manifest(request, manifest_);
@@ -274,9 +321,15 @@ void AgentRunner::reconnect() {
 // One round: poll /state and act on it.
 void AgentRunner::poll_once() {
     control::CoordinatorState state;
+    if (running_ && clock_.now() >= next_tick_) tick(true);
     const bool waiting = have_version_ && config_.long_poll_ms > 0;
-    // Well inside the lease, which the coordinator may have shortened.
-    const auto poll_wait = lease_.poll_wait(std::chrono::milliseconds(config_.long_poll_ms));
+    // Well inside the lease, which the coordinator may have shortened, and
+    // while load runs no later than the next progress tick.
+    auto poll_wait = lease_.poll_wait(std::chrono::milliseconds(config_.long_poll_ms));
+    if (running_) {
+        const auto to_tick = std::chrono::duration_cast<std::chrono::milliseconds>(next_tick_ - clock_.now());
+        poll_wait = std::clamp(to_tick, std::chrono::milliseconds(1), poll_wait);
+    }
     try {
         state = call_control("GET /state", [&] {
             return waiting ? client_.state(config_.id, seen_version_, poll_wait) : client_.state(config_.id);
@@ -309,11 +362,15 @@ void AgentRunner::poll_once() {
         running_settings_ = load_.start(decision.epoch, asked);
         running_since_ = take_resource_snapshot();
         running_ = decision.epoch;
+        taken_.clear();
+        next_tick_ = clock_.now() + kProgressPeriod;
         if (acknowledge) acknowledge_start(decision.epoch);
         return;  // poll again at once: the coordinator moves on when everyone started
     }
     if (decision.action == AgentAction::Stop) {
         auto stopped = stop_load();
+        // The last second's intervals, so the live view ends where the load did.
+        post_progress(decision.epoch, std::exchange(last_fresh_, {}));
         const auto& c = stopped.counters;
         sinks_.log("stopped epoch " + std::to_string(decision.epoch) + ": attempted=" + std::to_string(c.attempted) +
                    " committed=" + std::to_string(c.committed) + " errors=" + std::to_string(c.errors()) +

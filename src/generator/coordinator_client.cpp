@@ -82,8 +82,8 @@ control::CoordinatorState CoordinatorClient::stopped(const control::EpochAckRequ
     return call("POST", std::string("/stopped?") + kSelfView, &body);
 }
 
-control::CoordinatorState CoordinatorClient::call(std::string_view method, const std::string& path,
-                                                  const control::Json* body, std::chrono::milliseconds extra_wait) {
+net::ClientResponse CoordinatorClient::exchange(std::string_view method, const std::string& path,
+                                                const control::Json* body, std::chrono::milliseconds extra_wait) {
     net::ClientRequest req;
     req.method = std::string(method);
     req.url = base_url_ + path;
@@ -127,13 +127,31 @@ control::CoordinatorState CoordinatorClient::call(std::string_view method, const
         throw CoordinatorError(kind, req.method + " " + req.url + " failed: " + std::to_string(res.status) + " " + text,
                                res.status);
     }
+    return res;
+}
+
+control::CoordinatorState CoordinatorClient::call(std::string_view method, const std::string& path,
+                                                  const control::Json* body, std::chrono::milliseconds extra_wait) {
+    const auto res = exchange(method, path, body, extra_wait);
     try {
         auto state = control::coordinator_state_from_json(control::Json::parse(res.body));
         if (state.server_time_ms) last_exchange_->server_time_ms = static_cast<double>(*state.server_time_ms);
         return state;
     } catch (const std::exception& e) {
         throw CoordinatorError(CoordinatorError::Kind::BadResponse,
-                               req.method + " " + req.url + " answered with an unexpected body: " + e.what());
+                               std::string(method) + " " + base_url_ + path +
+                                   " answered with an unexpected body: " + e.what());
+    }
+}
+
+std::uint64_t CoordinatorClient::progress(const control::ProgressReport& report) {
+    const auto body = control::to_json(report);
+    const auto res = exchange("POST", "/progress", &body);
+    try {
+        return control::Json::parse(res.body).at("accepted").get<std::uint64_t>();
+    } catch (const std::exception& e) {
+        throw CoordinatorError(CoordinatorError::Kind::BadResponse,
+                               "POST " + base_url_ + "/progress answered with an unexpected body: " + e.what());
     }
 }
 

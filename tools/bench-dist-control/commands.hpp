@@ -44,4 +44,22 @@ struct SaturateArgs {
 // server as the limit, or --max was reached with every SLO held.
 int run_saturate(const Coordinator& c, const SaturateArgs& args, const CampaignOptions& options);
 
+struct ReportArgs {
+    std::vector<std::string> inputs;  // results directories, result files, campaign files (default runs/distributed)
+    std::string out;                  // "" = report.html / report.csv / report.md; "-" = stdout
+    std::string format = "html";      // html | csv | markdown
+};
+// report: reads the inputs and writes one report. Exit 0, or 1 when an
+// input cannot be read (the message names the file and key).
+int run_report(const ReportArgs& args);
+
+struct CompareArgs {
+    std::string a, b;
+    bool json = false;
+};
+// compare: the differences between two results or two campaigns. Exit 0
+// (comparable or not: the output says), 1 for an unreadable file, 2 for a
+// directory or a result compared with a campaign.
+int run_compare(const CompareArgs& args);
+
 }  // namespace benchdist::control_tool

@@ -254,6 +254,30 @@ int main(int argc, char** argv) {
     // cannot turn `status` into a usage error. The CA file is loaded there too.
     seed->parse_complete_callback([&stdb_options] { benchdist::cli::install_stdb_tls(stdb_options); });
 
+    auto* report = app.add_subcommand(
+        "report",
+        "Write a report of results and campaigns: one self-contained HTML page with tables and charts (default), "
+        "CSV or markdown");
+    bt::ReportArgs report_args;
+    report
+        ->add_option("inputs", report_args.inputs,
+                     "Results directories (every result and campaign file in them), result files or campaign files "
+                     "(default: runs/distributed)")
+        ->take_all();
+    report->add_option("--format", report_args.format, "html, csv (one row per epoch) or markdown")
+        ->check(CLI::IsMember({"html", "csv", "markdown"}))
+        ->capture_default_str();
+    report->add_option("--out", report_args.out,
+                       "The file to write (default report.html, report.csv or report.md); - writes to stdout");
+
+    auto* compare =
+        app.add_subcommand("compare",
+                           "Print the differences between two results (or two campaign files): figures and workload");
+    bt::CompareArgs compare_args;
+    compare->add_option("A", compare_args.a, "A result file or campaign file")->required();
+    compare->add_option("B", compare_args.b, "Another of the same kind")->required();
+    benchdist::cli::add_bool_flag(*compare, "--json", json, "Print the comparison as JSON");
+
     auto* wait_ready = app.add_subcommand("wait-ready", "Wait until N generators are ready (for scripts)");
     std::size_t want = 1;
     double wait_timeout = 60;
@@ -269,6 +293,12 @@ int main(int argc, char** argv) {
     } catch (const CLI::ParseError& e) {
         const int rc = app.exit(e);
         return rc == 0 ? 0 : 2;
+    }
+    // Files only: no coordinator involved.
+    if (*report) return bt::run_report(report_args);
+    if (*compare) {
+        compare_args.json = json;
+        return bt::run_compare(compare_args);
     }
     Coordinator c{coordinator_options.url, coordinator_options.auth_token};
     while (!c.url.empty() && c.url.back() == '/') c.url.pop_back();

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "benchdist/control/epoch_load.hpp"
+#include "benchdist/stats/interval.hpp"
 
 namespace benchdist::control {
 
@@ -128,6 +129,26 @@ struct CoordinatorState {
     std::optional<SelfView> self;
 };
 
+// POST /progress (an addition; the original harness has no such route):
+// what a generator's load did since its last report, about once a second
+// while an epoch runs, for the coordinator's live view (GET /admin/live).
+// The intervals are deltas -- what the generator took from its load since
+// the previous report -- which the coordinator merges by start, so an
+// interval still in progress may arrive in parts and nothing is counted
+// twice. The live view only; the epoch's result is built from the stop
+// reports as before.
+struct ProgressReport {
+    // A report carries at most this many intervals: one post is about one
+    // second of load, and the cap bounds the body (each interval holds a
+    // sparse histogram of a few KiB) after the coordinator was unreachable.
+    static constexpr std::size_t kMaxIntervals = 16;
+
+    std::string id;
+    std::uint64_t epoch = 0;
+    std::uint64_t connections = 0;  // open now
+    std::vector<stats::Interval> intervals;
+};
+
 struct StartEpochResponse {
     bool started = false;
     std::string message;
@@ -185,6 +206,8 @@ Json to_json(const RegisterRequest& r);
 Json to_json(const ReadyRequest& r);
 Json to_json(const EpochAckRequest& r);
 Json to_json(const StartEpochRequest& r);
+// {"id","epoch","connections","intervals":[stats::interval_to_json...]}
+Json to_json(const ProgressReport& r);
 
 // Parsers throw ProtocolError naming the key and the expected type. The
 // request parsers also hold names and counts to their rules
@@ -204,6 +227,9 @@ RegisterRequest register_request_from_json(const Json& j);
 ReadyRequest ready_request_from_json(const Json& j);
 EpochAckRequest epoch_ack_request_from_json(const Json& j);
 StartEpochRequest start_epoch_request_from_json(const Json& j);
+// Strict: more than kMaxIntervals intervals, or one that does not parse
+// (stats::interval_from_json), is refused naming it.
+ProgressReport progress_report_from_json(const Json& j);
 // The body of /admin/include and /admin/exclude: {"generatorIds": [...]}.
 std::vector<std::string> generator_ids_request_from_json(const Json& j);
 

@@ -26,6 +26,7 @@
 #include "benchdist/coordinator/coordinator_options.hpp"
 #include "benchdist/coordinator/epoch_sources.hpp"
 #include "benchdist/coordinator/epoch_state.hpp"
+#include "benchdist/coordinator/live_series.hpp"
 #include "benchdist/coordinator/long_poll_hub.hpp"
 #include "benchdist/coordinator/result_store.hpp"
 
@@ -34,6 +35,21 @@ namespace benchdist::coordinator {
 struct StopEpochOutcome {
     bool stopping = false;
     std::string message;
+};
+
+// What GET /metrics shows, taken under the coordinator's lock at once.
+struct MetricsView {
+    control::CoordinatorState state;
+    // The last read of the server's committed counter (any epoch's), its
+    // rate since the read before, and when it was made (unix ms).
+    std::optional<std::uint64_t> server_committed;
+    std::optional<double> server_tps;
+    std::optional<std::int64_t> server_read_ms;
+    bool in_window = false;
+    // The merged client latency of the live epoch so far (its progress
+    // reports), and which epoch that is.
+    stats::LatencyHistogram latency;
+    std::optional<std::uint64_t> latency_epoch;
 };
 
 class Coordinator {
@@ -84,6 +100,18 @@ public:
     void watch_rendered(std::uint64_t since, std::chrono::milliseconds wait, StateView view, RenderedAnswer on_answer,
                         const std::optional<std::string>& touch_id);
 
+    // POST /progress: a participant's progress for the live view. Throws
+    // RequestRejected for an unknown generator, ProgressRefused (409) for
+    // the wrong epoch or a generator not taking part. Counts as contact.
+    std::size_t progress(const control::ProgressReport& report);
+    // GET /admin/live: `on_answer` gets the live JSON at once when its
+    // version differs from `since` (or `wait` is 0), otherwise on the next
+    // change or after `wait` (on the notifier thread, outside the lock).
+    void watch_live(std::uint64_t since, std::chrono::milliseconds wait,
+                    std::function<void(const control::Json&)> on_answer);
+    control::Json live_json(std::uint64_t since = 0);
+    MetricsView metrics_view() const;
+
     // Marks generators whose lease ran out as lost, now. The coordinator
     // does this on its own when a lease runs out; tests with a fake
     // monotonic clock call it after moving the clock.
@@ -122,6 +150,12 @@ private:
     // with the epoch's own options (apply_epoch_timing).
     void run_epoch(CoordinatorOptions options, std::uint64_t epoch, std::int64_t started_ms);
     void notifier_loop();
+    // Answers the held live requests that are due (the version moved, the
+    // deadline passed, shutdown) outside the lock; whether there were any.
+    // Called with `lock` held; returns with it held.
+    bool answer_live(std::unique_lock<std::mutex>& lock, std::chrono::steady_clock::time_point now);
+    // The live view's JSON; callers hold mu_.
+    control::Json live_locked(std::uint64_t since) const;
     // The notifier's stall watch: during an epoch it wakes at least every
     // kStallProbe, and a timed wait that ends kStallThreshold or more past
     // its deadline means this process did not run meanwhile. The threshold
@@ -149,6 +183,14 @@ private:
     std::condition_variable cv_;
     EpochStateMachine sm_;
     LongPollHub hub_;
+    LiveSeries live_;
+    // Held GET /admin/live requests, answered by the notifier.
+    struct LiveWaiter {
+        std::uint64_t since = 0;
+        std::chrono::steady_clock::time_point deadline;
+        std::function<void(const control::Json&)> on_answer;
+    };
+    std::vector<LiveWaiter> live_waiters_;
     // When the notifier will wake next on its own (steady clock), and the
     // monotonic ms at which it will next check leases: a new watcher or a
     // lease that ends earlier wakes it, nothing else needs to.

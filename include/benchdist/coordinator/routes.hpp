@@ -39,6 +39,10 @@ inline constexpr std::chrono::milliseconds kMaxLongPoll{30000};
 //   POST /admin/stop-epoch             {"stopping", "message", "state"}
 //   GET  /admin/generators             {"generators": [...]}
 //   POST /admin/include, /admin/exclude {"generatorIds": [...]} -> CoordinatorState
+//   POST /progress                     control::ProgressReport -> {"accepted": n}; 409 for
+//                                      the wrong epoch or a non-participant
+//   GET  /admin/live                   the live view (LiveSeries::to_json); ?since=<version>
+//                                      &waitMs=<n> long-polls (no waitMs: answers at once)
 // Unknown path -> 404 "Unknown route: <METHOD> <path>"; known path with the
 // wrong method -> 405; a refused or malformed request -> 400 {"error": ...},
 // including an id (in a body or ?id=), host name or label that breaks its

@@ -38,6 +38,17 @@
 // says again. The load applies it before /started, so the start barrier
 // also waits for new pairs to be computed.
 //
+// While its load runs, the generator takes the load's new intervals about
+// once a second (kProgressPeriod: the long-poll waits no longer than the
+// next tick), keeps them for the stop report, hands them to
+// AgentSinks::on_tick and posts them to /progress for the coordinator's
+// live view. Progress is best effort: a failed post is not retried (the
+// next /state poll finds out whether the coordinator is gone), a 409 (an
+// epoch it is not running) is logged once per epoch, and a 404 (a
+// coordinator without the route, as the original harness) stops the posts
+// until this generator registers again. The stop report carries every
+// interval whatever happened to the posts.
+//
 // /register carries the manifest; /ready names the protocol the server
 // chose; /stopped carries the StopReport (control/generator_report.hpp):
 // the settings and load the epoch actually ran, this process's CPU over the
@@ -111,15 +122,30 @@ public:
     virtual bool stop_requested() = 0;
 };
 
+// What the agent saw of its load at one progress tick: about once a second
+// while an epoch's load runs, and once when it stops.
+struct LoadTick {
+    std::optional<std::uint64_t> epoch;  // the running epoch (none at the stop's tick)
+    LoadCounters counters;               // the epoch's so far
+    std::size_t open_connections = 0;
+    // The intervals taken from the load since the previous tick: deltas,
+    // to be merged by start (stats::merge_into).
+    std::vector<stats::Interval> intervals;
+};
+
 struct AgentSinks {
     // A progress line (the tool prefixes "[generator <id>] ").
     std::function<void(const std::string&)> log;
     // A line for stderr, already starting with "error: ".
     std::function<void(const std::string&)> error;
+    // Every progress tick, on the agent's thread (e.g. for --metrics-listen); may be empty.
+    std::function<void(const LoadTick&)> on_tick;
 };
 
 class AgentRunner {
 public:
+    static constexpr std::chrono::milliseconds kProgressPeriod{1000};
+
     // `jitter_seed` seeds the re-register backoff's jitter (the tool uses
     // its pid, so generators that failed together spread out).
     AgentRunner(const GeneratorConfig& config, control::RegisterManifest manifest, ControlClient& client,
@@ -145,6 +171,10 @@ private:
     void note_clock(bool immediate_answer);
     double last_rtt_ms() const;
     StoppedLoad stop_load();
+    // Takes the load's new intervals into taken_ and tells on_tick; posts
+    // them when `post`.
+    void tick(bool post);
+    void post_progress(std::uint64_t epoch, std::vector<stats::Interval> fresh);
     control::StopReport stop_report(StoppedLoad&& stopped) const;
     control::EpochAckRequest stopped_request(std::uint64_t epoch, const control::StopReport& report,
                                              bool with_intervals) const;
@@ -177,6 +207,16 @@ private:
     std::optional<std::uint64_t> ended_;
     // POST /started answered 404: this coordinator has no start barrier.
     bool no_started_route_ = false;
+    // POST /progress answered 404 (no live view there), or 409 for this
+    // epoch (logged once); forgotten like no_started_route_.
+    bool no_progress_route_ = false;
+    std::optional<std::uint64_t> progress_refused_epoch_;
+    // The running epoch's intervals taken so far (for the stop report),
+    // the last tick's new ones at the stop (posted before /stopped), and
+    // when the next tick is due.
+    std::vector<stats::Interval> taken_;
+    std::vector<stats::Interval> last_fresh_;
+    AgentClock::Clock::time_point next_tick_{};
     // Version of the last /state answer acted on; the next poll waits for a
     // newer one. A plain pair rather than std::optional: GCC 12 at -O2
     // reports a bogus maybe-uninitialized read of the optional's payload.

@@ -23,6 +23,7 @@
 #include <string_view>
 
 #include "benchdist/control/protocol.hpp"
+#include "benchdist/net/http_client.hpp"
 
 namespace benchdist::generator {
 
@@ -66,6 +67,11 @@ public:
                                             std::chrono::milliseconds wait) = 0;
     virtual control::CoordinatorState started(const control::EpochAckRequest& request) = 0;
     virtual control::CoordinatorState stopped(const control::EpochAckRequest& request) = 0;
+    // POST /progress (an addition): the load's intervals since the last
+    // report, for the coordinator's live view; returns how many it took.
+    // Throws CoordinatorError like the others (404 from a coordinator
+    // without the route, 409 for an epoch it is not running).
+    virtual std::uint64_t progress(const control::ProgressReport& report) = 0;
     virtual const std::string& base_url() const = 0;
     // Every request from now on ends by `deadline` at the latest; nullopt: no deadline.
     virtual void set_deadline(std::optional<std::chrono::steady_clock::time_point> deadline) = 0;
@@ -90,6 +96,7 @@ public:
                                     std::chrono::milliseconds wait) override;
     control::CoordinatorState started(const control::EpochAckRequest& request) override;
     control::CoordinatorState stopped(const control::EpochAckRequest& request) override;
+    std::uint64_t progress(const control::ProgressReport& report) override;
 
     const std::string& base_url() const override { return base_url_; }
     // Every request from now on ends by `deadline` at the latest (its
@@ -105,6 +112,10 @@ public:
     const std::optional<ControlExchange>& last_exchange() const override { return last_exchange_; }
 
 private:
+    // One request under the timeout and deadline; throws CoordinatorError
+    // for no answer or a non-2xx one.
+    net::ClientResponse exchange(std::string_view method, const std::string& path, const control::Json* body,
+                                 std::chrono::milliseconds extra_wait = std::chrono::milliseconds(0));
     control::CoordinatorState call(std::string_view method, const std::string& path, const control::Json* body,
                                    std::chrono::milliseconds extra_wait = std::chrono::milliseconds(0));
 

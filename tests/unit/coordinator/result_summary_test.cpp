@@ -55,10 +55,25 @@ TEST(ResultSummary, OnlyIntervalsInsideTheWindowCount) {
     EXPECT_NEAR(l["coverage"].get<double>(), 2000.0 / 1990.0, 1e-4);
     EXPECT_EQ(s["clientServerRatio"], 1.0);
     EXPECT_EQ(s["warnings"], Json::array());
+    // The same two seconds, one entry each, stamped from the window's start.
+    EXPECT_EQ(s["clientTimeline"], (Json::array({Json{{"t", -20},
+                                                      {"committed", 100},
+                                                      {"tps", 100.0},
+                                                      {"errors", 0},
+                                                      {"p50", 1000},
+                                                      {"p99", 1000},
+                                                      {"max", 1000}},
+                                                 Json{{"t", 980},
+                                                      {"committed", 100},
+                                                      {"tps", 100.0},
+                                                      {"errors", 0},
+                                                      {"p50", 1000},
+                                                      {"p99", 1000},
+                                                      {"max", 1000}}})));
     // Keys in the documented order.
     std::vector<std::string> keys;
     for (const auto& [k, v] : s.items()) keys.push_back(k);
-    EXPECT_EQ(keys, (std::vector<std::string>{"latency", "clientCommitted", "errors", "perGenerator",
+    EXPECT_EQ(keys, (std::vector<std::string>{"latency", "clientTimeline", "clientCommitted", "errors", "perGenerator",
                                               "clientServerRatio", "clientServerCheck", "warnings"}));
 }
 
@@ -369,7 +384,7 @@ TEST(ResultSummary, ClosedLoopKindNamesInflightAndLittlesLawHolds) {
     EXPECT_EQ(s["warnings"], Json::array());
     std::vector<std::string> keys;
     for (const auto& [k, v] : s.items()) keys.push_back(k);
-    EXPECT_EQ(keys, (std::vector<std::string>{"latency", "clientCommitted", "errors", "perGenerator",
+    EXPECT_EQ(keys, (std::vector<std::string>{"latency", "clientTimeline", "clientCommitted", "errors", "perGenerator",
                                               "clientServerRatio", "clientServerCheck", "littlesLaw", "warnings"}));
     EXPECT_EQ(closed_loop_latency_kind(1), kLatencyKind);
 }
@@ -438,8 +453,9 @@ TEST(ResultSummary, OpenLoopKeptScheduleReportsCorrectedAndUncorrected) {
     EXPECT_EQ(s["warnings"], Json::array());
     std::vector<std::string> keys;
     for (const auto& [k, v] : s.items()) keys.push_back(k);
-    EXPECT_EQ(keys, (std::vector<std::string>{"latency", "latencyUncorrected", "schedule", "clientCommitted", "errors",
-                                              "perGenerator", "clientServerRatio", "clientServerCheck", "warnings"}));
+    EXPECT_EQ(keys, (std::vector<std::string>{"latency", "clientTimeline", "latencyUncorrected", "schedule",
+                                              "clientCommitted", "errors", "perGenerator", "clientServerRatio",
+                                              "clientServerCheck", "warnings"}));
 }
 
 TEST(ResultSummary, OpenLoopScheduleNotKeptSaysWhichAndHowToFix) {

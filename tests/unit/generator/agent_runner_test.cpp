@@ -92,6 +92,15 @@ struct FakeClient final : ControlClient {
         stops.push_back(r);
         return answer("stopped " + std::to_string(r.epoch), on_stopped, stops.size());
     }
+    // POST /progress: recorded; `on_progress` may throw (a 404, a 409).
+    std::vector<control::ProgressReport> progress_reports;
+    std::function<void(const control::ProgressReport&)> on_progress;
+    std::uint64_t progress(const control::ProgressReport& r) override {
+        progress_reports.push_back(r);
+        if (on_progress) on_progress(r);
+        events_.push_back("progress " + std::to_string(r.epoch));
+        return r.intervals.size();
+    }
     const std::string& base_url() const override { return url; }
     void set_deadline(std::optional<std::chrono::steady_clock::time_point> d) override { deadlines.push_back(d); }
     const std::optional<ControlExchange>& last_exchange() const override { return exchange; }
@@ -154,7 +163,12 @@ struct FakeLoad final : AgentLoad {
         return true;
     }
     LoadCounters counters() const override { return load_counters; }
-    std::vector<stats::Interval> take_intervals() override { return std::exchange(intervals, {}); }
+    std::vector<stats::Interval> take_intervals() override {
+        if (before_take) before_take();
+        return std::exchange(intervals, {});
+    }
+    // Runs before every take_intervals: a test adds the load's next seconds.
+    std::function<void()> before_take;
     std::optional<std::int64_t> load_started_unix_ms() const override { return 5000; }
     std::optional<std::int64_t> load_stopped_unix_ms() const override { return 6000; }
     std::optional<std::uint64_t> running_epoch() const override { return running; }
@@ -186,6 +200,7 @@ struct Rig {
     FakeLoad load{events};
     std::vector<std::string> logs;
     std::vector<std::string> errors;
+    std::vector<LoadTick> ticks;
 
     int run() {
         control::RegisterManifest manifest;
@@ -193,7 +208,8 @@ struct Rig {
         manifest.workload = config.workload_json();
         AgentRunner runner(config, manifest, client, load, clock,
                            AgentSinks{[this](const std::string& s) { logs.push_back(s); },
-                                      [this](const std::string& s) { errors.push_back(s); }},
+                                      [this](const std::string& s) { errors.push_back(s); },
+                                      [this](const LoadTick& t) { ticks.push_back(t); }},
                            7);
         return runner.run();
     }
@@ -253,8 +269,9 @@ TEST(AgentRunner, StartsAndStopsAnEpochAndReportsWhatItSaw) {
     Rig rig;
     rig.client.on_state = one_epoch(then_stop(rig.clock));
     EXPECT_EQ(rig.run(), 0);
+    // The load's last intervals go to the live view just before /stopped.
     EXPECT_EQ(rig.events, (Events{"register", "open", "ready", "state", "load start 1", "started 1", "state", "state",
-                                  "load stop", "stopped 1", "state", "close"}));
+                                  "load stop", "progress 1", "stopped 1", "state", "close"}));
     ASSERT_EQ(rig.client.starts.size(), 1u);
     EXPECT_EQ(rig.client.starts[0].id, "gen-a");
     EXPECT_TRUE(rig.client.starts[0].extra.empty());
@@ -618,7 +635,7 @@ TEST(AgentRunner, AnEpochFirstSeenInWarmupStartsWithoutPostingStarted) {
         scripted(rig.clock, steps({{{Phase::Warmup, 1}, 1}, {{Phase::Measure, 1}, 1}, {{Phase::Stop, 1}, 1}}));
     EXPECT_EQ(rig.run(), 0);
     EXPECT_EQ(rig.events, (Events{"register", "open", "ready", "state", "load start 1", "state", "state", "load stop",
-                                  "stopped 1", "state", "close"}));
+                                  "progress 1", "stopped 1", "state", "close"}));
 }
 
 // Ours by default: starting (the barrier), then warmup once every
@@ -629,8 +646,11 @@ TEST(AgentRunner, TheStartBarrierIsAcknowledgedOnceAndTheLoadRunsOnThroughWarmup
         rig.clock,
         steps({{{Phase::Starting, 1}, 2}, {{Phase::Warmup, 1}, 2}, {{Phase::Measure, 1}, 2}, {{Phase::Stop, 1}, 1}}));
     EXPECT_EQ(rig.run(), 0);
-    EXPECT_EQ(rig.events, (Events{"register", "open", "ready", "state", "load start 1", "started 1", "state", "state",
-                                  "state", "state", "state", "state", "load stop", "stopped 1", "state", "close"}));
+    // A second into the load (two unchanged polls of --poll-ms 500) its
+    // progress is posted; the stop has nothing newer to post.
+    EXPECT_EQ(rig.events,
+              (Events{"register", "open", "ready", "state", "load start 1", "started 1", "state", "state", "state",
+                      "progress 1", "state", "state", "state", "load stop", "stopped 1", "state", "close"}));
     EXPECT_EQ(epochs_of(rig.client.starts), (std::vector<std::uint64_t>{1}));
 }
 
@@ -835,6 +855,117 @@ TEST(AgentRunner, ScheduleLineJudgesByTheSharedRule) {
     stats::Interval late;
     late.totals.send_lag.record(20000);  // 20 ms
     EXPECT_NE(schedule_line(100, 100, 0, 1000, {late}).find("schedule NOT kept"), std::string::npos);
+}
+
+// ---- progress for the live view --------------------------------------------
+
+namespace {
+
+// A load that completes `per_second` calls in a new one-second interval at
+// every take, as a LoadSession hands over its finished seconds.
+void produce_a_second_per_take(Rig& rig, std::uint64_t per_second) {
+    rig.load.before_take = [&rig, per_second, next = std::int64_t{10000}]() mutable {
+        if (!rig.load.running_epoch()) return;
+        stats::Interval second;
+        second.start_ms = next;
+        next += 1000;
+        second.totals.attempted = per_second;
+        second.totals.committed = per_second;
+        for (std::uint64_t i = 0; i < per_second; ++i) second.totals.latency.record(500 + i);
+        rig.load.intervals.push_back(std::move(second));
+    };
+}
+
+std::uint64_t committed_in(const std::vector<stats::Interval>& intervals) {
+    std::uint64_t n = 0;
+    for (const auto& i : intervals) n += i.totals.committed;
+    return n;
+}
+
+CoordinatorError progress_refused(unsigned status) {
+    return CoordinatorError(Kind::Rejected,
+                            "POST http://127.0.0.1:9/progress failed: " + std::to_string(status) + " refused", status);
+}
+
+}  // namespace
+
+TEST(AgentRunner, ProgressPostsEachIntervalOnceAndTheStopReportKeepsThemAll) {
+    Rig rig;
+    produce_a_second_per_take(rig, 10);
+    rig.client.on_state =
+        scripted(rig.clock, steps({{{Phase::Starting, 1}, 1}, {{Phase::Measure, 1}, 8}, {{Phase::Stop, 1}, 1}}));
+    EXPECT_EQ(rig.run(), 0);
+    ASSERT_GE(rig.client.progress_reports.size(), 3u) << "about one post per second of load";
+    std::vector<std::int64_t> posted_starts;
+    std::uint64_t posted = 0;
+    for (const auto& r : rig.client.progress_reports) {
+        EXPECT_EQ(r.id, "gen-a");
+        EXPECT_EQ(r.epoch, 1u);
+        EXPECT_EQ(r.connections, 4u);
+        EXPECT_LE(r.intervals.size(), control::ProgressReport::kMaxIntervals);
+        for (const auto& i : r.intervals) posted_starts.push_back(i.start_ms);
+        posted += committed_in(r.intervals);
+    }
+    // Deltas: no second is posted twice, and the posts add up to the load.
+    auto unique = posted_starts;
+    std::sort(unique.begin(), unique.end());
+    EXPECT_EQ(std::adjacent_find(unique.begin(), unique.end()), unique.end());
+    ASSERT_EQ(rig.client.stops.size(), 1u);
+    const auto report = control::stop_report_of(rig.client.stops[0]);
+    ASSERT_TRUE(report.intervals) << report.intervals_problem.value_or("");
+    EXPECT_EQ(committed_in(*report.intervals), posted) << "the stop report has every interval posted";
+    EXPECT_EQ(report.intervals->size(), posted_starts.size());
+    // Every tick told the sink the same deltas, the last one at the stop.
+    std::uint64_t ticked = 0;
+    for (const auto& t : rig.ticks) ticked += committed_in(t.intervals);
+    EXPECT_EQ(ticked, committed_in(*report.intervals));
+    ASSERT_FALSE(rig.ticks.empty());
+    EXPECT_EQ(rig.ticks.front().epoch, std::optional<std::uint64_t>(1));
+    EXPECT_EQ(rig.ticks.back().epoch, std::nullopt);
+    EXPECT_EQ(rig.ticks.front().open_connections, 4u);
+}
+
+TEST(AgentRunner, ACoordinatorWithoutProgressIsNotAskedAgainUntilTheNextRegister) {
+    Rig rig;
+    produce_a_second_per_take(rig, 5);
+    rig.client.on_progress = [](const control::ProgressReport&) { throw progress_refused(404); };
+    rig.client.on_state =
+        scripted(rig.clock, steps({{{Phase::Starting, 1}, 1}, {{Phase::Measure, 1}, 8}, {{Phase::Stop, 1}, 1}}));
+    EXPECT_EQ(rig.run(), 0);
+    EXPECT_EQ(rig.client.progress_reports.size(), 1u);
+    EXPECT_EQ(rig.count_logged("no /progress route"), 1);
+    ASSERT_EQ(rig.client.stops.size(), 1u) << "the load and its stop report carry on";
+    EXPECT_TRUE(rig.errors.empty());
+}
+
+TEST(AgentRunner, ARefusedProgressIsLoggedOnceAndTheEpochRunsOn) {
+    Rig rig;
+    produce_a_second_per_take(rig, 5);
+    rig.client.on_progress = [](const control::ProgressReport&) { throw progress_refused(409); };
+    rig.client.on_state =
+        scripted(rig.clock, steps({{{Phase::Starting, 1}, 1}, {{Phase::Measure, 1}, 8}, {{Phase::Stop, 1}, 1}}));
+    EXPECT_EQ(rig.run(), 0);
+    EXPECT_EQ(rig.client.progress_reports.size(), 1u) << "not posted again for that epoch";
+    EXPECT_EQ(rig.count_logged("no more progress for epoch 1"), 1);
+    ASSERT_EQ(rig.client.stops.size(), 1u);
+    const auto report = control::stop_report_of(rig.client.stops[0]);
+    ASSERT_TRUE(report.intervals);
+    EXPECT_GT(committed_in(*report.intervals), 118u);
+}
+
+TEST(AgentRunner, AFailedProgressPostIsNotRetriedAndDoesNotStopTheLoad) {
+    Rig rig;
+    produce_a_second_per_take(rig, 5);
+    int calls = 0;
+    rig.client.on_progress = [&calls](const control::ProgressReport&) {
+        if (++calls == 1) throw unreachable("POST /progress");
+    };
+    rig.client.on_state =
+        scripted(rig.clock, steps({{{Phase::Starting, 1}, 1}, {{Phase::Measure, 1}, 8}, {{Phase::Stop, 1}, 1}}));
+    EXPECT_EQ(rig.run(), 0);
+    EXPECT_GE(rig.client.progress_reports.size(), 2u) << "the next second is posted as usual";
+    EXPECT_EQ(rig.count("load start 1"), 1);
+    EXPECT_EQ(rig.count("load stop"), 1);
 }
 
 }  // namespace
