@@ -8,7 +8,9 @@
 #include <string_view>
 
 #include "benchdist/control/identifiers.hpp"
+#include "benchdist/metrics/exposition.hpp"
 #include "benchdist/net/bearer_auth.hpp"
+#include "coordinator/metrics_text.hpp"
 
 namespace benchdist::coordinator {
 
@@ -21,7 +23,7 @@ struct Route {
     std::string_view method;
 };
 
-constexpr std::array<Route, 14> kRoutes{{
+constexpr std::array<Route, 15> kRoutes{{
     {"/healthz", "GET"},
     {"/state", "GET"},
     {"/admin/status", "GET"},
@@ -36,6 +38,7 @@ constexpr std::array<Route, 14> kRoutes{{
     {"/admin/exclude", "POST"},
     {"/progress", "POST"},
     {"/admin/live", "GET"},
+    {"/metrics", "GET"},
 }};
 
 net::HttpResponse json_response(unsigned status, const Json& body) {
@@ -211,6 +214,8 @@ void handle(Coordinator& c, const net::HttpRequest& req, net::Respond& respond) 
         c.watch_live(since, wait, [respond_ptr](const Json& body) {
             (*respond_ptr)(net::HttpResponse::json_text(200, control::compact(body)));
         });
+    } else if (path == "/metrics") {
+        respond(metrics::exposition_response(render_metrics(c.metrics_view())));
     } else if (path == "/admin/include" || path == "/admin/exclude") {
         const auto ids = control::generator_ids_request_from_json(control::parse_body(req.body));
         respond(json_response(200, control::to_json(c.set_included(ids, path == "/admin/include"))));

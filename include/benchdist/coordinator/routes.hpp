@@ -43,6 +43,8 @@ inline constexpr std::chrono::milliseconds kMaxLongPoll{30000};
 //                                      the wrong epoch or a non-participant
 //   GET  /admin/live                   the live view (LiveSeries::to_json); ?since=<version>
 //                                      &waitMs=<n> long-polls (no waitMs: answers at once)
+//   GET  /metrics                      Prometheus text format (metrics_text.hpp); behind the
+//                                      token like every admin route
 // Unknown path -> 404 "Unknown route: <METHOD> <path>"; known path with the
 // wrong method -> 405; a refused or malformed request -> 400 {"error": ...},
 // including an id (in a body or ?id=), host name or label that breaks its
