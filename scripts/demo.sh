@@ -4,8 +4,10 @@
 # coordinator and two generators on this machine, runs one measured epoch
 # with verification, prints the result and where it was written, then runs
 # a short sweep (a 2 x 2 grid of total connections x contention, one epoch
-# per point, no generator restarted) and prints its campaign table, and
-# stops every process it started — also on Ctrl-C or failure.
+# per point, no generator restarted) and prints its campaign table, writes
+# an HTML report of the run, and stops every process it started — also on
+# Ctrl-C or failure. The coordinator's dashboard is at <coordinator>/ui
+# while the demo runs.
 #   scripts/demo.sh [--window-seconds S] [--concurrency N] [--no-sweep]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,6 +34,11 @@ bin="$root/build/release/bin"
 results="$root/runs/distributed"
 source "$root/scripts/lib/processes.sh"
 processes_init bench-dist-demo
+# Files newer than this are this run's (the report covers them only, while
+# runs/distributed keeps every run's results).
+run_marker="$PROCESSES_WORK/run-started"
+mkdir -p "$results"
+touch "$run_marker"
 
 echo "== starting stdb-standin"
 start_process standin "$bin/stdb-standin" --listen 127.0.0.1:0 --database test-1
@@ -78,3 +85,8 @@ if [ "$sweep" = 1 ]; then
   "$bin/bench-dist-control" --coordinator-url "$coord_url" sweep --vary "connections=$small,$((2 * concurrency))" \
     --vary alpha=0,1.5 --warmup 1 --window 3 --campaign-dir "$results" --timeout 120
 fi
+
+echo "== a report of this run's epochs and sweep (self-contained HTML; also --format csv|markdown)"
+mapfile -t this_run < <(find "$results" -maxdepth 1 -name '*.json' -newer "$run_marker" | sort)
+"$bin/bench-dist-control" report "${this_run[@]}" --out "$results/report.html"
+echo "   open file://$(cd "$results" && pwd)/report.html in a browser"

@@ -243,8 +243,9 @@ std::string format_verdict(const EpochResult& result) {
     const auto verdict = read_verdict(result.extra);
     if (!verdict) return {};
     std::string out = verdict->valid ? "verdict: valid\n" : "verdict: INVALID\n";
-    for (const auto& r : verdict->reasons) out += "  - [" + r.code + "] " + r.message + "\n";
-    for (const auto& r : verdict->tolerated) out += "  - tolerated [" + r.code + "] " + r.message + "\n";
+    for (const auto& r : verdict->reasons) out += "  - [" + printable(r.code) + "] " + printable(r.message) + "\n";
+    for (const auto& r : verdict->tolerated)
+        out += "  - tolerated [" + printable(r.code) + "] " + printable(r.message) + "\n";
     return out;
 }
 

@@ -53,6 +53,7 @@ Coordinator::Coordinator(CoordinatorOptions options, std::shared_ptr<CounterSour
       log_(escaping(std::move(log))),
       mono_clock_(std::move(mono_clock)),
       store_(options_.results_dir),
+      campaigns_(options_.results_dir),
       sm_(options_.test, options_.connector, options_.revision) {
     if (!counter_) throw std::invalid_argument("Coordinator needs a CounterSource");
     if (options_.verify && !verifier_)

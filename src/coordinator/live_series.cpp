@@ -29,12 +29,18 @@ std::uint64_t failures_of(const stats::OutcomeTotals& t) { return t.failures.tot
 
 std::string_view live_stage_name(LiveStage stage) {
     switch (stage) {
-        case LiveStage::Barrier: return "barrier";
-        case LiveStage::Warmup: return "warmup";
-        case LiveStage::Window: return "window";
-        case LiveStage::Stopping: return "stopping";
-        case LiveStage::Verifying: return "verifying";
-        case LiveStage::Done: return "done";
+        case LiveStage::Barrier:
+            return "barrier";
+        case LiveStage::Warmup:
+            return "warmup";
+        case LiveStage::Window:
+            return "window";
+        case LiveStage::Stopping:
+            return "stopping";
+        case LiveStage::Verifying:
+            return "verifying";
+        case LiveStage::Done:
+            return "done";
     }
     return "done";
 }
@@ -114,10 +120,9 @@ std::size_t LiveSeries::add_progress(const control::ProgressReport& report, std:
     // leaves no part of itself behind.
     for (const auto& interval : report.intervals) {
         if (interval.totals.latency.significant_digits() != latency_.significant_digits())
-            throw control::ProtocolError("\"intervals\": latency histograms of " +
-                                         std::to_string(interval.totals.latency.significant_digits()) +
-                                         " significant digits; the live view takes " +
-                                         std::to_string(latency_.significant_digits()));
+            throw control::ProtocolError(
+                "\"intervals\": latency histograms of " + std::to_string(interval.totals.latency.significant_digits()) +
+                " significant digits; the live view takes " + std::to_string(latency_.significant_digits()));
     }
     const std::uint64_t v = bump();
     auto& totals = gen->second;
@@ -145,6 +150,7 @@ std::size_t LiveSeries::add_progress(const control::ProgressReport& report, std:
         s.version = v;
         totals.committed += t.committed;
         totals.errors += failures_of(t);
+        totals.newest_start_ms = std::max(totals.newest_start_ms.value_or(interval.start_ms), interval.start_ms);
         committed_ += t.committed;
         errors_ += failures_of(t);
         latency_.merge(t.latency);
@@ -256,13 +262,22 @@ Json LiveSeries::to_json(std::uint64_t since, const LiveContext& context) const 
     for (const auto& [t, s] : seconds_) {
         if (full || s.version > since) seconds.push_back(second_json(t, s));
     }
-    // The last complete second: never the newest, which is still in
-    // progress while the load runs (a later report adds to it) or was cut
-    // short by the load's stop.
-    if (seconds_.size() >= 2) {
-        const Second& previous = std::next(seconds_.rbegin())->second;
-        client_tps =
-            rounded(static_cast<double>(previous.committed) * 1000.0 / static_cast<double>(previous.length_ms));
+    // The last complete second: the newest one every reporting generator
+    // has reported past. Each posts the second in progress and the rest of
+    // it later, so a newer second may still lack some generator's part; a
+    // generator's newest second is never complete (in progress, or cut
+    // short by the load's stop).
+    std::optional<std::int64_t> complete_before;
+    for (const auto& [id, g] : generators_)
+        if (g.newest_start_ms)
+            complete_before = std::min(complete_before.value_or(*g.newest_start_ms), *g.newest_start_ms);
+    if (complete_before) {
+        const auto it = seconds_.lower_bound(*complete_before);
+        if (it != seconds_.begin()) {
+            const Second& complete = std::prev(it)->second;
+            client_tps =
+                rounded(static_cast<double>(complete.committed) * 1000.0 / static_cast<double>(complete.length_ms));
+        }
     }
     j["seconds"] = std::move(seconds);
 

@@ -5,12 +5,15 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <optional>
 #include <stdexcept>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -65,6 +68,78 @@ public:
 private:
     fs::path path_;
 };
+
+// Calls `on_line` with every complete line of `path`, the last first, until
+// it returns false. Bytes after the last newline are not a complete line
+// (an append under way, or torn by a crash) and are left out. A missing
+// file has no lines.
+void for_each_line_backwards(const fs::path& path, const std::function<bool(std::string_view)>& on_line) {
+    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (fd.get() < 0) {
+        if (errno == ENOENT) return;
+        fail("open", path, errno);
+    }
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0) fail("stat", path, errno);
+    constexpr off_t kChunk = 64 * 1024;
+    off_t end = st.st_size;
+    // The bytes before the first newline of what was read so far: the end
+    // of a line that starts in the part still to read.
+    std::string pending;
+    bool skip_unterminated = true;  // the first segment met is the file's last, after its last newline
+    while (end > 0) {
+        const off_t n = std::min(end, kChunk);
+        std::string buf(static_cast<std::size_t>(n), '\0');
+        for (off_t done = 0; done < n;) {
+            const ssize_t got =
+                ::pread(fd.get(), buf.data() + done, static_cast<std::size_t>(n - done), end - n + done);
+            if (got < 0 && errno == EINTR) continue;
+            if (got <= 0) fail("read", path, got < 0 ? errno : EIO);
+            done += got;
+        }
+        end -= n;
+        buf += pending;
+        std::size_t segment_end = buf.size();
+        for (auto nl = buf.rfind('\n'); nl != std::string::npos;
+             nl = nl == 0 ? std::string::npos : buf.rfind('\n', nl - 1)) {
+            const std::string_view line(buf.data() + nl + 1, segment_end - nl - 1);
+            if (skip_unterminated) {
+                skip_unterminated = false;
+            } else if (!line.empty() && !on_line(line)) {
+                return;
+            }
+            segment_end = nl;
+        }
+        pending.assign(buf, 0, segment_end);
+    }
+    if (!skip_unterminated && !pending.empty()) on_line(pending);
+}
+
+// The epoch of a compact index line, read from its start (`{"epoch":N,`:
+// to_json writes the epoch first) without parsing the rest; nullopt when
+// the line does not start so.
+std::optional<std::uint64_t> leading_epoch(std::string_view line) {
+    constexpr std::string_view prefix = "{\"epoch\":";
+    if (line.substr(0, prefix.size()) != prefix) return std::nullopt;
+    std::uint64_t value = 0;
+    const char* begin = line.data() + prefix.size();
+    const char* stop = line.data() + line.size();
+    const auto [ptr, ec] = std::from_chars(begin, stop, value);
+    if (ec != std::errc() || ptr == begin || ptr == stop || (*ptr != ',' && *ptr != '}')) return std::nullopt;
+    return value;
+}
+
+std::optional<control::Json> parse_object(std::string_view line) {
+    auto j = control::Json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (!j.is_object()) return std::nullopt;
+    return j;
+}
+
+control::Json value_or_null(const control::Json& object, const char* key) {
+    if (!object.is_object()) return nullptr;
+    const auto it = object.find(key);
+    return it == object.end() ? control::Json(nullptr) : *it;
+}
 
 void fsync_dir(const fs::path& dir) {
     Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
@@ -197,6 +272,47 @@ void ResultStore::append_index_line(const std::string& line) const {
     if (::fsync(fd.get()) != 0) fail("fsync", index, errno);
     // index.jsonl's own directory entry, when this append created it.
     if (st.st_size == 0) fsync_dir(directory_);
+}
+
+std::vector<control::Json> ResultStore::recent(std::size_t limit) const {
+    std::vector<control::Json> out;
+    if (limit == 0) return out;
+    for_each_line_backwards(directory_ / "index.jsonl", [&](std::string_view line) {
+        if (auto j = parse_object(line)) out.push_back(std::move(*j));
+        return out.size() < limit;
+    });
+    return out;
+}
+
+std::optional<control::Json> ResultStore::find(std::uint64_t epoch) const {
+    std::optional<control::Json> found;
+    for_each_line_backwards(directory_ / "index.jsonl", [&](std::string_view line) {
+        // Only the matching line is parsed whole: a long history is
+        // scanned at the speed of reading it.
+        if (const auto leading = leading_epoch(line); leading && *leading != epoch) return true;
+        auto j = parse_object(line);
+        if (j && j->contains("epoch") && (*j)["epoch"] == epoch) found = std::move(j);
+        return !found;
+    });
+    return found;
+}
+
+control::Json history_entry(const control::Json& result) {
+    control::Json e;
+    for (const char* key : {"epoch", "label", "verdict", "tps", "finishedAt"}) e[key] = value_or_null(result, key);
+    e["aborted"] = value_or_null(result, "aborted").is_boolean() ? result["aborted"] : control::Json(false);
+    const auto latency = value_or_null(result, "latency");
+    e["p50"] = value_or_null(latency, "p50");
+    e["p99"] = value_or_null(latency, "p99");
+    control::Json codes = control::Json::array();
+    if (const auto reasons = value_or_null(result, "reasons"); reasons.is_array()) {
+        for (const auto& r : reasons)
+            if (r.is_object() && r.contains("code") && r["code"].is_string()) codes.push_back(r["code"]);
+    }
+    e["reasons"] = codes;
+    const auto warnings = value_or_null(result, "warnings");
+    e["warnings"] = warnings.is_array() ? warnings.size() : 0;
+    return e;
 }
 
 }  // namespace benchdist::coordinator

@@ -8,8 +8,11 @@
 #include <string_view>
 
 #include "benchdist/control/identifiers.hpp"
+#include "benchdist/coordinator/campaign_store.hpp"
 #include "benchdist/metrics/exposition.hpp"
 #include "benchdist/net/bearer_auth.hpp"
+#include "benchdist/text/printable.hpp"
+#include "coordinator/dashboard_files.hpp"
 #include "coordinator/metrics_text.hpp"
 
 namespace benchdist::coordinator {
@@ -19,11 +22,11 @@ namespace {
 using control::Json;
 
 struct Route {
-    std::string_view path;
-    std::string_view method;
+    std::string_view path;     // exact; a path ending in '/' also takes every path under it
+    std::string_view methods;  // "GET", "POST" or "GET, POST"
 };
 
-constexpr std::array<Route, 15> kRoutes{{
+constexpr std::array<Route, 21> kRoutes{{
     {"/healthz", "GET"},
     {"/state", "GET"},
     {"/admin/status", "GET"},
@@ -38,8 +41,38 @@ constexpr std::array<Route, 15> kRoutes{{
     {"/admin/exclude", "POST"},
     {"/progress", "POST"},
     {"/admin/live", "GET"},
+    {"/admin/results", "GET"},
+    {"/admin/results/", "GET"},
+    {"/admin/campaigns", "GET, POST"},
+    {"/admin/campaigns/", "GET"},
+    {"/ui", "GET"},
+    {"/ui/", "GET"},
     {"/metrics", "GET"},
 }};
+
+const Route* find_route(std::string_view path) {
+    const auto exact = std::find_if(kRoutes.begin(), kRoutes.end(), [&](const Route& r) { return r.path == path; });
+    if (exact != kRoutes.end()) return &*exact;
+    const auto under = std::find_if(kRoutes.begin(), kRoutes.end(), [&](const Route& r) {
+        return r.path.back() == '/' && path.substr(0, r.path.size()) == r.path;
+    });
+    return under == kRoutes.end() ? nullptr : &*under;
+}
+
+bool allows(const Route& route, std::string_view method) {
+    for (std::string_view rest = route.methods; !rest.empty();) {
+        const auto comma = rest.find(", ");
+        if (rest.substr(0, comma) == method) return true;
+        rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 2);
+    }
+    return false;
+}
+
+std::string alternatives(std::string_view methods) {
+    std::string text(methods);
+    if (const auto comma = text.rfind(", "); comma != std::string::npos) text.replace(comma, 2, " or ");
+    return text;
+}
 
 net::HttpResponse json_response(unsigned status, const Json& body) {
     return net::HttpResponse::json_text(status, control::pretty(body));
@@ -73,6 +106,30 @@ bool body_is_blank(std::string_view body) {
     return std::all_of(body.begin(), body.end(), [](char c) { return std::isspace(static_cast<unsigned char>(c)); });
 }
 
+// Runs a read or write of the results directory: its value, or nullopt
+// once a 500 naming the failure is sent. A ProtocolError (the request's
+// fault) is left to the caller's 400.
+template <typename F>
+auto from_disk(net::Respond& respond, F f) -> std::optional<decltype(f())> {
+    try {
+        return f();
+    } catch (const control::ProtocolError&) {
+        throw;
+    } catch (const std::exception& e) {
+        respond(error_response(500, e.what()));
+        return std::nullopt;
+    }
+}
+
+// The <epoch> of /admin/results/<epoch>: digits only.
+std::uint64_t epoch_in_path(std::string_view text) {
+    std::uint64_t value = 0;
+    const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (text.empty() || ec != std::errc() || ptr != text.data() + text.size())
+        throw control::ProtocolError("/admin/results/<epoch> takes an epoch number, got " + text::quoted_excerpt(text));
+    return value;
+}
+
 // ?view=self (our generators send it; the original's ignore-unknown-params
 // behaviour means an old coordinator answers the full state instead) or
 // ?view=full / absent. The view needs the generator's id: in ?id= on GET
@@ -95,24 +152,26 @@ std::optional<std::string> query_generator_id(const net::HttpRequest& req) {
     return id;
 }
 
-void handle(Coordinator& c, const net::HttpRequest& req, net::Respond& respond) {
+void handle(Coordinator& c, const net::HttpRequest& req, net::Respond& respond, bool auth_required) {
     const std::string& path = req.path;
     const std::string& method = req.method;
-    const auto known = std::find_if(kRoutes.begin(), kRoutes.end(), [&](const Route& r) { return r.path == path; });
-    if (known == kRoutes.end()) {
+    const Route* known = find_route(path);
+    if (!known) {
         respond(error_response(404, "Unknown route: " + method + " " + path));
         return;
     }
-    if (known->method != method) {
-        auto res =
-            error_response(405, "Method " + method + " not allowed on " + path + "; use " + std::string(known->method));
-        res.headers.emplace_back("Allow", std::string(known->method));
+    if (!allows(*known, method)) {
+        auto res = error_response(405, "Method " + method + " not allowed on " + path + "; use " +
+                                           alternatives(known->methods));
+        res.headers.emplace_back("Allow", std::string(known->methods));
         respond(std::move(res));
         return;
     }
 
     if (path == "/healthz") {
-        respond(json_response(200, Json{{"ok", true}}));
+        // authRequired (an addition): whether the data routes need a token,
+        // so the dashboard asks for one only when there is one to give.
+        respond(json_response(200, Json{{"ok", true}, {"authRequired", auth_required}}));
     } else if (path == "/state" || path == "/admin/status") {
         const auto id = query_generator_id(req);
         const auto view = view_of(req);
@@ -219,35 +278,95 @@ void handle(Coordinator& c, const net::HttpRequest& req, net::Respond& respond) 
     } else if (path == "/admin/include" || path == "/admin/exclude") {
         const auto ids = control::generator_ids_request_from_json(control::parse_body(req.body));
         respond(json_response(200, control::to_json(c.set_included(ids, path == "/admin/include"))));
+    } else if (path == "/admin/results") {
+        std::uint64_t limit = kDefaultResultHistory;
+        if (req.query_param("limit"))
+            limit = std::min<std::uint64_t>(parse_query_count(req, "limit"), kMaxResultHistory);
+        const auto results = from_disk(respond, [&] { return c.result_store().recent(limit); });
+        if (!results) return;
+        Json list = Json::array();
+        for (const auto& result : *results) list.push_back(history_entry(result));
+        respond(json_response(200, Json{{"results", list}}));
+    } else if (known->path == "/admin/results/") {
+        const auto epoch = epoch_in_path(std::string_view(path).substr(known->path.size()));
+        const auto result = from_disk(respond, [&] { return c.result_store().find(epoch); });
+        if (!result) return;
+        if (*result) {
+            respond(json_response(200, **result));
+        } else {
+            respond(error_response(404, "No result of epoch " + std::to_string(epoch) + " in " +
+                                            (c.result_store().directory() / "index.jsonl").string() +
+                                            " (GET /admin/results lists them)"));
+        }
+    } else if (path == "/admin/campaigns" && method == "POST") {
+        // A body that is not a campaign throws ProtocolError (400) from
+        // put(); a directory that cannot be written is the coordinator's
+        // problem (500).
+        const auto stored = from_disk(respond, [&] { return c.campaign_store().put(req.body); });
+        if (stored) respond(json_response(200, Json{{"stored", true}, {"campaign", *stored}}));
+    } else if (path == "/admin/campaigns") {
+        const auto list = from_disk(respond, [&] { return c.campaign_store().list(); });
+        if (list) respond(json_response(200, *list));
+    } else if (known->path == "/admin/campaigns/") {
+        const auto id = net::percent_decode(std::string_view(path).substr(known->path.size()));
+        if (!id) throw control::ProtocolError("the campaign id in the path is not valid percent-encoding");
+        const auto campaign = from_disk(respond, [&] { return c.campaign_store().get(*id); });
+        if (!campaign) return;
+        if (*campaign) {
+            respond(json_response(200, **campaign));
+        } else {
+            // The id passed the campaign id rule in get(): safe to quote.
+            respond(error_response(404, "No campaign \"" + *id +
+                                            "\" was posted to this coordinator (GET /admin/campaigns lists them)"));
+        }
+    } else if (is_dashboard_path(path)) {
+        respond(dashboard_response(req));
     }
 }
 
 }  // namespace
 
-net::RequestHandler make_http_handler(Coordinator& coordinator) {
-    return [&coordinator](net::HttpRequest req, net::Respond respond) {
+net::RequestHandler routes_handler(Coordinator& coordinator, bool auth_required) {
+    return [&coordinator, auth_required](net::HttpRequest req, net::Respond respond) {
         // The long-poll path moves the Respond away and throws nothing after
         // that, so an empty Respond here means the request is answered.
         try {
-            handle(coordinator, req, respond);
+            handle(coordinator, req, respond, auth_required);
         } catch (const std::exception& e) {
             if (respond) respond(error_response(400, e.what()));
         }
     };
 }
 
+net::RequestHandler make_http_handler(Coordinator& coordinator) { return routes_handler(coordinator, false); }
+
 namespace {
 constexpr const char* kAuthHint =
     "pass the coordinator's --auth-token (or BENCH_DIST_TOKEN) to bench-dist-generator and bench-dist-control, "
     "which send it as \"Authorization: Bearer <token>\"";
+
+// The health check, and the dashboard's static files: they hold no data
+// (the page asks for the token before any data call).
+std::vector<std::string> open_paths() {
+    auto paths = dashboard_open_paths();
+    paths.insert(paths.begin(), "/healthz");
+    return paths;
+}
 }  // namespace
 
 net::RequestHandler make_http_handler(Coordinator& coordinator, std::string auth_token) {
-    return net::require_bearer_token(std::move(auth_token), make_http_handler(coordinator), {"/healthz"}, kAuthHint);
+    const bool required = !auth_token.empty();
+    return net::require_bearer_token(std::move(auth_token), routes_handler(coordinator, required), open_paths(),
+                                     kAuthHint);
 }
 
 net::HeaderScreen make_auth_screen(std::string auth_token) {
-    return net::bearer_token_screen(std::move(auth_token), {"/healthz"}, kAuthHint);
+    return net::bearer_token_screen(std::move(auth_token), open_paths(), kAuthHint);
+}
+
+std::size_t body_limit_for(std::string_view target, std::size_t large_limit, std::size_t control_limit) {
+    const std::string_view path = target.substr(0, target.find('?'));
+    return path == "/stopped" || path == "/admin/campaigns" ? large_limit : std::min(control_limit, large_limit);
 }
 
 }  // namespace benchdist::coordinator

@@ -139,6 +139,8 @@ TEST_F(AuthTest, CoordinatorRoutesRequireTheTokenExceptHealthz) {
 
     const auto healthz = get(c->url() + "/healthz");
     EXPECT_EQ(healthz.status, 200u) << healthz.body;
+    // It says a token is needed, so the dashboard asks for one (and only then).
+    EXPECT_EQ(benchdist::control::Json::parse(healthz.body)["authRequired"], true) << healthz.body;
 
     for (const char* path : {"/admin/status", "/state", "/admin/generators", "/no-such-route"}) {
         const auto none = get(c->url() + path);

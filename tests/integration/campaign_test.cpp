@@ -119,7 +119,7 @@ TEST(Campaign, SweepPointsMatchTheirEpochFiles) {
     std::set<std::uint64_t> epochs;
     for (const auto& point : campaign["points"]) {
         EXPECT_EQ(point["status"], "valid") << point.dump(2);
-        ASSERT_EQ(point["epochs"].size(), 1u);
+        ASSERT_EQ(point["epochs"].size(), 1u) << "a retried point (its first attempt invalid):\n" << point.dump(2);
         const auto& e = point["epochs"][0];
         const auto number = e["epoch"].get<std::uint64_t>();
         epochs.insert(number);

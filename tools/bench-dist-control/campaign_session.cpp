@@ -80,7 +80,50 @@ CampaignSession::CampaignSession(const Coordinator& coordinator, const CampaignO
 
 void CampaignSession::save() {
     campaign_.updated_at = now_iso8601();
-    bcp::write_campaign_file(path_, bcp::to_json(campaign_));
+    const auto json = bcp::to_json(campaign_);
+    bcp::write_campaign_file(path_, json);
+    post_to_coordinator(json);
+}
+
+void CampaignSession::post_to_coordinator(const control::Json& campaign) {
+    if (!post_campaigns_) return;
+    // A copy for the dashboard is not worth holding up the campaign: a
+    // busy coordinator (503) gets a short retry, not the 30 s an epoch's
+    // own requests get.
+    Coordinator quick = coordinator_;
+    quick.retry_for = std::chrono::seconds(2);
+    std::string warning;
+    try {
+        const auto answer =
+            quick.request("POST", "/admin/campaigns", control::compact(campaign), std::chrono::seconds(10));
+        if (answer.status == 404) {
+            post_campaigns_ = false;
+            std::cerr << "bench-dist-control: note: the coordinator at " << coordinator_.url
+                      << " does not keep campaigns (no POST /admin/campaigns: an older version); its dashboard "
+                         "will not show this one\n";
+            return;
+        }
+        if (answer.status != 200) {
+            const auto& body = answer.body;
+            warning = "HTTP " + std::to_string(answer.status) + " " +
+                      (body.is_object() && body.contains("error") ? body["error"].dump() : body.dump());
+            if (answer.status == 413)
+                warning += " (the campaign file is larger than the coordinator's --max-body-bytes; raise it there)";
+        }
+    } catch (const Failure& e) {
+        warning = e.what();
+    }
+    if (warning.empty()) {
+        last_post_warning_.clear();
+        return;
+    }
+    // One line per new problem, not one per epoch.
+    if (warning != last_post_warning_) {
+        std::cerr << "bench-dist-control: warning: the coordinator did not store campaign " << campaign_.id
+                  << " for its dashboard (the campaign goes on; its file is " << path_
+                  << "): " << text::printable(warning) << "\n";
+    }
+    last_post_warning_ = warning;
 }
 
 std::string CampaignSession::label_for(const bcp::PointRecord& point, std::size_t repeat) const {
@@ -97,9 +140,10 @@ CampaignSession::PointEnd CampaignSession::run_point(bcp::PointRecord& point) {
         if (interrupt_count() > 0) return {PointEnd::Kind::Interrupted, "stopped by Ctrl-C between epochs"};
         auto request = point.request;
         request["label"] = label_for(point, progress.measured_repeats + 1);
-        const auto run = run_epoch(
-            coordinator_, request,
-            {.poll = options_.epoch.poll, .timeout_seconds = options_.epoch.timeout_seconds, .campaign = true}, out_);
+        auto epoch_options = options_.epoch;  // --poll-ms, --timeout, the live view
+        epoch_options.campaign = true;
+        epoch_options.print_start = false;
+        const auto run = run_epoch(coordinator_, request, epoch_options, out_);
         switch (run.end) {
             case EpochRun::End::Finished:
                 break;

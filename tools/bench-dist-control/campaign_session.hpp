@@ -46,7 +46,11 @@ public:
     const std::string& path() const { return path_; }
     std::ostream& out() { return out_; }
 
-    // Writes the campaign file now (updatedAt = now).
+    // Writes the campaign file now (updatedAt = now) and posts it to the
+    // coordinator (POST /admin/campaigns), which keeps a copy for its
+    // dashboard. Posting is best effort: a failure is a warning on stderr
+    // and never stops the campaign, and a coordinator without the route
+    // (404: an older one, or the original harness's) is not asked again.
     void save();
 
     struct PointEnd {
@@ -68,12 +72,15 @@ public:
 
 private:
     std::string label_for(const campaign::PointRecord& point, std::size_t repeat) const;
+    void post_to_coordinator(const control::Json& campaign);
 
     Coordinator coordinator_;
     CampaignOptions options_;
     campaign::Campaign campaign_;
     std::string path_;
     bool resumed_ = false;
+    bool post_campaigns_ = true;     // false once the coordinator answered 404
+    std::string last_post_warning_;  // printed once while it repeats
     std::ostream& out_;
 };
 

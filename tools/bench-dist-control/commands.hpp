@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,16 @@ struct SaturateArgs {
 // saturate: the saturation search. Exit 0 when a knee was found with the
 // server as the limit, or --max was reached with every SLO held.
 int run_saturate(const Coordinator& c, const SaturateArgs& args, const CampaignOptions& options);
+
+struct WatchArgs {
+    std::optional<std::size_t> epochs;  // --epochs N: stop after N epochs ended
+    bool once = false;                  // --once: the current state, then exit
+    bool json = false;                  // each /admin/live answer as a line of JSON
+};
+// watch: follows the coordinator's live series across epochs until Ctrl-C
+// (130), --epochs N (0 when each of them was valid, else 1) or --once (0).
+// Exit 1 when the coordinator cannot be reached or has no /admin/live.
+int run_watch(const Coordinator& c, const WatchArgs& args);
 
 struct ReportArgs {
     std::vector<std::string> inputs;  // results directories, result files, campaign files (default runs/distributed)

@@ -56,7 +56,7 @@ Coordinator::Answer Coordinator::request(const std::string& method, const std::s
             const bool closed_unanswered = e.kind() == bn::HttpClientError::Kind::Protocol && method == "GET";
             if (closed_unanswered && wait_to_retry()) continue;
             throw Failure(std::string("cannot reach coordinator at ") + url + ": " + e.what() +
-                          " — is bench-dist-coordinator running and bound to a reachable address (--bind)?" +
+                          " -- is bench-dist-coordinator running and bound to a reachable address (--bind)?" +
                           (attempt > 1 ? retried(attempt) : std::string()));
         }
         if (res.status >= 500) {

@@ -3,7 +3,9 @@
 // failed verification, an unreachable coordinator, a stop-epoch the
 // coordinator cannot do), 2 usage error. The original harness's command
 // lines work too: options after the command, a bare `--` from pnpm.
+#include <unistd.h>
 #include <CLI/CLI.hpp>
+
 #include <chrono>
 #include <iostream>
 #include <limits>
@@ -116,7 +118,8 @@ int main(int argc, char** argv) {
     auto* status = app.add_subcommand("status", "Print the coordinator's state (the default command)");
     benchdist::cli::add_bool_flag(*status, "--json", json, "Print JSON");
 
-    auto* start = app.add_subcommand("start-epoch", "Start an epoch, wait for it and print its result");
+    auto* start =
+        app.add_subcommand("start-epoch", "Start an epoch, show its progress while it runs and print its result");
     std::string label_value, ids;
     int poll_ms = 1000;
     double timeout_s = 0;
@@ -127,6 +130,7 @@ int main(int argc, char** argv) {
     bt::LoadOptions load;
     bt::CampaignOptions campaign_options;
     std::size_t runs = 1;
+    bool no_live = false;
     // What every epoch-starting command shares: the request's flags, the
     // per-epoch load flags and how to wait.
     const auto add_epoch_options = [&](CLI::App& cmd, bool with_thresholds) {
@@ -134,7 +138,8 @@ int main(int argc, char** argv) {
         benchdist::cli::add_tolerate_option(cmd, tolerate, "this epoch");
         cmd.add_option("--generator-ids", ids, "Comma-separated generators to use (default: all ready and included)")
             ->check(generator_id_list());
-        cmd.add_option("--poll-ms", poll_ms, "Longest wait between state checks")
+        cmd.add_option("--poll-ms", poll_ms,
+                       "Longest wait between state checks (when the live view is off or the coordinator has none)")
             ->capture_default_str()
             ->check(CLI::Range(10, 600000));
         cmd.add_option("--timeout", timeout_s,
@@ -142,6 +147,10 @@ int main(int argc, char** argv) {
             ->check(benchdist::cli::number_from(0, kMaxSeconds))
             ->capture_default_str();
         bt::add_load_options(cmd, load);
+        cmd.add_flag("--no-live", no_live,
+                     "Do not draw the epoch's progress while it runs (by default: a progress bar and a line of "
+                     "TPS, latency and errors redrawn every second on a terminal, a timestamped line every "
+                     "second otherwise); print only the result, as before");
     };
     // What every campaign command shares.
     const auto add_campaign_options = [&](CLI::App& cmd) {
@@ -220,6 +229,17 @@ int main(int argc, char** argv) {
                         "Run an invalid epoch again up to N times before the point is marked invalid")
             ->check(CLI::Range(std::size_t{0}, std::size_t{100}))
             ->capture_default_str();
+
+    auto* watch = app.add_subcommand(
+        "watch",
+        "Follow the coordinator's epochs as they run (progress bar, TPS, latency, errors, generators) until "
+        "Ctrl-C");
+    bt::WatchArgs watch_args;
+    watch->add_option("--epochs", watch_args.epochs, "Exit after N epochs ended: 0 when each was valid, else 1")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{1000000}));
+    watch->add_flag("--once", watch_args.once, "Show the current state once and exit");
+    benchdist::cli::add_bool_flag(*watch, "--json", json,
+                                  "Print each answer of GET /admin/live as a line of JSON instead of drawing");
 
     auto* stop =
         app.add_subcommand("stop-epoch",
@@ -316,8 +336,14 @@ int main(int argc, char** argv) {
             if (!ids.empty()) req.generator_ids = split_ids(ids);
             auto request = bc::to_json(req);
             bt::apply_load_options(request, load);
+            // The live view goes where the command's progress goes: stdout,
+            // or stderr for a campaign whose stdout is JSON (and then only
+            // onto a terminal: a script reading that stderr asked for JSON).
+            const int live_fd = json ? STDERR_FILENO : STDOUT_FILENO;
             const bt::EpochRunOptions epoch_options{.poll = std::chrono::milliseconds(poll_ms),
-                                                    .timeout_seconds = timeout_s};
+                                                    .timeout_seconds = timeout_s,
+                                                    .live = !no_live && (!json || isatty(live_fd) == 1),
+                                                    .live_fd = live_fd};
             campaign_options.epoch = epoch_options;
             campaign_options.json = json;
             try {
@@ -355,6 +381,10 @@ int main(int argc, char** argv) {
                 std::cerr << "bench-dist-control: " << benchdist::text::printable(e.what()) << "\n";
                 return 2;
             }
+        }
+        if (*watch) {
+            watch_args.json = json;
+            return bt::run_watch(c, watch_args);
         }
         if (*stop) {
             const auto message = c.stop_epoch();

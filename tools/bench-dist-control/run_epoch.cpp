@@ -3,16 +3,53 @@
 #include <unistd.h>
 
 #include <iostream>
+#include <optional>
 #include <sstream>
 
 #include "benchdist/control/state_format.hpp"
 #include "benchdist/control/verdict.hpp"
 #include "benchdist/text/printable.hpp"
 #include "interrupts.hpp"
+#include "live_follower.hpp"
 
 namespace benchdist::control_tool {
 
 namespace bc = benchdist::control;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::int64_t wall_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+// One step of the live view, then a read of the state when the view says
+// the epoch is over -- or every few seconds, should it never say. false:
+// the live view cannot go on (no route, an answer that is not a live
+// series); the quiet wait takes over, and fails as before if the
+// coordinator is gone.
+bool follow_live(LiveFollower& live, const Coordinator& c, bc::CoordinatorState& state, std::uint64_t epoch,
+                 Clock::time_point& last_state_read) {
+    try {
+        if (live.step() == LiveFollower::Step::NoRoute) return false;
+    } catch (const std::exception& e) {  // Failure, LiveFormatError
+        live.detach();
+        std::cerr << "bench-dist-control: no live view: " << text::printable(e.what())
+                  << "; waiting for the epoch without it\n";
+        return false;
+    }
+    const auto& v = live.view();
+    const bool over = live.has_view() && v.epoch && (*v.epoch > epoch || (*v.epoch == epoch && !v.running));
+    if (over || Clock::now() - last_state_read >= std::chrono::seconds(5)) {
+        state = c.state();
+        last_state_read = Clock::now();
+    }
+    return true;
+}
+
+}  // namespace
 
 bool result_failed(const bc::EpochResult& r) {
     if (const auto verdict = bc::read_verdict(r.extra)) return !verdict->valid;
@@ -20,7 +57,6 @@ bool result_failed(const bc::EpochResult& r) {
 }
 
 EpochRun run_epoch(Coordinator c, const bc::Json& request, const EpochRunOptions& options, std::ostream& out) {
-    using Clock = std::chrono::steady_clock;
     // No retry outlives --timeout.
     if (options.timeout_seconds > 0) {
         c.give_up_at = Clock::now() + std::chrono::duration_cast<Clock::duration>(
@@ -28,8 +64,10 @@ EpochRun run_epoch(Coordinator c, const bc::Json& request, const EpochRunOptions
     }
     if (options.campaign) c.interrupts_to_stop_retrying = 2;
     EpochRun run;
+    const auto asked_ms = wall_ms();
     run.response = bc::start_epoch_response_from_json(
         c.call("POST", "/admin/start-epoch", request.dump(), std::chrono::seconds(10), true));
+    const auto answered_ms = wall_ms();
     if (options.print_start)
         out << text::printable(run.response.message) << "\n" << bc::format_state(run.response.state);
     run.state = run.response.state;
@@ -41,6 +79,14 @@ EpochRun run_epoch(Coordinator c, const bc::Json& request, const EpochRunOptions
     run.epoch = run.response.state.current_epoch.value_or(0);
     if (options.print_start) out << "waiting for epoch " << run.epoch << " to complete...\n" << std::flush;
 
+    std::optional<LiveFollower> live;
+    if (options.live) {
+        live.emplace(c, out, LiveFollower::Options{.fd = options.live_fd, .show_result = false});
+        if (run.response.state.server_time_ms)
+            live->set_clock(*run.response.state.server_time_ms, asked_ms, answered_ms);
+    }
+    auto last_state_read = Clock::now();
+
     install_interrupt_handler();
     const auto deadline = Clock::now() + std::chrono::duration<double>(options.timeout_seconds);
     auto& state = run.state;
@@ -51,12 +97,14 @@ EpochRun run_epoch(Coordinator c, const bc::Json& request, const EpochRunOptions
         if (options.campaign) {
             if (interrupt_count() == 1 && !announced) {
                 announced = true;
+                if (live) live->detach();
                 std::cerr << "bench-dist-control: Ctrl-C: the campaign stops after epoch " << run.epoch
                           << " (Ctrl-C again stops that epoch now)\n"
                           << std::flush;
             }
             if (interrupt_count() >= 2 && !stop_asked) {
                 stop_asked = true;
+                if (live) live->detach();
                 const auto message = c.stop_epoch();
                 std::cerr << "bench-dist-control: second Ctrl-C: "
                           << (message ? "asked the coordinator to stop epoch " + std::to_string(run.epoch) + ": " +
@@ -68,6 +116,7 @@ EpochRun run_epoch(Coordinator c, const bc::Json& request, const EpochRunOptions
                 return run;
             }
         } else if (interrupt_count() > 0) {
+            if (live) live->detach();
             if (isatty(STDIN_FILENO) && isatty(STDOUT_FILENO)) {
                 out << "\nstop epoch " << run.epoch << " now? Its result is still written, marked aborted. [y/N] "
                     << std::flush;
@@ -91,6 +140,10 @@ EpochRun run_epoch(Coordinator c, const bc::Json& request, const EpochRunOptions
                     << " s; it keeps running (bench-dist-control stop-epoch ends it)";
             run.message = message.str();
             return run;
+        }
+        if (live) {
+            if (follow_live(*live, c, state, run.epoch, last_state_read)) continue;
+            live.reset();
         }
         state = c.wait_change(state.version, options.poll, options.poll);
     }

@@ -1,5 +1,6 @@
 // One epoch from bench-dist-control's side: POST /admin/start-epoch with a
-// request, then long-poll the state until that epoch's result is there.
+// request, then long-poll the state (or, with the live view, the live
+// series) until that epoch's result is there.
 // Shared by start-epoch (once, or --runs times), sweep and saturate, so an
 // epoch is started, waited for and interrupted the same way everywhere.
 #pragma once
@@ -23,6 +24,13 @@ struct EpochRunOptions {
     bool campaign = false;
     // Print the coordinator's start message and state (start-epoch's text output).
     bool print_start = false;
+    // Follow the epoch on the coordinator's live series (GET /admin/live)
+    // and draw it on `out`: a block redrawn in place on a terminal, a
+    // timestamped line a second elsewhere (live_render.hpp). false: the
+    // quiet wait of before (--no-live, --json). A coordinator without the
+    // route gets the quiet wait either way.
+    bool live = false;
+    int live_fd = 1;  // the descriptor behind `out`, whose terminal decides the drawing
 };
 
 struct EpochRun {

@@ -16,6 +16,7 @@ namespace bcp = benchdist::campaign;
 int run_start_epoch(const Coordinator& c, const bc::Json& request, const EpochRunOptions& options, bool json) {
     auto with_print = options;
     with_print.print_start = !json;
+    with_print.live = options.live && !json;  // stdout is the result's JSON
     const auto run = run_epoch(c, request, with_print, std::cout);
     switch (run.end) {
         case EpochRun::End::Refused:

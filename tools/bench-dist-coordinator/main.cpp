@@ -102,7 +102,8 @@ int main(int argc, char** argv) {
                    "environment variable: command lines are visible to other users of the host")
         ->envname("BENCH_DIST_TOKEN");
     app.add_option("--max-body-bytes", server_options.max_body_bytes,
-                   "Largest /stopped body accepted (413 above): its report carries a histogram per second")
+                   "Largest /stopped or POST /admin/campaigns body accepted (413 above): a stop report carries a "
+                   "histogram per second, a campaign file every epoch of the campaign")
         ->capture_default_str()
         ->check(CLI::Range(std::size_t{1024}, std::size_t{1} << 30));
     std::size_t max_control_body_bytes = std::size_t{1} << 20;
@@ -282,12 +283,11 @@ int main(int argc, char** argv) {
         o.revision = coord::OriginalRevision::First;
         if (warmup->count() == 0 && warmup_spelled->count() == 0) o.warmup_seconds = coord::kFirstRevisionWarmupSeconds;
     }
-    // Only /stopped carries a large report; anything else that big is a
-    // mistake or an attack, refused before its body is read.
-    server_options.body_limit_for = [stopped_limit = server_options.max_body_bytes,
+    // Only /stopped and a posted campaign carry large bodies; anything else
+    // that big is a mistake or an attack, refused before its body is read.
+    server_options.body_limit_for = [large_limit = server_options.max_body_bytes,
                                      control_limit = max_control_body_bytes](std::string_view target) {
-        const std::string_view path = target.substr(0, target.find('?'));
-        return path == "/stopped" ? stopped_limit : std::min(control_limit, stopped_limit);
+        return coord::body_limit_for(target, large_limit, control_limit);
     };
 
     const stdb::Endpoint endpoint = stdb_options.endpoint();

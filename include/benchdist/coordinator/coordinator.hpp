@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "benchdist/control/protocol.hpp"
+#include "benchdist/coordinator/campaign_store.hpp"
 #include "benchdist/coordinator/clock_and_log.hpp"
 #include "benchdist/coordinator/coordinator_options.hpp"
 #include "benchdist/coordinator/epoch_sources.hpp"
@@ -131,6 +132,12 @@ public:
 
     const CoordinatorOptions& options() const { return options_; }
 
+    // The results directory as the dashboard reads it (the epoch history)
+    // and the campaigns the control posts: files only, never under the
+    // coordinator's lock, so a slow disk does not hold up an epoch.
+    const ResultStore& result_store() const { return store_; }
+    CampaignStore& campaign_store() { return campaigns_; }
+
 private:
     // sm_.snapshot() stamped with the wall clock; callers hold mu_.
     control::CoordinatorState snapshot_now() const;
@@ -178,6 +185,7 @@ private:
     EventLog log_;
     MonotonicClock mono_clock_;
     ResultStore store_;
+    CampaignStore campaigns_;
 
     mutable std::mutex mu_;
     std::condition_variable cv_;

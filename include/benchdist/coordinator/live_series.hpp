@@ -136,6 +136,9 @@ private:
         std::int64_t last_progress_ms = 0;
         std::uint64_t committed = 0;
         std::uint64_t errors = 0;
+        // The start of the newest interval it reported: every second before
+        // it is complete as far as this generator is concerned.
+        std::optional<std::int64_t> newest_start_ms;
     };
 
     std::uint64_t bump() { return ++version_; }

@@ -9,8 +9,12 @@
 // torn last line in index.jsonl that readers skip.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "benchdist/control/protocol.hpp"
 
@@ -42,6 +46,19 @@ public:
 
     const std::filesystem::path& directory() const { return directory_; }
 
+    // Reading the history back (the dashboard's GET /admin/results): the
+    // results of index.jsonl, newest first, at most `limit` of them, each
+    // the JSON object of its line (the result file's content). The file is
+    // read from its end, so the cost follows `limit`, not the length of the
+    // history. A line that is not a JSON object -- torn by a crash, or still
+    // being appended -- is skipped. No index (nothing written yet): empty.
+    // Throws std::runtime_error naming the file when it cannot be read.
+    std::vector<control::Json> recent(std::size_t limit) const;
+    // The newest result of epoch `epoch` in index.jsonl, or nullopt. Epoch
+    // numbers start again at 1 when a coordinator restarts on the same
+    // directory; the newest is the one its last run wrote.
+    std::optional<control::Json> find(std::uint64_t epoch) const;
+
 private:
     // After `<name>-1000.json`, a clash is an error rather than a longer search.
     static constexpr int kMaxNameSuffix = 1000;
@@ -54,5 +71,11 @@ private:
     std::filesystem::path directory_;
     long long pause_before_link_ms_ = 0;
 };
+
+// One line of the dashboard's epoch history for `result` (a result file's
+// object): epoch, label, verdict (null from a coordinator without
+// verdicts), tps, finishedAt, aborted, p50/p99 (us, null without latency),
+// the codes of its reasons and its warnings' count. Missing keys are null.
+control::Json history_entry(const control::Json& result);
 
 }  // namespace benchdist::coordinator

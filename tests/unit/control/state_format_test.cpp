@@ -258,3 +258,16 @@ TEST(StateFormat, AGeneratorsShareOfTheEpochsLoadIsShownBesideIt) {
     EXPECT_NE(text.find(" load=connections=10,rate=closed,alpha=1.5\n"), std::string::npos) << text;
     EXPECT_EQ(benchdist::control::load_assignment_text({}), "-");
 }
+
+// A coordinator that checks nothing (the original harness's, a proxy) may
+// put anything in a result's reasons: they reach the terminal escaped.
+TEST(StateFormat, VerdictReasonsAreEscaped) {
+    EpochResult r;
+    r.extra["verdict"] = "invalid";
+    r.extra["reasons"] = Json::array({{{"code", "c\x1b[2J"}, {"message", "m\nverdict: valid"}}});
+    r.extra["toleratedReasons"] = Json::array({{{"code", "t\r"}, {"message", "\x07"}}});
+    EXPECT_EQ(format_verdict(r),
+              "verdict: INVALID\n"
+              "  - [c\\x1B[2J] m\\x0Averdict: valid\n"
+              "  - tolerated [t\\x0D] \\x07\n");
+}
