@@ -9,9 +9,11 @@
 
 #include "benchdist/control/identifiers.hpp"
 #include "benchdist/coordinator/campaign_store.hpp"
+#include "benchdist/metrics/exposition.hpp"
 #include "benchdist/net/bearer_auth.hpp"
 #include "benchdist/text/printable.hpp"
 #include "coordinator/dashboard_files.hpp"
+#include "coordinator/metrics_text.hpp"
 
 namespace benchdist::coordinator {
 
@@ -24,7 +26,7 @@ struct Route {
     std::string_view methods;  // "GET", "POST" or "GET, POST"
 };
 
-constexpr std::array<Route, 20> kRoutes{{
+constexpr std::array<Route, 21> kRoutes{{
     {"/healthz", "GET"},
     {"/state", "GET"},
     {"/admin/status", "GET"},
@@ -45,6 +47,7 @@ constexpr std::array<Route, 20> kRoutes{{
     {"/admin/campaigns/", "GET"},
     {"/ui", "GET"},
     {"/ui/", "GET"},
+    {"/metrics", "GET"},
 }};
 
 const Route* find_route(std::string_view path) {
@@ -270,6 +273,8 @@ void handle(Coordinator& c, const net::HttpRequest& req, net::Respond& respond, 
         c.watch_live(since, wait, [respond_ptr](const Json& body) {
             (*respond_ptr)(net::HttpResponse::json_text(200, control::compact(body)));
         });
+    } else if (path == "/metrics") {
+        respond(metrics::exposition_response(render_metrics(c.metrics_view())));
     } else if (path == "/admin/include" || path == "/admin/exclude") {
         const auto ids = control::generator_ids_request_from_json(control::parse_body(req.body));
         respond(json_response(200, control::to_json(c.set_included(ids, path == "/admin/include"))));

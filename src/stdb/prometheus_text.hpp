@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "benchdist/bsatn/reader.hpp"
 #include "benchdist/stdb/prometheus.hpp"
 
 namespace benchdist::stdb::prometheus_text {
@@ -23,17 +24,27 @@ inline bool iequals(std::string_view a, std::string_view b) {
     return true;
 }
 
+// A label value as the text format writes it: \\, \" and \n escaped, and
+// every byte that is not part of well-formed UTF-8 replaced by U+FFFD --
+// Prometheus refuses a whole scrape over one label value that is not UTF-8,
+// and a value may come from a peer (a module's error text, an epoch label).
 inline void append_escaped(std::string& out, std::string_view value) {
-    for (const char c : value) {
+    for (std::size_t i = 0; i < value.size();) {
+        const char c = value[i];
         if (c == '\\') {
             out += "\\\\";
         } else if (c == '"') {
             out += "\\\"";
         } else if (c == '\n') {
             out += "\\n";
+        } else if (const std::size_t n = bsatn::utf8_sequence_length(value, i); n == 0) {
+            out += "\xEF\xBF\xBD";
         } else {
-            out += c;
+            out.append(value, i, n);
+            i += n;
+            continue;
         }
+        ++i;
     }
 }
 

@@ -41,7 +41,12 @@ std::string format_value(double value) {
         const auto [ptr, ec] = std::to_chars(buf, buf + sizeof buf, static_cast<std::int64_t>(value));
         return std::string(buf, ptr);
     }
-    const auto [ptr, ec] = std::to_chars(buf, buf + sizeof buf, value);
+    // Plain decimals down to 1e-9 (a bucket bound of 50 us reads le="0.00005",
+    // not "5e-05", in a query and a legend); exponents only where a decimal
+    // would run long. Either way the shortest text that reads back exactly.
+    const double magnitude = std::fabs(value);
+    const auto format = magnitude >= 1e-9 && magnitude < 1e15 ? std::chars_format::fixed : std::chars_format::general;
+    const auto [ptr, ec] = std::to_chars(buf, buf + sizeof buf, value, format);
     return std::string(buf, ptr);
 }
 

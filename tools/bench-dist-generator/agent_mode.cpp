@@ -74,7 +74,7 @@ private:
 
 }  // namespace
 
-int run_agent(const generator::GeneratorConfig& config, StopFlag& stop) {
+int run_agent(const generator::GeneratorConfig& config, StopFlag& stop, generator::MetricsStore* metrics) {
     LoadParts parts;
     if (const auto failed = make_load_parts_or_report(config, parts)) return *failed;
     const auto started_ms =
@@ -88,6 +88,7 @@ int run_agent(const generator::GeneratorConfig& config, StopFlag& stop) {
     StopFlagClock clock(stop);
     generator::AgentSinks sinks{[&config](const std::string& text) { log_line(config.id, text); },
                                 [](const std::string& line) { error_line(line); }};
+    if (metrics) sinks.on_tick = [metrics](const generator::LoadTick& tick) { metrics->on_tick(tick); };
     generator::AgentRunner runner(config, std::move(manifest), client, load, clock, std::move(sinks),
                                   static_cast<std::uint32_t>(getpid()));
     const int exit_code = runner.run();

@@ -15,7 +15,10 @@
 #include "benchdist/generator/load_session.hpp"
 #include "benchdist/generator/local_result.hpp"
 #include "benchdist/generator/local_verdict.hpp"
+#include "benchdist/generator/metrics_store.hpp"
 #include "benchdist/generator/transfer_pairs.hpp"
+#include "benchdist/net/http_server.hpp"
+#include "benchdist/net/listen_address.hpp"
 
 namespace benchdist::generator_tool {
 
@@ -66,14 +69,36 @@ std::optional<int> make_load_parts_or_report(const generator::GeneratorConfig& c
 // Opens every connection, logging progress about every tenth.
 void open_connections(generator::LoadSession& session, const generator::GeneratorConfig& config);
 
-// Follows the coordinator at config.coordinator_url until stopped; the exit code.
-int run_agent(const generator::GeneratorConfig& config, StopFlag& stop);
+// --metrics-listen: this generator's Prometheus metrics at GET /metrics on
+// its own server thread, fed through `store` (metrics_endpoint.cpp). An
+// empty token: no check; the figures are read-only, so binding to loopback
+// or the monitoring network is the usual guard.
+class MetricsEndpoint {
+public:
+    // Listening when it returns; throws std::runtime_error naming the
+    // address when it cannot bind.
+    MetricsEndpoint(const net::ListenAddress& address, const std::string& token, const std::string& generator_id);
+    std::uint16_t port() const { return server.port(); }
+
+    generator::MetricsStore store;
+
+private:
+    static net::HttpServerOptions options(const net::ListenAddress& address, const std::string& token);
+    net::RequestHandler handler(const std::string& token);
+
+    net::HttpServer server;
+};
+
+// Follows the coordinator at config.coordinator_url until stopped; the exit
+// code. `metrics` (may be null) gets the load's progress ticks.
+int run_agent(const generator::GeneratorConfig& config, StopFlag& stop, generator::MetricsStore* metrics);
 
 // `bench-dist-generator run`: opens the connections, loads the server for
 // warm-up + window, reads the server's committed counter at both ends of the
 // window and prints one JSON result on stdout; the exit code.
 // Exits 0 only for a valid verdict (generator/local_verdict.hpp).
+// `metrics` (may be null) gets a tick of the load about once a second.
 int run_local(const generator::GeneratorConfig& config, const generator::LocalRunOptions& options,
-              generator::LocalVerdictOptions verdict, StopFlag& stop);
+              generator::LocalVerdictOptions verdict, StopFlag& stop, generator::MetricsStore* metrics);
 
 }  // namespace benchdist::generator_tool

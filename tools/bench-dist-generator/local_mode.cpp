@@ -15,8 +15,10 @@
 #include <iostream>
 #include <string>
 
+#include "benchdist/generator/agent_runner.hpp"
 #include "benchdist/generator/local_result.hpp"
 #include "benchdist/generator/resource_usage.hpp"
+#include "benchdist/stats/interval_series.hpp"
 #include "benchdist/stdbhttp/server_api.hpp"
 #include "benchdist/text/printable.hpp"
 #include "generator_tool.hpp"
@@ -54,7 +56,7 @@ double seconds_between(Clock::time_point a, Clock::time_point b) {
 }  // namespace
 
 int run_local(const generator::GeneratorConfig& config, const generator::LocalRunOptions& options,
-              generator::LocalVerdictOptions verdict, StopFlag& stop) {
+              generator::LocalVerdictOptions verdict, StopFlag& stop, generator::MetricsStore* metrics) {
     const auto log = [&config](const std::string& text) { log_line(config.id, text); };
     generator::LocalRunObservations o;
 
@@ -86,9 +88,25 @@ int run_local(const generator::GeneratorConfig& config, const generator::LocalRu
     log("opened " + std::to_string(session.opened()) + " connections in " + std::to_string(o.open_seconds) + " s");
 
     session.start(1);
+    // With --metrics-listen the load is ticked into the metrics about once a
+    // second, as the agent does; the intervals taken for it are kept for
+    // the result.
+    std::vector<stats::Interval> taken;
+    const auto tick = [&](std::optional<std::uint64_t> epoch) {
+        if (!metrics) return;
+        auto fresh = session.take_intervals();
+        metrics->on_tick(generator::LoadTick{epoch, session.counters(), session.live_connections(), fresh});
+        stats::merge_into(taken, fresh);
+    };
     const auto wait = [&](double seconds) {
         if (o.interrupted || seconds <= 0) return;
-        o.interrupted = !stop.wait_for(std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000.0)));
+        const auto until = Clock::now() + std::chrono::microseconds(static_cast<std::int64_t>(seconds * 1e6));
+        for (auto left = until - Clock::now(); left > Clock::duration::zero() && !o.interrupted;
+             left = until - Clock::now()) {
+            const auto step = metrics ? std::min<Clock::duration>(left, generator::AgentRunner::kProgressPeriod) : left;
+            o.interrupted = !stop.wait_for(std::chrono::ceil<std::chrono::milliseconds>(step));
+            tick(1);
+        }
     };
     if (options.warmup_seconds > 0) log("warming up for " + std::to_string(options.warmup_seconds) + " s");
     wait(options.warmup_seconds);
@@ -119,7 +137,9 @@ int run_local(const generator::GeneratorConfig& config, const generator::LocalRu
     o.load_started_ms = session.load_started_unix_ms();
     o.load_stopped_ms = session.load_stopped_unix_ms();
     o.counters = session.counters();
-    o.intervals = session.take_intervals();
+    tick(std::nullopt);  // the stop's tick
+    stats::merge_into(taken, session.take_intervals());
+    o.intervals = std::move(taken);
     o.loaded = generator::take_resource_snapshot();
 
     if (after.read.committed < before.read.committed) {

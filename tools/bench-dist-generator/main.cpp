@@ -14,6 +14,7 @@
 
 #include <csignal>
 #include <iostream>
+#include <memory>
 #include <optional>
 #include <string>
 #include <thread>
@@ -160,6 +161,16 @@ int main(int argc, char** argv) {
                    "address i mod n): each has its own ~28k ephemeral ports per server address, so one generator "
                    "can hold more connections than one address allows. 127.0.0.2,127.0.0.3,... on loopback; "
                    "addresses of this host's interfaces elsewhere [default: the kernel chooses]");
+    std::string metrics_listen;
+    std::string metrics_token;
+    app.add_option("--metrics-listen", metrics_listen,
+                   "Serve this generator's Prometheus metrics at http://ADDR/metrics: HOST:PORT with an IP address, "
+                   "port 0 picks a free one (the startup line shows it). Read-only figures; bind to 127.0.0.1 or "
+                   "the monitoring network's address rather than 0.0.0.0, or set --metrics-auth-token");
+    app.add_option("--metrics-auth-token", metrics_token,
+                   "With --metrics-listen: a scrape must send \"Authorization: Bearer <token>\" (Prometheus: "
+                   "authorization: {credentials: ...}); 401 otherwise. Prefer the environment variable")
+        ->envname("BENCH_DIST_METRICS_TOKEN");
     app.require_subcommand(0, 1);
     auto* run = app.add_subcommand(
         "run",
@@ -239,6 +250,22 @@ int main(int argc, char** argv) {
         }
     }
 
+    // Before anything slow (pairs, connections), so a bad address is a usage
+    // error at once and the port is known before the load starts.
+    std::unique_ptr<generator_tool::MetricsEndpoint> metrics;
+    if (!metrics_listen.empty()) {
+        const auto parsed = net::parse_listen_address(metrics_listen);
+        if (const auto* problem = std::get_if<std::string>(&parsed)) return usage_error("--metrics-listen", *problem);
+        const auto& address = std::get<net::ListenAddress>(parsed);
+        try {
+            metrics = std::make_unique<generator_tool::MetricsEndpoint>(address, metrics_token, c.id);
+        } catch (const std::exception& e) {
+            return usage_error("--metrics-listen", e.what());
+        }
+        generator_tool::log_line(c.id, "metrics listening on " + net::http_url(address.host, metrics->port()) +
+                                           "/metrics" + (metrics_token.empty() ? "" : " (bearer token required)"));
+    }
+
     // Every connection is a file descriptor: lift the soft limit to the hard
     // one before opening, and refuse a --concurrency the hard limit cannot hold.
     const auto files = generator::raise_open_file_limit(generator::files_needed(c.concurrency));
@@ -261,6 +288,7 @@ int main(int argc, char** argv) {
                                  "checked; anyone on the path can impersonate it");
     }
     local_verdict.tolerate.insert(tolerate.begin(), tolerate.end());
-    if (*run) return generator_tool::run_local(c, local, local_verdict, stop);
-    return generator_tool::run_agent(c, stop);
+    generator::MetricsStore* store = metrics ? &metrics->store : nullptr;
+    if (*run) return generator_tool::run_local(c, local, local_verdict, stop, store);
+    return generator_tool::run_agent(c, stop, store);
 }

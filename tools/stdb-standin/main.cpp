@@ -7,28 +7,9 @@
 #include <iostream>
 
 #include "benchdist/control/version.hpp"
+#include "benchdist/net/listen_address.hpp"
 #include "benchdist/net/stop_signals.hpp"
 #include "benchdist/standin/standin_server.hpp"
-
-namespace {
-
-// Splits "HOST:PORT" (IPv6 as [addr]:port); false if malformed.
-bool split_listen(const std::string& s, std::string& host, std::uint16_t& port) {
-    const auto colon = s.rfind(':');
-    if (colon == std::string::npos || colon == 0) return false;
-    host = s.substr(0, colon);
-    if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-    try {
-        const unsigned long p = std::stoul(s.substr(colon + 1));
-        if (p > 65535) return false;
-        port = static_cast<std::uint16_t>(p);
-    } catch (const std::exception&) {
-        return false;
-    }
-    return true;
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
     CLI::App app{
@@ -67,10 +48,13 @@ int main(int argc, char** argv) {
     CLI11_PARSE(app, argc, argv);
 
     if (!databases.empty()) o.databases = databases;
-    if (!split_listen(listen, o.listen_address, o.port)) {
-        std::cerr << "stdb-standin: invalid --listen \"" << listen << "\": expected HOST:PORT, e.g. 127.0.0.1:3000\n";
+    const auto parsed = benchdist::net::parse_listen_address(listen);
+    if (const auto* problem = std::get_if<std::string>(&parsed)) {
+        std::cerr << "stdb-standin: invalid --listen: " << *problem << "\n";
         return 2;
     }
+    o.listen_address = std::get<benchdist::net::ListenAddress>(parsed).host;
+    o.port = std::get<benchdist::net::ListenAddress>(parsed).port;
 
     // Block the stop signals in every thread; the main thread waits for them.
     const sigset_t signals = benchdist::net::block_stop_signals();

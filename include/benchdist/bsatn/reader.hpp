@@ -97,5 +97,9 @@ private:
 
 // True if the bytes are well-formed UTF-8 (no overlongs, no surrogates, <= U+10FFFF).
 bool is_valid_utf8(std::string_view s);
+// The length of the well-formed UTF-8 sequence that starts at s[i] (i <
+// s.size()), by the same rules; 0 when none does. For code that repairs
+// text rather than refusing it (the Prometheus writer's label values).
+std::size_t utf8_sequence_length(std::string_view s, std::size_t i);
 
 }  // namespace benchdist::bsatn

@@ -63,6 +63,8 @@ inline constexpr std::size_t kMaxResultHistory = 1000;
 //                                      when none was posted
 //   GET  /ui, /ui/<file>               the dashboard (dashboard_files.hpp): served without
 //                                      the token; its data calls carry it
+//   GET  /metrics                      Prometheus text format (metrics_text.hpp); behind the
+//                                      token like every admin route
 // Unknown path -> 404 "Unknown route: <METHOD> <path>"; known path with the
 // wrong method -> 405; a refused or malformed request -> 400 {"error": ...},
 // including an id (in a body or ?id=), host name or label that breaks its

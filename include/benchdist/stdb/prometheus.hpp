@@ -145,12 +145,20 @@ bool same_db_identity(std::string_view a, std::string_view b);
 
 // ---------------------------------------------------------------- writing
 
-// {a="x",b="y\"z"}; "{}" for an empty set. Labels are written in the given order.
+// The Content-Type of an exposition in this format.
+inline constexpr std::string_view kExpositionContentType = "text/plain; version=0.0.4; charset=utf-8";
+
+// {a="x",b="y\"z"}; "{}" for an empty set. Labels are written in the given
+// order. Label values are escaped (\\ \" \n) and made well-formed UTF-8
+// (each stray byte becomes U+FFFD): Prometheus refuses a whole scrape over
+// one value that is not, and values may come from peers.
 std::string format_labels(const LabelSet& labels);
 // name{labels}, or just name when there are no labels.
 std::string format_series(std::string_view name, const LabelSet& labels);
 std::string escape_label_value(std::string_view value);
-// +Inf, -Inf, NaN, integers without a fraction, otherwise shortest round-trip.
+// +Inf, -Inf, NaN, integers without a fraction, otherwise the shortest text
+// that reads back exactly: a plain decimal from 1e-9 to 1e15 ("0.00005"),
+// with an exponent outside that.
 std::string format_value(double value);
 
 struct HistogramBucket {

@@ -451,6 +451,9 @@ TEST(PrometheusWrite, FormatsLabelsAndValues) {
     EXPECT_EQ(format_value(619241.0), "619241");
     EXPECT_EQ(format_value(-3.0), "-3");
     EXPECT_EQ(format_value(0.25), "0.25");
+    EXPECT_EQ(format_value(0.00005), "0.00005");  // a bucket bound, as a query writes it
+    EXPECT_EQ(format_value(1234.5), "1234.5");
+    EXPECT_EQ(format_value(1e-12), "1e-12");
     EXPECT_EQ(format_value(std::numeric_limits<double>::infinity()), "+Inf");
     EXPECT_EQ(format_value(-std::numeric_limits<double>::infinity()), "-Inf");
     EXPECT_EQ(format_value(std::nan("")), "NaN");
