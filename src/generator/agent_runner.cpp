@@ -133,7 +133,12 @@ void AgentRunner::tick(bool post) {
     auto fresh = load_.take_intervals();
     stats::merge_into(taken_, fresh);
     if (sinks_.on_tick) sinks_.on_tick(LoadTick{running_, load_.counters(), load_.live_connections(), fresh});
-    next_tick_ = clock_.now() + kProgressPeriod;
+    // On a grid from the load's start, so the ticks keep their phase
+    // against a scraper's; a tick more than a period late starts it anew
+    // rather than bursting to catch up.
+    const auto now = clock_.now();
+    next_tick_ += kProgressPeriod;
+    if (next_tick_ <= now) next_tick_ = now + kProgressPeriod;
     if (post && running_) {
         post_progress(*running_, std::move(fresh));
     } else {

@@ -632,9 +632,11 @@ TEST_F(CoordinatorTest, RoutesAnswerLikeTheOriginal) {
     const auto h = make_http_handler(*c);
     auto a = call(h, "GET", "/healthz");
     EXPECT_EQ(a.status, 200u);
-    EXPECT_EQ(a.body, control::Json({{"ok", true}}));
+    // The original's {"ok": true} first, then our addition (whether the
+    // data routes need a token, for the dashboard).
+    EXPECT_EQ(a.body, control::Json({{"ok", true}, {"authRequired", false}}));
     EXPECT_EQ(a.raw.content_type, "application/json; charset=utf-8");
-    EXPECT_EQ(a.raw.body, "{\n  \"ok\": true\n}\n");
+    EXPECT_EQ(a.raw.body, "{\n  \"ok\": true,\n  \"authRequired\": false\n}\n");
 
     a = call(h, "GET", "/nope");
     EXPECT_EQ(a.status, 404u);
