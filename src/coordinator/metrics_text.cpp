@@ -72,8 +72,7 @@ void write_state(stdb::MetricsWriter& out, const control::CoordinatorState& s) {
                    {{"state", std::string(control::generator_state_name(kGeneratorStates[k]))}}, by_state[k]);
     }
     metrics::gauge(out, "benchdist_coordinator_open_connections",
-                   "SpacetimeDB connections the generators that are not lost reported open",
-                   static_cast<double>(open));
+                   "SpacetimeDB connections the generators that are not lost reported open", static_cast<double>(open));
     metrics::family(out, "benchdist_coordinator_generator_open_connections", "gauge",
                     "SpacetimeDB connections each generator reported open (its last report; a lost one's is stale)");
     for (const auto& g : s.generators) {
@@ -82,8 +81,7 @@ void write_state(stdb::MetricsWriter& out, const control::CoordinatorState& s) {
     metrics::family(out, "benchdist_coordinator_generator_desired_connections", "gauge",
                     "SpacetimeDB connections each generator registered to open (its --concurrency)");
     for (const auto& g : s.generators) {
-        out.sample("benchdist_coordinator_generator_desired_connections", {{"generator", g.id}},
-                   g.desired_connections);
+        out.sample("benchdist_coordinator_generator_desired_connections", {{"generator", g.id}}, g.desired_connections);
     }
 }
 
@@ -108,8 +106,8 @@ void write_server(stdb::MetricsWriter& out, const MetricsView& v) {
                        "its counter",
                        *v.server_tps);
     }
-    metrics::gauge(out, "benchdist_coordinator_window_open",
-                   "1 while the measured window of an epoch is open, else 0", v.in_window ? 1 : 0);
+    metrics::gauge(out, "benchdist_coordinator_window_open", "1 while the measured window of an epoch is open, else 0",
+                   v.in_window ? 1 : 0);
 }
 
 void write_last_epoch(stdb::MetricsWriter& out, const control::EpochResult& r) {

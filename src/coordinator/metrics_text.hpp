@@ -4,7 +4,7 @@
 // merged client latency of the live epoch, in the Prometheus text format.
 // A pure function of Coordinator::metrics_view(), so a unit test checks the
 // text without a socket. Every metric is listed in
-// docs/observability/prometheus.md.
+// docs/observability.md ("Prometheus metrics").
 #pragma once
 
 #include <string>

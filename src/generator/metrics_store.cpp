@@ -20,9 +20,8 @@ std::int64_t system_unix_ms() {
 // Whether `now` can be the same load as `before` a tick later: no count
 // went back.
 bool continues(const LoadCounters& before, const LoadCounters& now) {
-    return now.attempted >= before.attempted && now.committed >= before.committed &&
-           now.errors() >= before.errors() && now.reopened >= before.reopened &&
-           now.protocol_errors.total() >= before.protocol_errors.total();
+    return now.attempted >= before.attempted && now.committed >= before.committed && now.errors() >= before.errors() &&
+           now.reopened >= before.reopened && now.protocol_errors.total() >= before.protocol_errors.total();
 }
 
 constexpr double kMillisecondsPerSecond = 1000.0;
@@ -96,8 +95,8 @@ std::string MetricsStore::render() const {
                     "ends count as disconnects)");
     for (std::size_t k = 0; k < kProtocolErrorKinds; ++k) {
         const auto kind = static_cast<ProtocolErrorKind>(k);
-        out.sample("benchdist_generator_protocol_errors_total",
-                   {{"kind", std::string(protocol_error_kind_name(kind))}}, total.protocol_errors[kind]);
+        out.sample("benchdist_generator_protocol_errors_total", {{"kind", std::string(protocol_error_kind_name(kind))}},
+                   total.protocol_errors[kind]);
     }
     metrics::counter(out, "benchdist_generator_reconnects_total",
                      "Connections replaced after a timeout or a disconnect", total.reopened);

@@ -50,8 +50,7 @@ void latency_histogram(stdb::MetricsWriter& out, std::string_view name, std::str
                        const stats::LatencyHistogram& histogram) {
     family(out, name, "histogram", help);
     const auto buckets = latency_buckets(histogram);
-    out.histogram(name, {}, buckets, static_cast<double>(histogram.sum()) / kMicrosecondsPerSecond,
-                  histogram.count());
+    out.histogram(name, {}, buckets, static_cast<double>(histogram.sum()) / kMicrosecondsPerSecond, histogram.count());
 }
 
 net::HttpResponse exposition_response(std::string text) {

@@ -11,7 +11,7 @@
 // each finished epoch's final counters to a base. The values are as of the
 // last tick -- up to a second old while load runs -- and the scrape shows
 // when that was (benchdist_generator_last_tick_timestamp_seconds). Every
-// metric is listed in docs/observability/prometheus.md.
+// metric is listed in docs/observability.md ("Prometheus metrics").
 #pragma once
 
 #include <cstdint>

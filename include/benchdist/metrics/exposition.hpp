@@ -6,7 +6,7 @@
 // coordinator, every generator and every run can be summed and compared
 // with one PromQL expression -- and the HTTP answer of a scrape.
 //
-// Naming (docs/observability/prometheus.md lists every metric):
+// Naming (docs/observability.md ("Prometheus metrics") lists every metric):
 // benchdist_<process>_<what>_<unit>, base units (seconds), counters end in
 // _total, an enumeration is a one-hot gauge family with the value as a
 // label (phase="measure" 1, the others 0), text that describes a thing is an
@@ -31,9 +31,10 @@ namespace benchdist::metrics {
 // generator's longest op timeout), 19 buckets plus +Inf -- few enough that a
 // fleet's series stay cheap, close enough for histogram_quantile() to land
 // within a step of the HDR percentiles the results report.
-inline constexpr std::array<std::uint64_t, 19> kLatencyBoundsUs = {
-    50,     100,     200,     500,     1000,    2000,     5000,     10000,    20000,   50000,
-    100000, 200000,  500000,  1000000, 2000000, 5000000,  10000000, 30000000, 60000000};
+inline constexpr std::array<std::uint64_t, 19> kLatencyBoundsUs = {50,      100,      200,      500,     1000,
+                                                                   2000,    5000,     10000,    20000,   50000,
+                                                                   100000,  200000,   500000,   1000000, 2000000,
+                                                                   5000000, 10000000, 30000000, 60000000};
 
 // The histogram's recordings as cumulative counts at kLatencyBoundsUs (le in
 // seconds). A recording counts at or below a bound only when its whole HDR

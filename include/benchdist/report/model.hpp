@@ -3,7 +3,7 @@
 // result files (docs/results.md) and campaign files (docs/campaigns.md) into
 // a small model and renders it; the model is pure -- JSON in, values out --
 // so every figure a report shows is unit-tested against the JSON it came
-// from. docs/observability/report.md is the user's version of these
+// from. docs/observability.md ("Reports") is the user's version of these
 // comments.
 //
 // This file: the model of one epoch (figures, verdict, timelines, the

@@ -14,7 +14,7 @@
 
 namespace benchdist::report {
 
-// The CSV's columns, in order (docs/observability/report.md says what each
+// The CSV's columns, in order (docs/observability.md ("Reports") says what each
 // holds).
 const std::vector<std::string_view>& csv_columns();
 // A header row, then one row per epoch (RFC 4180, CRLF line ends). An epoch

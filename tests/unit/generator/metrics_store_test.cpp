@@ -132,8 +132,8 @@ TEST(MetricsStore, HostileIdIsEscapedIntoOneLabel) {
 TEST(MetricsStore, TicksAndScrapesFromTwoThreads) {
     MetricsStore store("gen-a");
     std::thread agent([&store] {
-        for (std::uint64_t k = 1; k <= 2000; ++k) store.on_tick(tick(k / 100 + 1, counters(k, k), 8,
-                                                                      {interval(1000, {k})}));
+        for (std::uint64_t k = 1; k <= 2000; ++k)
+            store.on_tick(tick(k / 100 + 1, counters(k, k), 8, {interval(1000, {k})}));
     });
     double last = 0;
     for (int k = 0; k < 50; ++k) {

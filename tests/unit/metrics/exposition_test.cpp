@@ -60,8 +60,7 @@ TEST(LatencyBuckets, ValuesBeyondTheLastBoundAreOnlyInInf) {
     const auto s = test::lint_exposition(w.text());
     EXPECT_EQ(test::sample_value(s, "benchdist_test_latency_seconds_bucket", {{"le", "+Inf"}}), 2);
     EXPECT_EQ(test::sample_value(s, "benchdist_test_latency_seconds_count"), 2);
-    EXPECT_NEAR(test::sample_value(s, "benchdist_test_latency_seconds_sum"),
-                static_cast<double>(h.sum()) / 1e6, 1e-9);
+    EXPECT_NEAR(test::sample_value(s, "benchdist_test_latency_seconds_sum"), static_cast<double>(h.sum()) / 1e6, 1e-9);
 }
 
 TEST(LatencyBuckets, TextRisesMonotonicallyForManyValues) {

@@ -39,8 +39,8 @@ TEST(ListenAddress, RefusesWithTheFix) {
     EXPECT_NE(refused("localhost:9464").find("is not an IP address"), std::string::npos);
     EXPECT_NE(refused(":9464").find("is not an IP address"), std::string::npos);
     EXPECT_NE(refused("::1:9464").find("in brackets"), std::string::npos);
-    for (const char* bad : {"127.0.0.1:", "127.0.0.1:65536", "127.0.0.1:-1", "127.0.0.1:+80", "127.0.0.1:80x",
-                            "127.0.0.1: 80"}) {
+    for (const char* bad :
+         {"127.0.0.1:", "127.0.0.1:65536", "127.0.0.1:-1", "127.0.0.1:+80", "127.0.0.1:80x", "127.0.0.1: 80"}) {
         EXPECT_NE(refused(bad).find("port must be a number from 0 to 65535"), std::string::npos) << bad;
     }
     EXPECT_NE(refused("1.2.3.4:x").find("e.g. 127.0.0.1:8080"), std::string::npos);
