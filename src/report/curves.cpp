@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "benchdist/campaign/grid.hpp"
+#include "report/sections.hpp"
 
 namespace benchdist::report {
 
@@ -17,16 +18,6 @@ std::optional<double> number_in(const Json& j, const char* object, const char* k
     return o[key].get<double>();
 }
 
-std::string reasons_text(const Json& point) {
-    std::string why;
-    if (point.contains("reasons") && point["reasons"].is_array())
-        for (const auto& r : point["reasons"])
-            if (r.is_object())
-                why += (why.empty() ? "" : "; ") + r.value("code", std::string("?")) + ": " +
-                       r.value("message", std::string());
-    return why;
-}
-
 CurvePoint point_of(const Json& summary, double x) {
     CurvePoint p;
     p.x = x;
@@ -38,7 +29,7 @@ CurvePoint point_of(const Json& summary, double x) {
         p.p99_us = number_in(summary, "latency", "p99Us");
     }
     p.slo_ok = summary.value("sloOk", true);
-    p.why = reasons_text(summary);
+    p.why = detail::reasons_text(summary);
     return p;
 }
 

@@ -102,13 +102,18 @@ std::string point_name(const campaign::Campaign& c, const Json& point) {
     return point.value("description", std::string());
 }
 
-std::string point_reasons(const Json& point) {
+std::string reasons_text(const Json& point) {
     std::string why;
     if (point.contains("reasons") && point["reasons"].is_array())
         for (const auto& r : point["reasons"])
             if (r.is_object())
                 why += (why.empty() ? "" : "; ") + r.value("code", std::string("?")) + ": " +
                        r.value("message", std::string());
+    return why;
+}
+
+std::string point_reasons(const Json& point) {
+    const auto why = reasons_text(point);
     return why.empty() ? "no reasons recorded" : why;
 }
 

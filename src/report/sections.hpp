@@ -23,6 +23,9 @@ std::string campaign_summary(const campaign::Campaign& c);
 // The point's description, or "run N" for --runs.
 std::string point_name(const campaign::Campaign& c, const Json& point);
 // An invalid point's reasons: "code: message; ...".
+// "code: message; code: message" of a point's (or result's) "reasons";
+// empty when it has none. point_reasons says "no reasons recorded" then.
+std::string reasons_text(const Json& point);
 std::string point_reasons(const Json& point);
 // Saturate: the knee, stop reason and limit; runs: the TPS statistics;
 // sweep: "".

@@ -28,6 +28,7 @@
 #include "benchdist/control/protocol.hpp"
 #include "benchdist/net/http_server.hpp"
 #include "rig.hpp"
+#include "terminal_escapes.hpp"
 
 extern char** environ;
 
@@ -114,20 +115,12 @@ TerminalRun run_on_terminal(std::vector<std::string> argv, std::map<std::string,
 
 bool has(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
-// `out` without the escape sequences bench-dist-control writes itself
-// (cursor up, clear line, clear below, SGR colours) and the terminal's
-// carriage returns: only printable ASCII and newlines may be left.
+// Only our own escapes (and the pseudo-terminal's carriage returns), and no
+// line forged by a hostile label.
 ::testing::AssertionResult only_our_escapes(const std::string& out) {
-    static const std::regex ours("\x1b\\[(\\d+A|K|J|\\d+m)|\r");
-    const auto rest = std::regex_replace(out, ours, "");
-    for (std::size_t i = 0; i < rest.size(); ++i) {
-        const auto c = static_cast<unsigned char>(rest[i]);
-        if (c != '\n' && (c < 0x20 || c > 0x7e))
-            return ::testing::AssertionFailure()
-                   << "byte 0x" << std::hex << int(c) << " at " << std::dec << i << " in:\n"
-                   << rest;
-    }
-    if (has(rest, "\nepoch=1 tps=99999")) return ::testing::AssertionFailure() << "a forged line in:\n" << rest;
+    if (auto clean = bt::only_our_escapes(out, true); !clean) return clean;
+    if (const auto rest = bt::strip_our_escapes(out, true); has(rest, "\nepoch=1 tps=99999"))
+        return ::testing::AssertionFailure() << "a forged line in:\n" << rest;
     return ::testing::AssertionSuccess();
 }
 

@@ -10,6 +10,7 @@
 #include <regex>
 #include <string>
 
+#include "../../support/terminal_escapes.hpp"
 #include "terminal.hpp"
 
 namespace bc = benchdist::control;
@@ -65,21 +66,7 @@ const TerminalInfo kPipe{.tty = false, .color = false, .width = 80, .height = 24
 
 bool has(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
-// `out` without the escape sequences the renderer itself writes (cursor
-// up, clear line, clear below, SGR colours): what is left must be
-// printable ASCII and newlines.
-::testing::AssertionResult only_our_escapes(const std::string& out) {
-    static const std::regex ours("\x1b\\[(\\d+A|K|J|\\d+m)");
-    const auto rest = std::regex_replace(out, ours, "");
-    for (std::size_t i = 0; i < rest.size(); ++i) {
-        const auto c = static_cast<unsigned char>(rest[i]);
-        if (c != '\n' && (c < 0x20 || c > 0x7e))
-            return ::testing::AssertionFailure()
-                   << "byte 0x" << std::hex << int(c) << " at " << std::dec << i << " in:\n"
-                   << rest;
-    }
-    return ::testing::AssertionSuccess();
-}
+using benchdist::testing::only_our_escapes;
 
 }  // namespace
 
