@@ -122,13 +122,7 @@ WarmupObservation EpochRunner::auto_warmup(std::unique_lock<std::mutex>& lock) {
     std::vector<stats::CounterPoint> reads;
     WarmupObservation w;
     for (;;) {
-        lock.unlock();
-        std::optional<ObservedRead> read;
-        try {
-            read = observe(io_.counter.read(), io_.clock());
-        } catch (const std::exception&) {
-        }
-        lock.lock();
+        const auto read = read_unlocked(lock);
         throw_if_cut_short();
         throw_if_lost_before_window();
         if (read) {
@@ -141,10 +135,8 @@ WarmupObservation EpochRunner::auto_warmup(std::unique_lock<std::mutex>& lock) {
             w.stable = true;
             break;
         }
-        const auto now = Steady::now();
-        if (now >= cap) break;
-        next += period;
-        while (next <= now) next += period;
+        if (Steady::now() >= cap) break;
+        next_slot(next, period);
         wait_or_abort(lock, std::min(next, cap), [&] { return !shared_.sm.active()->errors.empty(); });
         throw_if_cut_short();
         throw_if_lost_before_window();
@@ -191,25 +183,32 @@ void EpochRunner::sample_counter(Sampling& sampling, Steady::time_point window_s
         if (next >= window_end) return;
         wait_or_abort(lock, next, [&] { return sampling.window_closed; });
         if (sampling.window_closed || shared_.shutting_down || aborted()) return;
-        lock.unlock();
-        std::optional<stdbhttp::CounterRead> read;
-        try {
-            read = io_.counter.read();
-        } catch (const std::exception&) {
-            // A failed sample leaves a longer step in the timeline; the
-            // window's own reads decide whether the epoch has numbers.
+        // A failed sample leaves a longer step in the timeline; the
+        // window's own reads decide whether the epoch has numbers.
+        if (const auto read = read_unlocked(lock)) {
+            sampling.reads.push_back(*read);
+            live_read(*read, true);
         }
-        lock.lock();
-        if (read) {
-            sampling.reads.push_back(observe(*read, io_.clock()));
-            live_read(sampling.reads.back(), true);
-        }
-        // Keep the samples on the grid of the window's start; a read slower
-        // than the period skips the slots it overran.
-        const auto now = Steady::now();
-        next += period;
-        while (next <= now) next += period;
+        // Keep the samples on the grid of the window's start.
+        next_slot(next, period);
     }
+}
+
+std::optional<ObservedRead> EpochRunner::read_unlocked(std::unique_lock<std::mutex>& lock) {
+    lock.unlock();
+    std::optional<ObservedRead> read;
+    try {
+        read = observe(io_.counter.read(), io_.clock());
+    } catch (const std::exception&) {
+    }
+    lock.lock();
+    return read;
+}
+
+void EpochRunner::next_slot(Steady::time_point& next, Steady::duration period) {
+    const auto now = Steady::now();
+    next += period;
+    while (next <= now) next += period;
 }
 
 void EpochRunner::live_read(const ObservedRead& read, bool in_window) {
@@ -224,18 +223,10 @@ void EpochRunner::start_warmup_sampler() {
         auto next = Steady::now();
         std::unique_lock lock(shared_.mu);
         while (!warmup_over_ && !shared_.shutting_down && !aborted()) {
-            lock.unlock();
-            std::optional<ObservedRead> read;
-            try {
-                read = observe(io_.counter.read(), io_.clock());
-            } catch (const std::exception&) {
-                // Only the live view misses it: the warmup needs no reads.
-            }
-            lock.lock();
+            // A failed read: only the live view misses it.
+            const auto read = read_unlocked(lock);
             if (read && !warmup_over_) live_read(*read, false);
-            const auto now = Steady::now();
-            next += period;
-            while (next <= now) next += period;
+            next_slot(next, period);
             wait_or_abort(lock, next, [&] { return warmup_over_; });
         }
     });

@@ -89,6 +89,12 @@ private:
     // Enters the stop phase and waits for the acknowledgements; returns
     // those still missing.
     std::vector<std::string> stop_and_wait_acks();
+    // One counter read with shared_.mu released meanwhile (held on entry
+    // and on return); none when it failed.
+    std::optional<ObservedRead> read_unlocked(std::unique_lock<std::mutex>& lock);
+    // The next slot of a read grid after now: a read slower than `period`
+    // skips the slots it overran.
+    static void next_slot(Steady::time_point& next, Steady::duration period);
     // A counter read for the live view; callers hold shared_.mu.
     void live_read(const ObservedRead& read, bool in_window);
     // With a fixed warmup, reads the counter every options_.sample_ms for
