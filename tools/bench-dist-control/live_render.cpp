@@ -34,16 +34,27 @@ double elapsed_s(std::int64_t from_ms, std::int64_t to_ms) {
 
 // The phase word a line starts with: the coordinator's (escaped), or
 // "done" for an epoch whose result is in.
+// The phase as the user should read it: our coordinator keeps phase
+// `starting` through the warmup after the start barrier (the original's
+// final-revision generators load only in `starting` and `measure`), and
+// says in `stage` that the barrier passed.
+std::string shown_phase(const LiveView& view) {
+    if (view.phase == "starting" && view.stage && *view.stage == "warmup") return "warmup";
+    return view.phase;
+}
+
 std::string phase_word(const LiveView& view) {
     if (!view.running && view.epoch && view.result) return "done";
-    return view.phase.empty() ? "-" : text::printable(view.phase);
+    const auto phase = shown_phase(view);
+    return phase.empty() ? "-" : text::printable(phase);
 }
 
 const char* phase_colour(const LiveView& view) {
     if (!view.running && view.result) return view.result->verdict == "valid" ? kGreen : kRed;
-    if (view.phase == "measure") return kGreen;
-    if (view.phase == "warmup" || view.phase == "starting") return kYellow;
-    if (view.phase == "stop") return kCyan;
+    const auto phase = shown_phase(view);
+    if (phase == "measure") return kGreen;
+    if (phase == "warmup" || phase == "starting") return kYellow;
+    if (phase == "stop") return kCyan;
     return nullptr;
 }
 
@@ -113,10 +124,11 @@ std::string phase_progress(const LiveView& view, std::int64_t coordinator_ms, st
         return s + seconds_text(done) + "/" + seconds_text(total) + " s";
     };
     if (!view.running) return word;
-    if (view.phase == "starting")
+    const auto phase = shown_phase(view);
+    if (phase == "starting")
         return view.started_at_ms ? word + " " + seconds_text(elapsed_s(*view.started_at_ms, coordinator_ms)) + " s"
                                   : word;
-    if (view.phase == "warmup") {
+    if (phase == "warmup") {
         // From the start barrier's end; a coordinator that does not say when
         // that was: from the start's acceptance (the barrier counted in).
         const auto from = view.warmup_start_ms ? view.warmup_start_ms : view.started_at_ms;
@@ -126,11 +138,11 @@ std::string phase_progress(const LiveView& view, std::int64_t coordinator_ms, st
             return word + " (auto, until steady) " + seconds_text(done) + " s";
         return bar(done, view.warmup_seconds);
     }
-    if (view.phase == "measure") {
+    if (phase == "measure") {
         if (!view.window_start_ms || view.window_seconds <= 0) return word;
         return bar(elapsed_s(*view.window_start_ms, coordinator_ms), view.window_seconds);
     }
-    if (view.phase == "stop") {
+    if (phase == "stop") {
         std::string s = word + " (window closed";
         if (view.window_start_ms && view.window_end_ms)
             s += " after " + seconds_text(elapsed_s(*view.window_start_ms, *view.window_end_ms)) + " s";

@@ -95,6 +95,14 @@ TEST(LiveRender, PhaseProgressOfEachPhase) {
     // From the barrier's end, when the coordinator says when that was.
     v.warmup_start_ms = *v.started_at_ms + 500;
     EXPECT_EQ(phase_progress(v, *v.started_at_ms + 1000, 4), "warmup [#---] 0.5/2.0 s");
+    // Ours stays in phase starting through the warmup; its stage tells.
+    v.phase = "starting";
+    v.stage = "warmup";
+    EXPECT_EQ(phase_progress(v, *v.started_at_ms + 1000, 4), "warmup [#---] 0.5/2.0 s");
+    v.stage = "barrier";
+    EXPECT_EQ(phase_progress(v, *v.started_at_ms + 1000, 4), "starting 1.0 s");
+    v.phase = "warmup";
+    v.stage.reset();
     v.warmup_start_ms.reset();
     v.warmup_auto = true;
     EXPECT_EQ(phase_progress(v, *v.started_at_ms + 3100, 4), "warmup (auto, until steady) 3.1 s");
