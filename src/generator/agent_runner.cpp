@@ -130,7 +130,9 @@ AgentRunner::StoppedLoad AgentRunner::stop_load() {
 }
 
 void AgentRunner::tick(bool post) {
-    auto fresh = load_.take_intervals();
+    // While the load runs only what its threads handed over; at the stop
+    // (the load stopped) everything.
+    auto fresh = post ? load_.take_finished_intervals() : load_.take_intervals();
     stats::merge_into(taken_, fresh);
     if (sinks_.on_tick) sinks_.on_tick(LoadTick{running_, load_.counters(), load_.live_connections(), fresh});
     // On a grid from the load's start, so the ticks keep their phase

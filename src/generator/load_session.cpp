@@ -325,6 +325,10 @@ std::vector<stats::Interval> LoadSession::Impl::take_intervals() {
         }
         ctx.recorder.clear();
     });
+    return take_finished_intervals();
+}
+
+std::vector<stats::Interval> LoadSession::Impl::take_finished_intervals() {
     std::lock_guard lock(timeline_mutex_);
     std::vector<stats::Interval> out = std::move(timeline_);
     timeline_.clear();
@@ -406,6 +410,7 @@ bool LoadSession::wait_for_committed(std::uint64_t target, std::chrono::millisec
 }
 LoadCounters LoadSession::counters() const { return impl_->counters(); }
 std::vector<stats::Interval> LoadSession::take_intervals() { return impl_->take_intervals(); }
+std::vector<stats::Interval> LoadSession::take_finished_intervals() { return impl_->take_finished_intervals(); }
 void LoadSession::close_all(std::chrono::milliseconds bound) { impl_->close_all(bound); }
 std::optional<std::uint64_t> LoadSession::running_epoch() const { return impl_->running_epoch_; }
 std::optional<std::int64_t> LoadSession::load_started_unix_ms() const { return impl_->load_started_ms_; }

@@ -176,6 +176,7 @@ public:
     void maybe_flush(ThreadCtx& ctx, std::int64_t now_ms);
 
     std::vector<stats::Interval> take_intervals();
+    std::vector<stats::Interval> take_finished_intervals();
 
     void close_all(std::chrono::milliseconds bound);
 

@@ -194,6 +194,41 @@ TEST(LoadSession, IntervalsAgreeWithCountersAndAreClearedWhenTaken) {
     session.close_all(5s);
 }
 
+// What a progress tick takes while the load runs: only seconds that ended
+// (the threads handed them over), and with what take_intervals() gives
+// after the stop, every call exactly once.
+TEST(LoadSession, FinishedIntervalsAreOnlyEndedSecondsAndAddUpWithTheRest) {
+    const auto server = seeded_standin();
+    LoadSession session(options_for(server->port(), "test-1"), small_pairs());
+    session.open_all();
+    session.start(1);
+    const auto now_ms = [] {
+        return std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+            .count();
+    };
+    std::vector<stats::Interval> taken;
+    std::uint64_t target = 200;
+    const auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (taken.size() < 2 && std::chrono::steady_clock::now() < deadline) {
+        ASSERT_TRUE(session.wait_for_committed(target, 30s));
+        target += 200;
+        const auto asked_at = now_ms();
+        const auto finished = session.take_finished_intervals();
+        for (const auto& i : finished) EXPECT_LE(i.start_ms + i.length_ms, asked_at) << "a second still running";
+        stats::merge_into(taken, finished);
+    }
+    ASSERT_GE(taken.size(), 2u) << "the threads hand over each second that ended";
+    ASSERT_TRUE(session.stop());
+    stats::merge_into(taken, session.take_intervals());
+    const auto c = session.counters();
+    const auto t = total_of(taken);
+    EXPECT_EQ(t.committed, c.committed);
+    EXPECT_EQ(t.attempted, c.attempted);
+    EXPECT_EQ(t.latency.count(), c.committed);
+    session.close_all(5s);
+}
+
 TEST(LoadSession, LatencyIsServiceTimeOfEachCall) {
     // Every reply is held back 2 ms, so each closed-loop call takes a little
     // over 2 ms from its write to its result.

@@ -48,6 +48,7 @@ public:
     bool stop() override { return session_.stop(); }
     generator::LoadCounters counters() const override { return session_.counters(); }
     std::vector<stats::Interval> take_intervals() override { return session_.take_intervals(); }
+    std::vector<stats::Interval> take_finished_intervals() override { return session_.take_finished_intervals(); }
     std::optional<std::int64_t> load_started_unix_ms() const override { return session_.load_started_unix_ms(); }
     std::optional<std::int64_t> load_stopped_unix_ms() const override { return session_.load_stopped_unix_ms(); }
     std::optional<std::uint64_t> running_epoch() const override { return session_.running_epoch(); }

@@ -94,7 +94,7 @@ int run_local(const generator::GeneratorConfig& config, const generator::LocalRu
     std::vector<stats::Interval> taken;
     const auto tick = [&](std::optional<std::uint64_t> epoch) {
         if (!metrics) return;
-        auto fresh = session.take_intervals();
+        auto fresh = session.take_finished_intervals();
         metrics->on_tick(generator::LoadTick{epoch, session.counters(), session.live_connections(), fresh});
         stats::merge_into(taken, fresh);
     };

@@ -102,6 +102,10 @@ public:
     virtual LoadCounters counters() const = 0;
     // The intervals recorded since the last call, moved out.
     virtual std::vector<stats::Interval> take_intervals() = 0;
+    // The same without the seconds still being recorded
+    // (LoadSession::take_finished_intervals): what a tick takes while the
+    // load runs, so it never stalls the load.
+    virtual std::vector<stats::Interval> take_finished_intervals() = 0;
     virtual std::optional<std::int64_t> load_started_unix_ms() const = 0;
     virtual std::optional<std::int64_t> load_stopped_unix_ms() const = 0;
     virtual std::optional<std::uint64_t> running_epoch() const = 0;

@@ -185,6 +185,13 @@ public:
     // Its totals agree with counters() except skipped same-account pairs,
     // which were never attempted. start() clears it too.
     std::vector<stats::Interval> take_intervals();
+    // Only the intervals the worker threads have already handed over (each
+    // does once a second, when an interval of its ended), and forgets them:
+    // no call into the worker threads, so a caller that takes once a second
+    // while load runs (progress, metrics) never stalls the load. The
+    // seconds still in the threads' recorders come with a later call, or
+    // with take_intervals() after stop().
+    std::vector<stats::Interval> take_finished_intervals();
 
     // Close frames on every connection, waiting at most `bound` in total.
     void close_all(std::chrono::milliseconds bound = std::chrono::milliseconds(5000));

@@ -164,9 +164,17 @@ struct FakeLoad final : AgentLoad {
     }
     LoadCounters counters() const override { return load_counters; }
     std::vector<stats::Interval> take_intervals() override {
+        ++full_takes;
         if (before_take) before_take();
         return std::exchange(intervals, {});
     }
+    std::vector<stats::Interval> take_finished_intervals() override {
+        ++finished_takes;
+        if (before_take) before_take();
+        return std::exchange(intervals, {});
+    }
+    int full_takes = 0;
+    int finished_takes = 0;
     // Runs before every take_intervals: a test adds the load's next seconds.
     std::function<void()> before_take;
     std::optional<std::int64_t> load_started_unix_ms() const override { return 5000; }
@@ -923,6 +931,10 @@ TEST(AgentRunner, ProgressPostsEachIntervalOnceAndTheStopReportKeepsThemAll) {
     EXPECT_EQ(rig.ticks.front().epoch, std::optional<std::uint64_t>(1));
     EXPECT_EQ(rig.ticks.back().epoch, std::nullopt);
     EXPECT_EQ(rig.ticks.front().open_connections, 4u);
+    // While the load ran the ticks took only finished seconds (no call into
+    // its threads); the stop took everything once.
+    EXPECT_GE(rig.load.finished_takes, 3);
+    EXPECT_EQ(rig.load.full_takes, 1);
 }
 
 TEST(AgentRunner, ACoordinatorWithoutProgressIsNotAskedAgainUntilTheNextRegister) {
