@@ -112,9 +112,6 @@ Json js_number(double d) {
     return Json(d);
 }
 
-Json optional_to_json(const std::optional<std::string>& v) { return v ? Json(*v) : Json(nullptr); }
-Json optional_to_json(const std::optional<std::uint64_t>& v) { return v ? Json(*v) : Json(nullptr); }
-
 // Additions go after the original keys and never replace one of them.
 void append_extra(Json& j, const Json& extra) {
     for (const auto& [k, v] : extra.items()) {
@@ -163,7 +160,7 @@ Json to_json(const GeneratorSnapshot& g) {
     j["desiredConnections"] = g.desired_connections;
     j["openedConnections"] = g.opened_connections;
     j["localState"] = generator_state_name(g.local_state);
-    j["activeEpoch"] = optional_to_json(g.active_epoch);
+    j["activeEpoch"] = optional_json(g.active_epoch);
     j["included"] = g.included;
     j["lastSeenAt"] = g.last_seen_at;
     return j;
@@ -172,7 +169,7 @@ Json to_json(const GeneratorSnapshot& g) {
 Json to_json(const EpochResult& r) {
     Json j;
     j["epoch"] = r.epoch;
-    j["label"] = optional_to_json(r.label);
+    j["label"] = optional_json(r.label);
     j["test"] = r.test;
     j["connector"] = r.connector;
     j["windowSeconds"] = js_number(r.window_seconds);
@@ -198,8 +195,8 @@ Json self_view_to_json(const CoordinatorState& s, const SelfView& v) {
     Json j;
     j["view"] = "self";
     j["phase"] = phase_name(s.phase);
-    j["currentEpoch"] = optional_to_json(s.current_epoch);
-    j["currentLabel"] = optional_to_json(s.current_label);
+    j["currentEpoch"] = optional_json(s.current_epoch);
+    j["currentLabel"] = optional_json(s.current_label);
     j["test"] = s.test;
     j["connector"] = s.connector;
     j["participant"] = v.participant;
@@ -219,8 +216,8 @@ Json to_json(const CoordinatorState& s) {
     if (s.self) return self_view_to_json(s, *s.self);
     Json j;
     j["phase"] = phase_name(s.phase);
-    j["currentEpoch"] = optional_to_json(s.current_epoch);
-    j["currentLabel"] = optional_to_json(s.current_label);
+    j["currentEpoch"] = optional_json(s.current_epoch);
+    j["currentLabel"] = optional_json(s.current_label);
     j["participants"] = s.participants;
     j["test"] = s.test;
     j["connector"] = s.connector;

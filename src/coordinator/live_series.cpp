@@ -11,9 +11,7 @@ namespace {
 
 using control::Json;
 
-Json optional_json(const std::optional<std::int64_t>& v) { return v ? Json(*v) : Json(nullptr); }
-Json optional_json(const std::optional<std::uint64_t>& v) { return v ? Json(*v) : Json(nullptr); }
-Json optional_json(const std::optional<double>& v) { return v ? Json(*v) : Json(nullptr); }
+using control::optional_json;
 
 double rounded(double v) { return std::round(v * 100.0) / 100.0; }
 

@@ -10,7 +10,7 @@ namespace benchdist::generator {
 
 namespace {
 
-control::Json optional_json(const std::optional<bool>& v) { return v ? control::Json(*v) : control::Json(nullptr); }
+using control::optional_json;
 
 control::Json rate_json(double rate) { return rate > 0 ? control::Json(rate) : control::Json(nullptr); }
 

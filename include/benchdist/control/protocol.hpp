@@ -23,6 +23,12 @@ namespace benchdist::control {
 
 using Json = nlohmann::ordered_json;
 
+// The value, or null when absent: how every optional field goes on the wire.
+template <typename T>
+Json optional_json(const std::optional<T>& v) {
+    return v ? Json(*v) : Json(nullptr);
+}
+
 // A request body that does not have the expected shape.
 class ProtocolError : public std::runtime_error {
 public:
