@@ -17,6 +17,12 @@ packages=(
   # dashboard and reports at build time; headless Chromium, its driver and
   # Selenium for the browser tests; Prometheus for promtool and the scrape test.
   libjs-chart.js chromium chromium-driver python3-selenium prometheus
+  # Fleet packaging (docs/deploy.md): scripts/package.sh sets the bundle's
+  # RPATH with patchelf, writes man pages with help2man, and CPack's Debian
+  # package takes its dependencies from dpkg-shlibdeps (dpkg-dev); the deploy
+  # tests run lintian on it, build an image with podman, render the
+  # Kubernetes manifests with kubectl and verify the systemd units.
+  patchelf help2man dpkg-dev binutils lintian podman kubernetes-client systemd
   # fuzz/ (scripts/fuzz.sh): clang and its libFuzzer runtime, which is only
   # a Recommends of clang and so must be named with --no-install-recommends.
   clang libclang-rt-14-dev
@@ -37,6 +43,17 @@ if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
   filtered=()
   for p in "${missing[@]}"; do
     case "$p" in nodejs|npm) ;; *) filtered+=("$p") ;; esac
+  done
+  missing=("${filtered[@]}")
+fi
+
+# A kubectl from elsewhere (the `kubectl` package of Google's or Kubernetes'
+# repository) owns /usr/bin/kubectl, and Debian's kubernetes-client would
+# fail to unpack over it; either renders the manifests.
+if command -v kubectl >/dev/null 2>&1; then
+  filtered=()
+  for p in "${missing[@]}"; do
+    [ "$p" = kubernetes-client ] || filtered+=("$p")
   done
   missing=("${filtered[@]}")
 fi

@@ -3,7 +3,7 @@
 # errors, and runs every test (unit, integration, conformance) with CTest.
 #   scripts/test.sh              the ci preset (RelWithDebInfo, -Werror)
 #   scripts/test.sh --sanitize   the ci preset, then ASan+UBSan (every test but
-#                                the `fidelity` label), then ThreadSanitizer
+#                                the `fidelity` and `deploy` labels), then ThreadSanitizer
 #                                (the generator's tests, label `generator`)
 #   scripts/test.sh --only asan[,tsan,ci]   just those stages (.ci/run uses it)
 #   scripts/test.sh --no-setup   skip scripts/setup.sh
