@@ -78,7 +78,8 @@ void add_stdb_connection_options(CLI::App& app, StdbConnectionOptions& values, S
     app.add_option("--stdb-token", values.token,
                    "Token sent as \"Authorization: Bearer\" on every request to SpacetimeDB, for servers that "
                    "refuse anonymous callers [default: anonymous]")
-        ->envname("STDB_TOKEN");
+        ->envname("STDB_TOKEN")
+        ->transform(secret_token());
     app.add_option("--stdb-ca-file", values.tls.ca_file,
                    "PEM file of a CA to trust for a wss:// / https:// --stdb-url, besides the system store")
         ->envname("STDB_CA_FILE");
@@ -126,7 +127,8 @@ void add_coordinator_connection_options(CLI::App& app, CoordinatorConnectionOpti
     app.add_option("--auth-token", values.auth_token,
                    "The coordinator's --auth-token, sent as \"Authorization: Bearer\" on every control request "
                    "(prefer the environment variable: command lines are visible to other users)")
-        ->envname("BENCH_DIST_TOKEN");
+        ->envname("BENCH_DIST_TOKEN")
+        ->transform(secret_token());
 }
 
 std::string coordinator_url_problem(std::string_view url) {
@@ -190,6 +192,27 @@ CLI::Validator valid_name(control::NameKind kind) {
 
 CLI::Validator valid_label() {
     return CLI::Validator([](std::string& value) { return control::label_problem(value); }, "");
+}
+
+CLI::Validator secret_token() {
+    return CLI::Validator(
+        [](std::string& value) -> std::string {
+            while (!value.empty() && (value.back() == '\n' || value.back() == '\r')) value.pop_back();
+            const std::string fix =
+                ": a token travels in an HTTP header, which cannot carry it intact; make one of letters and digits, "
+                "e.g. `openssl rand -hex 32`";
+            if (!value.empty() &&
+                (value.front() == ' ' || value.back() == ' ' || value.front() == '\t' || value.back() == '\t'))
+                return "the token starts or ends with a space or tab" + fix;
+            for (std::size_t i = 0; i < value.size(); ++i) {
+                const auto c = static_cast<unsigned char>(value[i]);
+                if ((c < 0x20 && c != '\t') || c == 0x7f)
+                    return "the token has a control character at byte " + std::to_string(i + 1) + " of " +
+                           std::to_string(value.size()) + fix;
+            }
+            return {};
+        },
+        "");
 }
 
 CLI::Validator account_count() {

@@ -100,7 +100,8 @@ int main(int argc, char** argv) {
                    "Shared secret: every route but /healthz then requires \"Authorization: Bearer <token>\" "
                    "(401 otherwise); give generators and bench-dist-control the same token. Prefer the "
                    "environment variable: command lines are visible to other users of the host")
-        ->envname("BENCH_DIST_TOKEN");
+        ->envname("BENCH_DIST_TOKEN")
+        ->transform(benchdist::cli::secret_token());
     app.add_option("--max-body-bytes", server_options.max_body_bytes,
                    "Largest /stopped or POST /admin/campaigns body accepted (413 above): a stop report carries a "
                    "histogram per second, a campaign file every epoch of the campaign")

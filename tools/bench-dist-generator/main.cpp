@@ -170,7 +170,8 @@ int main(int argc, char** argv) {
     app.add_option("--metrics-auth-token", metrics_token,
                    "With --metrics-listen: a scrape must send \"Authorization: Bearer <token>\" (Prometheus: "
                    "authorization: {credentials: ...}); 401 otherwise. Prefer the environment variable")
-        ->envname("BENCH_DIST_METRICS_TOKEN");
+        ->envname("BENCH_DIST_METRICS_TOKEN")
+        ->transform(cli::secret_token());
     app.require_subcommand(0, 1);
     auto* run = app.add_subcommand(
         "run",

@@ -104,6 +104,13 @@ CLI::Validator number_from(double min, double max);
 CLI::Validator valid_name(control::NameKind kind);
 // An epoch label (control::label_problem).
 CLI::Validator valid_label();
+// A shared secret (--auth-token, --stdb-token, --metrics-auth-token): the
+// line ending a file gives it (`openssl rand -hex 32 > token`, read back by
+// a Kubernetes Secret or $(cat)) is dropped, so both ends hold the same
+// token; any other control character, or a space at either end, which an
+// HTTP header cannot carry intact, is a usage error. The error never shows
+// the secret. A transform: use with ->transform().
+CLI::Validator secret_token();
 // A number of accounts for the transfer workload: at least
 // stdb::transfer::kMinAccounts (2), as a transfer needs two distinct ones.
 CLI::Validator account_count();

@@ -426,3 +426,41 @@ TEST_F(OptionGroups, OnASubcommandTheVariablesCountOnlyWhenItIsGiven) {
 }
 
 }  // namespace
+
+// A token read from a file (a Kubernetes Secret, `$(cat token)` keeps none
+// but `export BENCH_DIST_TOKEN="$(< token)"` variants differ) ends in a line
+// ending: dropped, from the flag and the environment alike, so the
+// coordinator and its clients hold the same secret.
+TEST_F(OptionGroups, TokensLoseTheLineEndingAFileGaveThem) {
+    set("BENCH_DIST_TOKEN", "abc123\n");
+    set("STDB_TOKEN", "stdb-secret\r\n");
+    CLI::App app;
+    cli::StdbConnectionOptions stdb_options;
+    cli::CoordinatorConnectionOptions coordinator_options;
+    cli::add_stdb_connection_options(app, stdb_options, kGenerator);
+    cli::add_coordinator_connection_options(app, coordinator_options, {});
+    parse(app, {});
+    EXPECT_EQ(coordinator_options.auth_token, "abc123");
+    EXPECT_EQ(stdb_options.token, "stdb-secret");
+
+    CLI::App flags;
+    cli::CoordinatorConnectionOptions from_flag;
+    cli::add_coordinator_connection_options(flags, from_flag, {});
+    parse(flags, {"--auth-token", "def456\n"});
+    EXPECT_EQ(from_flag.auth_token, "def456");
+}
+
+// What an HTTP header cannot carry is refused with the position, never the
+// secret itself.
+TEST_F(OptionGroups, TokensAnHttpHeaderCannotCarryAreUsageErrorsThatDoNotShowThem) {
+    for (const std::string& token : {std::string("sec\x01ret"), std::string("sec\nret"), std::string(" secret"),
+                                     std::string("secret "), std::string("sec\x7fret")}) {
+        CLI::App app;
+        cli::CoordinatorConnectionOptions o;
+        cli::add_coordinator_connection_options(app, o, {});
+        const auto error = usage_error(app, {"--auth-token", token});
+        EXPECT_THAT(error, HasSubstr("--auth-token")) << error;
+        EXPECT_THAT(error, HasSubstr("openssl rand -hex 32")) << error;
+        EXPECT_THAT(error, ::testing::Not(HasSubstr("sec"))) << error;
+    }
+}
