@@ -26,6 +26,9 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support", "python"))
+import tool_help as tool_help_module  # noqa: E402
+
 SYSTEMD_ANALYZE = "/usr/bin/systemd-analyze"
 # Debian 12 has merged /usr: /lib/systemd/system is /usr/lib/systemd/system.
 HOST_UNITS = "/usr/lib/systemd/system"
@@ -42,22 +45,12 @@ def fail(message):
     raise AssertionError(message)
 
 
-# --- the tools' --help (mirrors tests/support/python/tool_help.py) ---------
+# --- the tools' --help ----------------------------------------------------
 
-def tool_help(bin_dir, tool, subcommand=None):
-    """(flags, env names, required flags) of `tool [subcommand] --help`:
-    flags are the options CLI11 lists at the start of a line (two spaces in),
-    env names its `(Env:NAME)` notes."""
-    argv = [os.path.join(bin_dir, tool)] + ([subcommand] if subcommand else []) + ["--help"]
-    text = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=True).stdout
-    flags, required = set(), set()
-    for line in text.splitlines():
-        m = re.match(r"  (?:-\w,)?(--[A-Za-z0-9][\w-]*)", line)
-        if m:
-            flags.add(m.group(1))
-            if " REQUIRED" in line:
-                required.add(m.group(1))
-    return flags, set(re.findall(r"\(Env:([A-Z0-9_]+)\)", text)), required, text
+def tool_help(bin_dir, tool):
+    """(flags, env names, required flags, text) of `tool --help`."""
+    h = tool_help_module.ToolHelp(bin_dir).help(tool)
+    return h.flags, h.env, h.required, h.text
 
 
 def help_default(help_text, flag):

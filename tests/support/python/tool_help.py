@@ -25,11 +25,13 @@ _COMMAND = re.compile(r"^  ([a-z][a-z0-9-]*)\s")
 
 
 class Help:
-    """One --help text, parsed: flags, environment variables, commands."""
+    """One --help text, parsed: flags (and which are REQUIRED), environment
+    variables, commands."""
 
     def __init__(self, text):
         self.text = text
         self.flags = set()
+        self.required = set()
         self.env = set(_ENV.findall(text))
         self.commands = set()
         section = None
@@ -40,7 +42,10 @@ class Help:
             if section == "Options":
                 m = _OPTION.match(line)
                 if m:
-                    self.flags.update(m.group(1).split(","))
+                    names = m.group(1).split(",")
+                    self.flags.update(names)
+                    if " REQUIRED" in line:
+                        self.required.update(n for n in names if n.startswith("--"))
             elif section == "Subcommands":
                 m = _COMMAND.match(line)
                 if m:
