@@ -47,7 +47,11 @@ if [ "$build" -eq 1 ]; then
   cmake --build "$build_dir" -j2 --target bench-dist-coordinator bench-dist-generator bench-dist-control \
     stdb-standin man_pages debian_changelog
 fi
-[ -n "$build_dir" ] || fail "--no-build needs --build-dir DIR (a configured and built tree)"
+if [ -z "$build_dir" ]; then
+  echo "package.sh: --no-build needs --build-dir DIR (a configured and built tree)" >&2
+  exit 2
+fi
+[ -d "$build_dir" ] || fail "no build directory $build_dir (build first, or leave out --no-build)"
 build_dir=$(cd "$build_dir" && pwd)
 [ -f "$build_dir/CMakeCache.txt" ] || fail "$build_dir is not a CMake build tree (no CMakeCache.txt)"
 for tool in patchelf help2man objdump; do
