@@ -50,8 +50,15 @@ add_custom_command(
   VERBATIM)
 add_custom_target(debian_changelog ALL DEPENDS "${CMAKE_BINARY_DIR}/debian/changelog.gz")
 install(FILES "${CMAKE_BINARY_DIR}/debian/changelog.gz" DESTINATION "${benchdist_docdir}")
+# The deploy/ files as examples. Never a token: the Kubernetes overlay reads
+# one from deploy/kubernetes/overlays/example/token, which a developer may
+# have made in this checkout. Nor the .gitignore that keeps it out of git.
 install(DIRECTORY deploy/systemd deploy/kubernetes deploy/container
-        DESTINATION "${CMAKE_INSTALL_DATADIR}/bench-dist/deploy")
+        DESTINATION "${CMAKE_INSTALL_DATADIR}/bench-dist/deploy"
+        PATTERN "token" EXCLUDE
+        PATTERN ".gitignore" EXCLUDE
+        PATTERN "*.sh" PERMISSIONS OWNER_READ OWNER_WRITE OWNER_EXECUTE GROUP_READ GROUP_EXECUTE WORLD_READ
+                                   WORLD_EXECUTE)
 # systemd's units for the package: <prefix>/lib/systemd/system is
 # /usr/lib/systemd/system there, where Debian's systemd looks. The bundle
 # drops this folder (package.sh): it carries them under share/ instead.

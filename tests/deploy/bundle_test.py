@@ -52,6 +52,13 @@ def check_layout(root):
     libs = os.listdir(os.path.join(root, "lib"))
     for needed in ("libstdc++.so.6", "libssl.so.3", "libcrypto.so.3", "libboost_url.so.1.81.0"):
         assert needed in libs, f"lib/ lacks {needed}: {libs}"
+    # The deploy/ examples, without what a checkout may hold beside them.
+    deploy = os.path.join(root, "share", "bench-dist", "deploy")
+    for sub in ("systemd", "kubernetes", "container"):
+        assert os.path.isdir(os.path.join(deploy, sub)), f"the bundle lacks share/bench-dist/deploy/{sub}"
+    for folder, _, files in os.walk(deploy):
+        for leaked in {"token", ".gitignore"} & set(files):
+            raise AssertionError(f"the bundle holds {os.path.join(folder, leaked)}")
     notes = open(os.path.join(root, "share", "doc", "bench-dist", "BUNDLE.txt")).read()
     assert re.search(r"Needs glibc \d+\.\d+ or newer", notes), f"BUNDLE.txt names no glibc version:\n{notes}"
 
