@@ -108,11 +108,22 @@ def run_epoch(root):
         control = [rig.tool("bench-dist-control"), "--coordinator-url", rig.coordinator_url()]
         p = run([*control, "wait-ready", "--generators", "2", "--timeout", "60"], cwd=rig.dir.name)
         assert p.returncode == 0, f"wait-ready: {p.returncode}\n{p.stdout}\n{p.stderr}\n{rig.diagnostics()}"
-        p = run([*control, "start-epoch", "--no-live", "--json", "--timeout", "60"], cwd=rig.dir.name)
-        assert p.returncode == 0, \
-            f"start-epoch exited {p.returncode}\nstdout:\n{p.stdout}\nstderr:\n{p.stderr}\n{rig.diagnostics()}"
-        result = json.loads(p.stdout)
-        assert result["verdict"] == "valid", result
+        # A loaded machine can spoil a 2 s epoch (docs/results.md lists why,
+        # e.g. client_server_mismatch); one more try tells that apart from a
+        # broken bundle, which fails both.
+        for attempt in (1, 2):
+            p = run([*control, "start-epoch", "--no-live", "--json", "--timeout", "60"], cwd=rig.dir.name)
+            try:
+                result = json.loads(p.stdout)
+            except ValueError:
+                result = {}
+            if p.returncode == 0 and result.get("verdict") == "valid":
+                break
+            print(f"bundle_test: epoch {attempt}: exit {p.returncode}, verdict {result.get('verdict')}, "
+                  f"reasons {result.get('reasons')}", flush=True)
+        else:
+            raise AssertionError(f"no valid epoch in two tries; last: exit {p.returncode}\nstdout:\n{p.stdout}\n"
+                                 f"stderr:\n{p.stderr}\n{rig.diagnostics()}")
         assert sorted(result["participantIds"]) == ["bundle-a", "bundle-b"], result["participantIds"]
         assert int(result["committedDelta"]) > 0, result
         return result
