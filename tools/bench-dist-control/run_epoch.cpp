@@ -49,6 +49,23 @@ bool follow_live(LiveFollower& live, const Coordinator& c, bc::CoordinatorState&
     return true;
 }
 
+// The periodic state read above can see the result before the live view
+// has drawn the epoch's end: let the view catch up, for at most 3 s, so its
+// last frame says done before the result is printed under it.
+void finish_live(LiveFollower& live, std::uint64_t epoch) {
+    const auto until = Clock::now() + std::chrono::seconds(3);
+    while (Clock::now() < until) {
+        const auto& v = live.view();
+        if (live.has_view() && v.epoch && (*v.epoch > epoch || (*v.epoch == epoch && !v.running))) return;
+        try {
+            if (live.step() == LiveFollower::Step::NoRoute) return;
+        } catch (const std::exception&) {  // the result is in; the view's trouble is not worth a message now
+            live.detach();
+            return;
+        }
+    }
+}
+
 }  // namespace
 
 bool result_failed(const bc::EpochResult& r) {
@@ -147,6 +164,7 @@ EpochRun run_epoch(Coordinator c, const bc::Json& request, const EpochRunOptions
         }
         state = c.wait_change(state.version, options.poll, options.poll);
     }
+    if (live) finish_live(*live, run.epoch);
     run.result = *state.last_result;
     run.result_json = bc::to_json(run.result);
     return run;
