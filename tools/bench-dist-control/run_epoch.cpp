@@ -25,6 +25,13 @@ std::int64_t wall_ms() {
         .count();
 }
 
+// Whether the live view has seen `epoch` end (its result in, or a later
+// epoch begun).
+bool view_shows_end(const LiveFollower& live, std::uint64_t epoch) {
+    const auto& v = live.view();
+    return live.has_view() && v.epoch && (*v.epoch > epoch || (*v.epoch == epoch && !v.running));
+}
+
 // One step of the live view, then a read of the state when the view says
 // the epoch is over -- or every few seconds, should it never say. false:
 // the live view cannot go on (no route, an answer that is not a live
@@ -40,9 +47,7 @@ bool follow_live(LiveFollower& live, const Coordinator& c, bc::CoordinatorState&
                   << "; waiting for the epoch without it\n";
         return false;
     }
-    const auto& v = live.view();
-    const bool over = live.has_view() && v.epoch && (*v.epoch > epoch || (*v.epoch == epoch && !v.running));
-    if (over || Clock::now() - last_state_read >= std::chrono::seconds(5)) {
+    if (view_shows_end(live, epoch) || Clock::now() - last_state_read >= std::chrono::seconds(5)) {
         state = c.state();
         last_state_read = Clock::now();
     }
@@ -55,8 +60,7 @@ bool follow_live(LiveFollower& live, const Coordinator& c, bc::CoordinatorState&
 void finish_live(LiveFollower& live, std::uint64_t epoch) {
     const auto until = Clock::now() + std::chrono::seconds(3);
     while (Clock::now() < until) {
-        const auto& v = live.view();
-        if (live.has_view() && v.epoch && (*v.epoch > epoch || (*v.epoch == epoch && !v.running))) return;
+        if (view_shows_end(live, epoch)) return;
         try {
             if (live.step() == LiveFollower::Step::NoRoute) return;
         } catch (const std::exception&) {  // the result is in; the view's trouble is not worth a message now
