@@ -17,6 +17,7 @@
 #include "benchdist/stdb/server_payload.hpp"
 #include "benchdist/stdb/subprotocol.hpp"
 #include "benchdist/stdb/v3_framing.hpp"
+#include "round_batch.hpp"
 #include "server_context.hpp"
 #include "ws_transport.hpp"
 
@@ -117,6 +118,11 @@ private:
     void start_transport() {
         auto socket = ws_->next_layer().release_socket();
         ws_.reset();
+        if (ctx_.options.io_threads == 1) {
+            if (const auto* strand = executor_.target<asio::strand<asio::io_context::executor_type>>()) {
+                round_io_ = strand->get_inner_executor();
+            }
+        }
         transport_.emplace(std::move(socket), static_cast<WsTransportOwner&>(*this), ctx_.options.max_message_bytes);
         stdb::InitialConnection hello;
         hello.identity.value = p_.identity;
@@ -128,6 +134,16 @@ private:
         const auto early = buffer_.cdata();
         transport_->start(std::span(static_cast<const std::uint8_t*>(early.data()), early.size()));
         buffer_ = {};
+    }
+
+    // In this thread's round batch when the sessions' io_context has one
+    // thread, else in work_ for a submit per read (round_batch.hpp says why).
+    void to_database(SessionWork&& work) {
+        if (round_io_) {
+            RoundBatch::local().add(*p_.host, std::move(work), *round_io_);
+        } else {
+            work_.push_back(std::move(work));
+        }
     }
 
     std::shared_ptr<void> ws_keep_alive() override { return shared_from_this(); }
@@ -153,9 +169,9 @@ private:
                 answer_procedure(*procedure);
                 continue;
             }
-            work_.push_back(SessionWork{weak_from_this(), this, std::move(m), arrived});
+            to_database(SessionWork{weak_from_this(), this, std::move(m), arrived});
         }
-        p_.host->submit(work_);
+        if (!round_io_) p_.host->submit(work_);
         send_queued();  // a procedure's answer
     }
 
@@ -376,8 +392,8 @@ private:
         SessionWork forget;
         forget.key = this;
         forget.forget = true;
-        work_.push_back(std::move(forget));
-        p_.host->submit(work_);
+        to_database(std::move(forget));
+        if (!round_io_) p_.host->submit(work_);
     }
 
     asio::any_io_executor executor_;  // the session's strand
@@ -388,6 +404,7 @@ private:
     HandshakeParams p_;
     beast::flat_buffer buffer_;
     std::vector<SessionWork> work_;  // one read's messages for the database, reused
+    std::optional<asio::io_context::executor_type> round_io_;  // set: RoundBatch
     std::mutex inbox_mutex_;
     std::vector<stdb::ServerMessage> inbox_;     // replies from database threads; guarded by inbox_mutex_
     std::vector<stdb::ServerMessage> draining_;  // the strand's, during drain_inbox()
