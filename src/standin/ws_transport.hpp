@@ -19,6 +19,12 @@
 // sends the code and reason, waits for the client's close frame, then tears
 // down, as Beast's async_close.
 //
+// Reads use async_read_some, whose first read is speculative and fails with
+// EAGAIN about once per message in a closed loop (Asio 1.81 stops trying only
+// after a read of 0 bytes). Waiting for readability first was tried and
+// measured: Asio queues such a wait with an epoll_ctl MOD, one system call
+// for another, so it was dropped.
+//
 // Single-threaded: every call and every completion is on the socket's
 // executor (the session's strand).
 #pragma once
