@@ -105,7 +105,12 @@ public:
             post_drain = inbox_.empty();
             inbox_.push_back(std::move(message));
         }
-        if (post_drain) asio::post(executor_, [self = shared_from_this()] { self->drain_inbox(); });
+        if (!post_drain) return;
+        if (relay_ != nullptr) {
+            relay_->ready(shared_from_this());
+        } else {
+            asio::post(executor_, [self = shared_from_this()] { self->drain_inbox(); });
+        }
     }
 
 private:
@@ -121,6 +126,7 @@ private:
         if (ctx_.options.io_threads == 1) {
             if (const auto* strand = executor_.target<asio::strand<asio::io_context::executor_type>>()) {
                 round_io_ = strand->get_inner_executor();
+                relay_ = &ctx_.relay_for(*round_io_);
             }
         }
         transport_.emplace(std::move(socket), static_cast<WsTransportOwner&>(*this), ctx_.options.max_message_bytes);
@@ -184,6 +190,7 @@ private:
     }
 
     friend void run_session_work(DatabaseHost& host, std::vector<SessionWork>& batch);
+    friend void drain_session_inbox(WsSession& session);
 
     static void run_one(DatabaseHost& host, SessionWork& work) {
         if (work.forget) {
@@ -405,6 +412,10 @@ private:
     beast::flat_buffer buffer_;
     std::vector<SessionWork> work_;  // one read's messages for the database, reused
     std::optional<asio::io_context::executor_type> round_io_;  // set: RoundBatch
+    // Set with round_io_ (one I/O thread): replies come through the relay.
+    // Written before the first message reaches a database, which the
+    // database's queue mutex orders before every read of it there.
+    ReplyRelay* relay_ = nullptr;
     std::mutex inbox_mutex_;
     std::vector<stdb::ServerMessage> inbox_;     // replies from database threads; guarded by inbox_mutex_
     std::vector<stdb::ServerMessage> draining_;  // the strand's, during drain_inbox()
@@ -416,6 +427,8 @@ private:
     bool queued_ = false;                   // frames queued in the transport since the last flush
     bool finished_ = false;
 };
+
+void drain_session_inbox(WsSession& session) { session.drain_inbox(); }
 
 void run_session_work(DatabaseHost& host, std::vector<SessionWork>& batch) {
     for (auto& work : batch) WsSession::run_one(host, work);
