@@ -96,7 +96,8 @@ public:
     }
 
     // From any thread (the database threads). Replies gather in the inbox;
-    // only the one that finds it empty posts a drain to the strand, so the
+    // only the one that finds it empty hands the session over (to the relay
+    // with one I/O thread, else a drain posted to the strand), so the
     // replies a database produced in one batch cross over in one handler.
     void deliver(stdb::ServerMessage message) {
         bool post_drain = false;
@@ -167,8 +168,8 @@ private:
         } catch (const bsatn::DecodeError& e) {
             return close(1011, e.what());
         }
-        // Everything for the database goes over in one submit per read, in
-        // the order the client sent it.
+        // Everything for the database goes over in the order the client sent
+        // it: in the I/O thread's round batch, or in one submit per read.
         const auto arrived = std::chrono::steady_clock::now();
         for (auto& m : messages) {
             if (auto* procedure = std::get_if<stdb::CallProcedure>(&m)) {
