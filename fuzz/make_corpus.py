@@ -10,9 +10,16 @@ control_json_fuzz: one sample of every control-plane body and response the
 coordinator parses (the shapes of docs/protocol.md), and a /stopped report
 with per-interval statistics.
 
+ws_frame_fuzz: WebSocket frame streams (a first byte choosing the message
+limit, then frames): RFC 6455 section 5.7's examples, each length encoding,
+a fragmented message with a ping between its fragments, close frames, and
+frames the codec refuses (masked from a server, reserved bits, a long
+control frame), so every branch of the header parser has a seed.
+
 Usage: make_corpus.py --vectors tests/data/vectors.json --out DIR
-Creates DIR/message_decode_fuzz/ and DIR/control_json_fuzz/; one file per
-seed, named after what it is, so a finding can be traced to its seed.
+Creates DIR/message_decode_fuzz/, DIR/control_json_fuzz/ and
+DIR/ws_frame_fuzz/; one file per seed, named after what it is, so a
+finding can be traced to its seed.
 """
 import argparse
 import gzip
@@ -92,6 +99,56 @@ def message_seeds(vectors):
             yield v["name"] + ".tag2", b"\x02" + gzip.compress(raw, compresslevel=1, mtime=0)
 
 
+RFC_KEY = bytes([0x37, 0xFA, 0x21, 0x3D])
+
+
+def ws_frame(opcode, payload=b"", fin=True, key=None, rsv=0):
+    """One frame, minimal length encoding, masked with key when given."""
+    out = bytearray([(0x80 if fin else 0) | rsv | opcode])
+    mask_bit = 0x80 if key else 0
+    n = len(payload)
+    if n < 126:
+        out.append(mask_bit | n)
+    elif n < 65536:
+        out += bytes([mask_bit | 126]) + n.to_bytes(2, "big")
+    else:
+        out += bytes([mask_bit | 127]) + n.to_bytes(8, "big")
+    if key:
+        out += key
+        payload = bytes(b ^ key[i % 4] for i, b in enumerate(payload))
+    return bytes(out) + payload
+
+
+def ws_frame_seeds():
+    """(name, bytes): byte 0 picks the limit (0 none, 1 125, 2 4096, 3 16 MiB)."""
+    k = RFC_KEY
+    frames = {
+        "rfc_hello": ws_frame(0x1, b"Hello"),
+        "rfc_hello_masked": ws_frame(0x1, b"Hello", key=k),
+        "rfc_fragments": ws_frame(0x1, b"Hel", fin=False) + ws_frame(0x0, b"lo"),
+        "rfc_ping_pong": ws_frame(0x9, b"Hello") + ws_frame(0xA, b"Hello", key=k),
+        "binary_256": ws_frame(0x2, bytes(range(256))),
+        "binary_256_masked": ws_frame(0x2, bytes(range(256)), key=k),
+        "binary_65536_header": ws_frame(0x2, bytes(65536))[:10] + b"\0" * 16,
+        "fragments_with_ping": ws_frame(0x2, b"ab", fin=False) + ws_frame(0x9, b"") + ws_frame(0x0, b"cd"),
+        "fragments_with_ping_masked": (ws_frame(0x2, b"ab", fin=False, key=k) + ws_frame(0x9, b"", key=k)
+                                       + ws_frame(0x0, b"cd", key=k)),
+        "close_normal": ws_frame(0x8, b"\x03\xe8bye"),
+        "close_masked": ws_frame(0x8, b"\x03\xe8bye", key=k),
+        "close_empty": ws_frame(0x8),
+        "close_bad_code": ws_frame(0x8, b"\x03\xed"),
+        "close_bad_utf8": ws_frame(0x8, b"\x03\xe8\xc3\x28"),
+        "refused_rsv1": ws_frame(0x2, b"x", rsv=0x40),
+        "refused_masked_server": ws_frame(0x2, b"x", key=k),
+        "refused_long_ping": bytes([0x89, 126, 0, 126]) + bytes(126),
+        "refused_non_minimal": bytes([0x82, 126, 0, 5]) + b"hello",
+        "refused_continuation": ws_frame(0x0, b"x"),
+    }
+    for name, stream in frames.items():
+        for limit in (0, 1, 3):
+            yield f"{name}.limit{limit}", bytes([limit]) + stream
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--vectors", required=True, type=pathlib.Path)
@@ -101,8 +158,10 @@ def main():
     vectors = json.loads(args.vectors.read_text())
     messages = args.out / "message_decode_fuzz"
     control = args.out / "control_json_fuzz"
+    frames = args.out / "ws_frame_fuzz"
     messages.mkdir(parents=True, exist_ok=True)
     control.mkdir(parents=True, exist_ok=True)
+    frames.mkdir(parents=True, exist_ok=True)
 
     n_messages = 0
     for name, raw in message_seeds(vectors):
@@ -110,8 +169,12 @@ def main():
         n_messages += 1
     for name, value in CONTROL_SEEDS.items():
         (control / name).write_text(json.dumps(value, indent=2) + "\n")
+    n_frames = 0
+    for name, raw in ws_frame_seeds():
+        (frames / safe_name(name)).write_bytes(raw)
+        n_frames += 1
     print(f"make_corpus: {n_messages} message seeds in {messages}, "
-          f"{len(CONTROL_SEEDS)} control JSON seeds in {control}")
+          f"{len(CONTROL_SEEDS)} control JSON seeds in {control}, {n_frames} WebSocket frame seeds in {frames}")
 
 
 if __name__ == "__main__":

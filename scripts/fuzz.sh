@@ -26,7 +26,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 max_total_time=${FUZZ_MAX_TOTAL_TIME:-300}
-targets=${FUZZ_TARGETS:-"message_decode_fuzz control_json_fuzz"}
+targets=${FUZZ_TARGETS:-"message_decode_fuzz control_json_fuzz ws_frame_fuzz"}
 
 if [ "$do_build" -eq 1 ]; then
   if ! command -v clang++ >/dev/null 2>&1; then

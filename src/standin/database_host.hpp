@@ -8,7 +8,9 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <chrono>
 #include <memory>
+#include <mutex>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -20,6 +22,23 @@
 namespace benchdist::standin {
 
 class WsSession;
+
+// One WebSocket client message waiting for the database thread, in the order
+// it arrived. Sessions hand these over in batches (submit), so a burst of
+// calls from many connections costs one lock and one posted handler, not one
+// posted, heap-allocated handler per call.
+struct SessionWork {
+    std::weak_ptr<WsSession> session;
+    const WsSession* key = nullptr;  // the subscriber registry's key
+    stdb::ClientMessage message;
+    std::chrono::steady_clock::time_point arrived;  // for --reducer-delay-us's queue
+    // The session ended: forget its subscriptions. Queued like a message so
+    // it runs after everything the session sent before.
+    bool forget = false;
+};
+
+// Runs one batch on the database thread, in order (ws_session.cpp).
+void run_session_work(class DatabaseHost& host, std::vector<SessionWork>& batch);
 
 struct Subscription {
     stdb::QuerySetId query_set_id;
@@ -50,6 +69,26 @@ public:
         boost::asio::post(ioc_, std::forward<F>(f));
     }
 
+    // From any thread: appends `work` (left empty) to the database's queue.
+    // Only the submit that finds the queue empty posts a drain; calls that
+    // arrive while the thread is busy or waking up join that drain, so the
+    // thread takes them in one swap.
+    void submit(std::vector<SessionWork>& work) {
+        if (work.empty()) return;
+        bool post_drain = false;
+        {
+            std::lock_guard lock(queue_mutex_);
+            post_drain = queue_.empty();
+            if (post_drain) {
+                queue_.swap(work);  // the common case: no copy, capacities trade places
+            } else {
+                for (auto& w : work) queue_.push_back(std::move(w));
+            }
+        }
+        work.clear();
+        if (post_drain) post([this] { drain(); });
+    }
+
     // For timers that run on this database's thread (the debug route's
     // delay schedule).
     boost::asio::io_context& io_context() { return ioc_; }
@@ -69,7 +108,19 @@ public:
     stdb::QueryRows rows_for(const std::vector<AccountsQuery>& queries) const;
 
 private:
+    void drain() {
+        {
+            std::lock_guard lock(queue_mutex_);
+            draining_.swap(queue_);
+        }
+        run_session_work(*this, draining_);
+        draining_.clear();  // keeps its capacity for the next swap
+    }
+
     Database db_;
+    std::mutex queue_mutex_;
+    std::vector<SessionWork> queue_;     // guarded by queue_mutex_
+    std::vector<SessionWork> draining_;  // the host thread's, during drain()
     boost::asio::io_context ioc_{1};
     boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_{ioc_.get_executor()};
     std::thread thread_;

@@ -4,7 +4,9 @@
 #pragma once
 
 #include <atomic>
+#include <boost/asio/io_context.hpp>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string_view>
@@ -16,6 +18,7 @@
 #include "benchdist/standin/standin_server.hpp"
 #include "database_host.hpp"
 #include "delay_schedule.hpp"
+#include "reply_relay.hpp"
 
 namespace benchdist::standin {
 
@@ -37,12 +40,22 @@ struct ServerContext {
     // resolves the {name_or_identity} path segment. nullptr if unknown.
     DatabaseHost* find(std::string_view name_or_identity) const;
 
+    // The relay of one single-threaded I/O io_context, made at first use.
+    ReplyRelay& relay_for(boost::asio::io_context::executor_type io) {
+        std::lock_guard lock(relay_mutex_);
+        auto& relay = relays_[&io.context()];
+        if (!relay) relay = std::make_unique<ReplyRelay>(io);
+        return *relay;
+    }
+
     bsatn::U256 mint_identity() {
         std::lock_guard lock(id_mutex_);
         return ids_.next();
     }
 
 private:
+    std::mutex relay_mutex_;
+    std::map<const void*, std::unique_ptr<ReplyRelay>> relays_;
     std::mutex id_mutex_;
     IdentitySource ids_ = IdentitySource::from_entropy();
 };

@@ -5,6 +5,9 @@
 #include <boost/beast/websocket.hpp>
 #include <chrono>
 #include <deque>
+#include <optional>
+#include <mutex>
+#include <vector>
 
 #include "auth_token.hpp"
 #include "benchdist/bsatn/decode_error.hpp"
@@ -14,7 +17,9 @@
 #include "benchdist/stdb/server_payload.hpp"
 #include "benchdist/stdb/subprotocol.hpp"
 #include "benchdist/stdb/v3_framing.hpp"
+#include "round_batch.hpp"
 #include "server_context.hpp"
+#include "ws_transport.hpp"
 
 namespace benchdist::standin {
 
@@ -27,8 +32,6 @@ namespace {
 
 constexpr std::string_view kSubscribePrefix = "/v1/database/";
 constexpr std::string_view kSubscribeSuffix = "/subscribe";
-// Close reasons are limited to 123 bytes by RFC 6455.
-std::string close_reason_text(std::string_view s) { return std::string(s.substr(0, 123)); }
 
 struct HandshakeParams {
     DatabaseHost* host = nullptr;
@@ -60,109 +63,156 @@ void reject(net::UpgradeRequest&& up, http::status status, std::string body) {
 
 }  // namespace
 
-class WsSession : public std::enable_shared_from_this<WsSession> {
+class WsSession : public std::enable_shared_from_this<WsSession>, private WsTransportOwner {
 public:
     WsSession(beast::tcp_stream stream, ServerContext& ctx, HandshakeParams params)
-        : ws_(std::move(stream)), ctx_(ctx), p_(std::move(params)), delay_timer_(ws_.get_executor()) {}
+        : executor_(stream.get_executor()),
+          ws_(std::in_place, std::move(stream)),
+          ctx_(ctx),
+          p_(std::move(params)),
+          delay_timer_(executor_) {}
 
     void accept(http::request<http::string_body> request, beast::flat_buffer buffer) {
         buffer_ = std::move(buffer);
+        // Beast does the handshake only; the data path is WsTransport, which
+        // also keeps SpacetimeDB's keep-alive (a ping after 15 s of silence,
+        // the client dropped after 30 s).
         websocket::stream_base::timeout timeouts{};
         timeouts.handshake_timeout = std::chrono::seconds(30);
-        // SpacetimeDB pings every 15 s and drops a client silent for 30 s;
-        // Beast pings at half the idle timeout.
-        timeouts.idle_timeout = std::chrono::seconds(30);
-        timeouts.keep_alive_pings = true;
-        ws_.set_option(timeouts);
-        ws_.read_message_max(ctx_.options.max_message_bytes);
-        ws_.binary(true);
+        timeouts.idle_timeout = websocket::stream_base::none();
+        timeouts.keep_alive_pings = false;
+        ws_->set_option(timeouts);
         const std::string protocol(stdb::subprotocol_name(p_.version));
         const std::string identity_hex = p_.identity.to_hex_be();
         const std::string token = p_.token;
-        ws_.set_option(
+        ws_->set_option(
             websocket::stream_base::decorator([protocol, identity_hex, token](websocket::response_type& res) {
                 res.set(http::field::server, "stdb-standin");
                 res.set(http::field::sec_websocket_protocol, protocol);
                 res.set("spacetime-identity", identity_hex);
                 res.set("spacetime-identity-token", token);
             }));
-        ws_.async_accept(request, [self = shared_from_this()](beast::error_code ec) { self->on_accept(ec); });
+        ws_->async_accept(request, [self = shared_from_this()](beast::error_code ec) { self->on_accept(ec); });
     }
 
-    // From any thread.
+    // From any thread (the database threads). Replies gather in the inbox;
+    // only the one that finds it empty hands the session over (to the relay
+    // with one I/O thread, else a drain posted to the strand), so the
+    // replies a database produced in one batch cross over in one handler.
     void deliver(stdb::ServerMessage message) {
-        asio::post(ws_.get_executor(), [self = shared_from_this(), m = std::move(message)]() mutable {
-            self->queue_delayed(std::move(m));
-        });
+        bool post_drain = false;
+        {
+            std::lock_guard lock(inbox_mutex_);
+            post_drain = inbox_.empty();
+            inbox_.push_back(std::move(message));
+        }
+        if (!post_drain) return;
+        if (relay_ != nullptr) {
+            relay_->ready(shared_from_this());
+        } else {
+            asio::post(executor_, [self = shared_from_this()] { self->drain_inbox(); });
+        }
     }
 
 private:
     void on_accept(beast::error_code ec) {
         if (ec) return;  // the client went away during the handshake
+        // Take the socket from Beast outside its own completion handler.
+        asio::post(executor_, [self = shared_from_this()] { self->start_transport(); });
+    }
+
+    void start_transport() {
+        auto socket = ws_->next_layer().release_socket();
+        ws_.reset();
+        if (ctx_.options.io_threads == 1) {
+            if (const auto* strand = executor_.target<asio::strand<asio::io_context::executor_type>>()) {
+                round_io_ = strand->get_inner_executor();
+                relay_ = &ctx_.relay_for(*round_io_);
+            }
+        }
+        transport_.emplace(std::move(socket), static_cast<WsTransportOwner&>(*this), ctx_.options.max_message_bytes);
         stdb::InitialConnection hello;
         hello.identity.value = p_.identity;
         hello.connection_id = p_.connection_id;
         hello.token = p_.token;
         queue_now(stdb::ServerMessage{std::move(hello)});
-        do_read();
+        send_queued();
+        // Bytes the client sent right behind its upgrade request come first.
+        const auto early = buffer_.cdata();
+        transport_->start(std::span(static_cast<const std::uint8_t*>(early.data()), early.size()));
+        buffer_ = {};
     }
 
-    void do_read() {
-        ws_.async_read(buffer_, [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+    // In this thread's round batch when the sessions' io_context has one
+    // thread, else in work_ for a submit per read (round_batch.hpp says why).
+    void to_database(SessionWork&& work) {
+        if (round_io_) {
+            RoundBatch::local().add(*p_.host, std::move(work), *round_io_);
+        } else {
+            work_.push_back(std::move(work));
+        }
     }
 
-    void on_read(beast::error_code ec) {
-        if (ec == websocket::error::message_too_big) {
-            return close(websocket::close_code::too_big, "message exceeds the 32 MiB limit");
+    std::shared_ptr<void> ws_keep_alive() override { return shared_from_this(); }
+    void on_ws_end() override { finish(); }
+
+    void on_ws_message(std::span<const std::uint8_t> payload, bool text) override {
+        if (text) {
+            return close(1011, "text frames are not supported by the " +
+                                   std::string(stdb::subprotocol_name(p_.version)) +
+                                   " protocol; send binary BSATN messages");
         }
-        if (ec) return finish();
-        if (!ws_.got_binary()) {
-            return close(websocket::close_code::internal_error, "text frames are not supported by the " +
-                                                                    std::string(stdb::subprotocol_name(p_.version)) +
-                                                                    " protocol; send binary BSATN messages");
-        }
-        const auto data = buffer_.cdata();
         std::vector<stdb::ClientMessage> messages;
         try {
-            messages = stdb::decode_client_frame(std::span(static_cast<const std::uint8_t*>(data.data()), data.size()),
-                                                 p_.version);
+            messages = stdb::decode_client_frame(payload, p_.version);
         } catch (const bsatn::DecodeError& e) {
-            return close(websocket::close_code::internal_error, e.what());
+            return close(1011, e.what());
         }
-        buffer_.consume(buffer_.size());
-        for (auto& m : messages) handle(std::move(m));
-        do_read();
+        // Everything for the database goes over in the order the client sent
+        // it: in the I/O thread's round batch, or in one submit per read.
+        const auto arrived = std::chrono::steady_clock::now();
+        for (auto& m : messages) {
+            if (auto* procedure = std::get_if<stdb::CallProcedure>(&m)) {
+                answer_procedure(*procedure);
+                continue;
+            }
+            to_database(SessionWork{weak_from_this(), this, std::move(m), arrived});
+        }
+        if (!round_io_) p_.host->submit(work_);
+        send_queued();  // a procedure's answer
     }
 
-    void handle(stdb::ClientMessage&& message) {
-        std::weak_ptr<WsSession> weak = shared_from_this();
-        DatabaseHost* host = p_.host;
+    void answer_procedure(const stdb::CallProcedure& m) {
+        stdb::ProcedureResult r;
+        r.status = stdb::ProcedureInternalError{"no such procedure: the transfer module has no procedures"};
+        r.timestamp.micros_since_unix_epoch = system_clock_micros();
+        r.request_id = m.request_id;
+        queue_delayed(stdb::ServerMessage{std::move(r)});
+    }
+
+    friend void run_session_work(DatabaseHost& host, std::vector<SessionWork>& batch);
+    friend void drain_session_inbox(WsSession& session);
+
+    static void run_one(DatabaseHost& host, SessionWork& work) {
+        if (work.forget) {
+            host.subscribers().erase(work.key);
+            return;
+        }
         std::visit(
-            [&](auto&& m) {
+            [&](auto& m) {
                 using T = std::decay_t<decltype(m)>;
                 if constexpr (std::is_same_v<T, stdb::CallReducer>) {
-                    host->post(
-                        [host, weak, self_key = this, m = std::move(m), arrived = std::chrono::steady_clock::now()] {
-                            call_reducer(*host, weak, self_key, m, arrived);
-                        });
+                    call_reducer(host, work.session, work.key, m, work.arrived);
                 } else if constexpr (std::is_same_v<T, stdb::Subscribe>) {
-                    host->post(
-                        [host, weak, self_key = this, m = std::move(m)] { subscribe(*host, weak, self_key, m); });
+                    subscribe(host, work.session, work.key, m);
                 } else if constexpr (std::is_same_v<T, stdb::Unsubscribe>) {
-                    host->post(
-                        [host, weak, self_key = this, m = std::move(m)] { unsubscribe(*host, weak, self_key, m); });
+                    unsubscribe(host, work.session, work.key, m);
                 } else if constexpr (std::is_same_v<T, stdb::OneOffQuery>) {
-                    host->post([host, weak, m = std::move(m)] { one_off_query(*host, weak, m); });
-                } else {
-                    static_assert(std::is_same_v<T, stdb::CallProcedure>);
-                    stdb::ProcedureResult r;
-                    r.status = stdb::ProcedureInternalError{"no such procedure: the transfer module has no procedures"};
-                    r.timestamp.micros_since_unix_epoch = system_clock_micros();
-                    r.request_id = m.request_id;
-                    queue_delayed(stdb::ServerMessage{std::move(r)});
+                    one_off_query(host, work.session, m);
                 }
+                // CallProcedure never gets here: the session answers it itself.
             },
-            std::move(message));
+            work.message);
     }
 
     // --- Database-thread work (static: runs on the host thread, not the strand).
@@ -270,6 +320,16 @@ private:
 
     // --- Outgoing path (on the strand).
 
+    void drain_inbox() {
+        {
+            std::lock_guard lock(inbox_mutex_);
+            draining_.swap(inbox_);
+        }
+        for (auto& m : draining_) queue_delayed(std::move(m));
+        draining_.clear();  // keeps its capacity for the next swap
+        send_queued();
+    }
+
     void queue_delayed(stdb::ServerMessage&& m) {
         // Read per reply: the debug route may change it at any moment.
         const auto delay = std::chrono::microseconds(ctx_.reply_delay_us.load(std::memory_order_relaxed));
@@ -289,77 +349,91 @@ private:
                 self->queue_now(std::move(self->delayed_.front().second));
                 self->delayed_.pop_front();
             }
+            self->send_queued();
             if (!self->delayed_.empty()) self->arm_delay_timer();
         });
     }
 
+    // Encodes a reply; send_queued() sends what was queued. v3: replies
+    // queued together share one message; v2: one message each.
     void queue_now(stdb::ServerMessage&& m) {
-        if (closing_) return;
+        if (finished_ || !transport_ || transport_->closing()) return;
         if (p_.version == stdb::ProtocolVersion::V3) {
             bsatn::Writer w(pending_v3_);
             stdb::encode(w, m);
         } else {
-            std::vector<std::uint8_t> body;
-            bsatn::Writer w(body);
+            pending_v2_.clear();
+            bsatn::Writer w(pending_v2_);
             stdb::encode(w, m);
-            pending_v2_.push_back(std::move(body));
+            stdb::frame_server_body(frame_, pending_v2_, p_.compression);
+            transport_->queue_binary(frame_);
+            queued_ = true;
         }
-        maybe_write();
     }
 
-    void maybe_write() {
-        if (writing_ || closing_) return;
-        std::span<const std::uint8_t> body;
-        if (p_.version == stdb::ProtocolVersion::V3) {
-            if (pending_v3_.empty()) return;
-            writing_body_.swap(pending_v3_);
+    // Everything queued since the last call goes out in one send.
+    void send_queued() {
+        if (!transport_) return;
+        if (!pending_v3_.empty()) {
+            stdb::frame_server_body(frame_, pending_v3_, p_.compression);
             pending_v3_.clear();
-            body = writing_body_;
-        } else {
-            if (pending_v2_.empty()) return;
-            writing_body_ = std::move(pending_v2_.front());
-            pending_v2_.pop_front();
-            body = writing_body_;
+            transport_->queue_binary(frame_);
+            queued_ = true;
         }
-        stdb::frame_server_body(frame_, body, p_.compression);
-        writing_ = true;
-        ws_.async_write(asio::buffer(frame_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
-            self->writing_ = false;
-            if (ec) return self->finish();
-            self->maybe_write();
-        });
+        if (queued_) {
+            queued_ = false;
+            transport_->flush();
+        }
     }
 
-    void close(websocket::close_code code, const std::string& reason) {
-        if (closing_) return;
-        closing_ = true;
-        ws_.async_close(websocket::close_reason(code, close_reason_text(reason)),
-                        [self = shared_from_this()](beast::error_code) { self->finish(); });
+    void close(std::uint16_t code, const std::string& reason) {
+        send_queued();  // replies already produced leave before the close
+        if (transport_) transport_->close(code, reason);
     }
 
     void finish() {
         if (finished_) return;
         finished_ = true;
-        closing_ = true;
         delay_timer_.cancel();
-        // Forget this client's subscriptions on the database thread.
-        p_.host->post([host = p_.host, key = static_cast<const WsSession*>(this)] { host->subscribers().erase(key); });
+        // Forget this client's subscriptions on the database thread, after
+        // whatever it sent before.
+        SessionWork forget;
+        forget.key = this;
+        forget.forget = true;
+        to_database(std::move(forget));
+        if (!round_io_) p_.host->submit(work_);
     }
 
-    websocket::stream<beast::tcp_stream> ws_;
+    asio::any_io_executor executor_;  // the session's strand
+    // The handshake only; then transport_ owns the socket.
+    std::optional<websocket::stream<beast::tcp_stream>> ws_;
+    std::optional<WsTransport> transport_;
     ServerContext& ctx_;
     HandshakeParams p_;
     beast::flat_buffer buffer_;
+    std::vector<SessionWork> work_;  // one read's messages for the database, reused
+    std::optional<asio::io_context::executor_type> round_io_;  // set: RoundBatch
+    // Set with round_io_ (one I/O thread): replies come through the relay.
+    // Written before the first message reaches a database, which the
+    // database's queue mutex orders before every read of it there.
+    ReplyRelay* relay_ = nullptr;
+    std::mutex inbox_mutex_;
+    std::vector<stdb::ServerMessage> inbox_;     // replies from database threads; guarded by inbox_mutex_
+    std::vector<stdb::ServerMessage> draining_;  // the strand's, during drain_inbox()
     asio::steady_timer delay_timer_;
     std::deque<std::pair<std::chrono::steady_clock::time_point, stdb::ServerMessage>> delayed_;
-    std::vector<std::uint8_t> pending_v3_;
-    std::deque<std::vector<std::uint8_t>> pending_v2_;
-    std::vector<std::uint8_t> writing_body_;
-    std::vector<std::uint8_t> frame_;
-    bool writing_ = false;
-    bool closing_ = false;
+    std::vector<std::uint8_t> pending_v3_;  // v3 replies not yet framed
+    std::vector<std::uint8_t> pending_v2_;  // one v2 reply while it is framed
+    std::vector<std::uint8_t> frame_;       // a server message: compression tag and body
+    bool queued_ = false;                   // frames queued in the transport since the last flush
     bool finished_ = false;
 };
+
+void drain_session_inbox(WsSession& session) { session.drain_inbox(); }
+
+void run_session_work(DatabaseHost& host, std::vector<SessionWork>& batch) {
+    for (auto& work : batch) WsSession::run_one(host, work);
+}
 
 void deliver(const std::weak_ptr<WsSession>& session, stdb::ServerMessage message) {
     if (auto s = session.lock()) s->deliver(std::move(message));

@@ -336,6 +336,31 @@ public:
 
     std::size_t frames_read() const { return frames_read_; }
 
+    // Beast cuts every message this client writes into frames of `bytes`.
+    void fragment_writes(std::size_t bytes) {
+        ws_.auto_fragment(true);
+        ws_.write_buffer_bytes(bytes);
+    }
+    // Sends a ping; pongs the server sends are kept (pongs()), seen while
+    // reading a message.
+    void ping(const std::string& payload) {
+        ws_.control_callback([this](websocket::frame_type kind, beast::string_view data) {
+            if (kind == websocket::frame_type::pong) pongs_.emplace_back(data);
+        });
+        const auto ec = run_with_deadline(ioc_, beast::get_lowest_layer(ws_), [&](auto h) {
+            ws_.async_ping(websocket::ping_data(payload.c_str()), std::move(h));
+        });
+        if (ec) throw std::runtime_error("ping: " + ec.message());
+    }
+    const std::vector<std::string>& pongs() const { return pongs_; }
+    // Starts the closing handshake; returns the close the server answered with.
+    websocket::close_reason close(websocket::close_reason reason) {
+        const auto ec = run_with_deadline(ioc_, beast::get_lowest_layer(ws_),
+                                          [&](auto h) { ws_.async_close(reason, std::move(h)); });
+        if (ec) throw std::runtime_error("close: " + ec.message());
+        return ws_.reason();
+    }
+
 private:
     void write(asio::const_buffer buf) {
         const auto ec =
@@ -356,6 +381,7 @@ private:
     stdb::InitialConnection hello_;
     std::deque<stdb::ServerMessage> pending_;
     std::size_t frames_read_ = 0;
+    std::vector<std::string> pongs_;
 };
 
 // =============================================================================
@@ -723,6 +749,70 @@ INSTANTIATE_TEST_SUITE_P(Cases, StandinBadInput,
                          [](const ::testing::TestParamInfo<BadInputCase>& info) {
                              return std::string(info.param.name);
                          });
+
+// =============================================================================
+// WebSocket frames: what Beast did for the stand-in, kept by its own data path
+// =============================================================================
+
+TEST(StandinFrames, FragmentedMessagesAreReassembled) {
+    const int port = shared_standin().port();
+    seed_over_http(port, 10, 1000);
+    WsClient c(port);
+    c.open_v3();
+    c.fragment_writes(8);  // a CallReducer in 8-byte pieces (Beast's smallest), each its own frame
+    EXPECT_EQ(outcome_text(c.call(1, "transfer", transfer_args(1, 2, 5)).result), "Ok");
+    EXPECT_EQ(outcome_text(c.call(2, "transfer", transfer_args(2, 1, 5)).result), "Ok");
+}
+
+TEST(StandinFrames, PingsAreAnsweredWithTheirPayload) {
+    const int port = shared_standin().port();
+    seed_over_http(port, 10, 1000);
+    WsClient c(port);
+    c.open_v3();
+    c.ping("are you there");
+    // The pong arrives before this call's answer; reading the answer sees it.
+    EXPECT_EQ(outcome_text(c.call(1, "transfer", transfer_args(1, 2, 5)).result), "Ok");
+    ASSERT_EQ(c.pongs().size(), 1u);
+    EXPECT_EQ(c.pongs()[0], "are you there");
+}
+
+TEST(StandinFrames, AClientsCloseIsAnsweredWithItsCode) {
+    const int port = shared_standin().port();
+    WsClient c(port);
+    c.open_v3();
+    const auto answer = c.close(websocket::close_reason(static_cast<websocket::close_code>(4000), "done"));
+    EXPECT_EQ(answer.code, 4000u);
+}
+
+TEST(StandinFrames, AMessageOverTheLimitFailsWith1009) {
+    StandinProcess server({.args = {"--max-message-bytes", "1024"}});
+    WsClient c(server.port());
+    c.open_v3();
+    c.send_binary(Bytes(2000, 0));
+    EXPECT_EQ(c.expect_close().code, websocket::close_code::too_big);
+    // Smaller messages still work on a new connection.
+    server.seed(10, 1000);
+    WsClient fresh(server.port());
+    fresh.open_v3();
+    EXPECT_EQ(outcome_text(fresh.call(1, "transfer", transfer_args(1, 2, 5)).result), "Ok");
+}
+
+TEST(StandinFrames, LargeRepliesArriveWhole) {
+    // A subscription to every row of 2,000 accounts: a 24 KB reply, which the
+    // server sends in 4 KiB frames; the client sees one message.
+    const int port = shared_standin().port();
+    seed_over_http(port, 2000, 1000);
+    WsClient c(port);
+    c.open_v3();
+    stdb::Subscribe sub;
+    sub.request_id = 1;
+    sub.query_set_id.id = 1;
+    sub.query_strings = {"SELECT * FROM accounts"};
+    c.send(stdb::ClientMessage{sub});
+    const auto applied = c.next_as<stdb::SubscribeApplied>();
+    ASSERT_EQ(applied.rows.tables.size(), 1u);
+    EXPECT_EQ(accounts_of(applied.rows.tables[0].rows).size(), 2000u);
+}
 
 // =============================================================================
 // HTTP API
