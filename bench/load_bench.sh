@@ -7,6 +7,8 @@
 #
 # Cases (default all): c100, c1000, c5000, c10000 (closed loop, one call in
 # flight per connection) and c1000x16 (1000 connections, --max-inflight 16).
+# Open loop, never run by default: c<N>r<R> (N connections, --rate R), e.g.
+# c1000r30000; compare it with the closed loop c<N> run at the TPS it gave.
 # Per case:
 #   tps                        committed transfers/s from the server's counter
 #   genCpuUsPerTransfer        generator user+system CPU over the window
@@ -36,7 +38,7 @@ while [ $# -gt 0 ]; do
     --warmup) warmup=$2; shift 2 ;;
     --cases) cases=$2; shift 2 ;;
     --standin-io-threads) standin_io_threads=$2; shift 2 ;;
-    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
     *) echo "load_bench.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -74,32 +76,40 @@ url=ws://127.0.0.1:$port
 
 IFS=, read -r -a case_list <<<"$cases"
 for name in "${case_list[@]}"; do
+  rate=
   case "$name" in
     c100) conns=100; inflight=1 ;;
     c1000) conns=1000; inflight=1 ;;
     c5000) conns=5000; inflight=1 ;;
     c10000) conns=10000; inflight=1 ;;
     c1000x16) conns=1000; inflight=16 ;;
-    *) echo "load_bench.sh: unknown case '$name' (c100, c1000, c5000, c10000, c1000x16)" >&2; exit 2 ;;
+    *)
+      if [[ "$name" =~ ^c([0-9]+)r([0-9]+)$ ]]; then
+        conns=${BASH_REMATCH[1]}; inflight=1; rate=${BASH_REMATCH[2]}
+      else
+        echo "load_bench.sh: unknown case '$name' (c100, c1000, c5000, c10000, c1000x16, or c<N>r<RATE>)" >&2; exit 2
+      fi ;;
   esac
-  echo "load_bench.sh: case $name: $conns connections, $inflight in flight each" >&2
+  echo "load_bench.sh: case $name: $conns connections, $inflight in flight each${rate:+, open loop at $rate/s}" >&2
   if ! "$bin/bench-dist-generator" run --seconds "$seconds" --warmup-seconds "$warmup" \
       --stdb-url "$url" --stdb-module test-1 --accounts "$accounts" \
       --concurrency "$conns" --max-inflight "$inflight" --open-parallelism 128 \
-      --server-pid "$standin_pid" --id "bench-$name" >"$work/$name.json" 2>"$work/$name.log"; then
+      --server-pid "$standin_pid" --id "bench-$name" ${rate:+--rate "$rate"} \
+      >"$work/$name.json" 2>"$work/$name.log"; then
     echo "load_bench.sh: case $name failed:" >&2
     tail -n 20 "$work/$name.log" >&2
     exit 1
   fi
-  python3 - "$name" "$conns" "$inflight" "$work/$name.json" <<'PY'
+  python3 - "$name" "$conns" "$inflight" "$work/$name.json" "$rate" <<'PY'
 import json, sys
-name, conns, inflight, path = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+name, conns, inflight, path, rate = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
 r = json.load(open(path))
 res, srv = r["resources"], r["server"].get("process", {})
 print(json.dumps({
     "case": name,
     "connections": conns,
     "maxInflight": inflight,
+    "rate": float(rate) if rate else None,
     "tps": r["tps"],
     "genCpuUsPerTransfer": res["cpuUsPerCommitted"],
     "genCpuCores": res["cpuCores"],

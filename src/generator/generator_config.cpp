@@ -30,6 +30,7 @@ LoadSessionOptions GeneratorConfig::session_options() const {
     o.token = stdb_token;
     o.max_inflight = max_inflight;
     o.rate_per_second = rate;
+    o.schedule_tick = std::chrono::microseconds(schedule_tick_us);
     o.source_addresses = source_addresses;
     return o;
 }

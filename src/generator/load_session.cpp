@@ -39,6 +39,8 @@ LoadSession::Impl::Impl(LoadSessionOptions options, std::shared_ptr<const Transf
         workers_.push_back(std::make_unique<Worker>(this, threads_[w % threads].get(), w, *pairs_, opt_.concurrency,
                                                     conn_opt_.max_inflight));
     }
+    // One DueQueue entry per connection at most: no allocation once running.
+    for (auto& t : threads_) t->due.reserve(opt_.concurrency / threads + 1);
     for (auto& t : threads_) {
         ThreadCtx* ctx = t.get();
         ctx->thread = std::thread([ctx] { ctx->io.run(); });
@@ -229,6 +231,12 @@ void LoadSession::Impl::start(std::uint64_t epoch, const EpochSettings& settings
         ctx.recorder.clear();
         ctx.flush_at_ms = 0;
         ctx.committed.store(0, std::memory_order_relaxed);
+        // The last epoch's due calls are void: each worker queues its own
+        // again from its new schedule.
+        ctx.due.clear();
+        for (auto& wp : workers_) {
+            if (wp->ctx == &ctx) wp->queued_for.reset();
+        }
         const auto now = std::chrono::steady_clock::now();
         for (auto& wp : workers_) {
             Worker& w = *wp;

@@ -28,6 +28,7 @@
 #include "benchdist/generator/source_addresses.hpp"
 #include "benchdist/generator/stdb_connection.hpp"
 #include "benchdist/stats/interval_recorder.hpp"
+#include "generator/due_queue.hpp"
 
 namespace benchdist::generator {
 
@@ -57,6 +58,14 @@ struct ThreadCtx {
     std::int64_t flush_at_ms = 0;
     // Mirror of counters.committed readable from the controlling thread.
     std::atomic<std::uint64_t> committed{0};
+    // Open loop: the thread's connections' next due calls and the one timer
+    // that wakes the thread for them (load_worker.cpp, due_queue.hpp).
+    DueQueue due;
+    asio::steady_timer schedule_timer{io};
+    bool timer_armed = false;
+    bool servicing = false;  // inside service_schedule: it arms the timer once at its end
+    std::chrono::steady_clock::time_point armed_for{};
+    std::chrono::steady_clock::time_point last_wake{};
 };
 
 class LoadSession::Impl {
@@ -95,10 +104,12 @@ public:
         std::vector<Call> calls;  // at least `limit` entries, reused
         std::size_t limit = 1;    // calls in flight at most, this epoch
         std::size_t in_flight = 0;
-        asio::steady_timer schedule_timer;
         std::chrono::steady_clock::time_point next_due;  // open loop
         std::chrono::nanoseconds period{0};              // open loop: time between this worker's calls
-        bool timer_armed = false;
+        // Open loop: the due time of this worker's entry in its thread's
+        // DueQueue, if it has one; an entry with another time is stale (the
+        // epoch restarted) and is skipped.
+        std::optional<std::chrono::steady_clock::time_point> queued_for;
         bool running = false;  // issue more calls
         bool busy = false;     // counted in busy_workers_: running, calls in flight or reopening
         bool reopening = false;
@@ -118,7 +129,6 @@ public:
               cursor(pairs, i, concurrency),
               calls(max_inflight),
               limit(max_inflight),
-              schedule_timer(c->io),
               reopen_timer(c->io),
               jitter(static_cast<std::uint_fast32_t>(i + 1)) {}
 
@@ -126,8 +136,9 @@ public:
         void halt();
         void fill();  // closed loop
         void pump();  // open loop
+        void pump(std::chrono::steady_clock::time_point now);
+        void enqueue();  // open loop: wait in the thread's DueQueue for next_due
         bool send(std::chrono::steady_clock::time_point intended);
-        void arm_schedule();
         void on_done(std::size_t slot, const CallOutcome& outcome);
         void after_call();
         void reopen();
@@ -162,6 +173,12 @@ public:
     bool stop();
 
     void worker_idle();
+
+    // Open loop, on a worker thread: arm its schedule timer for the earliest
+    // due call (no sooner than opt_.schedule_tick after its last wake-up),
+    // and send every call due at `now`.
+    void arm_schedule(ThreadCtx& ctx);
+    void service_schedule(ThreadCtx& ctx, std::chrono::steady_clock::time_point now);
 
     void note_committed(ThreadCtx& ctx);
 

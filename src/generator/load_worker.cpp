@@ -38,10 +38,8 @@ void LoadSession::Impl::Worker::begin(std::chrono::steady_clock::time_point now)
 void LoadSession::Impl::Worker::halt() {
     running = false;
     cancel_backoff();
-    if (timer_armed) {
-        schedule_timer.cancel();
-        timer_armed = false;
-    }
+    // An entry left in the thread's DueQueue finds the worker halted and
+    // does nothing.
     maybe_idle();
 }
 
@@ -52,7 +50,9 @@ void LoadSession::Impl::Worker::fill() {
     maybe_idle();
 }
 
-void LoadSession::Impl::Worker::pump() {
+void LoadSession::Impl::Worker::pump() { pump(std::chrono::steady_clock::now()); }
+
+void LoadSession::Impl::Worker::pump(std::chrono::steady_clock::time_point now) {
     if (!running) {
         maybe_idle();
         return;
@@ -64,26 +64,56 @@ void LoadSession::Impl::Worker::pump() {
         if (in_flight == 0 && !reopening && !backing_off) reopen();
         return;
     }
-    const auto now = std::chrono::steady_clock::now();
     while (running && next_due <= now && in_flight < limit) {
         if (!send(next_due)) break;
         next_due += period;
     }
-    // Due but no room: the next answer calls pump() again; arming the timer
-    // for a time already past would only spin.
-    if (running && next_due > now) arm_schedule();
+    // Due but no room: the next answer calls pump() again; queueing a time
+    // already past would only spin.
+    if (running && next_due > now) enqueue();
     maybe_idle();
 }
 
-void LoadSession::Impl::Worker::arm_schedule() {
-    if (timer_armed) return;
-    timer_armed = true;
-    schedule_timer.expires_at(next_due);
-    schedule_timer.async_wait([this](const boost::system::error_code& ec) {
+void LoadSession::Impl::Worker::enqueue() {
+    // An entry at or before next_due is already waiting: it calls pump(),
+    // which queues the worker again if it is early.
+    if (queued_for && *queued_for <= next_due) return;
+    queued_for = next_due;
+    ctx->due.push(next_due, index);
+    session->arm_schedule(*ctx);
+}
+
+void LoadSession::Impl::arm_schedule(ThreadCtx& ctx) {
+    if (ctx.servicing || ctx.due.empty()) return;
+    const auto wake = next_wake(ctx.due.earliest(), ctx.last_wake, opt_.schedule_tick);
+    if (ctx.timer_armed && !rearm_earlier(ctx.armed_for, wake, opt_.schedule_tick)) return;
+    ctx.timer_armed = true;
+    ctx.armed_for = wake;
+    // Moving the expiry cancels a wait already pending: its handler runs
+    // with operation_aborted and leaves the state to this one.
+    ctx.schedule_timer.expires_at(wake);
+    ctx.schedule_timer.async_wait([this, c = &ctx](const boost::system::error_code& ec) {
         if (ec) return;
-        timer_armed = false;
-        pump();
+        c->timer_armed = false;
+        // The tick counts from when this wake-up was due, not from when the
+        // thread actually woke: counted from the latter, each wake-up's own
+        // latency would push the next one later and calls spaced about a
+        // tick apart would drift to a tick late.
+        c->last_wake = c->armed_for;
+        service_schedule(*c, std::chrono::steady_clock::now());
     });
+}
+
+void LoadSession::Impl::service_schedule(ThreadCtx& ctx, std::chrono::steady_clock::time_point now) {
+    ctx.servicing = true;
+    while (const auto e = ctx.due.pop_due(now)) {
+        Worker& w = *workers_[e->worker];
+        if (w.queued_for != e->due) continue;  // stale: the worker was queued again since
+        w.queued_for.reset();
+        w.pump(now);
+    }
+    ctx.servicing = false;
+    arm_schedule(ctx);
 }
 
 bool LoadSession::Impl::Worker::send(std::chrono::steady_clock::time_point intended) {
@@ -166,6 +196,12 @@ void LoadSession::Impl::Worker::on_done(std::size_t slot, const CallOutcome& out
     }
     session->maybe_flush(*ctx, now_ms);
     after_call();
+    // Open loop: this answer woke the thread anyway, so calls of other
+    // connections that fell due meanwhile leave now rather than at the
+    // schedule timer's next wake-up (one compare when none is due).
+    if (open_loop() && !ctx->servicing && !ctx->due.empty() && ctx->due.earliest() <= now) {
+        session->service_schedule(*ctx, now);
+    }
 }
 
 void LoadSession::Impl::Worker::after_call() {

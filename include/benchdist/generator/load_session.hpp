@@ -75,6 +75,9 @@ public:
 inline constexpr std::size_t kDefaultOpenParallelism = 128;
 inline constexpr std::chrono::milliseconds kDefaultOpTimeout{15000};
 
+// See LoadSessionOptions::schedule_tick.
+inline constexpr std::chrono::microseconds kDefaultScheduleTick{1000};
+
 struct LoadSessionOptions {
     stdb::Endpoint endpoint;
     std::string database = "test-1";
@@ -95,6 +98,11 @@ struct LoadSessionOptions {
     std::int64_t amount = 1;
     std::size_t max_inflight = 1;      // calls in flight per connection; 0 counts as 1
     double rate_per_second = 0;        // 0: closed loop; > 0: open loop at this total rate
+    // Open loop: a worker thread's schedule timer wakes it at most once per
+    // tick and sends every call due by then, so a call goes out up to one
+    // tick late (counted in its latency and send lag). 0: a wake-up per due
+    // call, which costs more CPU than the call itself at high rates.
+    std::chrono::nanoseconds schedule_tick = kDefaultScheduleTick;
     stats::IntervalOptions intervals;  // 1000 ms, 3 significant digits
     // Local addresses (IPv4 or IPv6 literals, one family) the connections
     // leave from: connection i binds to source_addresses[i % n], and so does
