@@ -5,8 +5,8 @@
 #include <boost/beast/websocket.hpp>
 #include <chrono>
 #include <deque>
-#include <optional>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 #include "auth_token.hpp"
@@ -411,7 +411,7 @@ private:
     ServerContext& ctx_;
     HandshakeParams p_;
     beast::flat_buffer buffer_;
-    std::vector<SessionWork> work_;  // one read's messages for the database, reused
+    std::vector<SessionWork> work_;                            // one read's messages for the database, reused
     std::optional<asio::io_context::executor_type> round_io_;  // set: RoundBatch
     // Set with round_io_ (one I/O thread): replies come through the relay.
     // Written before the first message reaches a database, which the

@@ -60,8 +60,9 @@ void WsTransport::read_some() {
         }
     }
     socket_.async_read_some(asio::buffer(in_.data() + in_end_, in_.size() - in_end_),
-                            [keep = owner_.ws_keep_alive(), this](const boost::system::error_code& ec,
-                                                                  std::size_t n) { on_read(ec, n); });
+                            [keep = owner_.ws_keep_alive(), this](const boost::system::error_code& ec, std::size_t n) {
+                                on_read(ec, n);
+                            });
 }
 
 void WsTransport::on_read(const boost::system::error_code& ec, std::size_t n) {
@@ -168,8 +169,8 @@ bool WsTransport::handle_frame(const ws::FrameHeader& h, std::span<std::uint8_t>
 }
 
 void WsTransport::handle_message(std::span<const std::uint8_t> payload, bool text) {
-    if (text && !bsatn::is_valid_utf8(std::string_view(reinterpret_cast<const char*>(payload.data()),
-                                                        payload.size()))) {
+    if (text &&
+        !bsatn::is_valid_utf8(std::string_view(reinterpret_cast<const char*>(payload.data()), payload.size()))) {
         return fail(1007);  // Beast validates text messages (invalid frame payload data)
     }
     owner_.on_ws_message(payload, text);

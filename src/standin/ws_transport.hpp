@@ -104,8 +104,8 @@ private:
     std::size_t in_end_ = 0;
     std::vector<std::uint8_t> fragments_;  // a fragmented message so far
 
-    std::vector<std::uint8_t> out_;       // frames queued since the last send
-    std::vector<std::uint8_t> sending_;   // what an async write still holds
+    std::vector<std::uint8_t> out_;      // frames queued since the last send
+    std::vector<std::uint8_t> sending_;  // what an async write still holds
     bool async_writing_ = false;
     bool shut_down_ = false;  // tearing down: our side is half-closed
 
