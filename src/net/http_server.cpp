@@ -418,6 +418,7 @@ void HttpServer::stop() {
         for (auto& t : impl_->threads) {
             if (t.joinable()) t.join();
         }
+        if (impl_->options.after_io_threads) impl_->options.after_io_threads();
         // Destroying the acceptor and the io_context frees every session and
         // pending handler; they refer to the Impl, which is still alive.
         impl_->acceptor.reset();

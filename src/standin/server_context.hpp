@@ -48,6 +48,14 @@ struct ServerContext {
         return *relay;
     }
 
+    // Drops every relay and the sessions waiting in them. Called once the
+    // I/O and database threads are done and before the I/O io_context is
+    // destroyed: a session holds a socket and timers of that io_context.
+    void drop_relays() {
+        std::lock_guard lock(relay_mutex_);
+        relays_.clear();
+    }
+
     bsatn::U256 mint_identity() {
         std::lock_guard lock(id_mutex_);
         return ids_.next();

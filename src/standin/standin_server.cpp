@@ -47,6 +47,14 @@ StandinServer::StandinServer(StandinOptions options) : impl_(std::make_unique<Im
     http.max_pending_connections = http.max_connections;
     http.max_pending_per_address = 0;
     http.first_request_timeout = http.read_timeout;
+    // The database threads deliver replies to sessions of the I/O
+    // io_context (through the reply relays): they stop, and the relays drop
+    // the sessions they hold, before HttpServer::stop destroys it.
+    http.after_io_threads = [&ctx] {
+        ctx.delay_schedule->stop();
+        for (auto& h : ctx.hosts) h->stop();
+        ctx.drop_relays();
+    };
     impl_->http = std::make_unique<net::HttpServer>(
         http,
         [&ctx](net::HttpRequest req, net::Respond respond) { handle_http(ctx, std::move(req), std::move(respond)); },
@@ -71,11 +79,10 @@ void StandinServer::stop() {
     if (impl_->stopped) return;
     impl_->stopped = true;
     // Network first, so no new work reaches the databases; then let each
-    // database finish what is queued; then flush the ground truth.
+    // database finish what is queued (after_io_threads, set in the
+    // constructor, runs inside http->stop: the pending delay step first, as
+    // it would keep its database's thread waiting); then flush the ground truth.
     impl_->http->stop();
-    // A pending step would keep its database's thread waiting for it.
-    impl_->ctx.delay_schedule->stop();
-    for (auto& h : impl_->ctx.hosts) h->stop();
     if (impl_->ctx.commit_log) impl_->ctx.commit_log->close();
 }
 

@@ -91,6 +91,12 @@ struct HttpServerOptions {
     // {"error": "..."} JSON (the coordinator's convention) or plain text (the
     // real SpacetimeDB's, which stdb-standin copies).
     bool json_errors = true;
+    // Run by stop() once the I/O threads have finished, before the sessions
+    // and the io_context are destroyed: where an owner stops threads of its
+    // own that still hand work to those sessions (stdb-standin's database
+    // threads post replies to them), so that nothing touches the io_context
+    // after it is gone. Optional.
+    std::function<void()> after_io_threads;
 };
 
 // Call exactly once per request, from any thread.
