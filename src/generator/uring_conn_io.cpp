@@ -355,8 +355,8 @@ private:
 
 UringSizing UringSizing::for_connections(std::size_t connections) {
     std::uint32_t count = 256;
-    while (count < 16384 && count < connections / 2) count <<= 1;
-    return {count, 2048};
+    while (count < 32768 && count < connections) count <<= 1;
+    return {count, 1024};
 }
 
 std::unique_ptr<ConnIoFactory> make_uring_conn_io(boost::asio::io_context& io, std::size_t connections,

@@ -24,10 +24,13 @@ struct UringSizing {
     std::uint32_t buffer_count = 0;  // a power of two, at most 32768 (the kernel's limit)
     std::uint32_t buffer_size = 0;   // bytes
 
-    // 2 KiB holds a whole reducer result or transaction update; one buffer
-    // per two connections (256 to 16384) covers a burst in which half of
-    // them answer at once: 512 KiB at 1,000 connections, 32 MiB at 100,000
-    // (330 bytes each), touched only as used.
+    // One buffer per connection (a power of two from 256 to 32768, the
+    // kernel's limit): a closed loop has at most one answer per connection
+    // waiting between two reaps, so it never runs dry below 32768
+    // connections (uring_echo_bench counts ENOBUFS). 1 KiB holds a reducer
+    // result or a small transaction update; larger messages take several.
+    // 1 MiB at 1,000 connections, 32 MiB from 32,768 on (330 bytes each at
+    // 100,000), touched only as used.
     static UringSizing for_connections(std::size_t connections);
 };
 

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <boost/asio/buffer.hpp>
 #include <boost/asio/post.hpp>
 #include <cerrno>
 #include <cstring>
@@ -175,21 +176,24 @@ void UringLoop::stop() {
 }
 
 void UringLoop::watch() {
-    eventfd_watch_.async_wait(asio::posix::stream_descriptor::wait_read,
-                              [self = shared_from_this()](const boost::system::error_code& error) {
-                                  if (!error && self->sink_ != nullptr) self->on_eventfd_ready();
-                              });
+    // A read of the eventfd rather than async_wait: Asio re-registers a
+    // descriptor with epoll_ctl(EPOLL_CTL_MOD) for every async_wait (a system
+    // call per wake-up, and with the counter unread the event fires again at
+    // once), while a read is queued without one. Asio tries the read at once
+    // (EAGAIN when nothing completed meanwhile), which also picks up the
+    // completions our own submit just produced without an epoll_wait.
+    eventfd_watch_.async_read_some(asio::buffer(&eventfd_count_, sizeof eventfd_count_),
+                                   [self = shared_from_this()](const boost::system::error_code& error, std::size_t) {
+                                       if (!error && self->sink_ != nullptr) self->on_eventfd_ready();
+                                   });
 }
 
 void UringLoop::on_eventfd_ready() {
     ++counters_.wakeups;
-    // The eventfd's counter is never read: Asio registers descriptors with
-    // epoll edge-triggered, so every completion's signal is a new event
-    // whatever the counter holds, and the read(2) would be one more system
-    // call per wake-up. The watch is renewed before reaping: a completion
-    // posted from now on wakes the next turn rather than being missed.
-    watch();
     reap_all();
+    // Renewed after the submit: completions posted since the read above
+    // (our submit's among them) make the renewed read succeed at once.
+    watch();
 }
 
 void UringLoop::reap_all() {

@@ -1,6 +1,6 @@
 // One io_uring per worker thread, driven by that thread's asio::io_context
 // (issue 18): the ring's completions signal an eventfd that the io_context
-// watches like any socket, so Asio timers and io_uring completions share one
+// reads like any socket, so Asio timers and io_uring completions share one
 // thread and one epoll_wait. A wake-up reaps every completion, dispatches
 // each to the Sink (the connections, uring_conn_io.cpp), and hands every SQE
 // the handlers queued meanwhile to the kernel in ONE io_uring_submit. SQEs
@@ -16,6 +16,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -74,6 +75,7 @@ private:
     bool ring_ready_ = false;
     ProvidedBufferRing buffers_;
     boost::asio::posix::stream_descriptor eventfd_watch_;
+    std::uint64_t eventfd_count_ = 0;  // what the watch reads; only resetting it matters
     Sink* sink_ = nullptr;
     bool dispatching_ = false;
     bool submit_posted_ = false;

@@ -163,6 +163,26 @@ TEST_F(UringConnIoTest, MovesBytesBothWays) {
     conn->close();
 }
 
+TEST_F(UringConnIoTest, AnIdleLoopSleeps) {
+    // The eventfd's counter must be consumed, or the io_context would wake
+    // for it again and again with nothing to reap: a core spent on nothing.
+    make_backend(1);
+    if (!factory_) return;
+    const TcpPair sockets = pair();
+    RecordingOwner owner;
+    auto conn = factory_->adopt(sockets.ours, owner);
+    conn->start_reading();
+    ASSERT_EQ(::send(sockets.peer, "wake", 4, 0), 4);
+    ASSERT_TRUE(run_until([&] { return owner.received == "wake"; }));
+    const std::uint64_t wakeups = counters().wakeups;
+    for (int turn = 0; turn < 20; ++turn) {
+        io_.restart();
+        io_.run_for(1ms);
+    }
+    EXPECT_LE(counters().wakeups - wakeups, 1U) << "woken with nothing to do";
+    conn->close();
+}
+
 TEST_F(UringConnIoTest, SendsOfManyConnectionsGoToTheKernelTogether) {
     constexpr int kConnections = 200;
     make_backend(kConnections);
