@@ -279,14 +279,20 @@ struct AsioPingPong {
     std::uint8_t request[kMessage] = {};
     std::uint8_t answer[4096] = {};
 
+    static void check(const boost::system::error_code& error) {
+        if (error && error != asio::error::operation_aborted) {
+            std::fprintf(stderr, "echo connection failed: %s\n", error.message().c_str());
+            std::abort();
+        }
+    }
     void send_request() {
-        asio::async_write(socket, asio::buffer(request), [this](boost::system::error_code error, std::size_t) {
-            if (error) std::abort();
-        });
+        asio::async_write(socket, asio::buffer(request),
+                          [](const boost::system::error_code& error, std::size_t) { check(error); });
     }
     void read() {
         socket.async_read_some(asio::buffer(answer), [this](boost::system::error_code error, std::size_t got) {
-            if (error) std::abort();
+            check(error);
+            if (error) return;  // closed at the end of the benchmark
             pending += got;
             if (pending >= kMessage) {
                 pending -= kMessage;
