@@ -292,7 +292,7 @@ struct AsioPingPong {
     void read() {
         socket.async_read_some(asio::buffer(answer), [this](boost::system::error_code error, std::size_t got) {
             check(error);
-            if (error) return;  // closed at the end of the benchmark
+            if (error || !socket.is_open()) return;  // closed at the end of the benchmark
             pending += got;
             if (pending >= kMessage) {
                 pending -= kMessage;
