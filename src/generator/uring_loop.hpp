@@ -7,6 +7,11 @@
 // queued outside a dispatch (from a timer, say) are submitted by one posted
 // handler per turn of the io_context, however many there are.
 //
+// Lifetime: the loop is shared by the backend and the io_context's pending
+// handlers, so it may outlive the factory; it must not outlive the
+// io_context (its eventfd is an Asio descriptor): destroy the factory and
+// its ConnIos before the io_context, as a worker's members naturally are.
+//
 // Private to the io_uring backend; the only header besides
 // uring_buffer_ring.hpp that includes liburing.
 #pragma once
