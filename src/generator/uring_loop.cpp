@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/post.hpp>
 #include <cerrno>
@@ -190,32 +191,62 @@ void UringLoop::watch() {
 
 void UringLoop::on_eventfd_ready() {
     ++counters_.wakeups;
-    reap_all();
-    // Renewed after the submit: completions posted since the read above
-    // (our submit's among them) make the renewed read succeed at once.
+    turn();
+    // Renewed after the turn: completions posted since the read above make
+    // the renewed read succeed at once.
     watch();
 }
 
-void UringLoop::reap_all() {
+void UringLoop::turn() {
     dispatching_ = true;
+    // Our own submit completes many SQEs at once (a send with room in the
+    // socket); those completions are reaped here, in the same turn, rather
+    // than by one more wake-up (another read of the eventfd, another
+    // epoll_wait). Bounded, so that connections streaming without pause
+    // cannot keep the io_context from its timers: the last submit of a turn
+    // leaves the eventfd on, and what it completes wakes the next turn.
+    for (int round = 0;; ++round) {
+        dispatch_ready();
+        if (queued_ == 0) break;
+        if (round == kQuietRounds) {
+            submit(Notify::eventfd);
+            break;
+        }
+        submit(Notify::none);
+    }
+    dispatching_ = false;
+}
+
+void UringLoop::dispatch_ready() {
     io_uring_cqe* batch[256];
     for (;;) {
+        // Also flushes the kernel's overflow list once the ring is empty.
         const unsigned count = io_uring_peek_batch_cqe(&ring_, batch, std::size(batch));
-        if (count == 0) break;
+        if (count == 0) return;
         for (unsigned i = 0; i < count && sink_ != nullptr; ++i) sink_->on_completion(*batch[i]);
         io_uring_cq_advance(&ring_, count);
         counters_.cqes_reaped += count;
     }
-    dispatching_ = false;
-    submit();
 }
 
-void UringLoop::submit() {
+void UringLoop::submit(Notify notify) {
     if (queued_ == 0) return;
+    // With the eventfd off, what the kernel completes during our own
+    // io_uring_enter is posted without a signal: every caller peeks the CQ
+    // afterwards (turn() at once, others through the turn request_turn
+    // posts). Completions come from task work run by this thread, so none
+    // can slip in between; only io-wq workers post from elsewhere, and this
+    // backend gives them no work (sockets are polled, never punted).
+    const bool quiet = notify == Notify::none;
+    if (quiet) io_uring_cq_eventfd_toggle(&ring_, false);
     int result;
     do {
         result = io_uring_submit(&ring_);
     } while (result == -EINTR);
+    if (quiet) {
+        io_uring_cq_eventfd_toggle(&ring_, true);
+        std::atomic_thread_fence(std::memory_order_seq_cst);  // the flag's store before the CQ's load
+    }
     if (result >= 0) {
         ++counters_.submit_calls;
         counters_.sqes_submitted += static_cast<unsigned>(result);
@@ -224,15 +255,15 @@ void UringLoop::submit() {
     }
     // EBUSY/EAGAIN: the kernel holds completions it could not post; the next
     // turn reaps them and submits what is left.
-    request_submit();
+    request_turn();
 }
 
-void UringLoop::request_submit() {
-    if (dispatching_ || submit_posted_) return;
-    submit_posted_ = true;
+void UringLoop::request_turn() {
+    if (dispatching_ || turn_posted_) return;
+    turn_posted_ = true;
     asio::post(io_, [self = shared_from_this()] {
-        self->submit_posted_ = false;
-        self->submit();
+        self->turn_posted_ = false;
+        self->turn();
     });
 }
 
@@ -240,12 +271,12 @@ io_uring_sqe* UringLoop::next_sqe() {
     io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
     if (sqe == nullptr) {
         ++counters_.sq_full_submits;
-        submit();
+        submit(Notify::none);
         sqe = io_uring_get_sqe(&ring_);
         if (sqe == nullptr) return nullptr;
     }
     ++queued_;
-    request_submit();
+    request_turn();
     return sqe;
 }
 

@@ -3,9 +3,10 @@
 // reads like any socket, so Asio timers and io_uring completions share one
 // thread and one epoll_wait. A wake-up reaps every completion, dispatches
 // each to the Sink (the connections, uring_conn_io.cpp), and hands every SQE
-// the handlers queued meanwhile to the kernel in ONE io_uring_submit. SQEs
+// the handlers queued meanwhile to the kernel in ONE io_uring_submit (then
+// reaps what that submit completed at once, and so on, a few rounds). SQEs
 // queued outside a dispatch (from a timer, say) are submitted by one posted
-// handler per turn of the io_context, however many there are.
+// turn, however many there are.
 //
 // Lifetime: the loop is shared by the backend and the io_context's pending
 // handlers, so it may outlive the factory; it must not outlive the
@@ -71,9 +72,16 @@ private:
     int init(std::size_t connections, const UringSizing& sizing, std::string& why_not);
     void watch();
     void on_eventfd_ready();
-    void reap_all();
-    void submit();
-    void request_submit();
+    // Reaps and dispatches every completion, submits what the handlers
+    // queued, and reaps again what that submit completed at once.
+    void turn();
+    void dispatch_ready();
+    enum class Notify { none, eventfd };
+    void submit(Notify notify);
+    // One posted turn, for SQEs queued outside a turn (timers, say).
+    void request_turn();
+
+    static constexpr int kQuietRounds = 4;
 
     boost::asio::io_context& io_;
     io_uring ring_{};
@@ -83,7 +91,7 @@ private:
     std::uint64_t eventfd_count_ = 0;  // what the watch reads; only resetting it matters
     Sink* sink_ = nullptr;
     bool dispatching_ = false;
-    bool submit_posted_ = false;
+    bool turn_posted_ = false;
     unsigned queued_ = 0;  // SQEs handed out since the last submit
     UringCounters counters_;
 };
