@@ -19,7 +19,9 @@ namespace asio = boost::asio;
 
 std::string errno_text(int error) { return std::string(strerrordesc_np(error)) + " (" + strerrorname_np(error) + ")"; }
 
-constexpr const char* kUseEpoll = "; --io-backend epoll avoids io_uring";
+// What to do, at the end of every reason (under --io-backend auto the
+// generator has already fallen back to epoll when it logs this).
+constexpr const char* kUseEpoll = "; --io-backend epoll does without io_uring";
 
 std::string why_setup_failed(int error) {
     std::string text = "io_uring_setup failed: " + errno_text(error);
@@ -27,8 +29,8 @@ std::string why_setup_failed(int error) {
         case ENOSYS:
             return text + ": this kernel has no io_uring" + kUseEpoll;
         case EPERM:
-            return text + ": refused by kernel.io_uring_disabled, seccomp or the container runtime" + kUseEpoll +
-                   ", or allow io_uring_setup in the sandbox";
+            return text + ": refused by kernel.io_uring_disabled, a seccomp filter or the container runtime (allow " +
+                   "the io_uring_* system calls there to use it)" + kUseEpoll;
         case ENOMEM:
             return text + ": out of locked memory: raise the memlock limit (ulimit -l, LimitMEMLOCK= in systemd)" +
                    kUseEpoll;

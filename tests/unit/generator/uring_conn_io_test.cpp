@@ -7,9 +7,14 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -18,6 +23,7 @@
 #include <boost/asio/post.hpp>
 #include <cerrno>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -430,6 +436,49 @@ TEST_F(UringConnIoTest, ReusedSlotsNeverSeeTheirPredecessorsCompletions) {
         EXPECT_EQ(owner.calls_after_close, 0) << "round " << round;
     }
     ASSERT_TRUE(run_until([&] { return counters().open_sockets == 0; }));
+}
+
+// What make_uring_conn_io says in a child process whose seccomp filter
+// refuses io_uring_setup with EPERM, as Docker's and containerd's default
+// profiles do: null and a why_not naming the errno and the way out.
+TEST(UringConnIoProbe, RefusedBySeccompSaysWhyAndWhatToDo) {
+    int pipe_ends[2];
+    ASSERT_EQ(::pipe(pipe_ends), 0);
+    const pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+        ::close(pipe_ends[0]);
+        sock_filter filter[] = {
+            BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+            BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 0, 1),
+            BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+            BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        };
+        sock_fprog program{static_cast<unsigned short>(std::size(filter)), filter};
+        if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+            ::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program) != 0) {
+            ::_exit(2);
+        }
+        asio::io_context io;
+        std::string why_not;
+        const bool made = gen::make_uring_conn_io(io, 10, why_not) != nullptr;
+        const std::string report = (made ? "made:" : "null:") + why_not;
+        const bool written = ::write(pipe_ends[1], report.data(), report.size()) == static_cast<ssize_t>(report.size());
+        ::_exit(written ? 0 : 3);
+    }
+    ::close(pipe_ends[1]);
+    std::string report;
+    char chunk[512];
+    for (ssize_t got; (got = ::read(pipe_ends[0], chunk, sizeof chunk)) > 0;)
+        report.append(chunk, static_cast<std::size_t>(got));
+    ::close(pipe_ends[0]);
+    int status = 0;
+    ASSERT_EQ(::waitpid(child, &status, 0), child);
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "child status " << status;
+    EXPECT_EQ(report.rfind("null:", 0), 0U) << report;
+    EXPECT_NE(report.find("EPERM"), std::string::npos) << report;
+    EXPECT_NE(report.find("seccomp"), std::string::npos) << report;
+    EXPECT_NE(report.find("--io-backend epoll"), std::string::npos) << report;
 }
 
 }  // namespace
