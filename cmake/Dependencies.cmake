@@ -10,6 +10,9 @@ find_package(OpenSSL REQUIRED)
 find_package(PkgConfig REQUIRED)
 # Debian's brotli ships pkg-config files only, no CMake package.
 pkg_check_modules(BROTLI REQUIRED IMPORTED_TARGET libbrotlienc libbrotlidec)
+# The generator's io_uring backend (issue 18): Debian's liburing-dev; the
+# kernel support is probed at run time, so the library is always linked.
+pkg_check_modules(LIBURING REQUIRED IMPORTED_TARGET liburing)
 if(BENCHDIST_BUILD_TESTS)
   find_package(GTest REQUIRED CONFIG)
 endif()

@@ -10,6 +10,8 @@ packages=(
   libboost1.81-dev libboost-url1.81-dev
   nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
   zlib1g-dev libbrotli-dev libssl-dev
+  # The generator's io_uring backend (its .deb then depends on liburing2).
+  liburing-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   nodejs npm
   curl ca-certificates iproute2 procps python3
