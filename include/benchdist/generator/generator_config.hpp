@@ -58,13 +58,14 @@ struct GeneratorConfig {
     std::optional<stdb::ProtocolVersion> protocol;  // nullopt: offer v3 and v2
     std::string stdb_token;                         // never reported
     std::vector<std::string> source_addresses;      // empty: the kernel chooses
+    IoBackend io_backend = IoBackend::Auto;         // plain ws:// after the handshake
 
     // The load.
     std::size_t concurrency = 0;
     std::size_t open_parallelism = kDefaultOpenParallelism;
     std::size_t threads = 0;  // 0: hardware threads
     std::size_t max_inflight = 1;
-    double rate = 0;  // 0: closed loop
+    double rate = 0;                                                // 0: closed loop
     std::uint32_t schedule_tick_us = kDefaultScheduleTick.count();  // open loop: LoadSessionOptions::schedule_tick
     std::chrono::milliseconds op_timeout{15000};
     std::uint32_t accounts = 100000;
