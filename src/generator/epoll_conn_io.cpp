@@ -113,8 +113,8 @@ public:
         auto core = std::make_shared<Core>(io_, owner);
         sockaddr_storage local{};
         socklen_t length = sizeof local;
-        const bool v6 = ::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &length) == 0 &&
-                        local.ss_family == AF_INET6;
+        const bool v6 =
+            ::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &length) == 0 && local.ss_family == AF_INET6;
         boost::system::error_code ec;
         core->socket.assign(v6 ? tcp::v6() : tcp::v4(), fd, ec);
         if (ec) {

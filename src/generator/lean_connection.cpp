@@ -78,9 +78,8 @@ public:
     // --- StdbConnection::Impl ------------------------------------------------
 
     void open(StdbConnection::OpenHandler done) override {
-        asio::post(io_, [done = std::move(done), why = "connection to " + url_ + " was already opened once"] {
-            done(why);
-        });
+        asio::post(io_,
+                   [done = std::move(done), why = "connection to " + url_ + " was already opened once"] { done(why); });
     }
 
     void call(std::uint32_t from, std::uint32_t to, std::int64_t amount, std::chrono::milliseconds op_timeout,
