@@ -5,8 +5,12 @@
 // close) can be walked without a socket. The glue runs the connection's
 // states -- connect, TLS, upgrade, InitialConnection, open, closing -- and
 // the timers that bound them; which calls are in flight and what goes out
-// next is the CallPipeline's business. Only stdb_connection.cpp and tests
-// include this header: it pulls in Asio and Beast.
+// next is the CallPipeline's business. Plain ws:// with a ConnIoFactory
+// (ConnectionOptions::io) uses it as an opener only, over a HeaderOnlyStream:
+// once the upgrade is done it hands the socket to the lean data path and
+// replaces itself in its StdbConnection (hand_off, stdb_connection_open.hpp).
+// Only stdb_connection.cpp and tests include this header: it pulls in Asio
+// and Beast.
 #pragma once
 
 #include <algorithm>

@@ -7,9 +7,9 @@
 // thread with blocking sockets; every wait on either side is bounded.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/beast/websocket/detail/hybi13.hpp>
-#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <functional>
@@ -91,10 +91,10 @@ std::string read_upgrade_key(int fd) {
 Bytes upgrade_answer(const std::string& key) {
     boost::beast::websocket::detail::sec_ws_accept_type accept;
     boost::beast::websocket::detail::make_sec_ws_accept(accept, key);
-    const std::string answer = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                               "Sec-WebSocket-Accept: " +
-                               std::string(accept.data(), accept.size()) +
-                               "\r\nSec-WebSocket-Protocol: v3.bsatn.spacetimedb\r\n\r\n";
+    const std::string answer =
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Accept: " +
+        std::string(accept.data(), accept.size()) + "\r\nSec-WebSocket-Protocol: v3.bsatn.spacetimedb\r\n\r\n";
     return Bytes(answer.begin(), answer.end());
 }
 
@@ -397,13 +397,13 @@ Bytes oversize_header() {
 
 INSTANTIATE_TEST_SUITE_P(
     Frames, LeanConnectionHostile,
-    ::testing::Values(
-        HostileCase{"MaskedFrame", frame(ws::Opcode::Binary, Bytes{1, 2, 3}, true, true),
-                    gen::ProtocolErrorKind::WebSocketFrame, "refused the server's frame", ws::kCloseProtocolError},
-        HostileCase{"Oversize", oversize_header(), gen::ProtocolErrorKind::WebSocketFrame,
-                    "refused the server's frame", ws::kCloseTooBig},
-        HostileCase{"Text", frame(ws::Opcode::Text, Bytes{'h', 'i'}), gen::ProtocolErrorKind::TextFrame, "text frame",
-                    0}),
+    ::testing::Values(HostileCase{"MaskedFrame", frame(ws::Opcode::Binary, Bytes{1, 2, 3}, true, true),
+                                  gen::ProtocolErrorKind::WebSocketFrame, "refused the server's frame",
+                                  ws::kCloseProtocolError},
+                      HostileCase{"Oversize", oversize_header(), gen::ProtocolErrorKind::WebSocketFrame,
+                                  "refused the server's frame", ws::kCloseTooBig},
+                      HostileCase{"Text", frame(ws::Opcode::Text, Bytes{'h', 'i'}), gen::ProtocolErrorKind::TextFrame,
+                                  "text frame", 0}),
     [](const auto& info) { return info.param.name; });
 
 }  // namespace
