@@ -4,6 +4,7 @@
 # object per case (a line each), then nothing else on stdout.
 #
 #   bench/load_bench.sh [--build-dir DIR] [--seconds S] [--warmup S] [--cases LIST]
+#                       [--io-backend auto|uring|epoll]
 #
 # Cases (default all): c100, c1000, c5000, c10000 (closed loop, one call in
 # flight per connection) and c1000x16 (1000 connections, --max-inflight 16).
@@ -18,6 +19,8 @@
 #   openSeconds                time to open every connection, --open-parallelism 128
 #   standinCpuUsPerTransfer    stdb-standin's CPU over the same window
 #                              (/proc/PID/stat) / committed transfers
+#   ioBackend                  what carried the ws:// connections (the
+#                              generator's --io-backend, passed through)
 # plus latency p50/p99 (us), errors and the full generator result under
 # "raw". Generator and stand-in share the machine's cores, as the targets
 # in docs/performance.md assume. Without --build-dir it uses the release
@@ -31,6 +34,7 @@ warmup=1
 cases=c100,c1000,c5000,c10000,c1000x16
 accounts=100000
 standin_io_threads=1
+io_backend=
 while [ $# -gt 0 ]; do
   case "$1" in
     --build-dir) build_dir=$2; shift 2 ;;
@@ -38,6 +42,7 @@ while [ $# -gt 0 ]; do
     --warmup) warmup=$2; shift 2 ;;
     --cases) cases=$2; shift 2 ;;
     --standin-io-threads) standin_io_threads=$2; shift 2 ;;
+    --io-backend) io_backend=$2; shift 2 ;;  # the generator's --io-backend (auto|uring|epoll)
     -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
     *) echo "load_bench.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
   esac
@@ -95,6 +100,7 @@ for name in "${case_list[@]}"; do
       --stdb-url "$url" --stdb-module test-1 --accounts "$accounts" \
       --concurrency "$conns" --max-inflight "$inflight" --open-parallelism 128 \
       --server-pid "$standin_pid" --id "bench-$name" ${rate:+--rate "$rate"} \
+      ${io_backend:+--io-backend "$io_backend"} \
       >"$work/$name.json" 2>"$work/$name.log"; then
     echo "load_bench.sh: case $name failed:" >&2
     tail -n 20 "$work/$name.log" >&2
@@ -110,6 +116,7 @@ print(json.dumps({
     "connections": conns,
     "maxInflight": inflight,
     "rate": float(rate) if rate else None,
+    "ioBackend": res.get("ioBackend"),
     "tps": r["tps"],
     "genCpuUsPerTransfer": res["cpuUsPerCommitted"],
     "genCpuCores": res["cpuCores"],

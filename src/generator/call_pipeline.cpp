@@ -55,6 +55,10 @@ std::uint32_t CallPipeline::add_transfer(std::uint32_t from, std::uint32_t to, s
 }
 
 std::span<const std::uint8_t> CallPipeline::start_write(stdb::ProtocolVersion protocol) {
+    return start_write(protocol, 0);
+}
+
+std::span<std::uint8_t> CallPipeline::start_write(stdb::ProtocolVersion protocol, std::size_t headroom) {
     std::size_t take_bytes = 0;
     std::size_t take_calls = 0;
     while (take_calls < outbox_sizes_.size()) {
@@ -63,13 +67,15 @@ std::span<const std::uint8_t> CallPipeline::start_write(stdb::ProtocolVersion pr
         take_bytes += next;
         ++take_calls;
     }
-    write_buffer_.assign(outbox_.begin(), outbox_.begin() + static_cast<std::ptrdiff_t>(take_bytes));
+    write_buffer_.resize(headroom + take_bytes);
+    std::copy(outbox_.begin(), outbox_.begin() + static_cast<std::ptrdiff_t>(take_bytes),
+              write_buffer_.begin() + static_cast<std::ptrdiff_t>(headroom));
     outbox_.erase(outbox_.begin(), outbox_.begin() + static_cast<std::ptrdiff_t>(take_bytes));
     outbox_sizes_.erase(outbox_sizes_.begin(), outbox_sizes_.begin() + static_cast<std::ptrdiff_t>(take_calls));
     ++frames_sent_;
     calls_sent_ += take_calls;
     writing_ = true;
-    return write_buffer_;
+    return std::span<std::uint8_t>(write_buffer_).subspan(headroom);
 }
 
 void CallPipeline::clear_outbox() {

@@ -32,6 +32,7 @@ LoadSessionOptions GeneratorConfig::session_options() const {
     o.rate_per_second = rate;
     o.schedule_tick = std::chrono::microseconds(schedule_tick_us);
     o.source_addresses = source_addresses;
+    o.io_backend = io_backend;
     return o;
 }
 
@@ -94,6 +95,7 @@ control::Json GeneratorConfig::options_json(std::size_t threads_used) const {
     o["stdbToken"] = stdb_token.empty() ? "none" : "set (not shown)";
     o["authToken"] = auth_token.empty() ? "none" : "set";
     o["sourceAddresses"] = source_addresses;
+    o["ioBackend"] = std::string(io_backend_flag(io_backend));
     o["threads"] = threads_used;
     return o;
 }

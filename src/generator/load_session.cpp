@@ -35,6 +35,7 @@ LoadSession::Impl::Impl(LoadSessionOptions options, std::shared_ptr<const Transf
     if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
     threads = std::min(threads, opt_.concurrency);
     for (std::size_t t = 0; t < threads; ++t) threads_.push_back(std::make_unique<ThreadCtx>(opt_.intervals));
+    choose_io_backend();
     for (std::size_t w = 0; w < opt_.concurrency; ++w) {
         workers_.push_back(std::make_unique<Worker>(this, threads_[w % threads].get(), w, *pairs_, opt_.concurrency,
                                                     conn_opt_.max_inflight));
@@ -45,6 +46,35 @@ LoadSession::Impl::Impl(LoadSessionOptions options, std::shared_ptr<const Transf
         ThreadCtx* ctx = t.get();
         ctx->thread = std::thread([ctx] { ctx->io.run(); });
     }
+}
+
+void LoadSession::Impl::choose_io_backend() {
+    if (conn_opt_.target.tls) return;  // wss:// stays on Beast
+    bool epoll = opt_.io_backend == IoBackend::Epoll;
+    if (!epoll) {
+        const std::size_t per_thread = opt_.concurrency / threads_.size() + 1;
+        std::string why_not;
+        bool everywhere = true;
+        for (auto& t : threads_) {
+            t->conn_io = make_uring_conn_io(t->io, per_thread, why_not);
+            if (!t->conn_io) {
+                everywhere = false;
+                break;
+            }
+        }
+        if (!everywhere) {
+            if (opt_.io_backend == IoBackend::Uring) {
+                throw LoadSessionError("--io-backend uring: io_uring cannot be used here: " + why_not +
+                                       " -- use --io-backend epoll (or auto, which falls back to it)");
+            }
+            opt_.log("io_uring unavailable (" + why_not + "): using epoll for ws:// connections (--io-backend auto)");
+            epoll = true;
+        }
+    }
+    for (auto& t : threads_) {
+        if (epoll) t->conn_io = make_epoll_conn_io(t->io);
+    }
+    io_backend_ = threads_.front()->conn_io->name();
 }
 
 LoadSession::Impl::~Impl() {
@@ -73,6 +103,7 @@ ConnectionOptions LoadSession::Impl::connection_options(std::size_t worker) {
     // A replacement holds as many calls as this epoch lets the worker have in flight.
     o.max_inflight = std::max(o.max_inflight, workers_[worker]->limit);
     if (!source_addresses_.empty()) o.source_address = source_addresses_[worker % source_addresses_.size()];
+    o.io = workers_[worker]->ctx->conn_io.get();
     // Two pointers: std::function keeps them inline, no allocation per reopen.
     o.on_protocol_error = [this, ctx = workers_[worker]->ctx](const ProtocolErrorEvent& event) {
         on_protocol_error(*ctx, event);
@@ -434,6 +465,7 @@ std::optional<stdb::ProtocolVersion> LoadSession::negotiated_protocol() const {
 std::size_t LoadSession::live_connections() const { return impl_->live_connections(); }
 LoadSession::WriteStats LoadSession::write_stats() const { return impl_->write_stats(); }
 std::size_t LoadSession::thread_count() const { return impl_->threads_.size(); }
+std::string_view LoadSession::io_backend() const { return impl_->io_backend_; }
 std::size_t LoadSession::concurrency() const { return impl_->opt_.concurrency; }
 std::string LoadSession::url() const { return impl_->conn_opt_.target.to_string(); }
 

@@ -28,6 +28,7 @@
 #include "benchdist/generator/source_addresses.hpp"
 #include "benchdist/generator/stdb_connection.hpp"
 #include "benchdist/stats/interval_recorder.hpp"
+#include "generator/conn_io.hpp"
 #include "generator/due_queue.hpp"
 
 namespace benchdist::generator {
@@ -50,6 +51,9 @@ struct ThreadCtx {
 
     asio::io_context io{1};
     asio::executor_work_guard<asio::io_context::executor_type> guard{io.get_executor()};
+    // The lean ws:// path's backend on this thread (conn_io.hpp); null for
+    // wss://. Declared after `io`, so it goes first.
+    std::unique_ptr<ConnIoFactory> conn_io;
     std::thread thread;
     LoadCounters counters;
     stats::IntervalRecorder recorder;
@@ -214,6 +218,9 @@ public:
     // worker runs, read by the workers.
     EpochRun run_;
     ConnectionOptions conn_opt_;
+    std::string_view io_backend_ = "beast";
+    // Gives each thread its ConnIoFactory as --io-backend says (load_session.cpp).
+    void choose_io_backend();
     std::vector<std::string> source_addresses_;  // canonical, from opt_.source_addresses
     std::shared_ptr<const ResolvedServer> server_;
     std::vector<std::unique_ptr<ThreadCtx>> threads_;

@@ -151,6 +151,8 @@ Json build_local_result(const GeneratorConfig& config, const LocalRunOptions& op
         result["sendLag"] = window.send_lag.summary_json(control::kSendLagKind);
     }
     result["resources"] = resources_json(options, o, committed, config);
+    // Which data path carried the load (--io-backend auto may have fallen back).
+    if (!o.io_backend.empty()) result["resources"]["ioBackend"] = o.io_backend;
 
     if (options.server_pid > 0) {
         if (o.server_cpu_before_us && o.server_cpu_after_us && *o.server_cpu_after_us >= *o.server_cpu_before_us) {

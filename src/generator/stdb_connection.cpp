@@ -55,6 +55,14 @@ StdbConnection::StdbConnection(asio::io_context& io, std::shared_ptr<const Resol
         auto& tls = server->tls->native();
         impl_ = std::make_shared<detail::StdbConnectionImpl<detail::TlsStream>>(io, std::move(server),
                                                                                 std::move(options), io, tls);
+    } else if (options.io != nullptr) {
+        // The lean path: Beast does the upgrade over a stream that reads
+        // nothing past the 101's header, then hands the socket over and
+        // replaces itself in impl_ (stdb_connection_impl.hpp, hand_off).
+        auto opener = std::make_shared<detail::StdbConnectionImpl<detail::HeaderOnlyStream>>(io, std::move(server),
+                                                                                             std::move(options), io);
+        opener->hand_off_into(&impl_);
+        impl_ = std::move(opener);
     } else {
         impl_ = std::make_shared<detail::StdbConnectionImpl<detail::PlainStream>>(io, std::move(server),
                                                                                   std::move(options), io);

@@ -5,8 +5,12 @@
 // close) can be walked without a socket. The glue runs the connection's
 // states -- connect, TLS, upgrade, InitialConnection, open, closing -- and
 // the timers that bound them; which calls are in flight and what goes out
-// next is the CallPipeline's business. Only stdb_connection.cpp and tests
-// include this header: it pulls in Asio and Beast.
+// next is the CallPipeline's business. Plain ws:// with a ConnIoFactory
+// (ConnectionOptions::io) uses it as an opener only, over a HeaderOnlyStream:
+// once the upgrade is done it hands the socket to the lean data path and
+// replaces itself in its StdbConnection (hand_off, stdb_connection_open.hpp).
+// Only stdb_connection.cpp and tests include this header: it pulls in Asio
+// and Beast.
 #pragma once
 
 #include <algorithm>
@@ -32,6 +36,7 @@
 
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "benchdist/bsatn/decode_error.hpp"
 #include "benchdist/generator/call_pipeline.hpp"
@@ -41,7 +46,10 @@
 #include "benchdist/stdb/payload_compression.hpp"
 #include "benchdist/stdb/server_message_view.hpp"
 #include "benchdist/stdb/server_payload.hpp"
+#include "generator/connection_impl.hpp"
 #include "generator/handler_memory.hpp"
+#include "generator/header_only_stream.hpp"
+#include "generator/lean_connection.hpp"
 #include "generator/silence_watch.hpp"
 
 namespace benchdist::generator {
@@ -51,27 +59,6 @@ public:
     boost::asio::ip::tcp::resolver::results_type results;
     // Set exactly when the target is wss://.
     std::shared_ptr<const net::TlsClientContext> tls;
-};
-
-// What StdbConnection forwards to: one virtual call per API call (open,
-// call, close), never per byte; the stream type is fixed inside.
-class StdbConnection::Impl {
-public:
-    virtual ~Impl() = default;
-    virtual void open(OpenHandler done) = 0;
-    virtual void call(std::uint32_t from, std::uint32_t to, std::int64_t amount, std::chrono::milliseconds op_timeout,
-                      CallHandler done) = 0;
-    virtual void close(CloseHandler done) = 0;
-    // The owner went away: no callback may run any more.
-    virtual void release() = 0;
-    virtual bool is_open() const = 0;
-    virtual std::size_t in_flight() const = 0;
-    virtual std::size_t max_inflight() const = 0;
-    virtual void raise_max_inflight(std::size_t n) = 0;
-    virtual std::uint64_t frames_sent() const = 0;
-    virtual std::uint64_t calls_sent() const = 0;
-    virtual stdb::ProtocolVersion protocol() const = 0;
-    virtual const std::string& url() const = 0;
 };
 
 namespace detail {
@@ -99,6 +86,8 @@ class StdbConnectionImpl final : public StdbConnection::Impl,
 public:
     static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
     static constexpr bool kTcp = std::is_same_v<beast::lowest_layer_type<Stream>, beast::tcp_stream>;
+    // Opens only: after the upgrade the lean data path takes the socket.
+    static constexpr bool kLeanOpener = std::is_same_v<Stream, HeaderOnlyStream>;
     using OpenHandler = StdbConnection::OpenHandler;
     using CallHandler = StdbConnection::CallHandler;
     using CloseHandler = StdbConnection::CloseHandler;
@@ -194,6 +183,7 @@ public:
 
     // The owner went away: no callback may run any more.
     void release() override {
+        slot_ = nullptr;
         open_done_ = nullptr;
         opt_.on_protocol_error = nullptr;
         calls_.drop_all();
@@ -213,6 +203,10 @@ public:
     stdb::ProtocolVersion protocol() const override { return protocol_; }
     const std::string& url() const override { return url_; }
 
+    // The lean path's opener: where StdbConnection keeps this object, to be
+    // replaced by the lean connection once the upgrade is done.
+    void hand_off_into(std::shared_ptr<StdbConnection::Impl>* slot) { slot_ = slot; }
+
     // For tests: the WebSocket stream and, under it, the test stream.
     websocket::stream<Stream>& stream() { return ws_; }
 
@@ -231,6 +225,8 @@ private:
     void on_tls_handshake(beast::error_code ec);
     void start_upgrade();
     void on_handshake(beast::error_code ec);
+    // The lean path: the socket leaves Beast for a ConnIo (lean_connection.hpp).
+    void hand_off();
 
     // Reads and writes happen once per transfer: their operations' memory
     // is recycled per thread (handler_memory.hpp), never malloc'd.
@@ -547,6 +543,7 @@ private:
     bool timer_armed_ = false;
     SilenceWatch silence_;
     bool ping_pending_ = false;
+    std::shared_ptr<StdbConnection::Impl>* slot_ = nullptr;  // kLeanOpener: see hand_off_into
 };
 
 }  // namespace detail

@@ -252,8 +252,42 @@ void StdbConnectionImpl<Stream>::on_handshake(beast::error_code ec) {
         return;
     }
     res_ = {};  // the response body is no longer needed
+    if constexpr (kLeanOpener) {
+        hand_off();
+        return;
+    }
     state_ = State::AwaitInitial;
     read();
+}
+
+template <typename Stream>
+void StdbConnectionImpl<Stream>::hand_off() {
+    // Keeps this object alive while it replaces itself in the slot.
+    auto self = this->shared_from_this();
+    beast::error_code ec;
+    auto& socket = beast::get_lowest_layer(ws_).socket();
+    const int fd = socket.release(ec);
+    if (ec || slot_ == nullptr) {
+        if (!ec) ::close(fd);
+        fail_open("connection to " + url_ + ": cannot take the socket over from Beast: " + ec.message());
+        return;
+    }
+    LeanHandOff h;
+    h.options = std::move(opt_);
+    h.url = url_;
+    h.protocol = protocol_;
+    h.max_inflight = calls_.max_inflight();
+    h.open_deadline = timer_.expiry();
+    h.open_done = std::move(open_done_);
+    open_done_ = nullptr;
+    h.fd = fd;
+    // This object is done: nothing of it may run again. Its websocket
+    // stream, with Beast's buffers, goes with it.
+    state_ = State::Closed;
+    timer_.cancel();
+    auto& slot = *slot_;
+    slot_ = nullptr;
+    slot = start_lean_connection(static_cast<asio::io_context&>(timer_.get_executor().context()), std::move(h));
 }
 
 }  // namespace benchdist::generator::detail

@@ -45,7 +45,8 @@ void open_connections(generator::LoadSession& session, const generator::Generato
     std::size_t next_report = step;
     log_line(config.id, "opening " + std::to_string(total) + " connections to " + session.url() + " (at most " +
                             std::to_string(config.open_parallelism) + " at once, " +
-                            std::to_string(session.thread_count()) + " threads)");
+                            std::to_string(session.thread_count()) + " threads, " + std::string(session.io_backend()) +
+                            ")");
     session.open_all([&](std::size_t opened, std::size_t all) {
         if (opened >= next_report || opened == all) {
             log_line(config.id, "opened " + std::to_string(opened) + "/" + std::to_string(all));

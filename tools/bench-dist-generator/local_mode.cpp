@@ -152,6 +152,7 @@ int run_local(const generator::GeneratorConfig& config, const generator::LocalRu
     o.window_seconds = seconds_between(before.at, after.at);
     o.negotiated_protocol = session.negotiated_protocol();
     o.threads = session.thread_count();
+    o.io_backend = std::string(session.io_backend());
     o.connections = session.opened();
     auto result = generator::build_local_result(config, options, o);
     verdict.desired_connections = static_cast<std::uint64_t>(config.concurrency);

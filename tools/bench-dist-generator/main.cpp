@@ -78,6 +78,7 @@ int main(int argc, char** argv) {
     cli::StdbConnectionOptions stdb_options;
     std::string pair_mode_flag = "zipf";
     std::string source_addresses_flag;
+    std::string io_backend_flag = "auto";
     // Signed, so that a negative value is refused by its range like 0.
     std::int64_t op_timeout_ms = 15000;
     std::uint64_t seed = 0;
@@ -167,6 +168,13 @@ int main(int argc, char** argv) {
                    "address i mod n): each has its own ~28k ephemeral ports per server address, so one generator "
                    "can hold more connections than one address allows. 127.0.0.2,127.0.0.3,... on loopback; "
                    "addresses of this host's interfaces elsewhere [default: the kernel chooses]");
+    app.add_option("--io-backend", io_backend_flag,
+                   "What carries plain ws:// connections after the WebSocket handshake: uring (io_uring: sends "
+                   "of many connections submitted together, multishot receives), epoll (the Asio reactor), or "
+                   "auto (uring when this host allows it, else epoll with one log line saying why). wss:// "
+                   "always uses Beast's own path")
+        ->check(CLI::IsMember({"auto", "uring", "epoll"}))
+        ->capture_default_str();
     std::string metrics_listen;
     std::string metrics_token;
     app.add_option("--metrics-listen", metrics_listen,
@@ -249,6 +257,7 @@ int main(int argc, char** argv) {
     const auto pair_mode = generator::parse_pair_mode(pair_mode_flag);
     if (!pair_mode) return usage_error("--pair-mode", "expected zipf|harness, got `" + pair_mode_flag + "`");
     c.pair_mode = *pair_mode;
+    c.io_backend = *generator::parse_io_backend(io_backend_flag);  // checked by CLI11 above
     if (!source_addresses_flag.empty()) {
         try {
             c.source_addresses = generator::parse_source_addresses(source_addresses_flag);

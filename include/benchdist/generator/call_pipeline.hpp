@@ -80,6 +80,11 @@ public:
     // unchanged until finish_write() (whatever else is queued meanwhile).
     // Counts the message and its calls.
     std::span<const std::uint8_t> start_write(stdb::ProtocolVersion protocol);
+    // The same, with `headroom` bytes of the buffer free in front of the
+    // message, which the caller may write (a WebSocket frame header) and
+    // the message's bytes it may change in place (masking) until
+    // finish_write(): the lean ws:// path sends header and payload as one.
+    std::span<std::uint8_t> start_write(stdb::ProtocolVersion protocol, std::size_t headroom);
     void finish_write() { writing_ = false; }
     // Forgets the calls not yet written (a closing connection sends no more);
     // a write under way keeps its buffer.

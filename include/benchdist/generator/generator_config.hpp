@@ -58,6 +58,7 @@ struct GeneratorConfig {
     std::optional<stdb::ProtocolVersion> protocol;  // nullopt: offer v3 and v2
     std::string stdb_token;                         // never reported
     std::vector<std::string> source_addresses;      // empty: the kernel chooses
+    IoBackend io_backend = IoBackend::Auto;         // plain ws:// after the handshake
 
     // The load.
     std::size_t concurrency = 0;

@@ -54,8 +54,10 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "benchdist/generator/io_backend.hpp"
 #include "benchdist/generator/load_counters.hpp"
 #include "benchdist/generator/transfer_pairs.hpp"
 #include "benchdist/stats/interval_series.hpp"
@@ -111,6 +113,10 @@ struct LoadSessionOptions {
     // generator hold about n x 28k connections to one server. Empty: the
     // kernel chooses. Usually from parse_source_addresses (source_addresses.hpp).
     std::vector<std::string> source_addresses;
+    // What carries plain ws:// connections after their handshake
+    // (io_backend.hpp). Uring when io_uring cannot be used here: the
+    // constructor throws LoadSessionError saying why.
+    IoBackend io_backend = IoBackend::Auto;
     // Where the session's own log lines go -- protocol errors (the server
     // sent what a connection cannot take: the first few one line each, then
     // a summary per 10 s; see protocol_errors.hpp) -- one line per call,
@@ -222,6 +228,9 @@ public:
     std::size_t opened() const;            // connections that completed open_all
     std::size_t live_connections() const;  // open right now
     std::size_t thread_count() const;
+    // The data path of its connections: "epoll" or "io_uring" for ws://,
+    // "beast" for wss:// (and the lean path off).
+    std::string_view io_backend() const;
     std::size_t concurrency() const;
     // The protocol the server chose for the first connection that opened
     // (every connection offers the same), nullopt before any opened.

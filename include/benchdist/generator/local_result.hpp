@@ -38,6 +38,7 @@ struct LocalRunObservations {
     std::string database_identity;
     std::optional<stdb::ProtocolVersion> negotiated_protocol;
     std::size_t threads = 0;
+    std::string io_backend;       // LoadSession::io_backend(); empty: not reported
     std::size_t connections = 0;  // opened
     double open_seconds = 0;
     // The process at rest (pairs built, threads started, nothing open),

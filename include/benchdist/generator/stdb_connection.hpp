@@ -46,6 +46,9 @@ namespace benchdist::generator {
 // opening 10,000 connections does not mean 10,000 DNS lookups.
 class ResolvedServer;
 
+// A worker thread's backend for the lean ws:// data path (src/generator/conn_io.hpp).
+class ConnIoFactory;
+
 // Resolves target.host:target.port (blocking). Throws std::runtime_error
 // naming the URL when the host cannot be resolved. For a wss:// target the
 // result also carries the TLS trust settings every connection to it uses:
@@ -84,6 +87,11 @@ struct ConnectionOptions {
     // connection closes and its calls fail as Disconnected (or its open
     // fails). One per connection at most: the first ends it. May be empty.
     ProtocolErrorHandler on_protocol_error;
+    // Plain ws:// only: after Beast's handshake the socket goes to a ConnIo
+    // from this factory (the connection's thread's) and the lean data path
+    // (src/generator/lean_connection.*) runs the connection. Null: Beast's
+    // data path, as for wss://. Must outlive the connection.
+    ConnIoFactory* io = nullptr;
 };
 
 class StdbConnection {
