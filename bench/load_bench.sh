@@ -5,10 +5,22 @@
 #
 #   bench/load_bench.sh [--build-dir DIR] [--seconds S] [--warmup S] [--cases LIST]
 #
-# Cases (default all): c100, c1000, c5000, c10000 (closed loop, one call in
-# flight per connection) and c1000x16 (1000 connections, --max-inflight 16).
-# Open loop, never run by default: c<N>r<R> (N connections, --rate R), e.g.
-# c1000r30000; compare it with the closed loop c<N> run at the TPS it gave.
+# Cases (default all): c100, c1000, c5000, c10000, c100000 (closed loop,
+# one call in flight per connection) and c1000x16 (1000 connections,
+# --max-inflight 16). Any c<N> (N connections) and c<N>x<K> (--max-inflight
+# K) run too, e.g. c50000. Open loop, never run by default: c<N>r<R> (N
+# connections, --rate R), e.g. c1000r30000; compare it with the closed loop
+# c<N> run at the TPS it gave.
+#
+# Many connections: both processes hold one descriptor per connection, so
+# the script raises the open-file limit (ulimit -n) to the hard limit, and
+# the hard limit too when it may (root with CAP_SYS_RESOURCE), before it
+# starts the stand-in, which inherits it. A case needing more descriptors
+# than the limit allows is not run: it prints {"case": ..., "skipped": why}
+# instead. Past about 28,000 connections one source address runs out of
+# ephemeral ports towards the one server port, so such a case spreads its
+# connections over 127.0.0.2, 127.0.0.3, ... (--source-addresses, one per
+# 25,000 connections; all of 127/8 is loopback on Linux).
 # Per case:
 #   tps                        committed transfers/s from the server's counter
 #   genCpuUsPerTransfer        generator user+system CPU over the window
@@ -28,7 +40,7 @@ cd "$(dirname "$0")/.."
 build_dir=build/release
 seconds=5
 warmup=1
-cases=c100,c1000,c5000,c10000,c1000x16
+cases=c100,c1000,c5000,c10000,c100000,c1000x16
 accounts=100000
 standin_io_threads=1
 while [ $# -gt 0 ]; do
@@ -38,7 +50,7 @@ while [ $# -gt 0 ]; do
     --warmup) warmup=$2; shift 2 ;;
     --cases) cases=$2; shift 2 ;;
     --standin-io-threads) standin_io_threads=$2; shift 2 ;;
-    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,36p' "$0"; exit 0 ;;
     *) echo "load_bench.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -60,8 +72,19 @@ if [ "$missing" -eq 1 ]; then
   cmake --build --preset release --target "${tools[@]}" >&2
 fi
 
-# Both processes hold one descriptor per connection.
+# Both processes hold one descriptor per connection: raise the limits to
+# what the largest case needs, as far as this user may.
+largest=0
+IFS=, read -r -a case_list <<<"$cases"
+for name in "${case_list[@]}"; do
+  if [[ "$name" =~ ^c([0-9]+) ]] && [ "${BASH_REMATCH[1]}" -gt "$largest" ]; then largest=${BASH_REMATCH[1]}; fi
+done
+fd_margin=256  # the generator's own files, its HTTP clients, the stand-in's listeners
+if [ "$(ulimit -Hn)" != unlimited ] && [ "$(ulimit -Hn)" -lt $((largest + fd_margin)) ]; then
+  ulimit -Hn $((largest + fd_margin)) 2>/dev/null || true
+fi
 ulimit -n "$(ulimit -Hn)"
+fd_limit=$(ulimit -n)
 
 source scripts/lib/processes.sh
 processes_init load-bench
@@ -74,27 +97,41 @@ url=ws://127.0.0.1:$port
 "$bin/bench-dist-control" seed --stdb-url "$url" --stdb-module test-1 --accounts "$accounts" \
   --initial-balance 1000000000 >&2
 
-IFS=, read -r -a case_list <<<"$cases"
+# 127.0.0.2, 127.0.0.3, ...: enough loopback source addresses for N
+# connections at 25,000 each (the kernel's ephemeral range is ~28,000 per
+# source address and destination), none below 28,000 connections.
+source_addresses_for() {
+  local conns=$1 per=25000 list= i
+  [ "$conns" -le 28000 ] && return 0
+  for ((i = 0; i < (conns + per - 1) / per; i++)); do list+=${list:+,}127.0.0.$((i + 2)); done
+  echo "$list"
+}
+
 for name in "${case_list[@]}"; do
   rate=
-  case "$name" in
-    c100) conns=100; inflight=1 ;;
-    c1000) conns=1000; inflight=1 ;;
-    c5000) conns=5000; inflight=1 ;;
-    c10000) conns=10000; inflight=1 ;;
-    c1000x16) conns=1000; inflight=16 ;;
-    *)
-      if [[ "$name" =~ ^c([0-9]+)r([0-9]+)$ ]]; then
-        conns=${BASH_REMATCH[1]}; inflight=1; rate=${BASH_REMATCH[2]}
-      else
-        echo "load_bench.sh: unknown case '$name' (c100, c1000, c5000, c10000, c1000x16, or c<N>r<RATE>)" >&2; exit 2
-      fi ;;
-  esac
-  echo "load_bench.sh: case $name: $conns connections, $inflight in flight each${rate:+, open loop at $rate/s}" >&2
+  inflight=1
+  if [[ "$name" =~ ^c([0-9]+)$ ]]; then
+    conns=${BASH_REMATCH[1]}
+  elif [[ "$name" =~ ^c([0-9]+)x([0-9]+)$ ]]; then
+    conns=${BASH_REMATCH[1]}; inflight=${BASH_REMATCH[2]}
+  elif [[ "$name" =~ ^c([0-9]+)r([0-9]+)$ ]]; then
+    conns=${BASH_REMATCH[1]}; rate=${BASH_REMATCH[2]}
+  else
+    echo "load_bench.sh: unknown case '$name' (c<N>, c<N>x<INFLIGHT> or c<N>r<RATE>, e.g. c1000, c1000x16, c1000r30000)" >&2; exit 2
+  fi
+  if [ "$fd_limit" != unlimited ] && [ "$fd_limit" -lt $((conns + fd_margin)) ]; then
+    why="needs about $((conns + fd_margin)) open files per process, but the hard limit (ulimit -Hn) is $fd_limit and this user cannot raise it: run as root with CAP_SYS_RESOURCE, or raise nofile (limits.conf, LimitNOFILE=)"
+    echo "load_bench.sh: case $name skipped: $why" >&2
+    python3 -c 'import json,sys; print(json.dumps({"case": sys.argv[1], "connections": int(sys.argv[2]), "skipped": sys.argv[3]}, separators=(",", ":")))' "$name" "$conns" "$why"
+    continue
+  fi
+  sources=$(source_addresses_for "$conns")
+  echo "load_bench.sh: case $name: $conns connections, $inflight in flight each${rate:+, open loop at $rate/s}${sources:+, from $sources}" >&2
   if ! "$bin/bench-dist-generator" run --seconds "$seconds" --warmup-seconds "$warmup" \
       --stdb-url "$url" --stdb-module test-1 --accounts "$accounts" \
       --concurrency "$conns" --max-inflight "$inflight" --open-parallelism 128 \
       --server-pid "$standin_pid" --id "bench-$name" ${rate:+--rate "$rate"} \
+      ${sources:+--source-addresses "$sources"} \
       >"$work/$name.json" 2>"$work/$name.log"; then
     echo "load_bench.sh: case $name failed:" >&2
     tail -n 20 "$work/$name.log" >&2
