@@ -39,8 +39,6 @@ LoadSession::Impl::Impl(LoadSessionOptions options, std::shared_ptr<const Transf
         workers_.push_back(std::make_unique<Worker>(this, threads_[w % threads].get(), w, *pairs_, opt_.concurrency,
                                                     conn_opt_.max_inflight));
     }
-    // One DueQueue entry per connection at most: no allocation once running.
-    for (auto& t : threads_) t->due.reserve(opt_.concurrency / threads + 1);
     for (auto& t : threads_) {
         ThreadCtx* ctx = t.get();
         ctx->thread = std::thread([ctx] { ctx->io.run(); });
@@ -234,6 +232,10 @@ void LoadSession::Impl::start(std::uint64_t epoch, const EpochSettings& settings
         // The last epoch's due calls are void: each worker queues its own
         // again from its new schedule.
         ctx.due.clear();
+        // One DueQueue entry per connection at most: no allocation once
+        // running. Reserved by the first open-loop epoch only, so a closed
+        // loop does not carry 16 idle bytes per connection.
+        if (run_.rate > 0) ctx.due.reserve(opt_.concurrency / threads_.size() + 1);
         for (auto& wp : workers_) {
             if (wp->ctx == &ctx) wp->queued_for.reset();
         }
