@@ -145,7 +145,8 @@ public:
         // sent in that turn counts its latency from it.
         void fill(std::chrono::steady_clock::time_point now);  // closed loop
         void pump(std::chrono::steady_clock::time_point now);  // open loop
-        void enqueue();  // open loop: wait in the thread's DueQueue for next_due
+        // Open loop: wait in the thread's DueQueue for next_due.
+        void enqueue();
         bool send(std::chrono::steady_clock::time_point intended, std::chrono::steady_clock::time_point now);
         void on_done(std::size_t slot, const CallOutcome& outcome);
         void after_call(std::chrono::steady_clock::time_point now);
