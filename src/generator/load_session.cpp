@@ -121,7 +121,12 @@ void LoadSession::Impl::open_all(const Progress& progress) {
     std::size_t reported = 0;
     std::unique_lock lock(open_mutex_);
     for (;;) {
-        open_cv_.wait(lock, [&] { return lanes_left_ == 0 || opened_ != reported; });
+        // Progress is looked at every kOpenProgressEvery, not at every
+        // connection opened: a wake-up of this thread per connection cost
+        // the worker threads a futex call and a context switch each (6% and
+        // 10% of the generator's CPU while opening 19,000 connections).
+        // Only the end of a lane (or an error, which ends its lane) wakes it.
+        open_cv_.wait_for(lock, kOpenProgressEvery, [&] { return lanes_left_ == 0; });
         if (opened_ != reported && progress) {
             reported = opened_;
             const std::size_t now = reported;
@@ -166,7 +171,6 @@ void LoadSession::Impl::open_one(std::size_t i, std::size_t lanes) {
             ++opened_;
             if (!negotiated_) negotiated_ = workers_[i]->conn->protocol();
         }
-        open_cv_.notify_all();
         const std::size_t next = i + lanes;
         if (next < opt_.concurrency) {
             asio::post(workers_[next]->ctx->io, [this, next, lanes] { open_one(next, lanes); });

@@ -39,6 +39,8 @@ namespace asio = boost::asio;
 // 100 ms, 200 ms, ... up to 5 s between tries (half of each randomised).
 inline constexpr std::chrono::milliseconds kReopenBackoffInitial{100};
 inline constexpr std::chrono::milliseconds kReopenBackoffCap{5000};
+// How often open_all reports progress while connections open.
+inline constexpr std::chrono::milliseconds kOpenProgressEvery{100};
 
 inline std::int64_t wall_now_ms() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())

@@ -96,8 +96,8 @@ struct LoadSessionOptions {
     std::optional<stdb::ProtocolVersion> protocol;            // nullopt: offer v3 and v2
     std::string token;
     std::int64_t amount = 1;
-    std::size_t max_inflight = 1;      // calls in flight per connection; 0 counts as 1
-    double rate_per_second = 0;        // 0: closed loop; > 0: open loop at this total rate
+    std::size_t max_inflight = 1;  // calls in flight per connection; 0 counts as 1
+    double rate_per_second = 0;    // 0: closed loop; > 0: open loop at this total rate
     // Open loop: a worker thread's schedule timer wakes it at most once per
     // tick and sends every call due by then, so a call goes out up to one
     // tick late (counted in its latency and send lag). 0: a wake-up per due
@@ -120,7 +120,8 @@ struct LoadSessionOptions {
 
 class LoadSession {
 public:
-    // Called on the controlling thread whenever the number of open connections grew.
+    // Called on the controlling thread when the number of open connections
+    // grew: every 100 ms at most while they open, and once at the end.
     using Progress = std::function<void(std::size_t opened, std::size_t total)>;
 
     // Starts the worker threads. Throws LoadSessionError for concurrency 0
