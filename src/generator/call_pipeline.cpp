@@ -86,7 +86,7 @@ void CallPipeline::clear_outbox() {
 bool CallPipeline::complete(std::uint32_t request_id, CallStatus status, std::string_view text) {
     for (auto& slot : slots_) {
         if (slot.active && slot.request_id == request_id) {
-            end_call(slot, status, text);
+            end_call(slot, status, text, dispatching() ? batch_time_ : Clock::time_point{});
             return true;
         }
     }
@@ -109,13 +109,14 @@ CallPipeline::DeadlineCheck CallPipeline::check_deadlines(Clock::time_point now)
 void CallPipeline::time_out_expired(Clock::time_point now) {
     for (auto& slot : slots_) {
         if (!slot.active || slot.deadline > now) continue;
-        end_call(slot, CallStatus::Timeout, "no ReducerResult within " + std::to_string(slot.timeout.count()) + " ms");
+        end_call(slot, CallStatus::Timeout, "no ReducerResult within " + std::to_string(slot.timeout.count()) + " ms",
+                 now);
     }
 }
 
 void CallPipeline::fail_all(std::string_view why) {
     for (auto& slot : slots_) {
-        if (slot.active) end_call(slot, CallStatus::Disconnected, why);
+        if (slot.active) end_call(slot, CallStatus::Disconnected, why, Clock::time_point{});
     }
 }
 
@@ -127,12 +128,12 @@ void CallPipeline::drop_all() {
     in_flight_ = 0;
 }
 
-void CallPipeline::end_call(Slot& slot, CallStatus status, std::string_view text) {
+void CallPipeline::end_call(Slot& slot, CallStatus status, std::string_view text, Clock::time_point at) {
     slot.active = false;
     --in_flight_;
     auto done = std::move(slot.done);
     slot.done = nullptr;
-    if (done) done(CallOutcome{status, text});
+    if (done) done(CallOutcome{status, text, at});
 }
 
 }  // namespace benchdist::generator

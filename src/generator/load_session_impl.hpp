@@ -30,6 +30,7 @@
 #include "benchdist/stats/interval_recorder.hpp"
 #include "generator/conn_io.hpp"
 #include "generator/due_queue.hpp"
+#include "generator/wall_from_steady.hpp"
 
 namespace benchdist::generator {
 
@@ -39,6 +40,8 @@ namespace asio = boost::asio;
 // 100 ms, 200 ms, ... up to 5 s between tries (half of each randomised).
 inline constexpr std::chrono::milliseconds kReopenBackoffInitial{100};
 inline constexpr std::chrono::milliseconds kReopenBackoffCap{5000};
+// How often open_all reports progress while connections open.
+inline constexpr std::chrono::milliseconds kOpenProgressEvery{100};
 
 inline std::int64_t wall_now_ms() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -60,6 +63,9 @@ struct ThreadCtx {
     // Wall-clock ms from which the recorder holds a finished interval worth
     // handing over; checked per call, so the check is one compare.
     std::int64_t flush_at_ms = 0;
+    // Unix ms of the outcomes' steady times: the intervals' stamps without a
+    // system-clock read per call.
+    WallFromSteady wall;
     // Mirror of counters.committed readable from the controlling thread.
     std::atomic<std::uint64_t> committed{0};
     // Open loop: the thread's connections' next due calls and the one timer
@@ -121,7 +127,10 @@ public:
         // meanwhile, so stop() never waits for a backoff.
         bool backing_off = false;
         std::uint64_t backoff_generation = 0;  // a timer from an older backoff does nothing
-        asio::steady_timer reopen_timer;
+        // Made at the first backoff: 120 bytes that most workers never
+        // need, and at 100,000 connections every byte per worker counts
+        // (issue 18, item 6).
+        std::unique_ptr<asio::steady_timer> reopen_timer;
         Backoff backoff{kReopenBackoffInitial, kReopenBackoffCap};
         std::minstd_rand jitter;
 
@@ -133,18 +142,20 @@ public:
               cursor(pairs, i, concurrency),
               calls(max_inflight),
               limit(max_inflight),
-              reopen_timer(c->io),
               jitter(static_cast<std::uint_fast32_t>(i + 1)) {}
 
         void begin(std::chrono::steady_clock::time_point now);
         void halt();
-        void fill();  // closed loop
-        void pump();  // open loop
-        void pump(std::chrono::steady_clock::time_point now);
-        void enqueue();  // open loop: wait in the thread's DueQueue for next_due
-        bool send(std::chrono::steady_clock::time_point intended);
+        // `now` is the caller's clock reading, normally the batch time of
+        // the read whose results made room (issue 18, item 3): every call
+        // sent in that turn counts its latency from it.
+        void fill(std::chrono::steady_clock::time_point now);  // closed loop
+        void pump(std::chrono::steady_clock::time_point now);  // open loop
+        // Open loop: wait in the thread's DueQueue for next_due.
+        void enqueue();
+        bool send(std::chrono::steady_clock::time_point intended, std::chrono::steady_clock::time_point now);
         void on_done(std::size_t slot, const CallOutcome& outcome);
-        void after_call();
+        void after_call(std::chrono::steady_clock::time_point now);
         void reopen();
         void schedule_reopen();
         void cancel_backoff();

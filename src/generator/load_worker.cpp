@@ -28,7 +28,7 @@ void LoadSession::Impl::Worker::begin(std::chrono::steady_clock::time_point now)
         period = std::chrono::nanoseconds(0);
     }
     if (conn && conn->is_open()) {
-        open_loop() ? pump() : fill();
+        open_loop() ? pump(now) : fill(now);
     } else if (in_flight == 0 && !reopening) {
         backoff.reset();
         reopen();  // dropped while idle between epochs (or a reopen was still backing off)
@@ -43,14 +43,12 @@ void LoadSession::Impl::Worker::halt() {
     maybe_idle();
 }
 
-void LoadSession::Impl::Worker::fill() {
+void LoadSession::Impl::Worker::fill(std::chrono::steady_clock::time_point now) {
     while (running && conn && conn->is_open() && in_flight < limit) {
-        if (!send(std::chrono::steady_clock::now())) break;
+        if (!send(now, now)) break;
     }
     maybe_idle();
 }
-
-void LoadSession::Impl::Worker::pump() { pump(std::chrono::steady_clock::now()); }
 
 void LoadSession::Impl::Worker::pump(std::chrono::steady_clock::time_point now) {
     if (!running) {
@@ -65,7 +63,7 @@ void LoadSession::Impl::Worker::pump(std::chrono::steady_clock::time_point now) 
         return;
     }
     while (running && next_due <= now && in_flight < limit) {
-        if (!send(next_due)) break;
+        if (!send(next_due, now)) break;
         next_due += period;
     }
     // Due but no room: the next answer calls pump() again; queueing a time
@@ -116,7 +114,8 @@ void LoadSession::Impl::service_schedule(ThreadCtx& ctx, std::chrono::steady_clo
     arm_schedule(ctx);
 }
 
-bool LoadSession::Impl::Worker::send(std::chrono::steady_clock::time_point intended) {
+bool LoadSession::Impl::Worker::send(std::chrono::steady_clock::time_point intended,
+                                     std::chrono::steady_clock::time_point now) {
     // Same-account pairs are skipped without a call, as the harness did; the
     // bound keeps a degenerate pair set from spinning forever.
     const std::size_t pairs = session->run_.pairs->size();
@@ -131,12 +130,16 @@ bool LoadSession::Impl::Worker::send(std::chrono::steady_clock::time_point inten
         Call& call = calls[slot];
         call.used = true;
         call.intended = intended;
-        call.sent = std::chrono::steady_clock::now();
+        // The batch time, not a fresh reading: the call really leaves when
+        // the batch's dispatch ends, so its latency counts from at most one
+        // batch's processing time too early (docs/performance.md, "The clock").
+        call.sent = now;
         ++in_flight;
         ++ctx->counters.attempted;
         if (open_loop()) {
             const auto lag = std::chrono::duration_cast<std::chrono::microseconds>(call.sent - intended).count();
-            ctx->recorder.record_send_lag(wall_now_ms(), static_cast<std::uint64_t>(std::max<std::int64_t>(0, lag)));
+            ctx->recorder.record_send_lag(ctx->wall.ms(now),
+                                          static_cast<std::uint64_t>(std::max<std::int64_t>(0, lag)));
         }
         // The lambda holds a pointer and an index, which std::function stores inline.
         conn->async_call_transfer(pair.from, pair.to, session->opt_.amount, session->opt_.op_timeout,
@@ -153,11 +156,13 @@ void LoadSession::Impl::Worker::on_done(std::size_t slot, const CallOutcome& out
     --in_flight;
     LoadCounters& c = ctx->counters;
     stats::IntervalRecorder& r = ctx->recorder;
-    // Steady clock for durations; the wall clock only says which interval
-    // the outcome belongs to.
-    const auto now = std::chrono::steady_clock::now();
+    // Steady clock for durations: the connection's reading for the read
+    // that carried this result, shared by the whole batch (or, for an ending
+    // that had no time at hand, one of our own). The wall clock only says
+    // which interval the outcome belongs to, derived from the same reading.
+    const auto now = outcome.at.time_since_epoch().count() != 0 ? outcome.at : std::chrono::steady_clock::now();
     const auto service = std::chrono::duration_cast<std::chrono::microseconds>(now - call.sent).count();
-    const std::int64_t now_ms = wall_now_ms();
+    const std::int64_t now_ms = ctx->wall.ms(now);
     switch (outcome.status) {
         case CallStatus::Committed:
             ++c.committed;
@@ -195,7 +200,7 @@ void LoadSession::Impl::Worker::on_done(std::size_t slot, const CallOutcome& out
             break;
     }
     session->maybe_flush(*ctx, now_ms);
-    after_call();
+    after_call(now);
     // Open loop: this answer woke the thread anyway, so calls of other
     // connections that fell due meanwhile leave now rather than at the
     // schedule timer's next wake-up (one compare when none is due).
@@ -204,7 +209,7 @@ void LoadSession::Impl::Worker::on_done(std::size_t slot, const CallOutcome& out
     }
 }
 
-void LoadSession::Impl::Worker::after_call() {
+void LoadSession::Impl::Worker::after_call(std::chrono::steady_clock::time_point now) {
     if (!conn || !conn->is_open()) {
         // A timeout or a lost connection fails every call in flight on it;
         // the connection is replaced once the last of them is accounted for.
@@ -215,7 +220,7 @@ void LoadSession::Impl::Worker::after_call() {
         maybe_idle();
         return;
     }
-    open_loop() ? pump() : fill();
+    open_loop() ? pump(now) : fill(now);
 }
 
 void LoadSession::Impl::Worker::reopen() {
@@ -238,7 +243,8 @@ void LoadSession::Impl::Worker::reopen() {
             maybe_idle();
             return;
         }
-        open_loop() ? pump() : fill();
+        const auto now = std::chrono::steady_clock::now();
+        open_loop() ? pump(now) : fill(now);
     });
 }
 
@@ -247,8 +253,9 @@ void LoadSession::Impl::Worker::schedule_reopen() {
     // try, longer each time, so a thousand workers do not hammer it.
     backing_off = true;
     const std::uint64_t generation = ++backoff_generation;
-    reopen_timer.expires_after(backoff.next(std::uniform_real_distribution<double>(0.0, 1.0)(jitter)));
-    reopen_timer.async_wait([this, generation](const boost::system::error_code& ec) {
+    if (!reopen_timer) reopen_timer = std::make_unique<asio::steady_timer>(ctx->io);
+    reopen_timer->expires_after(backoff.next(std::uniform_real_distribution<double>(0.0, 1.0)(jitter)));
+    reopen_timer->async_wait([this, generation](const boost::system::error_code& ec) {
         if (ec || generation != backoff_generation) return;
         backing_off = false;
         if (!running || reopening || session->closed_.load(std::memory_order_relaxed)) {
@@ -263,7 +270,7 @@ void LoadSession::Impl::Worker::cancel_backoff() {
     if (!backing_off) return;
     backing_off = false;
     ++backoff_generation;
-    reopen_timer.cancel();
+    if (reopen_timer) reopen_timer->cancel();
 }
 
 void LoadSession::Impl::Worker::maybe_idle() {

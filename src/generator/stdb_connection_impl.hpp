@@ -136,7 +136,10 @@ public:
             });
             return;
         }
-        const auto deadline = std::chrono::steady_clock::now() + op_timeout;
+        // Inside a read's dispatch the batch's clock reading serves (issue
+        // 18, item 3): a call made by a result's handler costs no clock read.
+        const auto deadline =
+            (calls_.dispatching() ? calls_.batch_time() : std::chrono::steady_clock::now()) + op_timeout;
         calls_.add_transfer(from, to, amount, deadline, op_timeout, std::move(done));
         if (!timer_armed_) arm_op_timer(deadline);
         if (!calls_.dispatching()) flush();
@@ -270,7 +273,9 @@ private:
         // Calls made by the handlers below wait in the outbox and leave in
         // one write afterwards: results that arrived together are answered
         // together.
-        calls_.begin_dispatch();
+        // The one clock reading for everything this read completes: the
+        // outcomes' time, and the deadlines of the calls their handlers make.
+        calls_.begin_dispatch(std::chrono::steady_clock::now());
         // Set once the compression tag and the decompression passed: which
         // kind a DecodeError is depends on it.
         std::optional<std::span<const std::uint8_t>> body;

@@ -41,6 +41,13 @@ struct CallOutcome {
     // Module/internal error text, or what ended the connection. Valid only
     // during the callback.
     std::string_view text;
+    // When the outcome became known, on the steady clock: for a result, the
+    // one clock reading its connection took for the whole read that carried
+    // it (CallPipeline::begin_dispatch), so the handler needs no clock read
+    // of its own; for a timeout, the check's time. Zero (time_since_epoch()
+    // == 0) when the ending had no time at hand (a lost connection, a call
+    // refused at once): the handler reads the clock itself then.
+    std::chrono::steady_clock::time_point at{};
 };
 
 class CallPipeline {
@@ -99,9 +106,17 @@ public:
 
     // While results of one server message are handed out, the calls their
     // handlers make should wait and leave in one message afterwards.
-    void begin_dispatch() { ++dispatching_; }
+    // `now` is the connection's one clock reading for that read (issue 18,
+    // item 3): every outcome of the batch carries it as CallOutcome::at, and
+    // the calls made meanwhile take their deadline from it (batch_time()),
+    // so a batch of completions costs one clock read, not several per call.
+    void begin_dispatch(Clock::time_point now) {
+        if (dispatching_++ == 0) batch_time_ = now;
+    }
     void end_dispatch() { --dispatching_; }
     bool dispatching() const { return dispatching_ > 0; }
+    // The time given to the outermost begin_dispatch; valid while dispatching().
+    Clock::time_point batch_time() const { return batch_time_; }
 
     // --- Deadlines and endings.
 
@@ -131,7 +146,7 @@ private:
         CallHandler done;
     };
 
-    void end_call(Slot& slot, CallStatus status, std::string_view text);
+    void end_call(Slot& slot, CallStatus status, std::string_view text, Clock::time_point at);
 
     std::vector<Slot> slots_;  // max_inflight, reused
     std::size_t in_flight_ = 0;
@@ -143,6 +158,7 @@ private:
     std::vector<std::uint8_t> write_buffer_;
     bool writing_ = false;
     int dispatching_ = 0;
+    Clock::time_point batch_time_{};
     std::uint64_t frames_sent_ = 0;
     std::uint64_t calls_sent_ = 0;
 };

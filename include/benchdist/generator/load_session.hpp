@@ -126,7 +126,8 @@ struct LoadSessionOptions {
 
 class LoadSession {
 public:
-    // Called on the controlling thread whenever the number of open connections grew.
+    // Called on the controlling thread when the number of open connections
+    // grew: every 100 ms at most while they open, and once at the end.
     using Progress = std::function<void(std::size_t opened, std::size_t total)>;
 
     // Starts the worker threads. Throws LoadSessionError for concurrency 0

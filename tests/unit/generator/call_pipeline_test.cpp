@@ -24,10 +24,11 @@ const Clock::time_point t0{};
 struct Seen {
     CallStatus status;
     std::string text;
+    Clock::time_point at;
 };
 
 CallPipeline::CallHandler record(std::vector<Seen>& seen) {
-    return [&seen](const CallOutcome& o) { seen.push_back({o.status, std::string(o.text)}); };
+    return [&seen](const CallOutcome& o) { seen.push_back({o.status, std::string(o.text), o.at}); };
 }
 
 struct Sent {
@@ -234,7 +235,7 @@ TEST(CallPipeline, AHandlerMayCallAgainAndTheNewCallWaitsForTheDispatchToEnd) {
     });
     p.start_write(ProtocolVersion::V3);
     p.finish_write();
-    p.begin_dispatch();
+    p.begin_dispatch(t0 + 5ms);
     EXPECT_TRUE(p.dispatching());
     EXPECT_TRUE(p.complete(1, CallStatus::Committed, {}));
     p.end_dispatch();
@@ -245,6 +246,44 @@ TEST(CallPipeline, AHandlerMayCallAgainAndTheNewCallWaitsForTheDispatchToEnd) {
     ASSERT_EQ(sent.size(), 1u);
     EXPECT_EQ(sent[0].request_id, 2u);
     EXPECT_EQ(sent[0].args.from, 3u);
+}
+
+// Issue 18, item 3: one clock reading per read serves every outcome it
+// carries and the deadlines of the calls their handlers make.
+TEST(CallPipeline, OutcomesOfOneDispatchCarryItsTimeAndOnlyThoseOfTheOutermost) {
+    CallPipeline p(3);
+    std::vector<Seen> seen;
+    p.add_transfer(1, 2, 1, t0 + 1s, 1000ms, record(seen));
+    p.add_transfer(3, 4, 1, t0 + 1s, 1000ms, record(seen));
+    p.add_transfer(5, 6, 1, t0 + 1s, 1000ms, record(seen));
+    p.begin_dispatch(t0 + 7ms);
+    EXPECT_EQ(p.batch_time(), t0 + 7ms);
+    p.begin_dispatch(t0 + 9ms);  // nested: the outer batch's time stays
+    EXPECT_EQ(p.batch_time(), t0 + 7ms);
+    EXPECT_TRUE(p.complete(1, CallStatus::Committed, {}));
+    p.end_dispatch();
+    EXPECT_TRUE(p.complete(2, CallStatus::ModuleError, "no"));
+    p.end_dispatch();
+    // Outside a dispatch nobody gave a time: the handler must read the clock.
+    EXPECT_TRUE(p.complete(3, CallStatus::Committed, {}));
+    ASSERT_EQ(seen.size(), 3u);
+    EXPECT_EQ(seen[0].at, t0 + 7ms);
+    EXPECT_EQ(seen[1].at, t0 + 7ms);
+    EXPECT_EQ(seen[2].at, Clock::time_point{});
+}
+
+TEST(CallPipeline, ATimeoutCarriesTheCheckTimeAndALostConnectionNone) {
+    CallPipeline p(2);
+    std::vector<Seen> seen;
+    p.add_transfer(1, 2, 1, t0 + 100ms, 100ms, record(seen));
+    p.add_transfer(1, 2, 1, t0 + 1s, 1000ms, record(seen));
+    p.time_out_expired(t0 + 150ms);
+    p.fail_all("gone");
+    ASSERT_EQ(seen.size(), 2u);
+    EXPECT_EQ(seen[0].status, CallStatus::Timeout);
+    EXPECT_EQ(seen[0].at, t0 + 150ms);
+    EXPECT_EQ(seen[1].status, CallStatus::Disconnected);
+    EXPECT_EQ(seen[1].at, Clock::time_point{});
 }
 
 TEST(CallPipeline, StatusNames) {

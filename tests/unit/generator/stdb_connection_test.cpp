@@ -351,6 +351,32 @@ TEST(StdbConnectionGlue, TheServerClosingFailsTheCallsInFlightWithItsReason) {
     EXPECT_FALSE(p.conn->is_open());
 }
 
+// Issue 18, item 3: a result carries the one clock reading its read took;
+// an ending without a time at hand (a lost connection) carries none, and
+// the handler reads the clock itself.
+TEST(StdbConnectionGlue, AResultCarriesItsReadsTimeAndALostConnectionNone) {
+    Pair p(Script{.answer_calls = 1, .close_after_calls = true}, 1000000, 2);
+    std::vector<gen::CallOutcome> outcomes;
+    const auto before = std::chrono::steady_clock::now();
+    p.conn->open([&](const std::string& error) {
+        ASSERT_TRUE(error.empty()) << error;
+        p.conn->call(1, 2, 10, 10s, [&](const gen::CallOutcome& o) {
+            outcomes.push_back(gen::CallOutcome{o.status, {}, o.at});
+            p.conn->call(1, 2, 10, 10s, [&](const gen::CallOutcome& later) {
+                outcomes.push_back(gen::CallOutcome{later.status, {}, later.at});
+            });
+        });
+    });
+    ASSERT_TRUE(p.run());
+    const auto after = std::chrono::steady_clock::now();
+    ASSERT_EQ(outcomes.size(), 2u);
+    EXPECT_EQ(outcomes[0].status, gen::CallStatus::Committed);
+    EXPECT_GE(outcomes[0].at, before);
+    EXPECT_LE(outcomes[0].at, after);
+    EXPECT_EQ(outcomes[1].status, gen::CallStatus::Disconnected);
+    EXPECT_EQ(outcomes[1].at.time_since_epoch().count(), 0);
+}
+
 TEST(StdbConnectionGlue, ACallPastItsDeadlineTimesOutAndClosesTheConnection) {
     // The server never answers; a zero op timeout is due at once, so the
     // op timer fires on the next turn of the io_context without waiting.
