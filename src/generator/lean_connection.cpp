@@ -303,7 +303,7 @@ private:
         // Calls made by the handlers below wait in the outbox and leave in
         // one write afterwards: results that arrived together are answered
         // together.
-        calls_.begin_dispatch();
+        calls_.begin_dispatch(batch_now_ ? *batch_now_ : Clock::now());
         // Set once the compression tag and the decompression passed: which
         // kind a DecodeError is depends on it.
         std::optional<std::span<const std::uint8_t>> body;

@@ -1,5 +1,6 @@
 #include "load_session_support.hpp"
 
+#include <cstdlib>
 #include <thread>
 
 namespace benchdist::testing {
@@ -24,6 +25,12 @@ generator::LoadSessionOptions test_session_options(int port, const std::string& 
     o.op_timeout = 10s;
     o.connect_timeout = 5s;
     o.handshake_timeout = 5s;
+    // scripts/test.sh runs the integration tests once per I/O backend;
+    // the generator processes the tests start read the same variable
+    // (bench-dist-generator --io-backend's environment name).
+    if (const char* backend = std::getenv("BENCH_DIST_IO_BACKEND")) {
+        if (const auto parsed = generator::parse_io_backend(backend)) o.io_backend = *parsed;
+    }
     return o;
 }
 

@@ -173,6 +173,7 @@ int main(int argc, char** argv) {
                    "of many connections submitted together, multishot receives), epoll (the Asio reactor), or "
                    "auto (uring when this host allows it, else epoll with one log line saying why). wss:// "
                    "always uses Beast's own path")
+        ->envname("BENCH_DIST_IO_BACKEND")
         ->check(CLI::IsMember({"auto", "uring", "epoll"}))
         ->capture_default_str();
     std::string metrics_listen;
