@@ -11,14 +11,11 @@
 #include <utility>
 #include <vector>
 
-#include "benchdist/bsatn/decode_error.hpp"
 #include "benchdist/generator/call_pipeline.hpp"
 #include "benchdist/generator/protocol_errors.hpp"
 #include "benchdist/net/ws_frame.hpp"
-#include "benchdist/stdb/payload_compression.hpp"
-#include "benchdist/stdb/server_message_view.hpp"
-#include "benchdist/stdb/server_payload.hpp"
 #include "generator/conn_io.hpp"
+#include "generator/server_message.hpp"
 #include "generator/silence_watch.hpp"
 
 namespace benchdist::generator::detail {
@@ -43,6 +40,7 @@ std::string errno_text(int error) { return std::system_category().message(error)
 
 class LeanConnection final : public StdbConnection::Impl,
                              public ConnIoOwner,
+                             private ServerMessageTarget,
                              public std::enable_shared_from_this<LeanConnection> {
 public:
     enum class State { AwaitInitial, Open, Closing, Closed };
@@ -300,74 +298,21 @@ private:
             protocol_error(ProtocolErrorKind::TextFrame, "server sent a text frame on a binary protocol", payload);
             return;
         }
-        // Calls made by the handlers below wait in the outbox and leave in
-        // one write afterwards: results that arrived together are answered
-        // together.
-        calls_.begin_dispatch(batch_now_ ? *batch_now_ : Clock::now());
-        // Set once the compression tag and the decompression passed: which
-        // kind a DecodeError is depends on it.
-        std::optional<std::span<const std::uint8_t>> body;
-        try {
-            body = stdb::open_server_payload(payload, scratch_);
-            stdb::ServerBodyCursor cursor(*body, protocol_);
-            while (cursor.next()) {
-                if (cursor.tag() == stdb::ServerMessageTag::InitialConnection) {
-                    if (state_ == State::AwaitInitial) {
-                        state_ = State::Open;
-                        timer_.cancel();
-                        arm_idle_check();
-                        auto done = std::move(open_done_);
-                        open_done_ = nullptr;
-                        if (done) done(std::string());
-                    }
-                } else if (const auto* r = cursor.reducer_result()) {
-                    // As on Beast's path (stdb_connection_impl.hpp): while
-                    // open a result for an id not in flight is the server's
-                    // mistake; while closing it is a late answer.
-                    if (!complete(*r) && state_ == State::Open) {
-                        calls_.end_dispatch();
-                        protocol_error(ProtocolErrorKind::UnknownRequestId,
-                                       "ReducerResult for request id " + std::to_string(r->request_id) +
-                                           ", which is not in flight on this connection",
-                                       payload);
-                        return;
-                    }
-                }
-                if (state_ == State::Closed) {
-                    calls_.end_dispatch();
-                    return;
-                }
-            }
-        } catch (const bsatn::DecodeError& e) {
-            calls_.end_dispatch();
-            const auto kind = body ? classify_body_failure(*body, protocol_)
-                                   : (payload.empty() ? ProtocolErrorKind::Framing : ProtocolErrorKind::CompressionTag);
-            protocol_error(kind, e.what(), payload);
-            return;
-        } catch (const stdb::PayloadError& e) {
-            calls_.end_dispatch();
-            protocol_error(ProtocolErrorKind::Decompression, e.what(), payload);
-            return;
-        } catch (const std::exception& e) {
-            calls_.end_dispatch();
-            fail_connection("error while handling a message from " + url_ + ": " + e.what());
-            return;
-        }
-        calls_.end_dispatch();
+        take_server_message(*this, calls_, payload, protocol_, scratch_, batch_now_ ? *batch_now_ : Clock::now());
     }
 
-    bool complete(const stdb::ReducerResultView& r) {
-        switch (r.outcome) {
-            case stdb::ReducerOutcomeKind::Ok:
-            case stdb::ReducerOutcomeKind::OkEmpty:
-                return calls_.complete(r.request_id, CallStatus::Committed, {});
-            case stdb::ReducerOutcomeKind::Err:
-                return calls_.complete(r.request_id, CallStatus::ModuleError, r.error_text);
-            case stdb::ReducerOutcomeKind::InternalError:
-                return calls_.complete(r.request_id, CallStatus::InternalError, r.error_text);
-        }
-        return false;
+    // ServerMessageTarget (server_message.hpp).
+    bool awaiting_initial() const override { return state_ == State::AwaitInitial; }
+    void opened() override {
+        state_ = State::Open;
+        timer_.cancel();
+        arm_idle_check();
+        auto done = std::move(open_done_);
+        open_done_ = nullptr;
+        if (done) done(std::string());
     }
+    bool open() const override { return state_ == State::Open; }
+    bool closed() const override { return state_ == State::Closed; }
 
     // --- Writing -------------------------------------------------------------
 
@@ -492,14 +437,14 @@ private:
 
     // --- Endings -------------------------------------------------------------
 
-    void protocol_error(ProtocolErrorKind kind, std::string_view detail, std::span<const std::uint8_t> frame) {
+    void protocol_error(ProtocolErrorKind kind, std::string_view detail, std::span<const std::uint8_t> frame) override {
         if (state_ != State::AwaitInitial && state_ != State::Open) return;
         if (opt_.on_protocol_error) opt_.on_protocol_error(ProtocolErrorEvent{kind, url_, detail, frame});
         fail_connection("protocol error (" + std::string(protocol_error_kind_name(kind)) + ") on " + url_ + ": " +
                         std::string(detail));
     }
 
-    void fail_connection(const std::string& msg) {
+    void fail_connection(const std::string& msg) override {
         if (state_ == State::AwaitInitial) {
             fail_open(msg);
             return;

@@ -38,18 +38,15 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "benchdist/bsatn/decode_error.hpp"
 #include "benchdist/generator/call_pipeline.hpp"
 #include "benchdist/generator/protocol_errors.hpp"
 #include "benchdist/generator/stdb_connection.hpp"
 #include "benchdist/net/tls_context.hpp"
-#include "benchdist/stdb/payload_compression.hpp"
-#include "benchdist/stdb/server_message_view.hpp"
-#include "benchdist/stdb/server_payload.hpp"
 #include "generator/connection_impl.hpp"
 #include "generator/handler_memory.hpp"
 #include "generator/header_only_stream.hpp"
 #include "generator/lean_connection.hpp"
+#include "generator/server_message.hpp"
 #include "generator/silence_watch.hpp"
 
 namespace benchdist::generator {
@@ -82,6 +79,7 @@ std::string upgrade_hint(unsigned status);
 // options, no bind and no connect deadline.
 template <typename Stream>
 class StdbConnectionImpl final : public StdbConnection::Impl,
+                                 private ServerMessageTarget,
                                  public std::enable_shared_from_this<StdbConnectionImpl<Stream>> {
 public:
     static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
@@ -270,82 +268,26 @@ private:
         // Keep this object alive across the user callbacks below (they may
         // destroy the owning StdbConnection).
         auto self = this->shared_from_this();
-        // Calls made by the handlers below wait in the outbox and leave in
-        // one write afterwards: results that arrived together are answered
-        // together.
         // The one clock reading for everything this read completes: the
         // outcomes' time, and the deadlines of the calls their handlers make.
-        calls_.begin_dispatch(std::chrono::steady_clock::now());
-        // Set once the compression tag and the decompression passed: which
-        // kind a DecodeError is depends on it.
-        std::optional<std::span<const std::uint8_t>> body;
-        try {
-            body = stdb::open_server_payload(payload, scratch_);
-            stdb::ServerBodyCursor cursor(*body, protocol_);
-            while (cursor.next()) {
-                if (cursor.tag() == stdb::ServerMessageTag::InitialConnection) {
-                    if (state_ == State::AwaitInitial) {
-                        state_ = State::Open;
-                        timer_.cancel();
-                        arm_idle_check();
-                        auto done = std::move(open_done_);
-                        open_done_ = nullptr;
-                        if (done) done(std::string());
-                    }
-                } else if (const auto* r = cursor.reducer_result()) {
-                    // While open every call in flight is still awaited (a
-                    // timeout closes the connection first), so a result for
-                    // any other id is the server's mistake; while closing
-                    // it is a late answer to a call already ended.
-                    if (!complete(*r) && state_ == State::Open) {
-                        calls_.end_dispatch();
-                        protocol_error(ProtocolErrorKind::UnknownRequestId,
-                                       "ReducerResult for request id " + std::to_string(r->request_id) +
-                                           ", which is not in flight on this connection",
-                                       payload);
-                        return;
-                    }
-                }
-                if (state_ == State::Closed) {
-                    calls_.end_dispatch();
-                    return;
-                }
-            }
-        } catch (const bsatn::DecodeError& e) {
-            calls_.end_dispatch();
-            const auto kind = body ? classify_body_failure(*body, protocol_)
-                                   : (payload.empty() ? ProtocolErrorKind::Framing : ProtocolErrorKind::CompressionTag);
-            protocol_error(kind, e.what(), payload);
-            return;
-        } catch (const stdb::PayloadError& e) {
-            calls_.end_dispatch();
-            protocol_error(ProtocolErrorKind::Decompression, e.what(), payload);
-            return;
-        } catch (const std::exception& e) {
-            // Not the server's bytes: a handler threw (out of memory, ...).
-            calls_.end_dispatch();
-            fail_connection("error while handling a message from " + url_ + ": " + e.what());
-            return;
-        }
-        calls_.end_dispatch();
+        if (!take_server_message(*this, calls_, payload, protocol_, scratch_, std::chrono::steady_clock::now())) return;
         if (state_ == State::Open) flush();
         rbuf_.consume(rbuf_.size());
         if (state_ == State::Open || state_ == State::AwaitInitial || state_ == State::Closing) read();
     }
 
-    // Ends the call a ReducerResult answers; false when no call in flight has its id.
-    bool complete(const stdb::ReducerResultView& r) {
-        switch (r.outcome) {
-            case stdb::ReducerOutcomeKind::Ok:
-            case stdb::ReducerOutcomeKind::OkEmpty:
-                return calls_.complete(r.request_id, CallStatus::Committed, {});
-            case stdb::ReducerOutcomeKind::Err:
-                return calls_.complete(r.request_id, CallStatus::ModuleError, r.error_text);
-            case stdb::ReducerOutcomeKind::InternalError:
-                return calls_.complete(r.request_id, CallStatus::InternalError, r.error_text);
-        }
-        return false;
+    // ServerMessageTarget (server_message.hpp).
+    bool awaiting_initial() const override { return state_ == State::AwaitInitial; }
+    void opened() override {
+        state_ = State::Open;
+        timer_.cancel();
+        arm_idle_check();
+        auto done = std::move(open_done_);
+        open_done_ = nullptr;
+        if (done) done(std::string());
     }
+    bool open() const override { return state_ == State::Open; }
+    bool closed() const override { return state_ == State::Closed; }
 
     // Every half idle timeout while open: is the server still there?
     void arm_idle_check() {
@@ -431,14 +373,14 @@ private:
     // the owner (counted and logged there), then the connection is given up
     // as for any broken connection. Only while opening or open: once closing,
     // what the server still sends no longer matters.
-    void protocol_error(ProtocolErrorKind kind, std::string_view detail, std::span<const std::uint8_t> frame) {
+    void protocol_error(ProtocolErrorKind kind, std::string_view detail, std::span<const std::uint8_t> frame) override {
         if (state_ != State::AwaitInitial && state_ != State::Open) return;
         if (opt_.on_protocol_error) opt_.on_protocol_error(ProtocolErrorEvent{kind, url_, detail, frame});
         fail_connection("protocol error (" + std::string(protocol_error_kind_name(kind)) + ") on " + url_ + ": " +
                         std::string(detail));
     }
 
-    void fail_connection(const std::string& msg) {
+    void fail_connection(const std::string& msg) override {
         if (state_ == State::AwaitInitial) {
             fail_open(msg);
             return;
