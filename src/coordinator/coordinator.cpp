@@ -429,7 +429,12 @@ void Coordinator::notifier_loop() {
         notifier_lease_check_ms_ = lease_check_ms;
         if (next_deadline == Steady::time_point::max()) {
             cv_.wait(lock);
-        } else if (cv_.wait_until(lock, next_deadline) == std::cv_status::timeout) {
+        } else {
+            // Checked however the wait ended: after a SIGCONT the epoch
+            // runner's overdue step notifies at once, and a wake by notify
+            // far past the deadline is as late as a timeout (taking only
+            // timeouts missed such stalls now and then).
+            cv_.wait_until(lock, next_deadline);
             timed_wait_until = next_deadline;
         }
     }
