@@ -92,10 +92,7 @@ public:
             });
             return;
         }
-        // Calls made while a batch of results is handed out share the
-        // batch's clock read (issue 18, item 3): their deadlines are at
-        // most the batch's handling time early.
-        const auto deadline = (batch_now_ ? *batch_now_ : Clock::now()) + op_timeout;
+        const auto deadline = calls_.call_start_time() + op_timeout;
         calls_.add_transfer(from, to, amount, deadline, op_timeout, std::move(done));
         if (!timer_armed_) arm_op_timer(deadline);
         if (!calls_.dispatching()) flush();
@@ -541,10 +538,10 @@ private:
 
     ws::ReadLimits limits_;  // Beast's default: 16 MiB per message
     ws::MessageState message_;
-    std::vector<std::uint8_t> in_;         // an incomplete frame carried to the next read
-    std::vector<std::uint8_t> fragments_;  // a fragmented message so far
-    std::vector<std::uint8_t> scratch_;    // decompression
-    std::optional<Clock::time_point> batch_now_;
+    std::vector<std::uint8_t> in_;                // an incomplete frame carried to the next read
+    std::vector<std::uint8_t> fragments_;         // a fragmented message so far
+    std::vector<std::uint8_t> scratch_;           // decompression
+    std::optional<Clock::time_point> batch_now_;  // the current read's one clock reading, for every message in it
 
     ws::MaskKeySource masks_;
     std::vector<std::uint8_t> control_out_;      // pongs, pings, the close: sent before data

@@ -134,10 +134,7 @@ public:
             });
             return;
         }
-        // Inside a read's dispatch the batch's clock reading serves (issue
-        // 18, item 3): a call made by a result's handler costs no clock read.
-        const auto deadline =
-            (calls_.dispatching() ? calls_.batch_time() : std::chrono::steady_clock::now()) + op_timeout;
+        const auto deadline = calls_.call_start_time() + op_timeout;
         calls_.add_transfer(from, to, amount, deadline, op_timeout, std::move(done));
         if (!timer_armed_) arm_op_timer(deadline);
         if (!calls_.dispatching()) flush();

@@ -117,6 +117,10 @@ public:
     bool dispatching() const { return dispatching_ > 0; }
     // The time given to the outermost begin_dispatch; valid while dispatching().
     Clock::time_point batch_time() const { return batch_time_; }
+    // What a call made now counts its deadline from: the batch's reading
+    // inside a dispatch (a call made by a result's handler costs no clock
+    // read), else a fresh one. Both data paths use it.
+    Clock::time_point call_start_time() const { return dispatching() ? batch_time_ : Clock::now(); }
 
     // --- Deadlines and endings.
 
