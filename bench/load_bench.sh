@@ -21,8 +21,14 @@
 # one call in flight per connection) and c1000x16 (1000 connections,
 # --max-inflight 16). Any c<N> (N connections) and c<N>x<K> (--max-inflight
 # K) run too, e.g. c50000. Open loop, never run by default: c<N>r<R> (N
-# connections, --rate R), e.g. c1000r30000; compare it with the closed loop
-# c<N> run at the TPS it gave.
+# connections, --rate R), e.g. c1000r30000. Its fair comparison is a closed
+# loop at the same rate, which c<N>d<US> gives: N connections, the stand-in
+# holding each reply back US microseconds (POST /v1/debug/delays, so the
+# stand-in runs with --debug-routes), e.g. c1000d50000 is a closed loop at
+# about 1000 / 0.05 s = 20,000/s, to set beside c1000r20000. The delay is
+# a timer in the stand-in, not work: the generator's cost per transfer is
+# that of a closed loop whose answers come back spread out, as the open
+# loop's do.
 #
 # Many connections: both processes hold one descriptor per connection, so
 # the script raises the open-file limit (ulimit -n) to the hard limit, and
@@ -134,10 +140,19 @@ source scripts/lib/processes.sh
 processes_init load-bench
 work=$PROCESSES_WORK
 
-start_process standin "${standin_cpu[@]}" "$bin/stdb-standin" --listen 127.0.0.1:0 --io-threads "$standin_io_threads"
+start_process standin "${standin_cpu[@]}" "$bin/stdb-standin" --listen 127.0.0.1:0 --io-threads "$standin_io_threads" \
+  --debug-routes
 standin_pid=$STARTED_PID
 port=$(listening_port standin stdb-standin "$standin_pid")
 url=ws://127.0.0.1:$port
+
+# The stand-in's reply delay for the next case (c<N>d<US>; 0 for the rest).
+set_reply_delay() {
+  if ! curl -fsS -X POST "http://127.0.0.1:$port/v1/debug/delays?replyUs=$1" >/dev/null; then
+    echo "load_bench.sh: the stand-in refused a reply delay of $1 us" >&2
+    exit 1
+  fi
+}
 "$bin/bench-dist-control" seed --stdb-url "$url" --stdb-module test-1 --accounts "$accounts" \
   --initial-balance 1000000000 >&2
 
@@ -156,14 +171,17 @@ failed=0
 for name in "${case_list[@]}"; do
   rate=
   inflight=1
+  reply_delay=0
   if [[ "$name" =~ ^c([0-9]+)$ ]]; then
     conns=${BASH_REMATCH[1]}
+  elif [[ "$name" =~ ^c([0-9]+)d([0-9]+)$ ]]; then
+    conns=${BASH_REMATCH[1]}; reply_delay=${BASH_REMATCH[2]}
   elif [[ "$name" =~ ^c([0-9]+)x([0-9]+)$ ]]; then
     conns=${BASH_REMATCH[1]}; inflight=${BASH_REMATCH[2]}
   elif [[ "$name" =~ ^c([0-9]+)r([0-9]+)$ ]]; then
     conns=${BASH_REMATCH[1]}; rate=${BASH_REMATCH[2]}
   else
-    echo "load_bench.sh: unknown case '$name' (c<N>, c<N>x<INFLIGHT> or c<N>r<RATE>, e.g. c1000, c1000x16, c1000r30000)" >&2; exit 2
+    echo "load_bench.sh: unknown case '$name' (c<N>, c<N>x<INFLIGHT>, c<N>r<RATE> or c<N>d<REPLY_DELAY_US>, e.g. c1000, c1000x16, c1000r30000, c1000d50000)" >&2; exit 2
   fi
   if [ "$fd_limit" != unlimited ] && [ "$fd_limit" -lt $((conns + fd_margin)) ]; then
     why="needs about $((conns + fd_margin)) open files per process, but the hard limit (ulimit -Hn) is $fd_limit and this user cannot raise it: run as root with CAP_SYS_RESOURCE, or raise nofile (limits.conf, LimitNOFILE=)"
@@ -172,10 +190,11 @@ for name in "${case_list[@]}"; do
     continue
   fi
   sources=$(source_addresses_for "$conns")
+  set_reply_delay "$reply_delay"
   for backend in "${backend_list[@]}"; do
   for ((run = 1; run <= runs; run++)); do
   out=$work/$name-$backend-$run
-  echo "load_bench.sh: case $name, $backend, run $run of $runs: $conns connections, $inflight in flight each${rate:+, open loop at $rate/s}${sources:+, from $sources}" >&2
+  echo "load_bench.sh: case $name, $backend, run $run of $runs: $conns connections, $inflight in flight each${rate:+, open loop at $rate/s}${sources:+, from $sources}$([ "$reply_delay" -gt 0 ] && echo ", replies held $reply_delay us")" >&2
   if ! "${generator_cpu[@]}" "$bin/bench-dist-generator" run --seconds "$seconds" --warmup-seconds "$warmup" \
       --stdb-url "$url" --stdb-module test-1 --accounts "$accounts" \
       --concurrency "$conns" --max-inflight "$inflight" --open-parallelism 128 \
@@ -201,9 +220,10 @@ print(json.dumps({"case": name, "connections": conns, "ioBackend": backend, "fai
 PY
     continue
   fi
-  python3 - "$name" "$conns" "$inflight" "$out.json" "$rate" "$pin" <<'PY' | tee -a "$work/results.jsonl"
+  python3 - "$name" "$conns" "$inflight" "$out.json" "$rate" "$pin" "$reply_delay" <<'PY' | tee -a "$work/results.jsonl"
 import json, sys
 name, conns, inflight, path, rate, pinned = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5], sys.argv[6] == "1"
+reply_delay = int(sys.argv[7])
 r = json.load(open(path))
 res, srv = r["resources"], r["server"].get("process", {})
 print(json.dumps({
@@ -211,6 +231,7 @@ print(json.dumps({
     "connections": conns,
     "maxInflight": inflight,
     "rate": float(rate) if rate else None,
+    "replyDelayUs": reply_delay,
     "ioBackend": res.get("ioBackend"),
     "pinned": pinned,
     "tps": r["tps"],

@@ -370,12 +370,25 @@ bool Coordinator::answer_live(std::unique_lock<std::mutex>& lock, Steady::time_p
 
 void Coordinator::notifier_loop() {
     std::unique_lock lock(mu_);
-    // The deadline of the last timed wait: waking far past it means this
-    // process did not run in between (SIGSTOP, swap, a paused VM).
-    std::optional<Steady::time_point> timed_wait_until;
+    // Time in which this thread should have run and did not means the
+    // process was stopped (SIGSTOP, swap, a paused VM). A stop can land in
+    // either part of a pass: in the wait, which then ends far past its
+    // deadline, or in the work before it, which takes microseconds when the
+    // process runs (and after which the next deadline is computed afresh,
+    // so the wait's lateness alone would miss such a stop).
+    std::optional<Steady::time_point> pass_began;        // the previous pass
+    Steady::duration pass_work{};                        // its work, up to its wait
+    std::optional<Steady::time_point> timed_wait_until;  // its wait's deadline, if it waited with one
     for (;;) {
-        if (timed_wait_until) {
-            const auto late = std::chrono::duration_cast<std::chrono::milliseconds>(Steady::now() - *timed_wait_until);
+        const auto now_at_top = Steady::now();
+        if (pass_began) {
+            Steady::duration not_running{};
+            if (timed_wait_until) {
+                not_running = pass_work + std::max(Steady::duration{}, now_at_top - *timed_wait_until);
+            } else {
+                not_running = now_at_top - *pass_began;  // no timed wait: the whole pass was work
+            }
+            const auto late = std::chrono::duration_cast<std::chrono::milliseconds>(not_running);
             if (late >= kStallThreshold) {
                 // Before the leases are checked: the silence was ours.
                 sm_.coordinator_stalled(mono_clock_(), late.count());
@@ -390,6 +403,7 @@ void Coordinator::notifier_loop() {
             }
             timed_wait_until.reset();
         }
+        pass_began = now_at_top;
         notifier_wake_at_ = Steady::time_point::min();
         notifier_lease_check_ms_ = std::numeric_limits<std::int64_t>::min();
         // Leases first: a generator lost now shows up in the answers below.
@@ -427,13 +441,14 @@ void Coordinator::notifier_loop() {
         if (sm_.active()) next_deadline = std::min(next_deadline, now + kStallProbe);
         notifier_wake_at_ = next_deadline;
         notifier_lease_check_ms_ = lease_check_ms;
+        pass_work = Steady::now() - *pass_began;
         if (next_deadline == Steady::time_point::max()) {
             cv_.wait(lock);
+            pass_began.reset();  // an untimed wait may last any time: nothing to measure against
         } else {
             // Checked however the wait ended: after a SIGCONT the epoch
             // runner's overdue step notifies at once, and a wake by notify
-            // far past the deadline is as late as a timeout (taking only
-            // timeouts missed such stalls now and then).
+            // far past the deadline is as late as a timeout.
             cv_.wait_until(lock, next_deadline);
             timed_wait_until = next_deadline;
         }

@@ -120,11 +120,17 @@ public:
         slot.reading = false;
         slot.shutdown_after_send = false;
         slot.closing = true;
-        // A send waiting for room in the socket may still read its bytes
-        // (which the owner may free now) until the cancel reaches it; it
-        // can only put stray bytes on a connection being torn down.
         if (slot.receive_armed) cancel(handle.index, Op::receive);
-        if (slot.send_in_flight) cancel(handle.index, Op::send);
+        if (slot.send_in_flight) {
+            // The owner may free the send's bytes as soon as we return, and
+            // a send waiting for room is retried by the kernel, reading
+            // them, whenever room appears before the cancel below is
+            // submitted. Once the socket's send side is shut, that retry
+            // (or the send itself, if still in the SQ) fails with EPIPE
+            // before it copies a byte.
+            ::shutdown(slot.fd, SHUT_WR);
+            cancel(handle.index, Op::send);
+        }
         release_if_idle(handle.index);
     }
 

@@ -1,5 +1,6 @@
 #include "benchdist/net/http_server.hpp"
 
+#include <algorithm>
 #include <array>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -7,6 +8,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
+#include <cerrno>
+#include <chrono>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
@@ -70,6 +73,9 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     // instead of being posted to an io_context that is going away.
     std::mutex post_mutex;
     bool stopping = false;
+    // The accept loop's wait after a failed accept (0 while accepts succeed).
+    std::unique_ptr<asio::steady_timer> accept_retry;
+    std::chrono::milliseconds accept_backoff{0};
 
     Impl(HttpServerOptions o, RequestHandler h, UpgradeHandler u)
         : options(std::move(o)),
@@ -81,6 +87,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
                                     options.max_pending_per_address}) {}
 
     void do_accept();
+    void retry_accept_later(const beast::error_code& ec);
     ConnectionAdmission::Admit admit(ConnectionAdmission::Id id) {
         std::lock_guard lock(admission_mutex);
         const auto verdict = admission.admit(id);
@@ -365,8 +372,37 @@ void HttpServer::Impl::do_accept() {
             for (auto& s : evicted) s->evict();
             evicted.clear();
             session->start();
+        } else {
+            // EMFILE, ENFILE, ENOBUFS...: the pending connection stays in
+            // the backlog, so accepting again at once fails again at once.
+            retry_accept_later(ec);
+            return;
         }
-        // Accept errors such as EMFILE are transient: keep accepting.
+        accept_backoff = std::chrono::milliseconds{0};
+        do_accept();
+    });
+}
+
+void HttpServer::Impl::retry_accept_later(const beast::error_code& ec) {
+    constexpr std::chrono::milliseconds first{5};
+    constexpr std::chrono::milliseconds longest{1000};
+    if (accept_backoff.count() == 0) {
+        accept_backoff = first;
+        if (options.on_accept_error) {
+            const bool out_of_descriptors = ec == asio::error::no_descriptors || ec.value() == ENFILE;
+            options.on_accept_error("accepting a connection failed: " + ec.message() +
+                                    (out_of_descriptors
+                                         ? "; raise the open-files limit (ulimit -n, LimitNOFILE= under systemd) or "
+                                           "lower the connection count"
+                                         : "") +
+                                    "; retrying, up to once a second, while it goes on");
+        }
+    } else {
+        accept_backoff = std::min(accept_backoff * 2, longest);
+    }
+    accept_retry->expires_after(accept_backoff);
+    accept_retry->async_wait([this](const beast::error_code& wait_ec) {
+        if (wait_ec || !acceptor->is_open()) return;
         do_accept();
     });
 }
@@ -396,6 +432,7 @@ void HttpServer::start() {
                                  " (is another process using the port? pick another with --port/--listen)");
     }
     impl_->bound_port = acceptor.local_endpoint().port();
+    impl_->accept_retry = std::make_unique<asio::steady_timer>(*impl_->ioc);
     impl_->do_accept();
     const unsigned n = std::max(1u, o.threads);
     for (unsigned i = 0; i < n; ++i) impl_->threads.emplace_back([impl = impl_.get()] { impl->ioc->run(); });
@@ -422,6 +459,7 @@ void HttpServer::stop() {
         // Destroying the acceptor and the io_context frees every session and
         // pending handler; they refer to the Impl, which is still alive.
         impl_->acceptor.reset();
+        impl_->accept_retry.reset();
         impl_->ioc.reset();
     });
 }

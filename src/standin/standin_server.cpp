@@ -47,6 +47,7 @@ StandinServer::StandinServer(StandinOptions options) : impl_(std::make_unique<Im
     http.max_pending_connections = http.max_connections;
     http.max_pending_per_address = 0;
     http.first_request_timeout = http.read_timeout;
+    http.on_accept_error = ctx.options.warn;
     // The database threads deliver replies to sessions of the I/O
     // io_context (through the reply relays): they stop, and the relays drop
     // the sessions they hold, before HttpServer::stop destroys it.

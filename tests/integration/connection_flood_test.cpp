@@ -11,7 +11,8 @@
 // request yet is what holds) and once with --auth-token (the flood spread
 // over 21 other loopback addresses: the total cap on such connections
 // holds). The coordinator runs with its default limits: the defaults are
-// what must protect it.
+// what must protect it. AcceptExhaustion (at the end): a server out of
+// file descriptors neither spins nor stops serving.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -25,6 +26,8 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <fstream>
+#include <iterator>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -321,5 +324,85 @@ INSTANTIATE_TEST_SUITE_P(Runs, ConnectionFlood,
                          ::testing::Values(FloodCase{"no_token_same_address", false, {}},
                                            FloodCase{"token_many_addresses", true, other_loopback_addresses(21)}),
                          [](const ::testing::TestParamInfo<FloodCase>& info) { return std::string(info.param.name); });
+
+// The accept loop of a server out of descriptors (EMFILE), here
+// stdb-standin started with `ulimit -n 64` and sent more connections than
+// that: each connection waits in the listen backlog, so an accept retried
+// at once fails again at once, and a loop that does so spins a core for as
+// long as the descriptors stay taken. It must say so once, in a line that
+// names the fix, wait between attempts, and serve again once descriptors
+// are free.
+std::uint64_t cpu_ticks(int pid) {
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+    // Fields after the command name (which may hold spaces): state is
+    // field 3, utime and stime are fields 14 and 15.
+    std::istringstream rest(text.substr(text.rfind(')') + 2));
+    std::string field;
+    std::uint64_t utime = 0;
+    std::uint64_t stime = 0;
+    for (int number = 3; number <= 15 && rest >> field; ++number) {
+        if (number == 14) utime = std::stoull(field);
+        if (number == 15) stime = std::stoull(field);
+    }
+    return utime + stime;
+}
+
+std::size_t count_lines_with(const std::string& output, const std::string& needle) {
+    std::size_t count = 0;
+    for (auto at = output.find(needle); at != std::string::npos; at = output.find(needle, at + needle.size())) ++count;
+    return count;
+}
+
+TEST(AcceptExhaustion, AServerOutOfDescriptorsWaitsInsteadOfSpinningAndServesAgainAfter) {
+    StandinProcess standin({.wrap = [](std::vector<std::string> argv) {
+        std::vector<std::string> wrapped{"/bin/sh", "-c", "ulimit -n 64 && exec \"$@\"", "sh"};
+        wrapped.insert(wrapped.end(), argv.begin(), argv.end());
+        return wrapped;
+    }});
+    constexpr int kConnections = 100;
+    std::vector<int> held;
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(static_cast<std::uint16_t>(standin.port()));
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    for (int i = 0; i < kConnections; ++i) {
+        const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        ASSERT_GE(fd, 0);
+        held.push_back(fd);
+        // Completes from the listen backlog whether or not the server accepts.
+        ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0) << "connection " << i;
+    }
+    const std::string warning = "accepting a connection failed";
+    const auto told = standin.process().wait_for_line(
+        [&](const std::string& line) { return line.find(warning) != std::string::npos; }, 20s);
+    ASSERT_TRUE(told) << "no warning while out of descriptors:\n" << standin.output();
+    EXPECT_NE(told->find("ulimit -n"), std::string::npos) << *told;
+
+    // A measurement window, not a wait for something: a spinning accept
+    // loop burns about a second of CPU in it, a waiting one almost none.
+    const std::uint64_t before = cpu_ticks(standin.process().pid());
+    const auto window_end = Clock::now() + 1s;
+    while (Clock::now() < window_end) std::this_thread::sleep_for(50ms);
+    const double cpu_seconds =
+        static_cast<double>(cpu_ticks(standin.process().pid()) - before) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+    std::printf("out of descriptors: %.3f s of CPU in a 1 s window\n", cpu_seconds);
+    EXPECT_LT(cpu_seconds, 0.25) << "the accept loop spins";
+    EXPECT_EQ(count_lines_with(standin.output(), warning), 1u) << standin.output();
+
+    for (int fd : held) ::close(fd);
+    const auto deadline = Clock::now() + 20s;
+    bool served = false;
+    while (!served && Clock::now() < deadline) {
+        try {
+            (void)standin.committed();
+            served = true;
+        } catch (const std::exception&) {
+            std::this_thread::sleep_for(100ms);  // retry pacing, bounded by the deadline
+        }
+    }
+    EXPECT_TRUE(served) << "not serving again after the descriptors were freed:\n" << standin.output();
+    EXPECT_TRUE(standin.running());
+}
 
 }  // namespace

@@ -517,7 +517,13 @@ TEST(LiveTerminal, StartEpochOnATerminalDrawsAProgressBar) {
     const auto stopped =
         run_on_terminal(control_argv(rig->coordinator().url(), {"start-epoch", "--window", "30", "--timeout", "90"}),
                         {{"TERM", "xterm"}, {"NO_COLOR", "1"}}, 120s, [&](const std::string& out) -> std::string {
-                            if (step == Waiting && has(out, "epoch 3 measure [")) {
+                            // Only once a whole measure frame is in (its closing
+                            // clear-below): the terminal discards output not yet
+                            // read when Ctrl-C comes (no NOFLSH), which would cut
+                            // a frame we had seen only the first line of.
+                            const auto measuring = out.find("epoch 3 measure [");
+                            if (step == Waiting && measuring != std::string::npos &&
+                                out.find("\x1b[J", measuring) != std::string::npos) {
                                 step = Asked;
                                 return "\x03";
                             }

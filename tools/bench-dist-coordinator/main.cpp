@@ -77,6 +77,7 @@ int main(int argc, char** argv) {
     // on every poll. 2048 covers a 1000-generator fleet twice over; the
     // soft open-file limit is raised to fit at start (see below).
     server_options.max_connections = 2048;
+    server_options.on_accept_error = [](const std::string& message) { spdlog::warn("{}", message); };
     std::int64_t read_timeout_ms = server_options.read_timeout.count();
     // Connections that have not yet sent a request head with the token (or,
     // without --auth-token, any valid head) take none of those slots: they

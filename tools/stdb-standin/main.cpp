@@ -55,6 +55,7 @@ int main(int argc, char** argv) {
     }
     o.listen_address = std::get<benchdist::net::ListenAddress>(parsed).host;
     o.port = std::get<benchdist::net::ListenAddress>(parsed).port;
+    o.warn = [](const std::string& line) { std::cerr << "stdb-standin: warning: " << line << std::endl; };
 
     // Block the stop signals in every thread; the main thread waits for them.
     const sigset_t signals = benchdist::net::block_stop_signals();

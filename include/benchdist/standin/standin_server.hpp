@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -36,6 +37,9 @@ struct StandinOptions {
     // SpacetimeDB's incoming WebSocket message limit.
     std::size_t max_message_bytes = 32u << 20;
     std::size_t max_http_body_bytes = 16u << 20;
+    // Where the server's own warnings go (one line each, e.g. accepting
+    // failed because the process ran out of descriptors). Unset: dropped.
+    std::function<void(const std::string& line)> warn;
 };
 
 class StandinServer {

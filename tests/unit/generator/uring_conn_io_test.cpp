@@ -11,6 +11,7 @@
 #include <linux/seccomp.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -19,6 +20,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <cerrno>
@@ -397,6 +399,52 @@ TEST_F(UringConnIoTest, ALargeSendFinishesThroughShortSends) {
     EXPECT_EQ(owner.sent, std::vector<int>{0});
     EXPECT_TRUE(at_peer == big);
     conn->close();
+}
+
+// close() lets the owner free a buffer whose send is still waiting for
+// room in the socket: the kernel must never read it again, even when room
+// appears before the cancellation is submitted (the waiting send's retry
+// would then copy whatever the memory holds by now onto the wire). On the
+// 6.18 kernel this was written on, the cancellation submitted at the next
+// turn reaches the send before its retry runs, so this passes without the
+// shutdown that close() does first; that shutdown is what makes the
+// contract hold on a kernel that runs the retry first.
+TEST_F(UringConnIoTest, CloseWithASendWaitingForRoomNeverReadsItsBufferAgain) {
+    make_backend(1);
+    if (!factory_) return;
+    const TcpPair sockets = pair();
+    const int small = 4096;
+    ASSERT_EQ(::setsockopt(sockets.ours, SOL_SOCKET, SO_SNDBUF, &small, sizeof small), 0);
+    ASSERT_EQ(::setsockopt(sockets.peer, SOL_SOCKET, SO_RCVBUF, &small, sizeof small), 0);
+    std::string buffer(4 * 1024 * 1024, 'A');
+    RecordingOwner owner;
+    auto conn = factory_->adopt(sockets.ours, owner);
+    EXPECT_FALSE(conn->send(as_bytes(buffer)));
+    // The first send is short (what fitted); its rest is queued again and,
+    // once submitted, waits in the kernel for room: the peer's window is full.
+    int queued_at_peer = 0;
+    ASSERT_TRUE(run_until([&] {
+        return counters().sqes_submitted >= 1 && ::ioctl(sockets.peer, FIONREAD, &queued_at_peer) == 0 &&
+               queued_at_peer > 0;
+    }));
+    ASSERT_TRUE(owner.sent.empty()) << "the send was meant to be waiting for room";
+    conn->close();
+    owner.closed = true;
+    std::fill(buffer.begin(), buffer.end(), 'F');  // the owner reuses (or frees) its memory
+    // Room appears before the loop turns again.
+    std::string at_peer;
+    drain_peer(sockets.peer, at_peer);
+    ASSERT_TRUE(run_until([&] {
+        drain_peer(sockets.peer, at_peer);
+        return counters().open_sockets == 0;
+    }));
+    for (int turn = 0; turn < 50 && !drain_peer(sockets.peer, at_peer); ++turn) {
+        io_.restart();
+        io_.run_for(1ms);
+    }
+    EXPECT_EQ(at_peer.find('F'), std::string::npos)
+        << "bytes written after close(): " << at_peer.size() - at_peer.find('F') << " of " << at_peer.size();
+    EXPECT_EQ(owner.calls_after_close, 0);
 }
 
 TEST_F(UringConnIoTest, ShutdownSendWaitsForTheSendUnderWay) {
