@@ -26,14 +26,13 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
-#include <fstream>
-#include <iterator>
 #include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "benchdist/control/protocol.hpp"
+#include "benchdist/generator/resource_usage.hpp"
 #include "rig.hpp"
 
 namespace bc = benchdist::control;
@@ -332,22 +331,6 @@ INSTANTIATE_TEST_SUITE_P(Runs, ConnectionFlood,
 // long as the descriptors stay taken. It must say so once, in a line that
 // names the fix, wait between attempts, and serve again once descriptors
 // are free.
-std::uint64_t cpu_ticks(int pid) {
-    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-    std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
-    // Fields after the command name (which may hold spaces): state is
-    // field 3, utime and stime are fields 14 and 15.
-    std::istringstream rest(text.substr(text.rfind(')') + 2));
-    std::string field;
-    std::uint64_t utime = 0;
-    std::uint64_t stime = 0;
-    for (int number = 3; number <= 15 && rest >> field; ++number) {
-        if (number == 14) utime = std::stoull(field);
-        if (number == 15) stime = std::stoull(field);
-    }
-    return utime + stime;
-}
-
 std::size_t count_lines_with(const std::string& output, const std::string& needle) {
     std::size_t count = 0;
     for (auto at = output.find(needle); at != std::string::npos; at = output.find(needle, at + needle.size())) ++count;
@@ -381,11 +364,13 @@ TEST(AcceptExhaustion, AServerOutOfDescriptorsWaitsInsteadOfSpinningAndServesAga
 
     // A measurement window, not a wait for something: a spinning accept
     // loop burns about a second of CPU in it, a waiting one almost none.
-    const std::uint64_t before = cpu_ticks(standin.process().pid());
+    const auto before = benchdist::generator::process_cpu_us(standin.process().pid());
+    ASSERT_TRUE(before);
     const auto window_end = Clock::now() + 1s;
     while (Clock::now() < window_end) std::this_thread::sleep_for(50ms);
-    const double cpu_seconds =
-        static_cast<double>(cpu_ticks(standin.process().pid()) - before) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+    const auto after = benchdist::generator::process_cpu_us(standin.process().pid());
+    ASSERT_TRUE(after);
+    const double cpu_seconds = static_cast<double>(*after - *before) / 1e6;
     std::printf("out of descriptors: %.3f s of CPU in a 1 s window\n", cpu_seconds);
     EXPECT_LT(cpu_seconds, 0.25) << "the accept loop spins";
     EXPECT_EQ(count_lines_with(standin.output(), warning), 1u) << standin.output();
