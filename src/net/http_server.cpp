@@ -87,6 +87,9 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
                                     options.max_pending_per_address}) {}
 
     void do_accept();
+    // Out of descriptors or kernel memory: accepting cannot succeed until
+    // some are freed (other accept errors concern one connection).
+    static bool out_of_resources(const beast::error_code& ec);
     void retry_accept_later(const beast::error_code& ec);
     ConnectionAdmission::Admit admit(ConnectionAdmission::Id id) {
         std::lock_guard lock(admission_mutex);
@@ -372,15 +375,23 @@ void HttpServer::Impl::do_accept() {
             for (auto& s : evicted) s->evict();
             evicted.clear();
             session->start();
-        } else {
-            // EMFILE, ENFILE, ENOBUFS...: the pending connection stays in
-            // the backlog, so accepting again at once fails again at once.
+        } else if (out_of_resources(ec)) {
+            // The pending connection stays in the backlog, so accepting
+            // again at once would fail again at once.
             retry_accept_later(ec);
             return;
         }
+        // Success, or a failure of that one connection (ECONNABORTED: it
+        // was reset before we took it): the next one may be waiting.
         accept_backoff = std::chrono::milliseconds{0};
         do_accept();
     });
+}
+
+bool HttpServer::Impl::out_of_resources(const beast::error_code& ec) {
+    if (ec.category() != boost::system::system_category()) return false;
+    const int e = ec.value();
+    return e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM;
 }
 
 void HttpServer::Impl::retry_accept_later(const beast::error_code& ec) {
@@ -389,7 +400,7 @@ void HttpServer::Impl::retry_accept_later(const beast::error_code& ec) {
     if (accept_backoff.count() == 0) {
         accept_backoff = first;
         if (options.on_accept_error) {
-            const bool out_of_descriptors = ec == asio::error::no_descriptors || ec.value() == ENFILE;
+            const bool out_of_descriptors = ec.value() == EMFILE || ec.value() == ENFILE;
             options.on_accept_error("accepting a connection failed: " + ec.message() +
                                     (out_of_descriptors
                                          ? "; raise the open-files limit (ulimit -n, LimitNOFILE= under systemd) or "

@@ -97,11 +97,12 @@ struct HttpServerOptions {
     // threads post replies to them), so that nothing touches the io_context
     // after it is gone. Optional.
     std::function<void()> after_io_threads;
-    // Told (from an I/O thread) when accepting starts failing, e.g. EMFILE
-    // when the process is out of file descriptors: one line naming the
-    // error and the fix. The server waits before accepting again, 5 ms
-    // doubling up to 1 s while the failures go on, instead of spinning a
-    // core; the next failure after a success is told again. Optional.
+    // Told (from an I/O thread) when accepting starts failing for want of
+    // resources (EMFILE, ENFILE, ENOBUFS, ENOMEM: out of file descriptors
+    // or kernel memory): one line naming the error and the fix. The server
+    // then waits before accepting again, 5 ms doubling up to 1 s while the
+    // failures go on, instead of spinning a core; the next such failure
+    // after a success is told again. Optional.
     std::function<void(const std::string& message)> on_accept_error;
 };
 
