@@ -338,6 +338,14 @@ std::size_t count_lines_with(const std::string& output, const std::string& needl
 }
 
 TEST(AcceptExhaustion, AServerOutOfDescriptorsWaitsInsteadOfSpinningAndServesAgainAfter) {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+    // A sanitizer's runtime needs descriptors of its own: out of them,
+    // UBSan's vptr check cannot open the pipe it probes memory with and
+    // reports a valid std::cerr as an invalid object (seen in the ASan
+    // stage), killing the stand-in. What breaks then is the sanitizer, not
+    // the server; the normal build runs this test in both integration passes.
+    GTEST_SKIP() << "exhausting descriptors breaks the sanitizer's runtime, not the server";
+#endif
     StandinProcess standin({.wrap = [](std::vector<std::string> argv) {
         std::vector<std::string> wrapped{"/bin/sh", "-c", "ulimit -n 64 && exec \"$@\"", "sh"};
         wrapped.insert(wrapped.end(), argv.begin(), argv.end());
