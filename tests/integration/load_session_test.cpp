@@ -154,14 +154,21 @@ TEST(LoadSession, IntervalsAgreeWithCountersAndAreClearedWhenTaken) {
                 .count();
         session.start(epoch);
         // Run across at least one interval boundary, so finished intervals
-        // are handed over while the workers run, not only when taken.
-        std::uint64_t target = 400;
-        do {
+        // are handed over while the workers run, not only when taken. Counted
+        // from when the first calls are known done, not from start(): a start
+        // in a second's last milliseconds would otherwise put every call in
+        // the next second (seen under TSan).
+        ASSERT_TRUE(session.wait_for_committed(400, 30s));
+        const auto first_done =
+            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+                .count();
+        std::uint64_t target = 600;
+        while (
+            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+                .count() < stats::align_down(first_done, 1000) + 1100) {
             ASSERT_TRUE(session.wait_for_committed(target, 30s));
             target += 200;
-        } while (
-            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-                .count() < stats::align_down(wall_before, 1000) + 1100);
+        }
         ASSERT_TRUE(session.stop());
         const auto wall_after =
             std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
