@@ -109,7 +109,7 @@ net::ClientResponse CoordinatorClient::exchange(std::string_view method, const s
         std::chrono::duration<double, std::milli>(std::chrono::system_clock::now().time_since_epoch()).count();
     const auto sent = std::chrono::steady_clock::now();
     try {
-        res = net::http_request(req);
+        res = connection_.request(req);
     } catch (const net::HttpClientError& e) {
         throw CoordinatorError(CoordinatorError::Kind::Unreachable, e.what());
     }

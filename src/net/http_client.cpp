@@ -91,8 +91,9 @@ struct Outcome {
 
 // One chain of async steps under a single deadline (a blocking Beast call
 // would ignore the stream's timeout). The TLS handshake is the only step
-// plain and TLS streams do not share. Everything the handlers touch lives
-// in http_request's frame, which outlives the io_context run.
+// plain and TLS streams do not share; a kept connection starts at the send.
+// Everything the handlers touch lives in run_exchange's frame or in the
+// Channel, both of which outlive the io_context run.
 template <typename Stream>
 struct Exchange {
     Stream& stream;
@@ -104,7 +105,12 @@ struct Exchange {
     std::chrono::milliseconds deadline;
     Outcome& out;
 
-    void start() {
+    void start(bool connected) {
+        if (connected) {
+            beast::get_lowest_layer(stream).expires_after(deadline);
+            send();
+            return;
+        }
         resolver.async_resolve(url.host, url.port, [this](beast::error_code ec, tcp::resolver::results_type r) {
             if (ec) {
                 out.result = ec;
@@ -153,27 +159,61 @@ struct Exchange {
 
 }  // namespace
 
-ClientResponse http_request(const ClientRequest& request) {
+// One TCP (or TLS) connection to one origin and the io_context it runs on.
+// A request that fails in any way drops the whole Channel, pending handlers
+// included (destroying the io_context discards them uncalled), so a kept
+// Channel never holds work that points into a finished request's frame.
+struct HttpConnection::Channel {
+    asio::io_context ioc;
+    std::optional<beast::tcp_stream> plain;
+    std::optional<TlsStream> secure;
+    tcp::resolver resolver{ioc};
+    beast::flat_buffer buffer;
+    std::string origin;  // scheme, host and port it is connected to
+    std::shared_ptr<const TlsClientContext> tls;
+    bool connected = false;  // a response came back on it and the server keeps it open
+};
+
+namespace {
+
+std::string origin_of(const ParsedHttpUrl& url) {
+    return std::string(url.tls ? "https://" : "http://") + url.host + ":" + url.port;
+}
+
+// A kept connection that failed before a byte of the answer came back was
+// closed by the server while idle (its keep-alive timeout, a restart): the
+// request never reached it, so it is sent again on a new connection. A
+// timeout is not that: the server may be working on it.
+bool failed_as_stale(const Outcome& x, bool got_some) {
+    if (!x.result || x.result == beast::error::timeout || x.tls_failed) return false;
+    const std::string_view stage = x.stage;
+    return stage == "send" || (stage == "read the response" && !got_some);
+}
+
+}  // namespace
+
+HttpConnection::HttpConnection() = default;
+HttpConnection::~HttpConnection() = default;
+HttpConnection::HttpConnection(HttpConnection&&) noexcept = default;
+HttpConnection& HttpConnection::operator=(HttpConnection&&) noexcept = default;
+
+bool HttpConnection::is_open() const noexcept { return channel_ && channel_->connected; }
+
+void HttpConnection::close() noexcept { channel_.reset(); }
+
+ClientResponse HttpConnection::request(const ClientRequest& request) { return send(request, true); }
+
+ClientResponse HttpConnection::send(const ClientRequest& request, bool keep_alive) {
     const std::string what = request.method + " " + request.url;
     ParsedHttpUrl url;
     std::string url_error;
     if (!parse_http_url(request.url, url, url_error)) {
         throw HttpClientError(HttpClientError::Kind::BadUrl, what + ": " + url_error);
     }
+    const auto tls = url.tls ? (request.tls ? request.tls : default_tls_client_context()) : nullptr;
+    const std::string origin = origin_of(url);
+    if (channel_ && (!channel_->connected || channel_->origin != origin || channel_->tls != tls)) channel_.reset();
 
-    asio::io_context ioc;
-    std::optional<beast::tcp_stream> plain;
-    std::optional<TlsStream> secure;
-    if (url.tls) {
-        const auto tls = request.tls ? request.tls : default_tls_client_context();
-        secure.emplace(ioc, tls->native());
-        const std::string why = prepare_tls_session(secure->native_handle(), url.host);
-        if (!why.empty()) throw HttpClientError(HttpClientError::Kind::BadUrl, what + ": " + why);
-    } else {
-        plain.emplace(ioc);
-    }
-    tcp::resolver resolver(ioc);
-    beast::flat_buffer buffer;
     http::request<http::string_body> req{http::string_to_verb(request.method), url.target, 11};
     const std::string host = url.host.find(':') != std::string::npos ? "[" + url.host + "]" : url.host;
     req.set(http::field::host, host + ":" + url.port);
@@ -181,51 +221,90 @@ ClientResponse http_request(const ClientRequest& request) {
     for (const auto& [k, v] : request.headers) req.set(k, v);
     if (!request.content_type.empty()) req.set(http::field::content_type, request.content_type);
     req.body() = request.body;
-    req.keep_alive(false);
+    req.keep_alive(keep_alive);
     req.prepare_payload();
 
-    http::response_parser<http::string_body> parser;
-    parser.body_limit(request.max_response_bytes);
-    Outcome x;
-    const auto deadline = request.timeout;
-    std::optional<Exchange<TlsStream>> secure_exchange;
-    std::optional<Exchange<beast::tcp_stream>> plain_exchange;
-    if (secure) {
-        secure_exchange.emplace(Exchange<TlsStream>{*secure, resolver, url, req, buffer, parser, deadline, x});
-        secure_exchange->start();
-    } else {
-        plain_exchange.emplace(Exchange<beast::tcp_stream>{*plain, resolver, url, req, buffer, parser, deadline, x});
-        plain_exchange->start();
+    const auto give_up_at = std::chrono::steady_clock::now() + request.timeout;
+    for (int attempt = 0;; ++attempt) {
+        const bool reused = channel_ != nullptr;
+        if (!reused) {
+            channel_ = std::make_unique<Channel>();
+            channel_->origin = origin;
+            channel_->tls = tls;
+            if (tls) {
+                channel_->secure.emplace(channel_->ioc, tls->native());
+                const std::string why = prepare_tls_session(channel_->secure->native_handle(), url.host);
+                if (!why.empty()) {
+                    channel_.reset();
+                    throw HttpClientError(HttpClientError::Kind::BadUrl, what + ": " + why);
+                }
+            } else {
+                channel_->plain.emplace(channel_->ioc);
+            }
+        }
+        Channel& ch = *channel_;
+        // The retry of a stale kept connection gets what is left of the
+        // request's one deadline, not a second one.
+        const auto left = std::max(std::chrono::milliseconds(1), std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                                     give_up_at - std::chrono::steady_clock::now()));
+        http::response_parser<http::string_body> parser;
+        parser.body_limit(request.max_response_bytes);
+        Outcome x;
+        std::optional<Exchange<TlsStream>> secure_exchange;
+        std::optional<Exchange<beast::tcp_stream>> plain_exchange;
+        if (ch.secure) {
+            secure_exchange.emplace(Exchange<TlsStream>{*ch.secure, ch.resolver, url, req, ch.buffer, parser, left, x});
+            secure_exchange->start(reused);
+        } else {
+            plain_exchange.emplace(
+                Exchange<beast::tcp_stream>{*ch.plain, ch.resolver, url, req, ch.buffer, parser, left, x});
+            plain_exchange->start(reused);
+        }
+        ch.ioc.restart();
+        // The resolver has no deadline of its own; bound the whole run.
+        ch.ioc.run_for(left + std::chrono::milliseconds(100));
+        if (!ch.ioc.stopped() || x.result == beast::error::timeout) {
+            channel_.reset();
+            throw HttpClientError(HttpClientError::Kind::Timeout, what + ": no answer within " +
+                                                                      std::to_string(request.timeout.count()) +
+                                                                      " ms (" + x.stage + ")");
+        }
+        if (x.result) {
+            const bool retry = reused && attempt == 0 && failed_as_stale(x, parser.got_some());
+            std::string tls_why;
+            if (x.tls_failed)
+                tls_why = describe_tls_failure(ch.secure->native_handle(), {}, url.host, x.result.message());
+            channel_.reset();
+            if (retry) continue;
+            if (x.tls_failed) throw HttpClientError(HttpClientError::Kind::Tls, what + ": " + tls_why);
+            const bool unreachable = std::string_view(x.stage) == "resolve" || std::string_view(x.stage) == "connect";
+            throw HttpClientError(unreachable ? HttpClientError::Kind::Unreachable : HttpClientError::Kind::Protocol,
+                                  what + ": " + x.result.message() + " (" + x.stage + ")");
+        }
+        auto res = parser.release();
+        ClientResponse out;
+        out.status = res.result_int();
+        out.body = std::move(res.body());
+        for (const auto& field : res)
+            out.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+        if (keep_alive && res.keep_alive() && !res.need_eof()) {
+            ch.connected = true;
+            (ch.plain ? *ch.plain : beast::get_lowest_layer(*ch.secure)).expires_never();
+        } else {
+            // No TLS close_notify: the server closes after this response
+            // anyway, and waiting for its reply would cost a round trip.
+            beast::error_code ignored;
+            auto& socket = ch.plain ? ch.plain->socket() : beast::get_lowest_layer(*ch.secure).socket();
+            socket.shutdown(tcp::socket::shutdown_both, ignored);
+            channel_.reset();
+        }
+        return out;
     }
-    // The resolver has no deadline of its own; bound the whole run.
-    ioc.run_for(deadline + std::chrono::milliseconds(100));
-    if (!ioc.stopped() || x.result == beast::error::timeout) {
-        throw HttpClientError(HttpClientError::Kind::Timeout, what + ": no answer within " +
-                                                                  std::to_string(deadline.count()) + " ms (" + x.stage +
-                                                                  ")");
-    }
-    if (x.tls_failed) {
-        throw HttpClientError(HttpClientError::Kind::Tls,
-                              what + ": " +
-                                  describe_tls_failure(secure->native_handle(), {}, url.host, x.result.message()));
-    }
-    if (x.result) {
-        const bool unreachable = std::string_view(x.stage) == "resolve" || std::string_view(x.stage) == "connect";
-        throw HttpClientError(unreachable ? HttpClientError::Kind::Unreachable : HttpClientError::Kind::Protocol,
-                              what + ": " + x.result.message() + " (" + x.stage + ")");
-    }
-    auto res = parser.release();
-    ClientResponse out;
-    out.status = res.result_int();
-    out.body = std::move(res.body());
-    for (const auto& field : res)
-        out.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
-    beast::error_code ignored;
-    // No TLS close_notify: the server closes after this one response anyway
-    // (keep_alive false), and waiting for its reply would cost a round trip.
-    auto& socket = plain ? plain->socket() : beast::get_lowest_layer(*secure).socket();
-    socket.shutdown(tcp::socket::shutdown_both, ignored);
-    return out;
+}
+
+ClientResponse http_request(const ClientRequest& request) {
+    HttpConnection once;
+    return once.send(request, false);
 }
 
 }  // namespace benchdist::net

@@ -6,6 +6,8 @@
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 #include <chrono>
+#include <memory>
+#include <set>
 #include <thread>
 
 #include "benchdist/net/http_client.hpp"
@@ -38,6 +40,7 @@ struct Fixture {
             res.headers.emplace_back("X-Test", "yes");
             return respond(res);
         }
+        if (r.path == "/peer") return respond(HttpResponse::text(200, r.remote));
         if (r.path == "/later") {
             // Answer from another thread, as the stand-in's database thread does.
             workers.emplace_back([respond] { respond(HttpResponse::text(202, "later")); });
@@ -194,4 +197,67 @@ TEST(HttpRoundTrip, BadUrlsAreRejectedWithTheReason) {
             EXPECT_NE(std::string(e.what()).find(bad), std::string::npos) << e.what();
         }
     }
+}
+
+// HttpConnection: one kept connection for many requests (the server sees
+// one peer port), a fresh one after the server dropped it, and none kept
+// after a failure.
+TEST(HttpConnection, KeepsOneConnectionForManyRequests) {
+    Fixture f;
+    HttpConnection connection;
+    std::set<std::string> peers;
+    for (int i = 0; i < 5; ++i) {
+        const auto res = connection.request({.url = url(f.server.port(), "/peer")});
+        ASSERT_EQ(res.status, 200u);
+        peers.insert(res.body);
+        EXPECT_TRUE(connection.is_open());
+    }
+    EXPECT_EQ(peers.size(), 1u) << "each request opened a connection of its own";
+    const auto post = connection.request({.method = "POST",
+                                          .url = url(f.server.port(), "/echo"),
+                                          .body = "{\"a\":1}",
+                                          .content_type = "application/json"});
+    EXPECT_EQ(post.body, "POST {\"a\":1} -");
+}
+
+TEST(HttpConnection, AConnectionTheServerDroppedIsReplacedUnseen) {
+    auto first = std::make_unique<Fixture>();
+    const auto port = first->server.port();
+    HttpConnection connection;
+    const auto before = connection.request({.url = url(port, "/peer")});
+    ASSERT_TRUE(connection.is_open());
+    // The server goes away and another takes its port: the kept connection
+    // is closed at the far end, as after a restart or a keep-alive timeout.
+    first.reset();
+    HttpServerOptions same_port;
+    same_port.port = port;
+    Fixture second(same_port);
+    const auto after = connection.request({.url = url(port, "/peer"), .timeout = 5000ms});
+    EXPECT_EQ(after.status, 200u);
+    EXPECT_NE(after.body, before.body) << "a new connection was expected";
+    EXPECT_TRUE(connection.is_open());
+}
+
+TEST(HttpConnection, NothingIsKeptAfterAFailure) {
+    Fixture f;
+    HttpConnection connection;
+    ASSERT_EQ(connection.request({.url = url(f.server.port(), "/peer")}).status, 200u);
+    try {
+        connection.request({.url = url(f.server.port(), "/never"), .timeout = 300ms});
+        FAIL() << "expected a timeout";
+    } catch (const HttpClientError& e) {
+        EXPECT_EQ(e.kind(), HttpClientError::Kind::Timeout) << e.what();
+        EXPECT_NE(std::string(e.what()).find("GET " + url(f.server.port(), "/never")), std::string::npos) << e.what();
+    }
+    EXPECT_FALSE(connection.is_open());
+    // A request to a port nobody listens on fails as unreachable, not as
+    // a stale connection sent again.
+    const auto nobody = static_cast<std::uint16_t>(benchdist::testing::free_port());
+    try {
+        connection.request({.url = url(nobody, "/peer"), .timeout = 2000ms});
+        FAIL() << "expected HttpClientError";
+    } catch (const HttpClientError& e) {
+        EXPECT_EQ(e.kind(), HttpClientError::Kind::Unreachable) << e.what();
+    }
+    EXPECT_EQ(connection.request({.url = url(f.server.port(), "/echo")}).status, 200u);
 }

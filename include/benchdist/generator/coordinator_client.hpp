@@ -124,6 +124,10 @@ private:
     std::optional<std::chrono::steady_clock::time_point> deadline_;
     std::string auth_token_;
     std::optional<ControlExchange> last_exchange_;
+    // One kept-alive connection for every call: a call does not wait in
+    // the coordinator's accept queue (behind a flood of idle connections,
+    // say) once the first has got through, and costs no handshake.
+    net::HttpConnection connection_;
 };
 
 }  // namespace benchdist::generator

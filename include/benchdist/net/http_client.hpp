@@ -2,9 +2,12 @@
 // deadline that covers resolve, connect, write and read, so a dead peer costs
 // at most the timeout. Used for control-plane calls (generator and control
 // to coordinator) and for SpacetimeDB's HTTP API (metrics, identity, call).
-// One connection per request: these calls are rare (a few per second), and
-// a fresh connection cannot be poisoned by a previous failure. https:// runs
-// over TLS with the certificate checked (see tls_context.hpp).
+// http_request() opens one connection per request: most of these calls are
+// rare, and a fresh connection cannot be poisoned by a previous failure.
+// HttpConnection keeps one open across requests for a client that calls
+// the same server several times a second (a generator's control calls), so
+// that its calls do not each wait in the server's accept queue. https://
+// runs over TLS with the certificate checked (see tls_context.hpp).
 #pragma once
 
 #include <chrono>
@@ -54,6 +57,35 @@ private:
 // "POST http://10.0.0.5:8080/ready: connection refused". A rejected
 // certificate gives Kind::Tls and a message naming the host and --stdb-ca-file.
 ClientResponse http_request(const ClientRequest& request);
+
+// Requests to one server over one kept-alive connection: opened on the
+// first request, kept while the server answers keep-alive, opened afresh
+// after any failure or for a request to another origin. A kept connection
+// the server closed while it was idle (keep-alive timeout, restart) is
+// found stale when a request fails before a byte of its answer came back;
+// that request is sent once more on a new connection, within the same
+// timeout, so the caller sees no difference. The requests sent this way
+// must therefore be safe to repeat (the control calls are). Errors as
+// http_request. Not thread-safe: one caller at a time.
+class HttpConnection {
+public:
+    HttpConnection();
+    ~HttpConnection();
+    HttpConnection(HttpConnection&&) noexcept;
+    HttpConnection& operator=(HttpConnection&&) noexcept;
+
+    ClientResponse request(const ClientRequest& request);
+    // A connection is kept for the next request.
+    bool is_open() const noexcept;
+    void close() noexcept;
+
+private:
+    friend ClientResponse http_request(const ClientRequest& request);
+    ClientResponse send(const ClientRequest& request, bool keep_alive);
+
+    struct Channel;
+    std::unique_ptr<Channel> channel_;
+};
 
 // Splits "http[s]://host:port/path?q" into parts; false if not an http(s) URL.
 struct ParsedHttpUrl {
