@@ -61,7 +61,7 @@ std::unique_ptr<bt::CoordinatorProcess> idle_coordinator(std::vector<std::string
 
 }  // namespace
 
-// templates/keynote-2/DEVELOP.md of the original, with a 1 s window and a
+// templates/keynote-2/DEVELOP.md of the original, with a 3 s window and a
 // free port: `pnpm run bench-dist-coordinator -- --test test-1 ... --verify 1
 // ...`, then `pnpm run bench-dist-control -- status --coordinator-url URL`
 // and `... -- start-epoch --coordinator-url URL --label run-1`.
@@ -70,7 +70,7 @@ TEST(OriginalCommandLines, DevelopMdLinesRunAVerifiedEpoch) {
                  .seed = std::make_pair(std::uint64_t{1000}, kInitialBalance),
                  .coordinator_args = std::nullopt});
     auto& coordinator = rig.start_coordinator(
-        {"--", "--test", "test-1", "--connector", "spacetimedb", "--window-seconds", "1", "--verify", "1",
+        {"--", "--test", "test-1", "--connector", "spacetimedb", "--window-seconds", "3", "--verify", "1",
          "--stdb-compression", "none", "--start-ack-timeout-seconds", "10", "--stop-ack-timeout-seconds", "5",
          "--align-window-ms", "0", "--initial-balance", std::to_string(kInitialBalance)});
     EXPECT_TRUE(bt::contains(coordinator.process().output(), " verify=on ")) << coordinator.process().output();
