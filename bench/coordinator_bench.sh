@@ -15,8 +15,8 @@
 #              beyond the wait.
 #   poll       a plain GET /state?id=.. every second per generator on a
 #              fixed schedule; response_ms = round trip.
-# Both open a new connection per request, as bench-dist-generator's HTTP
-# client does (CONNECTION=keep-alive holds one per generator instead). A
+# Both keep one connection per generator, as bench-dist-generator's control
+# client does (CONNECTION=close opens a new one per request instead). A
 # held long-poll occupies a coordinator connection for its whole wait, so
 # 1000 generators keep ~1000 connections open: the coordinator runs with
 # --max-connections 2000 (MAX_CONNECTIONS); with a cap below the fleet
@@ -24,7 +24,7 @@
 #
 #   bench/coordinator_bench.sh [BUILD_DIR]
 #   env: GENERATORS=1000 POLL_SECONDS=20 MODES="long-poll poll"
-#        CONNECTION=close MAX_CONNECTIONS=2000 CLIENT_THREADS=2
+#        CONNECTION=keep-alive MAX_CONNECTIONS=2000 CLIENT_THREADS=2
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-build/release}
@@ -33,7 +33,7 @@ bin="$build/bin"
 generators=${GENERATORS:-1000}
 poll_seconds=${POLL_SECONDS:-20}
 modes=${MODES:-long-poll poll}
-connection=${CONNECTION:-close}
+connection=${CONNECTION:-keep-alive}
 max_connections=${MAX_CONNECTIONS:-2000}
 client_threads=${CLIENT_THREADS:-2}
 

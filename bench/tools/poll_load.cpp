@@ -19,10 +19,10 @@
 // Start times are spread evenly over one interval so the fleet does not
 // arrive in lockstep.
 //
-// Connections: bench-dist-generator's HTTP client sends "Connection: close"
-// and opens a new connection for every control request (src/net/
-// http_client.cpp), so that is the default here too (--connection close);
-// --connection keep-alive holds one connection per generator instead.
+// Connections: bench-dist-generator keeps one connection to the coordinator
+// for all its control calls (net::HttpConnection), so that is the default
+// here too (--connection keep-alive); --connection close opens a new one
+// for every request, as the generator did before.
 // Either way a held long-poll occupies a coordinator connection for its
 // whole wait, so ~one per generator counts against --max-connections.
 //
@@ -490,7 +490,7 @@ int main(int argc, char** argv) {
         "prints one JSON object"};
     Options o;
     std::string mode = "long-poll";
-    std::string connection = "close";
+    std::string connection = "keep-alive";
     std::int64_t interval_ms = 1000;
     std::int64_t wait_ms = 1000;
     double settle_s = 3;
@@ -506,7 +506,7 @@ int main(int argc, char** argv) {
         ->capture_default_str()
         ->check(CLI::IsMember({"long-poll", "poll"}));
     app.add_option("--connection", connection,
-                   "close: a new connection per request (bench-dist-generator's client); keep-alive: one per generator")
+                   "keep-alive: one per generator (bench-dist-generator's client); close: a new connection per request")
         ->capture_default_str()
         ->check(CLI::IsMember({"close", "keep-alive"}));
     app.add_option("--interval-ms", interval_ms, "Poll period (poll mode); start spread; retry delay")
