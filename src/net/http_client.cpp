@@ -92,8 +92,8 @@ struct Outcome {
 // One chain of async steps under a single deadline (a blocking Beast call
 // would ignore the stream's timeout). The TLS handshake is the only step
 // plain and TLS streams do not share; a kept connection starts at the send.
-// Everything the handlers touch lives in run_exchange's frame or in the
-// Channel, both of which outlive the io_context run.
+// Everything the handlers touch lives in HttpConnection::send's frame or
+// in the Channel, both of which outlive the io_context run.
 template <typename Stream>
 struct Exchange {
     Stream& stream;
