@@ -199,8 +199,6 @@ HttpConnection& HttpConnection::operator=(HttpConnection&&) noexcept = default;
 
 bool HttpConnection::is_open() const noexcept { return channel_ && channel_->connected; }
 
-void HttpConnection::close() noexcept { channel_.reset(); }
-
 ClientResponse HttpConnection::request(const ClientRequest& request) { return send(request, true); }
 
 ClientResponse HttpConnection::send(const ClientRequest& request, bool keep_alive) {

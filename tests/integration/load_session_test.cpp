@@ -137,6 +137,12 @@ TEST(LoadSession, ServerCounterEqualsSessionCommittedAfterStop) {
     session.close_all(5s);
 }
 
+// Unix time in ms, the clock the intervals are stamped in.
+std::int64_t wall_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
 // Every interval's outcomes added up, as one.
 stats::OutcomeTotals total_of(const std::vector<stats::Interval>& intervals) {
     stats::OutcomeTotals t;
@@ -149,9 +155,7 @@ TEST(LoadSession, IntervalsAgreeWithCountersAndAreClearedWhenTaken) {
     LoadSession session(options_for(server->port(), "test-1"), small_pairs());
     session.open_all();
     for (std::uint64_t epoch = 1; epoch <= 2; ++epoch) {
-        const auto wall_before =
-            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-                .count();
+        const auto wall_before = wall_ms();
         session.start(epoch);
         // Run across at least one interval boundary, so finished intervals
         // are handed over while the workers run, not only when taken. Counted
@@ -159,20 +163,14 @@ TEST(LoadSession, IntervalsAgreeWithCountersAndAreClearedWhenTaken) {
         // in a second's last milliseconds would otherwise put every call in
         // the next second (seen under TSan).
         ASSERT_TRUE(session.wait_for_committed(400, 30s));
-        const auto first_done =
-            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-                .count();
+        const auto first_done = wall_ms();
         std::uint64_t target = 600;
-        while (
-            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-                .count() < stats::align_down(first_done, 1000) + 1100) {
+        while (wall_ms() < stats::align_down(first_done, 1000) + 1100) {
             ASSERT_TRUE(session.wait_for_committed(target, 30s));
             target += 200;
         }
         ASSERT_TRUE(session.stop());
-        const auto wall_after =
-            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-                .count();
+        const auto wall_after = wall_ms();
         const LoadCounters c = session.counters();
         const auto intervals = session.take_intervals();
         ASSERT_GE(intervals.size(), 2u);
@@ -209,18 +207,13 @@ TEST(LoadSession, FinishedIntervalsAreOnlyEndedSecondsAndAddUpWithTheRest) {
     LoadSession session(options_for(server->port(), "test-1"), small_pairs());
     session.open_all();
     session.start(1);
-    const auto now_ms = [] {
-        return std::chrono::duration_cast<std::chrono::milliseconds>(
-                   std::chrono::system_clock::now().time_since_epoch())
-            .count();
-    };
     std::vector<stats::Interval> taken;
     std::uint64_t target = 200;
     const auto deadline = std::chrono::steady_clock::now() + 20s;
     while (taken.size() < 2 && std::chrono::steady_clock::now() < deadline) {
         ASSERT_TRUE(session.wait_for_committed(target, 30s));
         target += 200;
-        const auto asked_at = now_ms();
+        const auto asked_at = wall_ms();
         const auto finished = session.take_finished_intervals();
         for (const auto& i : finished) EXPECT_LE(i.start_ms + i.length_ms, asked_at) << "a second still running";
         stats::merge_into(taken, finished);

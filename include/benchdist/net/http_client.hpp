@@ -77,7 +77,6 @@ public:
     ClientResponse request(const ClientRequest& request);
     // A connection is kept for the next request.
     bool is_open() const noexcept;
-    void close() noexcept;
 
 private:
     friend ClientResponse http_request(const ClientRequest& request);
